@@ -1,0 +1,21 @@
+// The `provisioner` command line: one sub-command per operational task.
+import { Command } from 'commander';
+import { ConfigError } from '../schemas/config.js';
+import { MissingPrerequisiteError } from '../stack/shell.js';
+import { registerStackCommands } from './commands/stack.js';
+
+const program = new Command()
+  .name('provisioner')
+  .description('Event-driven user provisioning: HR and ITSM events on Kafka → Temporal workflows → SCIM and LDAP accounts.')
+  .showHelpAfterError();
+
+registerStackCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const error = err as Error;
+  const known = error instanceof ConfigError || error instanceof MissingPrerequisiteError;
+  process.stderr.write(`provisioner: ${known ? error.message : (error.stack ?? error.message)}\n`);
+  process.exitCode = 1;
+}

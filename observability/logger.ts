@@ -1,0 +1,21 @@
+// pino at the edges, with secrets redacted by paths fixed at start-up.
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export const redactPaths = [
+  'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization',
+  'password', '*.password', 'bindPassword', '*.bindPassword',
+  'token', '*.token', 'bearerToken', '*.bearerToken', 'secret', '*.secret', 'clientSecret', '*.clientSecret',
+  'taskToken', '*.taskToken',
+];
+
+export type { Logger };
+
+export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
+  const opts = {
+    level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+    base: options.name ? { name: options.name } : {},
+    redact: { paths: redactPaths, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return options.destination ? pino(opts, options.destination) : pino(opts);
+}

@@ -1,0 +1,113 @@
+// Background processes that the project starts and later stops by the PID it recorded.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export type ManagedProcess = { name: string; pid: number; logFile: string };
+
+export function pidFile(runDir: string, name: string): string {
+  return path.join(runDir, 'pids', `${name}.pid`);
+}
+
+/** Is a process with this PID alive (and not a zombie)? */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** The PID recorded in a pid file, if the file exists and the process is alive. */
+export function readLivePid(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+}
+
+/** Starts a detached process with its output in a log file and records its PID. */
+export function startDetached(options: {
+  runDir: string;
+  name: string;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}): ManagedProcess {
+  const logDir = path.join(options.runDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  mkdirSync(path.join(options.runDir, 'pids'), { recursive: true });
+  const logFile = path.join(logDir, `${options.name}.log`);
+  const fd = openSync(logFile, 'a');
+  const child = spawn(options.command, options.args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    detached: true,
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error(`could not start ${options.name} (${options.command}); see ${logFile}`);
+  child.unref();
+  writeFileSync(pidFile(options.runDir, options.name), `${child.pid}\n`);
+  return { name: options.name, pid: child.pid, logFile };
+}
+
+/** Sends a signal (SIGTERM by default) to a PID and its process group, then SIGKILL after a grace period. */
+export async function stopPid(pid: number, graceMs = 15_000, first: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
+  if (!isAlive(pid)) return false;
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  signal(first);
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await sleep(100);
+  }
+  signal('SIGKILL');
+  await sleep(200);
+  return true;
+}
+
+/** Stops the process recorded in a pid file and removes the file. */
+export async function stopByPidFile(file: string, graceMs?: number, first?: NodeJS.Signals): Promise<boolean> {
+  const pid = readLivePid(file);
+  const stopped = pid === undefined ? false : await stopPid(pid, graceMs, first);
+  rmSync(file, { force: true });
+  return stopped;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `probe` until it returns true or the deadline passes; the error names what was awaited. */
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  options: { timeoutMs: number; intervalMs?: number; alive?: () => boolean; logFile?: string },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    if (options.alive && !options.alive()) {
+      throw new Error(`${what}: the process exited before it became healthy${options.logFile ? `; see ${options.logFile}` : ''}`);
+    }
+    await sleep(options.intervalMs ?? 250);
+  }
+  throw new Error(`${what}: not healthy after ${Math.round(options.timeoutMs / 1000)} s${options.logFile ? `; see ${options.logFile}` : ''}`);
+}

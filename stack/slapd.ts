@@ -1,0 +1,135 @@
+// An OpenLDAP slapd from Debian's packages, run from a project-owned slapd.conf and data folder.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from 'ldapts';
+import type { Config } from '../schemas/config.js';
+import { installDebianPackages } from './debian-packages.js';
+import { pidFile, readLivePid, stopByPidFile, waitFor } from './processes.js';
+import { run, type Reporter } from './shell.js';
+import type { ServerStatus } from './server-status.js';
+
+const NAME = 'slapd';
+const SLAPD = '/usr/sbin/slapd';
+
+/** The organisational units the LDAP connector works in. */
+export function ldapOus(cfg: Config) {
+  return {
+    people: `ou=people,${cfg.ldap.baseDn}`,
+    groups: `ou=groups,${cfg.ldap.baseDn}`,
+    disabled: `ou=disabled,${cfg.ldap.baseDn}`,
+  };
+}
+
+function writeSlapdConf(cfg: Config, dir: string): string {
+  const conf = path.join(dir, 'slapd.conf');
+  const schema = (name: string) => `include /etc/ldap/schema/${name}.schema`;
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  writeFileSync(conf, [
+    schema('core'), schema('cosine'), schema('inetorgperson'), schema('nis'),
+    `pidfile ${path.join(dir, 'slapd.pid')}`,
+    `argsfile ${path.join(dir, 'slapd.args')}`,
+    'modulepath /usr/lib/ldap',
+    'moduleload back_mdb',
+    'moduleload memberof',
+    'moduleload refint',
+    'database mdb',
+    'maxsize 1073741824',
+    `suffix "${cfg.ldap.baseDn}"`,
+    `rootdn "${cfg.ldap.bindDn}"`,
+    `rootpw ${cfg.ldap.bindPassword}`,
+    `directory ${path.join(dir, 'data')}`,
+    'index objectClass eq',
+    'index employeeNumber eq',
+    'index uid eq',
+    'index member eq',
+    'overlay memberof',
+    'overlay refint',
+    'refint_attributes member',
+    '',
+  ].join('\n'), { mode: 0o600 });
+  return conf;
+}
+
+async function withClient<T>(cfg: Config, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ url: cfg.ldap.url, timeout: 2000, connectTimeout: 1500 });
+  try {
+    await client.bind(cfg.ldap.bindDn, cfg.ldap.bindPassword);
+    return await fn(client);
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
+}
+
+export async function slapdHealthy(cfg: Config): Promise<boolean> {
+  try {
+    return await withClient(cfg, async (client) => {
+      const { searchEntries } = await client.search(cfg.ldap.baseDn, { scope: 'base' });
+      return searchEntries.length === 1;
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** Creates the base entry and the organisational units if missing (idempotent). */
+async function seed(cfg: Config): Promise<void> {
+  await withClient(cfg, async (client) => {
+    const dc = /^dc=([^,]+)/i.exec(cfg.ldap.baseDn)?.[1] ?? 'provisioner';
+    const entries: Array<[string, Record<string, string | string[]>]> = [
+      [cfg.ldap.baseDn, { objectClass: ['top', 'dcObject', 'organization'], dc, o: dc }],
+      ...Object.entries(ldapOus(cfg)).map(([ou, dn]): [string, Record<string, string | string[]>] => [dn, { objectClass: ['top', 'organizationalUnit'], ou }]),
+    ];
+    for (const [dn, attributes] of entries) {
+      try {
+        await client.add(dn, attributes);
+      } catch (err) {
+        // 68 entryAlreadyExists is the expected answer on every start after the first.
+        if ((err as { code?: number }).code !== 68) throw err;
+      }
+    }
+  });
+}
+
+export async function slapdUp(cfg: Config, report: Reporter): Promise<void> {
+  const seeded = async () => {
+    await seed(cfg);
+    return true;
+  };
+  if (cfg.ldap.external) {
+    if (!(await slapdHealthy(cfg))) throw new Error(`slapd: LDAP_URL=${cfg.ldap.url} is not reachable with the configured bind DN; start it or unset LDAP_URL`);
+    report(`slapd: using LDAP_URL (${cfg.ldap.url})`);
+    return;
+  }
+  if (await slapdHealthy(cfg)) {
+    await seeded();
+    report(`slapd: reusing the healthy server at ${cfg.ldap.url}`);
+    return;
+  }
+  if (!existsSync(SLAPD)) await installDebianPackages(['slapd', 'ldap-utils'], 'OpenLDAP (slapd)', report);
+  const dir = path.join(cfg.dataDir, NAME);
+  const conf = writeSlapdConf(cfg, dir);
+  const url = new URL(cfg.ldap.url);
+  await run(SLAPD, ['-f', conf, '-h', `ldap://${url.hostname}:${url.port || 389}/`]);
+  const pidPath = path.join(dir, 'slapd.pid');
+  await waitFor('slapd pid file', async () => readLivePid(pidPath) !== undefined, { timeoutMs: 10_000 });
+  const pid = readLivePid(pidPath)!;
+  mkdirSync(path.dirname(pidFile(cfg.dataDir, NAME)), { recursive: true });
+  writeFileSync(pidFile(cfg.dataDir, NAME), `${pid}\n`);
+  report(`slapd: started OpenLDAP slapd (pid ${pid}, config ${conf})`);
+  await waitFor('slapd', () => seeded().then(() => slapdHealthy(cfg)), { timeoutMs: 20_000 });
+  report(`slapd: listening on ${cfg.ldap.url}, base ${cfg.ldap.baseDn}`);
+}
+
+export async function slapdDown(cfg: Config): Promise<boolean> {
+  return stopByPidFile(pidFile(cfg.dataDir, NAME), 15_000);
+}
+
+export async function slapdStatus(cfg: Config): Promise<ServerStatus> {
+  return {
+    name: NAME,
+    where: `${cfg.ldap.url} (${cfg.ldap.baseDn})`,
+    managed: !cfg.ldap.external,
+    pid: readLivePid(pidFile(cfg.dataDir, NAME)),
+    healthy: await slapdHealthy(cfg),
+  };
+}

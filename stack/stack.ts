@@ -1,0 +1,51 @@
+// `provisioner stack up | down | status`: the local Kafka, Temporal, PostgreSQL and slapd.
+import type { Config } from '../schemas/config.js';
+import { kafkaDown, kafkaStatus, kafkaUp } from './kafka.js';
+import { postgresDown, postgresStatus, postgresUp } from './postgres.js';
+import { slapdDown, slapdStatus, slapdUp } from './slapd.js';
+import { temporalDown, temporalStatus, temporalUp } from './temporal.js';
+import type { Reporter } from './shell.js';
+import type { ServerStatus } from './server-status.js';
+
+const servers = [
+  { name: 'kafka', up: kafkaUp, down: kafkaDown, status: kafkaStatus },
+  { name: 'temporal', up: temporalUp, down: temporalDown, status: temporalStatus },
+  { name: 'postgres', up: postgresUp, down: postgresDown, status: postgresStatus },
+  { name: 'slapd', up: slapdUp, down: slapdDown, status: slapdStatus },
+] as const;
+
+export type ServerName = (typeof servers)[number]['name'];
+
+function pick(only?: readonly ServerName[]) {
+  return only && only.length > 0 ? servers.filter((s) => only.includes(s.name)) : servers;
+}
+
+/** Starts (or reuses) every server, in parallel; fails naming each server that could not start. */
+export async function stackUp(cfg: Config, report: Reporter, only?: readonly ServerName[]): Promise<void> {
+  const results = await Promise.allSettled(pick(only).map((s) => s.up(cfg, report)));
+  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${pick(only)[i]!.name}: ${(r.reason as Error).message}`] : []));
+  if (failures.length > 0) throw new Error(`stack up failed:\n${failures.join('\n')}`);
+}
+
+/** Stops what the project started, by the PIDs it recorded; servers given by the user are left alone. */
+export async function stackDown(cfg: Config, report: Reporter, only?: readonly ServerName[]): Promise<void> {
+  await Promise.all(
+    pick(only).map(async (s) => {
+      const stopped = await s.down(cfg);
+      report(`${s.name}: ${stopped ? 'stopped' : 'was not running (started by the project)'}`);
+    }),
+  );
+}
+
+export async function stackStatus(cfg: Config, only?: readonly ServerName[]): Promise<ServerStatus[]> {
+  return Promise.all(pick(only).map((s) => s.status(cfg)));
+}
+
+export function formatStatus(rows: ServerStatus[]): string {
+  return rows
+    .map((r) => {
+      const who = r.managed ? (r.pid ? `pid ${r.pid}` : 'not running') : 'external';
+      return `${r.name.padEnd(9)} ${(r.healthy ? 'healthy' : 'DOWN').padEnd(8)} ${who.padEnd(12)} ${r.where}`;
+    })
+    .join('\n');
+}
