@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { ConfigError } from '../schemas/config.js';
 import { MissingPrerequisiteError } from '../stack/shell.js';
+import { registerEventCommands } from './commands/events.js';
+import { registerProcessCommands } from './commands/processes.js';
 import { registerStackCommands } from './commands/stack.js';
 
 const program = new Command()
@@ -10,6 +12,8 @@ const program = new Command()
   .showHelpAfterError();
 
 registerStackCommands(program);
+registerProcessCommands(program);
+registerEventCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -4,7 +4,9 @@ import { loadConfig } from '../../schemas/config.js';
 import { formatStatus, stackDown, stackStatus, stackUp, type ServerName } from '../../stack/stack.js';
 import { temporalUiUrl } from '../../stack/temporal.js';
 
-const say = (line: string) => process.stdout.write(`${line}\n`);
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
 
 export function registerStackCommands(program: Command): void {
   const stack = program.command('stack').description('the local Kafka, Temporal, PostgreSQL and slapd servers');

@@ -1,0 +1,32 @@
+// What provisioner emits on `provisioning.outcomes`, keyed by employee id (DESIGN.md §2).
+import { z } from 'zod';
+
+export const stepOutcomeSchema = z.strictObject({
+  app: z.string(),
+  /** What the step did, as a verb: ensureAccount, disableAccount, grant, revoke, ... */
+  action: z.string(),
+  /** The connector's explicit answer: created | updated | unchanged | action-required | applied | already-in-state | failed. */
+  outcome: z.enum(['created', 'updated', 'unchanged', 'action-required', 'applied', 'already-in-state', 'failed', 'skipped']),
+  detail: z.string().optional(),
+  /** The account in the app, when there is one. */
+  accountId: z.string().optional(),
+});
+export type StepOutcome = z.infer<typeof stepOutcomeSchema>;
+
+export const outcomeSchema = z.strictObject({
+  /** Stable per change: `${workflowId}/${eventId}`. */
+  changeId: z.string(),
+  employeeId: z.string(),
+  ticketId: z.string().optional(),
+  eventId: z.string(),
+  eventType: z.string(),
+  sequence: z.number().int(),
+  /** succeeded: every step converged; action-required: a human must act; failed: a step failed for good; ignored: stale or duplicate. */
+  status: z.enum(['succeeded', 'action-required', 'failed', 'ignored']),
+  policyVersion: z.string(),
+  workflowId: z.string(),
+  steps: z.array(stepOutcomeSchema),
+  reason: z.string().optional(),
+  completedAt: z.iso.datetime(),
+});
+export type Outcome = z.infer<typeof outcomeSchema>;
