@@ -1,6 +1,6 @@
 // SCIM 2.0 accounts (RFC 7643/7644), correlated by externalId = employee id.
 import { z } from 'zod';
-import type { AccountConnector, AccountRef, CallContext, EnsureAccountRequest, EnsureAccountResult } from '../contract.js';
+import type { Account, AccountConnector, AccountRef, CallContext, Capability, EnsureAccountRequest, EnsureAccountResult } from '../contract.js';
 import { InvalidRequestError, TransientError } from '../errors.js';
 import { errorForStatus, retryAfterMs } from '../http-status.js';
 
@@ -63,6 +63,7 @@ function differs(current: ScimUser, req: EnsureAccountRequest): boolean {
 
 export class ScimConnector implements AccountConnector {
   readonly app: string;
+  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['accounts']);
   private readonly baseUrl: string;
 
   constructor(private readonly options: ScimConnectorOptions) {
@@ -70,9 +71,11 @@ export class ScimConnector implements AccountConnector {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
   }
 
-  async getAccount(employeeId: string, call: CallContext): Promise<AccountRef | undefined> {
-    const user = await this.findByExternalId(employeeId, call);
-    return user ? this.ref(user) : undefined;
+  async getAccount(req: { employeeId: string }, call: CallContext): Promise<Account | undefined> {
+    const user = await this.findByExternalId(req.employeeId, call);
+    if (!user) return undefined;
+    const email = user.emails?.find((e) => e.primary)?.value ?? user.emails?.[0]?.value;
+    return { ...this.ref(user), userName: user.userName, active: user.active ?? true, ...(email ? { email } : {}) };
   }
 
   async ensureAccount(req: EnsureAccountRequest, call: CallContext): Promise<EnsureAccountResult> {
