@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { ConfigError } from '../schemas/config.js';
 import { MissingPrerequisiteError } from '../stack/shell.js';
+import { registerAppsCommands } from './commands/apps.js';
+import { registerDemoCommands } from './commands/demo.js';
 import { registerEventCommands } from './commands/events.js';
 import { registerProcessCommands } from './commands/processes.js';
 import { registerStackCommands } from './commands/stack.js';
@@ -12,8 +14,10 @@ const program = new Command()
   .showHelpAfterError();
 
 registerStackCommands(program);
+registerAppsCommands(program);
 registerProcessCommands(program);
 registerEventCommands(program);
+registerDemoCommands(program);
 
 try {
   await program.parseAsync(process.argv);

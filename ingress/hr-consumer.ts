@@ -124,7 +124,17 @@ export function createHrConsumer(options: HrConsumerOptions): HrConsumer {
     for (let i = 0; i < batch.messages.length; i += maxInFlight) {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + maxInFlight);
-      await Promise.all(chunk.map((message) => handle(batch.partition, message)));
+      // Different people concurrently; one person's messages in their order (signals and dead letters alike).
+      const byKey = new Map<string, KafkaMessage[]>();
+      for (const message of chunk) {
+        const key = message.key?.toString() ?? '';
+        byKey.set(key, [...(byKey.get(key) ?? []), message]);
+      }
+      await Promise.all(
+        [...byKey.values()].map(async (messages) => {
+          for (const message of messages) await handle(batch.partition, message);
+        }),
+      );
       const last = chunk[chunk.length - 1]!;
       resolveOffset(last.offset);
       // Commit only what Temporal has: the next offset to read after this chunk.

@@ -10,6 +10,11 @@ let installed = false;
 export function installTemporalRuntime(logger: Logger, level: LogLevel = 'WARN'): void {
   if (installed) return;
   const log = logger.child({ component: 'temporal' });
-  Runtime.install({ logger: new DefaultLogger(level, ({ level: l, message, meta }) => log[toPino[l]]({ ...(meta ?? {}) }, message)) });
+  try {
+    Runtime.install({ logger: new DefaultLogger(level, ({ level: l, message, meta }) => log[toPino[l]]({ ...(meta ?? {}) }, message)) });
+  } catch (err) {
+    // One runtime per process: whoever installed it first (a test harness) keeps it.
+    if ((err as Error).name !== 'IllegalStateError') throw err;
+  }
   installed = true;
 }

@@ -25,7 +25,7 @@ export function connectorsFor(apps: ResolvedApp[]): Map<string, AccountConnector
     apps.map((app) => {
       const token = app.bearerTokens[0];
       if (!token) throw new Error(`app ${app.name} has no bearer token for the worker (OAuth client credentials arrive with the full SCIM connector)`);
-      return [app.name, new ScimConnector({ app: app.name, baseUrl: app.scimUrl, bearerToken: () => token })];
+      return [app.name, new ScimConnector({ app: app.name, baseUrl: app.scimUrl, bearerToken: () => token, timeoutMs: 5_000 })];
     }),
   );
 }

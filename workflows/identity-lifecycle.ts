@@ -30,7 +30,8 @@ const { planProvisioning, publishOutcome } = proxyActivities<Activities>({
 });
 
 const { ensureAccount } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+  // A connector call is a few HTTP requests of at most 5 s each; a task lost with a stopped worker is retried after this.
+  startToCloseTimeout: '20 seconds',
   scheduleToCloseTimeout: '15 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['InvalidRequestError', 'AuthError'] },
 });

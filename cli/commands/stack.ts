@@ -3,6 +3,9 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../schemas/config.js';
 import { formatStatus, stackDown, stackStatus, stackUp, type ServerName } from '../../stack/stack.js';
 import { temporalUiUrl } from '../../stack/temporal.js';
+import { devProcessDown } from '../../runtime/dev-process.js';
+import { appsDown } from '../../targets/apps-command.js';
+import { appsOptions } from './apps.js';
 
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -22,10 +25,16 @@ export function registerStackCommands(program: Command): void {
     });
   stack
     .command('down')
-    .description('stop the servers the project started (by PID)')
+    .description('stop the servers the project started (by PID), and the demo processes')
     .argument('[servers...]', 'only these: kafka temporal postgres slapd')
     .action(async (only: ServerName[]) => {
-      await stackDown(loadConfig(), say, only);
+      const cfg = loadConfig();
+      if (only.length === 0) {
+        // The demo's processes go first: they depend on the servers.
+        say(`dev: ${(await devProcessDown(cfg)) ? 'stopped' : 'was not running'}`);
+        await appsDown(appsOptions(cfg));
+      }
+      await stackDown(cfg, say, only);
     });
   stack
     .command('status')

@@ -1,0 +1,103 @@
+// The whole walking skeleton for one integration test file: its own topics, task queue, consumer
+// group and SCIM apps, with the real worker and ingress on the real stack.
+import { createKafka } from '../../ingress/kafka.js';
+import { readToEnd } from '../../ingress/topic-reader.js';
+import { ensureTopics } from '../../stack/kafka.js';
+import { createLogger } from '../../observability/logger.js';
+import { appUrls, type ResolvedApp } from '../../schemas/apps.js';
+import { loadConfig, type Config } from '../../schemas/config.js';
+import { startIngress, type Ingress } from '../../runtime/ingress.js';
+import { createProvisioningWorker, type ProvisioningWorker } from '../../runtime/worker.js';
+import { startTestScimApp, type TestScimApp } from './scim-app.js';
+import { uniqueName } from './unique.js';
+
+export type Pipeline = {
+  cfg: Config;
+  taskQueue: string;
+  apps: TestScimApp[];
+  resolvedApps: ResolvedApp[];
+  worker: ProvisioningWorker;
+  ingress: Ingress;
+  /** Produces raw messages (bytes as given) to the test's hr.lifecycle topic. */
+  produce(messages: Array<{ key: string | null; value: string | Buffer | null }>): Promise<void>;
+  /** Every message on a topic so far. */
+  read(topic: string): Promise<Array<{ key: string | null; value: string; headers: Record<string, string> }>>;
+  startWorker(): Promise<ProvisioningWorker>;
+  close(): Promise<void>;
+};
+
+export const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', name: 'integration' });
+
+export function resolvedAppOf(app: TestScimApp, name: string): ResolvedApp {
+  const { url, scimUrl } = appUrls('127.0.0.1', app.port);
+  return { name, host: '127.0.0.1', port: app.port, url, scimUrl, bearerTokens: [app.bearerToken], adminToken: app.adminToken };
+}
+
+export async function startPipeline(options: { appNames?: string[] } = {}): Promise<Pipeline> {
+  const base = loadConfig();
+  const hrLifecycle = uniqueName('hr.lifecycle');
+  const outcomes = uniqueName('provisioning.outcomes');
+  const cfg: Config = { ...base, kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle, outcomes } } };
+  await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, outcomes]);
+  const taskQueue = uniqueName('provisioning');
+  const names = options.appNames ?? ['chat', 'code'];
+  const apps = await Promise.all(names.map((name) => startTestScimApp({ name })));
+  const resolvedApps = apps.map((app, i) => resolvedAppOf(app, names[i]!));
+  const startWorker = () => createProvisioningWorker(cfg, logger, { taskQueue, apps: resolvedApps });
+  let worker = await startWorker();
+  const ingress = await startIngress(cfg, logger, { taskQueue, groupId: uniqueName('ingress') });
+  const kafka = createKafka(cfg, { clientId: 'integration-test' });
+  const producer = kafka.producer();
+  await producer.connect();
+  return {
+    cfg,
+    taskQueue,
+    apps,
+    resolvedApps,
+    get worker() {
+      return worker;
+    },
+    ingress,
+    async produce(messages) {
+      await producer.send({ topic: hrLifecycle, messages });
+    },
+    async read(topic) {
+      const messages = await readToEnd(kafka, topic);
+      return messages.map(({ message }) => ({
+        key: message.key?.toString() ?? null,
+        value: message.value?.toString() ?? '',
+        headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+      }));
+    },
+    async startWorker() {
+      worker = await startWorker();
+      return worker;
+    },
+    async close() {
+      await producer.disconnect();
+      // Leave no running test workflows behind to clutter the Temporal UI of a developer's demo.
+      for await (const wf of ingress.client.workflow.list({ query: `TaskQueue="${taskQueue}" AND ExecutionStatus="Running"` })) {
+        await ingress.client.workflow.getHandle(wf.workflowId, wf.runId).terminate('integration test finished').catch(() => undefined);
+      }
+      await ingress.shutdown();
+      await worker.shutdown();
+      await Promise.all(apps.map((app) => app.close()));
+    },
+  };
+}
+
+/** Polls until `probe` returns a value (not undefined), or fails with what was awaited. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+}
