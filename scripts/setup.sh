@@ -12,7 +12,9 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies..."
-  npm ci --no-audit --no-fund
+  # `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional packages (@swc/core-*)
+  # out of the lock file, which `npm ci` then rejects as out of sync.
+  npm install --no-audit --no-fund
 else
   npm run --silent build
 fi
