@@ -5,6 +5,7 @@ import { MissingPrerequisiteError } from '../stack/shell.js';
 import { registerAppsCommands } from './commands/apps.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerEventCommands } from './commands/events.js';
+import { registerPolicyCommands } from './commands/policy.js';
 import { registerProcessCommands } from './commands/processes.js';
 import { registerStackCommands } from './commands/stack.js';
 
@@ -18,6 +19,7 @@ registerAppsCommands(program);
 registerProcessCommands(program);
 registerEventCommands(program);
 registerDemoCommands(program);
+registerPolicyCommands(program);
 
 try {
   await program.parseAsync(process.argv);
