@@ -1,0 +1,127 @@
+// Approvals: each pending decision addressed by its approvalId. The database refuses a decision by
+// the beneficiary or the requester (a check constraint), whatever the caller checked before.
+import type { Db } from './db.js';
+import { ensurePerson, openJson, personKey, sealJson } from './person-keys.js';
+import type { StoreTx } from './store.js';
+import type { KeyEncryptionKeys } from './store-keys.js';
+
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+
+export type OpenApprovalInput = {
+  approvalId: string;
+  beneficiaryId: string;
+  requesterId?: string;
+  ticketId?: string;
+  app: string;
+  entitlementId: string;
+  approverRule: string;
+  deadline?: Date;
+};
+
+export type Approval = {
+  approvalId: string;
+  beneficiaryId: string;
+  requesterId: string | null;
+  ticketId: string | null;
+  app: string;
+  entitlementId: string;
+  approverRule: string;
+  status: ApprovalStatus;
+  decidedBy: string | null;
+  decidedAt: Date | null;
+  /** Undefined when there is none or it can no longer be read (the beneficiary was purged). */
+  comment: string | undefined;
+  deadline: Date | null;
+  createdAt: Date;
+};
+
+export class ApprovalRefusedError extends Error {
+  override readonly name = 'ApprovalRefusedError';
+}
+
+export async function openApproval(tx: StoreTx, input: OpenApprovalInput): Promise<{ created: boolean }> {
+  const beneficiary = await ensurePerson(tx.client, tx.kek, input.beneficiaryId);
+  const requester = input.requesterId ? await ensurePerson(tx.client, tx.kek, input.requesterId) : undefined;
+  const { rowCount } = await tx.client.query(
+    `insert into approvals (approval_id, person_id, requester_id, ticket_id, app, entitlement_id, approver_rule, deadline)
+     values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (approval_id) do nothing`,
+    [input.approvalId, beneficiary.personId, requester?.personId ?? null, input.ticketId ?? null, input.app, input.entitlementId, input.approverRule, input.deadline ?? null],
+  );
+  return { created: rowCount === 1 };
+}
+
+const commentContext = (approvalId: string): string => `approval-comment:${approvalId}`;
+
+/**
+ * Decides a pending approval. A repeat (or a decision on one already decided) changes nothing and
+ * reports the standing status. Self-approval is refused with ApprovalRefusedError.
+ */
+export async function decideApproval(
+  tx: StoreTx,
+  input: { approvalId: string; approverId?: string; decision: Exclude<ApprovalStatus, 'pending'>; comment?: string },
+): Promise<{ decided: boolean; status: ApprovalStatus }> {
+  const { rows } = await tx.client.query<{ person_id: string; status: ApprovalStatus }>(
+    'select person_id, status from approvals where approval_id = $1 for update',
+    [input.approvalId],
+  );
+  const current = rows[0];
+  if (!current) throw new RangeError(`no approval ${input.approvalId}`);
+  if (current.status !== 'pending') return { decided: false, status: current.status };
+  if (input.decision !== 'expired' && !input.approverId) throw new TypeError('an approval or rejection names its approver');
+  const approver = input.approverId ? await ensurePerson(tx.client, tx.kek, input.approverId) : undefined;
+  let comment: Buffer | null = null;
+  if (input.comment) {
+    const key = await personKey(tx.client, tx.kek, current.person_id);
+    if (!key) throw new RangeError(`approval ${input.approvalId}: its beneficiary was purged`);
+    comment = sealJson({ personId: current.person_id, key }, commentContext(input.approvalId), input.comment);
+  }
+  try {
+    // A savepoint, so that a refused decision leaves the caller's transaction usable (to audit the attempt).
+    await tx.client.query('savepoint decide_approval');
+    await tx.client.query(
+      `update approvals set status = $2, decided_by = $3, decided_at = now(), comment = $4 where approval_id = $1`,
+      [input.approvalId, input.decision, approver?.personId ?? null, comment],
+    );
+    await tx.client.query('release savepoint decide_approval');
+  } catch (err) {
+    await tx.client.query('rollback to savepoint decide_approval');
+    if ((err as { code?: string }).code === '23514') {
+      throw new ApprovalRefusedError(`approval ${input.approvalId}: the beneficiary or the requester cannot decide their own approval`, { cause: err });
+    }
+    throw err;
+  }
+  return { decided: true, status: input.decision };
+}
+
+type ApprovalRow = {
+  approval_id: string; beneficiary: string; person_id: string; requester: string | null; ticket_id: string | null; app: string; entitlement_id: string;
+  approver_rule: string; status: ApprovalStatus; decider: string | null; decided_at: Date | null; comment: Buffer | null; deadline: Date | null; created_at: Date;
+};
+
+const approvalSelect = `select a.approval_id, b.employee_id as beneficiary, a.person_id, r.employee_id as requester, a.ticket_id, a.app,
+    a.entitlement_id, a.approver_rule, a.status, d.employee_id as decider, a.decided_at, a.comment, a.deadline, a.created_at
+  from approvals a join identities b on b.person_id = a.person_id
+  left join identities r on r.person_id = a.requester_id left join identities d on d.person_id = a.decided_by`;
+
+async function toApproval(db: Db, kek: KeyEncryptionKeys | undefined, row: ApprovalRow): Promise<Approval> {
+  let comment: string | undefined;
+  if (row.comment && kek) {
+    const key = await personKey(db, kek, row.person_id);
+    if (key) comment = String(openJson({ personId: row.person_id, key }, commentContext(row.approval_id), row.comment));
+  }
+  return {
+    approvalId: row.approval_id, beneficiaryId: row.beneficiary, requesterId: row.requester, ticketId: row.ticket_id, app: row.app,
+    entitlementId: row.entitlement_id, approverRule: row.approver_rule, status: row.status, decidedBy: row.decider, decidedAt: row.decided_at,
+    comment, deadline: row.deadline, createdAt: row.created_at,
+  };
+}
+
+export async function getApproval(db: Db, kek: KeyEncryptionKeys | undefined, approvalId: string): Promise<Approval | undefined> {
+  const { rows } = await db.query<ApprovalRow>(`${approvalSelect} where a.approval_id = $1`, [approvalId]);
+  return rows[0] ? toApproval(db, kek, rows[0]) : undefined;
+}
+
+export async function pendingApprovals(db: Db): Promise<Approval[]> {
+  const { rows } = await db.query<ApprovalRow>(`${approvalSelect} where a.status = 'pending' order by a.created_at`);
+  return Promise.all(rows.map((r) => toApproval(db, undefined, r)));
+}

@@ -1,0 +1,175 @@
+// Verifies the whole chain from its first record, in one consistent snapshot, and names the first
+// bad record. For each record in seq order: the row is well-formed; its body is canonical JSON of
+// the right shape; the hash is the body's; the body's seq and id are the row's (no renumbering or
+// reordering); it belongs to this chain; it names its predecessor's hash (no deletion or insertion);
+// its Ed25519 signature verifies under a trusted key; the query columns agree with it. Then the
+// head row, and every checkpoint outside the database, must name records that exist with those
+// hashes (no truncated tail).
+import type pg from 'pg';
+import { z } from 'zod';
+import { canonicalize } from './canonical-json.js';
+import { readCheckpoints, type Checkpoint } from './audit-checkpoints.js';
+import { appsOf, GENESIS_HASH, RECORD_COLUMNS, recordBodySchema, recordRowSchema, type RecordBody } from './audit-record.js';
+import { sha256 } from './audit-chain.js';
+import type { AuditVerifier } from './signing.js';
+
+export type ProblemKind = 'modified' | 'missing' | 'inserted' | 'reordered' | 'truncated' | 'unknown-key' | 'checkpoint';
+
+export type VerifyProblem = {
+  kind: ProblemKind;
+  /** The first bad record's seq (for a deletion, the missing seq). */
+  seq: number;
+  /** The record's id, when the bad record is present. */
+  recordId?: string;
+  message: string;
+};
+
+export type VerifyResult = {
+  ok: boolean;
+  /** Records verified good (all of them when ok; those before the problem otherwise). */
+  verified: number;
+  head: { seq: number; hash: string } | undefined;
+  checkpoints: number;
+  problem?: VerifyProblem;
+};
+
+export type VerifyOptions = {
+  verifier: AuditVerifier;
+  /** The checkpoint file; without it a truncated tail is detected only from the head row. */
+  checkpointsFile?: string;
+  batchSize?: number;
+};
+
+const headRowSchema = z.object({ chain_id: z.string(), seq: z.coerce.number().int(), hash: z.string() });
+
+export async function verifyAuditChain(pool: pg.Pool, options: VerifyOptions): Promise<VerifyResult> {
+  const client = await pool.connect();
+  try {
+    // One snapshot for the whole walk, so records appended meanwhile do not look like a mismatch.
+    await client.query('begin isolation level repeatable read read only');
+    const result = await verifyInSnapshot(client, options);
+    await client.query('commit');
+    return result;
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function verifyInSnapshot(client: pg.PoolClient, options: VerifyOptions): Promise<VerifyResult> {
+  const { verifier } = options;
+  const headRow = headRowSchema.parse((await client.query('select chain_id, seq, hash from audit_head')).rows[0]);
+  const chain = headRow.chain_id;
+
+  let checkpoints: Checkpoint[] = [];
+  if (options.checkpointsFile) {
+    const read = await readCheckpoints(options.checkpointsFile, verifier);
+    const bad = read.problems[0];
+    if (bad) return fail(0, undefined, 0, { kind: 'checkpoint', seq: 0, message: `checkpoint file ${options.checkpointsFile} line ${bad.line}: ${bad.message}` });
+    const foreign = read.checkpoints.find((cp) => cp.chain !== chain);
+    if (foreign) {
+      return fail(0, undefined, 0, {
+        kind: 'checkpoint',
+        seq: foreign.seq,
+        message: `checkpoint at seq ${foreign.seq} (${foreign.at}) is for chain ${foreign.chain}, but the database holds chain ${chain}: the chain was replaced (if the database was deliberately re-created, move ${options.checkpointsFile} aside)`,
+      });
+    }
+    checkpoints = [...read.checkpoints].sort((a, b) => a.seq - b.seq);
+  }
+  let nextCheckpoint = 0;
+
+  const batchSize = options.batchSize ?? 2000;
+  let expectedSeq = 1;
+  let prevHash = GENESIS_HASH;
+  let verified = 0;
+  for (;;) {
+    const { rows } = await client.query(`select ${RECORD_COLUMNS} from audit_records where seq >= $1 order by seq limit $2`, [expectedSeq, batchSize]);
+    if (rows.length === 0) break;
+    for (const raw of rows) {
+      const problem = checkRecord(raw, { expectedSeq, prevHash, chain, verifier });
+      if (problem) return fail(verified, undefined, checkpoints.length, problem);
+      const row = recordRowSchema.parse(raw);
+      // Checkpoints at or below this seq must name exactly this record's hash.
+      while (nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.seq <= row.seq) {
+        const cp = checkpoints[nextCheckpoint]!;
+        if (cp.seq === row.seq && cp.head !== row.hash) {
+          return fail(verified, undefined, checkpoints.length, {
+            kind: 'modified', seq: row.seq, recordId: row.record_id,
+            message: `record ${row.seq} (${row.record_id}) is not the record checkpointed at ${cp.at}: the chain was rewritten from here or earlier`,
+          });
+        }
+        nextCheckpoint += 1;
+      }
+      prevHash = row.hash;
+      expectedSeq = row.seq + 1;
+      verified += 1;
+    }
+  }
+  const last = expectedSeq - 1;
+  const head = { seq: last, hash: prevHash };
+
+  // Records beyond the last one present, named by a checkpoint: the tail was cut off.
+  const lost = checkpoints.slice(nextCheckpoint).find((cp) => cp.seq > last);
+  if (lost) {
+    return fail(verified, head, checkpoints.length, {
+      kind: 'truncated', seq: last + 1,
+      message: `record ${last + 1} is missing: the chain ends at seq ${last}, but a checkpoint taken at ${lost.at} names seq ${lost.seq} as its head (records ${last + 1}..${lost.seq} were truncated)`,
+    });
+  }
+  if (headRow.seq > last) {
+    return fail(verified, head, checkpoints.length, {
+      kind: 'truncated', seq: last + 1,
+      message: `record ${last + 1} is missing: the chain ends at seq ${last}, but its head row says seq ${headRow.seq} (records ${last + 1}..${headRow.seq} were truncated)`,
+    });
+  }
+  if (headRow.seq < last || headRow.hash !== prevHash) {
+    return fail(verified, head, checkpoints.length, {
+      kind: 'inserted', seq: Math.min(headRow.seq + 1, last),
+      message: `the head row (seq ${headRow.seq}) does not match the last record (seq ${last}): records were added without extending the head`,
+    });
+  }
+  return { ok: true, verified, head, checkpoints: checkpoints.length };
+}
+
+function fail(verified: number, head: VerifyResult['head'], checkpoints: number, problem: VerifyProblem): VerifyResult {
+  return { ok: false, verified, head, checkpoints, problem };
+}
+
+function checkRecord(
+  raw: unknown,
+  at: { expectedSeq: number; prevHash: string; chain: string; verifier: AuditVerifier },
+): VerifyProblem | undefined {
+  const parsedRow = recordRowSchema.safeParse(raw);
+  const rawSeq = Number((raw as { seq?: unknown }).seq);
+  if (!parsedRow.success) return { kind: 'modified', seq: rawSeq, message: `record ${rawSeq}: the row is malformed (${z.prettifyError(parsedRow.error).replaceAll('\n', '; ')})` };
+  const row = parsedRow.data;
+  const name = `record ${row.seq} (${row.record_id})`;
+  const bad = (kind: ProblemKind, message: string, seq = row.seq): VerifyProblem => ({ kind, seq, recordId: row.record_id, message: `${name}: ${message}` });
+
+  if (row.seq > at.expectedSeq) {
+    const gap = row.seq - at.expectedSeq === 1 ? `record ${at.expectedSeq} is` : `records ${at.expectedSeq}..${row.seq - 1} are`;
+    return { kind: 'missing', seq: at.expectedSeq, message: `${gap} missing (deleted): ${name} follows record ${at.expectedSeq - 1}` };
+  }
+  let body: RecordBody;
+  try {
+    const parsed = recordBodySchema.safeParse(JSON.parse(row.body));
+    if (!parsed.success) return bad('modified', `its content is not a well-formed record (${z.prettifyError(parsed.error).replaceAll('\n', '; ')})`);
+    body = parsed.data;
+  } catch {
+    return bad('modified', 'its content is not JSON');
+  }
+  if (canonicalize(body) !== row.body) return bad('modified', 'its content is not in canonical form (edited by hand?)');
+  if (sha256(row.body) !== row.hash) return bad('modified', 'its hash does not match its content (modified)');
+  if (body.seq !== row.seq) return bad('reordered', `it carries seq ${body.seq} but sits at seq ${row.seq} (records were reordered or renumbered)`);
+  if (body.id !== row.record_id) return bad('modified', `its content names record id ${body.id} (modified)`);
+  if (body.chain !== at.chain) return bad('inserted', `it belongs to chain ${body.chain}, not ${at.chain} (inserted from elsewhere)`);
+  if (body.prev !== at.prevHash) return bad('inserted', `it does not follow record ${row.seq - 1} (its previous hash differs): a record was inserted or replaced`);
+  if (!at.verifier.knows(body.keyId)) return bad('unknown-key', `it is signed by key ${body.keyId}, which is not trusted here (configure its public key in PROVISIONER_AUDIT_VERIFY_KEYS)`);
+  if (!at.verifier.verify('record', body.keyId, row.hash, row.signature)) return bad('modified', 'its signature does not verify (modified or forged)');
+  const columnsAgree = row.recorded_at === body.at && row.actor === body.actor && row.action === body.action && row.subject === body.subject
+    && canonicalize([...row.apps].sort()) === canonicalize(appsOf(body.changes));
+  if (!columnsAgree) return bad('modified', 'its query columns (time, actor, action, subject, apps) disagree with its signed content (modified)');
+  return undefined;
+}

@@ -1,0 +1,98 @@
+// Identities: one row per person, keyed by pseudonym. The HR snapshot is stored sealed under the
+// person's key; status and termination time stay in clear because retention and reporting need
+// them. Ordering is by state: a snapshot is stored only if its sequence is newer than the stored one.
+import { z } from 'zod';
+import { workerSnapshotSchema, type WorkerSnapshot } from '../schemas/events.js';
+import type { Db } from './db.js';
+import { ensurePerson, openJson, personKey, sealJson } from './person-keys.js';
+import type { StoreTx } from './store.js';
+import type { KeyEncryptionKeys } from './store-keys.js';
+
+export type IdentityStatus = WorkerSnapshot['status'];
+
+export type UpsertIdentityResult = {
+  personId: string;
+  /** False when the snapshot is not newer than the stored one (stale or duplicate): nothing changed. */
+  stored: boolean;
+  previous: { status: IdentityStatus | null; sequence: number };
+  /** Names of the attributes that differ from the stored snapshot (never their values). */
+  changedFields: string[];
+};
+
+const attributesContext = 'identity-attributes';
+
+/** Stores an HR snapshot if it is newer than the stored one. */
+export async function upsertIdentity(tx: StoreTx, snapshotInput: WorkerSnapshot): Promise<UpsertIdentityResult> {
+  const snapshot = workerSnapshotSchema.parse(snapshotInput);
+  const person = await ensurePerson(tx.client, tx.kek, snapshot.employeeId);
+  // Row lock: concurrent snapshots of one person are decided one at a time.
+  const { rows } = await tx.client.query<{ status: IdentityStatus | null; snapshot_sequence: string; attributes: Buffer | null; terminated_at: Date | null }>(
+    'select status, snapshot_sequence, attributes, terminated_at from identities where person_id = $1 for update',
+    [person.personId],
+  );
+  const current = rows[0]!;
+  const previous = { status: current.status, sequence: Number(current.snapshot_sequence) };
+  if (snapshot.sequence <= previous.sequence) return { personId: person.personId, stored: false, previous, changedFields: [] };
+
+  const before = current.attributes ? (openJson(person, attributesContext, current.attributes) as Record<string, unknown>) : {};
+  const changedFields = [...new Set([...Object.keys(before), ...Object.keys(snapshot)])]
+    .filter((k) => k !== 'sequence' && k !== 'effectiveAt' && JSON.stringify(before[k]) !== JSON.stringify((snapshot as Record<string, unknown>)[k]))
+    .sort();
+  const terminatedAt = snapshot.status !== 'terminated' ? null : current.status === 'terminated' && current.terminated_at ? current.terminated_at : new Date(snapshot.effectiveAt);
+  await tx.client.query(
+    `update identities set status = $2, terminated_at = $3, snapshot_sequence = $4, attributes = $5, updated_at = now() where person_id = $1`,
+    [person.personId, snapshot.status, terminatedAt, snapshot.sequence, sealJson(person, attributesContext, snapshot)],
+  );
+  return { personId: person.personId, stored: true, previous, changedFields };
+}
+
+export type Identity = {
+  personId: string;
+  employeeId: string;
+  status: IdentityStatus | null;
+  terminatedAt: Date | null;
+  snapshotSequence: number;
+  lastAppliedSequence: number;
+  /** The stored HR snapshot, or undefined if none was stored yet. */
+  snapshot: WorkerSnapshot | undefined;
+};
+
+export async function getIdentity(db: Db, kek: KeyEncryptionKeys | undefined, employeeId: string): Promise<Identity | undefined> {
+  const { rows } = await db.query<{ person_id: string; status: IdentityStatus | null; terminated_at: Date | null; snapshot_sequence: string; last_applied_sequence: string; attributes: Buffer | null }>(
+    `select person_id, status, terminated_at, snapshot_sequence, last_applied_sequence, attributes from identities where employee_id = $1`,
+    [employeeId],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  let snapshot: WorkerSnapshot | undefined;
+  if (row.attributes) {
+    const key = await personKey(db, kek, row.person_id);
+    if (key) snapshot = workerSnapshotSchema.parse(openJson({ personId: row.person_id, key }, attributesContext, row.attributes));
+  }
+  return {
+    personId: row.person_id,
+    employeeId,
+    status: row.status,
+    terminatedAt: row.terminated_at,
+    snapshotSequence: Number(row.snapshot_sequence),
+    lastAppliedSequence: Number(row.last_applied_sequence),
+    snapshot,
+  };
+}
+
+/** The sequence of the last snapshot whose change was applied; -1 for a person the store has not seen. */
+export async function lastAppliedSequence(db: Db, employeeId: string): Promise<number> {
+  const { rows } = await db.query<{ last_applied_sequence: string }>('select last_applied_sequence from identities where employee_id = $1', [employeeId]);
+  return rows[0] ? z.coerce.number().int().parse(rows[0].last_applied_sequence) : -1;
+}
+
+/** Advances (never lowers) the last applied sequence. */
+export async function markSequenceApplied(tx: StoreTx, employeeId: string, sequence: number): Promise<number> {
+  const { rows } = await tx.client.query<{ last_applied_sequence: string }>(
+    `update identities set last_applied_sequence = greatest(last_applied_sequence, $2), updated_at = now()
+      where employee_id = $1 returning last_applied_sequence`,
+    [employeeId, sequence],
+  );
+  if (!rows[0]) throw new RangeError('markSequenceApplied: the store has no identity for this employee id; store its snapshot first');
+  return Number(rows[0].last_applied_sequence);
+}

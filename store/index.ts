@@ -1,0 +1,21 @@
+// The governance store's public surface. Activities use `openStore` (or `createStore`) once in the
+// composition root, write through `store.change(tx => ..., entry)` with the write functions below,
+// record connector calls with `store.step`, and read with the read functions.
+export { createStore, type Store, type StoreTx, type AuditedStep } from './store.js';
+export { openStore, type OpenStoreOptions } from './open-store.js';
+export { createStorePool, inTransaction, type Db } from './db.js';
+export { migrate, MigrationError } from './migrate.js';
+export { loadStoreKeys, checkpointsFile, storeSchemaName, type StoreKeys } from './store-keys.js';
+export type { AuditEntry, AuditChange, Actor, AppendedRecord } from './audit-record.js';
+export { AuditUnavailableError } from './audit-chain.js';
+export { upsertIdentity, getIdentity, lastAppliedSequence, markSequenceApplied, type Identity, type UpsertIdentityResult } from './identities.js';
+export { recordAccount, listAccounts, type Account, type AccountStatus } from './accounts.js';
+export { addGrant, revokeGrant, listGrants, expiredGrants, type Grant, type Provenance } from './grants.js';
+export { openApproval, decideApproval, getApproval, pendingApprovals, ApprovalRefusedError, type Approval } from './approvals.js';
+export { recordPolicyVersion, listPolicyVersions } from './policy-versions.js';
+export { recordPlan, recordOutcome, outcomeAuditEntry, recentOutcomes } from './changes.js';
+export { purgeExpiredPersons } from './retention.js';
+export { verifyAuditChain, type VerifyResult, type VerifyProblem } from './audit-verify.js';
+export { queryAudit, type AuditQuery, type AuditRow } from './audit-query.js';
+export { writeCheckpoint, startCheckpointer, readCheckpoints } from './audit-checkpoints.js';
+export { createKafkaAuditSink, publishPendingAuditRecords, startAuditPublisher, publicationLag, type AuditSink } from './audit-publisher.js';

@@ -1,0 +1,33 @@
+// Opening the store from the configuration, for composition roots (worker, API, CLI): the pool on
+// DATABASE_URL (or the local stack's server) and the store schema, keys and checkpoint file from
+// the environment (see store-keys.ts), optionally migrating first.
+import { databaseUrl, type Config } from '../schemas/config.js';
+import type { Logger } from '../observability/logger.js';
+import { createStorePool } from './db.js';
+import { migrate } from './migrate.js';
+import { createStore, type Store } from './store.js';
+import { checkpointsFile, loadStoreKeys, storeSchemaName } from './store-keys.js';
+
+export type OpenStoreOptions = {
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Apply pending migrations (worker start-up). */
+  migrate?: boolean;
+  /** Generate missing default keys under <dataDir>/keys (only the local stack should). */
+  createKeys?: boolean;
+  poolMax?: number;
+};
+
+export async function openStore(cfg: Config, options: OpenStoreOptions = {}): Promise<Store> {
+  const env = options.env ?? process.env;
+  const schema = storeSchemaName(env);
+  const keys = loadStoreKeys({ dataDir: cfg.dataDir, env, create: options.createKeys ?? false });
+  const pool = createStorePool(databaseUrl(cfg), { schema, ...(options.poolMax ? { max: options.poolMax } : {}), ...(options.logger ? { logger: options.logger } : {}) });
+  try {
+    if (options.migrate) await migrate(pool, { schema });
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return createStore({ pool, schema, keys, checkpointsFile: checkpointsFile(cfg.dataDir, env), ownsPool: true, ...(options.logger ? { logger: options.logger } : {}) });
+}
