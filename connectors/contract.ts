@@ -1,6 +1,12 @@
 // The connector contract (DESIGN.md §5): small, declarative, idempotent by contract.
 // Capabilities are opt-in interfaces: a connector implements the ones its target supports and
 // says so in `capabilities`. Every method takes a request object and a call context.
+//
+// Outcomes are explicit and decided per verb, from a read or from the protocol's own answer, never
+// from a blanket status: ensure → created | updated | unchanged | action-required; disable, enable,
+// delete, grant, revoke → applied | already-in-state. Errors are ConnectorErrors (errors.ts):
+// TransientError (retry, after retryAfterMs when set), AuthError, InvalidRequestError, NotFoundError.
+// Connectors never retry by themselves: Temporal's activity retry does (see retry.ts).
 
 export type CallContext = {
   /** Stable per step: `${workflowId}/${changeId}/${step}/${app}`. */
@@ -9,8 +15,23 @@ export type CallContext = {
   signal: AbortSignal;
 };
 
-/** An account in an application, correlated by the stable key (SCIM externalId, LDAP employeeNumber). */
+/**
+ * An account in an application, correlated by the stable key `externalId` (SCIM externalId, LDAP
+ * employeeNumber: the employee id). `id` is the target's own handle at the time it was read (SCIM
+ * id, LDAP DN); verbs re-resolve by `externalId` when the handle went stale (an LDAP entry that
+ * moved to the disabled OU, a SCIM user re-created by someone).
+ */
 export type AccountRef = { app: string; id: string; externalId: string };
+
+/** How an account that exists without our correlation key may be taken over. */
+export type Adoption = {
+  /**
+   * Adopt an account that carries no correlation key and whose userName (or e-mail) equals the
+   * request's. Only when the policy's correlation rules say so (automatically or after approval);
+   * an account carrying another correlation key is never adopted.
+   */
+  by: 'userName' | 'email';
+};
 
 /** The person's attributes an account is made of; the correlation key is the employee id. */
 export type EnsureAccountRequest = {
@@ -20,16 +41,27 @@ export type EnsureAccountRequest = {
   familyName: string;
   email: string;
   active: boolean;
+  /** Absent: a userName held by an account we did not create is `action-required`, never taken over. */
+  adopt?: Adoption;
 };
 
 /** An account as the target reports it. */
-export type Account = AccountRef & { userName: string; active: boolean; email?: string; entitlements?: string[] };
+export type Account = AccountRef & {
+  userName: string;
+  active: boolean;
+  email?: string;
+  givenName?: string;
+  familyName?: string;
+  /** Entitlement ids the account holds, when the listing knows them. */
+  entitlements?: string[];
+};
 
 export type EnsureAccountResult =
-  | { status: 'created' | 'updated' | 'unchanged'; account: AccountRef }
+  | { status: 'created' | 'unchanged'; account: AccountRef }
+  | { status: 'updated'; account: AccountRef; /** An existing account was taken over under `adopt`. */ adopted?: true }
   | { status: 'action-required'; message: string; account?: AccountRef };
 
-/** Grants, revokes, disables: `applied` when this call changed the target, else `already-in-state`. */
+/** Grants, revokes, disables, enables, deletes: `applied` when this call changed the target, else `already-in-state`. */
 export type ChangeOutcome = { status: 'applied' } | { status: 'already-in-state' };
 
 /** An entitlement (a group, role or licence) in an application. */
@@ -38,7 +70,12 @@ export type Entitlement = { app: string; id: string; displayName: string };
 export type GrantRequest = { account: AccountRef; entitlementId: string };
 export type RevokeRequest = GrantRequest;
 
-export type Page<T> = { items: T[]; next?: string };
+/**
+ * One page of a listing. `next` is absent on the last page. `total` is the target's count when it
+ * gives one. A listing that cannot be completed throws (TransientError): an incomplete listing must
+ * never look complete, because reconciliation removes what a complete listing lacks.
+ */
+export type Page<T> = { items: T[]; next?: string; total?: number };
 export type PageRequest = { cursor?: string; pageSize?: number };
 
 export type Capability = 'accounts' | 'disable' | 'delete' | 'list-accounts' | 'entitlements';
@@ -50,9 +87,12 @@ export interface AccountConnector {
   getAccount(req: { employeeId: string }, call: CallContext): Promise<Account | undefined>;
   /** Converges the account correlated by employee id to the request; a repeat is `unchanged`. */
   ensureAccount(req: EnsureAccountRequest, call: CallContext): Promise<EnsureAccountResult>;
+  /** Releases connections; the connector is not used afterwards. */
+  close?(): Promise<void>;
 }
 
 export interface DisableCapable {
+  /** `already-in-state` when the account is already disabled; NotFoundError when there is none. */
   disableAccount(req: { account: AccountRef }, call: CallContext): Promise<ChangeOutcome>;
   enableAccount(req: { account: AccountRef }, call: CallContext): Promise<ChangeOutcome>;
 }
@@ -69,16 +109,36 @@ export interface ListAccountsCapable {
 
 export interface EntitlementCapable {
   listEntitlements(req: PageRequest, call: CallContext): Promise<Page<Entitlement>>;
+  /** `already-in-state` when the account already holds it; NotFoundError for an unknown account or entitlement. */
   grant(req: GrantRequest, call: CallContext): Promise<ChangeOutcome>;
+  /** `already-in-state` when the account does not hold it (or does not exist); NotFoundError for an unknown entitlement. */
   revoke(req: RevokeRequest, call: CallContext): Promise<ChangeOutcome>;
 }
 
 export type Connector = AccountConnector & Partial<DisableCapable & DeleteCapable & ListAccountsCapable & EntitlementCapable>;
 
-export function can<C extends Capability>(
-  connector: Connector,
-  capability: C,
-): connector is Connector &
-  (C extends 'disable' ? DisableCapable : C extends 'delete' ? DeleteCapable : C extends 'list-accounts' ? ListAccountsCapable : C extends 'entitlements' ? EntitlementCapable : unknown) {
+export type CapableOf<C extends Capability> = C extends 'disable'
+  ? DisableCapable
+  : C extends 'delete'
+    ? DeleteCapable
+    : C extends 'list-accounts'
+      ? ListAccountsCapable
+      : C extends 'entitlements'
+        ? EntitlementCapable
+        : unknown;
+
+export function can<C extends Capability>(connector: Connector, capability: C): connector is Connector & CapableOf<C> {
   return connector.capabilities.has(capability);
+}
+
+/** Reads every page of a listing (for tests, tools and small targets; reconciliation pages in an activity). */
+export async function collectPages<T>(list: (req: PageRequest) => Promise<Page<T>>, pageSize?: number): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await list({ ...(cursor !== undefined ? { cursor } : {}), ...(pageSize !== undefined ? { pageSize } : {}) });
+    items.push(...page.items);
+    cursor = page.next;
+  } while (cursor !== undefined);
+  return items;
 }

@@ -1,0 +1,114 @@
+// Connector configuration: which connector an application uses, where its server is, and where its
+// credentials come from. Secrets are named (an environment variable or a file), never written here,
+// and never taken from policy or events; they are read on use, so rotation needs no restart.
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Connector } from './contract.js';
+import { secretReader, secretRefSchema } from './credentials.js';
+import { LdapConnector } from './ldap/ldap-connector.js';
+import { ScimConnector } from './scim/scim-connector.js';
+
+const appName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a lower-case name: letters, digits and dashes');
+const dn = z.string().min(3).regex(/=/, 'expected a DN such as ou=people,dc=example,dc=com');
+
+export const scimConnectorConfigSchema = z.strictObject({
+  type: z.literal('scim'),
+  app: appName,
+  baseUrl: z.url({ protocol: /^https?$/ }),
+  auth: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('bearer'), token: secretRefSchema }),
+    z.strictObject({
+      kind: z.literal('oauth2'),
+      tokenUrl: z.url({ protocol: /^https?$/ }),
+      clientId: z.string().min(1),
+      clientSecret: secretRefSchema,
+      scope: z.string().min(1).optional(),
+      clientAuthentication: z.enum(['basic', 'body']).optional(),
+    }),
+  ]),
+  timeoutMs: z.number().int().min(100).max(300_000).optional(),
+  pageSize: z.number().int().min(1).max(10_000).optional(),
+  /** The app's activity rate limit across all workers (runtime/app-activity-workers.ts). */
+  maxActivitiesPerSecond: z.number().positive().optional(),
+});
+
+export const ldapConnectorConfigSchema = z.strictObject({
+  type: z.literal('ldap'),
+  app: appName,
+  url: z.string().regex(/^ldaps?:\/\//, 'expected an ldap:// or ldaps:// URL'),
+  bindDn: dn,
+  bindPassword: secretRefSchema,
+  baseDn: dn,
+  peopleDn: dn,
+  groupsDn: dn,
+  disable: z.discriminatedUnion('mode', [
+    z.strictObject({ mode: z.literal('move'), disabledDn: dn }),
+    z.strictObject({ mode: z.literal('attribute'), attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/), value: z.string().min(1) }),
+  ]),
+  placeholderMemberDn: dn.optional(),
+  timeoutMs: z.number().int().min(100).max(300_000).optional(),
+  pageSize: z.number().int().min(1).max(10_000).optional(),
+  connections: z.number().int().min(1).max(64).optional(),
+  maxActivitiesPerSecond: z.number().positive().optional(),
+});
+
+export const connectorConfigSchema = z.discriminatedUnion('type', [scimConnectorConfigSchema, ldapConnectorConfigSchema]);
+export type ConnectorConfig = z.infer<typeof connectorConfigSchema>;
+
+export type CreateConnectorOptions = {
+  env?: NodeJS.ProcessEnv;
+  /** Relative secret files are resolved against this folder (the project root). */
+  root?: string;
+  logger?: Logger;
+};
+
+/** Builds the connector a validated config describes. Secrets are not read until first use. */
+export function createConnector(config: ConnectorConfig, options: CreateConnectorOptions = {}): Connector {
+  const reader = (ref: z.infer<typeof secretRefSchema>, purpose: string) =>
+    secretReader(ref, { purpose, ...(options.env ? { env: options.env } : {}), root: options.root ?? path.resolve('.') });
+  const logger = options.logger ? { logger: options.logger } : {};
+  if (config.type === 'scim') {
+    const auth =
+      config.auth.kind === 'bearer'
+        ? { kind: 'bearer' as const, token: reader(config.auth.token, `the bearer token of app ${config.app}`) }
+        : {
+            kind: 'oauth2' as const,
+            tokenUrl: config.auth.tokenUrl,
+            clientId: config.auth.clientId,
+            clientSecret: reader(config.auth.clientSecret, `the OAuth client secret of app ${config.app}`),
+            ...(config.auth.scope ? { scope: config.auth.scope } : {}),
+            ...(config.auth.clientAuthentication ? { clientAuthentication: config.auth.clientAuthentication } : {}),
+          };
+    return new ScimConnector({
+      app: config.app,
+      baseUrl: config.baseUrl,
+      auth,
+      ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
+      ...(config.pageSize ? { pageSize: config.pageSize } : {}),
+      ...logger,
+    });
+  }
+  return new LdapConnector({
+    app: config.app,
+    url: config.url,
+    bindDn: config.bindDn,
+    bindPassword: reader(config.bindPassword, `the LDAP bind password of app ${config.app}`),
+    baseDn: config.baseDn,
+    peopleDn: config.peopleDn,
+    groupsDn: config.groupsDn,
+    disable: config.disable,
+    ...(config.placeholderMemberDn ? { placeholderMemberDn: config.placeholderMemberDn } : {}),
+    ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
+    ...(config.pageSize ? { pageSize: config.pageSize } : {}),
+    ...(config.connections ? { connections: config.connections } : {}),
+    ...logger,
+  });
+}
+
+/** Parses connector config; the error message says what to fix (z.prettifyError). */
+export function parseConnectorConfig(raw: unknown, where = 'connector config'): ConnectorConfig {
+  const parsed = connectorConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new TypeError(`invalid ${where}:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
