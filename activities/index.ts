@@ -1,52 +1,213 @@
 // The side effects the workflows call, built from their dependencies (createActivities(deps)).
+// Every change to a target goes through the store's audited step: the intent is recorded before
+// the connector is called, and nothing is called when it cannot be recorded (fail closed).
 import { Context } from '@temporalio/activity';
-import type { AccountConnector, EnsureAccountResult } from '../connectors/contract.js';
+import type { AccountRef, CallContext, ChangeOutcome, Connector, EnsureAccountResult } from '../connectors/contract.js';
+import { can } from '../connectors/contract.js';
+import { InvalidRequestError } from '../connectors/errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { WorkerSnapshot } from '../schemas/events.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import type { Identity } from '../policy/identity.js';
+import { planIdentity, type ActualAccount } from '../policy/planner.js';
 import { outcomeSchema, type Outcome } from '../schemas/outcomes.js';
+import { listGrants, markSequenceApplied, recordAccount, recordOutcome, recordPlan, upsertIdentity, outcomeAuditEntry, addGrant, revokeGrant, type Store } from '../store/index.js';
+import { EntitlementCatalog } from './entitlement-catalog.js';
 import { atBoundary } from './failures.js';
-import { planForSnapshot, type Plan } from './plan.js';
+import type { ApplyStepInput, Plan, PlanChangeInput, RecordChangeInput, StepResult, UndoStepInput } from './lifecycle-types.js';
 
 export type ActivityDeps = {
-  connectors: Map<string, AccountConnector>;
+  /** The policy in force (re-read by its owner when the files change). */
+  policy: () => CompiledPolicy;
+  connectors: ReadonlyMap<string, Connector>;
+  store: Store;
   publishOutcome: (outcome: Outcome) => Promise<void>;
   logger: Logger;
 };
 
-export type EnsureAccountInput = { app: string; idempotencyKey: string; snapshot: WorkerSnapshot };
+const SYSTEM = { type: 'system' as const, id: 'identity-workflow' };
+
+function callContext(idempotencyKey: string): CallContext & { workflowId: string } {
+  const ctx = Context.current();
+  const workflowId = ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId;
+  return { idempotencyKey, correlationId: workflowId, signal: ctx.cancellationSignal, workflowId };
+}
+
+function fromEnsure(result: EnsureAccountResult): StepResult {
+  return result.status === 'action-required'
+    ? { outcome: 'action-required', detail: result.message, ...(result.account ? { account: result.account } : {}) }
+    : { outcome: result.status, account: result.account };
+}
+
+const fromChange = (result: ChangeOutcome, account?: AccountRef): StepResult => ({ outcome: result.status, ...(account ? { account } : {}) });
 
 export function createActivities(deps: ActivityDeps) {
-  const connector = (app: string): AccountConnector => {
+  const { store } = deps;
+  const catalog = new EntitlementCatalog(deps.connectors);
+  const connector = (app: string): Connector => {
     const found = deps.connectors.get(app);
-    if (!found) throw new TypeError(`no connector is configured for app ${app}`);
+    if (!found) throw new InvalidRequestError(`no connector is configured for application ${app}`, app);
     return found;
   };
+  const needs = <C extends Parameters<typeof can>[1]>(c: Connector, capability: C, action: string) => {
+    if (!can(c, capability)) throw new InvalidRequestError(`${c.app} cannot ${action} (its connector lacks the ${capability} capability)`, c.app);
+    return c as Connector & Required<Connector>;
+  };
+
+  /** Calls the connector for one planned step. */
+  async function perform(input: ApplyStepInput, call: CallContext): Promise<StepResult> {
+    const { step, snapshot } = input;
+    const c = connector(step.app);
+    const account = step.account;
+    const requireAccount = (): AccountRef => {
+      if (!account) throw new InvalidRequestError(`${step.key}: no account in ${step.app} to act on`, step.app);
+      return account;
+    };
+    switch (step.action) {
+      case 'ensureAccount': {
+        if (!snapshot.email || !snapshot.givenName || !snapshot.familyName) {
+          throw new InvalidRequestError(`${step.key}: the snapshot lacks givenName, familyName or email`, step.app);
+        }
+        return fromEnsure(await c.ensureAccount({ employeeId: input.employeeId, userName: snapshot.email, givenName: snapshot.givenName, familyName: snapshot.familyName, email: snapshot.email, active: true }, call));
+      }
+      case 'enableAccount':
+        return fromChange(await needs(c, 'disable', 'enable accounts').enableAccount({ account: requireAccount() }, call), account);
+      case 'disableAccount':
+        return fromChange(await needs(c, 'disable', 'disable accounts').disableAccount({ account: requireAccount() }, call), account);
+      case 'deleteAccount':
+        return fromChange(await needs(c, 'delete', 'delete accounts').deleteAccount({ account: requireAccount() }, call), account);
+      case 'grant':
+      case 'revoke': {
+        const e = needs(c, 'entitlements', `${step.action} entitlements`);
+        const entitlementId = await catalog.idOf(step.app, step.entitlementId!, call);
+        const req = { account: requireAccount(), entitlementId };
+        return fromChange(step.action === 'grant' ? await e.grant(req, call) : await e.revoke(req, call), account);
+      }
+    }
+  }
+
+  /** Keeps the store's view of accounts and grants in line with what a step did, audited when it changed. */
+  async function remember(input: ApplyStepInput, result: StepResult, workflowId: string): Promise<void> {
+    const { step, employeeId } = input;
+    const base = { actor: SYSTEM, subject: { employeeId }, eventId: input.eventId, workflowId, policyVersion: input.policyVersion };
+    if (result.outcome === 'action-required' || result.outcome === 'unchanged' || result.outcome === 'already-in-state') {
+      if (!(step.action === 'ensureAccount' && result.account)) return;
+    }
+    if (step.action === 'grant' || step.action === 'revoke') {
+      await store.change(
+        async (tx) => {
+          if (step.action === 'grant') {
+            const added = await addGrant(tx, { employeeId, app: step.app, entitlementId: step.entitlementId!, provenance: { kind: 'birthright', ruleId: step.reason.slice(0, 200) || 'policy' }, policyVersion: input.policyVersion });
+            return added.result !== 'unchanged';
+          }
+          return (await revokeGrant(tx, { employeeId, app: step.app, entitlementId: step.entitlementId!, reason: step.reason })).length > 0;
+        },
+        (changed: boolean) => (changed ? { ...base, action: `grant.${step.action === 'grant' ? 'added' : 'revoked'}`, reason: step.reason, changes: [{ op: step.action, app: step.app, entitlement: step.entitlementId!, outcome: result.outcome }] } : null),
+      );
+      return;
+    }
+    const account = result.account ?? step.account;
+    if (!account) return;
+    const status = step.action === 'deleteAccount' ? 'deleted' : step.action === 'disableAccount' ? 'disabled' : 'active';
+    await store.change(
+      (tx) => recordAccount(tx, { employeeId, app: step.app, accountId: account.id, status }),
+      (r: { changed: boolean }) => (r.changed ? { ...base, action: 'account.recorded', reason: step.reason, changes: [{ op: step.action, app: step.app, outcome: result.outcome, account: account.id }] } : null),
+      );
+  }
+
+  /** One planned step through its connector, between its audit records (the intent first: fail closed). */
+  async function applyStep(input: ApplyStepInput): Promise<StepResult> {
+    const { workflowId, ...call } = callContext(input.idempotencyKey);
+    const { step, employeeId } = input;
+    const base = { actor: SYSTEM, subject: { employeeId }, eventId: input.eventId, workflowId, policyVersion: input.policyVersion };
+    const change = { op: step.action, app: step.app, ...(step.entitlementId ? { entitlement: step.entitlementId } : {}) };
+    const result = await atBoundary(() =>
+      store.step(
+        {
+          key: input.idempotencyKey,
+          intent: { ...base, action: 'step.requested', reason: step.reason, changes: [change] },
+          done: (r: StepResult) => ({ ...base, action: 'step.completed', reason: r.detail ?? step.reason, changes: [{ ...change, outcome: r.outcome, ...(r.account ? { account: r.account.id } : {}) }] }),
+          failed: (err) => ({ ...base, action: 'step.failed', reason: err instanceof Error ? err.message.slice(0, 500) : 'failed', changes: [{ ...change, outcome: 'failed' }] }),
+        },
+        () => perform(input, call),
+      ),
+    );
+    await remember(input, result, workflowId);
+    deps.logger.info({ employeeId, workflowId, app: step.app, action: step.action, outcome: result.outcome, attempt: Context.current().info.attempt }, 'step applied');
+    return result;
+  }
 
   return {
-    async planProvisioning(input: { employeeId: string; snapshot: WorkerSnapshot }): Promise<Plan> {
-      return planForSnapshot(input.snapshot, [...deps.connectors.keys()]);
+    async planChange(input: PlanChangeInput): Promise<Plan> {
+      const policy = deps.policy();
+      const { workflowId, ...call } = callContext(`${input.changeId}/plan`);
+      const { employeeId, snapshot } = input;
+      await store.change(
+        async (tx) => ({ changed: (await upsertIdentity(tx, snapshot)).stored }),
+        (r: { changed: boolean }) => (r.changed ? { actor: SYSTEM, action: 'identity.snapshot-stored', reason: `${input.eventType} sequence ${snapshot.sequence}`, subject: { employeeId }, eventId: input.changeId, workflowId, changes: [{ op: 'status', outcome: snapshot.status }] } : null),
+      );
+      // What the person actually has: as each application reports it.
+      const actual: ActualAccount[] = [];
+      for (const app of policy.applications.keys()) {
+        const c = deps.connectors.get(app);
+        if (!c) continue;
+        const account = await atBoundary(() => c.getAccount({ employeeId }, call));
+        if (!account) continue;
+        const entitlements = await atBoundary(() => catalog.namesOf(app, account.entitlements ?? [], call));
+        actual.push({ app, account: { app, id: account.id, externalId: account.externalId }, active: account.active, entitlements });
+      }
+      const grants = (await listGrants(store.pool, employeeId))
+        .filter((g) => g.provenance.kind !== 'birthright')
+        .map((g) => ({ id: g.grantId, entitlement: `${g.app}:${g.entitlementId}`, grantedAt: g.grantedAt.toISOString(), ...(g.expiresAt ? { expiresAt: g.expiresAt.toISOString() } : {}) }));
+      const { plan } = planIdentity(policy, { identity: snapshot as Identity, actual, grants, now: new Date().toISOString() });
+      // Applications the policy names but no connector serves cannot be acted on: say so in the plan.
+      const executable = { ...plan, steps: plan.steps.filter((s) => deps.connectors.has(s.app)) };
+      await store.change(
+        (tx) => recordPlan(tx, { changeId: `${workflowId}/${input.changeId}`, employeeId, eventId: input.changeId, sequence: snapshot.sequence, policyVersion: plan.policyVersion, steps: executable.steps }),
+        (r: { created: boolean }) => (r.created ? { actor: SYSTEM, action: 'plan.recorded', reason: `${plan.kind}: ${executable.steps.length} steps`, subject: { employeeId }, eventId: input.changeId, workflowId, policyVersion: plan.policyVersion, changes: executable.steps.map((s) => ({ op: s.action, app: s.app, ...(s.entitlementId ? { entitlement: s.entitlementId } : {}) })) } : null),
+      );
+      deps.logger.info({ employeeId, workflowId, kind: plan.kind, steps: executable.steps.length, policyVersion: plan.policyVersion }, 'planned');
+      return executable;
     },
 
-    async ensureAccount(input: EnsureAccountInput): Promise<EnsureAccountResult> {
-      const ctx = Context.current();
-      const { snapshot } = input;
-      const workflowId = ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId;
-      const log = deps.logger.child({ app: input.app, employeeId: snapshot.employeeId, workflowId });
-      const result = await atBoundary(() =>
-        connector(input.app).ensureAccount(
-          {
-            employeeId: snapshot.employeeId,
-            userName: snapshot.email!,
-            givenName: snapshot.givenName!,
-            familyName: snapshot.familyName!,
-            email: snapshot.email!,
-            active: true,
-          },
-          { idempotencyKey: input.idempotencyKey, correlationId: workflowId, signal: ctx.cancellationSignal },
-        ),
+    applyStep,
+
+    async undoStep(input: UndoStepInput): Promise<StepResult> {
+      const { step } = input;
+      const inverse: Record<string, ApplyStepInput['step']['action'] | undefined> = {
+        // An account this change created is deleted; one that existed before is left as it was.
+        ensureAccount: input.step.account ? undefined : 'deleteAccount',
+        enableAccount: 'disableAccount',
+        disableAccount: 'enableAccount',
+        grant: 'revoke',
+        revoke: 'grant',
+        deleteAccount: undefined,
+      };
+      const action = inverse[step.action];
+      if (!action) return { outcome: 'unchanged', detail: `${step.action} is not undone` };
+      let account = step.account ?? input.result?.account;
+      if (!account && step.action === 'ensureAccount') {
+        const { workflowId: _w, ...call } = callContext(`${input.idempotencyKey}/undo`);
+        const found = await atBoundary(() => connector(step.app).getAccount({ employeeId: input.employeeId }, call));
+        if (!found) return { outcome: 'already-in-state', detail: 'no account was created' };
+        account = { app: step.app, id: found.id, externalId: found.externalId };
+      }
+      const undo: ApplyStepInput = {
+        ...input,
+        idempotencyKey: `${input.idempotencyKey}/undo`,
+        step: { ...step, key: `undo/${step.key}`, action, reason: `undo: ${step.reason}`, ...(account ? { account } : {}) },
+      };
+      return applyStep(undo);
+    },
+
+    async recordChange(input: RecordChangeInput): Promise<void> {
+      await store.change(
+        async (tx) => {
+          const recorded = await recordOutcome(tx, input.outcome);
+          if (input.outcome.status !== 'ignored') await markSequenceApplied(tx, input.employeeId, input.sequence);
+          return recorded;
+        },
+        (r: { created: boolean }) => (r.created ? outcomeAuditEntry(input.outcome) : null),
       );
-      log.info({ status: result.status, attempt: ctx.info.attempt }, 'ensureAccount');
-      return result;
     },
 
     async publishOutcome(outcome: Outcome): Promise<void> {

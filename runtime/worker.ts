@@ -1,75 +1,108 @@
-// The provisioning worker: workflows and activities on the configured task queue, with a SCIM
-// connector per configured app and the outcome producer.
+// The provisioning worker: the workflows and their bookkeeping activities on the base task queue,
+// and one activity worker per application on its own rate-limited queue for the connector calls.
+// Everything it needs is built here, once: policy, store, connectors, outcome producer.
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
-import type { AccountConnector } from '../connectors/contract.js';
-import { ScimConnector } from '../connectors/scim/scim-connector.js';
+import { dataConverter } from '../codec/data-converter.js';
+import type { Connector } from '../connectors/contract.js';
 import { createOutcomeProducer } from '../ingress/outcome-producer.js';
 import type { Logger } from '../observability/logger.js';
 import { installTemporalRuntime } from '../observability/temporal-logger.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { formatProblem } from '../policy/problems.js';
+import { loadPolicyDir } from '../policy/loader.js';
 import { loadAppsFile, type ResolvedApp } from '../schemas/apps.js';
 import { projectRoot, type Config } from '../schemas/config.js';
+import { openStore, type Store } from '../store/index.js';
+import { createAppActivityWorker, type AppActivityWorker } from './app-activity-workers.js';
+import { connectorsForPolicy } from './connectors.js';
 import { workflowsPath } from './workflows-path.js';
 
 export type ProvisioningWorker = {
   worker: Worker;
-  apps: ResolvedApp[];
+  appWorkers: AppActivityWorker[];
+  policy: CompiledPolicy;
+  connectors: ReadonlyMap<string, Connector>;
+  store: Store;
   /** Runs until shutdown() (SIGTERM): in-flight activities finish first. */
   run(): Promise<void>;
   shutdown(): Promise<void>;
   isReady(): boolean;
 };
 
-export function connectorsFor(apps: ResolvedApp[]): Map<string, AccountConnector> {
-  return new Map(
-    apps.map((app) => {
-      const token = app.bearerTokens[0];
-      if (!token) throw new Error(`app ${app.name} has no bearer token for the worker (OAuth client credentials arrive with the full SCIM connector)`);
-      return [app.name, new ScimConnector({ app: app.name, baseUrl: app.scimUrl, bearerToken: () => token, timeoutMs: 5_000 })];
-    }),
-  );
+export function loadPolicyOrThrow(dir: string): CompiledPolicy {
+  const loaded = loadPolicyDir(dir);
+  if (!loaded.ok) throw new Error(`the policy in ${dir} has ${loaded.problems.length} problem(s):\n${loaded.problems.map(formatProblem).join('\n')}`);
+  return loaded.policy;
 }
 
 export async function createProvisioningWorker(
   cfg: Config,
   logger: Logger,
-  options: { taskQueue?: string; apps?: ResolvedApp[] } = {},
+  options: { taskQueue?: string; apps?: ResolvedApp[]; policy?: CompiledPolicy; store?: Store } = {},
 ): Promise<ProvisioningWorker> {
   installTemporalRuntime(logger);
+  const policy = options.policy ?? loadPolicyOrThrow(cfg.policy.dir);
   const apps = options.apps ?? loadAppsFile(cfg.apps.file, { root: projectRoot });
+  const { connectors, missing } = connectorsForPolicy(cfg, policy, apps, logger.child({ component: 'connectors' }));
+  if (missing.length > 0) logger.warn({ missing }, 'applications of the policy without a connector: their steps are not planned');
+  const store = options.store ?? (await openStore(cfg, { migrate: true, createKeys: true, logger }));
   const outcomes = await createOutcomeProducer(cfg, logger);
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
   const taskQueue = options.taskQueue ?? cfg.temporal.taskQueue;
+  const converter = dataConverter(cfg.dataDir);
+  const activities = createActivities({ policy: () => policy, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }) });
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporal.namespace,
     taskQueue,
     workflowsPath: workflowsPath(),
-    activities: createActivities({ connectors: connectorsFor(apps), publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }) }),
+    dataConverter: converter,
+    activities,
     maxCachedWorkflows: 1000,
     shutdownGraceTime: '20 seconds',
   });
-  logger.info({ taskQueue, apps: apps.map((a) => a.name) }, 'worker ready');
+  const appWorkers = await Promise.all(
+    [...connectors.entries()].map(([app, connector]) =>
+      createAppActivityWorker({
+        cfg,
+        logger,
+        app,
+        connector,
+        activities,
+        baseQueue: taskQueue,
+        connection,
+        dataConverter: converter,
+        maxActivitiesPerSecond: policy.applications.get(app)?.connector === 'ldap' ? cfg.ldapConnector.maxActivitiesPerSecond : cfg.scimConnector.maxActivitiesPerSecond,
+      }),
+    ),
+  );
+  logger.info({ taskQueue, policyVersion: policy.version, apps: [...connectors.keys()] }, 'worker ready');
   let stopped: Promise<void> | undefined;
   const running = (async () => {
     try {
-      await worker.run();
+      await Promise.all([worker.run(), ...appWorkers.map((w) => w.run())]);
     } finally {
       await outcomes.close().catch(() => undefined);
+      if (!options.store) await store.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
     }
   })();
   return {
     worker,
-    apps,
+    appWorkers,
+    policy,
+    connectors,
+    store,
     run: () => running,
     async shutdown() {
       stopped ??= (async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
+        await Promise.all(appWorkers.map((w) => w.shutdown()));
         await running;
       })();
       await stopped;
     },
-    isReady: () => worker.getState() === 'RUNNING',
+    isReady: () => worker.getState() === 'RUNNING' && appWorkers.every((w) => w.isReady()),
   };
 }

@@ -70,6 +70,19 @@ export const configSchema = z.strictObject({
     /** YAML file naming the SCIM apps `apps up` runs and the worker provisions into. */
     file: z.string().default('config/apps.yaml'),
   }).prefault({}),
+  policy: z.strictObject({
+    /** The folder of policy YAML files (roles, birthright rules, applications, ...). */
+    dir: z.string().default('examples/policy'),
+  }).prefault({}),
+  ldapConnector: z.strictObject({
+    /** How the LDAP connector disables an account: move it to ou=disabled (refint keeps group DNs right), or set an attribute. */
+    disable: z.enum(['move', 'attribute']).default('move'),
+    maxActivitiesPerSecond: z.number().positive().default(50),
+  }).prefault({}),
+  scimConnector: z.strictObject({
+    /** Per application, server-enforced across all workers (its own task queue). */
+    maxActivitiesPerSecond: z.number().positive().default(50),
+  }).prefault({}),
   http: z.strictObject({
     workerPort: port.default(9464),
     ingressPort: port.default(9465),
@@ -96,6 +109,7 @@ const envMapping: Array<[string, (cfg: Record<string, any>, value: string) => vo
   ['LDAP_BIND_DN', (c, v) => (c.ldap.bindDn = v)],
   ['LDAP_BIND_PASSWORD', (c, v) => (c.ldap.bindPassword = v)],
   ['PROVISIONER_APPS', (c, v) => (c.apps.file = v)],
+  ['PROVISIONER_POLICY', (c, v) => (c.policy.dir = v)],
 ];
 
 /** Which environment variable sets which setting, for error messages. */
@@ -136,7 +150,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     cacheDir: path.join(homedir(), '.cache', 'provisioner'),
     ...fromFile,
   };
-  for (const section of ['kafka', 'temporal', 'postgres', 'ldap', 'apps', 'http']) raw[section] = { ...(raw[section] ?? {}) };
+  for (const section of ['kafka', 'temporal', 'postgres', 'ldap', 'apps', 'policy', 'ldapConnector', 'scimConnector', 'http']) raw[section] = { ...(raw[section] ?? {}) };
   for (const [name, apply] of envMapping) {
     const value = env[name];
     if (value !== undefined && value !== '') apply(raw, value);
@@ -155,6 +169,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   cfg.dataDir = path.resolve(root, cfg.dataDir);
   cfg.cacheDir = path.resolve(root, cfg.cacheDir);
   cfg.apps.file = path.resolve(root, cfg.apps.file);
+  cfg.policy.dir = path.resolve(root, cfg.policy.dir);
   return cfg;
 }
 

@@ -6,8 +6,9 @@ export const stepOutcomeSchema = z.strictObject({
   /** What the step did, as a verb: ensureAccount, disableAccount, grant, revoke, ... */
   action: z.string(),
   /** The connector's explicit answer: created | updated | unchanged | action-required | applied | already-in-state | failed. */
-  outcome: z.enum(['created', 'updated', 'unchanged', 'action-required', 'applied', 'already-in-state', 'failed', 'skipped']),
+  outcome: z.enum(['created', 'updated', 'unchanged', 'action-required', 'applied', 'already-in-state', 'failed', 'skipped', 'cancelled']),
   detail: z.string().optional(),
+  entitlementId: z.string().optional(),
   /** The account in the app, when there is one. */
   accountId: z.string().optional(),
 });
@@ -21,12 +22,16 @@ export const outcomeSchema = z.strictObject({
   eventId: z.string(),
   eventType: z.string(),
   sequence: z.number().int(),
-  /** succeeded: every step converged; action-required: a human must act; failed: a step failed for good; ignored: stale or duplicate. */
-  status: z.enum(['succeeded', 'action-required', 'failed', 'ignored']),
+  /** succeeded: every step converged; action-required: a human must act; failed: a step failed for good (what was undone is in compensations); superseded: a termination cut it short; ignored: stale or duplicate. */
+  status: z.enum(['succeeded', 'action-required', 'failed', 'superseded', 'ignored']),
   policyVersion: z.string(),
   workflowId: z.string(),
   steps: z.array(stepOutcomeSchema),
   reason: z.string().optional(),
+  /** When a step failed for good: what this change undid, in reverse order, and what it could not undo. */
+  compensations: z.array(z.strictObject({ label: z.string(), ok: z.boolean(), error: z.string().optional() })).optional(),
+  /** Steps waiting: for a later time (grace period, deletion delay) or for an approval. */
+  deferred: z.array(z.strictObject({ key: z.string(), app: z.string(), action: z.string(), notBefore: z.string().optional(), approvals: z.array(z.string()).optional() })).optional(),
   completedAt: z.iso.datetime(),
 });
 export type Outcome = z.infer<typeof outcomeSchema>;

@@ -3,7 +3,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ScimConnector } from '../../connectors/scim/scim-connector.js';
+import { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
+import { createLogger } from '../../observability/logger.js';
+import { connectorsForPolicy } from '../../runtime/connectors.js';
+import { seedEntitlements } from '../../runtime/seed-entitlements.js';
+import { loadPolicyOrThrow } from '../../runtime/worker.js';
+import { Client, Connection } from '@temporalio/client';
+import { dataConverter } from '../../codec/data-converter.js';
+import { getState, identityWorkflowId, type IdentityState } from '../../workflows/messages.js';
 import { createKafka } from '../../ingress/kafka.js';
 import { publishHrEvents, validateJsonl } from '../../ingress/publisher.js';
 import { devProcessUp } from '../../runtime/dev-process.js';
@@ -32,6 +39,11 @@ export function registerDemoCommands(program: Command): void {
       await stackUp(cfg, (l) => say(`  ${l}`));
       say('demo: 2/5 the demo SCIM apps');
       await appsUp({ ...appsOptions(cfg), log: (l) => say(`  ${l}`) });
+      const policy = loadPolicyOrThrow(cfg.policy.dir);
+      const resolvedApps = loadAppsFile(cfg.apps.file, { root: projectRoot });
+      const { connectors } = connectorsForPolicy(cfg, policy, resolvedApps, createLogger({ level: 'silent' }));
+      const seeded = await seedEntitlements(policy, resolvedApps, connectors);
+      say(`  the groups of the policy's entitlements exist in each app (${seeded} created now)`);
       say('demo: 3/5 provisioner dev (worker + ingress)');
       await devProcessUp(cfg, projectRoot, (l) => say(`  ${l}`));
 
@@ -44,31 +56,45 @@ export function registerDemoCommands(program: Command): void {
       await producer.send({ topic: cfg.kafka.topics.hrLifecycle, messages: [{ key: 'E1999', value: '{"type":"hr.worker.hired","data":' }] });
       await producer.disconnect();
 
-      say('demo: 5/5 waiting until every hire has an account in every app');
-      const resolvedApps = loadAppsFile(cfg.apps.file, { root: projectRoot });
-      const scim = resolvedApps.map((a) => new ScimConnector({ app: a.name, baseUrl: a.scimUrl, bearerToken: () => a.bearerTokens[0]! }));
-      const rows: Array<{ employeeId: string; app: string; accountId: string; userName: string }> = [];
-      const deadline = Date.now() + 120_000;
+      say('demo: 5/5 waiting until each hire\'s identity workflow has converged');
+      const connection = await Connection.connect({ address: cfg.temporal.address });
+      const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) });
+      const results = new Map<string, IdentityState>();
+      const deadline = Date.now() + 180_000;
       for (const event of validated.events) {
-        for (const connector of scim) {
-          for (;;) {
-            const account = await connector.getAccount({ employeeId: event.subject }, call).catch(() => undefined);
-            if (account) {
-              rows.push({ employeeId: event.subject, app: connector.app, accountId: account.id, userName: account.userName });
-              break;
-            }
-            if (Date.now() > deadline) throw new Error(`demo: ${event.subject} was not provisioned in ${connector.app} within 120 s; see .provisioner/logs/dev.log`);
-            await new Promise((r) => setTimeout(r, 250));
+        const handle = client.workflow.getHandle(identityWorkflowId(event.subject));
+        for (;;) {
+          const state = await handle.query(getState).catch(() => undefined);
+          if (state && state.lastAppliedSequence >= event.data.sequence && state.pendingEvents === 0 && state.status !== 'provisioning') {
+            results.set(event.id, state);
+            break;
           }
+          if (Date.now() > deadline) throw new Error(`demo: ${event.subject} has not converged after 180 s; see .provisioner/logs/dev.log and the Temporal UI`);
+          await new Promise((r) => setTimeout(r, 300));
         }
       }
+      await connection.close();
+      const catalog = new EntitlementCatalog(connectors);
+      const rows: Array<{ employeeId: string; app: string; accountId: string; groups: string[] }> = [];
+      for (const event of validated.events) {
+        for (const [app, connector] of connectors) {
+          const account = await connector.getAccount({ employeeId: event.subject }, call);
+          if (account) rows.push({ employeeId: event.subject, app, accountId: account.id, groups: await catalog.namesOf(app, account.entitlements ?? [], call) });
+        }
+      }
+      for (const c of connectors.values()) await c.close?.();
       say('');
-      say(`  ${'employee'.padEnd(9)} ${'app'.padEnd(6)} ${'account id'.padEnd(38)} userName`);
-      for (const r of rows) say(`  ${r.employeeId.padEnd(9)} ${r.app.padEnd(6)} ${r.accountId.padEnd(38)} ${r.userName}`);
+      for (const event of validated.events) {
+        const state = results.get(event.id)!;
+        const waiting = state.awaitingApproval.map((g) => `${g.step.app}:${g.step.entitlementId ?? g.step.action}`);
+        say(`  ${event.subject} ${event.data.department ?? ''} (${event.data.region ?? '-'}): ${state.status}${waiting.length > 0 ? `; awaiting approval: ${waiting.join(', ')}` : ''}`);
+        for (const r of rows.filter((x) => x.employeeId === event.subject)) say(`      ${r.app.padEnd(10)} ${r.accountId.slice(0, 60).padEnd(40)} ${r.groups.join(', ')}`);
+      }
+      say(`  policy ${policy.version} (${cfg.policy.dir}): crm is EU-only, so US hires have no crm account`);
       const ui = temporalUiUrl(cfg);
       say('');
       say(`  Temporal UI, the identity workflows: ${ui}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent('WorkflowType="identityLifecycle"')}`);
-      say(`  SCIM apps: ${resolvedApps.map((a) => `${a.name} ${a.scimUrl}/Users`).join(', ')} (bearer tokens in config/apps.yaml)`);
+      say(`  SCIM apps: ${resolvedApps.map((a) => `${a.name} ${a.scimUrl}/Users`).join(', ')} (bearer tokens in config/apps.yaml); LDAP ${cfg.ldap.url} ${cfg.ldap.baseDn}`);
       say('  dead letters: npx provisioner dlq list        outcomes: topic provisioning.outcomes');
       say(`  logs: .provisioner/logs/    stop everything: npx provisioner stack down    (demo took ${((Date.now() - started) / 1000).toFixed(1)} s)`);
       say(`demo: provisioned ${rows.length} accounts across ${new Set(rows.map((r) => r.app)).size} apps`);

@@ -6,18 +6,20 @@ export function hrEvent(
   options: { type?: HrEventType; id?: string; sequence?: number; data?: Record<string, unknown> } = {},
 ) {
   const sequence = options.sequence ?? 1;
+  // Effective now: scheduled steps (grace periods, deletion delays) count from effectiveAt.
+  const now = new Date().toISOString();
   return {
     specversion: '1.0',
     id: options.id ?? `${employeeId}-${sequence}`,
     source: 'urn:hris:test',
     type: options.type ?? 'hr.worker.hired',
-    time: '2026-11-22T08:00:00Z',
+    time: now,
     subject: employeeId,
     datacontenttype: 'application/json',
     data: {
       employeeId,
       sequence,
-      effectiveAt: '2026-11-22T08:00:00Z',
+      effectiveAt: now,
       status: 'active',
       givenName: 'Ada',
       familyName: 'Lovelace',

@@ -7,7 +7,12 @@ import { createLogger } from '../../observability/logger.js';
 import { appUrls, type ResolvedApp } from '../../schemas/apps.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
-import { createProvisioningWorker, type ProvisioningWorker } from '../../runtime/worker.js';
+import { createProvisioningWorker, loadPolicyOrThrow, type ProvisioningWorker } from '../../runtime/worker.js';
+import { seedEntitlements } from '../../runtime/seed-entitlements.js';
+import { openStore, type Store } from '../../store/index.js';
+import path from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { startTestScimApp, type TestScimApp } from './scim-app.js';
 import { uniqueName } from './unique.js';
 
@@ -18,6 +23,7 @@ export type Pipeline = {
   resolvedApps: ResolvedApp[];
   worker: ProvisioningWorker;
   ingress: Ingress;
+  store: Store;
   /** Produces raw messages (bytes as given) to the test's hr.lifecycle topic. */
   produce(messages: Array<{ key: string | null; value: string | Buffer | null }>): Promise<void>;
   /** Every message on a topic so far. */
@@ -33,8 +39,9 @@ export function resolvedAppOf(app: TestScimApp, name: string): ResolvedApp {
   return { name, host: '127.0.0.1', port: app.port, url, scimUrl, bearerTokens: [app.bearerToken], adminToken: app.adminToken };
 }
 
-export async function startPipeline(options: { appNames?: string[] } = {}): Promise<Pipeline> {
-  const base = loadConfig();
+export async function startPipeline(options: { appNames?: string[]; policyDir?: string } = {}): Promise<Pipeline> {
+  const loaded = loadConfig();
+  const base = options.policyDir ? { ...loaded, policy: { dir: options.policyDir } } : loaded;
   const hrLifecycle = uniqueName('hr.lifecycle');
   const outcomes = uniqueName('provisioning.outcomes');
   const cfg: Config = { ...base, kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle, outcomes } } };
@@ -43,8 +50,14 @@ export async function startPipeline(options: { appNames?: string[] } = {}): Prom
   const names = options.appNames ?? ['chat', 'code'];
   const apps = await Promise.all(names.map((name) => startTestScimApp({ name })));
   const resolvedApps = apps.map((app, i) => resolvedAppOf(app, names[i]!));
-  const startWorker = () => createProvisioningWorker(cfg, logger, { taskQueue, apps: resolvedApps });
+  const policy = loadPolicyOrThrow(cfg.policy.dir);
+  // Its own store schema and checkpoint file: tests run in parallel and beside a running demo.
+  const storeSchema = uniqueName('store').replaceAll('-', '_');
+  const storeEnv = { ...process.env, PROVISIONER_STORE_SCHEMA: storeSchema, PROVISIONER_AUDIT_CHECKPOINTS: path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'checkpoints.jsonl') };
+  const store = await openStore(cfg, { env: storeEnv, migrate: true, createKeys: true, logger });
+  const startWorker = () => createProvisioningWorker(cfg, logger, { taskQueue, apps: resolvedApps, policy, store });
   let worker = await startWorker();
+  await seedEntitlements(policy, resolvedApps, worker.connectors);
   const ingress = await startIngress(cfg, logger, { taskQueue, groupId: uniqueName('ingress') });
   const kafka = createKafka(cfg, { clientId: 'integration-test' });
   const producer = kafka.producer();
@@ -58,6 +71,7 @@ export async function startPipeline(options: { appNames?: string[] } = {}): Prom
       return worker;
     },
     ingress,
+    store,
     async produce(messages) {
       await producer.send({ topic: hrLifecycle, messages });
     },
@@ -82,6 +96,8 @@ export async function startPipeline(options: { appNames?: string[] } = {}): Prom
       await ingress.shutdown();
       await worker.shutdown();
       await Promise.all(apps.map((app) => app.close()));
+      await store.pool.query(`drop schema if exists "${storeSchema}" cascade`).catch(() => undefined);
+      await store.close();
     },
   };
 }

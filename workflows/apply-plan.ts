@@ -1,0 +1,100 @@
+// Applies the steps of one change in order, as a saga: each step's compensation is registered
+// before the step runs; when a step fails for good, what this change did is undone in reverse.
+// Steps run in waves of the same action (every disable before any revoke, every account before any
+// grant); within a wave, different applications run concurrently and one application's steps in order.
+import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { ApplyStepInput, PlanStep, StepResult } from '../activities/lifecycle-types.js';
+import type { AccountRef } from '../connectors/contract.js';
+import type { StepOutcome } from '../schemas/outcomes.js';
+import { Saga, type CompensationReport } from './saga.js';
+
+export type AppliedChange = { steps: StepOutcome[]; compensations: CompensationReport[]; failed: boolean; accounts: Record<string, AccountRef> };
+
+export type ChangeContext = Omit<ApplyStepInput, 'step' | 'idempotencyKey'>;
+
+/** The task queue of an application's connector activities (rate-limited per application). */
+export const appTaskQueue = (baseQueue: string, app: string) => `${baseQueue}-app-${app}`;
+
+function connectorActivities(app: string) {
+  return proxyActivities<Activities>({
+    taskQueue: appTaskQueue(workflowInfo().taskQueue, app),
+    // A connector call is a few HTTP/LDAP requests of at most 5 s each; a task lost with a
+    // stopped worker is retried after this.
+    startToCloseTimeout: '20 seconds',
+    scheduleToCloseTimeout: '15 minutes',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['InvalidRequestError', 'AuthError'] },
+  });
+}
+
+export function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return `${err.cause.type ?? 'Error'}: ${err.cause.message}`;
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function waves(steps: PlanStep[]): PlanStep[][] {
+  const out: PlanStep[][] = [];
+  for (const step of steps) {
+    const last = out[out.length - 1];
+    if (last && last[0]!.action === step.action) last.push(step);
+    else out.push([step]);
+  }
+  return out;
+}
+
+const changesNothing = (r: StepResult) => r.outcome === 'unchanged' || r.outcome === 'already-in-state' || r.outcome === 'action-required';
+
+export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Record<string, AccountRef>): Promise<AppliedChange> {
+  const saga = new Saga();
+  const outcomes: StepOutcome[] = [];
+  const accounts: Record<string, AccountRef> = { ...known };
+  const blockedApps = new Set<string>();
+  let failed = false;
+
+  for (const wave of waves(steps)) {
+    if (failed) break;
+    const byApp = new Map<string, PlanStep[]>();
+    for (const step of wave) byApp.set(step.app, [...(byApp.get(step.app) ?? []), step]);
+    await Promise.all(
+      [...byApp].map(async ([app, appSteps]) => {
+        const { applyStep, undoStep } = connectorActivities(app);
+        for (const planned of appSteps) {
+          if (failed) return;
+          if (blockedApps.has(app)) {
+            outcomes.push({ app, action: planned.action, outcome: 'skipped', detail: 'no account in this application (see the ensureAccount step)' });
+            continue;
+          }
+          const account = planned.account ?? accounts[app];
+          const step: PlanStep = account ? { ...planned, account } : planned;
+          const input: ApplyStepInput = { ...ctx, step, idempotencyKey: `${workflowInfo().workflowId}/${ctx.changeId}/${step.key}` };
+          // Registered before the step: a step that succeeded remotely but timed out is still undone.
+          const seen: { result?: StepResult } = {};
+          saga.register({ label: `undo ${step.key}`, undo: async () => void (await undoStep({ ...input, ...seen })) });
+          let result: StepResult;
+          try {
+            result = await applyStep(input);
+            seen.result = result;
+          } catch (err) {
+            failed = true;
+            outcomes.push({ app, action: step.action, outcome: 'failed', detail: failureMessage(err), ...(step.entitlementId ? { entitlementId: step.entitlementId } : {}) });
+            return;
+          }
+          if (changesNothing(result)) saga.forgetLast();
+          if (result.account) accounts[app] = result.account;
+          if (result.outcome === 'action-required' && step.action === 'ensureAccount') blockedApps.add(app);
+          outcomes.push({
+            app,
+            action: step.action,
+            outcome: result.outcome,
+            ...(step.entitlementId ? { entitlementId: step.entitlementId } : {}),
+            ...(result.account ? { accountId: result.account.id } : {}),
+            ...(result.detail ? { detail: result.detail } : {}),
+          });
+        }
+      }),
+    );
+  }
+  const compensations = failed ? await saga.compensate() : [];
+  return { steps: outcomes, compensations, failed, accounts };
+}
