@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../schemas/config.js';
 import { MissingPrerequisiteError } from '../stack/shell.js';
 import { registerAppsCommands } from './commands/apps.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerEventCommands } from './commands/events.js';
 import { registerPolicyCommands } from './commands/policy.js';
@@ -20,6 +21,7 @@ registerProcessCommands(program);
 registerEventCommands(program);
 registerDemoCommands(program);
 registerPolicyCommands(program);
+registerAuditCommands(program);
 
 try {
   await program.parseAsync(process.argv);
