@@ -84,9 +84,12 @@ async function verifyInSnapshot(client: pg.PoolClient, options: VerifyOptions): 
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
   let verified = 0;
+  // Keyset pagination from the very lowest seq, so a row slipped in below 1 is seen too.
+  let after = '-9223372036854775808';
   for (;;) {
-    const { rows } = await client.query(`select ${RECORD_COLUMNS} from audit_records where seq >= $1 order by seq limit $2`, [expectedSeq, batchSize]);
+    const { rows } = await client.query(`select ${RECORD_COLUMNS} from audit_records where seq > $1::bigint order by seq limit $2`, [after, batchSize]);
     if (rows.length === 0) break;
+    after = String((rows[rows.length - 1] as { seq: unknown }).seq);
     for (const raw of rows) {
       const problem = checkRecord(raw, { expectedSeq, prevHash, chain, verifier });
       if (problem) return fail(verified, undefined, checkpoints.length, problem);
@@ -148,6 +151,7 @@ function checkRecord(
   const name = `record ${row.seq} (${row.record_id})`;
   const bad = (kind: ProblemKind, message: string, seq = row.seq): VerifyProblem => ({ kind, seq, recordId: row.record_id, message: `${name}: ${message}` });
 
+  if (row.seq < at.expectedSeq) return bad('inserted', `it sits before the first record of the chain (seq ${at.expectedSeq}): inserted`);
   if (row.seq > at.expectedSeq) {
     const gap = row.seq - at.expectedSeq === 1 ? `record ${at.expectedSeq} is` : `records ${at.expectedSeq}..${row.seq - 1} are`;
     return { kind: 'missing', seq: at.expectedSeq, message: `${gap} missing (deleted): ${name} follows record ${at.expectedSeq - 1}` };

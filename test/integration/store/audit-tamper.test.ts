@@ -156,6 +156,20 @@ describe('audit chain verification', () => {
     expect(result.problem).toMatchObject({ kind: 'inserted', seq: 21 });
   });
 
+  it('a record slipped in before the first one (the seq check constraint dropped) is named', async () => {
+    const t = await chainOf(5);
+    const first = await t.store.pool.query('select * from audit_records where seq = 1');
+    const f = first.rows[0];
+    await t.tamper('alter table audit_records drop constraint audit_records_seq_check');
+    await t.tamper(
+      `insert into audit_records (seq, record_id, hash, body, signature, recorded_at, actor, action, subject, apps)
+       values (0, '6f1d2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b', $1, $2, $3, $4, $5, $6, $7, $8)`,
+      [f.hash, f.body, f.signature, f.recorded_at, f.actor, f.action, f.subject, f.apps],
+    );
+    const result = await verify(t);
+    expect(result.problem).toMatchObject({ kind: 'inserted', seq: 0 });
+  });
+
   it('two reordered records are named', async () => {
     const t = await chainOf(20);
     await t.tamper('update audit_records set seq = seq + 100000 where seq in (5, 6)');
