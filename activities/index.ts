@@ -125,8 +125,9 @@ export function createActivities(deps: ActivityDeps) {
         {
           key: input.idempotencyKey,
           intent: { ...base, action: 'step.requested', reason: step.reason, changes: [change] },
-          done: (r: StepResult) => ({ ...base, action: 'step.completed', reason: r.detail ?? step.reason, changes: [{ ...change, outcome: r.outcome, ...(r.account ? { account: r.account.id } : {}) }] }),
-          failed: (err) => ({ ...base, action: 'step.failed', reason: err instanceof Error ? err.message.slice(0, 500) : 'failed', changes: [{ ...change, outcome: 'failed' }] }),
+          // What a connector says can name the person: it goes in the sealed `personal` part, never in the clear reason.
+          done: (r: StepResult) => ({ ...base, action: 'step.completed', reason: step.reason, changes: [{ ...change, outcome: r.outcome, ...(r.account ? { account: r.account.id } : {}) }], ...(r.detail ? { personal: { detail: r.detail.slice(0, 2000) } } : {}) }),
+          failed: (err) => ({ ...base, action: 'step.failed', reason: `${step.action} failed: ${err instanceof Error ? err.name : 'error'}`, changes: [{ ...change, outcome: 'failed' }], personal: { error: err instanceof Error ? err.message.slice(0, 2000) : String(err) } }),
         },
         () => perform(input, call),
       ),

@@ -13,7 +13,7 @@ import { formatProblem } from '../policy/problems.js';
 import { loadPolicyDir } from '../policy/loader.js';
 import { loadAppsFile, type ResolvedApp } from '../schemas/apps.js';
 import { projectRoot, type Config } from '../schemas/config.js';
-import { openStore, type Store } from '../store/index.js';
+import { createKafkaAuditSink, openStore, startAuditPublisher, startCheckpointer, type Store } from '../store/index.js';
 import { createAppActivityWorker, type AppActivityWorker } from './app-activity-workers.js';
 import { connectorsForPolicy } from './connectors.js';
 import { workflowsPath } from './workflows-path.js';
@@ -47,6 +47,11 @@ export async function createProvisioningWorker(
   const { connectors, missing } = connectorsForPolicy(cfg, policy, apps, logger.child({ component: 'connectors' }));
   if (missing.length > 0) logger.warn({ missing }, 'applications of the policy without a connector: their steps are not planned');
   const store = options.store ?? (await openStore(cfg, { migrate: true, createKeys: true, logger }));
+  // The store's owner also ships its audit records to Kafka (for the SIEM) and checkpoints the
+  // head of the chain outside the database (a truncated tail is then detectable).
+  const auditSink = options.store ? undefined : await createKafkaAuditSink(cfg, { logger });
+  const auditPublisher = auditSink ? startAuditPublisher(store.pool, auditSink, { logger }) : undefined;
+  const checkpointer = !options.store && store.checkpointsFile ? startCheckpointer(store.pool, store.keys.signer, store.checkpointsFile, { intervalMs: 30_000, logger }) : undefined;
   const outcomes = await createOutcomeProducer(cfg, logger);
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
   const taskQueue = options.taskQueue ?? cfg.temporal.taskQueue;
@@ -84,6 +89,9 @@ export async function createProvisioningWorker(
       await Promise.all([worker.run(), ...appWorkers.map((w) => w.run())]);
     } finally {
       await outcomes.close().catch(() => undefined);
+      await auditPublisher?.stop().catch(() => undefined);
+      await checkpointer?.stop().catch(() => undefined);
+      await auditSink?.close().catch(() => undefined);
       if (!options.store) await store.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
     }
