@@ -59,7 +59,11 @@ export type LdapConnectorOptions = {
   bindDn: string;
   /** Read on every bind, so a rotated password is used on the next connection. */
   bindPassword: () => string;
-  /** Accounts are searched under this DN (it must hold peopleDn, and disabledDn when moving). */
+  /**
+   * A userName (uid) must be unique under this DN: an entry anywhere below it holding the uid is a
+   * collision (a second uid=jdoe in another OU would be a second login). Accounts themselves are
+   * correlated and listed only in peopleDn and, when disabling moves, disabledDn.
+   */
   baseDn: string;
   /** New accounts are created here. */
   peopleDn: string;
@@ -132,7 +136,11 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 type Listing = {
   client: Client;
+  /** The paged search of the current base. */
   pages: AsyncGenerator<{ searchEntries: Entry[] }>;
+  /** Bases still to list after the current one. */
+  rest: string[];
+  start: (base: string) => AsyncGenerator<{ searchEntries: Entry[] }>;
   /** The page fetched ahead, so a page knows whether another follows. */
   ahead: Entry[] | undefined;
   done: boolean;
@@ -148,6 +156,8 @@ export class LdapConnector implements Connector, DisableCapable, DeleteCapable, 
   private readonly listings = new Map<string, Listing>();
   private readonly log: Logger | undefined;
   private closed = false;
+  /** Where accounts are: the people OU and, when disabling moves entries, the disabled OU (nested ones once). */
+  private readonly accountBases: string[];
 
   constructor(private readonly options: LdapConnectorOptions) {
     this.app = options.app;
@@ -158,6 +168,9 @@ export class LdapConnector implements Connector, DisableCapable, DeleteCapable, 
     for (const [name, dn] of dns) {
       if (parseDn(dn).length === 0) throw new TypeError(`LDAP connector ${options.app}: ${name} must be a DN, not empty`);
     }
+    const bases = [options.peopleDn, ...(options.disable.mode === 'move' ? [options.disable.disabledDn] : [])];
+    const within = (dn: string, base: string) => normalizeDn(dn) === normalizeDn(base) || normalizeDn(dn).endsWith(`,${normalizeDn(base)}`);
+    this.accountBases = bases.filter((b, i) => !bases.some((other, j) => j !== i && within(b, other) && (normalizeDn(b) !== normalizeDn(other) || j < i)));
   }
 
   // ---- accounts -------------------------------------------------------------------------------
@@ -223,7 +236,7 @@ export class LdapConnector implements Connector, DisableCapable, DeleteCapable, 
   private async tryAdopt(req: EnsureAccountRequest, call: CallContext): Promise<EnsureAccountResult | undefined> {
     const by = req.adopt!.by;
     const filter = by === 'userName' ? eq('uid', req.userName) : eq('mail', req.email);
-    const found = await this.search(this.options.baseDn, new AndFilter({ filters: [eq('objectClass', 'inetOrgPerson'), filter] }), USER_ATTRIBUTES, call, `find entries by ${by}`);
+    const found = await this.searchAccounts(new AndFilter({ filters: [eq('objectClass', 'inetOrgPerson'), filter] }), USER_ATTRIBUTES, call, `find entries by ${by}`);
     const candidates = found.filter((e) => values(e, 'employeeNumber').length === 0);
     if (candidates.length === 0) return undefined;
     if (candidates.length > 1) return { status: 'action-required', message: `${this.app}: ${candidates.length} uncorrelated entries match ${by}; adopt one by hand` };
@@ -360,14 +373,14 @@ export class LdapConnector implements Connector, DisableCapable, DeleteCapable, 
   async listAccounts(req: PageRequest, call: CallContext): Promise<Page<Account>> {
     const filter = new AndFilter({ filters: [eq('objectClass', 'inetOrgPerson'), new PresenceFilter({ attribute: 'employeeNumber' })] });
     const attributes = [...USER_ATTRIBUTES, ...(this.options.disable.mode === 'attribute' ? [this.options.disable.attribute] : [])];
-    const page = await this.listPage(req, this.options.baseDn, 'sub', filter, attributes, call);
+    const page = await this.listPage(req, this.accountBases, 'sub', filter, attributes, call);
     return { items: page.items.map((e) => this.account(e)), ...(page.next ? { next: page.next } : {}) };
   }
 
   // ---- entitlements (groups) ------------------------------------------------------------------
 
   async listEntitlements(req: PageRequest, call: CallContext): Promise<Page<Entitlement>> {
-    const page = await this.listPage(req, this.options.groupsDn, 'one', eq('objectClass', 'groupOfNames'), ['cn', 'description'], call);
+    const page = await this.listPage(req, [this.options.groupsDn], 'one', eq('objectClass', 'groupOfNames'), ['cn', 'description'], call);
     return {
       items: page.items.map((e) => {
         const id = this.entitlementId(e.dn) ?? first(e, 'cn') ?? e.dn;
@@ -507,7 +520,7 @@ export class LdapConnector implements Connector, DisableCapable, DeleteCapable, 
   private async findByEmployeeNumber(employeeId: string, call: CallContext): Promise<Entry | undefined> {
     const attributes = [...USER_ATTRIBUTES, ...(this.options.disable.mode === 'attribute' ? [this.options.disable.attribute] : [])];
     const filter = new AndFilter({ filters: [eq('objectClass', 'inetOrgPerson'), eq('employeeNumber', employeeId)] });
-    const entries = await this.search(this.options.baseDn, filter, attributes, call, 'find user by employeeNumber');
+    const entries = await this.searchAccounts(filter, attributes, call, 'find user by employeeNumber');
     // employeeNumber matches case-insensitively and after Unicode folding (caseIgnoreMatch): keep exact matches.
     const exact = entries.filter((e) => values(e, 'employeeNumber').includes(employeeId));
     if (exact.length > 1) throw new InvalidRequestError(`${this.app}: ${exact.length} entries carry employeeNumber ${JSON.stringify(employeeId)}`, this.app);
@@ -524,6 +537,12 @@ export class LdapConnector implements Connector, DisableCapable, DeleteCapable, 
       if (err instanceof NotFoundError) return undefined;
       throw err;
     }
+  }
+
+  /** Searches the OUs accounts live in (people, and disabled when disabling moves), not the whole base. */
+  private async searchAccounts(filter: Filter, attributes: string[], call: CallContext, what: string): Promise<Entry[]> {
+    const found = await Promise.all(this.accountBases.map((base) => this.search(base, filter, attributes, call, what)));
+    return found.flat();
   }
 
   private async search(base: string, filter: Filter | undefined, attributes: string[], call: CallContext, what: string, scope: 'base' | 'one' | 'sub' = 'sub'): Promise<Entry[]> {
@@ -583,7 +602,7 @@ export class LdapConnector implements Connector, DisableCapable, DeleteCapable, 
    * worker only, until `listingIdleMs` passes: a listing runs inside one (heartbeating) activity
    * and a retried activity starts it again without a cursor.
    */
-  private async listPage(req: PageRequest, base: string, scope: 'one' | 'sub', filter: Filter, attributes: string[], call: CallContext): Promise<{ items: Entry[]; next?: string }> {
+  private async listPage(req: PageRequest, bases: string[], scope: 'one' | 'sub', filter: Filter, attributes: string[], call: CallContext): Promise<{ items: Entry[]; next?: string }> {
     this.sweepListings();
     let id = req.cursor;
     let listing: Listing | undefined;
@@ -596,8 +615,9 @@ export class LdapConnector implements Connector, DisableCapable, DeleteCapable, 
         await client.unbind().catch(() => undefined);
         throw err;
       }
-      const pages = client.searchPaginated(base, { scope, filter, attributes, paged: { pageSize: req.pageSize ?? this.options.pageSize ?? 200 } });
-      listing = { client, pages, ahead: undefined, done: false, lastUsed: Date.now() };
+      const pageSize = req.pageSize ?? this.options.pageSize ?? 200;
+      const start = (base: string) => client.searchPaginated(base, { scope, filter, attributes, paged: { pageSize } });
+      listing = { client, pages: start(bases[0]!), rest: bases.slice(1), start, ahead: undefined, done: false, lastUsed: Date.now() };
       this.listings.set(id, listing);
       listing.ahead = await this.pull(listing, call);
     } else {
@@ -619,12 +639,17 @@ export class LdapConnector implements Connector, DisableCapable, DeleteCapable, 
 
   private async pull(listing: Listing, call: CallContext): Promise<Entry[] | undefined> {
     try {
-      const next = await abortable(listing.pages.next(), call.signal);
-      if (next.done) {
-        listing.done = true;
-        return undefined;
+      for (;;) {
+        const next = await abortable(listing.pages.next(), call.signal);
+        if (!next.done && next.value.searchEntries.length > 0) return next.value.searchEntries;
+        if (!next.done) continue; // an empty page: read on
+        const base = listing.rest.shift();
+        if (base === undefined) {
+          listing.done = true;
+          return undefined;
+        }
+        listing.pages = listing.start(base);
       }
-      return next.value.searchEntries;
     } catch (err) {
       // A listing that breaks off must not look complete.
       for (const [key, l] of this.listings) if (l === listing) this.listings.delete(key);

@@ -109,6 +109,17 @@ describe('LDAP collisions', () => {
     expect(await connector.getAccount({ employeeId: 'E-NEW' }, callContext())).toBeUndefined();
   });
 
+  it('entries outside the people and disabled OUs are not correlated, but their uids still count as taken', async () => {
+    const { ou, connector } = await setup();
+    const elsewhere = `ou=contractors,${ou.dn}`;
+    await ou.admin.add(elsewhere, { objectClass: ['organizationalUnit'], ou: 'contractors' });
+    await ou.admin.add(`uid=outsider,${elsewhere}`, { objectClass: ['inetOrgPerson'], uid: 'outsider', cn: 'Out', sn: 'Sider', employeeNumber: 'E-OUT' });
+    expect(await connector.getAccount({ employeeId: 'E-OUT' }, callContext())).toBeUndefined();
+    expect((await connector.ensureAccount(person('E-OUT', 'outsider'), callContext())).status).toBe('action-required');
+    expect((await connector.ensureAccount(person('E-OUT', 'insider'), callContext())).status).toBe('created');
+    expect((await connector.getAccount({ employeeId: 'E-OUT' }, callContext()))?.id).toBe(`uid=insider,${ou.people}`);
+  });
+
   it("renaming onto another person's uid is action-required and leaves both entries as they were", async () => {
     const { connector } = await setup();
     await connector.ensureAccount(person('E-R1', 'first.name'), callContext());
