@@ -67,5 +67,6 @@ const target = (mode: 'move' | 'attribute') => async () => {
   } satisfies ConformanceTarget;
 };
 
-describeConformance('LDAP (slapd, disable by moving to ou=disabled)', target('move'));
-describeConformance('LDAP (slapd, disable by an attribute value)', target('attribute'));
+const faultKinds: FaultKind[] = ['connection-reset', 'drop-after-commit'];
+describeConformance('LDAP (slapd, disable by moving to ou=disabled)', target('move'), { faultKinds });
+describeConformance('LDAP (slapd, disable by an attribute value)', target('attribute'), { faultKinds });

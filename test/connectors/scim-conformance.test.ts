@@ -82,4 +82,4 @@ describeConformance('SCIM 2.0 (target app, OAuth2 client credentials)', async ()
     },
     close: () => app.close(),
   };
-});
+}, { faultKinds: ['rate-limit', 'server-error', 'drop-after-commit'] });
