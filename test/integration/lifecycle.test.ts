@@ -1,6 +1,7 @@
 // Joiner, mover, leaver, rehire, leave and saga rollback on the real stack, with the example
 // policy's durations shortened to seconds (test/helpers/test-policy.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryAudit } from '../../store/index.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
@@ -12,7 +13,8 @@ let p: Pipeline;
 let chat: TestScimApp;
 let code: TestScimApp;
 beforeAll(async () => {
-  p = await startPipeline({ appNames: ['chat', 'code'], policyDir: writeTestPolicy() });
+  // A grace period long enough that a loaded machine still plans the mover's removal for later.
+  p = await startPipeline({ appNames: ['chat', 'code'], policyDir: writeTestPolicy({ moverGracePeriod: 'PT12S' }) });
   [chat, code] = p.apps as [TestScimApp, TestScimApp];
 });
 afterAll(async () => {
@@ -75,7 +77,7 @@ describe('the identity lifecycle', () => {
     await eventually('the lost access removed after the grace period', async () => {
       const after = await groupsOf(chat, id);
       return after.includes('research') && !after.includes('engineering') ? true : undefined;
-    }, 30_000);
+    }, 60_000);
   });
 
   it('a leaver is disabled everywhere at once, revoked, and deleted after the deletion delay', async () => {
@@ -134,6 +136,13 @@ describe('the identity lifecycle', () => {
       expect(labels.findIndex((l: string) => l.startsWith('undo grant/'))).toBeLessThan(labels.findIndex((l: string) => l.startsWith('undo ensureAccount/')));
       expect(await user(chat, id)).toBeUndefined();
       expect(await user(code, id)).toBeUndefined();
+      // The audit trail says so too: the failed step, each undo, and the failed change.
+      const audit = await queryAudit(p.store.pool, p.store.keys.kek, { employeeId: id, order: 'asc', limit: 1000 });
+      const actions = audit.map((r) => r.action);
+      expect(actions).toContain('step.failed');
+      expect(actions[actions.length - 1]).toBe('change.failed');
+      const undone = audit.filter((r) => r.action === 'step.completed' && r.reason.startsWith('undo: ')).map((r) => r.changes.map((c) => c.op)).flat();
+      expect(undone).toEqual(expect.arrayContaining(['revoke', 'deleteAccount']));
     } finally {
       await chat.scim('POST', '/Groups', { body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'engineering' } });
     }
