@@ -1,7 +1,8 @@
 // `dlq list` and `dlq redrive`: inspect dead letters and replay them, unchanged, onto their topic.
 // Redrive remembers how far it got in its own consumer group, so a letter is replayed once.
 import type { Config } from '../schemas/config.js';
-import { describeDeadLetter, dlqTopicOf, DLQ_HEADERS, originalHeaders, type DeadLetter } from './dead-letters.js';
+import { loadKeyring } from '../codec/keyring.js';
+import { describeDeadLetter, dlqTopicOf, DLQ_HEADERS, originalBytes, originalHeaders, type DeadLetter } from './dead-letters.js';
 import { createKafka } from './kafka.js';
 import { committedOffsets, readToEnd } from './topic-reader.js';
 
@@ -14,8 +15,9 @@ export async function listDeadLetters(cfg: Config, topic: string): Promise<Liste
   const dlq = dlqTopicOf(topic);
   const done = await committedOffsets(kafka, REDRIVE_GROUP, dlq);
   const letters = await readToEnd(kafka, dlq);
+  const keyring = loadKeyring({ dataDir: cfg.dataDir });
   return letters.map(({ partition, message }) => ({
-    ...describeDeadLetter(partition, message),
+    ...describeDeadLetter(partition, message, keyring),
     redriven: BigInt(message.offset) < (done.get(partition) ?? 0n),
   }));
 }
@@ -30,6 +32,7 @@ export async function redriveDeadLetters(cfg: Config, topic: string, only?: Lett
   const kafka = createKafka(cfg, { clientId: `${cfg.kafka.clientId}-dlq` });
   const dlq = dlqTopicOf(topic);
   const letters = await readToEnd(kafka, dlq, only ? new Map() : await committedOffsets(kafka, REDRIVE_GROUP, dlq));
+  const keyring = loadKeyring({ dataDir: cfg.dataDir });
   const select = (l: DeadLetter) => !only || only.some((a) => a.partition === l.partition && a.offset === l.offset);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const admin = kafka.admin();
@@ -39,7 +42,7 @@ export async function redriveDeadLetters(cfg: Config, topic: string, only?: Lett
   let skipped = 0;
   try {
     for (const { partition, message } of letters) {
-      const letter = describeDeadLetter(partition, message);
+      const letter = describeDeadLetter(partition, message, keyring);
       if (!select(letter)) {
         skipped += 1;
         continue;
@@ -47,7 +50,7 @@ export async function redriveDeadLetters(cfg: Config, topic: string, only?: Lett
       await producer.send({
         topic: letter.original.topic || topic,
         acks: -1,
-        messages: [{ key: message.key, value: message.value, headers: { ...originalHeaders(message.headers), [DLQ_HEADERS.redriven]: `${dlq}/${partition}/${message.offset}` } }],
+        messages: [{ key: message.key, value: originalBytes(message, keyring), headers: { ...originalHeaders(message.headers), [DLQ_HEADERS.redriven]: `${dlq}/${partition}/${message.offset}` } }],
       });
       redriven.push(letter);
     }

@@ -1,5 +1,9 @@
 // Dead letters: bad input goes to `<topic>.dlq` with the original bytes as the value and a
-// machine-readable reason in the headers, so it can be inspected and replayed unchanged.
+// machine-readable reason in the headers, so it can be inspected and replayed unchanged. The
+// bytes are sealed with the codec keyring (bad input can carry personal data, and the DLQ is read
+// by more people than the HR topic): `dlq list` and `dlq redrive` open them.
+import type { CodecKeyring } from '../codec/keyring.js';
+import { open, seal } from '../codec/seal.js';
 import type { IHeaders, KafkaMessage, Producer } from './kafka.js';
 
 export const dlqTopicOf = (topic: string) => `${topic}.dlq`;
@@ -15,14 +19,17 @@ export const DLQ_HEADERS = {
   timestamp: 'dlq-original-timestamp',
   at: 'dlq-at',
   redriven: 'dlq-redriven-from',
+  sealedKeyId: 'dlq-sealed-key-id',
 } as const;
 
 export async function sendToDeadLetters(
   producer: Producer,
   source: { topic: string; partition: number; message: KafkaMessage },
   reason: { code: DeadLetterReason; text: string },
+  keyring: CodecKeyring,
 ): Promise<void> {
   const { message } = source;
+  const sealed = message.value ? seal(keyring, message.value) : undefined;
   const headers: IHeaders = {
     ...(message.headers ?? {}),
     [DLQ_HEADERS.reasonCode]: reason.code,
@@ -32,11 +39,12 @@ export async function sendToDeadLetters(
     [DLQ_HEADERS.offset]: message.offset,
     [DLQ_HEADERS.timestamp]: message.timestamp,
     [DLQ_HEADERS.at]: new Date().toISOString(),
+    ...(sealed ? { [DLQ_HEADERS.sealedKeyId]: sealed.keyId } : {}),
   };
   await producer.send({
     topic: dlqTopicOf(source.topic),
     acks: -1,
-    messages: [{ key: message.key, value: message.value, headers }],
+    messages: [{ key: message.key, value: sealed?.sealed ?? message.value, headers }],
   });
 }
 
@@ -60,8 +68,15 @@ const header = (headers: IHeaders | undefined, name: string): string => {
   return Array.isArray(value) ? String(value[0]) : value.toString();
 };
 
-export function describeDeadLetter(partition: number, message: KafkaMessage): DeadLetter {
-  const bytes = message.value ?? Buffer.alloc(0);
+/** The original bytes of a dead letter, opened when they were sealed. */
+export function originalBytes(message: KafkaMessage, keyring: CodecKeyring): Buffer | null {
+  const keyId = header(message.headers, DLQ_HEADERS.sealedKeyId);
+  if (!message.value || !keyId) return message.value;
+  return open(keyring, keyId, message.value);
+}
+
+export function describeDeadLetter(partition: number, message: KafkaMessage, keyring: CodecKeyring): DeadLetter {
+  const bytes = originalBytes(message, keyring) ?? Buffer.alloc(0);
   const text = bytes.toString('utf8');
   const isUtf8 = Buffer.from(text, 'utf8').equals(bytes);
   return {

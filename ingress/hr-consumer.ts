@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import { hrEventReceived, identityWorkflowId, type HrEventReceived } from '../workflows/messages.js';
 import { EmployeeId } from '../workflows/search-attributes.js';
 import type { identityLifecycle } from '../workflows/identity-lifecycle.js';
+import { loadKeyring } from '../codec/keyring.js';
 import { sendToDeadLetters, type DeadLetterReason } from './dead-letters.js';
 import { createKafka, type Consumer, type EachBatchPayload, type KafkaMessage, type Producer } from './kafka.js';
 
@@ -59,6 +60,7 @@ export function createHrConsumer(options: HrConsumerOptions): HrConsumer {
   const maxInFlight = options.maxInFlight ?? 64;
   const watchdogMs = options.watchdogMs ?? 60_000;
   const log = logger.child({ component: 'hr-consumer', topic });
+  const keyring = loadKeyring({ dataDir: cfg.dataDir });
   const kafka = createKafka(cfg, { clientId: `${cfg.kafka.clientId}-ingress`, logger: log });
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId ?? `${cfg.kafka.clientId}-ingress`,
@@ -115,7 +117,7 @@ export function createHrConsumer(options: HrConsumerOptions): HrConsumer {
   }
 
   async function deadLetter(partition: number, message: KafkaMessage, reason: { code: DeadLetterReason; text: string }): Promise<void> {
-    await sendToDeadLetters(producer, { topic, partition, message }, reason);
+    await sendToDeadLetters(producer, { topic, partition, message }, reason, keyring);
     deadLettered += 1;
     log.warn({ partition, offset: message.offset, reasonCode: reason.code, reason: reason.text.slice(0, 500) }, 'event sent to the dead-letter topic');
   }
