@@ -3,7 +3,7 @@
 import { createKafka } from '../../ingress/kafka.js';
 import { readToEnd } from '../../ingress/topic-reader.js';
 import { ensureTopics } from '../../stack/kafka.js';
-import { createLogger } from '../../observability/logger.js';
+import { createLogger, type Logger } from '../../observability/logger.js';
 import { appUrls, type ResolvedApp } from '../../schemas/apps.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
@@ -39,7 +39,8 @@ export function resolvedAppOf(app: TestScimApp, name: string): ResolvedApp {
   return { name, host: '127.0.0.1', port: app.port, url, scimUrl, bearerTokens: [app.bearerToken], adminToken: app.adminToken };
 }
 
-export async function startPipeline(options: { appNames?: string[]; policyDir?: string } = {}): Promise<Pipeline> {
+export async function startPipeline(options: { appNames?: string[]; policyDir?: string; logger?: Logger } = {}): Promise<Pipeline> {
+  const log = options.logger ?? logger;
   const loaded = loadConfig();
   const base = options.policyDir ? { ...loaded, policy: { dir: options.policyDir } } : loaded;
   const hrLifecycle = uniqueName('hr.lifecycle');
@@ -54,11 +55,11 @@ export async function startPipeline(options: { appNames?: string[]; policyDir?: 
   // Its own store schema and checkpoint file: tests run in parallel and beside a running demo.
   const storeSchema = uniqueName('store').replaceAll('-', '_');
   const storeEnv = { ...process.env, PROVISIONER_STORE_SCHEMA: storeSchema, PROVISIONER_AUDIT_CHECKPOINTS: path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'checkpoints.jsonl') };
-  const store = await openStore(cfg, { env: storeEnv, migrate: true, createKeys: true, logger });
-  const startWorker = () => createProvisioningWorker(cfg, logger, { taskQueue, apps: resolvedApps, policy, store });
+  const store = await openStore(cfg, { env: storeEnv, migrate: true, createKeys: true, logger: log });
+  const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, apps: resolvedApps, policy, store });
   let worker = await startWorker();
   await seedEntitlements(policy, resolvedApps, worker.connectors);
-  const ingress = await startIngress(cfg, logger, { taskQueue, groupId: uniqueName('ingress') });
+  const ingress = await startIngress(cfg, log, { taskQueue, groupId: uniqueName('ingress') });
   const kafka = createKafka(cfg, { clientId: 'integration-test' });
   const producer = kafka.producer();
   await producer.connect();
