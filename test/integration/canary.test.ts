@@ -26,7 +26,8 @@ afterAll(async () => {
   await p?.close();
 });
 
-const CANARY = { givenName: 'Canaryella', familyName: 'Zqxjvorth', email: 'canaryella.zqxjvorth@example.com' };
+// The e-mail is the LDAP uid, unique per run (the directory outlives test runs).
+const CANARY = { givenName: 'Canaryella', familyName: 'Zqxjvorth', email: `canaryella.zqxjvorth.${uniqueName('c')}@example.com` };
 
 describe('canary personal data and secrets', () => {
   it('appear in clear text in no workflow history, log line or dead letter', async () => {
