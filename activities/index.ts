@@ -2,13 +2,16 @@
 // Every change to a target goes through the store's audited step: the intent is recorded before
 // the connector is called, and nothing is called when it cannot be recorded (fail closed).
 import { Context } from '@temporalio/activity';
+import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { AccountRef, CallContext, ChangeOutcome, Connector, EnsureAccountResult } from '../connectors/contract.js';
 import { can } from '../connectors/contract.js';
-import { InvalidRequestError } from '../connectors/errors.js';
+import { InvalidRequestError, NotFoundError } from '../connectors/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Identity } from '../policy/identity.js';
+import { fenceLimit, fenceWindowMs } from '../policy/fencing.js';
 import { planIdentity, type ActualAccount } from '../policy/planner.js';
+import { requestPermit, scopeKey, type PermitAnswer, type PermitRequest } from '../workflows/fence-messages.js';
 import { outcomeSchema, type Outcome } from '../schemas/outcomes.js';
 import { listGrants, markSequenceApplied, recordAccount, recordOutcome, recordPlan, upsertIdentity, outcomeAuditEntry, addGrant, revokeGrant, type Store } from '../store/index.js';
 import { EntitlementCatalog } from './entitlement-catalog.js';
@@ -22,7 +25,35 @@ export type ActivityDeps = {
   store: Store;
   publishOutcome: (outcome: Outcome) => Promise<void>;
   logger: Logger;
+  /** Safety rails (config `safety`): plan-only applications, the fence's population and release rule. */
+  safety?: { planOnly: readonly string[]; populationEstimate?: number; releasesRequired: number };
 };
+
+export type RequestFencePermitInput = {
+  fenceWorkflowId: string;
+  taskQueue: string;
+  request: Omit<PermitRequest, 'limits' | 'windowMs' | 'releasesRequired'>;
+};
+
+/** What each application reports the person has (reads only: allowed for plan-only applications too). */
+export async function readActualAccounts(
+  policy: CompiledPolicy,
+  connectors: ReadonlyMap<string, Connector>,
+  catalog: EntitlementCatalog,
+  employeeId: string,
+  call: CallContext,
+): Promise<ActualAccount[]> {
+  const actual: ActualAccount[] = [];
+  for (const app of policy.applications.keys()) {
+    const c = connectors.get(app);
+    if (!c) continue;
+    const account = await atBoundary(() => c.getAccount({ employeeId }, call));
+    if (!account) continue;
+    const entitlements = await atBoundary(() => catalog.namesOf(app, account.entitlements ?? [], call));
+    actual.push({ app, account: { app, id: account.id, externalId: account.externalId }, active: account.active, entitlements });
+  }
+  return actual;
+}
 
 const SYSTEM = { type: 'system' as const, id: 'identity-workflow' };
 
@@ -42,6 +73,7 @@ const fromChange = (result: ChangeOutcome, account?: AccountRef): StepResult => 
 
 export function createActivities(deps: ActivityDeps) {
   const { store } = deps;
+  const planOnly = new Set(deps.safety?.planOnly ?? []);
   const catalog = new EntitlementCatalog(deps.connectors);
   const connector = (app: string): Connector => {
     const found = deps.connectors.get(app);
@@ -52,6 +84,12 @@ export function createActivities(deps: ActivityDeps) {
     if (!can(c, capability)) throw new InvalidRequestError(`${c.app} cannot ${action} (its connector lacks the ${capability} capability)`, c.app);
     return c as Connector & Required<Connector>;
   };
+
+  /** The population the fence's shares multiply: the identities in the store. */
+  async function countIdentities(): Promise<number> {
+    const { rows } = await store.pool.query<{ n: string }>('select count(*) as n from identities');
+    return Number(rows[0]!.n);
+  }
 
   /** Calls the connector for one planned step. */
   async function perform(input: ApplyStepInput, call: CallContext): Promise<StepResult> {
@@ -78,9 +116,23 @@ export function createActivities(deps: ActivityDeps) {
       case 'grant':
       case 'revoke': {
         const e = needs(c, 'entitlements', `${step.action} entitlements`);
-        const entitlementId = await catalog.idOf(step.app, step.entitlementId!, call);
-        const req = { account: requireAccount(), entitlementId };
-        return fromChange(step.action === 'grant' ? await e.grant(req, call) : await e.revoke(req, call), account);
+        if (step.action === 'grant') {
+          const req = { account: requireAccount(), entitlementId: await catalog.idOf(step.app, step.entitlementId!, call) };
+          return fromChange(await e.grant(req, call), account);
+        }
+        // Nobody can hold an entitlement the application does not have: a revoke of it is already done.
+        const gone = { outcome: 'already-in-state' as const, ...(account ? { account } : {}), detail: `${step.app} has no entitlement ${step.entitlementId}` };
+        const entitlementId = await catalog.idOf(step.app, step.entitlementId!, call).catch((err: unknown) => {
+          if (err instanceof InvalidRequestError) return undefined;
+          throw err;
+        });
+        if (entitlementId === undefined) return gone;
+        try {
+          return fromChange(await e.revoke({ account: requireAccount(), entitlementId }, call), account);
+        } catch (err) {
+          if (err instanceof NotFoundError) return gone;
+          throw err;
+        }
       }
     }
   }
@@ -89,6 +141,7 @@ export function createActivities(deps: ActivityDeps) {
   async function remember(input: ApplyStepInput, result: StepResult, workflowId: string): Promise<void> {
     const { step, employeeId } = input;
     const base = { actor: SYSTEM, subject: { employeeId }, eventId: input.eventId, workflowId, policyVersion: input.policyVersion };
+    if (result.outcome === 'planned' || result.outcome === 'rejected') return;
     if (result.outcome === 'action-required' || result.outcome === 'unchanged' || result.outcome === 'already-in-state') {
       if (!(step.action === 'ensureAccount' && result.account)) return;
     }
@@ -120,6 +173,16 @@ export function createActivities(deps: ActivityDeps) {
     const { step, employeeId } = input;
     const base = { actor: SYSTEM, subject: { employeeId }, eventId: input.eventId, workflowId, policyVersion: input.policyVersion };
     const change = { op: step.action, app: step.app, ...(step.entitlementId ? { entitlement: step.entitlementId } : {}) };
+    if (planOnly.has(step.app)) {
+      // Plan-only: computed, recorded and audited as planned; the connector is not called.
+      const detail = `plan-only: ${step.app} is not armed, nothing was written`;
+      await store.change(
+        async () => true,
+        () => ({ ...base, action: 'step.planned', reason: step.reason, changes: [{ ...change, outcome: 'planned' }] }),
+      );
+      deps.logger.info({ employeeId, workflowId, app: step.app, action: step.action }, 'step planned (plan-only)');
+      return { outcome: 'planned', detail };
+    }
     const result = await atBoundary(() =>
       store.step(
         {
@@ -147,15 +210,7 @@ export function createActivities(deps: ActivityDeps) {
         (r: { changed: boolean }) => (r.changed ? { actor: SYSTEM, action: 'identity.snapshot-stored', reason: `${input.eventType} sequence ${snapshot.sequence}`, subject: { employeeId }, eventId: input.changeId, workflowId, changes: [{ op: 'status', outcome: snapshot.status }] } : null),
       );
       // What the person actually has: as each application reports it.
-      const actual: ActualAccount[] = [];
-      for (const app of policy.applications.keys()) {
-        const c = deps.connectors.get(app);
-        if (!c) continue;
-        const account = await atBoundary(() => c.getAccount({ employeeId }, call));
-        if (!account) continue;
-        const entitlements = await atBoundary(() => catalog.namesOf(app, account.entitlements ?? [], call));
-        actual.push({ app, account: { app, id: account.id, externalId: account.externalId }, active: account.active, entitlements });
-      }
+      const actual = await readActualAccounts(policy, deps.connectors, catalog, employeeId, call);
       const grants = (await listGrants(store.pool, employeeId))
         .filter((g) => g.provenance.kind !== 'birthright')
         .map((g) => ({ id: g.grantId, entitlement: `${g.app}:${g.entitlementId}`, grantedAt: g.grantedAt.toISOString(), ...(g.expiresAt ? { expiresAt: g.expiresAt.toISOString() } : {}) }));
@@ -171,6 +226,32 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     applyStep,
+
+    /**
+     * Asks the fence for a change's destructive steps (update-with-start on the fence workflow),
+     * with the limits of the policy in force. Steps in plan-only applications write nothing: not asked.
+     */
+    async requestFencePermit(input: RequestFencePermitInput): Promise<PermitAnswer> {
+      const steps = input.request.steps.filter((s) => !planOnly.has(s.app));
+      if (steps.length === 0) return { permit: 'allowed' };
+      const { fencing } = deps.policy().model;
+      const population = deps.safety?.populationEstimate ?? (await countIdentities());
+      const limits: Record<string, number> = {};
+      for (const s of steps) {
+        const bySource = fenceLimit(fencing, { scope: 'source', source: input.request.source }, s.action, population);
+        const byApp = fenceLimit(fencing, { scope: 'application', app: s.app }, s.action, population);
+        if (Number.isFinite(bySource)) limits[scopeKey('source', input.request.source, s.action)] = bySource;
+        if (Number.isFinite(byApp)) limits[scopeKey('app', s.app, s.action)] = byApp;
+      }
+      const request: PermitRequest = { ...input.request, steps, limits, windowMs: fenceWindowMs(fencing), releasesRequired: deps.safety?.releasesRequired ?? 2 };
+      const answer = await Context.current().client.workflow.executeUpdateWithStart(requestPermit, {
+        args: [request],
+        updateId: input.request.requestId,
+        startWorkflowOperation: new WithStartWorkflowOperation('fence', { workflowId: input.fenceWorkflowId, taskQueue: input.taskQueue, args: [{}], workflowIdConflictPolicy: 'USE_EXISTING' }),
+      });
+      if (answer.permit === 'held') deps.logger.warn({ employeeId: input.request.employeeId, batchId: answer.batchId, reasons: answer.reasons }, 'destructive steps held by the fence');
+      return answer;
+    },
 
     async undoStep(input: UndoStepInput): Promise<StepResult> {
       const { step } = input;

@@ -6,6 +6,8 @@ import { registerAppsCommands } from './commands/apps.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerEventCommands } from './commands/events.js';
+import { registerFenceCommands } from './commands/fence.js';
+import { registerPlanCommands } from './commands/plan.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerProcessCommands } from './commands/processes.js';
 import { registerStackCommands } from './commands/stack.js';
@@ -22,6 +24,8 @@ registerEventCommands(program);
 registerDemoCommands(program);
 registerPolicyCommands(program);
 registerAuditCommands(program);
+registerFenceCommands(program);
+registerPlanCommands(program);
 
 try {
   await program.parseAsync(process.argv);

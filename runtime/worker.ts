@@ -56,7 +56,7 @@ export async function createProvisioningWorker(
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
   const taskQueue = options.taskQueue ?? cfg.temporal.taskQueue;
   const converter = dataConverter(cfg.dataDir);
-  const activities = createActivities({ policy: () => policy, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }) });
+  const activities = createActivities({ policy: () => policy, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety });
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporal.namespace,
@@ -82,7 +82,7 @@ export async function createProvisioningWorker(
       }),
     ),
   );
-  logger.info({ taskQueue, policyVersion: policy.version, apps: [...connectors.keys()] }, 'worker ready');
+  logger.info({ taskQueue, policyVersion: policy.version, apps: [...connectors.keys()], planOnly: cfg.safety.planOnly }, 'worker ready');
   let stopped: Promise<void> | undefined;
   const running = (async () => {
     try {

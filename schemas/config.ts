@@ -83,6 +83,14 @@ export const configSchema = z.strictObject({
     /** Per application, server-enforced across all workers (its own task queue). */
     maxActivitiesPerSecond: z.number().positive().default(50),
   }).prefault({}),
+  safety: z.strictObject({
+    /** Applications in plan-only mode: every step is planned, recorded, audited as planned and shown in the outcome, nothing is written. Arm one by removing it here (or from PROVISIONER_PLAN_ONLY) and restarting the worker. */
+    planOnly: z.array(z.string().min(1)).default([]),
+    /** The fence's population (the share thresholds multiply it); unset: the identities in the store. */
+    populationEstimate: z.number().int().positive().optional(),
+    /** Operators who must release a held batch (two-person rule); one operator can reject. */
+    releasesRequired: z.union([z.literal(1), z.literal(2)]).default(2),
+  }).prefault({}),
   http: z.strictObject({
     workerPort: port.default(9464),
     ingressPort: port.default(9465),
@@ -110,6 +118,9 @@ const envMapping: Array<[string, (cfg: Record<string, any>, value: string) => vo
   ['LDAP_BIND_PASSWORD', (c, v) => (c.ldap.bindPassword = v)],
   ['PROVISIONER_APPS', (c, v) => (c.apps.file = v)],
   ['PROVISIONER_POLICY', (c, v) => (c.policy.dir = v)],
+  ['PROVISIONER_PLAN_ONLY', (c, v) => (c.safety.planOnly = v.split(',').map((s) => s.trim()).filter(Boolean))],
+  ['PROVISIONER_FENCE_POPULATION', (c, v) => (c.safety.populationEstimate = Number(v))],
+  ['PROVISIONER_FENCE_RELEASES', (c, v) => (c.safety.releasesRequired = Number(v))],
 ];
 
 /** Which environment variable sets which setting, for error messages. */
@@ -150,7 +161,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     cacheDir: path.join(homedir(), '.cache', 'provisioner'),
     ...fromFile,
   };
-  for (const section of ['kafka', 'temporal', 'postgres', 'ldap', 'apps', 'policy', 'ldapConnector', 'scimConnector', 'http']) raw[section] = { ...(raw[section] ?? {}) };
+  for (const section of ['kafka', 'temporal', 'postgres', 'ldap', 'apps', 'policy', 'ldapConnector', 'scimConnector', 'safety', 'http']) raw[section] = { ...(raw[section] ?? {}) };
   for (const [name, apply] of envMapping) {
     const value = env[name];
     if (value !== undefined && value !== '') apply(raw, value);

@@ -5,8 +5,8 @@ export const stepOutcomeSchema = z.strictObject({
   app: z.string(),
   /** What the step did, as a verb: ensureAccount, disableAccount, grant, revoke, ... */
   action: z.string(),
-  /** The connector's explicit answer: created | updated | unchanged | action-required | applied | already-in-state | failed. */
-  outcome: z.enum(['created', 'updated', 'unchanged', 'action-required', 'applied', 'already-in-state', 'failed', 'skipped', 'cancelled']),
+  /** The connector's explicit answer: created | updated | unchanged | action-required | applied | already-in-state | failed; planned: the application is in plan-only mode (nothing written); rejected: an operator rejected the fence batch that held it (nothing written). */
+  outcome: z.enum(['created', 'updated', 'unchanged', 'action-required', 'applied', 'already-in-state', 'failed', 'skipped', 'cancelled', 'planned', 'rejected']),
   detail: z.string().optional(),
   entitlementId: z.string().optional(),
   /** The account in the app, when there is one. */

@@ -43,7 +43,8 @@ function waves(steps: PlanStep[]): PlanStep[][] {
   return out;
 }
 
-const changesNothing = (r: StepResult) => r.outcome === 'unchanged' || r.outcome === 'already-in-state' || r.outcome === 'action-required';
+// Plan-only applications report `planned`: nothing was written, so nothing to undo.
+const changesNothing = (r: StepResult) => r.outcome === 'unchanged' || r.outcome === 'already-in-state' || r.outcome === 'action-required' || r.outcome === 'planned';
 
 export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Record<string, AccountRef>): Promise<AppliedChange> {
   const saga = new Saga();

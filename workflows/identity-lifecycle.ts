@@ -8,7 +8,9 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -17,8 +19,9 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { Plan, PlanStep } from '../activities/lifecycle-types.js';
 import type { AccountRef } from '../connectors/contract.js';
-import type { Outcome } from '../schemas/outcomes.js';
-import { applyPlan, failureMessage, type AppliedChange } from './apply-plan.js';
+import type { Outcome, StepOutcome } from '../schemas/outcomes.js';
+import { applyPlan, failureMessage, type AppliedChange, type ChangeContext } from './apply-plan.js';
+import { fenceDecision, fenceWorkflowId, permitWithdrawn, type FenceDecision } from './fence-messages.js';
 import {
   getState,
   hrEventReceived,
@@ -32,6 +35,12 @@ import { Application, Department, LifecycleEvent, ProvisioningStatus } from './s
 const { planChange, recordChange, publishOutcome } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
+});
+
+// Asks the fence (update-with-start on fence/<taskQueue>); retried until the fence answers.
+const { requestFencePermit } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
 
 const RECENT_EVENT_IDS = 200;
@@ -64,6 +73,10 @@ export async function identityLifecycle(input: IdentityLifecycleInput): Promise<
     if (event.type === 'hr.worker.terminated' && applying && event.snapshot.sequence > applying.sequence) applying.scope.cancel();
   });
   setHandler(getState, () => ({ ...state, pendingEvents: pending.length }));
+  const fenceDecisions: Record<string, FenceDecision> = {};
+  setHandler(fenceDecision, (d) => {
+    fenceDecisions[d.batchId] = d;
+  });
 
   for (;;) {
     const due = nextDue(state.scheduled);
@@ -134,7 +147,7 @@ export async function identityLifecycle(input: IdentityLifecycleInput): Promise<
     let applied: AppliedChange;
     let superseded = false;
     try {
-      applied = await scope.run(() => applyPlan({ employeeId, changeId, policyVersion: plan.policyVersion, snapshot, eventId: event.eventId }, immediate, knownAccounts()));
+      applied = await scope.run(() => applyFenced({ employeeId, changeId, policyVersion: plan.policyVersion, snapshot, eventId: event.eventId }, event.source, immediate));
     } catch (err) {
       if (!isCancellation(err)) throw err;
       superseded = true;
@@ -144,11 +157,14 @@ export async function identityLifecycle(input: IdentityLifecycleInput): Promise<
     }
     rememberAccounts(applied.accounts);
     state.lastAppliedSequence = snapshot.sequence;
+    const rejected = applied.steps.some((s) => s.outcome === 'rejected');
+    // A rejected batch changes nothing: neither now nor later (the change's scheduled destructive steps go too).
+    if (rejected) state.scheduled = state.scheduled.filter((s) => s.changeId !== changeId || !s.step.fenced);
     const status: Outcome['status'] = superseded
       ? 'superseded'
       : applied.failed
         ? 'failed'
-        : applied.steps.some((s) => s.outcome === 'action-required')
+        : rejected || applied.steps.some((s) => s.outcome === 'action-required')
           ? 'action-required'
           : 'succeeded';
     state.status = status === 'succeeded' ? (snapshot.status === 'terminated' ? 'deprovisioned' : 'provisioned') : status === 'superseded' ? 'idle' : status;
@@ -156,9 +172,9 @@ export async function identityLifecycle(input: IdentityLifecycleInput): Promise<
       status,
       policyVersion: plan.policyVersion,
       steps: applied.steps,
-      ...(superseded ? { reason: 'a termination arrived while this change was being applied' } : {}),
+      ...(superseded ? { reason: 'a termination arrived while this change was being applied' } : rejected ? { reason: 'an operator rejected the fence batch that held its destructive steps: they were not applied' } : {}),
       ...(applied.compensations.length > 0 ? { compensations: applied.compensations } : {}),
-      ...deferredOf([...later, ...gated]),
+      ...deferredOf([...later.filter((s) => !rejected || !s.fenced), ...gated]),
     });
   }
 
@@ -170,7 +186,7 @@ export async function identityLifecycle(input: IdentityLifecycleInput): Promise<
     const event: HrEventReceived = { eventId: `${first.eventId}/scheduled/${first.notBefore}`, type: state.lastEventType ?? 'hr.worker.updated', source: 'provisioner:timer', time: new Date(now).toISOString(), snapshot: { employeeId, sequence: first.sequence, effectiveAt: first.notBefore, status: 'active' } };
     let applied: AppliedChange;
     try {
-      applied = await applyPlan({ employeeId, changeId: event.eventId, policyVersion: 'scheduled', snapshot: event.snapshot, eventId: event.eventId }, due.map((s) => s.step), knownAccounts());
+      applied = await applyFenced({ employeeId, changeId: event.eventId, policyVersion: 'scheduled', snapshot: event.snapshot, eventId: event.eventId }, event.source, due.map((s) => s.step));
     } catch (err) {
       applied = { steps: due.map((s) => ({ app: s.step.app, action: s.step.action, outcome: 'failed' as const, detail: failureMessage(err) })), compensations: [], failed: true, accounts: knownAccounts() };
     }
@@ -205,6 +221,47 @@ export async function identityLifecycle(input: IdentityLifecycleInput): Promise<
     }
     await recordChange({ employeeId, changeId: outcome.changeId, eventId: event.eventId, sequence: event.snapshot.sequence, outcome });
     await publishOutcome(outcome);
+  }
+
+  /** Applies the steps once the fence lets their destructive ones through; what it rejected is skipped and reported. */
+  async function applyFenced(ctx: ChangeContext, source: string, steps: PlanStep[]): Promise<AppliedChange> {
+    const refused = await passFence(ctx, source, steps);
+    const allowed = refused.length === 0 ? steps : steps.filter((s) => !s.fenced);
+    const applied = await applyPlan(ctx, allowed, knownAccounts());
+    return refused.length === 0 ? applied : { ...applied, steps: [...applied.steps, ...refused] };
+  }
+
+  /** Asks the fence for the change's destructive steps; when held, waits for the batch's decision. Returns the refused steps. */
+  async function passFence(ctx: ChangeContext, source: string, steps: PlanStep[]): Promise<StepOutcome[]> {
+    const fenced = steps.filter((s) => s.fenced);
+    if (fenced.length === 0 || !patched('fence-gate')) return [];
+    const requestId = `${workflowId}/${ctx.changeId}`;
+    const fenceId = fenceWorkflowId(workflowInfo().taskQueue);
+    const answer = await requestFencePermit({
+      fenceWorkflowId: fenceId,
+      taskQueue: workflowInfo().taskQueue,
+      request: { requestId, workflowId, employeeId, source, steps: fenced.map((s) => ({ key: s.key, app: s.app, action: s.fenced!, ...(s.entitlementId ? { entitlementId: s.entitlementId } : {}) })) },
+    });
+    if (answer.permit === 'allowed') return [];
+    const before = state.status;
+    state.fenceHold = { batchId: answer.batchId, steps: fenced.map((s) => s.key), reasons: answer.reasons };
+    upsertSearchAttributes([{ key: ProvisioningStatus, value: 'fence-held' }]);
+    try {
+      await condition(() => fenceDecisions[answer.batchId] !== undefined);
+    } catch (err) {
+      // Superseded while held: the fence no longer lists this request.
+      if (isCancellation(err)) await CancellationScope.nonCancellable(() => getExternalWorkflowHandle(fenceId).signal(permitWithdrawn, { requestId }).catch(() => undefined));
+      throw err;
+    } finally {
+      delete state.fenceHold;
+    }
+    const decision = fenceDecisions[answer.batchId]!;
+    delete fenceDecisions[answer.batchId];
+    state.status = before;
+    upsertSearchAttributes([{ key: ProvisioningStatus, value: state.status }]);
+    if (decision.decision === 'released') return [];
+    const detail = `rejected by the fence: batch ${decision.batchId} (by ${decision.operators.join(', ')})`;
+    return fenced.map((s) => ({ app: s.app, action: s.action, outcome: 'rejected' as const, detail, ...(s.entitlementId ? { entitlementId: s.entitlementId } : {}), ...(s.account ? { accountId: s.account.id } : {}) }));
   }
 
   function knownAccounts(): Record<string, AccountRef> {

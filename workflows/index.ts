@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: every workflow type the worker registers.
 export { identityLifecycle } from './identity-lifecycle.js';
+export { fence } from './fence.js';

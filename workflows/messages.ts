@@ -33,6 +33,8 @@ export type IdentityState = {
   /** Events recorded and ignored because a newer or equal sequence was already applied. */
   ignoredEvents: Array<{ eventId: string; sequence: number; reason: string }>;
   pendingEvents: number;
+  /** Destructive steps held by the fence, waiting for an operator to release or reject their batch. */
+  fenceHold?: { batchId: string; steps: string[]; reasons: string[] };
 };
 
 export const getState = defineQuery<IdentityState>('getState');

@@ -51,6 +51,7 @@ function stubActivities() {
     applyStep: async (input: ApplyStepInput): Promise<StepResult> => ({ outcome: input.step.action === 'ensureAccount' ? 'created' : 'applied', account }),
     undoStep: async (): Promise<StepResult> => ({ outcome: 'applied' }),
     recordChange: async () => undefined,
+    requestFencePermit: async () => ({ permit: 'allowed' as const }),
     publishOutcome: async () => undefined,
   };
 }
@@ -98,7 +99,7 @@ describe('workflow replay', () => {
 
     if (process.env.UPDATE_REPLAY_HISTORIES === '1') {
       mkdirSync(historiesDir, { recursive: true });
-      writeFileSync(path.join(historiesDir, `identity-lifecycle-${new Date().toISOString().slice(0, 10)}.json`), JSON.stringify(temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history!), { longs: String, enums: String, bytes: String }), null, 1));
+      writeFileSync(path.join(historiesDir, `identity-lifecycle-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify(temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history!), { longs: String, enums: String, bytes: String }), null, 1));
     }
     const fresh: HistoryAndWorkflowId = { workflowId: handle.workflowId, history: history! };
     const stored: HistoryAndWorkflowId[] = readdirSync(historiesDir, { withFileTypes: true })

@@ -1,0 +1,79 @@
+// The fence (DESIGN.md §4): one long-lived workflow per deployment, `fence/<taskQueue>`, that every
+// destructive step asks first (update `requestPermit`, sent with start by the requestFencePermit
+// activity). Held requests wait in a batch until operators release or reject it (updates
+// `releaseBatch`, `rejectBatch` with validators); the fence then signals `fenceDecision` to each
+// held identity workflow. Its state is a workflow's: it survives worker restarts and is carried
+// across continue-as-new. Visible in the Temporal UI: search attribute ProvisioningStatus
+// (fence-holding | fence-clear), memo (held requests, open batches) and the query getFenceState.
+import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { decideBatch, decidePermit, emptyFence, fenceState, refusal, withdraw, type Decided, type FenceModel } from './fence-logic.js';
+import { fenceDecision, getFenceState, permitWithdrawn, rejectBatch, releaseBatch, requestPermit } from './fence-messages.js';
+import { ProvisioningStatus } from './search-attributes.js';
+
+export type FenceInput = { carried?: FenceModel };
+
+export async function fence(input: FenceInput = {}): Promise<void> {
+  const m: FenceModel = input.carried ?? emptyFence();
+  let shown = '';
+  const show = () => {
+    const open = m.batches.filter((b) => b.status === 'open').map((b) => b.batchId);
+    const now = JSON.stringify({ held: m.held.length, open });
+    if (now === shown) return;
+    shown = now;
+    upsertSearchAttributes([{ key: ProvisioningStatus, value: m.held.length > 0 ? 'fence-holding' : 'fence-clear' }]);
+    upsertMemo({ heldRequests: m.held.length, openBatches: open });
+  };
+  const notify = async ({ notify }: Decided) => {
+    // A person's workflow that has ended (terminated by an operator) no longer waits: skip it.
+    await Promise.all(notify.map(({ workflowId, decision }) => getExternalWorkflowHandle(workflowId).signal(fenceDecision, decision).catch(() => undefined)));
+  };
+  const validate = (kind: 'release' | 'reject') => (d: Parameters<typeof refusal>[1]) => {
+    const why = refusal(m, d, kind);
+    if (why) throw new Error(why);
+  };
+
+  setHandler(
+    requestPermit,
+    (req) => {
+      const answer = decidePermit(m, req, Date.now());
+      show();
+      return answer;
+    },
+    {
+      validator: (req) => {
+        if (!req || !req.requestId || !req.workflowId || !Array.isArray(req.steps) || req.steps.length === 0) throw new Error('a permit request names its request, workflow and steps');
+        if (!(req.windowMs > 0)) throw new Error('a permit request carries the window');
+      },
+    },
+  );
+  setHandler(
+    releaseBatch,
+    async (d) => {
+      const decided = decideBatch(m, d, 'release', Date.now());
+      show();
+      await notify(decided);
+      return decided.batch;
+    },
+    { validator: validate('release') },
+  );
+  setHandler(
+    rejectBatch,
+    async (d) => {
+      const decided = decideBatch(m, d, 'reject', Date.now());
+      show();
+      await notify(decided);
+      return decided.batch;
+    },
+    { validator: validate('reject') },
+  );
+  setHandler(permitWithdrawn, ({ requestId }) => {
+    withdraw(m, requestId);
+    show();
+  });
+  setHandler(getFenceState, () => fenceState(m, Date.now()));
+
+  show();
+  await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 10_000);
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof fence>({ carried: m });
+}
