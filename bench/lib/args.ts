@@ -1,0 +1,66 @@
+// Command-line flags of bench/run.ts.
+import { parseArgs } from 'node:util';
+
+export type BenchArgs = {
+  joiners: number;
+  apps: number;
+  /** Joiners/s of the latency phase; default: half the measured maximum sustainable rate. */
+  rate: number | undefined;
+  /** Seconds of each open-loop step (max-rate search) and of the latency phase. */
+  duration: number;
+  seed: number;
+  json: string | undefined;
+  leavers: number;
+  /** Per-app task-queue rate limit (activities/s) for our worker and the bare floor alike. */
+  appRps: number;
+  /** Skip the maximum-sustainable-rate search (then --rate is required for the latency phase). */
+  skipSearch: boolean;
+};
+
+export function parseBenchArgs(argv: string[]): BenchArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      joiners: { type: 'string', default: '300' },
+      apps: { type: 'string', default: '3' },
+      rate: { type: 'string' },
+      duration: { type: 'string', default: '15' },
+      seed: { type: 'string', default: '1' },
+      json: { type: 'string' },
+      leavers: { type: 'string', default: '20' },
+      'app-rps': { type: 'string', default: '1000' },
+      'skip-search': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const num = (name: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min} (got ${v})`);
+    return n;
+  };
+  const args: BenchArgs = {
+    joiners: num('joiners', values.joiners, 1),
+    apps: num('apps', values.apps, 1),
+    rate: values.rate === undefined ? undefined : num('rate', values.rate, 0.1),
+    duration: num('duration', values.duration, 1),
+    seed: num('seed', values.seed, 0),
+    json: values.json,
+    leavers: num('leavers', values.leavers, 0),
+    appRps: num('app-rps', values['app-rps'], 1),
+    skipSearch: values['skip-search'] ?? false,
+  };
+  if (args.skipSearch && args.rate === undefined) throw new Error('--skip-search needs --rate');
+  return args;
+}
+
+/** A small deterministic PRNG (mulberry32) for the generated people. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
