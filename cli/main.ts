@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../schemas/config.js';
 import { MissingPrerequisiteError } from '../stack/shell.js';
+import { registerApiCommands } from './commands/api.js';
 import { registerAppsCommands } from './commands/apps.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerDemoCommands } from './commands/demo.js';
@@ -26,6 +27,7 @@ registerPolicyCommands(program);
 registerAuditCommands(program);
 registerFenceCommands(program);
 registerPlanCommands(program);
+registerApiCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,186 @@
+// Authentication of API callers: bearer JWTs (HS256, a shared secret) carrying the caller's
+// employee id (`sub`) and roles, with issuer, audience and expiry verified; and authorisation per
+// route from one table. Tokens are never logged, echoed or put in an error message.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { NextFunction, Request, Response } from 'express';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import { ConfigError } from '../schemas/config.js';
+import { employeeIdSchema } from '../schemas/events.js';
+
+export const apiRoles = ['approver', 'auditor', 'operator', 'admin'] as const;
+export type ApiRole = (typeof apiRoles)[number];
+
+/** The authenticated caller: the approver of a decision is always this, never a typed name. */
+export type Caller = { employeeId: string; roles: ApiRole[] };
+
+export type JwtSettings = {
+  /** HS256 shared secret (at least 32 bytes). */
+  secret: Uint8Array;
+  issuer: string;
+  audience: string;
+  /** Accepted clock skew, in seconds. */
+  clockToleranceSeconds?: number;
+};
+
+export const DEFAULT_ISSUER = 'provisioner';
+export const DEFAULT_AUDIENCE = 'provisioner-api';
+const MIN_SECRET_BYTES = 32;
+
+/** Where `api token --dev` keeps a generated development secret. */
+export const devSecretFile = (dataDir: string) => path.join(dataDir, 'api-jwt-secret');
+
+/** A configuration problem of API authentication (a ConfigError, so the CLI prints just the message). */
+export class ApiAuthConfigError extends ConfigError {}
+
+function checkSecret(secret: string, source: string): Uint8Array {
+  const bytes = new TextEncoder().encode(secret.trim());
+  if (bytes.length < MIN_SECRET_BYTES) throw new ApiAuthConfigError(`the API JWT secret from ${source} must be at least ${MIN_SECRET_BYTES} bytes (it is ${bytes.length})`);
+  return bytes;
+}
+
+/**
+ * The JWT settings: the secret from PROVISIONER_API_JWT_SECRET, else the file named by
+ * PROVISIONER_API_JWT_SECRET_FILE, else `<dataDir>/api-jwt-secret` if it exists; issuer and
+ * audience from PROVISIONER_API_JWT_ISSUER / PROVISIONER_API_JWT_AUDIENCE (defaults
+ * `provisioner` / `provisioner-api`). Returns undefined when no secret is configured.
+ */
+export function loadJwtSettings(options: { dataDir: string; env?: NodeJS.ProcessEnv }): JwtSettings | undefined {
+  const env = options.env ?? process.env;
+  const common = { issuer: env.PROVISIONER_API_JWT_ISSUER || DEFAULT_ISSUER, audience: env.PROVISIONER_API_JWT_AUDIENCE || DEFAULT_AUDIENCE };
+  if (env.PROVISIONER_API_JWT_SECRET) return { ...common, secret: checkSecret(env.PROVISIONER_API_JWT_SECRET, 'PROVISIONER_API_JWT_SECRET') };
+  const named = env.PROVISIONER_API_JWT_SECRET_FILE;
+  const file = named || devSecretFile(options.dataDir);
+  if (!existsSync(file)) {
+    if (named) throw new ApiAuthConfigError(`PROVISIONER_API_JWT_SECRET_FILE=${named} does not exist`);
+    return undefined;
+  }
+  return { ...common, secret: checkSecret(readFileSync(file, 'utf8'), file) };
+}
+
+/** Creates `<dataDir>/api-jwt-secret` (mode 0600) with a random secret, unless it exists. Local development only. */
+export function ensureDevSecret(dataDir: string): string {
+  const file = devSecretFile(dataDir);
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  chmodSync(file, 0o600);
+  return file;
+}
+
+export const ttlSchema = z.string().regex(/^\d{1,6}\s*(s|m|h|d)$/, 'a duration such as 90s, 15m, 1h or 7d');
+
+const rolesSchema = z.array(z.enum(apiRoles)).min(1).refine((roles) => new Set(roles).size === roles.length, 'roles are listed once each');
+
+export const mintRequestSchema = z.strictObject({ sub: employeeIdSchema, roles: rolesSchema, ttl: ttlSchema.default('1h') });
+
+/** Mints a token (for development, the demo and tests; production tokens come from the IdP). */
+export async function mintToken(settings: JwtSettings, request: z.input<typeof mintRequestSchema>): Promise<string> {
+  const { sub, roles, ttl } = mintRequestSchema.parse(request);
+  return new SignJWT({ roles })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(sub)
+    .setIssuer(settings.issuer)
+    .setAudience(settings.audience)
+    .setIssuedAt()
+    .setExpirationTime(ttl.replace(/\s+/g, ''))
+    .sign(settings.secret);
+}
+
+export type AuthFailureReason = 'missing-token' | 'malformed-authorization' | 'expired-token' | 'invalid-token' | 'invalid-claims';
+
+export class AuthError extends Error {
+  override readonly name = 'AuthError';
+  constructor(readonly reason: AuthFailureReason, message: string) {
+    super(message);
+  }
+}
+
+const claimsSchema = z.object({ sub: employeeIdSchema, roles: rolesSchema, exp: z.number() });
+
+/** Verifies signature, algorithm, issuer, audience and expiry, then the claims; throws AuthError (never naming the token). */
+export async function verifyToken(settings: JwtSettings, token: string): Promise<Caller> {
+  let payload: unknown;
+  try {
+    ({ payload } = await jwtVerify(token, settings.secret, {
+      algorithms: ['HS256'],
+      issuer: settings.issuer,
+      audience: settings.audience,
+      requiredClaims: ['sub', 'exp'],
+      clockTolerance: settings.clockToleranceSeconds ?? 30,
+    }));
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) throw new AuthError('expired-token', 'the token has expired');
+    if (err instanceof joseErrors.JWTClaimValidationFailed) throw new AuthError('invalid-token', `the token's ${err.claim} claim is not accepted`);
+    throw new AuthError('invalid-token', 'the token is not valid (signature, algorithm or format)');
+  }
+  const claims = claimsSchema.safeParse(payload);
+  if (!claims.success) {
+    throw new AuthError('invalid-claims', `the token's claims are not accepted: ${claims.error.issues.map((i) => `${i.path.join('.') || 'claims'}: ${i.message}`).join('; ')}`);
+  }
+  return { employeeId: claims.data.sub, roles: claims.data.roles };
+}
+
+/** The bearer token of an Authorization header value; throws AuthError when absent or malformed. */
+export function bearerToken(header: string | undefined): string {
+  if (!header) throw new AuthError('missing-token', 'an Authorization: Bearer <token> header is required');
+  const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(header);
+  if (!match) throw new AuthError('malformed-authorization', 'the Authorization header must be "Bearer <token>"');
+  return match[1]!;
+}
+
+// ---- authorisation: one table, route → roles allowed ----
+
+/** Which roles may call which route. A route missing here is refused to everyone. */
+export const routeRoles = {
+  'POST /codec/encode': ['operator', 'admin'],
+  'POST /codec/decode': ['operator', 'admin', 'auditor'],
+  'GET /identities/:employeeId': ['operator', 'auditor', 'admin'],
+} as const satisfies Record<string, readonly ApiRole[]>;
+
+export type RouteKey = keyof typeof routeRoles;
+
+export function isAllowed(route: string, roles: readonly ApiRole[]): boolean {
+  const allowed = (routeRoles as Record<string, readonly ApiRole[]>)[route];
+  return allowed !== undefined && roles.some((role) => allowed.includes(role));
+}
+
+/** The caller authenticated for this request (set by `authenticate`). */
+export function callerOf(res: Response): Caller | undefined {
+  return res.locals.caller as Caller | undefined;
+}
+
+/** Sends a JSON error; `reason` is a stable code, `error` a message that never carries the token. */
+export function sendError(res: Response, status: number, reason: string, error: string, extra: Record<string, unknown> = {}): void {
+  if (status === 401) res.setHeader('WWW-Authenticate', `Bearer realm="provisioner", error="${reason === 'missing-token' ? 'invalid_request' : 'invalid_token'}"`);
+  res.status(status).json({ error, reason, ...extra });
+}
+
+/** Express middleware: authenticates the bearer token and sets the caller (see callerOf), or answers 401. */
+export function authenticate(settings: JwtSettings, onFailure?: (reason: AuthFailureReason, req: Request) => void) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    try {
+      res.locals.caller = await verifyToken(settings, bearerToken(req.headers.authorization));
+      next();
+    } catch (err) {
+      if (!(err instanceof AuthError)) return next(err);
+      onFailure?.(err.reason, req);
+      sendError(res, 401, err.reason, err.message);
+    }
+  };
+}
+
+/** Express middleware: the route's roles from the table, or 403. */
+export function authorize(route: RouteKey) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    const caller = callerOf(res);
+    if (!caller) return sendError(res, 401, 'missing-token', 'not authenticated');
+    if (!isAllowed(route, caller.roles)) {
+      return sendError(res, 403, 'role-not-allowed', `${route} needs one of the roles ${routeRoles[route].join(', ')}`, { requiredRoles: routeRoles[route] });
+    }
+    next();
+  };
+}

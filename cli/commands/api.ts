@@ -1,0 +1,88 @@
+// `provisioner api [serve]`: the HTTP API process (health, readiness, the Temporal UI's codec
+// endpoint, identity state), with a SIGTERM that drains requests in flight; and
+// `provisioner api token`: a development token signed with the local secret.
+import type { Command } from 'commander';
+import { Client, Connection } from '@temporalio/client';
+import { ApiAuthConfigError, apiRoles, devSecretFile, ensureDevSecret, loadJwtSettings, mintToken, ttlSchema } from '../../api/auth.js';
+import { apiPort, corsOrigins, startApi } from '../../api/server.js';
+import { dataConverter } from '../../codec/data-converter.js';
+import { createLogger } from '../../observability/logger.js';
+import { loadConfig } from '../../schemas/config.js';
+import { employeeIdSchema } from '../../schemas/events.js';
+import { openStore, type Store } from '../../store/index.js';
+
+const noSecret = (dataDir: string) =>
+  new ApiAuthConfigError(
+    `no API JWT secret is configured: set PROVISIONER_API_JWT_SECRET (or PROVISIONER_API_JWT_SECRET_FILE), ` +
+      `or create a local development secret in ${devSecretFile(dataDir)} with \`provisioner api token --dev ...\``,
+  );
+
+async function serve(options: { store: boolean }): Promise<void> {
+  const cfg = loadConfig();
+  const logger = createLogger({ level: cfg.logLevel, name: 'provisioner-api' });
+  const jwt = loadJwtSettings({ dataDir: cfg.dataDir });
+  if (!jwt) throw noSecret(cfg.dataDir);
+  const port = apiPort();
+  const connection = await Connection.connect({ address: cfg.temporal.address });
+  const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) });
+  let store: Store | undefined;
+  try {
+    if (options.store) store = await openStore(cfg, { logger });
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  const api = await startApi({ cfg, logger, client, port, jwt, corsOrigins: corsOrigins(cfg), ...(store ? { store } : {}) });
+  logger.info(
+    { health: `${api.url}/health`, ready: `${api.url}/ready`, uiCodecEndpoint: `${api.url}/codec` },
+    `api running; start the Temporal dev server with --ui-codec-endpoint ${api.url}/codec to see decoded payloads`,
+  );
+  let draining = false;
+  const drain = async (signal: string) => {
+    if (draining) return;
+    draining = true;
+    logger.info({ signal }, 'draining: no new requests are taken, requests in flight finish');
+    await api.close().catch((err: Error) => logger.error({ err }, 'api close failed'));
+    await store?.close().catch((err: Error) => logger.error({ err }, 'store close failed'));
+    await connection.close().catch(() => undefined);
+    logger.info('drained; exiting');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void drain('SIGTERM'));
+  process.once('SIGINT', () => void drain('SIGINT'));
+}
+
+async function token(options: { sub: string; roles: string; ttl: string; dev?: boolean }): Promise<void> {
+  const cfg = loadConfig();
+  const sub = employeeIdSchema.safeParse(options.sub);
+  if (!sub.success) throw new ApiAuthConfigError(`--sub: ${sub.error.issues[0]?.message}`);
+  const roles = options.roles.split(',').map((r) => r.trim()).filter(Boolean);
+  const unknown = roles.filter((r) => !(apiRoles as readonly string[]).includes(r));
+  if (roles.length === 0 || unknown.length > 0) throw new ApiAuthConfigError(`--roles: expected a comma-separated list of ${apiRoles.join(', ')}${unknown.length ? ` (not: ${unknown.join(', ')})` : ''}`);
+  const ttl = ttlSchema.safeParse(options.ttl);
+  if (!ttl.success) throw new ApiAuthConfigError(`--ttl: ${ttl.error.issues[0]?.message}`);
+  if (options.dev && !loadJwtSettings({ dataDir: cfg.dataDir })) {
+    const file = ensureDevSecret(cfg.dataDir);
+    process.stderr.write(`created a development API JWT secret in ${file} (mode 0600)\n`);
+  }
+  const jwt = loadJwtSettings({ dataDir: cfg.dataDir });
+  if (!jwt) throw noSecret(cfg.dataDir);
+  process.stdout.write(`${await mintToken(jwt, { sub: sub.data, roles: roles as (typeof apiRoles)[number][], ttl: ttl.data })}\n`);
+}
+
+export function registerApiCommands(program: Command): void {
+  const api = program.command('api').description('the HTTP API: codec endpoint for the Temporal UI, identity state (port PROVISIONER_API_PORT, default 9467)');
+  api
+    .command('serve', { isDefault: true })
+    .description('run the API process (bound to 127.0.0.1; SIGTERM drains requests in flight)')
+    .option('--no-store', 'run without the PostgreSQL store (no recent outcomes, no PostgreSQL readiness check)')
+    .action((opts: { store: boolean }) => serve(opts));
+  api
+    .command('token')
+    .description('mint a development bearer token signed with the local API secret (prints it on stdout)')
+    .requiredOption('--sub <employeeId>', "the caller's employee id")
+    .requiredOption('--roles <roles>', `comma-separated roles: ${apiRoles.join(', ')}`)
+    .option('--ttl <duration>', 'lifetime, e.g. 15m, 1h, 7d', '1h')
+    .option('--dev', `create a local development secret in <dataDir>/api-jwt-secret (mode 0600) if none is configured`)
+    .action((opts: { sub: string; roles: string; ttl: string; dev?: boolean }) => token(opts));
+}
