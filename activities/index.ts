@@ -105,7 +105,10 @@ export function createActivities(deps: ActivityDeps) {
         if (!snapshot.email || !snapshot.givenName || !snapshot.familyName) {
           throw new InvalidRequestError(`${step.key}: the snapshot lacks givenName, familyName or email`, step.app);
         }
-        return fromEnsure(await c.ensureAccount({ employeeId: input.employeeId, userName: snapshot.email, givenName: snapshot.givenName, familyName: snapshot.familyName, email: snapshot.email, active: true }, call));
+        // An existing account without our correlation key is adopted only when the policy's
+        // correlation rule adopts automatically; `after-approval` stays action-required until then.
+        const adopt = step.correlation?.adopt === 'automatic' ? { adopt: { by: step.correlation.matchBy } } : {};
+        return fromEnsure(await c.ensureAccount({ employeeId: input.employeeId, userName: snapshot.email, givenName: snapshot.givenName, familyName: snapshot.familyName, email: snapshot.email, active: true, ...adopt }, call));
       }
       case 'enableAccount':
         return fromChange(await needs(c, 'disable', 'enable accounts').enableAccount({ account: requireAccount() }, call), account);

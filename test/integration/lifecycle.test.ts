@@ -119,6 +119,23 @@ describe('the identity lifecycle', () => {
     await eventually('resumed', async () => ((await user(code, id))?.active === true ? true : undefined));
   });
 
+  it('an existing account is adopted only as the correlation rules say: chat automatically, code never without approval', async () => {
+    const id = employee();
+    const email = `${id.toLowerCase()}@example.com`;
+    const existing = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: email, emails: [{ value: email, primary: true }], name: { givenName: 'Self', familyName: 'Made' } };
+    const mine = (await chat.scim('POST', '/Users', { body: existing })).body;
+    const theirs = (await code.scim('POST', '/Users', { body: existing })).body;
+    await send(id, { sequence: 1 });
+    const outcome = await eventually('the hire outcome', async () => (await outcomes(id)).find((o) => o.sequence === 1));
+    expect(outcome.status).toBe('action-required');
+    expect(outcome.steps.find((s: { app: string; action: string }) => s.app === 'chat' && s.action === 'ensureAccount')).toMatchObject({ outcome: 'updated', accountId: mine.id });
+    expect(outcome.steps.find((s: { app: string; action: string }) => s.app === 'code' && s.action === 'ensureAccount')).toMatchObject({ outcome: 'action-required' });
+    expect((await user(chat, id))?.id).toBe(mine.id);
+    const untouched = (await code.scim('GET', `/Users/${theirs.id}`)).body;
+    expect(untouched.externalId).toBeUndefined();
+    expect(untouched.name.givenName).toBe('Self');
+  });
+
   it('when a step fails for good, what the change did is undone in reverse and the outcome says so', async () => {
     const id = employee();
     // A group the policy grants that the app does not have: the grant fails as an invalid request.
