@@ -139,6 +139,9 @@ export const routeRoles = {
   'POST /codec/encode': ['operator', 'admin'],
   'POST /codec/decode': ['operator', 'admin', 'auditor'],
   'GET /identities/:employeeId': ['operator', 'auditor', 'admin'],
+  'GET /fence': ['operator', 'auditor', 'admin'],
+  'POST /fence/batches/:batchId/release': ['operator', 'admin'],
+  'POST /fence/batches/:batchId/reject': ['operator', 'admin'],
 } as const satisfies Record<string, readonly ApiRole[]>;
 
 export type RouteKey = keyof typeof routeRoles;

@@ -15,6 +15,7 @@ import type { Config } from '../schemas/config.js';
 import { employeeIdSchema } from '../schemas/events.js';
 import { recentOutcomes, type Store } from '../store/index.js';
 import { getState, identityWorkflowId } from '../workflows/messages.js';
+import { decideFenceBatch, fenceState } from '../runtime/fence-client.js';
 import { authenticate, authorize, callerOf, sendError, type JwtSettings } from './auth.js';
 
 /** The API port until it moves into the configuration: PROVISIONER_API_PORT, default 9467. */
@@ -177,6 +178,30 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
       throw err;
     }
   });
+
+  // The fence: the operator who releases or rejects is the authenticated caller, never a typed name.
+  const fenceQueue = cfg.temporal.taskQueue;
+  app.get('/fence', authorize('GET /fence'), async (_req, res) => {
+    res.json({ fence: (await fenceState(client, fenceQueue)) ?? null });
+  });
+  for (const kind of ['release', 'reject'] as const) {
+    app.post(`/fence/batches/:batchId/${kind}`, authorize(`POST /fence/batches/:batchId/${kind}`), async (req, res) => {
+      const batchId = z.string().min(1).max(200).safeParse(req.params.batchId);
+      if (!batchId.success) return sendError(res, 400, 'invalid-batch-id', 'a batch id is 1-200 characters');
+      const operator = callerOf(res)!.employeeId;
+      const audit = (action: string, reason: string) =>
+        store?.audit({ actor: { type: 'person', employeeId: operator }, action, reason, changes: [{ op: `fence.${kind}`, outcome: action.split('.').pop()! }] });
+      try {
+        const batch = await decideFenceBatch(client, fenceQueue, kind, batchId.data, operator);
+        await audit(`fence.${kind === 'release' ? 'released' : 'rejected'}`, `batch ${batchId.data}`);
+        res.json({ batch });
+      } catch (err) {
+        // A refused attempt (unknown batch, the same operator twice) is audited by the API that received it.
+        await audit('fence.refused', `${kind} of batch ${batchId.data} refused`);
+        sendError(res, 409, 'fence-refused', (err as Error).message);
+      }
+    });
+  }
 
   app.use((_req, res) => sendError(res, 404, 'not-found', 'no such route'));
 

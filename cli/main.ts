@@ -12,6 +12,7 @@ import { registerPlanCommands } from './commands/plan.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerProcessCommands } from './commands/processes.js';
 import { registerStackCommands } from './commands/stack.js';
+import { registerStatusCommands } from './commands/status.js';
 
 const program = new Command()
   .name('provisioner')
@@ -28,6 +29,7 @@ registerAuditCommands(program);
 registerFenceCommands(program);
 registerPlanCommands(program);
 registerApiCommands(program);
+registerStatusCommands(program);
 
 try {
   await program.parseAsync(process.argv);

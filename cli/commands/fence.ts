@@ -4,35 +4,16 @@
 // operator releasing twice (a release may need a second person: config `safety.releasesRequired`).
 // The operator id comes from --operator until the API's authenticated caller replaces it.
 // The logic is in plain functions taking a Client, so tests call them directly.
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
 import { dataConverter } from '../../codec/data-converter.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
-import { fenceWorkflowId, getFenceState, rejectBatch, releaseBatch, type FenceBatch, type FenceState } from '../../workflows/fence-messages.js';
+import { decideFenceBatch, fenceState } from '../../runtime/fence-client.js';
+import type { FenceState } from '../../workflows/fence-messages.js';
 
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
-
-export async function fenceState(client: Client, taskQueue: string): Promise<FenceState | undefined> {
-  try {
-    return await client.workflow.getHandle(fenceWorkflowId(taskQueue)).query(getFenceState);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
-  }
-}
-
-/** Releases or rejects a batch; a refusal (validator) comes back as an Error with the fence's reason. */
-export async function decideFenceBatch(client: Client, taskQueue: string, kind: 'release' | 'reject', batchId: string, operator: string): Promise<FenceBatch> {
-  try {
-    return await client.workflow.getHandle(fenceWorkflowId(taskQueue)).executeUpdate(kind === 'release' ? releaseBatch : rejectBatch, { args: [{ batchId, operator }] });
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) throw new Error(`fence ${kind} refused: ${err.cause?.message ?? err.message}`, { cause: err });
-    if (err instanceof WorkflowNotFoundError) throw new Error(`there is no fence on task queue ${taskQueue} (nothing was ever held)`, { cause: err });
-    throw err;
-  }
-}
 
 export function formatFenceState(state: FenceState | undefined): string {
   if (!state) return 'fence: nothing held (no fence workflow yet)';

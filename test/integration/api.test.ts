@@ -7,6 +7,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken, type ApiRole, type JwtSettings } from '../../api/auth.js';
 import { startApi, type ApiServer } from '../../api/server.js';
+import { queryAudit } from '../../store/index.js';
 import { dataConverter } from '../../codec/data-converter.js';
 import { EncryptionCodec } from '../../codec/encryption-codec.js';
 import { loadKeyring } from '../../codec/keyring.js';
@@ -249,6 +250,22 @@ describe('identity state', () => {
     const res = await call(`/identities/${uniqueName('NOBODY').replaceAll('.', '')}`, { token: await token(['operator']) });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ reason: 'identity-not-found' });
+  });
+});
+
+describe('the fence through the API', () => {
+  it('lists the fence for operators and auditors, not for approvers', async () => {
+    expect((await call('/fence', { token: await token(['auditor']) })).status).toBe(200);
+    expect((await call('/fence', { token: await token(['approver']) })).status).toBe(403);
+  });
+
+  it('a refused release is answered 409 and audited with the authenticated caller as the actor', async () => {
+    const res = await call('/fence/batches/no-such-batch/release', { method: 'POST', token: await token(['operator'], 'E-fence-op') });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { reason: string }).reason).toBe('fence-refused');
+    const audit = await queryAudit(p.store.pool, p.store.keys.kek, { actor: 'E-fence-op' });
+    expect(audit.map((r) => r.action)).toContain('fence.refused');
+    expect((await call('/fence/batches/no-such-batch/reject', { method: 'POST', token: await token(['auditor']) })).status).toBe(403);
   });
 });
 

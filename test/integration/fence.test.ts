@@ -4,7 +4,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decideFenceBatch, fenceState, formatFenceState } from '../../cli/commands/fence.js';
+import { formatFenceState } from '../../cli/commands/fence.js';
+import { decideFenceBatch, fenceState } from '../../runtime/fence-client.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';

@@ -1,0 +1,92 @@
+// `provisioner status [employeeId]`: the system at a glance (servers, apps, the fence), or one
+// person's state, accounts, waiting steps and recent changes, with links into the Temporal UI.
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import type { Command } from 'commander';
+import { dataConverter } from '../../codec/data-converter.js';
+import { fenceState } from '../../runtime/fence-client.js';
+import { employeeIdSchema } from '../../schemas/events.js';
+import { loadConfig, type Config } from '../../schemas/config.js';
+import { formatStatus, stackStatus } from '../../stack/stack.js';
+import { temporalUiUrl } from '../../stack/temporal.js';
+import { openStore, recentOutcomes } from '../../store/index.js';
+import { appsStatus, formatAppsStatus } from '../../targets/apps-command.js';
+import { getState, identityWorkflowId } from '../../workflows/messages.js';
+import { appsOptions } from './apps.js';
+
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+async function withClient<T>(cfg: Config, fn: (client: Client) => Promise<T>): Promise<T> {
+  const connection = await Connection.connect({ address: cfg.temporal.address, connectTimeout: 3000 });
+  try {
+    return await fn(new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) }));
+  } finally {
+    await connection.close();
+  }
+}
+
+const workflowUrl = (cfg: Config, workflowId: string) => `${temporalUiUrl(cfg)}/namespaces/${cfg.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
+
+async function systemStatus(cfg: Config): Promise<boolean> {
+  const servers = await stackStatus(cfg);
+  say(formatStatus(servers));
+  const apps = await appsStatus({ ...appsOptions(cfg), log: () => undefined }).catch(() => []);
+  if (apps.length > 0) say(formatAppsStatus(apps));
+  if (servers.find((s) => s.name === 'temporal')?.healthy) {
+    const fence = await withClient(cfg, (client) => fenceState(client, cfg.temporal.taskQueue));
+    const open = fence?.batches.filter((b) => b.status === 'open') ?? [];
+    say(
+      open.length === 0
+        ? 'fence     clear (no batch held)'
+        : `fence     HOLDING ${open.length} batch(es), ${fence!.held.length} people: ${open.map((b) => `${b.batchId} (${b.reasons.join('; ')})`).join(', ')}; see \`provisioner fence list\``,
+    );
+  }
+  say(`Temporal UI ${temporalUiUrl(cfg)}`);
+  return servers.every((s) => s.healthy) && apps.every((a) => a.healthy);
+}
+
+async function personStatus(cfg: Config, employeeId: string): Promise<boolean> {
+  const workflowId = identityWorkflowId(employeeId);
+  const state = await withClient(cfg, (client) =>
+    client.workflow
+      .getHandle(workflowId)
+      .query(getState)
+      .catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      }),
+  );
+  if (!state) {
+    say(`${employeeId}: no identity workflow (no HR event for this person has been handled)`);
+    return false;
+  }
+  say(`${employeeId}: ${state.status}, last applied sequence ${state.lastAppliedSequence} (${state.lastEventType ?? '-'})`);
+  say(`  workflow ${workflowUrl(cfg, workflowId)}`);
+  for (const [app, account] of Object.entries(state.accounts)) say(`  account  ${app.padEnd(10)} ${account.accountId}`);
+  for (const s of state.scheduled) say(`  later    ${s.step.key} not before ${s.notBefore}`);
+  for (const g of state.awaitingApproval) say(`  approval ${g.step.key} needs ${g.approvals.join(', ')}`);
+  if ((state as { fenceHold?: unknown }).fenceHold) say(`  fence    held: ${JSON.stringify((state as { fenceHold?: unknown }).fenceHold)}`);
+  const store = await openStore(cfg).catch(() => undefined);
+  if (store) {
+    try {
+      for (const o of await recentOutcomes(store.pool, employeeId, 5)) say(`  change   ${o.completedAt} ${o.eventType} #${o.sequence}: ${o.status}${o.reason ? ` (${o.reason})` : ''}`);
+    } finally {
+      await store.close();
+    }
+  }
+  return true;
+}
+
+export function registerStatusCommands(program: Command): void {
+  program
+    .command('status')
+    .description('the servers, apps and fence at a glance; or one person: state, accounts, waiting steps, recent changes')
+    .argument('[employeeId]', 'a person')
+    .action(async (employeeId?: string) => {
+      const cfg = loadConfig();
+      if (employeeId !== undefined && !employeeIdSchema.safeParse(employeeId).success) throw new Error(`not an employee id: ${JSON.stringify(employeeId)}`);
+      const ok = employeeId ? await personStatus(cfg, employeeId) : await systemStatus(cfg);
+      if (!ok) process.exitCode = 1;
+    });
+}
