@@ -48,17 +48,23 @@ async function systemStatus(cfg: Config): Promise<boolean> {
 
 async function personStatus(cfg: Config, employeeId: string): Promise<boolean> {
   const workflowId = identityWorkflowId(employeeId);
+  let unanswered = false;
   const state = await withClient(cfg, (client) =>
-    client.workflow
-      .getHandle(workflowId)
-      .query(getState)
+    client
+      .withDeadline(Date.now() + 5_000, () => client.workflow.getHandle(workflowId).query(getState))
       .catch((err: unknown) => {
         if (err instanceof WorkflowNotFoundError) return undefined;
-        throw err;
+        unanswered = true; // the workflow exists but no worker answered the query in time
+        return undefined;
       }),
   );
   if (!state) {
-    say(`${employeeId}: no identity workflow (no HR event for this person has been handled)`);
+    say(
+      unanswered
+        ? `${employeeId}: the identity workflow did not answer (is a worker running? \`provisioner worker\` or \`provisioner dev\`)\n  workflow ${workflowUrl(cfg, workflowId)}`
+        : `${employeeId}: no identity workflow (no HR event for this person has been handled)`,
+    );
+    await printRecentChanges(cfg, employeeId);
     return false;
   }
   say(`${employeeId}: ${state.status}, last applied sequence ${state.lastAppliedSequence} (${state.lastEventType ?? '-'})`);
@@ -67,15 +73,20 @@ async function personStatus(cfg: Config, employeeId: string): Promise<boolean> {
   for (const s of state.scheduled) say(`  later    ${s.step.key} not before ${s.notBefore}`);
   for (const g of state.awaitingApproval) say(`  approval ${g.step.key} needs ${g.approvals.join(', ')}`);
   if ((state as { fenceHold?: unknown }).fenceHold) say(`  fence    held: ${JSON.stringify((state as { fenceHold?: unknown }).fenceHold)}`);
-  const store = await openStore(cfg).catch(() => undefined);
-  if (store) {
-    try {
-      for (const o of await recentOutcomes(store.pool, employeeId, 5)) say(`  change   ${o.completedAt} ${o.eventType} #${o.sequence}: ${o.status}${o.reason ? ` (${o.reason})` : ''}`);
-    } finally {
-      await store.close();
-    }
-  }
+  await printRecentChanges(cfg, employeeId);
   return true;
+}
+
+async function printRecentChanges(cfg: Config, employeeId: string): Promise<void> {
+  const store = await openStore(cfg).catch(() => undefined);
+  if (!store) return;
+  try {
+    for (const o of await recentOutcomes(store.pool, employeeId, 5)) say(`  change   ${o.completedAt} ${o.eventType} #${o.sequence}: ${o.status}${o.reason ? ` (${o.reason})` : ''}`);
+  } catch {
+    // The store may not be migrated on this machine yet: the workflow's own state is what matters here.
+  } finally {
+    await store.close();
+  }
 }
 
 export function registerStatusCommands(program: Command): void {
