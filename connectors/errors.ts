@@ -46,3 +46,20 @@ export function isRetryable(err: unknown): boolean {
   if (err instanceof ConnectorError) return err.retryable;
   return false;
 }
+
+/** The classes every protocol's answers map to (HTTP statuses, LDAP result codes). */
+export type ErrorClass = 'transient' | 'auth' | 'not-found' | 'invalid';
+
+/** The error for a class: the one place a protocol's classification becomes an error type. */
+export function errorOfClass(kind: ErrorClass, message: string, app: string, retryAfterMs?: number): ConnectorError {
+  switch (kind) {
+    case 'transient':
+      return new TransientError(message, app, retryAfterMs);
+    case 'auth':
+      return new AuthError(message, app);
+    case 'not-found':
+      return new NotFoundError(message, app);
+    case 'invalid':
+      return new InvalidRequestError(message, app);
+  }
+}

@@ -2,9 +2,9 @@
 // that mean something for it first (SCIM create: 409 uniqueness → read and converge; revoke: 400
 // noTarget → already-in-state; delete: 404 → already-in-state); whatever it does not handle is
 // classified here, the same way for every verb and every connector.
-import { AuthError, InvalidRequestError, NotFoundError, TransientError, type ConnectorError } from './errors.js';
+import { errorOfClass, type ConnectorError, type ErrorClass } from './errors.js';
 
-export type StatusClass = 'transient' | 'auth' | 'not-found' | 'invalid';
+export type StatusClass = ErrorClass;
 
 /** Rows are tried in order; the first whose range holds the status decides. */
 export const HTTP_STATUS_TABLE: ReadonlyArray<{ from: number; to: number; class: StatusClass; why: string }> = [
@@ -38,14 +38,5 @@ export function retryAfterMs(header: string | null | undefined, now = Date.now()
 
 /** The error for a non-2xx answer that the calling verb did not handle itself. */
 export function errorForStatus(app: string, status: number, message: string, retryAfter?: number): ConnectorError {
-  switch (classifyStatus(status)) {
-    case 'transient':
-      return new TransientError(message, app, retryAfter);
-    case 'auth':
-      return new AuthError(message, app);
-    case 'not-found':
-      return new NotFoundError(message, app);
-    case 'invalid':
-      return new InvalidRequestError(message, app);
-  }
+  return errorOfClass(classifyStatus(status), message, app, retryAfter);
 }

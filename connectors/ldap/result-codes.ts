@@ -6,7 +6,7 @@
 // a removal of a member. An unwillingToPerform (53) or an insufficientAccessRights (50) is never
 // success (baton-ldap's transport turned such answers into success for every call and hid real
 // permission errors).
-import { AuthError, ConnectorError, InvalidRequestError, NotFoundError, TransientError } from '../errors.js';
+import { ConnectorError, errorOfClass, TransientError, type ErrorClass } from '../errors.js';
 
 export const LdapResult = {
   success: 0,
@@ -36,7 +36,7 @@ export const LdapResult = {
   other: 80,
 } as const;
 
-export type LdapClass = 'transient' | 'auth' | 'not-found' | 'invalid';
+export type LdapClass = ErrorClass;
 
 const table: ReadonlyArray<{ codes: readonly number[]; class: LdapClass }> = [
   { codes: [3, 11, 51, 52], class: 'transient' }, // time limit, admin limit, busy, unavailable
@@ -65,14 +65,5 @@ export function ldapError(app: string, what: string, err: unknown, redact: (s: s
     return new TransientError(`${app}: ${what} failed: ${detail}`, app);
   }
   const message = `${app}: ${what} answered LDAP result ${code}${detail ? ` (${detail})` : ''}`;
-  switch (classifyResultCode(code)) {
-    case 'transient':
-      return new TransientError(message, app);
-    case 'auth':
-      return new AuthError(message, app);
-    case 'not-found':
-      return new NotFoundError(message, app);
-    case 'invalid':
-      return new InvalidRequestError(message, app);
-  }
+  return errorOfClass(classifyResultCode(code), message, app);
 }
