@@ -2,10 +2,8 @@
 import type { Command } from 'commander';
 import { projectRoot, loadConfig, type Config } from '../../schemas/config.js';
 import { appsDown, appsStatus, appsUp, formatAppsStatus, type AppsCommandOptions } from '../../targets/apps-command.js';
+import { say } from '../say.js';
 
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
 
 export function appsOptions(cfg: Config, only?: string[]): AppsCommandOptions {
   return { appsFile: cfg.apps.file, runDir: cfg.dataDir, projectRoot, log: say, logLevel: cfg.logLevel, ...(only ? { only } : {}) };

@@ -9,10 +9,8 @@ import { verifyAuditChain } from '../../store/audit-verify.js';
 import { openStore } from '../../store/open-store.js';
 import { purgeExpiredPersons } from '../../store/retention.js';
 import type { Store } from '../../store/store.js';
+import { say } from '../say.js';
 
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
 
 /** Opens the store for one command and closes it after; a missing chain gets a message, not a stack trace. */
 async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {

@@ -20,10 +20,8 @@ import { stackUp } from '../../stack/stack.js';
 import { temporalUiUrl } from '../../stack/temporal.js';
 import { appsUp } from '../../targets/apps-command.js';
 import { appsOptions } from './apps.js';
+import { say } from '../say.js';
 
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
 
 const call = { idempotencyKey: 'demo-read', correlationId: 'demo', signal: AbortSignal.timeout(120_000) };
 

@@ -4,10 +4,8 @@ import type { Command } from 'commander';
 import { listDeadLetters, redriveDeadLetters, type LetterAddress } from '../../ingress/dead-letter-queue.js';
 import { publishHrEvents, validateJsonl } from '../../ingress/publisher.js';
 import { loadConfig } from '../../schemas/config.js';
+import { say } from '../say.js';
 
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
 
 function parseAddress(text: string): LetterAddress {
   const match = /^(\d+):(\d+)$/.exec(text);
@@ -46,7 +44,7 @@ export function registerEventCommands(program: Command): void {
       if (opts.json) return letters.forEach((l) => say(JSON.stringify(l)));
       if (letters.length === 0) return say(`dlq: no dead letters for ${opts.topic}`);
       for (const l of letters) {
-        say(`${l.partition}:${l.offset}  ${l.redriven ? 'redriven' : 'pending '}  key=${l.key ?? '-'}  ${l.reasonCode}  at ${l.at}`);
+        say(`${l.partition}:${l.offset}  ${l.redriven ? 'redriven' : 'pending '}  key=${l.key ?? '-'}  ${l.reasonCode}  at ${l.at}${l.valueEncoding === 'sealed' ? '  (bytes sealed with a key this checkout does not have)' : ''}`);
         say(`    ${l.reason.split('\n').join('\n    ')}`);
       }
       say(`dlq: ${letters.length} letter(s), ${letters.filter((l) => !l.redriven).length} pending; replay with \`provisioner dlq redrive\``);
@@ -58,8 +56,8 @@ export function registerEventCommands(program: Command): void {
     .option('--letter <partition:offset...>', 'only these letters (see `dlq list`)')
     .action(async (opts: { topic: string; letter?: string[] }) => {
       const only = opts.letter?.map(parseAddress);
-      const { redriven } = await redriveDeadLetters(loadConfig(), opts.topic, only);
+      const { redriven, skipped } = await redriveDeadLetters(loadConfig(), opts.topic, only);
       for (const l of redriven) say(`redriven ${l.partition}:${l.offset} (key ${l.key ?? '-'}) → ${l.original.topic}`);
-      say(`dlq: ${redriven.length} letter(s) redriven`);
+      say(`dlq: ${redriven.length} letter(s) redriven${skipped > 0 ? `, ${skipped} left (not selected, or sealed with a key this checkout does not have)` : ''}`);
     });
 }

@@ -10,10 +10,8 @@ import { dataConverter } from '../../codec/data-converter.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { decideFenceBatch, fenceState } from '../../runtime/fence-client.js';
 import type { FenceState } from '../../workflows/fence-messages.js';
+import { say } from '../say.js';
 
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
 
 export function formatFenceState(state: FenceState | undefined): string {
   if (!state) return 'fence: nothing held (no fence workflow yet)';

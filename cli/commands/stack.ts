@@ -6,10 +6,8 @@ import { temporalUiUrl } from '../../stack/temporal.js';
 import { devProcessDown } from '../../runtime/dev-process.js';
 import { appsDown } from '../../targets/apps-command.js';
 import { appsOptions } from './apps.js';
+import { say } from '../say.js';
 
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
 
 export function registerStackCommands(program: Command): void {
   const stack = program.command('stack').description('the local Kafka, Temporal, PostgreSQL and slapd servers');

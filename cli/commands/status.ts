@@ -12,10 +12,8 @@ import { openStore, recentOutcomes } from '../../store/index.js';
 import { appsStatus, formatAppsStatus } from '../../targets/apps-command.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { appsOptions } from './apps.js';
+import { say } from '../say.js';
 
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
 
 async function withClient<T>(cfg: Config, fn: (client: Client) => Promise<T>): Promise<T> {
   const connection = await Connection.connect({ address: cfg.temporal.address, connectTimeout: 3000 });
