@@ -43,7 +43,8 @@ export async function redriveDeadLetters(cfg: Config, topic: string, only?: Lett
   try {
     for (const { partition, message } of letters) {
       const letter = describeDeadLetter(partition, message, keyring);
-      if (!select(letter)) {
+      // A letter this keyring cannot open is left where it is (still listed, redrivable by address later).
+      if (!select(letter) || letter.valueEncoding === 'sealed') {
         skipped += 1;
         continue;
       }

@@ -59,7 +59,8 @@ export type DeadLetter = {
   at: string;
   /** The original bytes, as UTF-8 text (base64 when they are not valid UTF-8). */
   value: string;
-  valueEncoding: 'utf8' | 'base64';
+  /** `sealed`: the bytes could not be opened with this keyring (another checkout's key, a dropped key): value is empty. */
+  valueEncoding: 'utf8' | 'base64' | 'sealed';
 };
 
 const header = (headers: IHeaders | undefined, name: string): string => {
@@ -76,9 +77,14 @@ export function originalBytes(message: KafkaMessage, keyring: CodecKeyring): Buf
 }
 
 export function describeDeadLetter(partition: number, message: KafkaMessage, keyring: CodecKeyring): DeadLetter {
-  const bytes = originalBytes(message, keyring) ?? Buffer.alloc(0);
-  const text = bytes.toString('utf8');
-  const isUtf8 = Buffer.from(text, 'utf8').equals(bytes);
+  let bytes: Buffer | null;
+  try {
+    bytes = originalBytes(message, keyring) ?? Buffer.alloc(0);
+  } catch {
+    bytes = null; // one unreadable letter must not hide the others
+  }
+  const text = bytes?.toString('utf8') ?? '';
+  const isUtf8 = bytes !== null && Buffer.from(text, 'utf8').equals(bytes);
   return {
     partition,
     offset: message.offset,
@@ -92,8 +98,8 @@ export function describeDeadLetter(partition: number, message: KafkaMessage, key
       timestamp: header(message.headers, DLQ_HEADERS.timestamp),
     },
     at: header(message.headers, DLQ_HEADERS.at),
-    value: isUtf8 ? text : bytes.toString('base64'),
-    valueEncoding: isUtf8 ? 'utf8' : 'base64',
+    value: bytes === null ? '' : isUtf8 ? text : bytes.toString('base64'),
+    valueEncoding: bytes === null ? 'sealed' : isUtf8 ? 'utf8' : 'base64',
   };
 }
 
