@@ -1,9 +1,16 @@
-// Who must approve what: an approval rule resolved for one person and one entitlement. That the
-// approver is never the requester or the beneficiary is enforced where decisions are taken
-// (the approval updates' validators), as a hard invariant, not here.
+// Who must approve what: an approval rule resolved for one person and one entitlement, first to
+// approvers (the manager, a group), then to the people who may act as each (an approval gate's
+// chain, workflows/approval-chain.ts). That the approver is never the requester or the
+// beneficiary is enforced where decisions are taken (the approval gate and the updates'
+// validators), as a hard invariant, not here.
 import type { ApprovalRule, ApproverSpec } from '../schemas/policy.js';
+import type { ApproverSlot, ChainSpec } from '../workflows/approval-chain.js';
 import type { CompiledPolicy } from './compile.js';
+import { durationMs } from './durations.js';
 import type { Identity } from './identity.js';
+
+/** The approver `security` stands for the members of the approver group of this id. */
+export const SECURITY_GROUP = 'security';
 
 export type ResolvedApprover =
   | { approver: 'manager'; employeeId?: string }
@@ -57,5 +64,52 @@ export function approvalNeed(
     ...(rule.escalation ? { escalation: { after: rule.escalation.after, to: resolveApprover(rule.escalation.to, input.identity, app.owner) } } : {}),
     onTimeout: rule.onTimeout,
     ...(unresolved.length > 0 ? { unresolved } : {}),
+  };
+}
+
+/** The members of an approver group (none when the policy has no such group). */
+export function groupMembers(policy: CompiledPolicy, groupId: string): string[] {
+  return [...(policy.model.approverGroups.find((g) => g.id === groupId)?.members ?? [])];
+}
+
+/**
+ * The people who may act as a resolved approver: the manager (none when the identity has no
+ * manager on record), the members of the application's owner group, of `security`, or of the
+ * named group. Labels: `manager`, `app-owner:<group>`, `security`, `group:<id>`.
+ */
+export function approverSlot(policy: CompiledPolicy, approver: ResolvedApprover): ApproverSlot {
+  switch (approver.approver) {
+    case 'manager':
+      return { label: 'manager', eligible: approver.employeeId ? [approver.employeeId] : [] };
+    case 'app-owner':
+      return { label: `app-owner:${approver.group}`, eligible: groupMembers(policy, approver.group) };
+    case 'security':
+      return { label: 'security', eligible: groupMembers(policy, SECURITY_GROUP) };
+    case 'group':
+      return { label: `group:${approver.group}`, eligible: groupMembers(policy, approver.group) };
+  }
+}
+
+/**
+ * An approval need as an approval gate's chain: slots of eligible people, durations in
+ * milliseconds (durationMs: a month counts 30 days, a year 365), the reminder defaulting to half
+ * the timeout, and `required` the distinct approvals of n-of-m (1 per approval otherwise).
+ */
+export function chainOf(policy: CompiledPolicy, need: ApprovalNeed): ChainSpec {
+  const rule = policy.approvals.get(need.rule);
+  if (!rule) throw new RangeError(`unknown approval rule "${need.rule}" in policy ${policy.version}`);
+  const timeoutMs = durationMs(rule.timeout);
+  return {
+    entitlement: need.entitlement,
+    rule: need.rule,
+    reason: need.reason,
+    ...(need.sodRule ? { sodRule: need.sodRule } : {}),
+    mode: need.mode,
+    required: need.mode === 'n-of-m' ? need.required : 1,
+    slots: need.approvers.map((a) => approverSlot(policy, a)),
+    timeoutMs,
+    ...(need.escalation ? { escalation: { afterMs: durationMs(need.escalation.after), slot: approverSlot(policy, need.escalation.to) } } : {}),
+    onTimeout: need.onTimeout,
+    reminderMs: rule.reminder === undefined ? Math.floor(timeoutMs / 2) : durationMs(rule.reminder),
   };
 }

@@ -1,6 +1,7 @@
 // What a schema cannot see: references between sections, duplicate ids, role inheritance cycles,
-// CEL conditions (syntax and types against the attribute schema), approval chains, durations that
-// must relate, and access a single role or rule would grant against a blocking SoD rule.
+// CEL conditions (syntax and types against the attribute schema), approval chains (and the
+// approver group `security` when a chain names security), durations that must relate, and access
+// a single role or rule would grant against a blocking SoD rule.
 // Every check reports with file, line and path; none stops the others.
 import type { AttributeType, PolicyModel } from '../schemas/policy.js';
 import { celEnvironment, compileCondition, type CompiledCondition } from './cel.js';
@@ -36,6 +37,9 @@ function duplicates<T>(items: readonly T[], origins: readonly Origin[], idOf: (t
 }
 
 const STANDARD_TYPE: AttributeType = 'string';
+
+/** The approver `security` and the approver group it stands for. */
+const SECURITY = 'security';
 
 export function checkPolicy(model: PolicyModel, origins: Origins, unreadable: Unreadable = emptyUnreadable()): CheckResult {
   const problems: Problem[] = [];
@@ -82,6 +86,10 @@ export function checkPolicy(model: PolicyModel, origins: Origins, unreadable: Un
   };
   const approverRef = (origin: Origin, sub: (string | number)[], approver: string): void => {
     if (approver.startsWith('group:') && !groups.has(approver.slice(6)) && !unreadable.approverGroups.has(approver.slice(6))) p(origin, sub, `unknown approver group "${approver.slice(6)}"${suggest(approver.slice(6), groups.keys())}`);
+    // `security` is the approver group of that id: without it nobody could ever decide as security.
+    if (approver === SECURITY && !groups.has(SECURITY) && !unreadable.approverGroups.has(SECURITY)) {
+      p(origin, sub, `approver security means the approver group "security", and there is none: add one to approverGroups (id: security, members: [...])`);
+    }
   };
 
   // ---- attributes ----
@@ -119,6 +127,9 @@ export function checkPolicy(model: PolicyModel, origins: Origins, unreadable: Un
   model.approvals.forEach((rule, i) => {
     const o = origins.approvals[i]!;
     rule.approvers.forEach((a, ai) => approverRef(o, ['approvers', ai], a));
+    if (rule.reminder !== undefined && durationMs(rule.reminder) >= durationMs(rule.timeout)) {
+      p(o, ['reminder'], `reminder after ${rule.reminder} comes no sooner than the timeout ${rule.timeout}: it would never be sent`);
+    }
     if (rule.escalation) {
       approverRef(o, ['escalation', 'to'], rule.escalation.to);
       if (durationMs(rule.escalation.after) >= durationMs(rule.timeout)) {

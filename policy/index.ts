@@ -11,3 +11,5 @@ export { diffPolicies, formatDiff, type PolicyDiff } from './diff.js';
 export { fenceLimit, fenceWindowMs, thresholdFor } from './fencing.js';
 export { addDuration, durationMs, parseDuration } from './durations.js';
 export type { ApprovalNeed, ResolvedApprover } from './approvals.js';
+export { approverSlot, chainOf, SECURITY_GROUP } from './approvals.js';
+export { approvalChainsFor, assessAccessRequest, resolveChain, type AccessAssessment, type AccessRequest, type AssessInput, type ChainInput } from './access-requests.js';

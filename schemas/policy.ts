@@ -4,6 +4,7 @@
 // not a silently ignored setting.
 import { z } from 'zod';
 import { DURATION_HINT, isDuration } from '../policy/durations.js';
+import { employeeIdSchema } from './events.js';
 
 /** An ISO 8601 duration that parses (P7D, PT15M, P1Y6M, P2W). */
 export const durationSchema = z.string().refine(isDuration, { message: DURATION_HINT });
@@ -53,14 +54,33 @@ export type AttributeDecl = z.infer<typeof attributeSchema>;
 
 // ---- approvals ----------------------------------------------------------------------------------
 
-/** Who approves: the beneficiary's manager, the application's owner, security, or a named group. */
+/**
+ * Who approves: the beneficiary's manager, the application's owner (the members of its `owner`
+ * approver group), security (the members of the approver group `security`, which must exist when
+ * a rule names it), or the members of a named approver group.
+ */
 export const approverSchema = z.union([
   z.enum(['manager', 'app-owner', 'security']),
   z.string().regex(/^group:[a-z0-9][a-z0-9._-]{0,63}$/, 'an approver is manager, app-owner, security or group:<approver group id>'),
 ]);
 export type ApproverSpec = z.infer<typeof approverSchema>;
 
-export const approverGroupSchema = z.strictObject({ id: idSchema, description: z.string().optional() });
+/** A group of people who may approve: an application's owner, `security`, or a `group:<id>` approver. */
+export const approverGroupSchema = z
+  .strictObject({
+    id: idSchema,
+    description: z.string().optional(),
+    /** The employee ids who may act for the group. Empty: nobody can, so its approvals escalate or are rejected. */
+    members: z.array(employeeIdSchema).default([]),
+  })
+  .superRefine((g, ctx) => {
+    const seen = new Set<string>();
+    g.members.forEach((m, i) => {
+      if (seen.has(m)) ctx.addIssue({ code: 'custom', path: ['members', i], message: `${m} is listed twice in approver group ${g.id}` });
+      seen.add(m);
+    });
+  });
+export type ApproverGroup = z.infer<typeof approverGroupSchema>;
 
 export const approvalRuleSchema = z
   .strictObject({
@@ -73,6 +93,11 @@ export const approvalRuleSchema = z
     required: z.number().int().min(1).optional(),
     /** How long a decision (a stage, in sequential mode) may take before it times out. */
     timeout: durationSchema.default('P7D'),
+    /**
+     * When a reminder goes to the approvers who have not decided (once per approval, a sequential
+     * chain's stages each). Absent: half the timeout.
+     */
+    reminder: durationSchema.optional(),
     /** After `after` without a decision, `to` may decide too. */
     escalation: z.strictObject({ after: durationSchema, to: approverSchema }).optional(),
     /** What a timeout means: the request is rejected, or it goes to the escalation approver. */
@@ -201,6 +226,18 @@ export const fencingSchema = z.strictObject({
   perSource: z.record(z.string(), thresholdsSchema).default({ default: defaultThresholds }),
   /** Per application (`default`, or an application id). */
   perApplication: z.record(z.string(), thresholdsSchema).default({ default: defaultThresholds }),
+  /** How many distinct operators must release a held batch before it runs: 2 is the two-person rule. */
+  releasesRequired: z
+    .number()
+    .int()
+    .min(1, 'releasesRequired is how many distinct operators release a held batch: 1 to 5 (2 is the two-person rule)')
+    .max(5, 'releasesRequired is how many distinct operators release a held batch: 1 to 5 (2 is the two-person rule)')
+    .default(1),
+  /**
+   * A fixed population the shares multiply, for when the identities in the store are not the
+   * population yet (a first import, a new feed). Absent: the number of identities in the store.
+   */
+  population: z.number().int().min(1, 'population is a number of people: 1 or more (leave it out to use the identities in the store)').optional(),
 });
 export type Fencing = z.infer<typeof fencingSchema>;
 
@@ -257,7 +294,7 @@ export const singleSectionSchemas = { fencing: fencingSchema, lifecycle: lifecyc
 export type PolicyModel = {
   attributes: AttributeDecl[];
   regions: string[];
-  approverGroups: z.infer<typeof approverGroupSchema>[];
+  approverGroups: ApproverGroup[];
   applications: ApplicationDecl[];
   roles: RoleDecl[];
   birthright: BirthrightRuleDecl[];

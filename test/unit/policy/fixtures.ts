@@ -15,8 +15,9 @@ export const baseFiles: Record<string, string> = {
 regions: [eu, us]
 `,
   'approvals.yaml': `approverGroups:
-  - { id: owners }
-  - { id: finance-leads }
+  - { id: owners, members: [O1, O2] }
+  - { id: finance-leads, members: [F1, F2, F3] }
+  - { id: security, members: [S1, S2] }
 approvals:
   - { id: mgr, mode: any-of, approvers: [manager] }
   - { id: sec, mode: any-of, approvers: [security], timeout: P2D }

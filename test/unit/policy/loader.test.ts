@@ -25,6 +25,15 @@ describe('loading a policy directory', () => {
     expect(result.files).toContain('applications/crm.yaml');
   });
 
+  it('the example policy names the people of every approver group, security among them, and the two-person release rule', () => {
+    const result = loadPolicyDir('examples/policy');
+    if (!result.ok) throw new Error('example policy does not load');
+    const groups = result.policy.model.approverGroups;
+    expect(groups.map((g) => g.id)).toContain('security');
+    for (const g of groups) expect(g.members.length, g.id).toBeGreaterThanOrEqual(1);
+    expect(result.policy.model.fencing.releasesRequired).toBe(2);
+  });
+
   it('the fixture policy loads', () => {
     expect(load().problems).toEqual([]);
   });
@@ -201,6 +210,49 @@ describe('every class of problem is reported with file, line and path', () => {
   it('an escalation that can never happen before the timeout', () => {
     const list = problems({ 'extra.yaml': 'approvals:\n  - id: slow\n    mode: any-of\n    approvers: [manager]\n    timeout: P1D\n    escalation: { after: P2D, to: security }\n' });
     expect(only(list, /escalation after P2D comes no sooner than the timeout P1D/)).toMatchObject({ line: 6 });
+  });
+
+  it('a reminder that can never come before the timeout', () => {
+    const list = problems({ 'extra.yaml': 'approvals:\n  - id: slow\n    mode: any-of\n    approvers: [manager]\n    timeout: P1D\n    reminder: P1D\n' });
+    expect(only(list, /reminder after P1D comes no sooner than the timeout P1D: it would never be sent/)).toMatchObject({ file: 'extra.yaml', line: 6, path: 'approvals[0].reminder' });
+  });
+
+  it('an approver group listing a member twice, or an id that is not an employee id', () => {
+    const list = problems({ 'extra.yaml': 'approverGroups:\n  - id: twice\n    members: [E1, E2, E1]\n  - id: odd\n    members: ["not an id"]\n' });
+    expect(only(list, /E1 is listed twice in approver group twice/)).toMatchObject({ file: 'extra.yaml', line: 3, path: 'approverGroups[0].members[2]' });
+    expect(only(list, /an employee id is/)).toMatchObject({ line: 5, path: 'approverGroups[1].members[0]' });
+  });
+
+  it('the approver security without an approver group "security", wherever a rule or an escalation names it', () => {
+    const approvals = [
+      'approverGroups:',
+      '  - { id: owners }',
+      '  - { id: finance-leads }',
+      'approvals:',
+      '  - { id: mgr, mode: any-of, approvers: [manager] }',
+      '  - { id: sec, mode: any-of, approvers: [security], timeout: P2D }',
+      '  - { id: two, mode: n-of-m, required: 2, approvers: [manager, app-owner, "group:finance-leads"], escalation: { after: P1D, to: security } }',
+    ].join('\n');
+    const list = problems({ 'approvals.yaml': approvals });
+    expect(list.filter((p) => /approver security means the approver group "security", and there is none/.test(p.message)).map((p) => [p.file, p.line, p.path])).toEqual([
+      ['approvals.yaml', 6, 'approvals[1].approvers[0]'],
+      ['approvals.yaml', 7, 'approvals[2].escalation.to'],
+    ]);
+    expect(list).toHaveLength(2);
+  });
+
+  it('approver groups default to no members', () => {
+    const result = load({ 'extra.yaml': 'approverGroups:\n  - { id: empty }\n' });
+    expect(result.ok && result.policy.model.approverGroups.find((g) => g.id === 'empty')).toEqual({ id: 'empty', members: [] });
+  });
+
+  it('fencing: one release by default; at most five, and a fixed population is a positive integer', () => {
+    const defaults = load({ 'fence.yaml': 'fencing:\n  window: PT15M\n' });
+    expect(defaults.ok && defaults.policy.model.fencing).toMatchObject({ releasesRequired: 1 });
+    expect(defaults.ok && defaults.policy.model.fencing.population).toBeUndefined();
+    const list = problems({ 'fence.yaml': 'fencing:\n  releasesRequired: 6\n  population: 0\n' });
+    expect(only(list, /releasesRequired is how many distinct operators release a held batch: 1 to 5/)).toMatchObject({ file: 'fence.yaml', line: 2, path: 'fencing.releasesRequired' });
+    expect(only(list, /population is a number of people: 1 or more/)).toMatchObject({ line: 3, path: 'fencing.population' });
   });
 
   it('a single section set in two files', () => {
