@@ -1,11 +1,14 @@
 // Approvals: each pending decision addressed by its approvalId. The database refuses a decision by
 // the beneficiary or the requester (a check constraint), whatever the caller checked before.
+// Approval gates of the workflows (several votes, stages, escalation) write through
+// store/approval-gates.ts, which builds on the row shape and readers here.
 import type { Db } from './db.js';
 import { ensurePerson, openJson, personKey, sealJson } from './person-keys.js';
 import type { StoreTx } from './store.js';
 import type { KeyEncryptionKeys } from './store-keys.js';
 
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'withdrawn';
+export type ApprovalMode = 'sequential' | 'any-of' | 'n-of-m';
 
 export type OpenApprovalInput = {
   approvalId: string;
@@ -16,6 +19,13 @@ export type OpenApprovalInput = {
   entitlementId: string;
   approverRule: string;
   deadline?: Date;
+  /** Set by approval gates (store/approval-gates.ts); absent for a standalone approval. */
+  workflowId?: string;
+  stage?: number;
+  mode?: ApprovalMode;
+  required?: number;
+  /** Employee ids who may decide it (the beneficiary and the requester never may, whatever this says). */
+  eligible?: string[];
 };
 
 export type Approval = {
@@ -33,6 +43,17 @@ export type Approval = {
   comment: string | undefined;
   deadline: Date | null;
   createdAt: Date;
+  /** The workflow holding the approval (null for a standalone one), and the gate's shape. */
+  workflowId: string | null;
+  /** 0-based, as in workflows/approval-chain.ts. */
+  stage: number | null;
+  mode: ApprovalMode | null;
+  required: number | null;
+  eligible: string[];
+  escalated: boolean;
+  remindedAt: Date | null;
+  /** Why it closed (expired, withdrawn, no eligible approver); null while pending or when decided by a vote. */
+  reason: string | null;
 };
 
 export class ApprovalRefusedError extends Error {
@@ -43,14 +64,19 @@ export async function openApproval(tx: StoreTx, input: OpenApprovalInput): Promi
   const beneficiary = await ensurePerson(tx.client, tx.kek, input.beneficiaryId);
   const requester = input.requesterId ? await ensurePerson(tx.client, tx.kek, input.requesterId) : undefined;
   const { rowCount } = await tx.client.query(
-    `insert into approvals (approval_id, person_id, requester_id, ticket_id, app, entitlement_id, approver_rule, deadline)
-     values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (approval_id) do nothing`,
-    [input.approvalId, beneficiary.personId, requester?.personId ?? null, input.ticketId ?? null, input.app, input.entitlementId, input.approverRule, input.deadline ?? null],
+    `insert into approvals (approval_id, person_id, requester_id, ticket_id, app, entitlement_id, approver_rule, deadline,
+       workflow_id, stage, mode, required, eligible)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) on conflict (approval_id) do nothing`,
+    [
+      input.approvalId, beneficiary.personId, requester?.personId ?? null, input.ticketId ?? null, input.app, input.entitlementId, input.approverRule,
+      input.deadline ?? null, input.workflowId ?? null, input.stage ?? null, input.mode ?? null, input.required ?? null, input.eligible ?? [],
+    ],
   );
   return { created: rowCount === 1 };
 }
 
-const commentContext = (approvalId: string): string => `approval-comment:${approvalId}`;
+/** The associated data a decision's comment is sealed to (under the beneficiary's key). */
+export const commentContext = (approvalId: string): string => `approval-comment:${approvalId}`;
 
 /**
  * Decides a pending approval. A repeat (or a decision on one already decided) changes nothing and
@@ -67,7 +93,7 @@ export async function decideApproval(
   const current = rows[0];
   if (!current) throw new RangeError(`no approval ${input.approvalId}`);
   if (current.status !== 'pending') return { decided: false, status: current.status };
-  if (input.decision !== 'expired' && !input.approverId) throw new TypeError('an approval or rejection names its approver');
+  if ((input.decision === 'approved' || input.decision === 'rejected') && !input.approverId) throw new TypeError('an approval or rejection names its approver');
   const approver = input.approverId ? await ensurePerson(tx.client, tx.kek, input.approverId) : undefined;
   let comment: Buffer | null = null;
   if (input.comment) {
@@ -93,17 +119,22 @@ export async function decideApproval(
   return { decided: true, status: input.decision };
 }
 
-type ApprovalRow = {
+export type ApprovalRow = {
   approval_id: string; beneficiary: string; person_id: string; requester: string | null; ticket_id: string | null; app: string; entitlement_id: string;
   approver_rule: string; status: ApprovalStatus; decider: string | null; decided_at: Date | null; comment: Buffer | null; deadline: Date | null; created_at: Date;
+  workflow_id: string | null; stage: number | null; mode: ApprovalMode | null; required: number | null; eligible: string[]; escalated: boolean;
+  reminded_at: Date | null; reason: string | null;
 };
 
-const approvalSelect = `select a.approval_id, b.employee_id as beneficiary, a.person_id, r.employee_id as requester, a.ticket_id, a.app,
-    a.entitlement_id, a.approver_rule, a.status, d.employee_id as decider, a.decided_at, a.comment, a.deadline, a.created_at
-  from approvals a join identities b on b.person_id = a.person_id
+/** The ApprovalRow columns, over `approvalFrom` (approvals a, beneficiary b, requester r, decider d). */
+export const approvalColumns = `a.approval_id, b.employee_id as beneficiary, a.person_id, r.employee_id as requester, a.ticket_id, a.app,
+    a.entitlement_id, a.approver_rule, a.status, d.employee_id as decider, a.decided_at, a.comment, a.deadline, a.created_at,
+    a.workflow_id, a.stage, a.mode, a.required, a.eligible, a.escalated, a.reminded_at, a.reason`;
+export const approvalFrom = `from approvals a join identities b on b.person_id = a.person_id
   left join identities r on r.person_id = a.requester_id left join identities d on d.person_id = a.decided_by`;
+const approvalSelect = `select ${approvalColumns} ${approvalFrom}`;
 
-async function toApproval(db: Db, kek: KeyEncryptionKeys | undefined, row: ApprovalRow): Promise<Approval> {
+export async function toApproval(db: Db, kek: KeyEncryptionKeys | undefined, row: ApprovalRow): Promise<Approval> {
   let comment: string | undefined;
   if (row.comment && kek) {
     const key = await personKey(db, kek, row.person_id);
@@ -112,7 +143,8 @@ async function toApproval(db: Db, kek: KeyEncryptionKeys | undefined, row: Appro
   return {
     approvalId: row.approval_id, beneficiaryId: row.beneficiary, requesterId: row.requester, ticketId: row.ticket_id, app: row.app,
     entitlementId: row.entitlement_id, approverRule: row.approver_rule, status: row.status, decidedBy: row.decider, decidedAt: row.decided_at,
-    comment, deadline: row.deadline, createdAt: row.created_at,
+    comment, deadline: row.deadline, createdAt: row.created_at, workflowId: row.workflow_id, stage: row.stage, mode: row.mode, required: row.required,
+    eligible: row.eligible, escalated: row.escalated, remindedAt: row.reminded_at, reason: row.reason,
   };
 }
 

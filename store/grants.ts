@@ -18,6 +18,7 @@ export type Grant = {
   grantedAt: Date;
   expiresAt: Date | null;
   revokedAt: Date | null;
+  /** Why it was revoked; on a live grant, why it ends early (endRequestGrants). */
   revokeReason: string | null;
 };
 
@@ -86,7 +87,8 @@ export async function addGrant(tx: StoreTx, input: AddGrantInput): Promise<{ gra
   );
   const live = rows[0]!;
   if (input.expiresAt && live.expires_at?.getTime() !== input.expiresAt.getTime()) {
-    await tx.client.query('update grants set expires_at = $2 where grant_id = $1', [live.grant_id, input.expiresAt]);
+    // An extension also clears the reason an earlier endRequestGrants gave for ending it.
+    await tx.client.query('update grants set expires_at = $2, revoke_reason = null where grant_id = $1', [live.grant_id, input.expiresAt]);
     return { grantId: live.grant_id, result: 'extended' };
   }
   return { grantId: live.grant_id, result: 'unchanged' };
@@ -105,6 +107,27 @@ export async function revokeGrant(
         and ($4::text is null or (g.provenance = $4 and g.source_ref = $5))
       returning g.*`,
     [input.employeeId, input.app, input.entitlementId, input.provenance?.kind ?? null, source?.ref ?? null, input.reason],
+  );
+  return rows.map(toGrant);
+}
+
+/**
+ * An ITSM revoke request: the person's live `request` grants of the entitlement (whatever ticket
+ * brought them) end at `at`. Their expiry is brought forward, never pushed back, so the planner sees
+ * them expired and revokes them in the application (and then marks them revoked, via revokeGrant).
+ * Returns the grants whose expiry moved: a repeat, whose grants already end by `at`, returns none.
+ */
+export async function endRequestGrants(
+  tx: StoreTx,
+  input: { employeeId: string; app: string; entitlementId: string; at: Date; reason: string },
+): Promise<Grant[]> {
+  const { rows } = await tx.client.query<GrantRow>(
+    `update grants g set expires_at = least(coalesce(g.expires_at, $4), $4), revoke_reason = $5
+       from identities i
+      where i.person_id = g.person_id and i.employee_id = $1 and g.app = $2 and g.entitlement_id = $3
+        and g.provenance = 'request' and g.revoked_at is null and (g.expires_at is null or g.expires_at > $4)
+      returning g.*`,
+    [input.employeeId, input.app, input.entitlementId, input.at, input.reason],
   );
   return rows.map(toGrant);
 }

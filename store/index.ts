@@ -10,8 +10,22 @@ export type { AuditEntry, AuditChange, Actor, AppendedRecord } from './audit-rec
 export { AuditUnavailableError } from './audit-chain.js';
 export { upsertIdentity, getIdentity, lastAppliedSequence, markSequenceApplied, type Identity, type UpsertIdentityResult } from './identities.js';
 export { recordAccount, listAccounts, type Account, type AccountStatus } from './accounts.js';
-export { addGrant, revokeGrant, listGrants, expiredGrants, type Grant, type Provenance } from './grants.js';
-export { openApproval, decideApproval, getApproval, pendingApprovals, ApprovalRefusedError, type Approval } from './approvals.js';
+export { addGrant, revokeGrant, endRequestGrants, listGrants, expiredGrants, type Grant, type Provenance } from './grants.js';
+export { openApproval, decideApproval, getApproval, pendingApprovals, ApprovalRefusedError, type Approval, type ApprovalStatus, type ApprovalMode } from './approvals.js';
+export {
+  applyApprovalEvent,
+  approvalEventAudit,
+  recordApprovalEvents,
+  pendingApprovalsFor,
+  listApprovals,
+  getApprovalWithVotes,
+  type ApprovalContext,
+  type AppliedApprovalEvent,
+  type ApprovalSummary,
+  type ApprovalVote,
+  type ApprovalWithVotes,
+  type ApprovalListFilter,
+} from './approval-gates.js';
 export { recordPolicyVersion, listPolicyVersions } from './policy-versions.js';
 export { recordPlan, recordOutcome, outcomeAuditEntry, recentOutcomes } from './changes.js';
 export { purgeExpiredPersons } from './retention.js';
