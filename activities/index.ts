@@ -2,6 +2,7 @@
 // Every change to a target goes through the store's audited step: the intent is recorded before
 // the connector is called, and nothing is called when it cannot be recorded (fail closed).
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { AccountRef, CallContext, ChangeOutcome, Connector, EnsureAccountResult } from '../connectors/contract.js';
 import { can } from '../connectors/contract.js';
@@ -10,13 +11,15 @@ import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Identity } from '../policy/identity.js';
 import { fenceLimit, fenceWindowMs } from '../policy/fencing.js';
-import { planIdentity, type ActualAccount } from '../policy/planner.js';
+import { planIdentity } from '../policy/planner.js';
 import { requestPermit, scopeKey, type PermitAnswer, type PermitRequest } from '../workflows/fence-messages.js';
 import { outcomeSchema, type Outcome } from '../schemas/outcomes.js';
 import { listGrants, markSequenceApplied, recordAccount, recordOutcome, recordPlan, upsertIdentity, outcomeAuditEntry, addGrant, revokeGrant, type Store } from '../store/index.js';
+import { readActualAccounts } from './actual-accounts.js';
+import { createApprovalActivities, storedSnapshot } from './approvals.js';
 import { EntitlementCatalog } from './entitlement-catalog.js';
 import { atBoundary } from './failures.js';
-import type { ApplyStepInput, Plan, PlanChangeInput, RecordChangeInput, StepResult, UndoStepInput } from './lifecycle-types.js';
+import type { ApplyStepInput, PlanChangeInput, PlannedChange, PlanStep, RecordChangeInput, StepResult, UndoStepInput } from './lifecycle-types.js';
 
 export type ActivityDeps = {
   /** The policy in force (re-read by its owner when the files change). */
@@ -34,26 +37,6 @@ export type RequestFencePermitInput = {
   taskQueue: string;
   request: Omit<PermitRequest, 'limits' | 'windowMs' | 'releasesRequired'>;
 };
-
-/** What each application reports the person has (reads only: allowed for plan-only applications too). */
-export async function readActualAccounts(
-  policy: CompiledPolicy,
-  connectors: ReadonlyMap<string, Connector>,
-  catalog: EntitlementCatalog,
-  employeeId: string,
-  call: CallContext,
-): Promise<ActualAccount[]> {
-  const actual: ActualAccount[] = [];
-  for (const app of policy.applications.keys()) {
-    const c = connectors.get(app);
-    if (!c) continue;
-    const account = await atBoundary(() => c.getAccount({ employeeId }, call));
-    if (!account) continue;
-    const entitlements = await atBoundary(() => catalog.namesOf(app, account.entitlements ?? [], call));
-    actual.push({ app, account: { app, id: account.id, externalId: account.externalId }, active: account.active, entitlements });
-  }
-  return actual;
-}
 
 const SYSTEM = { type: 'system' as const, id: 'identity-workflow' };
 
@@ -204,11 +187,16 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   return {
-    async planChange(input: PlanChangeInput): Promise<Plan> {
+    ...createApprovalActivities({ policy: deps.policy, connectors: deps.connectors, store, logger: deps.logger, catalog }),
+
+    async planChange(input: PlanChangeInput): Promise<PlannedChange> {
       const policy = deps.policy();
       const { workflowId, ...call } = callContext(`${input.changeId}/plan`);
-      const { employeeId, snapshot } = input;
-      await store.change(
+      const { employeeId } = input;
+      // A change without an HR event (a grant, its expiry, a revoke request) plans on the stored snapshot.
+      const snapshot = input.snapshot ?? (await storedSnapshot(store, employeeId));
+      if (!snapshot) throw ApplicationFailure.create({ type: 'UnknownIdentity', message: `no HR snapshot is stored for ${employeeId}: nothing to plan from`, nonRetryable: true });
+      if (input.snapshot) await store.change(
         async (tx) => ({ changed: (await upsertIdentity(tx, snapshot)).stored }),
         (r: { changed: boolean }) => (r.changed ? { actor: SYSTEM, action: 'identity.snapshot-stored', reason: `${input.eventType} sequence ${snapshot.sequence}`, subject: { employeeId }, eventId: input.changeId, workflowId, changes: [{ op: 'status', outcome: snapshot.status }] } : null),
       );
@@ -218,14 +206,22 @@ export function createActivities(deps: ActivityDeps) {
         .filter((g) => g.provenance.kind !== 'birthright')
         .map((g) => ({ id: g.grantId, entitlement: `${g.app}:${g.entitlementId}`, grantedAt: g.grantedAt.toISOString(), ...(g.expiresAt ? { expiresAt: g.expiresAt.toISOString() } : {}) }));
       const { plan } = planIdentity(policy, { identity: snapshot as Identity, actual, grants, now: new Date().toISOString() });
+      // An entitlement an approved request brings went through its approval chain (separation of
+      // duties reviews included) in the request workflow: the identity workflow does not ask again.
+      const requested = new Set(grants.map((g) => g.entitlement));
+      const settled = (s: PlanStep): PlanStep => {
+        if (s.action !== 'grant' || !s.approvals || !requested.has(`${s.app}:${s.entitlementId}`)) return s;
+        const { approvals: _approved, ...rest } = s;
+        return rest;
+      };
       // Applications the policy names but no connector serves cannot be acted on: say so in the plan.
-      const executable = { ...plan, steps: plan.steps.filter((s) => deps.connectors.has(s.app)) };
+      const executable = { ...plan, steps: plan.steps.filter((s) => deps.connectors.has(s.app)).map(settled) };
       await store.change(
         (tx) => recordPlan(tx, { changeId: `${workflowId}/${input.changeId}`, employeeId, eventId: input.changeId, sequence: snapshot.sequence, policyVersion: plan.policyVersion, steps: executable.steps }),
         (r: { created: boolean }) => (r.created ? { actor: SYSTEM, action: 'plan.recorded', reason: `${plan.kind}: ${executable.steps.length} steps`, subject: { employeeId }, eventId: input.changeId, workflowId, policyVersion: plan.policyVersion, changes: executable.steps.map((s) => ({ op: s.action, app: s.app, ...(s.entitlementId ? { entitlement: s.entitlementId } : {}) })) } : null),
       );
       deps.logger.info({ employeeId, workflowId, kind: plan.kind, steps: executable.steps.length, policyVersion: plan.policyVersion }, 'planned');
-      return executable;
+      return { ...executable, snapshot };
     },
 
     applyStep,

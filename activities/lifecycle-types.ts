@@ -7,7 +7,14 @@ import type { Outcome, StepOutcome } from '../schemas/outcomes.js';
 
 export type { Plan, PlanStep };
 
-export type PlanChangeInput = { employeeId: string; changeId: string; eventType: HrEventType; snapshot: WorkerSnapshot };
+/** A change to plan: from an HR event's snapshot, or (a grant, its expiry, a revoke) from the stored one. */
+export type PlanChangeInput = { employeeId: string; changeId: string; eventType: HrEventType | ChangeEventType; snapshot?: WorkerSnapshot };
+
+/** Changes that come from access requests and their timers rather than from HR. */
+export type ChangeEventType = 'itsm.access.requested' | 'itsm.access.revoke.requested' | 'provisioner.grant.expired' | 'provisioner.approval.decided';
+
+/** A plan with the snapshot it was made from (the stored one when the change had none). */
+export type PlannedChange = Plan & { snapshot: WorkerSnapshot };
 
 export type ApplyStepInput = {
   employeeId: string;

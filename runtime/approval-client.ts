@@ -73,13 +73,14 @@ export async function decideApproval(
     await deps.store.audit({
       actor: { type: 'person', employeeId: request.approverId },
       action: 'approval.refused',
-      reason: `${kind} of ${request.approvalId} refused (${answer.code}) via ${request.channel}`,
-      ...(request.eventId ? { eventId: request.eventId } : {}),
+      // Approval ids of identity gates embed the beneficiary's employee id: the id goes in `personal`.
+      reason: `${kind} refused (${answer.code}) via ${request.channel}`,
+      ...(request.eventId ? { eventId: request.eventId, idempotencyKey: `${request.eventId}#refused` } : {}),
       ...(answer.workflowId ? { workflowId: answer.workflowId } : {}),
       changes: [{ op: `approval.${kind}`, outcome: answer.code }],
       // The validator's words can name people: sealed, under the approver's key.
       subject: { employeeId: request.approverId },
-      personal: { message: answer.message.slice(0, 1000) },
+      personal: { approvalId: request.approvalId, message: answer.message.slice(0, 1000) },
     });
   }
   return answer;

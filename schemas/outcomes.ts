@@ -18,12 +18,18 @@ export const outcomeSchema = z.strictObject({
   /** Stable per change: `${workflowId}/${eventId}`. */
   changeId: z.string(),
   employeeId: z.string(),
+  /** The ITSM ticket behind the change (an access request, its expiry or its revocation). */
   ticketId: z.string().optional(),
   eventId: z.string(),
   eventType: z.string(),
   sequence: z.number().int(),
-  /** succeeded: every step converged; action-required: a human must act; failed: a step failed for good (what was undone is in compensations); superseded: a termination cut it short; ignored: stale or duplicate. */
-  status: z.enum(['succeeded', 'action-required', 'failed', 'superseded', 'ignored']),
+  /**
+   * succeeded: every step converged; action-required: a human must act; failed: a step failed for
+   * good (what was undone is in compensations); superseded: a termination cut it short; ignored:
+   * stale or duplicate; rejected: an approver said no or the approval deadline passed; blocked:
+   * policy refused an access request (eligibility, separation of duties, maximum duration).
+   */
+  status: z.enum(['succeeded', 'action-required', 'failed', 'superseded', 'ignored', 'rejected', 'blocked']),
   policyVersion: z.string(),
   workflowId: z.string(),
   steps: z.array(stepOutcomeSchema),

@@ -1,3 +1,4 @@
 // The workflow bundle's entry point: every workflow type the worker registers.
 export { identityLifecycle } from './identity-lifecycle.js';
 export { fence } from './fence.js';
+export { accessRequest } from './access-request.js';

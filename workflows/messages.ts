@@ -3,6 +3,8 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { PlanStep } from '../policy/planner.js';
 import type { HrEventType, WorkerSnapshot } from '../schemas/events.js';
+import type { Gate } from './approval-chain.js';
+import type { AccessGranted, AccessRevocationRequested } from './approval-messages.js';
 
 /** An HR event as the identity workflow receives it: the envelope fields it needs and the snapshot. */
 export type HrEventReceived = {
@@ -18,8 +20,17 @@ export const hrEventReceived = defineSignal<[HrEventReceived]>('hrEventReceived'
 /** A step waiting for its time: a mover's lost access after the grace period, a leaver's deletion. */
 export type ScheduledStep = { changeId: string; eventId: string; sequence: number; step: PlanStep; notBefore: string };
 
-/** A step waiting for approval (the approvals issue decides them by approvalId). */
-export type GatedStep = { changeId: string; step: PlanStep; approvals: string[] };
+/** A step waiting for approval: `approvals` are the policy's rules, `approvalIds` the approvals to decide. */
+export type GatedStep = { changeId: string; step: PlanStep; approvals: string[]; approvalIds?: string[] };
+
+/** A time-bound grant from an approved access request: the identity workflow revokes it at `expiresAt`. */
+export type GrantTimer = { ticketId: string; app: string; entitlementId: string; expiresAt: string };
+
+/** A sensitive birthright step's approval gate, held by the identity workflow. */
+export type StepGate = { changeId: string; eventId: string; policyVersion: string; step: PlanStep; gate: Gate };
+
+/** Work from access requests, queued like HR events. */
+export type RequestWork = { kind: 'grant'; grant: AccessGranted } | { kind: 'revoke'; revoke: AccessRevocationRequested };
 
 export type IdentityState = {
   employeeId: string;
@@ -33,6 +44,8 @@ export type IdentityState = {
   /** Events recorded and ignored because a newer or equal sequence was already applied. */
   ignoredEvents: Array<{ eventId: string; sequence: number; reason: string }>;
   pendingEvents: number;
+  /** Time-bound grants from access requests and when each ends. */
+  grants?: GrantTimer[];
   /** Destructive steps held by the fence, waiting for an operator to release or reject their batch. */
   fenceHold?: { batchId: string; steps: string[]; reasons: string[] };
 };
@@ -51,6 +64,12 @@ export type CarriedState = {
   awaitingApproval: GatedStep[];
   recentEventIds: string[];
   pending: HrEventReceived[];
+  grants?: GrantTimer[];
+  gates?: StepGate[];
+  gateCounter?: number;
+  requests?: RequestWork[];
+  /** The newest HR snapshot (personal data: it travels encrypted, like the signals that brought it). */
+  snapshot?: WorkerSnapshot;
 };
 
 export const identityWorkflowId = (employeeId: string) => `identity/${employeeId}`;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
-import { readActualAccounts } from '../../activities/index.js';
+import { readActualAccounts } from '../../activities/actual-accounts.js';
 import type { Connector } from '../../connectors/contract.js';
 import { createLogger } from '../../observability/logger.js';
 import type { CompiledPolicy } from '../../policy/compile.js';

@@ -26,6 +26,8 @@ export type Pipeline = {
   store: Store;
   /** Produces raw messages (bytes as given) to the test's hr.lifecycle topic. */
   produce(messages: Array<{ key: string | null; value: string | Buffer | null }>): Promise<void>;
+  /** Produces raw messages to the test's itsm.requests topic. */
+  produceItsm(messages: Array<{ key: string | null; value: string | Buffer | null }>): Promise<void>;
   /** Every message on a topic so far. */
   read(topic: string): Promise<Array<{ key: string | null; value: string; headers: Record<string, string> }>>;
   startWorker(): Promise<ProvisioningWorker>;
@@ -45,8 +47,9 @@ export async function startPipeline(options: { appNames?: string[]; policyDir?: 
   const base = options.policyDir ? { ...loaded, policy: { dir: options.policyDir } } : loaded;
   const hrLifecycle = uniqueName('hr.lifecycle');
   const outcomes = uniqueName('provisioning.outcomes');
-  const cfg: Config = { ...base, kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle, outcomes } } };
-  await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, outcomes]);
+  const itsmRequests = uniqueName('itsm.requests');
+  const cfg: Config = { ...base, kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle, outcomes, itsmRequests } } };
+  await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, outcomes, itsmRequests, `${itsmRequests}.dlq`]);
   const taskQueue = uniqueName('provisioning');
   const names = options.appNames ?? ['chat', 'code'];
   const apps = await Promise.all(names.map((name) => startTestScimApp({ name })));
@@ -59,7 +62,7 @@ export async function startPipeline(options: { appNames?: string[]; policyDir?: 
   const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, apps: resolvedApps, policy, store });
   let worker = await startWorker();
   await seedEntitlements(policy, resolvedApps, worker.connectors);
-  const ingress = await startIngress(cfg, log, { taskQueue, groupId: uniqueName('ingress') });
+  const ingress = await startIngress(cfg, log, { taskQueue, groupId: uniqueName('ingress'), itsm: { store } });
   const kafka = createKafka(cfg, { clientId: 'integration-test' });
   const producer = kafka.producer();
   await producer.connect();
@@ -75,6 +78,9 @@ export async function startPipeline(options: { appNames?: string[]; policyDir?: 
     store,
     async produce(messages) {
       await producer.send({ topic: hrLifecycle, messages });
+    },
+    async produceItsm(messages) {
+      await producer.send({ topic: itsmRequests, messages });
     },
     async read(topic) {
       const messages = await readToEnd(kafka, topic);

@@ -74,7 +74,7 @@ beforeAll(async () => {
   const { connectors } = connectorsForPolicy(cfg, policy, resolved, logger);
   await seedEntitlements(policy, resolved, connectors);
   for (const c of connectors.values()) await c.close?.();
-  ingress = await startIngress(cfg, logger, { taskQueue: cfg.temporal.taskQueue, groupId: uniqueName('ingress') });
+  ingress = await startIngress(cfg, logger, { taskQueue: cfg.temporal.taskQueue, groupId: uniqueName('ingress'), itsm: false });
   const connection = await Connection.connect({ address: cfg.temporal.address });
   client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) });
 });

@@ -1,0 +1,189 @@
+// Activities of access requests and approval gates: assessing a request against the policy,
+// resolving the approval chains of sensitive birthright steps, recording what the gates did (each
+// event with its audit record), and the grants an approved request brings or a revoke request ends.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Connector } from '../connectors/contract.js';
+import type { Logger } from '../observability/logger.js';
+import { approvalChainsFor, assessAccessRequest } from '../policy/access-requests.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { entitlementRef } from '../policy/compile.js';
+import type { Identity } from '../policy/identity.js';
+import type { WorkerSnapshot } from '../schemas/events.js';
+import { addGrant, endRequestGrants, getIdentity, listGrants, recordApprovalEvents, type Store } from '../store/index.js';
+import type { ApprovalEvent, ChainSpec } from '../workflows/approval-chain.js';
+import type { AccessRequestInput } from '../workflows/approval-messages.js';
+import type { EntitlementCatalog } from './entitlement-catalog.js';
+import { readActualAccounts } from './actual-accounts.js';
+
+export type ApprovalDeps = {
+  policy: () => CompiledPolicy;
+  connectors: ReadonlyMap<string, Connector>;
+  store: Store;
+  logger: Logger;
+  catalog: EntitlementCatalog;
+};
+
+export type RequestAssessment =
+  | { verdict: 'blocked'; reasons: string[]; policyVersion: string }
+  | { verdict: 'approval'; chains: ChainSpec[]; policyVersion: string; notes: string[]; alreadyHeld: boolean; /** How long the grant lasts once granted (ms); absent: no end. */ durationMs?: number };
+
+export type RecordApprovalEventsInput = {
+  workflowId: string;
+  beneficiaryId: string;
+  requesterId?: string;
+  ticketId?: string;
+  policyVersion?: string;
+  events: ApprovalEvent[];
+};
+
+export type RecordRequestGrantInput = {
+  employeeId: string;
+  ticketId: string;
+  eventId: string;
+  app: string;
+  entitlementId: string;
+  expiresAt?: string;
+  approvalIds: string[];
+};
+
+export type EndRequestGrantsInput = { employeeId: string; ticketId: string; eventId: string; app: string; entitlementId: string; requesterId: string };
+
+const SYSTEM = { type: 'system' as const, id: 'access-request' };
+
+const workflowIdOf = (): string => {
+  const info = Context.current().info;
+  return info.workflowExecution?.workflowId ?? info.activityId;
+};
+
+/** The person's stored HR snapshot (the newest the store has): a request or a grant needs it. */
+export async function storedSnapshot(store: Store, employeeId: string): Promise<WorkerSnapshot | undefined> {
+  return (await getIdentity(store.pool, store.keys.kek, employeeId))?.snapshot;
+}
+
+export function createApprovalActivities(deps: ApprovalDeps) {
+  const { store } = deps;
+
+  return {
+    /** Eligibility, separation of duties and the approval chain of an ITSM access request. */
+    async assessAccessRequest(input: AccessRequestInput): Promise<RequestAssessment> {
+      const policy = deps.policy();
+      const workflowId = workflowIdOf();
+      const entitlement = entitlementRef(input.app, input.entitlementId);
+      const snapshot = await storedSnapshot(store, input.beneficiaryId);
+      let result: RequestAssessment;
+      if (!snapshot) {
+        result = { verdict: 'blocked', reasons: [`${input.beneficiaryId} is not a known identity (no HR snapshot was received for them)`], policyVersion: policy.version };
+      } else {
+        const call = { idempotencyKey: `${workflowId}/assess`, correlationId: workflowId, signal: Context.current().cancellationSignal };
+        const actual = await readActualAccounts(policy, deps.connectors, deps.catalog, input.beneficiaryId, call);
+        const current = actual.flatMap((a) => a.entitlements.map((id) => entitlementRef(a.app, id)));
+        const grants = (await listGrants(store.pool, input.beneficiaryId))
+          .filter((g) => g.provenance.kind !== 'birthright')
+          .map((g) => ({ id: g.grantId, entitlement: entitlementRef(g.app, g.entitlementId), grantedAt: g.grantedAt.toISOString(), ...(g.expiresAt ? { expiresAt: g.expiresAt.toISOString() } : {}) }));
+        const now = new Date().toISOString();
+        const assessed = assessAccessRequest(policy, {
+          identity: snapshot as Identity,
+          current,
+          grants,
+          request: { app: input.app, entitlementId: input.entitlementId, requesterId: input.requesterId, ...(input.duration ? { duration: input.duration } : {}) },
+          now,
+        });
+        result =
+          assessed.verdict === 'blocked'
+            ? { verdict: 'blocked', reasons: assessed.reasons, policyVersion: policy.version }
+            : {
+                verdict: 'approval',
+                chains: assessed.chains,
+                policyVersion: policy.version,
+                notes: assessed.notes,
+                alreadyHeld: assessed.alreadyHeld,
+                ...(assessed.expiresAt ? { durationMs: Date.parse(assessed.expiresAt) - Date.parse(now) } : {}),
+              };
+      }
+      await store.audit({
+        actor: { type: 'person', employeeId: input.requesterId },
+        action: result.verdict === 'blocked' ? 'request.blocked' : 'request.received',
+        // The policy's reasons name rules, entitlements and employee ids, never names.
+        reason: result.verdict === 'blocked' ? result.reasons.join('; ').slice(0, 2000) : `${entitlement}: ${result.chains.length === 0 ? 'no approval needed' : result.chains.map((c) => `${c.rule} (${c.mode})`).join(', ')}`,
+        eventId: input.eventId,
+        workflowId,
+        policyVersion: result.policyVersion,
+        subject: { employeeId: input.beneficiaryId },
+        changes: [{ op: 'request', app: input.app, entitlement: input.entitlementId, outcome: result.verdict }],
+        // The ticket's justification is free text: sealed under the beneficiary's key.
+        personal: { justification: input.justification.slice(0, 2000), ticketId: input.ticketId },
+        idempotencyKey: `${workflowId}/assessed`,
+      });
+      deps.logger.info({ workflowId, employeeId: input.beneficiaryId, app: input.app, verdict: result.verdict }, 'access request assessed');
+      return result;
+    },
+
+    /** The approval chains of sensitive birthright steps (the planner lists the rules per step). */
+    async resolveApprovalChains(input: { employeeId: string; steps: Array<{ key: string; entitlement: string; rules: string[] }> }): Promise<Record<string, ChainSpec[]>> {
+      const policy = deps.policy();
+      const snapshot = await storedSnapshot(store, input.employeeId);
+      if (!snapshot) throw ApplicationFailure.create({ type: 'UnknownIdentity', message: `no stored snapshot for ${input.employeeId}`, nonRetryable: true });
+      const out: Record<string, ChainSpec[]> = {};
+      for (const s of input.steps) out[s.key] = approvalChainsFor(policy, { identity: snapshot as Identity, entitlement: s.entitlement, rules: s.rules });
+      return out;
+    },
+
+    /** What approval gates did, each event with its audit record; a retry records nothing twice. */
+    async recordApprovalEvents(input: RecordApprovalEventsInput): Promise<number> {
+      const { events, ...ctx } = input;
+      return recordApprovalEvents(store, ctx, events);
+    },
+
+    /** The grant an approved request brings, with its end (the identity workflow keeps the timer). */
+    async recordRequestGrant(input: RecordRequestGrantInput): Promise<void> {
+      const workflowId = workflowIdOf();
+      await store.change(
+        (tx) =>
+          addGrant(tx, {
+            employeeId: input.employeeId,
+            app: input.app,
+            entitlementId: input.entitlementId,
+            provenance: { kind: 'request', ticketId: input.ticketId, ...(input.approvalIds[0] ? { approvalId: input.approvalIds[0] } : {}) },
+            ...(input.expiresAt ? { expiresAt: new Date(input.expiresAt) } : {}),
+            policyVersion: deps.policy().version,
+          }),
+        (r) =>
+          r.result === 'unchanged'
+            ? null
+            : {
+                actor: SYSTEM,
+                action: r.result === 'created' ? 'grant.approved' : 'grant.extended',
+                reason: `ticket ${input.ticketId}: approved by ${input.approvalIds.join(', ') || 'policy (no approval needed)'}${input.expiresAt ? `, until ${input.expiresAt}` : ''}`,
+                eventId: input.eventId,
+                workflowId,
+                subject: { employeeId: input.employeeId },
+                changes: [{ op: 'grant', app: input.app, entitlement: input.entitlementId, outcome: r.result }],
+              },
+      );
+    },
+
+    /** An ITSM revoke request: the person's request grants of the entitlement end now. */
+    async endRequestGrants(input: EndRequestGrantsInput): Promise<number> {
+      const workflowId = workflowIdOf();
+      const { result } = await store.change(
+        (tx) => endRequestGrants(tx, { employeeId: input.employeeId, app: input.app, entitlementId: input.entitlementId, at: new Date(), reason: `revoke requested in ticket ${input.ticketId}` }),
+        (ended) =>
+          ended.length === 0
+            ? null
+            : {
+                actor: { type: 'person', employeeId: input.requesterId },
+                action: 'grant.revoke-requested',
+                reason: `ticket ${input.ticketId}: ${ended.length} request grant(s) end now`,
+                eventId: input.eventId,
+                workflowId,
+                subject: { employeeId: input.employeeId },
+                changes: [{ op: 'revoke', app: input.app, entitlement: input.entitlementId, outcome: 'ended' }],
+              },
+      );
+      return result.length;
+    },
+  };
+}
+
+export type ApprovalActivities = ReturnType<typeof createApprovalActivities>;
