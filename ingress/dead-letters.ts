@@ -8,7 +8,10 @@ import type { IHeaders, KafkaMessage, Producer } from './kafka.js';
 
 export const dlqTopicOf = (topic: string) => `${topic}.dlq`;
 
-export type DeadLetterReason = 'empty' | 'invalid-json' | 'invalid-event' | 'key-mismatch' | 'rejected-by-temporal';
+/** Why a message went to the dead-letter topic; the last four only on itsm.requests. */
+export type DeadLetterReason =
+  | 'empty' | 'invalid-json' | 'invalid-event' | 'key-mismatch' | 'rejected-by-temporal'
+  | 'unknown-beneficiary' | 'unknown-approval' | 'no-such-workflow' | 'decision-failed';
 
 export const DLQ_HEADERS = {
   reasonCode: 'dlq-reason-code',

@@ -1,22 +1,72 @@
-// The ingress process: the HR consumer with its Temporal client.
+// The ingress process: the HR and ITSM consumers with their Temporal client. Readiness covers both.
 import { Client, Connection } from '@temporalio/client';
 import { dataConverter } from '../codec/data-converter.js';
 import { createHrConsumer, type HrConsumer } from '../ingress/hr-consumer.js';
+import { createItsmConsumer, type ItsmConsumer } from '../ingress/itsm-consumer.js';
 import type { Logger } from '../observability/logger.js';
 import type { Config } from '../schemas/config.js';
+import { openStore, type Store } from '../store/index.js';
 
-export type Ingress = { consumer: HrConsumer; client: Client; shutdown(): Promise<void> };
+export type Ingress = {
+  /** Readiness of every consumer of the process (the /ready of `provisioner ingress`). */
+  consumer: { isReady(): boolean };
+  consumers: { hr: HrConsumer; itsm?: ItsmConsumer };
+  client: Client;
+  shutdown(): Promise<void>;
+};
 
-export async function startIngress(cfg: Config, logger: Logger, options: { topic?: string; groupId?: string; taskQueue?: string } = {}): Promise<Ingress> {
+export type IngressOptions = {
+  /** The hr.lifecycle topic and group (default: the configuration's). */
+  topic?: string;
+  groupId?: string;
+  taskQueue?: string;
+  /**
+   * The ITSM consumer: its topic and group (default: `kafka.topics.itsmRequests` and the HR group
+   * with `-itsm`), and the store that audits refused decisions (default: the configured store,
+   * opened on first use). `false`: no ITSM consumer in this process.
+   */
+  itsm?: false | { topic?: string; groupId?: string; store?: Store };
+};
+
+export async function startIngress(cfg: Config, logger: Logger, options: IngressOptions = {}): Promise<Ingress> {
+  const { itsm, ...hrOptions } = options;
   const connection = await Connection.connect({ address: cfg.temporal.address });
   const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) });
-  const consumer = createHrConsumer({ cfg, client, logger, ...options });
-  await consumer.start();
+  const hr = createHrConsumer({ cfg, client, logger, ...hrOptions });
+  // The store is needed only to audit a refused decision: opened then, not at start-up.
+  let opened: Promise<Store> | undefined;
+  const openOnce = () =>
+    (opened ??= openStore(cfg, { logger }).catch((err: unknown) => {
+      opened = undefined;
+      throw err;
+    }));
+  const itsmConsumer =
+    itsm === false
+      ? undefined
+      : createItsmConsumer({
+          cfg,
+          client,
+          logger,
+          store: itsm?.store ?? openOnce,
+          ...(options.taskQueue !== undefined ? { taskQueue: options.taskQueue } : {}),
+          ...(itsm?.topic !== undefined ? { topic: itsm.topic } : {}),
+          groupId: itsm?.groupId ?? (options.groupId !== undefined ? `${options.groupId}-itsm` : undefined),
+        });
+  const consumers = [hr, ...(itsmConsumer ? [itsmConsumer] : [])];
+  try {
+    for (const c of consumers) await c.start();
+  } catch (err) {
+    await Promise.all(consumers.map((c) => c.stop().catch(() => undefined)));
+    await connection.close();
+    throw err;
+  }
   return {
-    consumer,
+    consumer: { isReady: () => consumers.every((c) => c.isReady()) },
+    consumers: { hr, ...(itsmConsumer ? { itsm: itsmConsumer } : {}) },
     client,
     async shutdown() {
-      await consumer.stop();
+      await Promise.all(consumers.map((c) => c.stop()));
+      if (opened) await (await opened.catch(() => undefined))?.close();
       await connection.close();
     },
   };

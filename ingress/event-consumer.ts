@@ -1,0 +1,159 @@
+// What every ingress consumer shares (DESIGN.md §2): read a topic in batches, hand each message to
+// a handler, send bad input to `<topic>.dlq` with its reason, and commit an offset only after the
+// handler returned (Temporal has the event). One key's messages are handled in their order,
+// different keys concurrently, at most `maxInFlight` at once per partition (back-pressure, not
+// buffering). A handler throws only for transient trouble (Temporal unreachable): the batch is then
+// retried from the last commit. A crash kafkajs will not restart from exits the process (its
+// supervisor restarts it), and a watchdog reports a consumer that silently stopped fetching.
+import { isGrpcServiceError } from '@temporalio/client';
+import type { Config } from '../schemas/config.js';
+import type { ParseResult } from '../schemas/events.js';
+import type { Logger } from '../observability/logger.js';
+import { loadKeyring } from '../codec/keyring.js';
+import { sendToDeadLetters, type DeadLetterReason } from './dead-letters.js';
+import { createKafka, type Consumer, type EachBatchPayload, type KafkaMessage, type Producer } from './kafka.js';
+
+/**
+ * Reason codes of dead letters, machine-readable (the `dlq-reason-code` header). The HR consumer
+ * writes those of dead-letters.ts; the ITSM consumer adds:
+ * - `unknown-beneficiary`: a revoke request for a person who has no identity workflow;
+ * - `unknown-approval`: a decision on an approval id that no workflow holds;
+ * - `no-such-workflow`: a decision on an approval whose workflow never existed here;
+ * - `decision-failed`: the workflow ran the decision's update and it failed (not a refusal).
+ */
+export type IngressDeadLetterReason = DeadLetterReason;
+
+export type DeadLetterVerdict = { code: IngressDeadLetterReason; text: string };
+
+/** What became of one message: handed over (or recorded and skipped), or dead-lettered with a reason. */
+export type Disposition = { status: 'handled' } | ({ status: 'dead-letter' } & DeadLetterVerdict);
+
+export const handled: Disposition = { status: 'handled' };
+
+export type Verdict<E> = { ok: true; event: E } | ({ ok: false } & DeadLetterVerdict);
+
+/** Parses a message and checks that its key is the event's subject (the key decides the partition, hence the order). */
+export function judgeMessage<E extends { subject: string }>(message: KafkaMessage, parse: (bytes: Buffer | null) => ParseResult<E>): Verdict<E> {
+  const parsed = parse(message.value);
+  if (!parsed.ok) {
+    const code: DeadLetterReason = parsed.reason === 'empty message' ? 'empty' : parsed.reason.startsWith('not JSON') ? 'invalid-json' : 'invalid-event';
+    return { ok: false, code, text: parsed.reason };
+  }
+  const key = message.key?.toString();
+  if (key !== undefined && key !== parsed.value.subject) {
+    return { ok: false, code: 'key-mismatch', text: `message key ${JSON.stringify(key)} is not the event subject ${parsed.value.subject}` };
+  }
+  return { ok: true, event: parsed.value };
+}
+
+/** gRPC INVALID_ARGUMENT (3): Temporal will never accept this event (e.g. too large); retrying cannot help. */
+export const isRejectedByTemporal = (err: unknown): boolean => isGrpcServiceError(err) && err.code === 3;
+
+export type EventConsumerOptions = {
+  cfg: Config;
+  /** A child logger bound to the consumer's component and topic. */
+  log: Logger;
+  topic: string;
+  groupId: string;
+  clientId: string;
+  /** Decides what becomes of one valid-or-not message; throws only for transient trouble. */
+  handle(message: KafkaMessage, partition: number): Promise<Disposition>;
+  /** Messages handed over at once, per partition (back-pressure: no unbounded buffering). */
+  maxInFlight?: number;
+  /** A consumer that has not fetched for this long is reported not ready. */
+  watchdogMs?: number;
+};
+
+export type EventConsumer = {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Readiness: connected, in the group, and fetching. */
+  isReady(): boolean;
+  stats(): { handled: number; deadLettered: number; lastFetchAt: number };
+};
+
+export function createEventConsumer(options: EventConsumerOptions): EventConsumer {
+  const { cfg, log, topic } = options;
+  const maxInFlight = options.maxInFlight ?? 64;
+  const watchdogMs = options.watchdogMs ?? 60_000;
+  const keyring = loadKeyring({ dataDir: cfg.dataDir });
+  const kafka = createKafka(cfg, { clientId: options.clientId, logger: log });
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    retry: { retries: 10 },
+  });
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  let joined = false;
+  let running = false;
+  let lastFetchAt = 0;
+  let handledCount = 0;
+  let deadLettered = 0;
+
+  consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));
+  consumer.on(consumer.events.FETCH, () => (lastFetchAt = Date.now()));
+  consumer.on(consumer.events.CRASH, (event) => {
+    const { error, restart } = event.payload;
+    log.error({ err: error, restart }, 'the Kafka consumer crashed');
+    if (!restart && running) {
+      // Exit so the supervisor restarts a clean process; nothing was committed past what Temporal has.
+      log.fatal('the consumer will not restart itself: exiting');
+      process.exit(1);
+    }
+  });
+
+  async function handleOne(partition: number, message: KafkaMessage): Promise<void> {
+    const disposition = await options.handle(message, partition);
+    if (disposition.status === 'handled') {
+      handledCount += 1;
+      return;
+    }
+    // dead-letters.ts types the HR codes only; the header carries any code as text.
+    await sendToDeadLetters(producer, { topic, partition, message }, { code: disposition.code, text: disposition.text }, keyring);
+    deadLettered += 1;
+    log.warn({ partition, offset: message.offset, reasonCode: disposition.code, reason: disposition.text.slice(0, 500) }, 'event sent to the dead-letter topic');
+  }
+
+  async function eachBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
+    for (let i = 0; i < batch.messages.length; i += maxInFlight) {
+      if (!isRunning() || isStale()) return;
+      const chunk = batch.messages.slice(i, i + maxInFlight);
+      // Different keys concurrently; one key's messages in their order (hand-overs and dead letters alike).
+      const byKey = new Map<string, KafkaMessage[]>();
+      for (const message of chunk) {
+        const key = message.key?.toString() ?? '';
+        byKey.set(key, [...(byKey.get(key) ?? []), message]);
+      }
+      await Promise.all(
+        [...byKey.values()].map(async (messages) => {
+          for (const message of messages) await handleOne(batch.partition, message);
+        }),
+      );
+      const last = chunk[chunk.length - 1]!;
+      resolveOffset(last.offset);
+      // Commit only what Temporal has: the next offset to read after this chunk.
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+      await heartbeat();
+    }
+  }
+
+  return {
+    async start() {
+      await producer.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      running = true;
+      lastFetchAt = Date.now();
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: Math.min(cfg.kafka.partitions, 6), eachBatch });
+    },
+    async stop() {
+      running = false;
+      // kafkajs waits for the batch in flight to finish before it leaves the group: a drain.
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
+    isReady: () => running && joined && Date.now() - lastFetchAt < watchdogMs,
+    stats: () => ({ handled: handledCount, deadLettered, lastFetchAt }),
+  };
+}

@@ -1,0 +1,212 @@
+// The `itsm.requests` consumer (DESIGN.md §2, §4): the ITSM's access requests, revocations and
+// approval decisions, handed to Temporal with the same guarantees as the HR consumer (offsets
+// committed after Temporal has the event, one beneficiary's events in order, bad input to the DLQ
+// with its reason, back-pressure, watchdog: event-consumer.ts).
+//
+// - `itsm.access.requested` starts the access request workflow `request/<ticketId>`. A ticket
+//   starts one workflow, ever (within Temporal's retention): a replay, or a second event for the
+//   same ticket, finds it started and changes nothing.
+// - `itsm.access.revoke.requested` signals the beneficiary's identity workflow, which owns the
+//   grant; a person without one is dead-lettered (`unknown-beneficiary`).
+// - `itsm.approval.decided` is sent as the `approve`/`reject` update (runtime/approval-client.ts),
+//   with the event id as update id, so a replayed decision is not counted twice. A refusal by the
+//   validator (requester, beneficiary, not eligible, not pending, already voted) is audited and
+//   the offset moves on: the input was valid and replaying it cannot change the answer. A decision
+//   on an approval that does not exist here (`unknown-approval`, or `no-such-workflow` when the
+//   workflow was never started) is audited too and also dead-lettered, so an operator sees a
+//   misrouted or premature decision and can redrive it. A decision for a workflow that has already
+//   closed (a late or replayed decision) is audited and skipped. An update that the workflow ran
+//   and that failed otherwise is dead-lettered (`decision-failed`).
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Config } from '../schemas/config.js';
+import {
+  parseItsmEvent,
+  type AccessRequestedEvent,
+  type AccessRevokeRequestedEvent,
+  type ApprovalDecidedEvent,
+  type ItsmEvent,
+} from '../schemas/itsm-events.js';
+import type { Logger } from '../observability/logger.js';
+import type { Store } from '../store/index.js';
+import { decideApproval, type DecisionAnswer } from '../runtime/approval-client.js';
+import {
+  accessRequestWorkflowId,
+  accessRevocationRequested,
+  type AccessRequestInput,
+  type AccessRevocationRequested,
+} from '../workflows/approval-messages.js';
+import { identityWorkflowId } from '../workflows/messages.js';
+import { EmployeeId, TicketId } from '../workflows/search-attributes.js';
+import { createEventConsumer, handled, isRejectedByTemporal, judgeMessage, type Disposition, type EventConsumer, type Verdict } from './event-consumer.js';
+import type { KafkaMessage } from './kafka.js';
+
+/** The workflow type the lead registers in workflows/ (the function name is the type). */
+export const ACCESS_REQUEST_WORKFLOW = 'accessRequest';
+type AccessRequestWorkflow = (input: AccessRequestInput) => Promise<unknown>;
+
+export type ItsmConsumerOptions = {
+  cfg: Config;
+  client: Client;
+  logger: Logger;
+  /** Audits refused decisions (DESIGN.md §4: the receiver audits a refused attempt). A function opens it on first use. */
+  store?: Store | (() => Promise<Store>);
+  taskQueue?: string;
+  topic?: string;
+  groupId?: string;
+  maxInFlight?: number;
+  watchdogMs?: number;
+};
+
+export type ItsmConsumer = EventConsumer;
+
+export function judgeItsm(message: KafkaMessage): Verdict<ItsmEvent> {
+  return judgeMessage(message, parseItsmEvent);
+}
+
+/** What the access request workflow receives (no names or e-mails; the justification travels encrypted). */
+export function accessRequestInput(event: AccessRequestedEvent): AccessRequestInput {
+  const d = event.data;
+  return {
+    ticketId: d.ticketId,
+    requesterId: d.requesterId,
+    beneficiaryId: d.beneficiaryId,
+    app: d.entitlement.app,
+    entitlementId: d.entitlement.id,
+    justification: d.justification,
+    ...(d.duration !== undefined ? { duration: d.duration } : {}),
+    eventId: event.id,
+    source: event.source,
+    time: event.time,
+  };
+}
+
+export function revocationRequest(event: AccessRevokeRequestedEvent): AccessRevocationRequested {
+  const d = event.data;
+  return { ticketId: d.ticketId, eventId: event.id, requesterId: d.requesterId, app: d.entitlement.app, entitlementId: d.entitlement.id, source: event.source };
+}
+
+export function createItsmConsumer(options: ItsmConsumerOptions): ItsmConsumer {
+  const { cfg, client, logger } = options;
+  const topic = options.topic ?? cfg.kafka.topics.itsmRequests;
+  const taskQueue = options.taskQueue ?? cfg.temporal.taskQueue;
+  const log = logger.child({ component: 'itsm-consumer', topic });
+  const store = async (): Promise<Store | undefined> => (typeof options.store === 'function' ? options.store() : options.store);
+
+  async function startRequest(event: AccessRequestedEvent): Promise<Disposition> {
+    const { ticketId, beneficiaryId } = event.data;
+    const workflowId = accessRequestWorkflowId(ticketId);
+    try {
+      await client.workflow.start<AccessRequestWorkflow>(ACCESS_REQUEST_WORKFLOW, {
+        workflowId,
+        taskQueue,
+        args: [accessRequestInput(event)],
+        typedSearchAttributes: [
+          { key: EmployeeId, value: beneficiaryId },
+          { key: TicketId, value: ticketId },
+        ],
+        // One ticket, one workflow: neither a running nor a closed one is started again.
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      log.info({ eventId: event.id, workflowId, ticketId }, 'the ticket already has its request workflow: nothing started');
+      return handled;
+    }
+    log.debug({ eventId: event.id, workflowId, ticketId, employeeId: beneficiaryId }, 'access request workflow started');
+    return handled;
+  }
+
+  async function requestRevocation(event: AccessRevokeRequestedEvent): Promise<Disposition> {
+    const workflowId = identityWorkflowId(event.data.beneficiaryId);
+    try {
+      await client.workflow.getHandle(workflowId).signal(accessRevocationRequested, revocationRequest(event));
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      return { status: 'dead-letter', code: 'unknown-beneficiary', text: `no running identity workflow ${workflowId}: the beneficiary is not known here` };
+    }
+    log.debug({ eventId: event.id, workflowId, ticketId: event.data.ticketId }, 'revocation handed to the identity workflow');
+    return handled;
+  }
+
+  async function decide(event: ApprovalDecidedEvent): Promise<Disposition> {
+    const { approvalId, approverId, comment, decision } = event.data;
+    let answer: DecisionAnswer;
+    try {
+      answer = await decideApproval(
+        { client, store: await store() },
+        decision === 'approved' ? 'approve' : 'reject',
+        { approvalId, approverId, ...(comment !== undefined ? { comment } : {}), channel: 'itsm', eventId: event.id },
+        { updateId: event.id },
+      );
+    } catch (err) {
+      // The workflow ran the update and it failed (not a refusal): the same input fails the same way.
+      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+      return { status: 'dead-letter', code: 'decision-failed', text: `${approvalId}: ${err.cause?.message ?? err.message}` };
+    }
+    const fields = { eventId: event.id, approvalId, workflowId: answer.workflowId };
+    if (answer.ok) {
+      log.info({ ...fields, status: answer.result.status }, 'approval decision taken');
+      return handled;
+    }
+    const status = answer.code === 'no-such-workflow' && answer.workflowId !== undefined ? await statusOf(answer.workflowId) : undefined;
+    // Started between the update and now (another partition's request): the batch is retried, and with it the decision.
+    if (status === 'RUNNING') throw new Error(`${answer.workflowId} started while its decision ${event.id} was being sent: retrying`);
+    if (status !== undefined) {
+      log.warn({ ...fields, refusal: answer.code, status }, 'decision for a closed workflow: audited and skipped');
+      return handled;
+    }
+    if (answer.code === 'unknown-approval' || answer.code === 'no-such-workflow') {
+      return { status: 'dead-letter', code: answer.code, text: answer.message };
+    }
+    log.warn({ ...fields, refusal: answer.code }, 'approval decision refused: audited, offset moves on');
+    return handled;
+  }
+
+  /** The workflow's status (its last run), or undefined when Temporal never heard of it. */
+  async function statusOf(workflowId: string): Promise<string | undefined> {
+    try {
+      return (await client.workflow.getHandle(workflowId).describe()).status.name;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async function handle(message: KafkaMessage): Promise<Disposition> {
+    const verdict = judgeItsm(message);
+    if (!verdict.ok) return { status: 'dead-letter', code: verdict.code, text: verdict.text };
+    const event = verdict.event;
+    try {
+      switch (event.type) {
+        case 'itsm.access.requested':
+          return await startRequest(event);
+        case 'itsm.access.revoke.requested':
+          return await requestRevocation(event);
+        case 'itsm.approval.decided':
+          return await decide(event);
+      }
+    } catch (err) {
+      if (!isRejectedByTemporal(err)) throw err; // transient: the batch is retried from the last commit
+      return { status: 'dead-letter', code: 'rejected-by-temporal', text: (err as Error).message };
+    }
+  }
+
+  const consumer = createEventConsumer({
+    cfg,
+    log,
+    topic,
+    groupId: options.groupId ?? `${cfg.kafka.clientId}-ingress-itsm`,
+    clientId: `${cfg.kafka.clientId}-ingress-itsm`,
+    handle,
+    maxInFlight: options.maxInFlight,
+    watchdogMs: options.watchdogMs,
+  });
+  return {
+    ...consumer,
+    async start() {
+      await consumer.start();
+      log.info({ taskQueue }, 'consuming ITSM requests');
+    },
+  };
+}

@@ -1,0 +1,120 @@
+// The ITSM contract: CloudEvents 1.0 envelopes on `itsm.requests` (DESIGN.md §2). What the ITSM
+// sends is parsed tolerantly (unknown envelope extensions are kept, unknown data fields dropped);
+// what matters is validated.
+//
+// `subject` is the beneficiary's employee id on every type, and the Kafka key must equal it, so
+// one person's requests, decisions and revocations stay in order on one partition (a decision is
+// then never read before the request that opened its approval):
+// - `itsm.access.requested`, `itsm.access.revoke.requested`: subject = data.beneficiaryId.
+// - `itsm.approval.decided`: the decision does not name the beneficiary, so the subject cannot be
+//   checked against data, except for an identity workflow's approval (`idn-<employeeId>-...`),
+//   which names its person. A subject that is not the beneficiary breaks nothing but the order.
+import { z } from 'zod';
+import { employeeIdSchema, type ParseResult } from './events.js';
+import { appIdSchema, durationSchema, entitlementIdSchema } from './policy.js';
+
+export const itsmEventTypes = ['itsm.access.requested', 'itsm.access.revoke.requested', 'itsm.approval.decided'] as const;
+export type ItsmEventType = (typeof itsmEventTypes)[number];
+
+/** Ticket ids go into workflow ids (`request/<ticketId>`) and approval ids: the employee-id alphabet. */
+export const ticketIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a ticket id is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+/** Approval ids as our workflows issue them (`req-<ticketId>.<chain>.<stage>`, `idn-<employeeId>-<n>.<chain>.<stage>`). */
+export const approvalIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,160}$/, 'an approval id is 1-161 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+const isoDateTime = z.iso.datetime({ offset: true });
+
+// The CloudEvents envelope, as in schemas/events.ts.
+const envelope = {
+  specversion: z.literal('1.0'),
+  /** The dedupe key. */
+  id: z.string().min(1).max(200),
+  source: z.string().min(1).max(500),
+  time: isoDateTime,
+  subject: employeeIdSchema.meta({ description: "The beneficiary's employee id; the Kafka message key must equal it." }),
+  datacontenttype: z.literal('application/json').optional(),
+};
+
+const entitlementSchema = z.object({ app: appIdSchema, id: entitlementIdSchema });
+
+export const accessRequestedSchema = z.object({
+  ticketId: ticketIdSchema,
+  requesterId: employeeIdSchema,
+  beneficiaryId: employeeIdSchema,
+  entitlement: entitlementSchema,
+  justification: z.string().min(1).max(2000),
+  /** ISO 8601 duration (PT2M, P30D); the entitlement's maxDuration caps it. */
+  duration: durationSchema.meta({ description: 'ISO 8601 duration with designators (PT2M, P30D, P1Y6M, P2W)', examples: ['P30D'] }).optional(),
+});
+export type AccessRequested = z.infer<typeof accessRequestedSchema>;
+
+export const accessRevokeRequestedSchema = z.object({
+  ticketId: ticketIdSchema,
+  requesterId: employeeIdSchema,
+  beneficiaryId: employeeIdSchema,
+  entitlement: entitlementSchema,
+  justification: z.string().min(1).max(2000).optional(),
+});
+export type AccessRevokeRequested = z.infer<typeof accessRevokeRequestedSchema>;
+
+export const approvalDecidedSchema = z.object({
+  approvalId: approvalIdSchema,
+  approverId: employeeIdSchema,
+  decision: z.enum(['approved', 'rejected']),
+  comment: z.string().max(2000).optional(),
+  ticketId: ticketIdSchema.optional(),
+});
+export type ApprovalDecided = z.infer<typeof approvalDecidedSchema>;
+
+const itsmEvent = <T extends ItsmEventType, D extends z.ZodType>(type: T, data: D) =>
+  z.looseObject({ ...envelope, type: z.literal(type), data });
+
+export const itsmEventSchema = z
+  .discriminatedUnion('type', [
+    itsmEvent('itsm.access.requested', accessRequestedSchema),
+    itsmEvent('itsm.access.revoke.requested', accessRevokeRequestedSchema),
+    itsmEvent('itsm.approval.decided', approvalDecidedSchema),
+  ])
+  .superRefine((e, ctx) => {
+    if (e.type === 'itsm.approval.decided') {
+      const { approvalId, ticketId } = e.data;
+      if (approvalId.startsWith('idn-') && !approvalId.startsWith(`idn-${e.subject}-`)) {
+        ctx.addIssue({ code: 'custom', message: `subject must be the person whose approval ${approvalId} is`, path: ['subject'] });
+      }
+      if (ticketId !== undefined && approvalId.startsWith('req-') && !approvalId.startsWith(`req-${ticketId}.`)) {
+        ctx.addIssue({ code: 'custom', message: `approval ${approvalId} is not an approval of ticket ${ticketId}`, path: ['data', 'ticketId'] });
+      }
+    } else if (e.subject !== e.data.beneficiaryId) {
+      ctx.addIssue({ code: 'custom', message: 'subject must equal data.beneficiaryId', path: ['subject'] });
+    }
+  });
+export type ItsmEvent = z.infer<typeof itsmEventSchema>;
+export type AccessRequestedEvent = Extract<ItsmEvent, { type: 'itsm.access.requested' }>;
+export type AccessRevokeRequestedEvent = Extract<ItsmEvent, { type: 'itsm.access.revoke.requested' }>;
+export type ApprovalDecidedEvent = Extract<ItsmEvent, { type: 'itsm.approval.decided' }>;
+
+/** Parses the bytes of a Kafka message: JSON first, then the schema; the reason says what is wrong. */
+export function parseItsmEvent(bytes: Buffer | string | null | undefined): ParseResult<ItsmEvent> {
+  if (bytes === null || bytes === undefined || bytes.length === 0) return { ok: false, reason: 'empty message' };
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString());
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  const parsed = itsmEventSchema.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: `not a valid itsm.requests CloudEvent: ${z.prettifyError(parsed.error)}` };
+  return { ok: true, value: parsed.data };
+}
+
+/** The JSON Schema published for ITSM teams (`npm run schemas` writes it to schemas/json/). */
+export const ITSM_JSON_SCHEMA_FILE = 'itsm-request-event.schema.json';
+
+export function renderItsmJsonSchema(): string {
+  const schema = { $id: `https://provisioner.dev/schemas/${ITSM_JSON_SCHEMA_FILE}`, ...z.toJSONSchema(itsmEventSchema, { io: 'input', target: 'draft-2020-12' }) };
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}
