@@ -7,7 +7,9 @@ import path from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
+import type { Logger } from '../observability/logger.js';
 import { ConfigError } from '../schemas/config.js';
+import type { AuditEntry } from '../store/audit-record.js';
 import { employeeIdSchema } from '../schemas/events.js';
 
 export const apiRoles = ['approver', 'auditor', 'operator', 'admin'] as const;
@@ -142,6 +144,14 @@ export const routeRoles = {
   'GET /fence': ['operator', 'auditor', 'admin'],
   'POST /fence/batches/:batchId/release': ['operator', 'admin'],
   'POST /fence/batches/:batchId/reject': ['operator', 'admin'],
+  // The caller's own pending approvals; `?scope=all` lists everyone's (a separate row: read-only roles).
+  'GET /approvals': ['approver', 'auditor', 'admin'],
+  'GET /approvals?scope=all': ['auditor', 'admin'],
+  'GET /approvals/:approvalId': ['approver', 'auditor', 'admin'],
+  // The approver is the caller; eligibility and separation of duties are the workflow's check.
+  'POST /approvals/:approvalId/approve': ['approver', 'admin'],
+  'POST /approvals/:approvalId/reject': ['approver', 'admin'],
+  'GET /requests/:ticketId': ['approver', 'auditor', 'operator', 'admin'],
 } as const satisfies Record<string, readonly ApiRole[]>;
 
 export type RouteKey = keyof typeof routeRoles;
@@ -162,28 +172,99 @@ export function sendError(res: Response, status: number, reason: string, error: 
   res.status(status).json({ error, reason, ...extra });
 }
 
+/** The route-table key of a request (`GET /identities/:employeeId`), or undefined for a path the table does not list. */
+export function routeKeyOf(method: string, path: string): RouteKey | undefined {
+  const segments = path.split('/');
+  return (Object.keys(routeRoles) as RouteKey[]).find((key) => {
+    const [keyMethod, keyPath] = key.split(' ') as [string, string];
+    if (keyMethod !== method.toUpperCase() || keyPath.includes('?')) return false;
+    const pattern = keyPath.split('/');
+    return pattern.length === segments.length && pattern.every((p, i) => (p.startsWith(':') ? segments[i] !== '' : p === segments[i]));
+  });
+}
+
+/** A request refused before its handler ran: 401 (no valid token) or 403 (a role the route does not allow). */
+export type AuthRefusal =
+  | { status: 401; kind: AuthFailureReason; method: string; path: string; route: RouteKey | undefined }
+  | { status: 403; kind: 'role-not-allowed'; method: string; path: string; route: RouteKey; caller: Caller };
+
+/** Told of every refusal before the answer goes out (it logs and audits; see auditRefusals). */
+export type RefusalHook = (refusal: AuthRefusal) => void | Promise<void>;
+
+/** The request's path without the query string (which could carry anything). */
+export const pathOf = (req: Request): string => req.originalUrl.split('?')[0] ?? '/';
+
+async function tell(onRefused: RefusalHook | undefined, refusal: AuthRefusal): Promise<void> {
+  // The hook guards itself (auditRefusals logs a failed append); this is the last line of defence.
+  try {
+    await onRefused?.(refusal);
+  } catch {
+    /* the refusal is answered all the same */
+  }
+}
+
 /** Express middleware: authenticates the bearer token and sets the caller (see callerOf), or answers 401. */
-export function authenticate(settings: JwtSettings, onFailure?: (reason: AuthFailureReason, req: Request) => void) {
+export function authenticate(settings: JwtSettings, onRefused?: RefusalHook) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
       res.locals.caller = await verifyToken(settings, bearerToken(req.headers.authorization));
       next();
     } catch (err) {
       if (!(err instanceof AuthError)) return next(err);
-      onFailure?.(err.reason, req);
+      const urlPath = pathOf(req);
+      await tell(onRefused, { status: 401, kind: err.reason, method: req.method, path: urlPath, route: routeKeyOf(req.method, urlPath) });
       sendError(res, 401, err.reason, err.message);
     }
   };
 }
 
-/** Express middleware: the route's roles from the table, or 403. */
-export function authorize(route: RouteKey) {
-  return (_req: Request, res: Response, next: NextFunction): void => {
+/**
+ * Express middleware: the route's roles from the table, or 403. `route` may depend on the request
+ * (e.g. `GET /approvals?scope=all` is a row of its own), so every refusal still comes from the table.
+ */
+export function authorize(route: RouteKey | ((req: Request) => RouteKey), onRefused?: RefusalHook) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const key = typeof route === 'function' ? route(req) : route;
     const caller = callerOf(res);
     if (!caller) return sendError(res, 401, 'missing-token', 'not authenticated');
-    if (!isAllowed(route, caller.roles)) {
-      return sendError(res, 403, 'role-not-allowed', `${route} needs one of the roles ${routeRoles[route].join(', ')}`, { requiredRoles: routeRoles[route] });
+    if (!isAllowed(key, caller.roles)) {
+      await tell(onRefused, { status: 403, kind: 'role-not-allowed', method: req.method, path: pathOf(req), route: key, caller });
+      return sendError(res, 403, 'role-not-allowed', `${key} needs one of the roles ${routeRoles[key].join(', ')}`, { requiredRoles: routeRoles[key] });
     }
     next();
+  };
+}
+
+/** The audit trail's side of the API (structurally `Store['audit']`; kept narrow so auth does not depend on the store). */
+export type RefusalAuditor = { audit(entry: AuditEntry): Promise<unknown> };
+
+/**
+ * The refusal hook of the API: a log line for each, and with a store an `api.refused` audit record
+ * (actor the API service; the reason names the method, the route and the kind of failure, never the
+ * token; a path the route table does not know is not recorded, as it could carry anything). A 403's
+ * caller is the record's subject (sealed under their key). A failed append is logged, and the
+ * refusal answered all the same.
+ */
+export function auditRefusals(options: { logger: Logger; store?: RefusalAuditor }): RefusalHook {
+  const { logger, store } = options;
+  return async (refusal) => {
+    const where = refusal.route ?? `${refusal.method} (a path the API does not serve)`;
+    if (refusal.status === 401) logger.warn({ method: refusal.method, path: refusal.path, reason: refusal.kind }, 'api authentication refused');
+    else logger.warn({ method: refusal.method, path: refusal.path, route: refusal.route, caller: refusal.caller.employeeId, roles: refusal.caller.roles }, 'api authorisation refused');
+    if (!store) return;
+    try {
+      await store.audit({
+        actor: { type: 'service', id: 'api' },
+        action: 'api.refused',
+        reason:
+          refusal.status === 401
+            ? `${where}: ${refusal.status} ${refusal.kind}`
+            : `${where}: ${refusal.status} ${refusal.kind} (caller's roles: ${refusal.caller.roles.join(', ')}; allowed: ${routeRoles[refusal.route].join(', ')})`,
+        ...(refusal.status === 403 ? { subject: { employeeId: refusal.caller.employeeId } } : {}),
+        changes: [{ op: 'api.request', outcome: refusal.kind }],
+      });
+    } catch (err) {
+      logger.error({ err: { message: (err as Error).message }, method: refusal.method, path: refusal.path }, 'api: could not audit a refused request');
+    }
   };
 }

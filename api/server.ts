@@ -1,7 +1,8 @@
-// The HTTP API: health and readiness, the remote payload codec for the Temporal UI, and the
-// identity state. Bound to 127.0.0.1; every route but /health and /ready needs a bearer JWT and one
-// of the roles the route table (auth.ts) allows. Inputs are validated with zod; errors are JSON
-// `{ error, reason }` and never carry a token.
+// The HTTP API: health and readiness, the remote payload codec for the Temporal UI, the identity
+// state, the fence (routes/fence.ts), approvals and access requests (routes/approvals.ts). Bound to
+// 127.0.0.1; every route but /health and /ready needs a bearer JWT and one of the roles the route
+// table (auth.ts) allows, and every refusal (401, 403) is logged and audited. Inputs are validated
+// with zod; errors are JSON `{ error, reason }` and never carry a token.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -15,8 +16,9 @@ import type { Config } from '../schemas/config.js';
 import { employeeIdSchema } from '../schemas/events.js';
 import { recentOutcomes, type Store } from '../store/index.js';
 import { getState, identityWorkflowId } from '../workflows/messages.js';
-import { decideFenceBatch, fenceState } from '../runtime/fence-client.js';
-import { authenticate, authorize, callerOf, sendError, type JwtSettings } from './auth.js';
+import { auditRefusals, authenticate, authorize, callerOf, pathOf, sendError, type JwtSettings } from './auth.js';
+import { registerApprovalRoutes } from './routes/approvals.js';
+import { registerFenceRoutes } from './routes/fence.js';
 
 /** The API port until it moves into the configuration: PROVISIONER_API_PORT, default 9467. */
 export const DEFAULT_API_PORT = 9467;
@@ -50,6 +52,8 @@ export type StartApiOptions = {
   codec?: PayloadCodec;
   /** How long a Temporal query may take before the API answers 504 (ms). */
   queryTimeoutMs?: number;
+  /** How long an approval decision (a Temporal update) may take before the API answers 504 (ms). */
+  decisionTimeoutMs?: number;
 };
 
 export type ApiServer = { port: number; url: string; server: Server; close(): Promise<void> };
@@ -73,9 +77,6 @@ const toJson = (p: Payload): JsonPayload => ({
 
 const zodReason = (error: z.ZodError) => error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).slice(0, 5).join('; ');
 
-/** The request's path without the query string (which could carry anything). */
-const pathOf = (req: Request) => req.originalUrl.split('?')[0];
-
 /** Runs fn and answers after `ms` with a timeout error if it has not finished. */
 function withTimeout<T>(ms: number, what: string, fn: () => Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -90,6 +91,7 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
   const codec = options.codec ?? new EncryptionCodec(loadKeyring({ dataDir: cfg.dataDir }));
   const origins = new Set(options.corsOrigins ?? corsOrigins(cfg));
   const queryTimeoutMs = options.queryTimeoutMs ?? 10_000;
+  const decisionTimeoutMs = options.decisionTimeoutMs ?? 30_000;
 
   const app = express();
   app.disable('x-powered-by');
@@ -138,8 +140,9 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', process: 'api', checks });
   });
 
-  // Everything below needs a valid bearer token.
-  app.use(authenticate(jwt, (reason, req) => log.warn({ method: req.method, path: pathOf(req), reason }, 'api authentication refused')));
+  // Everything below needs a valid bearer token; every 401 and 403 is logged and, with a store, audited.
+  const onRefused = auditRefusals({ logger: log, ...(store ? { store } : {}) });
+  app.use(authenticate(jwt, onRefused));
   app.use(express.json({ limit: '16mb', type: ['application/json', 'application/*+json'] }));
 
   const codecRoute = (direction: 'encode' | 'decode') => async (req: Request, res: Response) => {
@@ -160,10 +163,10 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
     }
     res.json({ payloads: result.map(toJson) });
   };
-  app.post('/codec/encode', authorize('POST /codec/encode'), codecRoute('encode'));
-  app.post('/codec/decode', authorize('POST /codec/decode'), codecRoute('decode'));
+  app.post('/codec/encode', authorize('POST /codec/encode', onRefused), codecRoute('encode'));
+  app.post('/codec/decode', authorize('POST /codec/decode', onRefused), codecRoute('decode'));
 
-  app.get('/identities/:employeeId', authorize('GET /identities/:employeeId'), async (req, res) => {
+  app.get('/identities/:employeeId', authorize('GET /identities/:employeeId', onRefused), async (req, res) => {
     const id = employeeIdSchema.safeParse(req.params.employeeId);
     if (!id.success) return sendError(res, 400, 'invalid-employee-id', id.error.issues[0]?.message ?? 'invalid employee id');
     const employeeId = id.data;
@@ -179,29 +182,8 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
     }
   });
 
-  // The fence: the operator who releases or rejects is the authenticated caller, never a typed name.
-  const fenceQueue = cfg.temporal.taskQueue;
-  app.get('/fence', authorize('GET /fence'), async (_req, res) => {
-    res.json({ fence: (await fenceState(client, fenceQueue)) ?? null });
-  });
-  for (const kind of ['release', 'reject'] as const) {
-    app.post(`/fence/batches/:batchId/${kind}`, authorize(`POST /fence/batches/:batchId/${kind}`), async (req, res) => {
-      const batchId = z.string().min(1).max(200).safeParse(req.params.batchId);
-      if (!batchId.success) return sendError(res, 400, 'invalid-batch-id', 'a batch id is 1-200 characters');
-      const operator = callerOf(res)!.employeeId;
-      const audit = (action: string, reason: string) =>
-        store?.audit({ actor: { type: 'person', employeeId: operator }, action, reason, changes: [{ op: `fence.${kind}`, outcome: action.split('.').pop()! }] });
-      try {
-        const batch = await decideFenceBatch(client, fenceQueue, kind, batchId.data, operator);
-        await audit(`fence.${kind === 'release' ? 'released' : 'rejected'}`, `batch ${batchId.data}`);
-        res.json({ batch });
-      } catch (err) {
-        // A refused attempt (unknown batch, the same operator twice) is audited by the API that received it.
-        await audit('fence.refused', `${kind} of batch ${batchId.data} refused`);
-        sendError(res, 409, 'fence-refused', (err as Error).message);
-      }
-    });
-  }
+  registerFenceRoutes(app, { client, store, onRefused, taskQueue: cfg.temporal.taskQueue });
+  registerApprovalRoutes(app, { client, store, logger: log, onRefused, queryTimeoutMs, decisionTimeoutMs });
 
   app.use((_req, res) => sendError(res, 404, 'not-found', 'no such route'));
 

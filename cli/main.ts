@@ -4,6 +4,8 @@ import { ConfigError } from '../schemas/config.js';
 import { MissingPrerequisiteError } from '../stack/shell.js';
 import { registerApiCommands } from './commands/api.js';
 import { registerAppsCommands } from './commands/apps.js';
+import { registerApprovalCommands } from './commands/approvals.js';
+import { ApiCallError } from './api-client.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerEventCommands } from './commands/events.js';
@@ -27,6 +29,7 @@ registerDemoCommands(program);
 registerPolicyCommands(program);
 registerAuditCommands(program);
 registerFenceCommands(program);
+registerApprovalCommands(program);
 registerPlanCommands(program);
 registerApiCommands(program);
 registerStatusCommands(program);
@@ -35,7 +38,8 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   const error = err as Error;
-  const known = error instanceof ConfigError || error instanceof MissingPrerequisiteError;
+  // Known failures print their message only: a configuration problem, a missing tool, the API's refusal.
+  const known = error instanceof ConfigError || error instanceof MissingPrerequisiteError || error instanceof ApiCallError;
   process.stderr.write(`provisioner: ${known ? error.message : (error.stack ?? error.message)}\n`);
   process.exitCode = 1;
 }

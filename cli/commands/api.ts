@@ -1,6 +1,7 @@
 // `provisioner api [serve]`: the HTTP API process (health, readiness, the Temporal UI's codec
-// endpoint, identity state), with a SIGTERM that drains requests in flight; and
-// `provisioner api token`: a development token signed with the local secret.
+// endpoint, identity state, the fence, approvals and access requests), with a SIGTERM that drains
+// requests in flight; and `provisioner api token`: a development token signed with the local secret
+// (the deciding commands — approve, reject, fence release/reject — call the API with it).
 import type { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { ApiAuthConfigError, apiRoles, devSecretFile, ensureDevSecret, loadJwtSettings, mintToken, ttlSchema } from '../../api/auth.js';
@@ -71,15 +72,17 @@ async function token(options: { sub: string; roles: string; ttl: string; dev?: b
 }
 
 export function registerApiCommands(program: Command): void {
-  const api = program.command('api').description('the HTTP API: codec endpoint for the Temporal UI, identity state (port PROVISIONER_API_PORT, default 9467)');
+  const api = program
+    .command('api')
+    .description('the HTTP API: codec endpoint for the Temporal UI, identity state, the fence, approvals and requests (port PROVISIONER_API_PORT, default 9467)');
   api
     .command('serve', { isDefault: true })
     .description('run the API process (bound to 127.0.0.1; SIGTERM drains requests in flight)')
-    .option('--no-store', 'run without the PostgreSQL store (no recent outcomes, no PostgreSQL readiness check)')
+    .option('--no-store', 'run without the PostgreSQL store (no recent outcomes, no approvals to list or decide, refusals logged but not audited)')
     .action((opts: { store: boolean }) => serve(opts));
   api
     .command('token')
-    .description('mint a development bearer token signed with the local API secret (prints it on stdout)')
+    .description('mint a development bearer token signed with the local API secret (prints it on stdout; e.g. export PROVISIONER_API_TOKEN=$(provisioner api token --dev --sub E1001 --roles approver))')
     .requiredOption('--sub <employeeId>', "the caller's employee id")
     .requiredOption('--roles <roles>', `comma-separated roles: ${apiRoles.join(', ')}`)
     .option('--ttl <duration>', 'lifetime, e.g. 15m, 1h, 7d', '1h')

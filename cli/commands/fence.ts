@@ -1,17 +1,13 @@
 // `provisioner fence list | release <batchId> | reject <batchId>`: the mass-change fence for
-// operators. The fence is the workflow `fence/<taskQueue>`; releasing and rejecting are its updates
-// `releaseBatch` / `rejectBatch`, whose validators refuse an unknown or decided batch and the same
-// operator releasing twice (a release may need a second person: config `safety.releasesRequired`).
-// The operator id comes from --operator until the API's authenticated caller replaces it.
-// The logic is in plain functions taking a Client, so tests call them directly.
-import { Client, Connection } from '@temporalio/client';
+// operators, through the HTTP API as the caller of the API token (DESIGN.md §10): the operator who
+// releases or rejects is that caller, never a typed name, and the API audits every decision, taken
+// or refused. The fence is the workflow `fence/<taskQueue>` of the API's task queue; its validators
+// refuse an unknown or decided batch and the same operator releasing twice (a release may need a
+// second person: config `safety.releasesRequired`).
 import type { Command } from 'commander';
-import { dataConverter } from '../../codec/data-converter.js';
-import { loadConfig, type Config } from '../../schemas/config.js';
-import { decideFenceBatch, fenceState } from '../../runtime/fence-client.js';
-import type { FenceState } from '../../workflows/fence-messages.js';
+import type { FenceBatch, FenceState } from '../../workflows/fence-messages.js';
+import { apiClientFromEnv, segment, TOKEN_FILE_OPTION, type ApiClient } from '../api-client.js';
 import { say } from '../say.js';
-
 
 export function formatFenceState(state: FenceState | undefined): string {
   if (!state) return 'fence: nothing held (no fence workflow yet)';
@@ -34,46 +30,44 @@ export function formatFenceState(state: FenceState | undefined): string {
   return lines.join('\n');
 }
 
-async function withClient<T>(cfg: Config, fn: (client: Client) => Promise<T>): Promise<T> {
-  const connection = await Connection.connect({ address: cfg.temporal.address });
-  try {
-    return await fn(new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) }));
-  } finally {
-    await connection.close();
+/** What a release or reject did, in a sentence. */
+export function formatFenceDecision(kind: 'release' | 'reject', batchId: string, batch: FenceBatch): string {
+  if (batch.status === 'open') {
+    return `fence: ${batchId} released by ${batch.releasedBy.join(', ')}; it needs ${batch.releasesRequired - batch.releasedBy.length} more operator(s)`;
   }
+  return `fence: ${batchId} ${batch.status} by ${(batch.decidedBy ?? []).join(', ')} (${batch.requests} people)${kind === 'reject' ? '; nothing changes for them' : ''}`;
 }
 
-export function registerFenceCommands(program: Command): void {
-  const fence = program.command('fence').description('the mass-change fence: list held destructive steps, release or reject a batch');
-  const queueOption = '--task-queue <name>';
-  const queueHelp = 'the provisioning task queue whose fence to address (default: config temporal.taskQueue)';
+type Deps = { client?: (opts: { tokenFile?: string }) => ApiClient };
+
+export function registerFenceCommands(program: Command, deps: Deps = {}): void {
+  const clientFor = deps.client ?? ((opts: { tokenFile?: string }) => apiClientFromEnv(opts));
+  const fence = program.command('fence').description('the mass-change fence (through the API, as you): list held destructive steps, release or reject a batch');
 
   fence
     .command('list')
     .description('the open batches with who is held and what they would change, and recent decisions')
-    .option(queueOption, queueHelp)
     .option('--json', 'machine-readable output')
-    .action(async (opts: { taskQueue?: string; json?: boolean }) => {
-      const cfg = loadConfig();
-      const state = await withClient(cfg, (c) => fenceState(c, opts.taskQueue ?? cfg.temporal.taskQueue));
-      say(opts.json ? JSON.stringify(state ?? null, null, 2) : formatFenceState(state));
+    .option(...TOKEN_FILE_OPTION)
+    .action(async (opts: { json?: boolean; tokenFile?: string }) => {
+      const { fence: state } = await clientFor(opts).get<{ fence: FenceState | null }>('/fence');
+      say(opts.json ? JSON.stringify(state, null, 2) : formatFenceState(state ?? undefined));
     });
 
   for (const kind of ['release', 'reject'] as const) {
     fence
       .command(kind)
-      .description(kind === 'release' ? 'release a held batch: its steps run (may need a second, different operator)' : 'reject a held batch: its steps are not applied, the accounts stay as they are')
+      .description(
+        kind === 'release'
+          ? 'release a held batch as yourself: its steps run (may need a second, different operator)'
+          : 'reject a held batch as yourself: its steps are not applied, the accounts stay as they are',
+      )
       .argument('<batchId>', 'the batch, e.g. batch-1 (see fence list)')
-      .requiredOption('--operator <id>', 'who decides (until the API authenticates the caller)')
-      .option(queueOption, queueHelp)
-      .action(async (batchId: string, opts: { operator: string; taskQueue?: string }) => {
-        const cfg = loadConfig();
-        const batch = await withClient(cfg, (c) => decideFenceBatch(c, opts.taskQueue ?? cfg.temporal.taskQueue, kind, batchId, opts.operator));
-        say(
-          batch.status === 'open'
-            ? `fence: ${opts.operator} released ${batchId}; it needs ${batch.releasesRequired - batch.releasedBy.length} more operator(s)`
-            : `fence: ${batchId} ${batch.status} by ${(batch.decidedBy ?? []).join(', ')} (${batch.requests} people)`,
-        );
+      .option('--json', 'machine-readable output')
+      .option(...TOKEN_FILE_OPTION)
+      .action(async (batchId: string, opts: { json?: boolean; tokenFile?: string }) => {
+        const { batch } = await clientFor(opts).post<{ batch: FenceBatch }>(`/fence/batches/${segment(batchId)}/${kind}`);
+        say(opts.json ? JSON.stringify(batch, null, 2) : formatFenceDecision(kind, batchId, batch));
       });
   }
 }

@@ -1,5 +1,6 @@
-// The HTTP API on the real stack: authentication and authorisation, the Temporal UI's remote codec
-// (with its CORS preflight), and a real identity workflow's state; no token ever reaches the log.
+// The HTTP API on the real stack: authentication and authorisation (every refusal audited), the
+// Temporal UI's remote codec (with its CORS preflight), and a real identity workflow's state; no
+// token ever reaches the log or the audit trail.
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
@@ -64,6 +65,9 @@ const call = (path: string, init: { method?: string; token?: string; body?: unkn
     ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
   });
 
+const apiRefusals = async () =>
+  (await queryAudit(p.store.pool, p.store.keys.kek, { actor: 'service:api', limit: 1000 })).filter((r) => r.action === 'api.refused');
+
 const toJson = (p: Payload) => ({
   metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])),
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
@@ -111,6 +115,20 @@ describe('authentication and authorisation', () => {
     // Unknown routes need a token too.
     expect((await call('/admin/secrets')).status).toBe(401);
     expect((await call('/admin/secrets', { token: await token(['admin']) })).status).toBe(404);
+
+    // Each refusal is audited by the API: the route and the kind, never the token (nor a path it does not serve).
+    const refused = await apiRefusals();
+    expect(refused.map((r) => r.reason)).toEqual(
+      expect.arrayContaining([
+        'GET /identities/:employeeId: 401 missing-token',
+        'GET /identities/:employeeId: 401 malformed-authorization',
+        'GET /identities/:employeeId: 401 invalid-token',
+        'POST /codec/decode: 401 expired-token',
+        'GET (a path the API does not serve): 401 missing-token',
+      ]),
+    );
+    for (const t of [forged, expired]) expect(JSON.stringify(refused)).not.toContain(t.split('.')[2]!);
+    expect(JSON.stringify(refused)).not.toContain('secrets');
   });
 
   it('403 for a role the route does not allow', async () => {
@@ -123,6 +141,14 @@ describe('authentication and authorisation', () => {
     const auditor = await token(['auditor']);
     expect((await call('/codec/decode', { token: auditor, body: { payloads: [] } })).status).toBe(200);
     expect((await call('/codec/encode', { token: auditor, body: { payloads: [] } })).status).toBe(403);
+    // Audited, with the caller as the record's subject.
+    const audited = await queryAudit(p.store.pool, p.store.keys.kek, { employeeId: 'E-api-caller', limit: 1000 });
+    expect(audited.filter((r) => r.action === 'api.refused').map((r) => r.reason)).toEqual(
+      expect.arrayContaining([
+        "GET /identities/:employeeId: 403 role-not-allowed (caller's roles: approver; allowed: operator, auditor, admin)",
+        "POST /codec/encode: 403 role-not-allowed (caller's roles: auditor; allowed: operator, admin)",
+      ]),
+    );
   });
 
   it('validates input: bad JSON, a bad body, a bad employee id, a foreign namespace', async () => {

@@ -1,0 +1,151 @@
+// The CLI's side of the HTTP API: the caller's token, the API's address, and one small client.
+// Deciding commands (approve, reject, fence release/reject) go through the API, so the decision is
+// taken as the authenticated caller and audited there (DESIGN.md §10); the CLI never names the
+// approver or operator itself. The token is never printed, logged or put in an error message.
+import { readFileSync } from 'node:fs';
+import { apiPort } from '../api/server.js';
+import { ConfigError } from '../schemas/config.js';
+
+/** How to get a token, for the error that says there is none. */
+export const TOKEN_HINT =
+  'set PROVISIONER_API_TOKEN or pass --token-file <path>; for local development mint one with ' +
+  '`provisioner api token --dev --sub <yourEmployeeId> --roles approver` (or operator, auditor, admin)';
+
+/** There is no usable token, or no usable API address: a configuration problem of the caller. */
+export class ApiClientConfigError extends ConfigError {}
+
+/** The API answered with an error (`{ error, reason }`), or could not be reached. */
+export class ApiCallError extends Error {
+  override readonly name = 'ApiCallError';
+  constructor(
+    message: string,
+    /** The HTTP status, or 0 when the API could not be reached. */
+    readonly status: number,
+    /** The API's stable reason code (`requester`, `role-not-allowed`, ...), or `unreachable`. */
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+// A JWT is base64url segments and dots; anything else would not survive an HTTP header anyway.
+const TOKEN_SHAPE = /^[A-Za-z0-9._~+/=-]+$/;
+
+/**
+ * The caller's bearer token: the file named by --token-file when given (an explicit choice for this
+ * invocation), else PROVISIONER_API_TOKEN; otherwise an error saying how to get one.
+ */
+export function resolveApiToken(options: { tokenFile?: string; env?: NodeJS.ProcessEnv; readFile?: (file: string) => string }): string {
+  const env = options.env ?? process.env;
+  const read = options.readFile ?? ((file: string) => readFileSync(file, 'utf8'));
+  let token: string;
+  let source: string;
+  if (options.tokenFile) {
+    source = `--token-file ${options.tokenFile}`;
+    try {
+      token = read(options.tokenFile).trim();
+    } catch (err) {
+      throw new ApiClientConfigError(`cannot read the API token from ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
+  } else if (env.PROVISIONER_API_TOKEN !== undefined && env.PROVISIONER_API_TOKEN.trim() !== '') {
+    source = 'PROVISIONER_API_TOKEN';
+    token = env.PROVISIONER_API_TOKEN.trim();
+  } else {
+    throw new ApiClientConfigError(`this command calls the API as you and needs your API token: ${TOKEN_HINT}`);
+  }
+  if (token === '') throw new ApiClientConfigError(`the API token from ${source} is empty: ${TOKEN_HINT}`);
+  if (!TOKEN_SHAPE.test(token)) throw new ApiClientConfigError(`the API token from ${source} is not a bearer token (a JWT): ${TOKEN_HINT}`);
+  return token;
+}
+
+/** The API's base URL: PROVISIONER_API_URL, default http://127.0.0.1:<PROVISIONER_API_PORT or 9467>. */
+export function apiBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  const raw = env.PROVISIONER_API_URL?.trim();
+  if (!raw) return `http://127.0.0.1:${apiPort(env)}`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ApiClientConfigError(`PROVISIONER_API_URL=${raw} is not a URL (e.g. http://127.0.0.1:9467)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ApiClientConfigError(`PROVISIONER_API_URL=${raw} must be an http:// or https:// URL`);
+  if (url.username || url.password) throw new ApiClientConfigError('PROVISIONER_API_URL must not carry credentials; the token comes from PROVISIONER_API_TOKEN or --token-file');
+  return raw.replace(/\/+$/, '');
+}
+
+export type ApiClient = {
+  readonly baseUrl: string;
+  get<T>(path: string): Promise<T>;
+  post<T>(path: string, body?: unknown, headers?: Record<string, string>): Promise<T>;
+};
+
+export type ApiClientOptions = {
+  baseUrl: string;
+  token: string;
+  /** Injected by tests. */
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+};
+
+/** One path segment, encoded: ids from the command line never change the route. */
+export const segment = (value: string): string => encodeURIComponent(value);
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const call = async <T>(method: 'GET' | 'POST', path: string, body: unknown, headers: Record<string, string>): Promise<T> => {
+    const url = `${options.baseUrl}${path}`;
+    let res: Response;
+    try {
+      res = await doFetch(url, {
+        method,
+        headers: {
+          accept: 'application/json',
+          authorization: `Bearer ${options.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : 'connection failed';
+      throw new ApiCallError(`cannot reach the API at ${options.baseUrl} (${why}); is \`provisioner api\` running? (PROVISIONER_API_URL sets another address)`, 0, 'unreachable', { cause: err });
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const { error, reason } = (json ?? {}) as { error?: unknown; reason?: unknown };
+      const code = typeof reason === 'string' ? reason : `http-${res.status}`;
+      const message = typeof error === 'string' ? error : `${method} ${path} answered ${res.status}`;
+      const hint = res.status === 401 ? ` (${TOKEN_HINT})` : '';
+      throw new ApiCallError(`${res.status} ${code}: ${message}${hint}`, res.status, code);
+    }
+    if (json === undefined) throw new ApiCallError(`${method} ${path} answered ${res.status} without a JSON body`, res.status, 'invalid-response');
+    return json as T;
+  };
+  return {
+    baseUrl: options.baseUrl,
+    get: (path) => call('GET', path, undefined, {}),
+    post: (path, body, headers = {}) => call('POST', path, body ?? {}, headers),
+  };
+}
+
+/** The API client for this invocation: address from the environment, token from --token-file or the environment. */
+export function apiClientFromEnv(options: { tokenFile?: string; env?: NodeJS.ProcessEnv; fetch?: typeof fetch } = {}): ApiClient {
+  const env = options.env ?? process.env;
+  return createApiClient({
+    baseUrl: apiBaseUrl(env),
+    token: resolveApiToken({ env, ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}) }),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+}
+
+/** The option every API-calling command takes. */
+export const TOKEN_FILE_OPTION = ['--token-file <path>', 'a file holding your API bearer token (default: PROVISIONER_API_TOKEN)'] as const;
