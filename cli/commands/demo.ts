@@ -21,6 +21,7 @@ import { temporalUiUrl } from '../../stack/temporal.js';
 import { appsUp } from '../../targets/apps-command.js';
 import { appsOptions } from './apps.js';
 import { say } from '../say.js';
+import { demoAccessRequest } from './demo-request.js';
 
 
 const call = { idempotencyKey: 'demo-read', correlationId: 'demo', signal: AbortSignal.timeout(120_000) };
@@ -28,33 +29,33 @@ const call = { idempotencyKey: 'demo-read', correlationId: 'demo', signal: Abort
 export function registerDemoCommands(program: Command): void {
   program
     .command('demo')
-    .description('run the demo: stack, apps, provisioner dev, sample hires provisioned into the apps')
+    .description('run the demo: stack, apps, provisioner dev, sample hires provisioned into the apps, an access request approved and expiring')
     .option('--events <file>', 'the hires to publish', path.join(projectRoot, 'demo', 'events', 'hires.jsonl'))
     .action(async (opts: { events: string }) => {
       const cfg = loadConfig();
       const started = Date.now();
-      say('demo: 1/5 the local stack (Kafka, Temporal, PostgreSQL, slapd)');
+      say('demo: 1/6 the local stack (Kafka, Temporal, PostgreSQL, slapd)');
       await stackUp(cfg, (l) => say(`  ${l}`));
-      say('demo: 2/5 the demo SCIM apps');
+      say('demo: 2/6 the demo SCIM apps');
       await appsUp({ ...appsOptions(cfg), log: (l) => say(`  ${l}`) });
       const policy = loadPolicyOrThrow(cfg.policy.dir);
       const resolvedApps = loadAppsFile(cfg.apps.file, { root: projectRoot });
       const { connectors } = connectorsForPolicy(cfg, policy, resolvedApps, createLogger({ level: 'silent' }));
       const seeded = await seedEntitlements(policy, resolvedApps, connectors);
       say(`  the groups of the policy's entitlements exist in each app (${seeded} created now)`);
-      say('demo: 3/5 provisioner dev (worker + ingress)');
+      say('demo: 3/6 provisioner dev (worker + ingress + API)');
       await devProcessUp(cfg, projectRoot, (l) => say(`  ${l}`));
 
       const validated = validateJsonl(readFileSync(opts.events, 'utf8'));
       if (validated.errors.length > 0) throw new Error(`${opts.events} has invalid lines: ${JSON.stringify(validated.errors)}`);
-      say(`demo: 4/5 publishing ${validated.events.length} hires to ${cfg.kafka.topics.hrLifecycle}, and one malformed event to show the dead-letter topic`);
+      say(`demo: 4/6 publishing ${validated.events.length} hires to ${cfg.kafka.topics.hrLifecycle}, and one malformed event to show the dead-letter topic`);
       await publishHrEvents(cfg, validated);
       const producer = createKafka(cfg).producer();
       await producer.connect();
       await producer.send({ topic: cfg.kafka.topics.hrLifecycle, messages: [{ key: 'E1999', value: '{"type":"hr.worker.hired","data":' }] });
       await producer.disconnect();
 
-      say('demo: 5/5 waiting until each hire\'s identity workflow has converged');
+      say('demo: 5/6 waiting until each hire\'s identity workflow has converged');
       const connection = await Connection.connect({ address: cfg.temporal.address });
       const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) });
       const results = new Map<string, IdentityState>();
@@ -71,7 +72,6 @@ export function registerDemoCommands(program: Command): void {
           await new Promise((r) => setTimeout(r, 300));
         }
       }
-      await connection.close();
       const catalog = new EntitlementCatalog(connectors);
       const rows: Array<{ employeeId: string; app: string; accountId: string; groups: string[] }> = [];
       for (const event of validated.events) {
@@ -80,7 +80,6 @@ export function registerDemoCommands(program: Command): void {
           if (account) rows.push({ employeeId: event.subject, app, accountId: account.id, groups: await catalog.namesOf(app, account.entitlements ?? [], call) });
         }
       }
-      for (const c of connectors.values()) await c.close?.();
       say('');
       for (const event of validated.events) {
         const state = results.get(event.id)!;
@@ -88,13 +87,19 @@ export function registerDemoCommands(program: Command): void {
         say(`  ${event.subject} ${event.data.department ?? ''} (${event.data.region ?? '-'}): ${state.status}${waiting.length > 0 ? `; awaiting approval: ${waiting.join(', ')}` : ''}`);
         for (const r of rows.filter((x) => x.employeeId === event.subject)) say(`      ${r.app.padEnd(10)} ${r.accountId.slice(0, 60).padEnd(40)} ${r.groups.join(', ')}`);
       }
-      say(`  policy ${policy.version} (${cfg.policy.dir}): crm is EU-only, so US hires have no crm account`);
+      say(`  policy ${policy.version} (${cfg.policy.dir}): crm is EU-only, so US hires have no crm account; sensitive entitlements wait for approval`);
+      say('demo: 6/6 an access request from the ITSM: approved, granted, and revoked when its time is up');
+      const request = await demoAccessRequest({ cfg, client, connectors, catalog, say: (l) => say(l) });
+      await connection.close();
+      for (const c of connectors.values()) await c.close?.();
       const ui = temporalUiUrl(cfg);
       say('');
       say(`  Temporal UI, the identity workflows: ${ui}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent('WorkflowType="identityLifecycle"')}`);
       say(`  SCIM apps: ${resolvedApps.map((a) => `${a.name} ${a.scimUrl}/Users`).join(', ')} (bearer tokens in config/apps.yaml); LDAP ${cfg.ldap.url} ${cfg.ldap.baseDn}`);
-      say('  dead letters: npx provisioner dlq list        outcomes: topic provisioning.outcomes');
+      say(`  the request: ${ui}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowType="accessRequest"`)}    npx provisioner request ${request.ticketId}`);
+      say('  approvals: npx provisioner approvals (with PROVISIONER_API_TOKEN from `npx provisioner api token --dev --sub <id> --roles approver`)');
+      say('  dead letters: npx provisioner dlq list [--topic itsm]        outcomes: topic provisioning.outcomes');
       say(`  logs: .provisioner/logs/    stop everything: npx provisioner stack down    (demo took ${((Date.now() - started) / 1000).toFixed(1)} s)`);
-      say(`demo: provisioned ${rows.length} accounts across ${new Set(rows.map((r) => r.app)).size} apps`);
+      say(`demo: provisioned ${rows.length} accounts across ${new Set(rows.map((r) => r.app)).size} apps; access request ${request.ticketId} approved, granted and expired`);
     });
 }

@@ -1,13 +1,17 @@
 // `provisioner worker | ingress | dev`: the long-running processes, each with /health and /ready,
-// and a SIGTERM (or SIGINT) that drains in-flight work before exiting.
+// and a SIGTERM (or SIGINT) that drains in-flight work before exiting. `dev` also serves the HTTP
+// API (approvals, fence, codec) with a local development JWT secret, so that one process runs
+// the whole system for the demo and for a developer.
 import type { Command } from 'commander';
 import { createLogger, type Logger } from '../../observability/logger.js';
 import { startHealthServer, type HealthServer } from '../../observability/health-server.js';
 import { loadConfig } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
 import { createProvisioningWorker, type ProvisioningWorker } from '../../runtime/worker.js';
+import { apiPort, corsOrigins, startApi, type ApiServer } from '../../api/server.js';
+import { ensureDevSecret, loadJwtSettings } from '../../api/auth.js';
 
-type Parts = { worker?: ProvisioningWorker; ingress?: Ingress; health?: HealthServer };
+type Parts = { worker?: ProvisioningWorker; ingress?: Ingress; api?: ApiServer; health?: HealthServer };
 
 function drainOnSignal(logger: Logger, parts: Parts): void {
   let draining = false;
@@ -16,6 +20,7 @@ function drainOnSignal(logger: Logger, parts: Parts): void {
     draining = true;
     logger.info({ signal }, 'draining: no new work is taken, in-flight work finishes');
     // Stop taking events first, then let the worker finish its in-flight tasks.
+    await parts.api?.close().catch((err: Error) => logger.error({ err }, 'api close failed'));
     await parts.ingress?.shutdown().catch((err: Error) => logger.error({ err }, 'ingress shutdown failed'));
     await parts.worker?.shutdown().catch((err: Error) => logger.error({ err }, 'worker shutdown failed'));
     await parts.health?.close();
@@ -32,7 +37,12 @@ async function runProcess(name: 'worker' | 'ingress' | 'dev'): Promise<void> {
   const parts: Parts = {};
   drainOnSignal(logger, parts);
   if (name !== 'ingress') parts.worker = await createProvisioningWorker(cfg, logger);
-  if (name !== 'worker') parts.ingress = await startIngress(cfg, logger);
+  if (name !== 'worker') parts.ingress = await startIngress(cfg, logger, parts.worker ? { itsm: { store: parts.worker.store } } : {});
+  if (name === 'dev' && parts.worker && parts.ingress) {
+    // A configured secret wins; otherwise the checkout's development secret (created once, 0600).
+    const jwt = loadJwtSettings({ dataDir: cfg.dataDir }) ?? (ensureDevSecret(cfg.dataDir), loadJwtSettings({ dataDir: cfg.dataDir })!);
+    parts.api = await startApi({ cfg, logger, client: parts.ingress.client, store: parts.worker.store, port: apiPort(), jwt, corsOrigins: corsOrigins(cfg) });
+  }
   const port = { worker: cfg.http.workerPort, ingress: cfg.http.ingressPort, dev: cfg.http.devPort }[name];
   parts.health = await startHealthServer({
     port,

@@ -1,0 +1,84 @@
+// The demo's access-request scene: the ITSM asks for time-bound access on Kafka, the policy routes
+// it to the beneficiary's manager, the beneficiary's own attempt to approve is refused, the manager
+// approves through the API with their own token, the grant appears in the app and is revoked there
+// when its time is up.
+import type { Client } from '@temporalio/client';
+import type { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
+import { loadJwtSettings, mintToken } from '../../api/auth.js';
+import { apiPort } from '../../api/server.js';
+import type { Connector } from '../../connectors/contract.js';
+import { publishEventFile, validateEventFile } from '../../ingress/event-files.js';
+import type { Config } from '../../schemas/config.js';
+import { accessRequestWorkflowId, getRequestState, type RequestState } from '../../workflows/approval-messages.js';
+import { ApiCallError, createApiClient, segment } from '../api-client.js';
+
+export const DEMO_REQUEST = { beneficiaryId: 'E1003', managerId: 'E1001', app: 'code', entitlementId: 'copilot', duration: 'PT30S' } as const;
+
+type Deps = { cfg: Config; client: Client; connectors: ReadonlyMap<string, Connector>; catalog: EntitlementCatalog; say: (line: string) => void };
+
+const call = { idempotencyKey: 'demo-read', correlationId: 'demo', signal: AbortSignal.timeout(300_000) };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`demo: ${what} did not happen within ${timeoutMs / 1000} s; see .provisioner/logs/dev.log and the Temporal UI`);
+    await sleep(300);
+  }
+}
+
+export async function demoAccessRequest(deps: Deps): Promise<{ ticketId: string; approvalId: string; grantedAt: string; revokedAt: string }> {
+  const { cfg, client, say } = deps;
+  const r = DEMO_REQUEST;
+  const ticketId = `DEMO-${Date.now().toString(36).toUpperCase()}`;
+  const event = {
+    specversion: '1.0',
+    id: `${ticketId}-requested`,
+    source: 'urn:itsm:demo',
+    type: 'itsm.access.requested',
+    time: new Date().toISOString(),
+    subject: r.beneficiaryId,
+    datacontenttype: 'application/json',
+    data: { ticketId, requesterId: r.beneficiaryId, beneficiaryId: r.beneficiaryId, entitlement: { app: r.app, id: r.entitlementId }, justification: 'pairing with the platform team this sprint', duration: r.duration },
+  };
+  await publishEventFile(cfg, validateEventFile(JSON.stringify(event)));
+  say(`  ${r.beneficiaryId} asks for ${r.app}:${r.entitlementId} for ${r.duration} (ticket ${ticketId}, on ${cfg.kafka.topics.itsmRequests})`);
+
+  const handle = client.workflow.getHandle(accessRequestWorkflowId(ticketId));
+  const pending = await until('the approval to open', 60_000, async () => {
+    const state: RequestState = await handle.query(getRequestState);
+    if (state.status === 'blocked' || state.status === 'rejected' || state.status === 'expired') throw new Error(`demo: the request was ${state.status}: ${state.reasons.join('; ')}`);
+    return state.approvals.find((a) => a.status === 'pending');
+  });
+  say(`  policy: ${pending.rule} (${pending.mode}); approval ${pending.approvalId} may be decided by ${pending.eligible.join(', ')}`);
+
+  const jwt = loadJwtSettings({ dataDir: cfg.dataDir });
+  if (!jwt) throw new Error('demo: no API JWT secret (provisioner dev creates one in .provisioner/api-jwt-secret)');
+  const baseUrl = `http://127.0.0.1:${apiPort()}`;
+  const as = async (employeeId: string) => createApiClient({ baseUrl, token: await mintToken(jwt, { sub: employeeId, roles: ['approver'], ttl: '10m' }) });
+  const path = `/approvals/${segment(pending.approvalId)}/approve`;
+  try {
+    await (await as(r.beneficiaryId)).post(path, { comment: 'approving my own request' });
+    throw new Error('demo: the beneficiary was allowed to approve their own request');
+  } catch (err) {
+    if (!(err instanceof ApiCallError)) throw err;
+    say(`  ${r.beneficiaryId} tries to approve it: refused (${err.message.split(':')[0]}), and audited`);
+  }
+  await (await as(r.managerId)).post(path, { comment: 'ok for the sprint' });
+  say(`  ${r.managerId} approves it through the API (npx provisioner approve ${pending.approvalId})`);
+
+  const holds = async () => {
+    const account = await deps.connectors.get(r.app)!.getAccount({ employeeId: r.beneficiaryId }, call);
+    return account ? (await deps.catalog.namesOf(r.app, account.entitlements ?? [], call)).includes(r.entitlementId) : false;
+  };
+  await until('the grant in the app', 60_000, async () => ((await holds()) ? true : undefined));
+  const grantedAt = new Date().toISOString();
+  const state = await handle.query(getRequestState);
+  say(`  granted: ${r.beneficiaryId} holds ${r.app}:${r.entitlementId} in the ${r.app} app until ${state.expiresAt ?? '(no end)'}`);
+  await until('the revoke at the end time', 120_000, async () => ((await holds()) ? undefined : true));
+  const revokedAt = new Date().toISOString();
+  say(`  expired: the identity workflow's timer revoked ${r.app}:${r.entitlementId} at ${revokedAt}; outcomes carry ticket ${ticketId}`);
+  return { ticketId, approvalId: pending.approvalId, grantedAt, revokedAt };
+}
