@@ -28,8 +28,8 @@ export type ActivityDeps = {
   store: Store;
   publishOutcome: (outcome: Outcome) => Promise<void>;
   logger: Logger;
-  /** Safety rails (config `safety`): plan-only applications, the fence's population and release rule. */
-  safety?: { planOnly: readonly string[]; populationEstimate?: number; releasesRequired: number };
+  /** Safety rails (config `safety`): plan-only applications and an operator's population estimate (the release rule is the policy's). */
+  safety?: { planOnly: readonly string[]; populationEstimate?: number };
 };
 
 export type RequestFencePermitInput = {
@@ -234,7 +234,8 @@ export function createActivities(deps: ActivityDeps) {
       const steps = input.request.steps.filter((s) => !planOnly.has(s.app));
       if (steps.length === 0) return { permit: 'allowed' };
       const { fencing } = deps.policy().model;
-      const population = deps.safety?.populationEstimate ?? (await countIdentities());
+      // The policy's population wins; then an operator's estimate (config); then the identities the store knows.
+      const population = fencing.population ?? deps.safety?.populationEstimate ?? (await countIdentities());
       const limits: Record<string, number> = {};
       for (const s of steps) {
         const bySource = fenceLimit(fencing, { scope: 'source', source: input.request.source }, s.action, population);
@@ -242,7 +243,7 @@ export function createActivities(deps: ActivityDeps) {
         if (Number.isFinite(bySource)) limits[scopeKey('source', input.request.source, s.action)] = bySource;
         if (Number.isFinite(byApp)) limits[scopeKey('app', s.app, s.action)] = byApp;
       }
-      const request: PermitRequest = { ...input.request, steps, limits, windowMs: fenceWindowMs(fencing), releasesRequired: deps.safety?.releasesRequired ?? 2 };
+      const request: PermitRequest = { ...input.request, steps, limits, windowMs: fenceWindowMs(fencing), releasesRequired: fencing.releasesRequired };
       const answer = await Context.current().client.workflow.executeUpdateWithStart(requestPermit, {
         args: [request],
         updateId: input.request.requestId,

@@ -3,7 +3,7 @@
 // releases or rejects is that caller, never a typed name, and the API audits every decision, taken
 // or refused. The fence is the workflow `fence/<taskQueue>` of the API's task queue; its validators
 // refuse an unknown or decided batch and the same operator releasing twice (a release may need a
-// second person: config `safety.releasesRequired`).
+// second person: the policy's `fencing.releasesRequired`).
 import type { Command } from 'commander';
 import type { FenceBatch, FenceState } from '../../workflows/fence-messages.js';
 import { apiClientFromEnv, segment, TOKEN_FILE_OPTION, type ApiClient } from '../api-client.js';

@@ -22,7 +22,7 @@ function fencedPolicy(): string {
   const text = readFileSync(file, 'utf8').replace(/\nfencing:[\s\S]*$/, '\n');
   writeFileSync(
     file,
-    `${text}fencing:\n  window: PT10M\n  perSource:\n    default:\n      disableAccount: { absolute: ${2 * THRESHOLD} }\n  perApplication:\n    default:\n      disableAccount: { absolute: ${THRESHOLD} }\n`,
+    `${text}fencing:\n  window: PT10M\n  releasesRequired: 2\n  perSource:\n    default:\n      disableAccount: { absolute: ${2 * THRESHOLD} }\n  perApplication:\n    default:\n      disableAccount: { absolute: ${THRESHOLD} }\n`,
   );
   return dir;
 }
