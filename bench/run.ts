@@ -4,6 +4,7 @@
 //
 //   node dist/bench/run.js [--joiners 300] [--apps 3] [--rate <joiners/s>] [--duration 15]
 //                          [--seed 1] [--leavers 20] [--app-rps 1000] [--skip-search] [--json <file>]
+//                          [--surge-joiners <n, default --joiners>] [--leavers-only]
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ import { parseBenchArgs, rng } from './lib/args.js';
 import { GROUPS_PER_APP, writeBenchPolicy } from './lib/bench-policy.js';
 import { bareTemporalFloor, kafkaConsumeFloor, scimCapacityFloor } from './lib/floors.js';
 import { Histogram } from './lib/histogram.js';
+import { leaverBreakdown, summarizeBreakdowns, type LeaverBreakdown } from './lib/leaver-breakdown.js';
 import { ProcessMeter, machineFacts, sampleStack, stackDelta, stackPids, versions } from './lib/machine.js';
 import { publishOpenLoop, schedule } from './lib/publisher.js';
 import { WriteTracker, waitAll } from './lib/tracker.js';
@@ -50,7 +52,8 @@ const cfg: Config = {
   ...loaded,
   policy: { ...loaded.policy, dir: policyFiles.dir },
   kafka: { ...loaded.kafka, topics: { ...loaded.kafka.topics, hrLifecycle, outcomes } },
-  scimConnector: { ...loaded.scimConnector, maxActivitiesPerSecond: args.appRps },
+  // Both of each app's queues (its own and its urgent one for leavers) get --app-rps.
+  scimConnector: { ...loaded.scimConnector, maxActivitiesPerSecond: args.appRps, urgentMaxActivitiesPerSecond: args.appRps },
 };
 await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, outcomes]);
 
@@ -146,7 +149,55 @@ async function leaverPhase(people: Person[], rate: number, startIn: number, time
   await publishing;
   const hist = new Histogram();
   for (const [id, t] of at) hist.record(t - scheduledAt.get(id)!);
-  return { hist, missing };
+  return { hist, missing, at, scheduledAt };
+}
+
+/** Where each leaver's time went (bench/lib/leaver-breakdown.ts), from its workflow history. */
+async function breakdownOf(phase: { at: Map<string, number>; scheduledAt: Map<string, number> }) {
+  const clockOffsetMs = Date.now() - preciseNow();
+  const all: LeaverBreakdown[] = [];
+  for (const [id, writeAt] of phase.at) {
+    const history = await ingress.client.workflow.getHandle(identityWorkflowId(id)).fetchHistory();
+    const b = leaverBreakdown(history.events ?? [], phase.scheduledAt.get(id)!, writeAt, clockOffsetMs);
+    if (b) all.push(b);
+  }
+  return summarizeBreakdowns(all);
+}
+
+/** How many of the surge's joiners were still not fully provisioned when each leaver was scheduled (the fewest). */
+function inFlightAtLeavers(surge: { people: Person[]; provisionedAt: Map<string, number> }, leavers: { scheduledAt: Map<string, number> }): number {
+  const counts = [...leavers.scheduledAt.values()].map((t) => surge.people.filter((p) => (surge.provisionedAt.get(p.id) ?? Infinity) > t).length);
+  return counts.length === 0 ? 0 : Math.min(...counts);
+}
+
+/** Idle leavers, then leavers during a surge of `surgeJoiners` joiners published at once. */
+async function leaverPhases(idleLeavers: Person[], surgeLeavers: Person[]) {
+  const leaverIdle = await measured('leavers idle', () => leaverPhase(idleLeavers, 2, 200, 120_000));
+  const surgePeople = newPeople(args.surgeJoiners);
+  const [surge, leaverSurge] = await measured('leavers during a joiner surge', () =>
+    Promise.all([joinerPhase(surgePeople, Infinity, 900_000), leaverPhase(surgeLeavers, 2, 1_200, 900_000)]),
+  );
+  const surgeProvisionedAt = new Map(surge.latencies.map((l) => [l.id, l.scheduled + l.ms]));
+  return {
+    leaverIdle,
+    leaverSurge,
+    surge,
+    results: {
+      leaverIdleMs: { ...leaverIdle.hist.summary(), missing: leaverIdle.missing.length },
+      leaverDuringSurgeMs: {
+        ...leaverSurge.hist.summary(),
+        missing: leaverSurge.missing.length,
+        surgeJoiners: args.surgeJoiners,
+        surgeJoinersInFlightAtLeaverStart: inFlightAtLeavers({ people: surgePeople, provisionedAt: surgeProvisionedAt }, leaverSurge),
+        surgeSeconds: round(surge.seconds),
+      },
+      leaverBreakdownMs: { idle: await breakdownOf(leaverIdle), duringSurge: await breakdownOf(leaverSurge) },
+    },
+    targets: {
+      leaverIdleP99Under2s: leaverIdle.missing.length === 0 && leaverIdle.hist.percentile(99) < 2000,
+      leaverSurgeP99Under30s: leaverSurge.missing.length === 0 && leaverSurge.hist.percentile(99) < 30_000,
+    },
+  };
 }
 
 type Phase = { cpuSeconds: number; wallSeconds: number; stack: ReturnType<typeof stackDelta> };
@@ -166,7 +217,54 @@ let exitCode = 0;
 try {
   // Warm-up: the workflow bundle, connections and JIT (not counted).
   await measured('warm-up', () => joinerPhase(newPeople(10), Infinity, 120_000));
+  if (args.leaversOnly) await leaversOnlyRun();
+  else await fullRun();
+} catch (err) {
+  exitCode = 1;
+  say(`failed: ${(err as Error).stack ?? String(err)}`);
+} finally {
+  await tracker.stop();
+  await producer.disconnect().catch(() => undefined);
+  for await (const wf of ingress.client.workflow.list({ query: `TaskQueue="${taskQueue}" AND ExecutionStatus="Running"` })) {
+    await ingress.client.workflow.getHandle(wf.workflowId, wf.runId).terminate('bench finished').catch(() => undefined);
+  }
+  await ingress.shutdown().catch(() => undefined);
+  await worker.shutdown().catch(() => undefined);
+  await Promise.all(apps.map((a) => a.app.close()));
+  await store.pool.query(`drop schema if exists "${storeSchema}" cascade`).catch(() => undefined);
+  await store.close().catch(() => undefined);
+}
 
+const report = {
+  benchmark: 'provisioner end-to-end (DESIGN.md §9)',
+  startedAt: startedAt.toISOString(),
+  finishedAt: new Date().toISOString(),
+  machine: { ...machine, loadAverageAtEnd: os.loadavg().map((l) => round(l)) },
+  versions: versions(),
+  settings: {
+    ...args,
+    groupsPerApp: GROUPS_PER_APP,
+    policy: 'examples/policy attributes/approvals/lifecycle; N synthetic SCIM apps × 3 groups, one birthright role for every employee; fencing thresholds raised; no LDAP',
+    scimAppsInProcess: true,
+    profiled: process.execArgv.some((a) => a.startsWith('--cpu-prof')),
+    worker: { maxCachedWorkflows: 1000, appMaxConcurrentActivities: 20, appMaxActivitiesPerSecond: args.appRps, urgentMaxConcurrentActivities: 10, urgentMaxActivitiesPerSecond: args.appRps, inProcessWithIngressAndApps: true },
+    kafkaPartitions: 'as created by stack/kafka.ts ensureTopics',
+  },
+  results,
+  process: { cpuSeconds: meter.cpuSince(cpuAtStart), peakRssMiB: meter.peakRssMiB(), phases },
+  stackServers: { note: 'shared servers: CPU includes every other user of the stack during the run', ...stackDelta(stackAtStart, sampleStack(pids)) },
+};
+meter.stop();
+printTable(report);
+if (args.json) {
+  mkdirSync(path.dirname(path.resolve(args.json)), { recursive: true });
+  writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
+  say(`wrote ${args.json}`);
+}
+process.exit(exitCode);
+
+/** The whole benchmark: throughput, floors, the maximum sustainable rate, steady latency, leavers. */
+async function fullRun(): Promise<void> {
   // Throughput: all joiners at once; events/s to fully provisioned.
   const burstPeople = newPeople(args.joiners);
   const burst = await measured('burst', () => joinerPhase(burstPeople, Infinity, 600_000));
@@ -218,14 +316,8 @@ try {
   const steadyPeople = newPeople(Math.max(30, Math.ceil(rate * args.duration)));
   const steady = await measured(`steady ${rate}/s`, () => joinerPhase(steadyPeople, rate, args.duration * 1000 + 120_000));
 
-  // Leavers: idle, then during a joiner surge (the surge is --joiners joiners at once).
-  const idleLeavers = burstPeople.slice(0, args.leavers);
-  const leaverIdle = await measured('leavers idle', () => leaverPhase(idleLeavers, 2, 200, 120_000));
-  const surgeLeavers = burstPeople.slice(args.leavers, 2 * args.leavers);
-  const surgePeople = newPeople(args.joiners);
-  const [surge, leaverSurge] = await measured('leavers during a joiner surge', () =>
-    Promise.all([joinerPhase(surgePeople, Infinity, 600_000), leaverPhase(surgeLeavers, 2, 1_200, 600_000)]),
-  );
+  // Leavers: idle, then during a joiner surge (the surge is --surge-joiners joiners at once).
+  const { surge, results: leaverResults, targets: leaverTargets } = await leaverPhases(burstPeople.slice(0, args.leavers), burstPeople.slice(args.leavers, 2 * args.leavers));
 
   const ratio = (ours: number, floor: number) => round(ours / floor, 3);
   Object.assign(results, {
@@ -241,8 +333,7 @@ try {
     burstLatencyMs: burst.hist.summary(),
     maxSustainableRate: { joinersPerSecond: maxSustainable ?? null, atLeast: steps.length > 0 && steps.every((s) => s.sustainable), steps, stepSeconds: args.duration },
     steadyLatency: { rate, ...steady.hist.summary(), missing: steady.missing.length, maxSendLagMs: steady.maxSendLagMs },
-    leaverIdleMs: { ...leaverIdle.hist.summary(), missing: leaverIdle.missing.length },
-    leaverDuringSurgeMs: { ...leaverSurge.hist.summary(), missing: leaverSurge.missing.length, surgeJoiners: args.joiners },
+    ...leaverResults,
     historyEventsPerJoiner: { sampled: sample.length, min: Math.min(...historyLengths), max: Math.max(...historyLengths), activitiesScheduled: activitiesPerJoiner, bareFloorHistoryEvents: bare.historyEventsPerWorkflow },
     floors: {
       bareTemporal: { ...bare, activitiesPerWorkflow: floorInput.before + appActivities + floorInput.after, input: floorInput },
@@ -257,67 +348,42 @@ try {
     targets: {
       throughputAtLeast0_8xBare: ratio(burst.throughput, bare.workflowsPerSecond) >= 0.8,
       p99Under5sAtHalfMaxSustainable: maxSustainable !== undefined && args.rate === undefined ? steady.hist.percentile(99) < 5000 : null,
-      leaverIdleP99Under2s: leaverIdle.missing.length === 0 && leaverIdle.hist.percentile(99) < 2000,
-      leaverSurgeP99Under30s: leaverSurge.missing.length === 0 && leaverSurge.hist.percentile(99) < 30_000,
+      ...leaverTargets,
     },
   });
-} catch (err) {
-  exitCode = 1;
-  say(`failed: ${(err as Error).stack ?? String(err)}`);
-} finally {
-  await tracker.stop();
-  await producer.disconnect().catch(() => undefined);
-  for await (const wf of ingress.client.workflow.list({ query: `TaskQueue="${taskQueue}" AND ExecutionStatus="Running"` })) {
-    await ingress.client.workflow.getHandle(wf.workflowId, wf.runId).terminate('bench finished').catch(() => undefined);
-  }
-  await ingress.shutdown().catch(() => undefined);
-  await worker.shutdown().catch(() => undefined);
-  await Promise.all(apps.map((a) => a.app.close()));
-  await store.pool.query(`drop schema if exists "${storeSchema}" cascade`).catch(() => undefined);
-  await store.close().catch(() => undefined);
 }
 
-const report = {
-  benchmark: 'provisioner end-to-end (DESIGN.md §9)',
-  startedAt: startedAt.toISOString(),
-  finishedAt: new Date().toISOString(),
-  machine: { ...machine, loadAverageAtEnd: os.loadavg().map((l) => round(l)) },
-  versions: versions(),
-  settings: {
-    ...args,
-    groupsPerApp: GROUPS_PER_APP,
-    policy: 'examples/policy attributes/approvals/lifecycle; N synthetic SCIM apps × 3 groups, one birthright role for every employee; fencing thresholds raised; no LDAP',
-    scimAppsInProcess: true,
-    profiled: process.execArgv.some((a) => a.startsWith('--cpu-prof')),
-    worker: { maxCachedWorkflows: 1000, appMaxConcurrentActivities: 20, appMaxActivitiesPerSecond: args.appRps, inProcessWithIngressAndApps: true },
-    kafkaPartitions: 'as created by stack/kafka.ts ensureTopics',
-  },
-  results,
-  process: { cpuSeconds: meter.cpuSince(cpuAtStart), peakRssMiB: meter.peakRssMiB(), phases },
-  stackServers: { note: 'shared servers: CPU includes every other user of the stack during the run', ...stackDelta(stackAtStart, sampleStack(pids)) },
-};
-meter.stop();
-printTable(report);
-if (args.json) {
-  mkdirSync(path.dirname(path.resolve(args.json)), { recursive: true });
-  writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
-  say(`wrote ${args.json}`);
+/** --leavers-only: provision the people to terminate, then only the leaver phases. */
+async function leaversOnlyRun(): Promise<void> {
+  const people = newPeople(2 * args.leavers);
+  const provisioned = await measured('provision the leavers', () => joinerPhase(people, Infinity, 600_000));
+  if (provisioned.missing.length > 0) throw new Error(`${provisioned.missing.length} of the leavers-to-be were not provisioned`);
+  const leavers = await leaverPhases(people.slice(0, args.leavers), people.slice(args.leavers));
+  Object.assign(results, { ...leavers.results, throughput: { surgeJoinersPerSecond: round(leavers.surge.throughput) }, targets: leavers.targets });
 }
-process.exit(exitCode);
 
 function printTable(r: typeof report): void {
   const res = r.results as any;
-  if (!res.throughput) return;
+  if (!res.leaverDuringSurgeMs) return;
+  const ms = (x: any) => `p50 ${x.p50} p99 ${x.p99} max ${x.max}`;
+  const full: Array<[string, string, string]> = res.floors
+    ? [
+        ['throughput (joiners/s to fully provisioned)', `${res.throughput.joinersPerSecond}`, `${res.throughput.ratioToBareTemporal}× bare Temporal (${res.floors.bareTemporal.workflowsPerSecond} wf/s); target ≥ 0.8`],
+        ['  vs raw kafkajs consume', `${res.floors.kafkajsConsume.messagesPerSecond} msg/s`, `${res.floors.ratios.throughputToKafkaConsume}×`],
+        ['  vs SCIM app capacity (writes/s per app)', `${res.floors.scimAppCapacity.writesPerSecond} writes/s`, `${res.floors.ratios.appWritesPerSecondToScimCapacity}× of one app's capacity used`],
+        ['max sustainable rate (joiners/s)', `${res.maxSustainableRate.joinersPerSecond ?? 'n/a'}`, res.maxSustainableRate.steps.map((s: any) => `${s.rate}${s.sustainable ? '✓' : '✗'}`).join(' ')],
+        [`time-to-provision at ${res.steadyLatency.rate}/s (ms)`, `p50 ${res.steadyLatency.p50} p95 ${res.steadyLatency.p95} p99 ${res.steadyLatency.p99} max ${res.steadyLatency.max}`, 'target p99 < 5000 at half max sustainable'],
+        ['time-to-provision in the burst (ms)', `p50 ${res.burstLatencyMs.p50} p95 ${res.burstLatencyMs.p95} p99 ${res.burstLatencyMs.p99} max ${res.burstLatencyMs.max}`, `${r.settings.joiners} at once`],
+      ]
+    : [];
+  const surge = res.leaverDuringSurgeMs;
+  const parts = (b: any) => ['ingress', 'wftQueue', 'wftRun', 'baseQueue', 'baseRun', 'disableQueue', 'disableToWrite', 'other'].map((k) => `${k} ${b[k].p50}/${b[k].p99}`).join(', ');
   const rows: Array<[string, string, string]> = [
-    ['throughput (joiners/s to fully provisioned)', `${res.throughput.joinersPerSecond}`, `${res.throughput.ratioToBareTemporal}× bare Temporal (${res.floors.bareTemporal.workflowsPerSecond} wf/s); target ≥ 0.8`],
-    ['  vs raw kafkajs consume', `${res.floors.kafkajsConsume.messagesPerSecond} msg/s`, `${res.floors.ratios.throughputToKafkaConsume}×`],
-    ['  vs SCIM app capacity (writes/s per app)', `${res.floors.scimAppCapacity.writesPerSecond} writes/s`, `${res.floors.ratios.appWritesPerSecondToScimCapacity}× of one app's capacity used`],
-    ['max sustainable rate (joiners/s)', `${res.maxSustainableRate.joinersPerSecond ?? 'n/a'}`, res.maxSustainableRate.steps.map((s: any) => `${s.rate}${s.sustainable ? '✓' : '✗'}`).join(' ')],
-    [`time-to-provision at ${res.steadyLatency.rate}/s (ms)`, `p50 ${res.steadyLatency.p50} p95 ${res.steadyLatency.p95} p99 ${res.steadyLatency.p99} max ${res.steadyLatency.max}`, 'target p99 < 5000 at half max sustainable'],
-    ['time-to-provision in the burst (ms)', `p50 ${res.burstLatencyMs.p50} p95 ${res.burstLatencyMs.p95} p99 ${res.burstLatencyMs.p99} max ${res.burstLatencyMs.max}`, `${r.settings.joiners} at once`],
-    ['leaver disable idle (ms)', `p50 ${res.leaverIdleMs.p50} p99 ${res.leaverIdleMs.p99} max ${res.leaverIdleMs.max}`, 'target p99 < 2000'],
-    ['leaver disable during surge (ms)', `p50 ${res.leaverDuringSurgeMs.p50} p99 ${res.leaverDuringSurgeMs.p99} max ${res.leaverDuringSurgeMs.max}`, 'target p99 < 30000'],
-    ['history events per joiner', `${res.historyEventsPerJoiner.min}-${res.historyEventsPerJoiner.max}`, `bare floor ${res.historyEventsPerJoiner.bareFloorHistoryEvents}; ${res.historyEventsPerJoiner.activitiesScheduled} activities`],
+    ...full,
+    ['leaver disable idle (ms)', ms(res.leaverIdleMs), 'target p99 < 2000'],
+    ['leaver disable during surge (ms)', ms(surge), `target p99 < 30000; ${surge.surgeJoiners} joiners at once, ≥ ${surge.surgeJoinersInFlightAtLeaverStart} still in flight at each leaver's start`],
+    ['  where the surge leavers\' time went (p50/p99 ms)', parts(res.leaverBreakdownMs.duringSurge), `disable queues: ${res.leaverBreakdownMs.duringSurge.disableTaskQueues.join(', ')}`],
+    ...(res.historyEventsPerJoiner ? [['history events per joiner', `${res.historyEventsPerJoiner.min}-${res.historyEventsPerJoiner.max}`, `bare floor ${res.historyEventsPerJoiner.bareFloorHistoryEvents}; ${res.historyEventsPerJoiner.activitiesScheduled} activities`] as [string, string, string]] : []),
     ['bench process CPU / peak RSS', `${r.process.cpuSeconds} s / ${r.process.peakRssMiB} MiB`, 'worker + ingress + apps + producer in one process'],
   ];
   const w0 = Math.max(...rows.map((x) => x[0].length));

@@ -8,6 +8,12 @@
 // A 429 that still happens carries Retry-After: the connector throws a TransientError with
 // retryAfterMs and the activity boundary turns it into nextRetryDelay.
 //
+// Leavers first (DESIGN.md §4): each app has a second queue, `${baseQueue}-app-${app}-urgent`, for
+// the steps that cut access (disables, deletes, a termination's revokes; workflows/apply-plan.ts
+// decides which). The same process polls it with a worker of its own: its own slots, and its own
+// server-enforced rate (`urgentMaxActivitiesPerSecond`), so a leaver's disable never waits behind a
+// joiner surge's backlog or for the joiners' rate budget. The app's API must take both rates.
+//
 // Workflows pick the queue per step: proxyActivities({ taskQueue: appTaskQueue(base, app), ... }).
 // The name is computed here, outside the workflow sandbox; workflows receive it in their input or
 // in the plan, or rebuild it with the same template (it is part of the deployment contract).
@@ -25,6 +31,14 @@ export function appTaskQueue(baseQueue: string, app: string): string {
   if (!/^[a-z][a-z0-9-]{0,62}$/.test(app)) throw new RangeError(`not an application name: ${JSON.stringify(app)}`);
   return `${baseQueue}-app-${app}`;
 }
+
+/** The task queue of one application's urgent steps (the template workflows/apply-plan.ts uses). */
+export function urgentAppTaskQueue(baseQueue: string, app: string): string {
+  return `${appTaskQueue(baseQueue, app)}-urgent`;
+}
+
+/** The urgent queue's rate when none is configured (activities/s, across all workers). */
+export const DEFAULT_URGENT_ACTIVITIES_PER_SECOND = 10;
 
 /** Every connector activity names its app, so a task that reached the wrong queue fails loudly. */
 type AppInput = { app: string; idempotencyKey: string };
@@ -127,6 +141,10 @@ export type AppActivityWorkerOptions = {
   maxActivitiesPerSecond: number;
   /** Activities one worker runs at once. Default 20. */
   maxConcurrentActivities?: number;
+  /** The limit of the app's urgent queue across all workers, on top of maxActivitiesPerSecond. Default 10. */
+  urgentMaxActivitiesPerSecond?: number;
+  /** Urgent activities one worker runs at once. Default 10. */
+  urgentMaxConcurrentActivities?: number;
   /** Default cfg.temporal.taskQueue. */
   baseQueue?: string;
   /** Share one connection among several workers; default: a connection of its own (closed on stop). */
@@ -139,6 +157,9 @@ export type AppActivityWorker = {
   app: string;
   taskQueue: string;
   worker: Worker;
+  /** The app's urgent queue and its worker (same activities, own slots and rate). */
+  urgentTaskQueue: string;
+  urgentWorker: Worker;
   /** Runs until shutdown(): in-flight activities finish first. */
   run(): Promise<void>;
   shutdown(): Promise<void>;
@@ -147,36 +168,55 @@ export type AppActivityWorker = {
 
 export async function createAppActivityWorker(options: AppActivityWorkerOptions): Promise<AppActivityWorker> {
   const { cfg, logger, app, connector } = options;
+  const urgentRate = options.urgentMaxActivitiesPerSecond ?? DEFAULT_URGENT_ACTIVITIES_PER_SECOND;
   if (!(options.maxActivitiesPerSecond > 0)) throw new RangeError(`app ${app}: maxActivitiesPerSecond must be a positive number`);
+  if (!(urgentRate > 0)) throw new RangeError(`app ${app}: urgentMaxActivitiesPerSecond must be a positive number`);
   const activities = options.activities ?? (connector ? connectorActivities(connector, logger) : undefined);
   if (!activities) throw new TypeError(`app ${app}: give a connector or the activities to serve`);
   installTemporalRuntime(logger);
-  const taskQueue = appTaskQueue(options.baseQueue ?? cfg.temporal.taskQueue, app);
+  const baseQueue = options.baseQueue ?? cfg.temporal.taskQueue;
+  const taskQueue = appTaskQueue(baseQueue, app);
+  const urgentTaskQueue = urgentAppTaskQueue(baseQueue, app);
   const ownConnection = !options.connection;
   const connection = options.connection ?? (await NativeConnection.connect({ address: cfg.temporal.address }));
-  let worker: Worker;
-  try {
-    worker = await Worker.create({
+  const create = (queue: string, rate: number, concurrent: number) =>
+    Worker.create({
       connection,
       namespace: cfg.temporal.namespace,
-      taskQueue,
+      taskQueue: queue,
       activities,
       ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
       // Server-side, for the task queue as a whole: the limit holds across every worker process.
-      maxTaskQueueActivitiesPerSecond: options.maxActivitiesPerSecond,
-      maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 20,
+      maxTaskQueueActivitiesPerSecond: rate,
+      maxConcurrentActivityTaskExecutions: concurrent,
       shutdownGraceTime: '20 seconds',
     });
+  let worker: Worker;
+  let urgentWorker: Worker;
+  try {
+    worker = await create(taskQueue, options.maxActivitiesPerSecond, options.maxConcurrentActivities ?? 20);
+    urgentWorker = await create(urgentTaskQueue, urgentRate, options.urgentMaxConcurrentActivities ?? 10);
   } catch (err) {
     if (ownConnection) await connection.close().catch(() => undefined);
     throw err;
   }
-  logger.info({ app, taskQueue, maxActivitiesPerSecond: options.maxActivitiesPerSecond }, 'app activity worker ready');
+  const workers = [worker, urgentWorker];
+  logger.info({ app, taskQueue, maxActivitiesPerSecond: options.maxActivitiesPerSecond, urgentTaskQueue, urgentMaxActivitiesPerSecond: urgentRate }, 'app activity worker ready');
   let running: Promise<void> | undefined;
   const run = () =>
     (running ??= (async () => {
       try {
-        await worker.run();
+        // Both run until shutdown; if one fails, the other is stopped too (a half-served app is not ready).
+        const results = await Promise.allSettled(
+          workers.map((w) =>
+            w.run().catch((err: unknown) => {
+              for (const other of workers) if (other.getState() === 'RUNNING') other.shutdown();
+              throw err;
+            }),
+          ),
+        );
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
       } finally {
         await connector?.close?.().catch(() => undefined);
         if (ownConnection) await connection.close().catch(() => undefined);
@@ -186,6 +226,8 @@ export async function createAppActivityWorker(options: AppActivityWorkerOptions)
     app,
     taskQueue,
     worker,
+    urgentTaskQueue,
+    urgentWorker,
     run,
     async shutdown() {
       if (!running) {
@@ -194,10 +236,10 @@ export async function createAppActivityWorker(options: AppActivityWorkerOptions)
         if (ownConnection) await connection.close().catch(() => undefined);
         return;
       }
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await running;
     },
-    isReady: () => worker.getState() === 'RUNNING',
+    isReady: () => workers.every((w) => w.getState() === 'RUNNING'),
   };
 }
 
@@ -205,7 +247,7 @@ export async function createAppActivityWorker(options: AppActivityWorkerOptions)
 export async function createAppActivityWorkers(options: {
   cfg: Config;
   logger: Logger;
-  apps: Array<{ app: string; connector: Connector; maxActivitiesPerSecond: number; maxConcurrentActivities?: number }>;
+  apps: Array<{ app: string; connector: Connector; maxActivitiesPerSecond: number; maxConcurrentActivities?: number; urgentMaxActivitiesPerSecond?: number }>;
   baseQueue?: string;
 }): Promise<{ workers: AppActivityWorker[]; run(): Promise<void>; shutdown(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: options.cfg.temporal.address });
@@ -243,7 +285,7 @@ export async function createAppActivityWorkers(options: {
         await connection.close().catch(() => undefined);
         return;
       }
-      for (const w of workers) if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
+      await Promise.all(workers.map((w) => w.shutdown()));
       await all;
     },
   };

@@ -67,9 +67,11 @@ export async function createProvisioningWorker(
     maxCachedWorkflows: 1000,
     shutdownGraceTime: '20 seconds',
   });
+  // Per app: its queue and its urgent queue (leavers first), each with its server-enforced rate.
   const appWorkers = await Promise.all(
-    [...connectors.entries()].map(([app, connector]) =>
-      createAppActivityWorker({
+    [...connectors.entries()].map(([app, connector]) => {
+      const limits = policy.applications.get(app)?.connector === 'ldap' ? cfg.ldapConnector : cfg.scimConnector;
+      return createAppActivityWorker({
         cfg,
         logger,
         app,
@@ -78,9 +80,10 @@ export async function createProvisioningWorker(
         baseQueue: taskQueue,
         connection,
         dataConverter: converter,
-        maxActivitiesPerSecond: policy.applications.get(app)?.connector === 'ldap' ? cfg.ldapConnector.maxActivitiesPerSecond : cfg.scimConnector.maxActivitiesPerSecond,
-      }),
-    ),
+        maxActivitiesPerSecond: limits.maxActivitiesPerSecond,
+        urgentMaxActivitiesPerSecond: limits.urgentMaxActivitiesPerSecond,
+      });
+    }),
   );
   logger.info({ taskQueue, policyVersion: policy.version, apps: [...connectors.keys()], planOnly: cfg.safety.planOnly }, 'worker ready');
   let stopped: Promise<void> | undefined;

@@ -78,10 +78,14 @@ export const configSchema = z.strictObject({
     /** How the LDAP connector disables an account: move it to ou=disabled (refint keeps group DNs right), or set an attribute. */
     disable: z.enum(['move', 'attribute']).default('move'),
     maxActivitiesPerSecond: z.number().positive().default(50),
+    /** Per application, for its urgent queue (disables, deletes, a termination's revokes): on top of maxActivitiesPerSecond. */
+    urgentMaxActivitiesPerSecond: z.number().positive().default(10),
   }).prefault({}),
   scimConnector: z.strictObject({
     /** Per application, server-enforced across all workers (its own task queue). */
     maxActivitiesPerSecond: z.number().positive().default(50),
+    /** Per application, for its urgent queue (disables, deletes, a termination's revokes): on top of maxActivitiesPerSecond. */
+    urgentMaxActivitiesPerSecond: z.number().positive().default(10),
   }).prefault({}),
   safety: z.strictObject({
     /** Applications in plan-only mode: every step is planned, recorded, audited as planned and shown in the outcome, nothing is written. Arm one by removing it here (or from PROVISIONER_PLAN_ONLY) and restarting the worker. */

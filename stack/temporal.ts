@@ -112,6 +112,10 @@ export async function temporalUp(cfg: Config, report: Reporter): Promise<void> {
         '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL',
         '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
         '--dynamic-config-value', 'frontend.workerVersioningWorkflowAPIs=true',
+        // Task queue priority (leavers' disables before their revokes on the urgent queues,
+        // workflows/apply-plan.ts): server 1.29 matches by priority only with the new matcher,
+        // off by default there (on by default in later servers, temporalio/temporal#9595).
+        '--dynamic-config-value', 'matching.useNewMatcher=true',
         '--log-format', 'json', '--log-level', 'warn',
       ],
     });

@@ -2,7 +2,14 @@
 // before the step runs; when a step fails for good, what this change did is undone in reverse.
 // Steps run in waves of the same action (every disable before any revoke, every account before any
 // grant); within a wave, different applications run concurrently and one application's steps in order.
-import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+//
+// Leavers first (DESIGN.md §4): steps that cut access (every disable and delete, a termination's
+// revokes) run on the application's urgent queue, `<baseQueue>-app-<app>-urgent`, polled by the
+// same app activity worker with its own slots and rate limit, so they never queue behind a joiner
+// surge's ensureAccount and grant tasks. They also carry a priority key (disables 1, the rest 2),
+// which orders a mass termination's disables before its revokes where the server matches by
+// priority (Temporal's new matcher: `matching.useNewMatcher`, see stack/temporal.ts).
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ApplyStepInput, PlanStep, StepResult } from '../activities/lifecycle-types.js';
 import type { AccountRef } from '../connectors/contract.js';
@@ -15,16 +22,43 @@ export type ChangeContext = Omit<ApplyStepInput, 'step' | 'idempotencyKey'>;
 
 /** The task queue of an application's connector activities (rate-limited per application). */
 export const appTaskQueue = (baseQueue: string, app: string) => `${baseQueue}-app-${app}`;
+/** The task queue of an application's urgent steps (runtime/app-activity-workers.ts polls both). */
+export const urgentAppTaskQueue = (baseQueue: string, app: string) => `${appTaskQueue(baseQueue, app)}-urgent`;
 
-function connectorActivities(app: string) {
+/** Priority keys (1 runs first; unset is the server's default, 3). */
+const DISABLE_PRIORITY = 1;
+const URGENT_PRIORITY = 2;
+
+/**
+ * Steps that cut access and must not wait behind joiner work: every disable (a leaver, a leave of
+ * absence, a region rule, a mover's grace period ended), every delete (only leavers' accounts are
+ * deleted, after the deletion delay) and a termination's revokes. Decided from the step and its
+ * change alone, so a replay decides the same.
+ */
+export function isUrgentStep(step: Pick<PlanStep, 'action'>, ctx: Pick<ChangeContext, 'snapshot'>): boolean {
+  if (step.action === 'disableAccount' || step.action === 'deleteAccount') return true;
+  return step.action === 'revoke' && ctx.snapshot.status === 'terminated';
+}
+
+type Urgency = 'normal' | 'urgent';
+
+function connectorActivities(app: string, urgency: Urgency, action: PlanStep['action']) {
+  const base = workflowInfo().taskQueue;
   return proxyActivities<Activities>({
-    taskQueue: appTaskQueue(workflowInfo().taskQueue, app),
+    ...(urgency === 'urgent'
+      ? { taskQueue: urgentAppTaskQueue(base, app), priority: { priorityKey: action === 'disableAccount' ? DISABLE_PRIORITY : URGENT_PRIORITY } }
+      : { taskQueue: appTaskQueue(base, app) }),
     // A connector call is a few HTTP/LDAP requests of at most 5 s each; a task lost with a
     // stopped worker is retried after this.
     startToCloseTimeout: '20 seconds',
     scheduleToCloseTimeout: '15 minutes',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['InvalidRequestError', 'AuthError'] },
   });
+}
+
+/** Where a step runs. Histories from before leavers-first scheduled every step on the app's queue. */
+function urgencyOf(step: PlanStep, ctx: ChangeContext): Urgency {
+  return isUrgentStep(step, ctx) && patched('leavers-first') ? 'urgent' : 'normal';
 }
 
 export function failureMessage(err: unknown): string {
@@ -59,7 +93,6 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
     for (const step of wave) byApp.set(step.app, [...(byApp.get(step.app) ?? []), step]);
     await Promise.all(
       [...byApp].map(async ([app, appSteps]) => {
-        const { applyStep, undoStep } = connectorActivities(app);
         for (const planned of appSteps) {
           if (failed) return;
           if (blockedApps.has(app)) {
@@ -69,6 +102,8 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
           const account = planned.account ?? accounts[app];
           const step: PlanStep = account ? { ...planned, account } : planned;
           const input: ApplyStepInput = { ...ctx, step, idempotencyKey: `${workflowInfo().workflowId}/${ctx.changeId}/${step.key}` };
+          // The undo runs where its step ran.
+          const { applyStep, undoStep } = connectorActivities(app, urgencyOf(step, ctx), step.action);
           // Registered before the step: a step that succeeded remotely but timed out is still undone.
           const seen: { result?: StepResult } = {};
           saga.register({ label: `undo ${step.key}`, undo: async () => void (await undoStep({ ...input, ...seen })) });

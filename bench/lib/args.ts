@@ -15,6 +15,10 @@ export type BenchArgs = {
   appRps: number;
   /** Skip the maximum-sustainable-rate search (then --rate is required for the latency phase). */
   skipSearch: boolean;
+  /** Joiners published at once for the leavers-during-a-surge phase; default --joiners. */
+  surgeJoiners: number;
+  /** Only the leaver phases (after provisioning 2 × --leavers people): no floors, search or steady phase. */
+  leaversOnly: boolean;
 };
 
 export function parseBenchArgs(argv: string[]): BenchArgs {
@@ -30,6 +34,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       leavers: { type: 'string', default: '20' },
       'app-rps': { type: 'string', default: '1000' },
       'skip-search': { type: 'boolean', default: false },
+      'surge-joiners': { type: 'string' },
+      'leavers-only': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -48,7 +54,10 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     leavers: num('leavers', values.leavers, 0),
     appRps: num('app-rps', values['app-rps'], 1),
     skipSearch: values['skip-search'] ?? false,
+    surgeJoiners: values['surge-joiners'] === undefined ? num('joiners', values.joiners, 1) : num('surge-joiners', values['surge-joiners'], 1),
+    leaversOnly: values['leavers-only'] ?? false,
   };
+  if (args.leaversOnly && args.leavers < 1) throw new Error('--leavers-only needs --leavers ≥ 1');
   if (args.skipSearch && args.rate === undefined) throw new Error('--skip-search needs --rate');
   return args;
 }

@@ -12,9 +12,10 @@ import protos from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import type { ApplyStepInput, Plan, PlanChangeInput, StepResult } from '../../activities/lifecycle-types.js';
 import { workflowsPath } from '../../runtime/workflows-path.js';
+import type { ChainSpec } from '../../workflows/approval-chain.js';
 import { loadConfig, projectRoot } from '../../schemas/config.js';
 import { getState, hrEventReceived, identityWorkflowId, type HrEventReceived } from '../../workflows/messages.js';
-import { appTaskQueue } from '../../workflows/apply-plan.js';
+import { appTaskQueue, urgentAppTaskQueue } from '../../workflows/apply-plan.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -53,6 +54,10 @@ function stubActivities() {
     recordChange: async () => undefined,
     requestFencePermit: async () => ({ permit: 'allowed' as const }),
     publishOutcome: async () => undefined,
+    // Sensitive steps open approval gates (an approver who never decides: the step waits).
+    resolveApprovalChains: async (input: { steps: Array<{ key: string; entitlement: string; rules: string[] }> }): Promise<Record<string, ChainSpec[]>> =>
+      Object.fromEntries(input.steps.map((s) => [s.key, s.rules.map((rule) => ({ entitlement: s.entitlement, rule, reason: 'entitlement' as const, mode: 'any-of' as const, required: 1, slots: [{ label: 'security', eligible: ['S1'] }], timeoutMs: 3_600_000, onTimeout: 'reject' as const }))])),
+    recordApprovalEvents: async () => 0,
   };
 }
 
@@ -65,6 +70,7 @@ describe('workflow replay', () => {
     const workers = await Promise.all([
       Worker.create({ connection: env.nativeConnection, namespace: cfg.temporal.namespace, taskQueue, workflowsPath: workflowsPath(), activities }),
       Worker.create({ connection: env.nativeConnection, namespace: cfg.temporal.namespace, taskQueue: appTaskQueue(taskQueue, 'chat'), activities }),
+      Worker.create({ connection: env.nativeConnection, namespace: cfg.temporal.namespace, taskQueue: urgentAppTaskQueue(taskQueue, 'chat'), activities }),
     ]);
     const signal = (type: HrEventReceived['type'], sequence: number, data: Record<string, unknown> = {}) => {
       const e = hrEvent(employeeId, { type, sequence, data });
