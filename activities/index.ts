@@ -16,6 +16,7 @@ import { requestPermit, scopeKey, type PermitAnswer, type PermitRequest } from '
 import { outcomeSchema, type Outcome } from '../schemas/outcomes.js';
 import { listGrants, markSequenceApplied, recordAccount, recordOutcome, recordPlan, upsertIdentity, outcomeAuditEntry, addGrant, revokeGrant, type Store } from '../store/index.js';
 import { readActualAccounts } from './actual-accounts.js';
+import { createApplicationModeReader, type ApplicationModeReader } from './application-modes.js';
 import { createApprovalActivities, storedSnapshot } from './approvals.js';
 import { EntitlementCatalog } from './entitlement-catalog.js';
 import { atBoundary } from './failures.js';
@@ -28,8 +29,14 @@ export type ActivityDeps = {
   store: Store;
   publishOutcome: (outcome: Outcome) => Promise<void>;
   logger: Logger;
-  /** Safety rails (config `safety`): plan-only applications and an operator's population estimate (the release rule is the policy's). */
+  /**
+   * Safety rails (config `safety`): the default plan-only applications (an operator's `apps arm |
+   * disarm`, recorded in the store, overrides it per application) and an operator's population
+   * estimate (the release rule is the policy's).
+   */
   safety?: { planOnly: readonly string[]; populationEstimate?: number };
+  /** Which applications are plan-only now (default: config `safety.planOnly` overridden by the store's modes, re-read every 2 s). */
+  applicationModes?: ApplicationModeReader;
 };
 
 export type RequestFencePermitInput = {
@@ -56,7 +63,9 @@ const fromChange = (result: ChangeOutcome, account?: AccountRef): StepResult => 
 
 export function createActivities(deps: ActivityDeps) {
   const { store } = deps;
-  const planOnly = new Set(deps.safety?.planOnly ?? []);
+  // Read on every step (cached for at most 2 s): an arm takes effect without a restart. A store
+  // that cannot be read fails the activity, which Temporal retries (fail closed, never a guess).
+  const modes = deps.applicationModes ?? createApplicationModeReader({ db: store.pool, planOnly: deps.safety?.planOnly ?? [], logger: deps.logger });
   const catalog = new EntitlementCatalog(deps.connectors);
   const connector = (app: string): Connector => {
     const found = deps.connectors.get(app);
@@ -159,7 +168,7 @@ export function createActivities(deps: ActivityDeps) {
     const { step, employeeId } = input;
     const base = { actor: SYSTEM, subject: { employeeId }, eventId: input.eventId, workflowId, policyVersion: input.policyVersion };
     const change = { op: step.action, app: step.app, ...(step.entitlementId ? { entitlement: step.entitlementId } : {}) };
-    if (planOnly.has(step.app)) {
+    if (await modes.isPlanOnly(step.app)) {
       // Plan-only: computed, recorded and audited as planned; the connector is not called.
       const detail = `plan-only: ${step.app} is not armed, nothing was written`;
       await store.change(
@@ -231,7 +240,8 @@ export function createActivities(deps: ActivityDeps) {
      * with the limits of the policy in force. Steps in plan-only applications write nothing: not asked.
      */
     async requestFencePermit(input: RequestFencePermitInput): Promise<PermitAnswer> {
-      const steps = input.request.steps.filter((s) => !planOnly.has(s.app));
+      const planOnly = await modes.current();
+      const steps = input.request.steps.filter((s) => !planOnly(s.app));
       if (steps.length === 0) return { permit: 'allowed' };
       const { fencing } = deps.policy().model;
       // The policy's population wins; then an operator's estimate (config); then the identities the store knows.

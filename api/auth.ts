@@ -152,6 +152,10 @@ export const routeRoles = {
   'POST /approvals/:approvalId/approve': ['approver', 'admin'],
   'POST /approvals/:approvalId/reject': ['approver', 'admin'],
   'GET /requests/:ticketId': ['approver', 'auditor', 'operator', 'admin'],
+  // Applications with their modes; arming or disarming one is an operator's decision, taken as the caller.
+  'GET /applications': ['operator', 'auditor', 'admin'],
+  'POST /applications/:app/arm': ['operator', 'admin'],
+  'POST /applications/:app/disarm': ['operator', 'admin'],
 } as const satisfies Record<string, readonly ApiRole[]>;
 
 export type RouteKey = keyof typeof routeRoles;

@@ -1,8 +1,9 @@
 // The HTTP API: health and readiness, the remote payload codec for the Temporal UI, the identity
-// state, the fence (routes/fence.ts), approvals and access requests (routes/approvals.ts). Bound to
-// 127.0.0.1; every route but /health and /ready needs a bearer JWT and one of the roles the route
-// table (auth.ts) allows, and every refusal (401, 403) is logged and audited. Inputs are validated
-// with zod; errors are JSON `{ error, reason }` and never carry a token.
+// state, the fence (routes/fence.ts), approvals and access requests (routes/approvals.ts), the
+// applications' modes (routes/applications.ts). Bound to 127.0.0.1; every route but /health and
+// /ready needs a bearer JWT and one of the roles the route table (auth.ts) allows, and every refusal
+// (401, 403) is logged and audited. Inputs are validated with zod; errors are JSON `{ error, reason }`
+// and never carry a token.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -17,6 +18,7 @@ import { employeeIdSchema } from '../schemas/events.js';
 import { recentOutcomes, type Store } from '../store/index.js';
 import { getState, identityWorkflowId } from '../workflows/messages.js';
 import { auditRefusals, authenticate, authorize, callerOf, pathOf, sendError, type JwtSettings } from './auth.js';
+import { registerApplicationRoutes } from './routes/applications.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerFenceRoutes } from './routes/fence.js';
 
@@ -184,6 +186,7 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
 
   registerFenceRoutes(app, { client, store, onRefused, taskQueue: cfg.temporal.taskQueue });
   registerApprovalRoutes(app, { client, store, logger: log, onRefused, queryTimeoutMs, decisionTimeoutMs });
+  registerApplicationRoutes(app, { cfg, store, logger: log, onRefused });
 
   app.use((_req, res) => sendError(res, 404, 'not-found', 'no such route'));
 

@@ -28,6 +28,20 @@ export {
 } from './approval-gates.js';
 export { recordPolicyVersion, listPolicyVersions } from './policy-versions.js';
 export { recordPlan, recordOutcome, outcomeAuditEntry, recentOutcomes } from './changes.js';
+export {
+  setApplicationMode,
+  recordApplicationMode,
+  applicationModeAudit,
+  applicationModes,
+  effectiveApplicationMode,
+  applicationModeNames,
+  MAX_MODE_REASON,
+  type ApplicationMode,
+  type EffectiveApplicationMode,
+  type RecordedApplicationMode,
+  type SetApplicationModeInput,
+  type SetApplicationModeResult,
+} from './application-modes.js';
 export { purgeExpiredPersons } from './retention.js';
 export { verifyAuditChain, type VerifyResult, type VerifyProblem } from './audit-verify.js';
 export { queryAudit, type AuditQuery, type AuditRow } from './audit-query.js';
