@@ -106,7 +106,7 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
           const { applyStep, undoStep } = connectorActivities(app, urgencyOf(step, ctx), step.action);
           // Registered before the step: a step that succeeded remotely but timed out is still undone.
           const seen: { result?: StepResult } = {};
-          saga.register({ label: `undo ${step.key}`, undo: async () => void (await undoStep({ ...input, ...seen })) });
+          const undo = saga.register({ label: `undo ${step.key}`, undo: async () => void (await undoStep({ ...input, ...seen })) });
           let result: StepResult;
           try {
             result = await applyStep(input);
@@ -116,7 +116,12 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
             outcomes.push({ app, action: step.action, outcome: 'failed', detail: failureMessage(err), ...(step.entitlementId ? { entitlementId: step.entitlementId } : {}) });
             return;
           }
-          if (changesNothing(result)) saga.forgetLast();
+          // Applications run concurrently: forget this step's own undo, not whichever was registered last
+          // (that could be another application's, which would then never be undone).
+          if (changesNothing(result)) {
+            if (patched('saga-forget-own')) saga.forget(undo);
+            else saga.forgetLast();
+          }
           if (result.account) accounts[app] = result.account;
           if (result.outcome === 'action-required' && step.action === 'ensureAccount') blockedApps.add(app);
           outcomes.push({

@@ -8,13 +8,25 @@ export type CompensationReport = { label: string; ok: boolean; error?: string };
 export class Saga {
   private readonly stack: Compensation[] = [];
 
-  register(compensation: Compensation): void {
+  /** Registers a compensation and returns it, so that exactly this one can be forgotten later. */
+  register(compensation: Compensation): Compensation {
     this.stack.push(compensation);
+    return compensation;
   }
 
-  /** Drops the compensation registered last (its step turned out to change nothing). */
+  /**
+   * Drops the compensation registered last. Only right when steps run one at a time: with steps of
+   * several applications in flight, the last one registered can be another step's. Kept for
+   * histories recorded before `forget`.
+   */
   forgetLast(): void {
     this.stack.pop();
+  }
+
+  /** Drops this compensation (its step turned out to change nothing). */
+  forget(compensation: Compensation): void {
+    const at = this.stack.lastIndexOf(compensation);
+    if (at >= 0) this.stack.splice(at, 1);
   }
 
   get size(): number {
