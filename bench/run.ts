@@ -74,7 +74,7 @@ const store = await openStore(cfg, { env: storeEnv, migrate: true, createKeys: t
 const taskQueue = unique('provisioning');
 const worker = await createProvisioningWorker(cfg, logger, { taskQueue, apps: resolvedApps, policy, store });
 await seedEntitlements(policy, resolvedApps, worker.connectors);
-const ingress = await startIngress(cfg, logger, { taskQueue, groupId: unique('ingress') });
+const ingress = await startIngress(cfg, logger, { taskQueue, groupId: unique('ingress'), itsm: false });
 const kafka = createKafka(cfg, { clientId: 'bench' });
 const producer = kafka.producer();
 await producer.connect();

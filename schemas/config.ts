@@ -88,12 +88,10 @@ export const configSchema = z.strictObject({
     urgentMaxActivitiesPerSecond: z.number().positive().default(10),
   }).prefault({}),
   safety: z.strictObject({
-    /** Applications in plan-only mode: every step is planned, recorded, audited as planned and shown in the outcome, nothing is written. Arm one by removing it here (or from PROVISIONER_PLAN_ONLY) and restarting the worker. */
+    /** Applications in plan-only mode by default: every step is planned, recorded, audited as planned and shown in the outcome, nothing is written. An operator arms one with `provisioner apps arm` (audited; the store's recorded mode then wins over this list). */
     planOnly: z.array(z.string().min(1)).default([]),
-    /** The fence's population (the share thresholds multiply it); unset: the identities in the store. */
+    /** An operator's estimate of the fence's population (the share thresholds multiply it) when the policy sets no fencing.population; unset: the identities in the store. The release rule is the policy's (fencing.releasesRequired). */
     populationEstimate: z.number().int().positive().optional(),
-    /** Operators who must release a held batch (two-person rule); one operator can reject. */
-    releasesRequired: z.union([z.literal(1), z.literal(2)]).default(2),
   }).prefault({}),
   http: z.strictObject({
     workerPort: port.default(9464),
@@ -124,7 +122,6 @@ const envMapping: Array<[string, (cfg: Record<string, any>, value: string) => vo
   ['PROVISIONER_POLICY', (c, v) => (c.policy.dir = v)],
   ['PROVISIONER_PLAN_ONLY', (c, v) => (c.safety.planOnly = v.split(',').map((s) => s.trim()).filter(Boolean))],
   ['PROVISIONER_FENCE_POPULATION', (c, v) => (c.safety.populationEstimate = Number(v))],
-  ['PROVISIONER_FENCE_RELEASES', (c, v) => (c.safety.releasesRequired = Number(v))],
 ];
 
 /** Which environment variable sets which setting, for error messages. */
