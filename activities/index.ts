@@ -237,11 +237,12 @@ export function createActivities(deps: ActivityDeps) {
 
     /**
      * Asks the fence for a change's destructive steps (update-with-start on the fence workflow),
-     * with the limits of the policy in force. Steps in plan-only applications write nothing: not asked.
+     * with the limits of the policy in force. Steps of plan-only applications are counted too: the
+     * application can be armed between this permit and the step, and an arm must never let a mass
+     * change past the fence (a plan-only dry run of a mass termination trips it as the real one would).
      */
     async requestFencePermit(input: RequestFencePermitInput): Promise<PermitAnswer> {
-      const planOnly = await modes.current();
-      const steps = input.request.steps.filter((s) => !planOnly(s.app));
+      const { steps } = input.request;
       if (steps.length === 0) return { permit: 'allowed' };
       const { fencing } = deps.policy().model;
       // The policy's population wins; then an operator's estimate (config); then the identities the store knows.

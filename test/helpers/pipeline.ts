@@ -48,9 +48,10 @@ export async function startPipeline(options: { appNames?: string[]; policyDir?: 
   const hrLifecycle = uniqueName('hr.lifecycle');
   const outcomes = uniqueName('provisioning.outcomes');
   const itsmRequests = uniqueName('itsm.requests');
-  const cfg: Config = { ...base, kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle, outcomes, itsmRequests } } };
-  await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, outcomes, itsmRequests, `${itsmRequests}.dlq`]);
+  // Its own task queue, in the config too: the API addresses the fence of cfg.temporal.taskQueue.
   const taskQueue = uniqueName('provisioning');
+  const cfg: Config = { ...base, kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle, outcomes, itsmRequests } }, temporal: { ...base.temporal, taskQueue } };
+  await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, outcomes, itsmRequests, `${itsmRequests}.dlq`]);
   const names = options.appNames ?? ['chat', 'code'];
   const apps = await Promise.all(names.map((name) => startTestScimApp({ name })));
   const resolvedApps = apps.map((app, i) => resolvedAppOf(app, names[i]!));
