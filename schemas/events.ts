@@ -84,8 +84,11 @@ export type HrEvent = z.infer<typeof hrEventSchema>;
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-/** Parses the bytes of a Kafka message: JSON first, then the schema; the reason says what is wrong. */
-export function parseHrEvent(bytes: Buffer | string | null | undefined): ParseResult<HrEvent> {
+/**
+ * Parses the bytes of a Kafka message: JSON first, then the schema; the reason says what is wrong
+ * (`what` names the contract, e.g. "hr.lifecycle CloudEvent"). Shared by every consumer.
+ */
+export function parseMessage<S extends z.ZodType>(bytes: Buffer | string | null | undefined, schema: S, what: string): ParseResult<z.infer<S>> {
   if (bytes === null || bytes === undefined || bytes.length === 0) return { ok: false, reason: 'empty message' };
   let json: unknown;
   try {
@@ -93,7 +96,9 @@ export function parseHrEvent(bytes: Buffer | string | null | undefined): ParseRe
   } catch (err) {
     return { ok: false, reason: `not JSON: ${(err as Error).message}` };
   }
-  const parsed = hrEventSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: `not a valid hr.lifecycle CloudEvent: ${z.prettifyError(parsed.error)}` };
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: `not a valid ${what}: ${z.prettifyError(parsed.error)}` };
   return { ok: true, value: parsed.data };
 }
+
+export const parseHrEvent = (bytes: Buffer | string | null | undefined): ParseResult<HrEvent> => parseMessage(bytes, hrEventSchema, 'hr.lifecycle CloudEvent');

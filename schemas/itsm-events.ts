@@ -10,7 +10,7 @@
 //   checked against data, except for an identity workflow's approval (`idn-<employeeId>-...`),
 //   which names its person. A subject that is not the beneficiary breaks nothing but the order.
 import { z } from 'zod';
-import { employeeIdSchema, type ParseResult } from './events.js';
+import { employeeIdSchema, parseMessage, type ParseResult } from './events.js';
 import { appIdSchema, durationSchema, entitlementIdSchema } from './policy.js';
 
 export const itsmEventTypes = ['itsm.access.requested', 'itsm.access.revoke.requested', 'itsm.approval.decided'] as const;
@@ -98,18 +98,7 @@ export type AccessRevokeRequestedEvent = Extract<ItsmEvent, { type: 'itsm.access
 export type ApprovalDecidedEvent = Extract<ItsmEvent, { type: 'itsm.approval.decided' }>;
 
 /** Parses the bytes of a Kafka message: JSON first, then the schema; the reason says what is wrong. */
-export function parseItsmEvent(bytes: Buffer | string | null | undefined): ParseResult<ItsmEvent> {
-  if (bytes === null || bytes === undefined || bytes.length === 0) return { ok: false, reason: 'empty message' };
-  let json: unknown;
-  try {
-    json = JSON.parse(bytes.toString());
-  } catch (err) {
-    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
-  }
-  const parsed = itsmEventSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: `not a valid itsm.requests CloudEvent: ${z.prettifyError(parsed.error)}` };
-  return { ok: true, value: parsed.data };
-}
+export const parseItsmEvent = (bytes: Buffer | string | null | undefined): ParseResult<ItsmEvent> => parseMessage(bytes, itsmEventSchema, 'itsm.requests CloudEvent');
 
 /** The JSON Schema published for ITSM teams (`npm run schemas` writes it to schemas/json/). */
 export const ITSM_JSON_SCHEMA_FILE = 'itsm-request-event.schema.json';
