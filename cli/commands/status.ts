@@ -69,7 +69,7 @@ async function personStatus(cfg: Config, employeeId: string): Promise<boolean> {
   say(`  workflow ${workflowUrl(cfg, workflowId)}`);
   for (const [app, account] of Object.entries(state.accounts)) say(`  account  ${app.padEnd(10)} ${account.accountId}`);
   for (const s of state.scheduled) say(`  later    ${s.step.key} not before ${s.notBefore}`);
-  for (const g of state.awaitingApproval) say(`  approval ${g.step.key} needs ${g.approvals.join(', ')}`);
+  for (const g of state.awaitingApproval) say(`  approval ${g.step.key} needs ${g.approvals.join(', ')}${g.approvalIds?.length ? ` (decide: ${g.approvalIds.join(', ')})` : ''}`);
   if ((state as { fenceHold?: unknown }).fenceHold) say(`  fence    held: ${JSON.stringify((state as { fenceHold?: unknown }).fenceHold)}`);
   await printRecentChanges(cfg, employeeId);
   return true;
