@@ -8,7 +8,12 @@ import type { IHeaders, KafkaMessage, Producer } from './kafka.js';
 
 export const dlqTopicOf = (topic: string) => `${topic}.dlq`;
 
-/** Why a message went to the dead-letter topic; the last four only on itsm.requests. */
+/**
+ * Why a message went to the dead-letter topic (the `dlq-reason-code` header). The last four only on
+ * itsm.requests: `unknown-beneficiary` (a revoke for a person with no identity workflow),
+ * `unknown-approval` (an approval id no workflow holds), `no-such-workflow` (the approval's workflow
+ * never existed here), `decision-failed` (the decision's update ran and failed, not a refusal).
+ */
 export type DeadLetterReason =
   | 'empty' | 'invalid-json' | 'invalid-event' | 'key-mismatch' | 'rejected-by-temporal'
   | 'unknown-beneficiary' | 'unknown-approval' | 'no-such-workflow' | 'decision-failed';

@@ -5,7 +5,7 @@
 // buffering). A handler throws only for transient trouble (Temporal unreachable): the batch is then
 // retried from the last commit. A crash kafkajs will not restart from exits the process (its
 // supervisor restarts it), and a watchdog reports a consumer that silently stopped fetching.
-import { isGrpcServiceError } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import type { Config } from '../schemas/config.js';
 import type { ParseResult } from '../schemas/events.js';
 import type { Logger } from '../observability/logger.js';
@@ -13,17 +13,7 @@ import { loadKeyring } from '../codec/keyring.js';
 import { sendToDeadLetters, type DeadLetterReason } from './dead-letters.js';
 import { createKafka, type Consumer, type EachBatchPayload, type KafkaMessage, type Producer } from './kafka.js';
 
-/**
- * Reason codes of dead letters, machine-readable (the `dlq-reason-code` header). The HR consumer
- * writes those of dead-letters.ts; the ITSM consumer adds:
- * - `unknown-beneficiary`: a revoke request for a person who has no identity workflow;
- * - `unknown-approval`: a decision on an approval id that no workflow holds;
- * - `no-such-workflow`: a decision on an approval whose workflow never existed here;
- * - `decision-failed`: the workflow ran the decision's update and it failed (not a refusal).
- */
-export type IngressDeadLetterReason = DeadLetterReason;
-
-export type DeadLetterVerdict = { code: IngressDeadLetterReason; text: string };
+export type DeadLetterVerdict = { code: DeadLetterReason; text: string };
 
 /** What became of one message: handed over (or recorded and skipped), or dead-lettered with a reason. */
 export type Disposition = { status: 'handled' } | ({ status: 'dead-letter' } & DeadLetterVerdict);
@@ -48,6 +38,20 @@ export function judgeMessage<E extends { subject: string }>(message: KafkaMessag
 
 /** gRPC INVALID_ARGUMENT (3): Temporal will never accept this event (e.g. too large); retrying cannot help. */
 export const isRejectedByTemporal = (err: unknown): boolean => isGrpcServiceError(err) && err.code === 3;
+
+/** What a feed's consumer (HR, ITSM) is built from; the topic and group default per feed. */
+export type FeedConsumerOptions = {
+  cfg: Config;
+  client: Client;
+  logger: Logger;
+  taskQueue?: string;
+  topic?: string;
+  groupId?: string;
+  /** Events handed to Temporal at once, per partition (back-pressure: no unbounded buffering). */
+  maxInFlight?: number;
+  /** A consumer that has not fetched for this long is reported not ready. */
+  watchdogMs?: number;
+};
 
 export type EventConsumerOptions = {
   cfg: Config;

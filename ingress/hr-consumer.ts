@@ -3,28 +3,14 @@
 // goes to the DLQ with its reason and the consumer carries on; only transient trouble (Temporal
 // or Kafka unreachable) makes it retry the batch. The batch, commit, DLQ and watchdog machinery is
 // shared with the ITSM consumer (event-consumer.ts).
-import type { Client } from '@temporalio/client';
-import type { Config } from '../schemas/config.js';
 import { parseHrEvent, type HrEvent } from '../schemas/events.js';
-import type { Logger } from '../observability/logger.js';
 import { hrEventReceived, identityWorkflowId, type HrEventReceived } from '../workflows/messages.js';
 import { EmployeeId } from '../workflows/search-attributes.js';
 import type { identityLifecycle } from '../workflows/identity-lifecycle.js';
-import { createEventConsumer, handled, isRejectedByTemporal, judgeMessage, type Disposition, type EventConsumer, type Verdict } from './event-consumer.js';
+import { createEventConsumer, handled, isRejectedByTemporal, judgeMessage, type Disposition, type EventConsumer, type FeedConsumerOptions, type Verdict } from './event-consumer.js';
 import type { KafkaMessage } from './kafka.js';
 
-export type HrConsumerOptions = {
-  cfg: Config;
-  client: Client;
-  logger: Logger;
-  taskQueue?: string;
-  topic?: string;
-  groupId?: string;
-  /** Events handed to Temporal at once, per partition (back-pressure: no unbounded buffering). */
-  maxInFlight?: number;
-  /** A consumer that has not fetched for this long is reported not ready. */
-  watchdogMs?: number;
-};
+export type HrConsumerOptions = FeedConsumerOptions;
 
 export type HrConsumer = EventConsumer;
 

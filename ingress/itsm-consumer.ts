@@ -17,8 +17,7 @@
 //   misrouted or premature decision and can redrive it. A decision for a workflow that has already
 //   closed (a late or replayed decision) is audited and skipped. An update that the workflow ran
 //   and that failed otherwise is dead-lettered (`decision-failed`).
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import type { Config } from '../schemas/config.js';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   parseItsmEvent,
   type AccessRequestedEvent,
@@ -26,7 +25,6 @@ import {
   type ApprovalDecidedEvent,
   type ItsmEvent,
 } from '../schemas/itsm-events.js';
-import type { Logger } from '../observability/logger.js';
 import type { Store } from '../store/index.js';
 import { decideApproval, type DecisionAnswer } from '../runtime/approval-client.js';
 import {
@@ -37,24 +35,16 @@ import {
 } from '../workflows/approval-messages.js';
 import { identityWorkflowId } from '../workflows/messages.js';
 import { EmployeeId, TicketId } from '../workflows/search-attributes.js';
-import { createEventConsumer, handled, isRejectedByTemporal, judgeMessage, type Disposition, type EventConsumer, type Verdict } from './event-consumer.js';
+import { createEventConsumer, handled, isRejectedByTemporal, judgeMessage, type Disposition, type EventConsumer, type FeedConsumerOptions, type Verdict } from './event-consumer.js';
 import type { KafkaMessage } from './kafka.js';
 
 /** The workflow type the lead registers in workflows/ (the function name is the type). */
 export const ACCESS_REQUEST_WORKFLOW = 'accessRequest';
 type AccessRequestWorkflow = (input: AccessRequestInput) => Promise<unknown>;
 
-export type ItsmConsumerOptions = {
-  cfg: Config;
-  client: Client;
-  logger: Logger;
+export type ItsmConsumerOptions = FeedConsumerOptions & {
   /** Audits refused decisions (DESIGN.md §4: the receiver audits a refused attempt). A function opens it on first use. */
   store?: Store | (() => Promise<Store>);
-  taskQueue?: string;
-  topic?: string;
-  groupId?: string;
-  maxInFlight?: number;
-  watchdogMs?: number;
 };
 
 export type ItsmConsumer = EventConsumer;

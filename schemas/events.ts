@@ -56,7 +56,8 @@ const hiredSnapshotSchema = workerSnapshotSchema.extend({
   email: z.email(),
 });
 
-const envelope = {
+/** The CloudEvents 1.0 envelope every feed we consume shares (hr.lifecycle, itsm.requests). */
+export const cloudEventEnvelope = {
   specversion: z.literal('1.0'),
   /** The dedupe key. */
   id: z.string().min(1).max(200),
@@ -68,7 +69,7 @@ const envelope = {
 };
 
 const hrEvent = <T extends HrEventType, D extends z.ZodType>(type: T, data: D) =>
-  z.looseObject({ ...envelope, type: z.literal(type), data });
+  z.looseObject({ ...cloudEventEnvelope, type: z.literal(type), data });
 
 export const hrEventSchema = z
   .discriminatedUnion('type', [

@@ -10,7 +10,7 @@
 //   checked against data, except for an identity workflow's approval (`idn-<employeeId>-...`),
 //   which names its person. A subject that is not the beneficiary breaks nothing but the order.
 import { z } from 'zod';
-import { employeeIdSchema, parseMessage, type ParseResult } from './events.js';
+import { cloudEventEnvelope, employeeIdSchema, parseMessage, type ParseResult } from './events.js';
 import { appIdSchema, durationSchema, entitlementIdSchema } from './policy.js';
 
 export const itsmEventTypes = ['itsm.access.requested', 'itsm.access.revoke.requested', 'itsm.approval.decided'] as const;
@@ -26,17 +26,10 @@ export const approvalIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,160}$/, 'an approval id is 1-161 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
-const isoDateTime = z.iso.datetime({ offset: true });
-
-// The CloudEvents envelope, as in schemas/events.ts.
+// The shared CloudEvents envelope; here the subject is the beneficiary.
 const envelope = {
-  specversion: z.literal('1.0'),
-  /** The dedupe key. */
-  id: z.string().min(1).max(200),
-  source: z.string().min(1).max(500),
-  time: isoDateTime,
+  ...cloudEventEnvelope,
   subject: employeeIdSchema.meta({ description: "The beneficiary's employee id; the Kafka message key must equal it." }),
-  datacontenttype: z.literal('application/json').optional(),
 };
 
 const entitlementSchema = z.object({ app: appIdSchema, id: entitlementIdSchema });
