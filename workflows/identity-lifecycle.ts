@@ -267,7 +267,6 @@ export async function identityLifecycle(input: IdentityLifecycleInput): Promise<
 
   async function converge(change: Change): Promise<void> {
     const changeId = change.changeId;
-    const fromHr = change.snapshot !== undefined;
     state.status = 'provisioning';
     if (change.snapshot) {
       state.lastEventType = change.eventType as HrEventType;
@@ -280,7 +279,7 @@ export async function identityLifecycle(input: IdentityLifecycleInput): Promise<
     const plan: PlannedChange = await planChange({ employeeId, changeId, eventType: change.eventType, ...(change.snapshot ? { snapshot: change.snapshot } : {}) });
     // Plans from builds before access requests carry no snapshot: then it is the event's.
     const snapshot = plan.snapshot ?? change.snapshot!;
-    if (plan.snapshot || change.snapshot) lastSnapshot = snapshot;
+    lastSnapshot = snapshot;
     // The new plan replaces what was scheduled or waiting: it was computed from the newest state.
     const now = Date.now();
     const later = plan.steps.filter((s) => s.notBefore !== undefined && Date.parse(s.notBefore) > now);
@@ -306,7 +305,8 @@ export async function identityLifecycle(input: IdentityLifecycleInput): Promise<
       applying = undefined;
     }
     rememberAccounts(applied.accounts);
-    if (fromHr) state.lastAppliedSequence = change.sequence;
+    // Only an HR snapshot advances the applied sequence; a grant, an expiry or an approval keeps it.
+    if (change.snapshot) state.lastAppliedSequence = change.sequence;
     const rejected = applied.steps.some((s) => s.outcome === 'rejected');
     // A rejected batch changes nothing: neither now nor later (the change's scheduled destructive steps go too).
     if (rejected) state.scheduled = state.scheduled.filter((s) => s.changeId !== changeId || !s.step.fenced);

@@ -40,7 +40,8 @@ async function runProcess(name: 'worker' | 'ingress' | 'dev'): Promise<void> {
   if (name !== 'worker') parts.ingress = await startIngress(cfg, logger, parts.worker ? { itsm: { store: parts.worker.store } } : {});
   if (name === 'dev' && parts.worker && parts.ingress) {
     // A configured secret wins; otherwise the checkout's development secret (created once, 0600).
-    const jwt = loadJwtSettings({ dataDir: cfg.dataDir }) ?? (ensureDevSecret(cfg.dataDir), loadJwtSettings({ dataDir: cfg.dataDir })!);
+    if (!loadJwtSettings({ dataDir: cfg.dataDir })) ensureDevSecret(cfg.dataDir);
+    const jwt = loadJwtSettings({ dataDir: cfg.dataDir })!;
     parts.api = await startApi({ cfg, logger, client: parts.ingress.client, store: parts.worker.store, port: apiPort(), jwt, corsOrigins: corsOrigins(cfg) });
   }
   const port = { worker: cfg.http.workerPort, ingress: cfg.http.ingressPort, dev: cfg.http.devPort }[name];
