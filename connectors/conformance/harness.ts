@@ -1,9 +1,21 @@
-// What the conformance kit drives connectors with: call contexts, and the activity retry simulated
-// by the shared retry layer (../retry.ts), so a connector is exercised the way Temporal runs it:
-// each attempt starts from scratch, transient errors are retried after at least Retry-After.
+// What the conformance kit and the connector tests drive connectors with: a person to ensure, call
+// contexts, and the activity retry simulated by the shared retry layer (../retry.ts), so a connector
+// is exercised the way Temporal runs it: each attempt starts from scratch, transient errors are
+// retried after at least Retry-After.
 import { randomBytes } from 'node:crypto';
-import type { CallContext } from '../contract.js';
+import type { CallContext, EnsureAccountRequest } from '../contract.js';
 import { withRetries, type RetryEvent, type RetryPolicy } from '../retry.js';
+
+/** The request for a test person; the e-mail is made from the employee id. */
+export const person = (employeeId: string, userName: string, extra: Partial<EnsureAccountRequest> = {}): EnsureAccountRequest => ({
+  employeeId,
+  userName,
+  givenName: 'Test',
+  familyName: 'Person',
+  email: `${employeeId.replace(/[^A-Za-z0-9]/g, '') || 'x'}@example.com`,
+  active: true,
+  ...extra,
+});
 
 export function callContext(label = 'conformance'): CallContext {
   const key = `${label}/${randomBytes(6).toString('hex')}`;

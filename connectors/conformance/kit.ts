@@ -16,87 +16,15 @@
 //     an account carrying another correlation key;
 //   - under injected 429s (Retry-After honoured), 5xx, connection resets and "commit then drop the
 //     connection", the result converges with exactly one account.
+//
+// The targets' shape is in ./target.ts, the hostile values in ./hostile-values.ts, the people and the
+// simulated activity retry in ./harness.ts.
 import { afterEach, describe, expect, it } from 'vitest';
-import { can, collectPages, type Account, type AccountRef, type CallContext, type Connector, type EnsureAccountRequest } from '../contract.js';
+import { can, collectPages, type Account, type AccountRef, type CallContext } from '../contract.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
-import type { RetryPolicy } from '../retry.js';
-import { asActivity, callContext } from './harness.js';
-
-export type FaultKind =
-  /** 429 with Retry-After. */
-  | 'rate-limit'
-  /** 5xx answers (SCIM) before anything is written. */
-  | 'server-error'
-  /** The connection is closed before a write reaches the server. */
-  | 'connection-reset'
-  /** The write is committed, then the connection is dropped without an answer. */
-  | 'drop-after-commit';
-
-export interface FaultInjector {
-  readonly supported: ReadonlySet<FaultKind>;
-  /** Arms a fault for the next `times` requests (writes, for the connection faults). */
-  inject(kind: FaultKind, times: number): Promise<void>;
-  /** How often the armed fault fired. */
-  fired(kind: FaultKind): Promise<number>;
-  clear(): Promise<void>;
-}
-
-/** The server as seen without the connector under test. */
-export interface TargetInspector {
-  /** Accounts whose correlation key is exactly `employeeId`. */
-  accountsWithKey(employeeId: string): Promise<number>;
-  /** Every correlation key the server holds, one per account (duplicates kept). */
-  allKeys(): Promise<string[]>;
-  isMember(employeeId: string, entitlementId: string): Promise<boolean>;
-  /** A comparable picture of the account, including what changes on any write (version, modifyTimestamp). */
-  snapshot(employeeId: string): Promise<unknown>;
-}
-
-export type ConformanceTarget = {
-  connector: Connector;
-  /** Creates an entitlement (a group) in the target; returns its id as the connector names it. */
-  createEntitlement(name: string): Promise<string>;
-  /** Creates an account the way someone else would: no correlation key. */
-  createForeignAccount(input: { userName: string; email: string }): Promise<{ snapshot: () => Promise<unknown> }>;
-  inspect: TargetInspector;
-  faults: FaultInjector;
-  close(): Promise<void>;
-};
-
-export type ConformanceOptions = {
-  /** The faults this target can inject: a test is registered for each (none is skipped at run time). */
-  faultKinds: readonly FaultKind[];
-  /** Accounts and entitlements created for the listing tests, and the page size used. */
-  listing?: { accounts: number; entitlements: number; pageSize: number };
-  retry?: Partial<RetryPolicy>;
-};
-
-const person = (employeeId: string, userName: string, extra: Partial<EnsureAccountRequest> = {}): EnsureAccountRequest => ({
-  employeeId,
-  userName,
-  givenName: 'Test',
-  familyName: 'Person',
-  email: `${employeeId.replace(/[^A-Za-z0-9]/g, '') || 'x'}@example.com`,
-  active: true,
-  ...extra,
-});
-
-const VICTIM = person('E-VICTIM-1', 'victim.admin', { givenName: 'Vic', familyName: 'Tim', email: 'victim@example.com' });
-
-/** Hostile values, each next to the victim above; look-alikes are built from the victim's own values. */
-export const HOSTILE_CASES: ReadonlyArray<{ label: string; req: EnsureAccountRequest; mayBeRejected?: true }> = [
-  { label: 'an LDAP filter injection', req: person('*)(uid=*', '*)(uid=*') },
-  { label: 'a lone wildcard', req: person('*', '*') },
-  { label: 'an OR-injection into an LDAP filter', req: person('E-VICTIM-1)(|(employeeNumber=*', 'x)(|(uid=*') },
-  { label: 'a SCIM filter injection', req: person('x" or externalId pr or externalId eq "y', 'x" or userName pr or userName eq "y') },
-  { label: 'quotes and backslashes', req: person('q"\\"\\\\', 'q"uote\\back\\') },
-  { label: 'DN specials: commas, plus signs, equals, semicolons, angle brackets', req: person('E,1+cn=admin;<x>', 'doe, john+cn=admin;<x>', { familyName: 'Doe, Jr.+' }) },
-  { label: 'a leading hash and leading and trailing spaces', req: person('#E 2 ', '# lead and trail x') },
-  { label: 'a NUL byte', req: person('E\u0000NUL', 'nul\u0000byte'), mayBeRejected: true },
-  { label: "a Cyrillic look-alike of the victim's values", req: person('\u0415-VICTIM-1', 'victim.\u0430dmin') },
-  { label: "a fullwidth look-alike of the victim's values", req: person('\uff25-VICTIM-1', '\uff56ictim.admin') },
-  { label: "a case variant of the victim's employee id", req: person('e-victim-1', 'case.variant.of.victim') },
-];
+import { asActivity, callContext, person } from './harness.js';
+import { HOSTILE_CASES, VICTIM } from './hostile-values.js';
+import type { ConformanceOptions, ConformanceTarget } from './target.js';
 
 function expectConverged(status: string) {
   expect(['created', 'updated', 'unchanged']).toContain(status);

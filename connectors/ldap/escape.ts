@@ -148,3 +148,21 @@ export function isChildOf(dn: string, parent: string): boolean {
   const child = parseDn(dn);
   return child.length > 0 && normalizeDn(formatDn(child.slice(1))) === normalizeDn(parent);
 }
+
+/** Do `a` and `b` name the same entry? A DN that does not parse names none. */
+export function sameDn(a: string, b: string): boolean {
+  try {
+    return normalizeDn(a) === normalizeDn(b);
+  } catch {
+    return false;
+  }
+}
+
+/** The parent DN of `dn` as the server wrote it (everything after the first unescaped comma). */
+export function formatParent(dn: string): string {
+  for (let i = 0; i < dn.length; i += 1) {
+    if (dn[i] === '\\') i += 1;
+    else if (dn[i] === ',') return dn.slice(i + 1);
+  }
+  throw new RangeError(`${dn} has no parent`);
+}

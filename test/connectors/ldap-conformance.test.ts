@@ -1,7 +1,8 @@
 // The conformance kit against the real local slapd (memberof and refint overlays), each test in its
 // own OU, through a TCP proxy that can break connections mid-call; once with disable by moving the
 // entry to ou=disabled, once with disable by an attribute value (employeeType: disabled).
-import { describeConformance, type ConformanceTarget, type FaultKind } from '../../connectors/conformance/kit.js';
+import { describeConformance } from '../../connectors/conformance/kit.js';
+import type { ConformanceTarget, FaultKind } from '../../connectors/conformance/target.js';
 import { escapeDnValue } from '../../connectors/ldap/escape.js';
 import { LdapConnector } from '../../connectors/ldap/ldap-connector.js';
 import { startLdapFaultProxy } from './helpers/ldap-fault-proxy.js';

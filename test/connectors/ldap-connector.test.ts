@@ -5,22 +5,12 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createConnector, parseConnectorConfig } from '../../connectors/config.js';
-import { callContext } from '../../connectors/conformance/harness.js';
-import type { AccountRef, EnsureAccountRequest } from '../../connectors/contract.js';
+import { callContext, person } from '../../connectors/conformance/harness.js';
+import type { AccountRef } from '../../connectors/contract.js';
 import { AuthError, InvalidRequestError } from '../../connectors/errors.js';
 import { escapeDnValue } from '../../connectors/ldap/escape.js';
 import { LdapConnector, type LdapConnectorOptions } from '../../connectors/ldap/ldap-connector.js';
 import { createTestOu, type TestOu } from './helpers/ldap-ou.js';
-
-const person = (employeeId: string, userName: string, extra: Partial<EnsureAccountRequest> = {}): EnsureAccountRequest => ({
-  employeeId,
-  userName,
-  givenName: 'Lee',
-  familyName: 'Dap',
-  email: `${userName}@example.com`,
-  active: true,
-  ...extra,
-});
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {

@@ -1,6 +1,7 @@
 // The conformance kit against the real SCIM target app (targets/), one app per test, the connector
 // authenticating with OAuth2 client credentials, the app cutting list pages at 7 resources.
-import { describeConformance, type FaultKind } from '../../connectors/conformance/kit.js';
+import { describeConformance } from '../../connectors/conformance/kit.js';
+import type { FaultKind } from '../../connectors/conformance/target.js';
 import { ScimConnector } from '../../connectors/scim/scim-connector.js';
 import { startTestScimApp, userBody, groupBody, type TestScimApp } from '../helpers/scim-app.js';
 

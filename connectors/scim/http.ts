@@ -1,0 +1,172 @@
+// The SCIM transport: one HTTP exchange with a timeout and the call's abort signal, the bearer
+// token (static or OAuth2 client credentials) in the Authorization header and one more try on a
+// 401 with a fresh token, the answer's JSON parsed and validated at the boundary, and errors a verb
+// did not handle mapped by the one status table (../http-status.ts). Secrets never reach a message
+// or a log line; requests are logged at debug as method, path (no query), status and duration.
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { CallContext } from '../contract.js';
+import { redactSecrets } from '../credentials.js';
+import { InvalidRequestError, TransientError, type ConnectorError } from '../errors.js';
+import { errorForStatus, retryAfterMs } from '../http-status.js';
+import { OAuthClientCredentials } from './oauth.js';
+import { scimErrorSchema } from './resources.js';
+
+export type ScimAuthOptions =
+  | { kind: 'bearer'; /** Read on every call, so a rotated token is picked up without a restart. */ token: () => string }
+  | {
+      kind: 'oauth2';
+      tokenUrl: string;
+      clientId: string;
+      clientSecret: () => string;
+      scope?: string;
+      clientAuthentication?: 'basic' | 'body';
+    };
+
+/** An answer as it came: status, headers, the body's text and its JSON (undefined when it is none). */
+export type Answer = { status: number; headers: Headers; text: string; json: unknown };
+
+type AuthSource = {
+  token(signal: AbortSignal): Promise<string>;
+  /** The app refused `token`: is another attempt with a fresh one worth it? */
+  refused(token: string): boolean;
+  secrets(): string[];
+};
+
+function authSource(app: string, auth: ScimAuthOptions, timeoutMs: number): AuthSource {
+  if (auth.kind === 'bearer') {
+    const read = auth.token;
+    return {
+      token: async () => read(),
+      // A token rotated while the request was in flight is worth one more try; the same token is not.
+      refused: (token) => {
+        try {
+          return read() !== token;
+        } catch {
+          return false;
+        }
+      },
+      secrets: () => {
+        try {
+          return [read()];
+        } catch {
+          return [];
+        }
+      },
+    };
+  }
+  const oauth = new OAuthClientCredentials({ app, timeoutMs, ...auth });
+  return {
+    token: (signal) => oauth.token(signal),
+    refused: (token) => {
+      oauth.invalidate(token);
+      return true;
+    },
+    secrets: () => oauth.secrets(),
+  };
+}
+
+/** The error's code, for messages: ECONNRESET, UND_ERR_SOCKET, ... */
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (cause && typeof cause.code === 'string') return cause.code;
+  if (cause && typeof cause.message === 'string') return cause.message.slice(0, 120);
+  return (err as Error).message?.slice(0, 120) ?? 'unknown error';
+}
+
+export type ScimHttpOptions = {
+  app: string;
+  /** The SCIM base URL (RFC 7644 §3.1), without a trailing slash. */
+  baseUrl: string;
+  auth: ScimAuthOptions;
+  /** Per HTTP request, token requests included. */
+  timeoutMs: number;
+  log?: Logger | undefined;
+};
+
+export class ScimHttp {
+  readonly app: string;
+  private readonly auth: AuthSource;
+
+  constructor(private readonly options: ScimHttpOptions) {
+    this.app = options.app;
+    this.auth = authSource(options.app, options.auth, options.timeoutMs);
+  }
+
+  /**
+   * Sends one request and reads the whole answer. A network failure or a timeout is a
+   * TransientError (the write may or may not have happened: the next attempt reads first); any
+   * status is returned for the verb to decide, after one more try on a 401 with a fresh token.
+   */
+  async send(method: string, path: string, call: CallContext, init: { body?: unknown; headers?: Record<string, string>; what: string }, retried = false): Promise<Answer> {
+    const { app, baseUrl, timeoutMs, log } = this.options;
+    const bare = path.split('?')[0]!;
+    const started = performance.now();
+    const token = await this.auth.token(call.signal);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(`${baseUrl}${path}`, {
+        method,
+        signal: AbortSignal.any([call.signal, timeout]),
+        headers: {
+          accept: 'application/scim+json, application/json',
+          authorization: `Bearer ${token}`,
+          'x-correlation-id': call.correlationId,
+          ...(init.body === undefined ? {} : { 'content-type': 'application/scim+json' }),
+          ...init.headers,
+        },
+        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      });
+      text = await res.text();
+    } catch (err) {
+      if (call.signal.aborted) throw call.signal.reason ?? err;
+      // Connection refused or reset, a timeout, an answer that never came: the write may or may
+      // not have happened, which the next attempt resolves by reading by externalId first.
+      const why = timeout.aborted ? `timed out after ${timeoutMs} ms` : `failed (${networkReason(err)})`;
+      log?.debug({ method, path: bare, error: why, ms: Math.round(performance.now() - started), correlationId: call.correlationId }, 'SCIM request failed');
+      throw new TransientError(this.redact(`${app}: ${init.what}: ${method} ${bare} ${why}`), app);
+    }
+    log?.debug({ method, path: bare, status: res.status, ms: Math.round(performance.now() - started), correlationId: call.correlationId }, 'SCIM request');
+    if (res.status === 401 && !retried && this.auth.refused(token)) return this.send(method, path, call, init, true);
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, json };
+  }
+
+  /** The answer's body as `schema` says it must be; a malformed one is an InvalidRequestError. */
+  parse<T extends z.ZodType>(res: Answer, schema: T, what: string): z.infer<T> {
+    const parsed = schema.safeParse(res.json);
+    if (!parsed.success) throw new InvalidRequestError(`${this.app} answered a malformed ${what} (HTTP ${res.status}): ${z.prettifyError(parsed.error).slice(0, 300)}`, this.app);
+    return parsed.data;
+  }
+
+  /** The scimType of an error answer (RFC 7644 §3.12), if it has one. */
+  scimType(res: Answer): string | undefined {
+    const parsed = scimErrorSchema.safeParse(res.json);
+    return parsed.success ? parsed.data.scimType : undefined;
+  }
+
+  /** `scimType: detail` of an error answer, short and redacted, for messages. */
+  errorDetail(res: Answer): string | undefined {
+    const parsed = scimErrorSchema.safeParse(res.json);
+    if (!parsed.success) return undefined;
+    const parts = [parsed.data.scimType, parsed.data.detail].filter((p): p is string => !!p);
+    return parts.length ? this.redact(parts.join(': ').slice(0, 300)) : undefined;
+  }
+
+  /** The error for an answer the verb did not handle, by the one status table. */
+  fail(res: Answer, what: string): ConnectorError {
+    const detail = this.errorDetail(res) ?? this.redact(res.text.slice(0, 200));
+    return errorForStatus(this.app, res.status, this.redact(`${this.app}: ${what} answered ${res.status}${detail ? ` (${detail})` : ''}`), retryAfterMs(res.headers.get('retry-after')));
+  }
+
+  private redact(text: string): string {
+    return redactSecrets(text, this.auth.secrets());
+  }
+}
