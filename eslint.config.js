@@ -26,7 +26,7 @@ export default tseslint.config(
         patterns: [
           { group: ['node:*'], message: 'Workflow code runs in the deterministic sandbox: no Node.js modules (do I/O in an activity).' },
           { group: ['kafkajs', 'pg', 'ldapts', 'pino', 'express', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'No I/O libraries in workflow code: call an activity.' },
-          { group: ['../activities/*', '../activities', '../connectors/*', '../store/*', '../ingress/*'], allowTypeImports: true, message: 'Workflows import activities and I/O modules as types only (proxyActivities).' },
+          { group: ['../activities/*', '../activities', '../connectors/*', '../store/*', '../ingress/*', '../../activities/*', '../../activities', '../../connectors/*', '../../store/*', '../../ingress/*'], allowTypeImports: true, message: 'Workflows import activities and I/O modules as types only (proxyActivities).' },
         ],
       }],
       'no-restricted-globals': ['error', { name: 'process', message: 'No process/env in workflow code: pass configuration in as workflow input.' }, { name: 'fetch', message: 'No I/O in workflow code.' }],

@@ -1,0 +1,78 @@
+// One change converged: the person's plan is made from the newest state, its steps split into
+// now, later (scheduled) and gated (approvals), and what runs now applied through the fence.
+import { CancellationScope, isCancellation, patched, upsertSearchAttributes } from '@temporalio/workflow';
+import type { PlannedChange } from '../../activities/lifecycle-types.js';
+import type { HrEventType } from '../../schemas/events.js';
+import type { Outcome } from '../../schemas/outcomes.js';
+import type { AppliedChange } from '../apply-plan.js';
+import { Department, LifecycleEvent, ProvisioningStatus } from '../search-attributes.js';
+import { planChange } from './activities.js';
+import { applyFenced } from './fence.js';
+import { gateSteps } from './gates.js';
+import { deferredOf, finish } from './outcomes.js';
+import { knownAccounts, rememberAccounts, type Change, type Identity } from './state.js';
+
+/** Plans the change and applies what is due now; a newer termination supersedes it while it is applied. */
+export async function converge(id: Identity, change: Change): Promise<void> {
+  const { employeeId, state } = id;
+  const changeId = change.changeId;
+  state.status = 'provisioning';
+  if (change.snapshot) {
+    state.lastEventType = change.eventType as HrEventType;
+    upsertSearchAttributes([
+      { key: ProvisioningStatus, value: 'provisioning' },
+      { key: LifecycleEvent, value: change.eventType },
+      ...(change.snapshot.department ? [{ key: Department, value: change.snapshot.department }] : []),
+    ]);
+  } else upsertSearchAttributes([{ key: ProvisioningStatus, value: 'provisioning' }]);
+  const plan: PlannedChange = await planChange({ employeeId, changeId, eventType: change.eventType, ...(change.snapshot ? { snapshot: change.snapshot } : {}) });
+  // Plans from builds before access requests carry no snapshot: then it is the event's.
+  const snapshot = plan.snapshot ?? change.snapshot!;
+  id.lastSnapshot = snapshot;
+  // The new plan replaces what was scheduled or waiting: it was computed from the newest state.
+  const now = Date.now();
+  const later = plan.steps.filter((s) => s.notBefore !== undefined && Date.parse(s.notBefore) > now);
+  const gated = plan.steps.filter((s) => !later.includes(s) && (s.approvals?.length ?? 0) > 0);
+  const immediate = plan.steps.filter((s) => !later.includes(s) && !gated.includes(s));
+  state.scheduled = later.map((step) => ({ changeId, eventId: change.eventId, sequence: change.sequence, step, notBefore: step.notBefore! }));
+  // Sensitive steps wait for approvals, each gate addressed by approval ids (builds before the gates only listed them).
+  const approvalIds = (gated.length > 0 || id.gates.length > 0) && patched('approval-gates') ? await gateSteps(id, change, plan.policyVersion, gated) : {};
+  state.awaitingApproval = gated.map((step) => ({ changeId, step, approvals: step.approvals!, ...(approvalIds[step.key] ? { approvalIds: approvalIds[step.key] } : {}) }));
+
+  // A termination (a newer sequence) supersedes this change while it is applied, whatever brought it.
+  const scope = new CancellationScope();
+  id.applying = { sequence: change.sequence, scope };
+  let applied: AppliedChange;
+  let superseded = false;
+  try {
+    applied = await scope.run(() => applyFenced(id, { employeeId, changeId, policyVersion: plan.policyVersion, snapshot, eventId: change.eventId }, change.source, immediate));
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    superseded = true;
+    applied = { steps: [], compensations: [], failed: false, accounts: knownAccounts(id) };
+  } finally {
+    id.applying = undefined;
+  }
+  rememberAccounts(id, applied.accounts);
+  // Only an HR snapshot advances the applied sequence; a grant, an expiry or an approval keeps it.
+  if (change.snapshot) state.lastAppliedSequence = change.sequence;
+  const rejected = applied.steps.some((s) => s.outcome === 'rejected');
+  // A rejected batch changes nothing: neither now nor later (the change's scheduled destructive steps go too).
+  if (rejected) state.scheduled = state.scheduled.filter((s) => s.changeId !== changeId || !s.step.fenced);
+  const status: Outcome['status'] = superseded
+    ? 'superseded'
+    : applied.failed
+      ? 'failed'
+      : rejected || applied.steps.some((s) => s.outcome === 'action-required')
+        ? 'action-required'
+        : 'succeeded';
+  state.status = status === 'succeeded' ? (snapshot.status === 'terminated' ? 'deprovisioned' : 'provisioned') : status === 'superseded' ? 'idle' : status;
+  await finish(id, change, {
+    status,
+    policyVersion: plan.policyVersion,
+    steps: applied.steps,
+    ...(superseded ? { reason: 'a termination arrived while this change was being applied' } : rejected ? { reason: 'an operator rejected the fence batch that held its destructive steps: they were not applied' } : {}),
+    ...(applied.compensations.length > 0 ? { compensations: applied.compensations } : {}),
+    ...deferredOf([...later.filter((s) => !rejected || !s.fenced), ...gated]),
+  });
+}

@@ -1,0 +1,52 @@
+// The fence from a person's workflow: a change's destructive steps ask the fence first; a held
+// batch waits for an operator's release or rejection, and what was rejected is reported, not applied.
+import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { PlanStep } from '../../activities/lifecycle-types.js';
+import type { StepOutcome } from '../../schemas/outcomes.js';
+import { applyPlan, type AppliedChange, type ChangeContext } from '../apply-plan.js';
+import { fenceWorkflowId, permitWithdrawn } from '../fence-messages.js';
+import { ProvisioningStatus } from '../search-attributes.js';
+import { requestFencePermit } from './activities.js';
+import { knownAccounts, type Identity } from './state.js';
+
+/** Applies the steps once the fence lets their destructive ones through; what it rejected is skipped and reported. */
+export async function applyFenced(id: Identity, ctx: ChangeContext, source: string, steps: PlanStep[]): Promise<AppliedChange> {
+  const refused = await passFence(id, ctx, source, steps);
+  const allowed = refused.length === 0 ? steps : steps.filter((s) => !s.fenced);
+  const applied = await applyPlan(ctx, allowed, knownAccounts(id));
+  return refused.length === 0 ? applied : { ...applied, steps: [...applied.steps, ...refused] };
+}
+
+/** Asks the fence for the change's destructive steps; when held, waits for the batch's decision. Returns the refused steps. */
+async function passFence(id: Identity, ctx: ChangeContext, source: string, steps: PlanStep[]): Promise<StepOutcome[]> {
+  const { employeeId, workflowId, state, fenceDecisions } = id;
+  const fenced = steps.filter((s) => s.fenced);
+  if (fenced.length === 0 || !patched('fence-gate')) return [];
+  const requestId = `${workflowId}/${ctx.changeId}`;
+  const fenceId = fenceWorkflowId(workflowInfo().taskQueue);
+  const answer = await requestFencePermit({
+    fenceWorkflowId: fenceId,
+    taskQueue: workflowInfo().taskQueue,
+    request: { requestId, workflowId, employeeId, source, steps: fenced.map((s) => ({ key: s.key, app: s.app, action: s.fenced!, ...(s.entitlementId ? { entitlementId: s.entitlementId } : {}) })) },
+  });
+  if (answer.permit === 'allowed') return [];
+  const before = state.status;
+  state.fenceHold = { batchId: answer.batchId, steps: fenced.map((s) => s.key), reasons: answer.reasons };
+  upsertSearchAttributes([{ key: ProvisioningStatus, value: 'fence-held' }]);
+  try {
+    await condition(() => fenceDecisions[answer.batchId] !== undefined);
+  } catch (err) {
+    // Superseded while held: the fence no longer lists this request.
+    if (isCancellation(err)) await CancellationScope.nonCancellable(() => getExternalWorkflowHandle(fenceId).signal(permitWithdrawn, { requestId }).catch(() => undefined));
+    throw err;
+  } finally {
+    delete state.fenceHold;
+  }
+  const decision = fenceDecisions[answer.batchId]!;
+  delete fenceDecisions[answer.batchId];
+  state.status = before;
+  upsertSearchAttributes([{ key: ProvisioningStatus, value: state.status }]);
+  if (decision.decision === 'released') return [];
+  const detail = `rejected by the fence: batch ${decision.batchId} (by ${decision.operators.join(', ')})`;
+  return fenced.map((s) => ({ app: s.app, action: s.action, outcome: 'rejected' as const, detail, ...(s.entitlementId ? { entitlementId: s.entitlementId } : {}), ...(s.account ? { accountId: s.account.id } : {}) }));
+}

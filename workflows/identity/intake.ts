@@ -1,0 +1,54 @@
+// What reaches a person's workflow: HR events, access requests' grants and revokes, approval
+// decisions and fence decisions (duplicates dropped by event id), and how HR events are taken.
+import { setHandler } from '@temporalio/workflow';
+import { handleApprovals } from '../approval-handlers.js';
+import { accessGranted, accessRevocationRequested } from '../approval-messages.js';
+import { fenceDecision } from '../fence-messages.js';
+import { getState, hrEventReceived } from '../messages.js';
+import { converge } from './converge.js';
+import { finish } from './outcomes.js';
+import { hrChange, remember, type Identity } from './state.js';
+
+/** Registers the workflow's signal, query and update handlers; they queue work for the main loop. */
+export function listen(id: Identity): void {
+  setHandler(hrEventReceived, (event) => {
+    // A replayed Kafka message carries the same event id: harmless by construction.
+    if (id.recentEventIds.includes(event.eventId) || id.pending.some((p) => p.eventId === event.eventId)) return;
+    id.pending.push(event);
+    // A termination supersedes the person's pending work, including a change in flight.
+    if (event.type === 'hr.worker.terminated' && id.applying && event.snapshot.sequence > id.applying.sequence) id.applying.scope.cancel();
+  });
+  setHandler(getState, () => ({ ...id.state, pendingEvents: id.pending.length + id.requests.length }));
+  // Access requests hand over approved grants and revoke requests; duplicates are harmless.
+  setHandler(accessGranted, (grant) => {
+    if (id.recentEventIds.includes(`grant/${grant.ticketId}`) || id.requests.some((r) => r.kind === 'grant' && r.grant.ticketId === grant.ticketId)) return;
+    id.requests.push({ kind: 'grant', grant });
+  });
+  setHandler(accessRevocationRequested, (revoke) => {
+    if (id.recentEventIds.includes(revoke.eventId) || id.requests.some((r) => r.kind === 'revoke' && r.revoke.eventId === revoke.eventId)) return;
+    id.requests.push({ kind: 'revoke', revoke });
+  });
+  // Sensitive birthright steps wait for their approvals, decided by the same approve / reject updates as requests.
+  handleApprovals(() => id.gates.map((g) => g.gate), () => id.closedApprovals);
+  setHandler(fenceDecision, (d) => {
+    id.fenceDecisions[d.batchId] = d;
+  });
+}
+
+/** Takes every HR event that arrived: the highest sequence wins and is converged, the rest is recorded as ignored. */
+export async function takeEvents(id: Identity): Promise<void> {
+  const { state } = id;
+  const batch = id.pending.splice(0, id.pending.length).sort((a, b) => a.snapshot.sequence - b.snapshot.sequence);
+  const newest = batch[batch.length - 1]!;
+  for (const event of batch) {
+    remember(id, event.eventId);
+    if (event === newest && event.snapshot.sequence > state.lastAppliedSequence) continue;
+    const reason =
+      event.snapshot.sequence <= state.lastAppliedSequence
+        ? `sequence ${event.snapshot.sequence} is not newer than the applied sequence ${state.lastAppliedSequence}`
+        : `superseded by sequence ${newest.snapshot.sequence} that arrived with it`;
+    state.ignoredEvents = [...state.ignoredEvents, { eventId: event.eventId, sequence: event.snapshot.sequence, reason }].slice(-20);
+    await finish(id, hrChange(event), { status: 'ignored', policyVersion: 'n/a', steps: [], reason });
+  }
+  if (newest.snapshot.sequence > state.lastAppliedSequence) await converge(id, hrChange(newest));
+}

@@ -1,0 +1,38 @@
+// Steps for later in a person's workflow (a mover's grace period, a leaver's deletion delay): when
+// the earliest is due, the due ones are applied through the fence and their outcome recorded.
+import { failureMessage, type AppliedChange } from '../apply-plan.js';
+import type { HrEventReceived } from '../messages.js';
+import { applyFenced } from './fence.js';
+import { finish } from './outcomes.js';
+import { hrChange, knownAccounts, rememberAccounts, type Identity } from './state.js';
+
+/** When the first scheduled step is due, if any. */
+export function nextScheduled(id: Identity): number | undefined {
+  const { scheduled } = id.state;
+  return scheduled.length === 0 ? undefined : Math.min(...scheduled.map((s) => Date.parse(s.notBefore)));
+}
+
+/** Applies every scheduled step whose time has come, as one change of the timer. */
+export async function runScheduled(id: Identity): Promise<void> {
+  const { employeeId, state } = id;
+  const now = Date.now();
+  const due = state.scheduled.filter((s) => Date.parse(s.notBefore) <= now);
+  state.scheduled = state.scheduled.filter((s) => !due.includes(s));
+  const first = due[0]!;
+  const event: HrEventReceived = { eventId: `${first.eventId}/scheduled/${first.notBefore}`, type: state.lastEventType ?? 'hr.worker.updated', source: 'provisioner:timer', time: new Date(now).toISOString(), snapshot: { employeeId, sequence: first.sequence, effectiveAt: first.notBefore, status: 'active' } };
+  let applied: AppliedChange;
+  try {
+    applied = await applyFenced(id, { employeeId, changeId: event.eventId, policyVersion: 'scheduled', snapshot: event.snapshot, eventId: event.eventId }, event.source, due.map((s) => s.step));
+  } catch (err) {
+    applied = { steps: due.map((s) => ({ app: s.step.app, action: s.step.action, outcome: 'failed' as const, detail: failureMessage(err) })), compensations: [], failed: true, accounts: knownAccounts(id) };
+  }
+  rememberAccounts(id, applied.accounts);
+  if (state.lastEventType === 'hr.worker.terminated' && !applied.failed) state.status = 'deprovisioned';
+  await finish(id, hrChange(event), {
+    status: applied.failed ? 'failed' : 'succeeded',
+    policyVersion: 'scheduled',
+    steps: applied.steps,
+    reason: `scheduled steps of change ${first.changeId}`,
+    ...(applied.compensations.length > 0 ? { compensations: applied.compensations } : {}),
+  });
+}

@@ -1,0 +1,114 @@
+// What one person's identity workflow holds: the queryable state, the queues its handlers fill,
+// the approval gates and what crosses continue-as-new. JSON-plain, passed to every part.
+import type { CancellationScope } from '@temporalio/workflow';
+import type { ChangeEventType } from '../../activities/lifecycle-types.js';
+import type { AccountRef } from '../../connectors/contract.js';
+import type { HrEventType, WorkerSnapshot } from '../../schemas/events.js';
+import type { ApprovalView } from '../approval-chain.js';
+import type { FenceDecision } from '../fence-messages.js';
+import type { CarriedState, HrEventReceived, IdentityLifecycleInput, IdentityState, RequestWork, StepGate } from '../messages.js';
+
+const RECENT_EVENT_IDS = 200;
+
+/** One person's workflow: its ids, the state `getState` shows, and the work waiting to be taken. */
+export type Identity = {
+  employeeId: string;
+  workflowId: string;
+  state: IdentityState;
+  /** Event ids (and `grant/<ticketId>`) already taken: a replayed message is dropped. */
+  recentEventIds: string[];
+  /** HR events received and not yet taken. */
+  pending: HrEventReceived[];
+  /** Grants and revoke requests from access requests, not yet taken. */
+  requests: RequestWork[];
+  /** Open approval gates of sensitive birthright steps. */
+  gates: StepGate[];
+  gateCounter: number;
+  /** The newest HR snapshot: changes without one (grants, expiries, approvals) plan on it. */
+  lastSnapshot: WorkerSnapshot | undefined;
+  /** The latest settled approvals, still shown by `getApprovals`. */
+  closedApprovals: ApprovalView[];
+  /** The change being applied, cancelled when a newer termination arrives. */
+  applying: { sequence: number; scope: CancellationScope } | undefined;
+  /** Fence decisions received, by batch id, until the held change takes its own. */
+  fenceDecisions: Record<string, FenceDecision>;
+};
+
+/** One change to converge: an HR event, or a change from an access request, its expiry or an approval. */
+export type Change = {
+  changeId: string;
+  eventId: string;
+  eventType: HrEventType | ChangeEventType;
+  source: string;
+  sequence: number;
+  /** HR changes bring their snapshot; the others plan on the newest one. */
+  snapshot?: WorkerSnapshot;
+  ticketId?: string;
+};
+
+export const hrChange = (event: HrEventReceived): Change => ({ changeId: event.eventId, eventId: event.eventId, eventType: event.type, source: event.source, sequence: event.snapshot.sequence, snapshot: event.snapshot });
+
+/** The person's workflow as it starts, or as the previous run carried it over. */
+export function restore(input: IdentityLifecycleInput, workflowId: string): Identity {
+  const { employeeId, carried } = input;
+  const state: IdentityState = {
+    employeeId,
+    lastAppliedSequence: carried?.lastAppliedSequence ?? -1,
+    ...(carried?.lastEventType ? { lastEventType: carried.lastEventType } : {}),
+    status: 'idle',
+    accounts: carried?.accounts ?? {},
+    scheduled: carried?.scheduled ?? [],
+    awaitingApproval: carried?.awaitingApproval ?? [],
+    ignoredEvents: [],
+    pendingEvents: 0,
+  };
+  if (carried?.grants?.length) state.grants = carried.grants;
+  return {
+    employeeId,
+    workflowId,
+    state,
+    recentEventIds: [...(carried?.recentEventIds ?? [])],
+    pending: [...(carried?.pending ?? [])],
+    requests: [...(carried?.requests ?? [])],
+    gates: [...(carried?.gates ?? [])],
+    gateCounter: carried?.gateCounter ?? 0,
+    lastSnapshot: carried?.snapshot,
+    closedApprovals: [],
+    applying: undefined,
+    fenceDecisions: {},
+  };
+}
+
+/** What the next run starts from (taken when no event, request or gate decision is waiting). */
+export function carry(id: Identity): CarriedState {
+  const { state, gates, gateCounter, lastSnapshot } = id;
+  return {
+    lastAppliedSequence: state.lastAppliedSequence,
+    ...(state.lastEventType ? { lastEventType: state.lastEventType } : {}),
+    accounts: state.accounts,
+    scheduled: state.scheduled,
+    awaitingApproval: state.awaitingApproval,
+    recentEventIds: id.recentEventIds,
+    pending: id.pending,
+    ...(state.grants?.length ? { grants: state.grants } : {}),
+    ...(gates.length > 0 ? { gates, gateCounter } : gateCounter > 0 ? { gateCounter } : {}),
+    ...(lastSnapshot ? { snapshot: lastSnapshot } : {}),
+  };
+}
+
+/** Records an id as taken, keeping the newest few hundred. */
+export function remember(id: Identity, eventId: string): void {
+  const ids = id.recentEventIds;
+  ids.push(eventId);
+  if (ids.length > RECENT_EVENT_IDS) ids.splice(0, ids.length - RECENT_EVENT_IDS);
+}
+
+/** The person's accounts as the connectors address them. */
+export function knownAccounts(id: Identity): Record<string, AccountRef> {
+  return Object.fromEntries(Object.entries(id.state.accounts).map(([app, a]) => [app, { app, id: a.accountId, externalId: id.employeeId }]));
+}
+
+/** Keeps the accounts a change created or found. */
+export function rememberAccounts(id: Identity, accounts: Record<string, AccountRef>): void {
+  for (const [app, ref] of Object.entries(accounts)) id.state.accounts[app] = { accountId: ref.id };
+}
