@@ -72,9 +72,10 @@ export function ouEntries(cfg: Pick<Config, 'ldap'>): Array<{ dn: string; ou: st
   return [...dns].map((dn) => ({ dn, ou: dn.slice(dn.indexOf('=') + 1, dn.indexOf(',')) }));
 }
 
-/** Creates the base entry and the organisational units if missing (idempotent). */
-async function seed(cfg: Config): Promise<void> {
-  await withClient(cfg, async (client) => {
+/** Creates the base entry and the organisational units if missing (idempotent); returns the DNs it created. */
+export async function seedDirectory(cfg: Config): Promise<string[]> {
+  return withClient(cfg, async (client) => {
+    const created: string[] = [];
     const dc = /^dc=([^,]+)/i.exec(cfg.ldap.baseDn)?.[1] ?? 'provisioner';
     const entries: Array<[string, Record<string, string | string[]>]> = [
       [cfg.ldap.baseDn, { objectClass: ['top', 'dcObject', 'organization'], dc, o: dc }],
@@ -83,22 +84,26 @@ async function seed(cfg: Config): Promise<void> {
     for (const [dn, attributes] of entries) {
       try {
         await client.add(dn, attributes);
+        created.push(dn);
       } catch (err) {
         // 68 entryAlreadyExists is the expected answer on every start after the first.
         if ((err as { code?: number }).code !== 68) throw err;
       }
     }
+    return created;
   });
 }
 
 export async function slapdUp(cfg: Config, report: Reporter): Promise<void> {
   const seeded = async () => {
-    await seed(cfg);
+    await seedDirectory(cfg);
     return true;
   };
   if (cfg.ldap.external) {
     if (!(await slapdHealthy(cfg))) throw new Error(`slapd: LDAP_URL=${cfg.ldap.url} is not reachable with the configured bind DN; start it or unset LDAP_URL`);
-    report(`slapd: using LDAP_URL (${cfg.ldap.url})`);
+    // The configured OUs (ldap.ous) may be new: a second pipeline's subtree in the same directory.
+    const created = await seedDirectory(cfg);
+    report(`slapd: using LDAP_URL (${cfg.ldap.url})${created.length > 0 ? `; created ${created.join(', ')}` : ''}`);
     return;
   }
   if (await slapdHealthy(cfg)) {
