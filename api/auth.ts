@@ -8,7 +8,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import type { Logger } from '../observability/logger.js';
-import { ConfigError } from '../schemas/config.js';
+import { ConfigError, type Config } from '../schemas/config.js';
 import type { AuditEntry } from '../store/audit-record.js';
 import { employeeIdSchema } from '../schemas/events.js';
 
@@ -27,8 +27,6 @@ export type JwtSettings = {
   clockToleranceSeconds?: number;
 };
 
-export const DEFAULT_ISSUER = 'provisioner';
-export const DEFAULT_AUDIENCE = 'provisioner-api';
 const MIN_SECRET_BYTES = 32;
 
 /** Where `api token --dev` keeps a generated development secret. */
@@ -39,27 +37,32 @@ export class ApiAuthConfigError extends ConfigError {}
 
 function checkSecret(secret: string, source: string): Uint8Array {
   const bytes = new TextEncoder().encode(secret.trim());
-  if (bytes.length < MIN_SECRET_BYTES) throw new ApiAuthConfigError(`the API JWT secret from ${source} must be at least ${MIN_SECRET_BYTES} bytes (it is ${bytes.length})`);
+  if (bytes.length < MIN_SECRET_BYTES) throw new ApiAuthConfigError(`the API JWT secret from ${source} must be at least ${MIN_SECRET_BYTES} bytes (it is ${bytes.length}); give a longer one, e.g. \`openssl rand -base64 48\``);
   return bytes;
 }
 
 /**
- * The JWT settings: the secret from PROVISIONER_API_JWT_SECRET, else the file named by
- * PROVISIONER_API_JWT_SECRET_FILE, else `<dataDir>/api-jwt-secret` if it exists; issuer and
- * audience from PROVISIONER_API_JWT_ISSUER / PROVISIONER_API_JWT_AUDIENCE (defaults
- * `provisioner` / `provisioner-api`). Returns undefined when no secret is configured.
+ * The JWT settings of the configuration (api.jwt): the secret itself (PROVISIONER_API_JWT_SECRET),
+ * else the file named by api.jwt.secretFile (PROVISIONER_API_JWT_SECRET_FILE), else
+ * `<dataDir>/api-jwt-secret` if it exists; issuer and audience (defaults `provisioner` /
+ * `provisioner-api`). Returns undefined when no secret is configured.
  */
-export function loadJwtSettings(options: { dataDir: string; env?: NodeJS.ProcessEnv }): JwtSettings | undefined {
-  const env = options.env ?? process.env;
-  const common = { issuer: env.PROVISIONER_API_JWT_ISSUER || DEFAULT_ISSUER, audience: env.PROVISIONER_API_JWT_AUDIENCE || DEFAULT_AUDIENCE };
-  if (env.PROVISIONER_API_JWT_SECRET) return { ...common, secret: checkSecret(env.PROVISIONER_API_JWT_SECRET, 'PROVISIONER_API_JWT_SECRET') };
-  const named = env.PROVISIONER_API_JWT_SECRET_FILE;
-  const file = named || devSecretFile(options.dataDir);
+export function loadJwtSettings(cfg: Pick<Config, 'dataDir' | 'api'>): JwtSettings | undefined {
+  const { issuer, audience, secret, secretFile } = cfg.api.jwt;
+  const common = { issuer, audience };
+  if (secret) return { ...common, secret: checkSecret(secret, 'api.jwt.secret (PROVISIONER_API_JWT_SECRET)') };
+  const file = secretFile || devSecretFile(cfg.dataDir);
   if (!existsSync(file)) {
-    if (named) throw new ApiAuthConfigError(`PROVISIONER_API_JWT_SECRET_FILE=${named} does not exist`);
+    if (secretFile) throw new ApiAuthConfigError(`the API JWT secret file ${secretFile} does not exist; create it or correct api.jwt.secretFile (PROVISIONER_API_JWT_SECRET_FILE)`);
     return undefined;
   }
-  return { ...common, secret: checkSecret(readFileSync(file, 'utf8'), file) };
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ApiAuthConfigError(`cannot read the API JWT secret file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); make it readable by this user`, { cause: err });
+  }
+  return { ...common, secret: checkSecret(text, file) };
 }
 
 /** Creates `<dataDir>/api-jwt-secret` (mode 0600) with a random secret, unless it exists. Local development only. */

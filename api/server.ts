@@ -22,21 +22,9 @@ import { registerApplicationRoutes } from './routes/applications.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerFenceRoutes } from './routes/fence.js';
 
-/** The API port until it moves into the configuration: PROVISIONER_API_PORT, default 9467. */
-export const DEFAULT_API_PORT = 9467;
-export function apiPort(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.PROVISIONER_API_PORT;
-  if (raw === undefined || raw === '') return DEFAULT_API_PORT;
-  const parsed = z.coerce.number().int().min(0).max(65535).safeParse(raw);
-  if (!parsed.success) throw new Error(`PROVISIONER_API_PORT=${raw} is not a port number`);
-  return parsed.data;
-}
-
-/** The Temporal UI's origin(s) allowed to call the codec endpoint: PROVISIONER_API_CORS_ORIGINS (comma-separated), default the local UI. */
-export function corsOrigins(cfg: Config, env: NodeJS.ProcessEnv = process.env): string[] {
-  const raw = env.PROVISIONER_API_CORS_ORIGINS;
-  if (raw) return raw.split(',').map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean);
-  return [`http://127.0.0.1:${cfg.temporal.uiPort}`, `http://localhost:${cfg.temporal.uiPort}`];
+/** The Temporal UI's origin(s) allowed to call the codec endpoint: api.corsOrigins, default the local UI. */
+export function corsOrigins(cfg: Config): string[] {
+  return cfg.api.corsOrigins ?? [`http://127.0.0.1:${cfg.temporal.uiPort}`, `http://localhost:${cfg.temporal.uiPort}`];
 }
 
 export type StartApiOptions = {
@@ -45,8 +33,8 @@ export type StartApiOptions = {
   /** A Temporal client built with dataConverter(cfg.dataDir). */
   client: Client;
   store?: Store;
-  /** 0 picks a free port. */
-  port: number;
+  /** 0 picks a free port (default: http.apiPort). */
+  port?: number;
   jwt: JwtSettings;
   /** Origins allowed by CORS on the codec routes (default: corsOrigins(cfg)). */
   corsOrigins?: string[];
@@ -202,7 +190,7 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
   });
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(options.port, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = app.listen(options.port ?? cfg.http.apiPort, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;

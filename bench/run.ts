@@ -4,7 +4,7 @@
 //
 //   node dist/bench/run.js [--joiners 300] [--apps 3] [--rate <joiners/s>] [--duration 15]
 //                          [--seed 1] [--leavers 20] [--app-rps 1000] [--skip-search] [--json <file>]
-//                          [--surge-joiners <n, default --joiners>] [--leavers-only]
+//                          [--surge-joiners <n, default --joiners>] [--leavers-only] [--log-level silent]
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -31,7 +31,7 @@ import { publishOpenLoop, schedule } from './lib/publisher.js';
 import { WriteTracker, waitAll } from './lib/tracker.js';
 
 const args = parseBenchArgs(process.argv.slice(2));
-const logger = createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'silent', name: 'bench' });
+const logger = createLogger({ level: args.logLevel, name: 'bench' });
 const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
 
@@ -48,8 +48,12 @@ const policyFiles = writeBenchPolicy(args.apps);
 const loaded = loadConfig();
 const hrLifecycle = unique('hr.lifecycle');
 const outcomes = unique('provisioning.outcomes');
+const storeSchema = unique('store').replaceAll(/[-.]/g, '_');
 const cfg: Config = {
   ...loaded,
+  // Its own store schema and checkpoint file, beside a running demo.
+  postgres: { ...loaded.postgres, schema: storeSchema },
+  audit: { checkpointsFile: path.join(mkdtempSync(path.join(tmpdir(), 'bench-audit-')), 'checkpoints.jsonl') },
   policy: { ...loaded.policy, dir: policyFiles.dir },
   kafka: { ...loaded.kafka, topics: { ...loaded.kafka.topics, hrLifecycle, outcomes } },
   // Both of each app's queues (its own and its urgent one for leavers) get --app-rps.
@@ -68,9 +72,7 @@ const apps: Array<{ app: ScimApp; resolved: ResolvedApp }> = await Promise.all(
 );
 const resolvedApps = apps.map((a) => a.resolved);
 const policy = loadPolicyOrThrow(policyFiles.dir);
-const storeSchema = unique('store').replaceAll(/[-.]/g, '_');
-const storeEnv = { ...process.env, PROVISIONER_STORE_SCHEMA: storeSchema, PROVISIONER_AUDIT_CHECKPOINTS: path.join(mkdtempSync(path.join(tmpdir(), 'bench-audit-')), 'checkpoints.jsonl') };
-const store = await openStore(cfg, { env: storeEnv, migrate: true, createKeys: true, logger });
+const store = await openStore(cfg, { migrate: true, createKeys: true, logger });
 const taskQueue = unique('provisioning');
 const worker = await createProvisioningWorker(cfg, logger, { taskQueue, apps: resolvedApps, policy, store });
 await seedEntitlements(policy, resolvedApps, worker.connectors);

@@ -3,8 +3,7 @@
 // taken as the authenticated caller and audited there (DESIGN.md §10); the CLI never names the
 // approver or operator itself. The token is never printed, logged or put in an error message.
 import { readFileSync } from 'node:fs';
-import { apiPort } from '../api/server.js';
-import { ConfigError } from '../schemas/config.js';
+import { ConfigError, type Config } from '../schemas/config.js';
 
 /** How to get a token, for the error that says there is none. */
 export const TOKEN_HINT =
@@ -34,10 +33,10 @@ const TOKEN_SHAPE = /^[A-Za-z0-9._~+/=-]+$/;
 
 /**
  * The caller's bearer token: the file named by --token-file when given (an explicit choice for this
- * invocation), else PROVISIONER_API_TOKEN; otherwise an error saying how to get one.
+ * invocation), else the configured one (api.token, PROVISIONER_API_TOKEN); otherwise an error
+ * saying how to get one.
  */
-export function resolveApiToken(options: { tokenFile?: string; env?: NodeJS.ProcessEnv; readFile?: (file: string) => string }): string {
-  const env = options.env ?? process.env;
+export function resolveApiToken(options: { tokenFile?: string; token?: string | undefined; readFile?: (file: string) => string }): string {
   const read = options.readFile ?? ((file: string) => readFileSync(file, 'utf8'));
   let token: string;
   let source: string;
@@ -48,9 +47,9 @@ export function resolveApiToken(options: { tokenFile?: string; env?: NodeJS.Proc
     } catch (err) {
       throw new ApiClientConfigError(`cannot read the API token from ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
-  } else if (env.PROVISIONER_API_TOKEN !== undefined && env.PROVISIONER_API_TOKEN.trim() !== '') {
+  } else if (options.token !== undefined && options.token.trim() !== '') {
     source = 'PROVISIONER_API_TOKEN';
-    token = env.PROVISIONER_API_TOKEN.trim();
+    token = options.token.trim();
   } else {
     throw new ApiClientConfigError(`this command calls the API as you and needs your API token: ${TOKEN_HINT}`);
   }
@@ -59,18 +58,18 @@ export function resolveApiToken(options: { tokenFile?: string; env?: NodeJS.Proc
   return token;
 }
 
-/** The API's base URL: PROVISIONER_API_URL, default http://127.0.0.1:<PROVISIONER_API_PORT or 9467>. */
-export function apiBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
-  const raw = env.PROVISIONER_API_URL?.trim();
-  if (!raw) return `http://127.0.0.1:${apiPort(env)}`;
+/** The API's base URL: api.url (PROVISIONER_API_URL), default http://127.0.0.1:<http.apiPort>. */
+export function apiBaseUrl(cfg: Pick<Config, 'api' | 'http'>): string {
+  const raw = cfg.api.url?.trim();
+  if (!raw) return `http://127.0.0.1:${cfg.http.apiPort}`;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ApiClientConfigError(`PROVISIONER_API_URL=${raw} is not a URL (e.g. http://127.0.0.1:9467)`);
+    throw new ApiClientConfigError(`api.url (PROVISIONER_API_URL) ${raw} is not a URL; give one such as http://127.0.0.1:9467`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ApiClientConfigError(`PROVISIONER_API_URL=${raw} must be an http:// or https:// URL`);
-  if (url.username || url.password) throw new ApiClientConfigError('PROVISIONER_API_URL must not carry credentials; the token comes from PROVISIONER_API_TOKEN or --token-file');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ApiClientConfigError(`api.url (PROVISIONER_API_URL) ${raw} must be an http:// or https:// URL`);
+  if (url.username || url.password) throw new ApiClientConfigError('api.url (PROVISIONER_API_URL) must not carry credentials; the token comes from PROVISIONER_API_TOKEN or --token-file');
   return raw.replace(/\/+$/, '');
 }
 
@@ -137,12 +136,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   };
 }
 
-/** The API client for this invocation: address from the environment, token from --token-file or the environment. */
-export function apiClientFromEnv(options: { tokenFile?: string; env?: NodeJS.ProcessEnv; fetch?: typeof fetch } = {}): ApiClient {
-  const env = options.env ?? process.env;
+/** The API client for this invocation: address from the configuration, token from --token-file or the configuration. */
+export function apiClientFromConfig(cfg: Pick<Config, 'api' | 'http'>, options: { tokenFile?: string; fetch?: typeof fetch } = {}): ApiClient {
   return createApiClient({
-    baseUrl: apiBaseUrl(env),
-    token: resolveApiToken({ env, ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}) }),
+    baseUrl: apiBaseUrl(cfg),
+    token: resolveApiToken({ token: cfg.api.token, ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}) }),
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
 }

@@ -1,11 +1,9 @@
 // The `provisioner` command line: one sub-command per operational task.
 import { Command } from 'commander';
-import { ConfigError } from '../schemas/config.js';
-import { MissingPrerequisiteError } from '../stack/shell.js';
+import { describeFailure, exitStatusOf } from './failure.js';
 import { registerApiCommands } from './commands/api.js';
 import { registerAppsCommands } from './commands/apps.js';
 import { registerApprovalCommands } from './commands/approvals.js';
-import { ApiCallError } from './api-client.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerEventCommands } from './commands/events.js';
@@ -37,9 +35,6 @@ registerStatusCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const error = err as Error;
-  // Known failures print their message only: a configuration problem, a missing tool, the API's refusal.
-  const known = error instanceof ConfigError || error instanceof MissingPrerequisiteError || error instanceof ApiCallError;
-  process.stderr.write(`provisioner: ${known ? error.message : (error.stack ?? error.message)}\n`);
-  process.exitCode = 1;
+  process.stderr.write(describeFailure(err));
+  process.exitCode = exitStatusOf(err);
 }

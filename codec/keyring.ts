@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from '../schemas/config.js';
 
 export type CodecKeyring = { activeKeyId: string; keys: ReadonlyMap<string, Buffer> };
 
@@ -14,7 +15,7 @@ const keyFileSchema = z.strictObject({
 
 function decodeKey(id: string, base64: string): Buffer {
   const key = Buffer.from(base64, 'base64');
-  if (key.length !== 32) throw new Error(`codec key ${id} must be 32 bytes of base64 (AES-256); it is ${key.length} bytes`);
+  if (key.length !== 32) throw new ConfigError(`codec key ${id} is ${key.length} bytes; give 32 bytes of base64 (AES-256), e.g. \`openssl rand -base64 32\``);
   return key;
 }
 
@@ -24,12 +25,12 @@ export function parseKeyring(json: string, source: string): CodecKeyring {
   try {
     raw = JSON.parse(json);
   } catch (err) {
-    throw new Error(`codec keys in ${source} are not JSON: ${(err as Error).message}`);
+    throw new ConfigError(`codec keys in ${source} are not JSON (${(err as Error).message}); write {"active":"<id>","keys":{"<id>":"<base64>"}}`, { cause: err });
   }
   const parsed = keyFileSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`codec keys in ${source}: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) throw new ConfigError(`codec keys in ${source} are not {"active":"<id>","keys":{"<id>":"<base64>"}}; correct them as listed below`, { details: z.prettifyError(parsed.error).split('\n') });
   const keys = new Map(Object.entries(parsed.data.keys).map(([id, b64]) => [id, decodeKey(id, b64)]));
-  if (!keys.has(parsed.data.active)) throw new Error(`codec keys in ${source}: the active key ${parsed.data.active} is not among the keys`);
+  if (!keys.has(parsed.data.active)) throw new ConfigError(`codec keys in ${source}: the active key ${parsed.data.active} is not among the keys; add it or name another as active`);
   return { activeKeyId: parsed.data.active, keys };
 }
 
@@ -42,10 +43,16 @@ export function loadKeyring(options: { dataDir: string; env?: NodeJS.ProcessEnv 
   if (env.PROVISIONER_CODEC_KEYS) return parseKeyring(env.PROVISIONER_CODEC_KEYS, 'PROVISIONER_CODEC_KEYS');
   const file = env.PROVISIONER_CODEC_KEYS_FILE ?? path.join(options.dataDir, 'codec-keys.json');
   if (!existsSync(file)) {
-    if (env.PROVISIONER_CODEC_KEYS_FILE) throw new Error(`PROVISIONER_CODEC_KEYS_FILE=${file} does not exist`);
+    if (env.PROVISIONER_CODEC_KEYS_FILE) throw new ConfigError(`PROVISIONER_CODEC_KEYS_FILE=${file} does not exist; create it or correct the variable`);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify({ active: 'local-1', keys: { 'local-1': randomBytes(32).toString('base64') } }, null, 2), { mode: 0o600 });
   }
-  chmodSync(file, 0o600);
-  return parseKeyring(readFileSync(file, 'utf8'), file);
+  let text: string;
+  try {
+    chmodSync(file, 0o600);
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read the codec key file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); make it readable by this user or set PROVISIONER_CODEC_KEYS_FILE to another`, { cause: err });
+  }
+  return parseKeyring(text, file);
 }

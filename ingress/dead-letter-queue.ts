@@ -1,19 +1,18 @@
 // `dlq list` and `dlq redrive`: inspect dead letters and replay them, unchanged, onto their topic.
-// Redrive remembers how far it got in its own consumer group, so a letter is replayed once.
+// Redrive remembers how far it got in its own consumer group (kafka.groups.dlqRedrive), so a letter
+// is replayed once.
 import type { Config } from '../schemas/config.js';
 import { loadKeyring } from '../codec/keyring.js';
 import { describeDeadLetter, dlqTopicOf, DLQ_HEADERS, originalBytes, originalHeaders, type DeadLetter } from './dead-letters.js';
 import { createKafka } from './kafka.js';
 import { committedOffsets, readToEnd } from './topic-reader.js';
 
-export const REDRIVE_GROUP = 'provisioner-dlq-redrive';
-
 export type ListedDeadLetter = DeadLetter & { redriven: boolean };
 
 export async function listDeadLetters(cfg: Config, topic: string): Promise<ListedDeadLetter[]> {
   const kafka = createKafka(cfg, { clientId: `${cfg.kafka.clientId}-dlq` });
   const dlq = dlqTopicOf(topic);
-  const done = await committedOffsets(kafka, REDRIVE_GROUP, dlq);
+  const done = await committedOffsets(kafka, cfg.kafka.groups.dlqRedrive, dlq);
   const letters = await readToEnd(kafka, dlq);
   const keyring = loadKeyring({ dataDir: cfg.dataDir });
   return letters.map(({ partition, message }) => ({
@@ -31,7 +30,7 @@ export type LetterAddress = { partition: number; offset: string };
 export async function redriveDeadLetters(cfg: Config, topic: string, only?: LetterAddress[]): Promise<{ redriven: DeadLetter[]; skipped: number }> {
   const kafka = createKafka(cfg, { clientId: `${cfg.kafka.clientId}-dlq` });
   const dlq = dlqTopicOf(topic);
-  const letters = await readToEnd(kafka, dlq, only ? new Map() : await committedOffsets(kafka, REDRIVE_GROUP, dlq));
+  const letters = await readToEnd(kafka, dlq, only ? new Map() : await committedOffsets(kafka, cfg.kafka.groups.dlqRedrive, dlq));
   const keyring = loadKeyring({ dataDir: cfg.dataDir });
   const select = (l: DeadLetter) => !only || only.some((a) => a.partition === l.partition && a.offset === l.offset);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -59,7 +58,7 @@ export async function redriveDeadLetters(cfg: Config, topic: string, only?: Lett
     const ends = new Map<number, string>();
     for (const { partition, message } of letters) ends.set(partition, (BigInt(message.offset) + 1n).toString());
     if (!only && ends.size > 0) {
-      await admin.setOffsets({ groupId: REDRIVE_GROUP, topic: dlq, partitions: [...ends].map(([partition, offset]) => ({ partition, offset })) });
+      await admin.setOffsets({ groupId: cfg.kafka.groups.dlqRedrive, topic: dlq, partitions: [...ends].map(([partition, offset]) => ({ partition, offset })) });
     }
   } finally {
     await producer.disconnect();

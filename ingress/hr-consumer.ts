@@ -53,7 +53,7 @@ export function createHrConsumer(options: HrConsumerOptions): HrConsumer {
     cfg,
     log,
     topic,
-    groupId: options.groupId ?? `${cfg.kafka.clientId}-ingress`,
+    groupId: options.groupId ?? cfg.kafka.groups.hrIngress,
     clientId: `${cfg.kafka.clientId}-ingress`,
     handle,
     maxInFlight: options.maxInFlight,

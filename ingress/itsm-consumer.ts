@@ -186,7 +186,7 @@ export function createItsmConsumer(options: ItsmConsumerOptions): ItsmConsumer {
     cfg,
     log,
     topic,
-    groupId: options.groupId ?? `${cfg.kafka.clientId}-ingress-itsm`,
+    groupId: options.groupId ?? cfg.kafka.groups.itsmIngress,
     clientId: `${cfg.kafka.clientId}-ingress-itsm`,
     handle,
     maxInFlight: options.maxInFlight,

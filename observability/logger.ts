@@ -6,13 +6,16 @@ export const redactPaths = [
   'password', '*.password', 'bindPassword', '*.bindPassword',
   'token', '*.token', 'bearerToken', '*.bearerToken', 'secret', '*.secret', 'clientSecret', '*.clientSecret',
   'taskToken', '*.taskToken',
+  // The configuration's secrets, should a Config be logged whole or as a field.
+  'api.jwt.secret', '*.api.jwt.secret', 'api.token', '*.api.token', 'ldap.bindPassword', '*.ldap.bindPassword',
 ];
 
 export type { Logger };
 
+/** A logger; composition roots pass the configuration's level (logLevel, LOG_LEVEL). */
 export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
   const opts = {
-    level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+    level: options.level ?? 'info',
     base: options.name ? { name: options.name } : {},
     redact: { paths: redactPaths, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,

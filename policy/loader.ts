@@ -4,6 +4,7 @@
 // conditions are compiled once per policy version.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../schemas/config.js';
 import { checkPolicy } from './checks.js';
 import { compilePolicy, type CompiledPolicy } from './compile.js';
 import { emptyUnreadable, mergeFiles, noteUnreadableFile, validateFile, type ValidatedFile } from './merge.js';
@@ -24,8 +25,8 @@ const compiled = new Map<string, CompiledPolicy>();
 /** Reads the policy's files: `*.yaml` and `*.yml` under `dir`, names relative to it with `/`. */
 export function readPolicyDir(dir: string): SourceFile[] {
   const stat = statSync(dir, { throwIfNoEntry: false });
-  if (!stat) throw new PolicyDirError(`policy directory ${dir} does not exist`);
-  if (!stat.isDirectory()) throw new PolicyDirError(`${dir} is not a directory (give the folder holding the policy's YAML files)`);
+  if (!stat) throw new PolicyDirError(`policy directory ${dir} does not exist; set PROVISIONER_POLICY (policy.dir) to the folder holding the policy's YAML files`);
+  if (!stat.isDirectory()) throw new PolicyDirError(`${dir} is not a directory; set PROVISIONER_POLICY (policy.dir) to the folder holding the policy's YAML files`);
   const files: SourceFile[] = [];
   const walk = (rel: string): void => {
     for (const entry of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
@@ -39,7 +40,8 @@ export function readPolicyDir(dir: string): SourceFile[] {
   return files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-export class PolicyDirError extends Error {
+/** The policy folder is unusable: a configuration problem (the CLI prints one line and exits 2). */
+export class PolicyDirError extends ConfigError {
   override readonly name = 'PolicyDirError';
 }
 

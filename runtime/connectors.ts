@@ -6,8 +6,7 @@ import { ScimConnector } from '../connectors/scim/scim-connector.js';
 import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { ResolvedApp } from '../schemas/apps.js';
-import type { Config } from '../schemas/config.js';
-import { ldapOus } from '../stack/slapd.js';
+import { ldapOus, type Config } from '../schemas/config.js';
 
 export function scimConnectorFor(app: ResolvedApp, name: string, logger?: Logger): ScimConnector {
   const token = app.bearerTokens[0];

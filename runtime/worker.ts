@@ -12,7 +12,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import { formatProblem } from '../policy/problems.js';
 import { loadPolicyDir } from '../policy/loader.js';
 import { loadAppsFile, type ResolvedApp } from '../schemas/apps.js';
-import { projectRoot, type Config } from '../schemas/config.js';
+import { ConfigError, projectRoot, type Config } from '../schemas/config.js';
 import { createKafkaAuditSink, openStore, startAuditPublisher, startCheckpointer, type Store } from '../store/index.js';
 import { createAppActivityWorker, type AppActivityWorker } from './app-activity-workers.js';
 import { connectorsForPolicy } from './connectors.js';
@@ -32,7 +32,10 @@ export type ProvisioningWorker = {
 
 export function loadPolicyOrThrow(dir: string): CompiledPolicy {
   const loaded = loadPolicyDir(dir);
-  if (!loaded.ok) throw new Error(`the policy in ${dir} has ${loaded.problems.length} problem(s):\n${loaded.problems.map(formatProblem).join('\n')}`);
+  if (!loaded.ok) {
+    const problems = loaded.problems.map(formatProblem);
+    throw new ConfigError(`the policy in ${dir} has ${problems.length} problem(s); correct the files as listed below (\`provisioner policy validate\` shows them too)`, { details: problems });
+  }
   return loaded.policy;
 }
 

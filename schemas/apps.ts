@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError } from './config.js';
 
 /** Faults a target app injects into its SCIM API (never into /health, /admin or /oauth/token). */
 export const faultsSchema = z.strictObject({
@@ -102,7 +103,7 @@ export type ResolvedApp = {
 
 export const SCIM_BASE_PATH = '/scim/v2';
 
-export class AppsConfigError extends Error {
+export class AppsConfigError extends ConfigError {
   override readonly name = 'AppsConfigError';
 }
 

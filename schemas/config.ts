@@ -16,6 +16,9 @@ export const projectRoot = ((): string => {
 
 const port = z.coerce.number().int().min(1).max(65535);
 const hostPort = z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port, e.g. 127.0.0.1:9092');
+/** Organisational units below ldap.baseDn, without the base: `ou=people` or `ou=people,ou=second`. */
+const relativeDn = z.string().regex(/^ou=[^,=+]+(,ou=[^,=+]+)*$/i, 'expected organisational units below ldap.baseDn without the base, e.g. ou=people or ou=people,ou=second');
+const commaList = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 export const configSchema = z.strictObject({
   /** Running data of the local stack (logs, Kafka logs, Temporal SQLite, pid files). Git-ignored. */
@@ -42,21 +45,40 @@ export const configSchema = z.strictObject({
         audit: z.string().default('provisioning.audit'),
       })
       .prefault({}),
-  }).prefault({}),
+    /** Consumer groups; each defaults to one derived from clientId. */
+    groups: z
+      .strictObject({
+        hrIngress: z.string().min(1).optional(),
+        itsmIngress: z.string().min(1).optional(),
+        /** Remembers how far `dlq redrive` got. */
+        dlqRedrive: z.string().min(1).optional(),
+      })
+      .prefault({}),
+  }).prefault({}).transform(({ groups, ...kafka }) => ({
+    ...kafka,
+    groups: {
+      hrIngress: groups.hrIngress ?? `${kafka.clientId}-ingress`,
+      itsmIngress: groups.itsmIngress ?? `${kafka.clientId}-ingress-itsm`,
+      dlqRedrive: groups.dlqRedrive ?? `${kafka.clientId}-dlq-redrive`,
+    },
+  })),
   temporal: z.strictObject({
     external: z.boolean().default(false),
     address: hostPort.default('127.0.0.1:7233'),
-    namespace: z.string().default('default'),
+    /** Workflow ids (`identity/<employeeId>`) are unique per namespace: a second pipeline on the same server takes its own. `stack up` registers it. */
+    namespace: z.string().min(1).default('default'),
     uiPort: port.default(8233),
     /** Temporal CLI version to build with `go install` when none is on PATH or in the cache. */
     cliVersion: z.string().regex(/^v\d+\.\d+\.\d+$/).default('v1.5.1'),
-    taskQueue: z.string().default('provisioning'),
+    taskQueue: z.string().min(1).default('provisioning'),
   }).prefault({}),
   postgres: z.strictObject({
     external: z.boolean().default(false),
     url: z.string().url().optional(),
     port: port.default(15432),
     database: z.string().default('provisioner'),
+    /** The PostgreSQL schema holding the store (created and migrated by the worker). */
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case SQL identifier (letters, digits, "_"; at most 63)').default('public'),
   }).prefault({}),
   ldap: z.strictObject({
     external: z.boolean().default(false),
@@ -65,9 +87,15 @@ export const configSchema = z.strictObject({
     bindDn: z.string().default('cn=admin,dc=provisioner,dc=local'),
     /** Secret: never logged. Only for the local slapd that `stack up` runs. */
     bindPassword: z.string().min(1).default('provisioner-local-admin'),
+    /** Where the LDAP connector keeps people, groups and disabled accounts, below baseDn (see ldapOus). */
+    ous: z.strictObject({
+      people: relativeDn.default('ou=people'),
+      groups: relativeDn.default('ou=groups'),
+      disabled: relativeDn.default('ou=disabled'),
+    }).prefault({}),
   }).prefault({}),
   apps: z.strictObject({
-    /** YAML file naming the SCIM apps `apps up` runs and the worker provisions into. */
+    /** YAML file naming the SCIM apps `apps up` runs and the worker provisions into (their ports and state files). */
     file: z.string().default('config/apps.yaml'),
   }).prefault({}),
   policy: z.strictObject({
@@ -91,48 +119,91 @@ export const configSchema = z.strictObject({
     /** Applications in plan-only mode by default: every step is planned, recorded, audited as planned and shown in the outcome, nothing is written. An operator arms one with `provisioner apps arm` (audited; the store's recorded mode then wins over this list). */
     planOnly: z.array(z.string().min(1)).default([]),
     /** An operator's estimate of the fence's population (the share thresholds multiply it) when the policy sets no fencing.population; unset: the identities in the store. The release rule is the policy's (fencing.releasesRequired). */
-    populationEstimate: z.number().int().positive().optional(),
+    populationEstimate: z.coerce.number().int().positive().optional(),
   }).prefault({}),
   http: z.strictObject({
     workerPort: port.default(9464),
     ingressPort: port.default(9465),
     devPort: port.default(9466),
+    /** The HTTP API (`provisioner api`, and `dev`); 0 picks a free port. */
+    apiPort: z.coerce.number().int().min(0).max(65535).default(9467),
   }).prefault({}),
-});
+  api: z.strictObject({
+    /** Where the CLI's deciding commands call the API; default http://127.0.0.1:<http.apiPort>. */
+    url: z.string().optional(),
+    /** Origins allowed to call the codec endpoint (the Temporal UI); default the local UI on temporal.uiPort. */
+    corsOrigins: z.array(z.string().min(1)).optional(),
+    jwt: z.strictObject({
+      issuer: z.string().min(1).default('provisioner'),
+      audience: z.string().min(1).default('provisioner-api'),
+      /** Secret: the HS256 secret itself (at least 32 bytes). Prefer secretFile. */
+      secret: z.string().optional(),
+      /** A file holding the secret; default <dataDir>/api-jwt-secret when it exists. */
+      secretFile: z.string().optional(),
+    }).prefault({}),
+    /** Secret: the CLI caller's bearer token (`--token-file` wins). */
+    token: z.string().optional(),
+  }).prefault({}),
+  audit: z.strictObject({
+    /** The signed checkpoint file of the audit chain; default <dataDir>/audit/checkpoints.jsonl. */
+    checkpointsFile: z.string().min(1).optional(),
+  }).prefault({}),
+}).transform(({ audit, ...cfg }) => ({
+  ...cfg,
+  audit: { checkpointsFile: audit.checkpointsFile ?? path.join(cfg.dataDir, 'audit', 'checkpoints.jsonl') },
+}));
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
 
-/** Environment variables the configuration reads, and where each goes. */
-const envMapping: Array<[string, (cfg: Record<string, any>, value: string) => void]> = [
-  ['PROVISIONER_DATA', (c, v) => (c.dataDir = v)],
-  ['PROVISIONER_CACHE', (c, v) => (c.cacheDir = v)],
-  ['LOG_LEVEL', (c, v) => (c.logLevel = v)],
-  ['KAFKA_BROKERS', (c, v) => { c.kafka.brokers = v.split(',').map((s) => s.trim()).filter(Boolean); c.kafka.external = true; }],
-  ['KAFKA_HOME', (c, v) => (c.kafka.home = v)],
-  ['KAFKA_VERSION', (c, v) => (c.kafka.version = v)],
-  ['KAFKA_PARTITIONS', (c, v) => (c.kafka.partitions = v)],
-  ['TEMPORAL_ADDRESS', (c, v) => { c.temporal.address = v; c.temporal.external = true; }],
-  ['TEMPORAL_NAMESPACE', (c, v) => (c.temporal.namespace = v)],
-  ['TEMPORAL_TASK_QUEUE', (c, v) => (c.temporal.taskQueue = v)],
-  ['DATABASE_URL', (c, v) => { c.postgres.url = v; c.postgres.external = true; }],
-  ['LDAP_URL', (c, v) => { c.ldap.url = v; c.ldap.external = true; }],
-  ['LDAP_BIND_DN', (c, v) => (c.ldap.bindDn = v)],
-  ['LDAP_BIND_PASSWORD', (c, v) => (c.ldap.bindPassword = v)],
-  ['PROVISIONER_APPS', (c, v) => (c.apps.file = v)],
-  ['PROVISIONER_POLICY', (c, v) => (c.policy.dir = v)],
-  ['PROVISIONER_PLAN_ONLY', (c, v) => (c.safety.planOnly = v.split(',').map((s) => s.trim()).filter(Boolean))],
-  ['PROVISIONER_FENCE_POPULATION', (c, v) => (c.safety.populationEstimate = Number(v))],
+/**
+ * Every environment variable the configuration reads: the setting it sets (path), how its text
+ * becomes a value, and what else it implies. The README's configuration table lists the same.
+ * Key material (PROVISIONER_CODEC_KEYS, PROVISIONER_AUDIT_SIGNING_KEY, PROVISIONER_STORE_KEK, ...)
+ * is not configuration: the keyrings read it where it is used, so it never sits in a Config.
+ */
+export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value: string) => unknown; alsoSets?: Record<string, unknown> }> = [
+  { env: 'PROVISIONER_DATA', path: 'dataDir' },
+  { env: 'PROVISIONER_CACHE', path: 'cacheDir' },
+  { env: 'LOG_LEVEL', path: 'logLevel' },
+  { env: 'KAFKA_BROKERS', path: 'kafka.brokers', parse: commaList, alsoSets: { 'kafka.external': true } },
+  { env: 'KAFKA_HOME', path: 'kafka.home' },
+  { env: 'KAFKA_VERSION', path: 'kafka.version' },
+  { env: 'KAFKA_PARTITIONS', path: 'kafka.partitions' },
+  { env: 'TEMPORAL_ADDRESS', path: 'temporal.address', alsoSets: { 'temporal.external': true } },
+  { env: 'TEMPORAL_NAMESPACE', path: 'temporal.namespace' },
+  { env: 'TEMPORAL_TASK_QUEUE', path: 'temporal.taskQueue' },
+  { env: 'DATABASE_URL', path: 'postgres.url', alsoSets: { 'postgres.external': true } },
+  { env: 'PROVISIONER_STORE_SCHEMA', path: 'postgres.schema' },
+  { env: 'LDAP_URL', path: 'ldap.url', alsoSets: { 'ldap.external': true } },
+  { env: 'LDAP_BIND_DN', path: 'ldap.bindDn' },
+  { env: 'LDAP_BIND_PASSWORD', path: 'ldap.bindPassword' },
+  { env: 'PROVISIONER_APPS', path: 'apps.file' },
+  { env: 'PROVISIONER_POLICY', path: 'policy.dir' },
+  { env: 'PROVISIONER_PLAN_ONLY', path: 'safety.planOnly', parse: commaList },
+  { env: 'PROVISIONER_FENCE_POPULATION', path: 'safety.populationEstimate' },
+  { env: 'PROVISIONER_API_PORT', path: 'http.apiPort' },
+  { env: 'PROVISIONER_API_URL', path: 'api.url' },
+  { env: 'PROVISIONER_API_CORS_ORIGINS', path: 'api.corsOrigins', parse: (v) => commaList(v).map((o) => o.replace(/\/+$/, '')) },
+  { env: 'PROVISIONER_API_JWT_ISSUER', path: 'api.jwt.issuer' },
+  { env: 'PROVISIONER_API_JWT_AUDIENCE', path: 'api.jwt.audience' },
+  { env: 'PROVISIONER_API_JWT_SECRET', path: 'api.jwt.secret' },
+  { env: 'PROVISIONER_API_JWT_SECRET_FILE', path: 'api.jwt.secretFile' },
+  { env: 'PROVISIONER_API_TOKEN', path: 'api.token' },
+  { env: 'PROVISIONER_AUDIT_CHECKPOINTS', path: 'audit.checkpointsFile' },
 ];
 
-/** Which environment variable sets which setting, for error messages. */
-const envSources: Record<string, string[]> = {
-  dataDir: ['PROVISIONER_DATA'], cacheDir: ['PROVISIONER_CACHE'], logLevel: ['LOG_LEVEL'],
-  'kafka.brokers': ['KAFKA_BROKERS'], 'kafka.version': ['KAFKA_VERSION'], 'kafka.partitions': ['KAFKA_PARTITIONS'],
-  'temporal.address': ['TEMPORAL_ADDRESS'], 'postgres.url': ['DATABASE_URL'], 'ldap.url': ['LDAP_URL'],
-};
-
+/**
+ * A configuration, key-file or policy-folder problem: the CLI prints `provisioner: <message>` and
+ * exits 2, never a stack trace. The message is one line, what is wrong and how to fix it; `details`
+ * (a policy's problem list, every invalid setting) may follow it.
+ */
 export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+  override readonly name: string = 'ConfigError';
+  readonly details: readonly string[];
+  constructor(message: string, options?: ErrorOptions & { details?: readonly string[] }) {
+    super(message, options);
+    this.details = options?.details ?? [];
+  }
 }
 
 export type LoadConfigOptions = {
@@ -142,39 +213,59 @@ export type LoadConfigOptions = {
   root?: string;
 };
 
+function setPath(target: Record<string, any>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let at = target;
+  for (const key of keys.slice(0, -1)) {
+    at[key] = typeof at[key] === 'object' && at[key] !== null ? { ...at[key] } : {};
+    at = at[key];
+  }
+  at[keys.at(-1)!] = value;
+}
+
 /** Parses the configuration once. Throws ConfigError with a message that says what to fix. */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env = options.env ?? process.env;
   const root = options.root ?? projectRoot;
-  const file = options.file ?? env.PROVISIONER_CONFIG ?? path.join(root, 'provisioner.yaml');
-  let fromFile: Record<string, any> = {};
+  const named = options.file ?? env.PROVISIONER_CONFIG;
+  const file = named ?? path.join(root, 'provisioner.yaml');
+  let fromFile: unknown = {};
   if (existsSync(file)) {
     try {
-      fromFile = (parseYaml(readFileSync(file, 'utf8')) as Record<string, any> | null) ?? {};
+      fromFile = parseYaml(readFileSync(file, 'utf8')) ?? {};
     } catch (err) {
-      throw new ConfigError(`config file ${file} is not valid YAML: ${(err as Error).message}`);
+      const reason = ((err as Error).message.split('\n')[0] ?? '').trim();
+      throw new ConfigError(`config file ${file} is not valid YAML (${reason}); correct the file or point PROVISIONER_CONFIG at another`, { cause: err });
     }
-  } else if (options.file ?? env.PROVISIONER_CONFIG) {
-    throw new ConfigError(`config file ${file} does not exist (set PROVISIONER_CONFIG to an existing file or unset it)`);
+    if (typeof fromFile !== 'object' || Array.isArray(fromFile)) {
+      throw new ConfigError(`config file ${file} does not hold a mapping of settings; write it as \`section:\\n  key: value\` (see examples/second-pipeline.yaml)`);
+    }
+  } else if (named) {
+    throw new ConfigError(`config file ${file} does not exist; set PROVISIONER_CONFIG to an existing file or unset it`);
   }
   const raw: Record<string, any> = {
     dataDir: path.join(root, '.provisioner'),
     cacheDir: path.join(homedir(), '.cache', 'provisioner'),
-    ...fromFile,
+    ...(fromFile as Record<string, unknown>),
   };
-  for (const section of ['kafka', 'temporal', 'postgres', 'ldap', 'apps', 'policy', 'ldapConnector', 'scimConnector', 'safety', 'http']) raw[section] = { ...(raw[section] ?? {}) };
-  for (const [name, apply] of envMapping) {
+  const setBy = new Map<string, string>();
+  for (const { env: name, path: dotted, parse, alsoSets } of envTable) {
     const value = env[name];
-    if (value !== undefined && value !== '') apply(raw, value);
+    if (value === undefined || value === '') continue;
+    setPath(raw, dotted, parse ? parse(value) : value);
+    setBy.set(dotted, name);
+    for (const [other, v] of Object.entries(alsoSets ?? {})) setPath(raw, other, v);
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const setBy = parsed.error.issues
-      .map((issue) => issue.path.join('.'))
-      .flatMap((p) => envSources[p]?.filter((name) => env[name]).map((name) => `${p} was set by ${name}`) ?? []);
+    const where = (p: string) => (setBy.has(p) ? `set by ${setBy.get(p)}` : existsSync(file) ? `in ${file}` : 'default');
+    const issues = parsed.error.issues.map((issue) => {
+      const p = issue.path.join('.');
+      return `${issue.message} at ${p || '(top level)'} (${where(p)})`;
+    });
     throw new ConfigError(
-      `invalid configuration (${existsSync(file) ? `file ${file} and ` : ''}environment):\n${z.prettifyError(parsed.error)}` +
-        (setBy.length > 0 ? `\n(${setBy.join('; ')})` : ''),
+      `invalid configuration: ${issues.join('; ')}; correct ${issues.length === 1 ? 'that setting' : 'those settings'} (the README's configuration table lists each)`,
+      { details: z.prettifyError(parsed.error).split('\n') },
     );
   }
   const cfg = parsed.data;
@@ -182,7 +273,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   cfg.cacheDir = path.resolve(root, cfg.cacheDir);
   cfg.apps.file = path.resolve(root, cfg.apps.file);
   cfg.policy.dir = path.resolve(root, cfg.policy.dir);
+  cfg.audit.checkpointsFile = path.resolve(root, cfg.audit.checkpointsFile);
+  if (cfg.api.jwt.secretFile) cfg.api.jwt.secretFile = path.resolve(root, cfg.api.jwt.secretFile);
   return cfg;
+}
+
+/** The LDAP connector's organisational units, as full DNs under ldap.baseDn. */
+export function ldapOus(cfg: Pick<Config, 'ldap'>): { people: string; groups: string; disabled: string } {
+  const { ous, baseDn } = cfg.ldap;
+  return { people: `${ous.people},${baseDn}`, groups: `${ous.groups},${baseDn}`, disabled: `${ous.disabled},${baseDn}` };
 }
 
 /** The PostgreSQL connection string: DATABASE_URL, or the local server that `stack up` runs. */

@@ -11,15 +11,6 @@ import type { ServerStatus } from './server-status.js';
 const NAME = 'slapd';
 const SLAPD = '/usr/sbin/slapd';
 
-/** The organisational units the LDAP connector works in. */
-export function ldapOus(cfg: Config) {
-  return {
-    people: `ou=people,${cfg.ldap.baseDn}`,
-    groups: `ou=groups,${cfg.ldap.baseDn}`,
-    disabled: `ou=disabled,${cfg.ldap.baseDn}`,
-  };
-}
-
 function writeSlapdConf(cfg: Config, dir: string): string {
   const conf = path.join(dir, 'slapd.conf');
   const schema = (name: string) => `include /etc/ldap/schema/${name}.schema`;
@@ -71,33 +62,48 @@ export async function slapdHealthy(cfg: Config): Promise<boolean> {
   }
 }
 
-/** Creates the base entry and the organisational units if missing (idempotent). */
-async function seed(cfg: Config): Promise<void> {
-  await withClient(cfg, async (client) => {
+/** The organisational units to create, parents first: every level of ldap.ous below the base (`ou=second`, then `ou=people,ou=second`). */
+export function ouEntries(cfg: Pick<Config, 'ldap'>): Array<{ dn: string; ou: string }> {
+  const dns = new Set<string>();
+  for (const relative of Object.values(cfg.ldap.ous)) {
+    const rdns = relative.split(',');
+    for (let i = rdns.length - 1; i >= 0; i--) dns.add([...rdns.slice(i), cfg.ldap.baseDn].join(','));
+  }
+  return [...dns].map((dn) => ({ dn, ou: dn.slice(dn.indexOf('=') + 1, dn.indexOf(',')) }));
+}
+
+/** Creates the base entry and the organisational units if missing (idempotent); returns the DNs it created. */
+export async function seedDirectory(cfg: Config): Promise<string[]> {
+  return withClient(cfg, async (client) => {
+    const created: string[] = [];
     const dc = /^dc=([^,]+)/i.exec(cfg.ldap.baseDn)?.[1] ?? 'provisioner';
     const entries: Array<[string, Record<string, string | string[]>]> = [
       [cfg.ldap.baseDn, { objectClass: ['top', 'dcObject', 'organization'], dc, o: dc }],
-      ...Object.entries(ldapOus(cfg)).map(([ou, dn]): [string, Record<string, string | string[]>] => [dn, { objectClass: ['top', 'organizationalUnit'], ou }]),
+      ...ouEntries(cfg).map(({ dn, ou }): [string, Record<string, string | string[]>] => [dn, { objectClass: ['top', 'organizationalUnit'], ou }]),
     ];
     for (const [dn, attributes] of entries) {
       try {
         await client.add(dn, attributes);
+        created.push(dn);
       } catch (err) {
         // 68 entryAlreadyExists is the expected answer on every start after the first.
         if ((err as { code?: number }).code !== 68) throw err;
       }
     }
+    return created;
   });
 }
 
 export async function slapdUp(cfg: Config, report: Reporter): Promise<void> {
   const seeded = async () => {
-    await seed(cfg);
+    await seedDirectory(cfg);
     return true;
   };
   if (cfg.ldap.external) {
     if (!(await slapdHealthy(cfg))) throw new Error(`slapd: LDAP_URL=${cfg.ldap.url} is not reachable with the configured bind DN; start it or unset LDAP_URL`);
-    report(`slapd: using LDAP_URL (${cfg.ldap.url})`);
+    // The configured OUs (ldap.ous) may be new: a second pipeline's subtree in the same directory.
+    const created = await seedDirectory(cfg);
+    report(`slapd: using LDAP_URL (${cfg.ldap.url})${created.length > 0 ? `; created ${created.join(', ')}` : ''}`);
     return;
   }
   if (await slapdHealthy(cfg)) {

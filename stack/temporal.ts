@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import protos from '@temporalio/proto';
+import { msToTs } from '@temporalio/common/lib/time.js';
 import type { Config } from '../schemas/config.js';
 import { pidFile, readLivePid, startDetached, stopByPidFile, waitFor } from './processes.js';
 import { run, requireCommand, which, type Reporter } from './shell.js';
@@ -11,6 +12,9 @@ import type { ServerStatus } from './server-status.js';
 const NAME = 'temporal';
 
 const { temporal: proto, grpc } = protos;
+/** gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
+const NOT_FOUND = 5;
+const ALREADY_EXISTS = 6;
 
 /** Search attributes that make the Temporal UI useful (DESIGN.md §4). */
 export const searchAttributes: Record<string, protos.temporal.api.enums.v1.IndexedValueType> = {
@@ -54,18 +58,50 @@ async function connect(cfg: Config): Promise<Connection> {
   return Connection.connect({ address: cfg.temporal.address, connectTimeout: 1500 });
 }
 
-export async function temporalHealthy(cfg: Config): Promise<boolean> {
+/** The server answers (any namespace); with `namespace`, also that cfg.temporal.namespace exists. */
+async function serving(cfg: Config, options: { namespace: boolean }): Promise<boolean> {
   let connection: Connection | undefined;
   try {
     connection = await connect(cfg);
     const res = await connection.healthService.check({});
     if (res.status !== grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING) return false;
-    await connection.workflowService.describeNamespace({ namespace: cfg.temporal.namespace });
+    if (options.namespace) await connection.workflowService.describeNamespace({ namespace: cfg.temporal.namespace });
     return true;
   } catch {
     return false;
   } finally {
     await connection?.close().catch(() => undefined);
+  }
+}
+
+export const temporalHealthy = (cfg: Config): Promise<boolean> => serving(cfg, { namespace: true });
+
+/**
+ * Registers cfg.temporal.namespace when the server lacks it (a second pipeline beside another takes
+ * its own namespace, as workflow ids are unique per namespace). Returns whether it registered it.
+ */
+export async function ensureNamespace(cfg: Config): Promise<boolean> {
+  const connection = await connect(cfg);
+  try {
+    try {
+      await connection.workflowService.describeNamespace({ namespace: cfg.temporal.namespace });
+      return false;
+    } catch (err) {
+      if ((err as { code?: number }).code !== NOT_FOUND) throw err;
+    }
+    try {
+      await connection.workflowService.registerNamespace({
+        namespace: cfg.temporal.namespace,
+        description: 'provisioner (registered by `provisioner stack up`)',
+        workflowExecutionRetentionPeriod: msToTs('3 days'),
+      });
+    } catch (err) {
+      // Another process registered it meanwhile.
+      if ((err as { code?: number }).code !== ALREADY_EXISTS) throw err;
+    }
+    return true;
+  } finally {
+    await connection.close();
   }
 }
 
@@ -91,8 +127,9 @@ export function temporalUiUrl(cfg: Config): string {
 }
 
 export async function temporalUp(cfg: Config, report: Reporter): Promise<void> {
-  if (await temporalHealthy(cfg)) {
+  if (await serving(cfg, { namespace: false })) {
     report(`temporal: reusing the healthy server at ${cfg.temporal.address}`);
+    if (await ensureNamespace(cfg)) report(`temporal: registered the namespace ${cfg.temporal.namespace}`);
   } else if (cfg.temporal.external) {
     throw new Error(`temporal: TEMPORAL_ADDRESS=${cfg.temporal.address} is not reachable; start that server or unset TEMPORAL_ADDRESS`);
   } else {
@@ -122,7 +159,9 @@ export async function temporalUp(cfg: Config, report: Reporter): Promise<void> {
     report(`temporal: starting the dev server (pid ${proc.pid}, log ${proc.logFile})`);
     await waitFor('temporal', () => temporalHealthy(cfg), { timeoutMs: 90_000, intervalMs: 500, alive: () => readLivePid(pidFile(cfg.dataDir, NAME)) !== undefined, logFile: proc.logFile });
   }
-  const added = await ensureSearchAttributes(cfg);
+  // A namespace registered just now may take a few seconds to reach every server component.
+  let added: string[] = [];
+  await waitFor(`temporal namespace ${cfg.temporal.namespace}`, async () => ((added = await ensureSearchAttributes(cfg)), true), { timeoutMs: 30_000, intervalMs: 1000 });
   report(`temporal: listening on ${cfg.temporal.address}, Web UI ${temporalUiUrl(cfg)}; search attributes ${added.length > 0 ? `registered: ${added.join(', ')}` : 'present'}`);
 }
 

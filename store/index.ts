@@ -5,7 +5,7 @@ export { createStore, type Store, type StoreTx, type AuditedStep } from './store
 export { openStore, type OpenStoreOptions } from './open-store.js';
 export { createStorePool, inTransaction, type Db } from './db.js';
 export { migrate, MigrationError } from './migrate.js';
-export { loadStoreKeys, checkpointsFile, storeSchemaName, type StoreKeys } from './store-keys.js';
+export { loadStoreKeys, type StoreKeys } from './store-keys.js';
 export type { AuditEntry, AuditChange, Actor, AppendedRecord } from './audit-record.js';
 export { AuditUnavailableError } from './audit-chain.js';
 export { upsertIdentity, getIdentity, lastAppliedSequence, markSequenceApplied, type Identity, type UpsertIdentityResult } from './identities.js';

@@ -4,10 +4,11 @@
 // the key.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../schemas/config.js';
 
 export type KeyEntry = { id: string; material: Buffer };
 
-export class KeyConfigError extends Error {
+export class KeyConfigError extends ConfigError {
   override readonly name = 'KeyConfigError';
 }
 
@@ -40,7 +41,7 @@ export function readKeyFile(file: string, bytes: number): KeyEntry[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new KeyConfigError(`cannot read key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new KeyConfigError(`cannot read key file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); make it readable by this user or name another file`, { cause: err });
   }
   return parseKeyEntries(text, `key file ${file}`, bytes);
 }

@@ -1,14 +1,16 @@
 // Opening the store from the configuration, for composition roots (worker, API, CLI): the pool on
-// DATABASE_URL (or the local stack's server) and the store schema, keys and checkpoint file from
-// the environment (see store-keys.ts), optionally migrating first.
+// DATABASE_URL (or the local stack's server), the store schema (postgres.schema) and checkpoint file
+// (audit.checkpointsFile) from the config, the keys from the environment (see store-keys.ts),
+// optionally migrating first.
 import { databaseUrl, type Config } from '../schemas/config.js';
 import type { Logger } from '../observability/logger.js';
 import { createStorePool } from './db.js';
 import { migrate } from './migrate.js';
 import { createStore, type Store } from './store.js';
-import { checkpointsFile, loadStoreKeys, storeSchemaName } from './store-keys.js';
+import { loadStoreKeys } from './store-keys.js';
 
 export type OpenStoreOptions = {
+  /** Where the keys are read from (default process.env). */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
   /** Apply pending migrations (worker start-up). */
@@ -19,9 +21,8 @@ export type OpenStoreOptions = {
 };
 
 export async function openStore(cfg: Config, options: OpenStoreOptions = {}): Promise<Store> {
-  const env = options.env ?? process.env;
-  const schema = storeSchemaName(env);
-  const keys = loadStoreKeys({ dataDir: cfg.dataDir, env, create: options.createKeys ?? false });
+  const schema = cfg.postgres.schema;
+  const keys = loadStoreKeys({ dataDir: cfg.dataDir, ...(options.env ? { env: options.env } : {}), create: options.createKeys ?? false });
   const pool = createStorePool(databaseUrl(cfg), { schema, ...(options.poolMax ? { max: options.poolMax } : {}), ...(options.logger ? { logger: options.logger } : {}) });
   try {
     if (options.migrate) await migrate(pool, { schema });
@@ -29,5 +30,5 @@ export async function openStore(cfg: Config, options: OpenStoreOptions = {}): Pr
     await pool.end();
     throw err;
   }
-  return createStore({ pool, schema, keys, checkpointsFile: checkpointsFile(cfg.dataDir, env), ownsPool: true, ...(options.logger ? { logger: options.logger } : {}) });
+  return createStore({ pool, schema, keys, checkpointsFile: cfg.audit.checkpointsFile, ownsPool: true, ...(options.logger ? { logger: options.logger } : {}) });
 }

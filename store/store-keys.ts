@@ -1,5 +1,5 @@
-// Where the store's keys and its checkpoint file come from. Until config grows a section for them
-// (schemas/config.ts is not ours to edit), they are read from environment variables here:
+// Where the store's keys come from. Key material is not configuration (it never sits in a Config,
+// so it is never logged with one); it is read from environment variables here:
 //
 //   PROVISIONER_AUDIT_SIGNING_KEY[_FILE]  `<id>:<base64 32-byte Ed25519 seed>`; the first entry
 //                                         signs, later entries' public keys still verify
@@ -7,8 +7,9 @@
 //                                         and for records signed by retired keys
 //   PROVISIONER_STORE_KEK[_FILE]          `<id>:<base64 32-byte AES key>` wrapping the per-person
 //                                         keys; the first entry wraps new keys
-//   PROVISIONER_AUDIT_CHECKPOINTS         the checkpoint file (default <dataDir>/audit/checkpoints.jsonl)
-//   PROVISIONER_STORE_SCHEMA              the PostgreSQL schema of the store (default public)
+//
+// The store's schema (postgres.schema) and checkpoint file (audit.checkpointsFile) are settings of
+// schemas/config.ts.
 //
 // With neither variable set, keys live in <dataDir>/keys/ and are generated there on first use
 // when the caller allows it (the local stack); production sets the variables.
@@ -93,12 +94,4 @@ function entriesFrom(
     }
   }
   return readKeyFile(defaultFile, bytes);
-}
-
-export function checkpointsFile(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  return env.PROVISIONER_AUDIT_CHECKPOINTS || path.join(dataDir, 'audit', 'checkpoints.jsonl');
-}
-
-export function storeSchemaName(env: NodeJS.ProcessEnv = process.env): string {
-  return env.PROVISIONER_STORE_SCHEMA || 'public';
 }

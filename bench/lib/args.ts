@@ -19,6 +19,8 @@ export type BenchArgs = {
   surgeJoiners: number;
   /** Only the leaver phases (after provisioning 2 × --leavers people): no floors, search or steady phase. */
   leaversOnly: boolean;
+  /** The log level of the bench's own worker, ingress and apps (default silent: logs would skew the figures). */
+  logLevel: string;
 };
 
 export function parseBenchArgs(argv: string[]): BenchArgs {
@@ -36,6 +38,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       'skip-search': { type: 'boolean', default: false },
       'surge-joiners': { type: 'string' },
       'leavers-only': { type: 'boolean', default: false },
+      'log-level': { type: 'string', default: 'silent' },
     },
     strict: true,
   });
@@ -56,9 +59,11 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     skipSearch: values['skip-search'] ?? false,
     surgeJoiners: values['surge-joiners'] === undefined ? num('joiners', values.joiners, 1) : num('surge-joiners', values['surge-joiners'], 1),
     leaversOnly: values['leavers-only'] ?? false,
+    logLevel: values['log-level'] ?? 'silent',
   };
   if (args.leaversOnly && args.leavers < 1) throw new Error('--leavers-only needs --leavers ≥ 1');
   if (args.skipSearch && args.rate === undefined) throw new Error('--skip-search needs --rate');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(args.logLevel)) throw new Error(`--log-level must be one of fatal, error, warn, info, debug, trace, silent (got ${args.logLevel})`);
   return args;
 }
 

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { ApiAuthConfigError, apiRoles, devSecretFile, ensureDevSecret, loadJwtSettings, mintToken, ttlSchema } from '../../api/auth.js';
-import { apiPort, corsOrigins, startApi } from '../../api/server.js';
+import { corsOrigins, startApi } from '../../api/server.js';
 import { dataConverter } from '../../codec/data-converter.js';
 import { createLogger } from '../../observability/logger.js';
 import { loadConfig } from '../../schemas/config.js';
@@ -14,16 +14,15 @@ import { openStore, type Store } from '../../store/index.js';
 
 const noSecret = (dataDir: string) =>
   new ApiAuthConfigError(
-    `no API JWT secret is configured: set PROVISIONER_API_JWT_SECRET (or PROVISIONER_API_JWT_SECRET_FILE), ` +
+    `no API JWT secret is configured; set PROVISIONER_API_JWT_SECRET_FILE (api.jwt.secretFile) or PROVISIONER_API_JWT_SECRET, ` +
       `or create a local development secret in ${devSecretFile(dataDir)} with \`provisioner api token --dev ...\``,
   );
 
 async function serve(options: { store: boolean }): Promise<void> {
   const cfg = loadConfig();
   const logger = createLogger({ level: cfg.logLevel, name: 'provisioner-api' });
-  const jwt = loadJwtSettings({ dataDir: cfg.dataDir });
+  const jwt = loadJwtSettings(cfg);
   if (!jwt) throw noSecret(cfg.dataDir);
-  const port = apiPort();
   const connection = await Connection.connect({ address: cfg.temporal.address });
   const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) });
   let store: Store | undefined;
@@ -33,7 +32,7 @@ async function serve(options: { store: boolean }): Promise<void> {
     await connection.close();
     throw err;
   }
-  const api = await startApi({ cfg, logger, client, port, jwt, corsOrigins: corsOrigins(cfg), ...(store ? { store } : {}) });
+  const api = await startApi({ cfg, logger, client, jwt, corsOrigins: corsOrigins(cfg), ...(store ? { store } : {}) });
   logger.info(
     { health: `${api.url}/health`, ready: `${api.url}/ready`, uiCodecEndpoint: `${api.url}/codec` },
     `api running; start the Temporal dev server with --ui-codec-endpoint ${api.url}/codec to see decoded payloads`,
@@ -62,11 +61,11 @@ async function token(options: { sub: string; roles: string; ttl: string; dev?: b
   if (roles.length === 0 || unknown.length > 0) throw new ApiAuthConfigError(`--roles: expected a comma-separated list of ${apiRoles.join(', ')}${unknown.length ? ` (not: ${unknown.join(', ')})` : ''}`);
   const ttl = ttlSchema.safeParse(options.ttl);
   if (!ttl.success) throw new ApiAuthConfigError(`--ttl: ${ttl.error.issues[0]?.message}`);
-  if (options.dev && !loadJwtSettings({ dataDir: cfg.dataDir })) {
+  if (options.dev && !loadJwtSettings(cfg)) {
     const file = ensureDevSecret(cfg.dataDir);
     process.stderr.write(`created a development API JWT secret in ${file} (mode 0600)\n`);
   }
-  const jwt = loadJwtSettings({ dataDir: cfg.dataDir });
+  const jwt = loadJwtSettings(cfg);
   if (!jwt) throw noSecret(cfg.dataDir);
   process.stdout.write(`${await mintToken(jwt, { sub: sub.data, roles: roles as (typeof apiRoles)[number][], ttl: ttl.data })}\n`);
 }
@@ -74,7 +73,7 @@ async function token(options: { sub: string; roles: string; ttl: string; dev?: b
 export function registerApiCommands(program: Command): void {
   const api = program
     .command('api')
-    .description('the HTTP API: codec endpoint for the Temporal UI, identity state, the fence, approvals and requests (port PROVISIONER_API_PORT, default 9467)');
+    .description('the HTTP API: codec endpoint for the Temporal UI, identity state, the fence, approvals and requests (port http.apiPort: PROVISIONER_API_PORT, default 9467)');
   api
     .command('serve', { isDefault: true })
     .description('run the API process (bound to 127.0.0.1; SIGTERM drains requests in flight)')

@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import type { ApprovalView } from '../../workflows/approval-chain.js';
 import type { DecisionResult, RequestState } from '../../workflows/approval-messages.js';
-import { apiClientFromEnv, segment, TOKEN_FILE_OPTION, type ApiClient } from '../api-client.js';
+import { loadConfig } from '../../schemas/config.js';
+import { apiClientFromConfig, segment, TOKEN_FILE_OPTION, type ApiClient } from '../api-client.js';
 import { say } from '../say.js';
 
 /**
@@ -102,7 +103,7 @@ export function formatRequest(s: RequestState): string {
 type Deps = { client?: (opts: { tokenFile?: string }) => ApiClient };
 
 export function registerApprovalCommands(program: Command, deps: Deps = {}): void {
-  const clientFor = deps.client ?? ((opts: { tokenFile?: string }) => apiClientFromEnv(opts));
+  const clientFor = deps.client ?? ((opts: { tokenFile?: string }) => apiClientFromConfig(loadConfig(), opts));
 
   program
     .command('approvals')

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { ApplicationModeAnswer, ApplicationView } from '../../api/routes/applications.js';
 import { projectRoot, loadConfig, type Config } from '../../schemas/config.js';
 import { appsDown, appsStatus, appsUp, formatAppsStatus, type AppsCommandOptions } from '../../targets/apps-command.js';
-import { apiClientFromEnv, segment, TOKEN_FILE_OPTION, type ApiClient } from '../api-client.js';
+import { apiClientFromConfig, segment, TOKEN_FILE_OPTION, type ApiClient } from '../api-client.js';
 import { say } from '../say.js';
 
 export function appsOptions(cfg: Config, only?: string[]): AppsCommandOptions {
@@ -48,7 +48,7 @@ export function formatModeChange(verb: 'arm' | 'disarm', answer: ApplicationMode
 type Deps = { client?: (opts: { tokenFile?: string }) => ApiClient };
 
 export function registerAppsCommands(program: Command, deps: Deps = {}): void {
-  const clientFor = deps.client ?? ((opts: { tokenFile?: string }) => apiClientFromEnv(opts));
+  const clientFor = deps.client ?? ((opts: { tokenFile?: string }) => apiClientFromConfig(loadConfig(), opts));
   const apps = program.command('apps').description('the SCIM 2.0 apps that play SaaS targets (config/apps.yaml); the applications\' modes: armed or plan-only');
   apps
     .command('up')

@@ -5,7 +5,6 @@
 import type { Client } from '@temporalio/client';
 import type { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
 import { loadJwtSettings, mintToken } from '../../api/auth.js';
-import { apiPort } from '../../api/server.js';
 import type { Connector } from '../../connectors/contract.js';
 import { publishEventFile, validateEventFile } from '../../ingress/event-files.js';
 import type { Config } from '../../schemas/config.js';
@@ -54,9 +53,9 @@ export async function demoAccessRequest(deps: Deps): Promise<{ ticketId: string;
   });
   say(`  policy: ${pending.rule} (${pending.mode}); approval ${pending.approvalId} may be decided by ${pending.eligible.join(', ')}`);
 
-  const jwt = loadJwtSettings({ dataDir: cfg.dataDir });
+  const jwt = loadJwtSettings(cfg);
   if (!jwt) throw new Error('demo: no API JWT secret (provisioner dev creates one in .provisioner/api-jwt-secret)');
-  const baseUrl = `http://127.0.0.1:${apiPort()}`;
+  const baseUrl = `http://127.0.0.1:${cfg.http.apiPort}`;
   const as = async (employeeId: string) => createApiClient({ baseUrl, token: await mintToken(jwt, { sub: employeeId, roles: ['approver'], ttl: '10m' }) });
   const path = `/approvals/${segment(pending.approvalId)}/approve`;
   try {

@@ -6,7 +6,8 @@
 // second person: the policy's `fencing.releasesRequired`).
 import type { Command } from 'commander';
 import type { FenceBatch, FenceState } from '../../workflows/fence-messages.js';
-import { apiClientFromEnv, segment, TOKEN_FILE_OPTION, type ApiClient } from '../api-client.js';
+import { loadConfig } from '../../schemas/config.js';
+import { apiClientFromConfig, segment, TOKEN_FILE_OPTION, type ApiClient } from '../api-client.js';
 import { say } from '../say.js';
 
 export function formatFenceState(state: FenceState | undefined): string {
@@ -41,7 +42,7 @@ export function formatFenceDecision(kind: 'release' | 'reject', batchId: string,
 type Deps = { client?: (opts: { tokenFile?: string }) => ApiClient };
 
 export function registerFenceCommands(program: Command, deps: Deps = {}): void {
-  const clientFor = deps.client ?? ((opts: { tokenFile?: string }) => apiClientFromEnv(opts));
+  const clientFor = deps.client ?? ((opts: { tokenFile?: string }) => apiClientFromConfig(loadConfig(), opts));
   const fence = program.command('fence').description('the mass-change fence (through the API, as you): list held destructive steps, release or reject a batch');
 
   fence

@@ -8,7 +8,7 @@ import { startHealthServer, type HealthServer } from '../../observability/health
 import { loadConfig } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
 import { createProvisioningWorker, type ProvisioningWorker } from '../../runtime/worker.js';
-import { apiPort, corsOrigins, startApi, type ApiServer } from '../../api/server.js';
+import { corsOrigins, startApi, type ApiServer } from '../../api/server.js';
 import { ensureDevSecret, loadJwtSettings } from '../../api/auth.js';
 
 type Parts = { worker?: ProvisioningWorker; ingress?: Ingress; api?: ApiServer; health?: HealthServer };
@@ -40,9 +40,9 @@ async function runProcess(name: 'worker' | 'ingress' | 'dev'): Promise<void> {
   if (name !== 'worker') parts.ingress = await startIngress(cfg, logger, parts.worker ? { itsm: { store: parts.worker.store } } : {});
   if (name === 'dev' && parts.worker && parts.ingress) {
     // A configured secret wins; otherwise the checkout's development secret (created once, 0600).
-    if (!loadJwtSettings({ dataDir: cfg.dataDir })) ensureDevSecret(cfg.dataDir);
-    const jwt = loadJwtSettings({ dataDir: cfg.dataDir })!;
-    parts.api = await startApi({ cfg, logger, client: parts.ingress.client, store: parts.worker.store, port: apiPort(), jwt, corsOrigins: corsOrigins(cfg) });
+    if (!loadJwtSettings(cfg)) ensureDevSecret(cfg.dataDir);
+    const jwt = loadJwtSettings(cfg)!;
+    parts.api = await startApi({ cfg, logger, client: parts.ingress.client, store: parts.worker.store, jwt, corsOrigins: corsOrigins(cfg) });
   }
   const port = { worker: cfg.http.workerPort, ingress: cfg.http.ingressPort, dev: cfg.http.devPort }[name];
   parts.health = await startHealthServer({

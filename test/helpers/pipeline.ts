@@ -50,16 +50,21 @@ export async function startPipeline(options: { appNames?: string[]; policyDir?: 
   const itsmRequests = uniqueName('itsm.requests');
   // Its own task queue, in the config too: the API addresses the fence of cfg.temporal.taskQueue.
   const taskQueue = uniqueName('provisioning');
-  const cfg: Config = { ...base, kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle, outcomes, itsmRequests } }, temporal: { ...base.temporal, taskQueue } };
+  // Its own store schema and checkpoint file: tests run in parallel and beside a running demo.
+  const storeSchema = uniqueName('store').replaceAll('-', '_');
+  const cfg: Config = {
+    ...base,
+    kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle, outcomes, itsmRequests } },
+    temporal: { ...base.temporal, taskQueue },
+    postgres: { ...base.postgres, schema: storeSchema },
+    audit: { checkpointsFile: path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'checkpoints.jsonl') },
+  };
   await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, outcomes, itsmRequests, `${itsmRequests}.dlq`]);
   const names = options.appNames ?? ['chat', 'code'];
   const apps = await Promise.all(names.map((name) => startTestScimApp({ name })));
   const resolvedApps = apps.map((app, i) => resolvedAppOf(app, names[i]!));
   const policy = loadPolicyOrThrow(cfg.policy.dir);
-  // Its own store schema and checkpoint file: tests run in parallel and beside a running demo.
-  const storeSchema = uniqueName('store').replaceAll('-', '_');
-  const storeEnv = { ...process.env, PROVISIONER_STORE_SCHEMA: storeSchema, PROVISIONER_AUDIT_CHECKPOINTS: path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'checkpoints.jsonl') };
-  const store = await openStore(cfg, { env: storeEnv, migrate: true, createKeys: true, logger: log });
+  const store = await openStore(cfg, { migrate: true, createKeys: true, logger: log });
   const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, apps: resolvedApps, policy, store });
   let worker = await startWorker();
   await seedEntitlements(policy, resolvedApps, worker.connectors);

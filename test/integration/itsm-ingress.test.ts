@@ -35,12 +35,16 @@ beforeAll(async () => {
   const base = loadConfig();
   const hrLifecycle = uniqueName('hr.lifecycle');
   const itsmRequests = uniqueName('itsm.requests');
-  cfg = { ...base, kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle, itsmRequests } } };
+  storeSchema = uniqueName('store').replaceAll('-', '_');
+  cfg = {
+    ...base,
+    kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle, itsmRequests } },
+    postgres: { ...base.postgres, schema: storeSchema },
+    audit: { checkpointsFile: path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'checkpoints.jsonl') },
+  };
   await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, itsmRequests, `${itsmRequests}.dlq`]);
   taskQueue = uniqueName('itsm');
-  storeSchema = uniqueName('store').replaceAll('-', '_');
-  const storeEnv = { ...process.env, PROVISIONER_STORE_SCHEMA: storeSchema, PROVISIONER_AUDIT_CHECKPOINTS: path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'checkpoints.jsonl') };
-  store = await openStore(cfg, { env: storeEnv, migrate: true, createKeys: true, logger });
+  store = await openStore(cfg, { migrate: true, createKeys: true, logger });
   worker = await Worker.create({
     connection: await NativeConnection.connect({ address: cfg.temporal.address }),
     namespace: cfg.temporal.namespace,

@@ -5,9 +5,8 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { databaseUrl, loadConfig } from '../../schemas/config.js';
+import { databaseUrl, ldapOus, loadConfig } from '../../schemas/config.js';
 import { createKafka } from '../../ingress/kafka.js';
-import { ldapOus } from '../../stack/slapd.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const cfg = loadConfig();

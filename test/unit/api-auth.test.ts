@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../schemas/config.js';
 import {
   AuthError, bearerToken, devSecretFile, ensureDevSecret, isAllowed, loadJwtSettings, mintToken, routeRoles, verifyToken, type JwtSettings,
 } from '../../api/auth.js';
@@ -59,13 +60,16 @@ describe('API tokens', () => {
   });
 });
 
+/** The configuration the environment `env` yields, with its data in `dataDir`. */
+const configOf = (dataDir: string, env: NodeJS.ProcessEnv) => loadConfig({ env: { PROVISIONER_DATA: dataDir, ...env }, root: dataDir });
+
 describe('the API secret', () => {
   it('comes from the environment, a named file, or the development file; absent means undefined', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'api-auth-'));
-    expect(loadJwtSettings({ dataDir, env: {} })).toBeUndefined();
-    expect(() => loadJwtSettings({ dataDir, env: { PROVISIONER_API_JWT_SECRET: 'short' } })).toThrow(/at least 32 bytes/);
-    expect(() => loadJwtSettings({ dataDir, env: { PROVISIONER_API_JWT_SECRET_FILE: path.join(dataDir, 'missing') } })).toThrow(/does not exist/);
-    const fromEnv = loadJwtSettings({ dataDir, env: { PROVISIONER_API_JWT_SECRET: 'x'.repeat(32), PROVISIONER_API_JWT_AUDIENCE: 'aud' } });
+    expect(loadJwtSettings(configOf(dataDir, {}))).toBeUndefined();
+    expect(() => loadJwtSettings(configOf(dataDir, { PROVISIONER_API_JWT_SECRET: 'short' }))).toThrow(/at least 32 bytes/);
+    expect(() => loadJwtSettings(configOf(dataDir, { PROVISIONER_API_JWT_SECRET_FILE: path.join(dataDir, 'missing') }))).toThrow(/does not exist/);
+    const fromEnv = loadJwtSettings(configOf(dataDir, { PROVISIONER_API_JWT_SECRET: 'x'.repeat(32), PROVISIONER_API_JWT_AUDIENCE: 'aud' }));
     expect(fromEnv).toMatchObject({ issuer: 'provisioner', audience: 'aud' });
     const file = ensureDevSecret(dataDir);
     expect(file).toBe(devSecretFile(dataDir));
@@ -73,7 +77,7 @@ describe('the API secret', () => {
     const secret = readFileSync(file, 'utf8');
     ensureDevSecret(dataDir); // kept, not replaced
     expect(readFileSync(file, 'utf8')).toBe(secret);
-    expect(Buffer.from(loadJwtSettings({ dataDir, env: {} })!.secret).toString()).toBe(secret.trim());
+    expect(Buffer.from(loadJwtSettings(configOf(dataDir, {}))!.secret).toString()).toBe(secret.trim());
   });
 });
 

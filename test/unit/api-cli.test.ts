@@ -4,8 +4,8 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { devSecretFile, loadJwtSettings, verifyToken } from '../../api/auth.js';
-import { apiPort } from '../../api/server.js';
 import { registerApiCommands } from '../../cli/commands/api.js';
+import { ConfigError, loadConfig } from '../../schemas/config.js';
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -39,13 +39,13 @@ describe('provisioner api token', () => {
     const { stdout, stderr } = await run(['api', 'token', '--sub', 'E1001', '--roles', 'operator,approver', '--ttl', '15m', '--dev']);
     expect(stderr).toContain(devSecretFile(dataDir));
     expect(statSync(devSecretFile(dataDir)).mode & 0o777).toBe(0o600);
-    const caller = await verifyToken(loadJwtSettings({ dataDir })!, stdout.trim());
+    const caller = await verifyToken(loadJwtSettings(loadConfig({ env: { PROVISIONER_DATA: dataDir }, root: dataDir }))!, stdout.trim());
     expect(caller).toEqual({ employeeId: 'E1001', roles: ['operator', 'approver'] });
 
     // The secret is reused, not replaced.
     const again = await run(['api', 'token', '--sub', 'E1002', '--roles', 'auditor', '--dev']);
     expect(again.stderr).toBe('');
-    expect(await verifyToken(loadJwtSettings({ dataDir })!, again.stdout.trim())).toEqual({ employeeId: 'E1002', roles: ['auditor'] });
+    expect(await verifyToken(loadJwtSettings(loadConfig({ env: { PROVISIONER_DATA: dataDir }, root: dataDir }))!, again.stdout.trim())).toEqual({ employeeId: 'E1002', roles: ['auditor'] });
   });
 
   it('refuses unknown roles, a bad ttl and an unsafe employee id', async () => {
@@ -58,9 +58,11 @@ describe('provisioner api token', () => {
 });
 
 describe('the API port', () => {
-  it('is PROVISIONER_API_PORT, default 9467', () => {
-    expect(apiPort({})).toBe(9467);
-    expect(apiPort({ PROVISIONER_API_PORT: '9999' })).toBe(9999);
-    expect(() => apiPort({ PROVISIONER_API_PORT: 'http' })).toThrow(/not a port/);
+  it('is http.apiPort, set by PROVISIONER_API_PORT, default 9467', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'api-port-'));
+    expect(loadConfig({ env: {}, root }).http.apiPort).toBe(9467);
+    expect(loadConfig({ env: { PROVISIONER_API_PORT: '9999' }, root }).http.apiPort).toBe(9999);
+    expect(() => loadConfig({ env: { PROVISIONER_API_PORT: 'http' }, root })).toThrow(ConfigError);
+    expect(() => loadConfig({ env: { PROVISIONER_API_PORT: 'http' }, root })).toThrow(/http\.apiPort \(set by PROVISIONER_API_PORT\)/);
   });
 });

@@ -3,10 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
-import { ApiCallError, ApiClientConfigError, apiBaseUrl, apiClientFromEnv, createApiClient, resolveApiToken } from '../../cli/api-client.js';
+import { ApiCallError, ApiClientConfigError, apiBaseUrl, apiClientFromConfig, createApiClient, resolveApiToken } from '../../cli/api-client.js';
 import { formatApprovalDetail, formatApprovals, formatDecision, formatRequest, registerApprovalCommands } from '../../cli/commands/approvals.js';
 import { formatFenceDecision, registerFenceCommands } from '../../cli/commands/fence.js';
+import { loadConfig } from '../../schemas/config.js';
 import type { ApprovalView } from '../../workflows/approval-chain.js';
+
+/** The configuration the environment `env` alone yields. */
+const configOf = (env: NodeJS.ProcessEnv) => loadConfig({ env, root: mkdtempSync(path.join(tmpdir(), 'api-client-')) });
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJFMSJ9.c2lnbmF0dXJlLXNlY3JldA';
 
@@ -46,24 +50,24 @@ const view = (over: Partial<ApprovalView> = {}): ApprovalView => ({
 });
 
 describe("the CLI's API token", () => {
-  it('comes from --token-file when given, else PROVISIONER_API_TOKEN', () => {
+  it('comes from --token-file when given, else the configured one (PROVISIONER_API_TOKEN)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'api-token-'));
     const file = path.join(dir, 'token');
     writeFileSync(file, `${TOKEN}x\n`);
-    expect(resolveApiToken({ env: { PROVISIONER_API_TOKEN: ` ${TOKEN}\n` } })).toBe(TOKEN);
-    expect(resolveApiToken({ env: { PROVISIONER_API_TOKEN: TOKEN }, tokenFile: file })).toBe(`${TOKEN}x`);
-    expect(resolveApiToken({ env: {}, tokenFile: file })).toBe(`${TOKEN}x`);
+    expect(resolveApiToken({ token: ` ${TOKEN}\n` })).toBe(TOKEN);
+    expect(resolveApiToken({ token: TOKEN, tokenFile: file })).toBe(`${TOKEN}x`);
+    expect(resolveApiToken({ tokenFile: file })).toBe(`${TOKEN}x`);
   });
 
   it('missing, empty, unreadable or not a token: an error that says how to get one and never echoes it', () => {
-    expect(() => resolveApiToken({ env: {} })).toThrow(ApiClientConfigError);
-    expect(() => resolveApiToken({ env: {} })).toThrow(/provisioner api token --dev --sub <yourEmployeeId> --roles approver/);
-    expect(() => resolveApiToken({ env: { PROVISIONER_API_TOKEN: '  ' } })).toThrow(/PROVISIONER_API_TOKEN or pass --token-file/);
-    expect(() => resolveApiToken({ env: {}, tokenFile: '/nonexistent/token' })).toThrow(/cannot read the API token from --token-file \/nonexistent\/token: ENOENT/);
-    expect(() => resolveApiToken({ env: {}, tokenFile: 'f', readFile: () => '\n' })).toThrow(/is empty/);
+    expect(() => resolveApiToken({})).toThrow(ApiClientConfigError);
+    expect(() => resolveApiToken({})).toThrow(/provisioner api token --dev --sub <yourEmployeeId> --roles approver/);
+    expect(() => resolveApiToken({ token: '  ' })).toThrow(/PROVISIONER_API_TOKEN or pass --token-file/);
+    expect(() => resolveApiToken({ tokenFile: '/nonexistent/token' })).toThrow(/cannot read the API token from --token-file \/nonexistent\/token: ENOENT/);
+    expect(() => resolveApiToken({ tokenFile: 'f', readFile: () => '\n' })).toThrow(/is empty/);
     let message = '';
     try {
-      resolveApiToken({ env: { PROVISIONER_API_TOKEN: `${TOKEN} trailing-secret-part` } });
+      resolveApiToken({ token: `${TOKEN} trailing-secret-part` });
     } catch (err) {
       message = (err as Error).message;
     }
@@ -73,12 +77,12 @@ describe("the CLI's API token", () => {
   });
 
   it("the API's address is PROVISIONER_API_URL, else 127.0.0.1 on the API port", () => {
-    expect(apiBaseUrl({})).toBe('http://127.0.0.1:9467');
-    expect(apiBaseUrl({ PROVISIONER_API_PORT: '9555' })).toBe('http://127.0.0.1:9555');
-    expect(apiBaseUrl({ PROVISIONER_API_URL: 'https://api.example.test/' })).toBe('https://api.example.test');
-    expect(() => apiBaseUrl({ PROVISIONER_API_URL: 'not a url' })).toThrow(/not a URL/);
-    expect(() => apiBaseUrl({ PROVISIONER_API_URL: 'ftp://x' })).toThrow(/http:\/\/ or https:\/\//);
-    expect(() => apiBaseUrl({ PROVISIONER_API_URL: 'http://u:p@x' })).toThrow(/must not carry credentials/);
+    expect(apiBaseUrl(configOf({}))).toBe('http://127.0.0.1:9467');
+    expect(apiBaseUrl(configOf({ PROVISIONER_API_PORT: '9555' }))).toBe('http://127.0.0.1:9555');
+    expect(apiBaseUrl(configOf({ PROVISIONER_API_URL: 'https://api.example.test/' }))).toBe('https://api.example.test');
+    expect(() => apiBaseUrl(configOf({ PROVISIONER_API_URL: 'not a url' }))).toThrow(/not a URL/);
+    expect(() => apiBaseUrl(configOf({ PROVISIONER_API_URL: 'ftp://x' }))).toThrow(/http:\/\/ or https:\/\//);
+    expect(() => apiBaseUrl(configOf({ PROVISIONER_API_URL: 'http://u:p@x' }))).toThrow(/must not carry credentials/);
   });
 });
 
@@ -104,7 +108,7 @@ describe("the CLI's API client", () => {
     const down = (async () => {
       throw new TypeError('fetch failed');
     }) as typeof fetch;
-    const api = apiClientFromEnv({ env: { PROVISIONER_API_TOKEN: TOKEN, PROVISIONER_API_PORT: '9999' }, fetch: down });
+    const api = apiClientFromConfig(configOf({ PROVISIONER_API_TOKEN: TOKEN, PROVISIONER_API_PORT: '9999' }), { fetch: down });
     await expect(api.get('/fence')).rejects.toMatchObject({ status: 0, reason: 'unreachable', message: expect.stringMatching(/cannot reach the API at http:\/\/127\.0\.0\.1:9999 .*provisioner api/) });
   });
 });

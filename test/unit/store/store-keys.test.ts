@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatKeyEntry, KeyConfigError, parseKeyEntries } from '../../../store/keyring.js';
 import { generateSigningSeed, publicKeyOfSeed } from '../../../store/signing.js';
-import { checkpointsFile, defaultKeyPaths, loadStoreKeys, storeSchemaName } from '../../../store/store-keys.js';
+import { defaultKeyPaths, loadStoreKeys } from '../../../store/store-keys.js';
 
 const dirs: string[] = [];
 const tempDir = (): string => {
@@ -87,12 +87,5 @@ describe('loadStoreKeys', () => {
     expect(second.signer?.keyId).toBe(first.signer?.keyId);
     expect(second.signer?.publicKey.equals(first.signer!.publicKey)).toBe(true);
     expect(readFileSync(paths.signing, 'utf8')).toMatch(/^# generated for the local stack/);
-  });
-
-  it('names the checkpoint file and the schema from the environment, with defaults', () => {
-    expect(checkpointsFile('/data', {})).toBe('/data/audit/checkpoints.jsonl');
-    expect(checkpointsFile('/data', { PROVISIONER_AUDIT_CHECKPOINTS: '/worm/cp.jsonl' })).toBe('/worm/cp.jsonl');
-    expect(storeSchemaName({})).toBe('public');
-    expect(storeSchemaName({ PROVISIONER_STORE_SCHEMA: 'governance' })).toBe('governance');
   });
 });
