@@ -67,8 +67,12 @@ export const configSchema = z.strictObject({
     bindPassword: z.string().min(1).default('provisioner-local-admin'),
   }).prefault({}),
   apps: z.strictObject({
-    /** YAML file naming the SCIM apps `apps up` runs and the worker provisions into. */
+    /** YAML file of the demo SCIM apps `apps up` runs (their own settings; development only). */
     file: z.string().default('config/apps.yaml'),
+  }).prefault({}),
+  connectors: z.strictObject({
+    /** YAML file of how the worker reaches each SCIM application: URL and secret references (connectors/config.ts). */
+    file: z.string().default('config/connectors.yaml'),
   }).prefault({}),
   policy: z.strictObject({
     /** The folder of policy YAML files (roles, birthright rules, applications, ...). */
@@ -119,6 +123,7 @@ const envMapping: Array<[string, (cfg: Record<string, any>, value: string) => vo
   ['LDAP_BIND_DN', (c, v) => (c.ldap.bindDn = v)],
   ['LDAP_BIND_PASSWORD', (c, v) => (c.ldap.bindPassword = v)],
   ['PROVISIONER_APPS', (c, v) => (c.apps.file = v)],
+  ['PROVISIONER_CONNECTORS', (c, v) => (c.connectors.file = v)],
   ['PROVISIONER_POLICY', (c, v) => (c.policy.dir = v)],
   ['PROVISIONER_PLAN_ONLY', (c, v) => (c.safety.planOnly = v.split(',').map((s) => s.trim()).filter(Boolean))],
   ['PROVISIONER_FENCE_POPULATION', (c, v) => (c.safety.populationEstimate = Number(v))],
@@ -162,7 +167,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     cacheDir: path.join(homedir(), '.cache', 'provisioner'),
     ...fromFile,
   };
-  for (const section of ['kafka', 'temporal', 'postgres', 'ldap', 'apps', 'policy', 'ldapConnector', 'scimConnector', 'safety', 'http']) raw[section] = { ...(raw[section] ?? {}) };
+  for (const section of ['kafka', 'temporal', 'postgres', 'ldap', 'apps', 'connectors', 'policy', 'ldapConnector', 'scimConnector', 'safety', 'http']) raw[section] = { ...(raw[section] ?? {}) };
   for (const [name, apply] of envMapping) {
     const value = env[name];
     if (value !== undefined && value !== '') apply(raw, value);
@@ -181,6 +186,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   cfg.dataDir = path.resolve(root, cfg.dataDir);
   cfg.cacheDir = path.resolve(root, cfg.cacheDir);
   cfg.apps.file = path.resolve(root, cfg.apps.file);
+  cfg.connectors.file = path.resolve(root, cfg.connectors.file);
   cfg.policy.dir = path.resolve(root, cfg.policy.dir);
   return cfg;
 }

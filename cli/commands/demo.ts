@@ -14,11 +14,11 @@ import { getState, identityWorkflowId, type IdentityState } from '../../workflow
 import { createKafka } from '../../ingress/kafka.js';
 import { publishEventFile, validateEventFile } from '../../ingress/event-files.js';
 import { devProcessUp } from '../../runtime/dev-process.js';
-import { loadAppsFile } from '../../schemas/apps.js';
 import { loadConfig, projectRoot } from '../../schemas/config.js';
 import { stackUp } from '../../stack/stack.js';
 import { temporalUiUrl } from '../../stack/temporal.js';
-import { appsUp } from '../../targets/apps-command.js';
+import { appsUp, appTokenFile } from '../../targets/apps-command.js';
+import { loadConnectorsFile } from '../../connectors/config.js';
 import { appsOptions } from './apps.js';
 import { say } from '../say.js';
 import { demoAccessRequest } from './demo-request.js';
@@ -39,9 +39,9 @@ export function registerDemoCommands(program: Command): void {
       say('demo: 2/6 the demo SCIM apps');
       await appsUp({ ...appsOptions(cfg), log: (l) => say(`  ${l}`) });
       const policy = loadPolicyOrThrow(cfg.policy.dir);
-      const resolvedApps = loadAppsFile(cfg.apps.file, { root: projectRoot });
-      const { connectors } = connectorsForPolicy(cfg, policy, resolvedApps, createLogger({ level: 'silent' }));
-      const seeded = await seedEntitlements(policy, resolvedApps, connectors);
+      const connectorConfigs = loadConnectorsFile(cfg.connectors.file);
+      const { connectors } = connectorsForPolicy(cfg, policy, connectorConfigs, createLogger({ level: 'silent' }));
+      const seeded = await seedEntitlements(policy, connectorConfigs, connectors);
       say(`  the groups of the policy's entitlements exist in each app (${seeded} created now)`);
       say('demo: 3/6 provisioner dev (worker + ingress + API)');
       await devProcessUp(cfg, projectRoot, (l) => say(`  ${l}`));
@@ -97,7 +97,8 @@ export function registerDemoCommands(program: Command): void {
       const ui = temporalUiUrl(cfg);
       say('');
       say(`  Temporal UI, the identity workflows: ${ui}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent('WorkflowType="identityLifecycle"')}`);
-      say(`  SCIM apps: ${resolvedApps.map((a) => `${a.name} ${a.scimUrl}/Users`).join(', ')} (bearer tokens in config/apps.yaml); LDAP ${cfg.ldap.url} ${cfg.ldap.baseDn}`);
+      const scimApps = connectorConfigs.flatMap((c) => (c.type === 'scim' ? [`${c.app} ${c.baseUrl}/Users`] : []));
+      say(`  SCIM apps: ${scimApps.join(', ')} (bearer tokens in ${path.relative(projectRoot, appTokenFile(cfg.dataDir, '<app>'))}); LDAP ${cfg.ldap.url} ${cfg.ldap.baseDn}`);
       say(`  the request: ${ui}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowType="accessRequest"`)}    npx provisioner request ${request.ticketId}`);
       say('  approvals: npx provisioner approvals (with PROVISIONER_API_TOKEN from `npx provisioner api token --dev --sub <id> --roles approver`)');
       say('  dead letters: npx provisioner dlq list [--topic itsm]        outcomes: topic provisioning.outcomes');
