@@ -97,8 +97,13 @@ export async function mintToken(settings: JwtSettings, request: z.input<typeof m
 
 export type AuthFailureReason = 'missing-token' | 'malformed-authorization' | 'expired-token' | 'invalid-token' | 'invalid-claims';
 
-export class AuthError extends Error {
-  override readonly name = 'AuthError';
+/**
+ * The API caller is not authenticated (HTTP 401): no token, a malformed header, a bad or expired
+ * token. Not connectors/errors.ts AuthError, which is an application refusing the connector's own
+ * credentials (and which workflows retry by that name, so the names stay apart).
+ */
+export class UnauthenticatedError extends Error {
+  override readonly name = 'UnauthenticatedError';
   constructor(readonly reason: AuthFailureReason, message: string) {
     super(message);
   }
@@ -106,7 +111,7 @@ export class AuthError extends Error {
 
 const claimsSchema = z.object({ sub: employeeIdSchema, roles: rolesSchema, exp: z.number() });
 
-/** Verifies signature, algorithm, issuer, audience and expiry, then the claims; throws AuthError (never naming the token). */
+/** Verifies signature, algorithm, issuer, audience and expiry, then the claims; throws UnauthenticatedError (never naming the token). */
 export async function verifyToken(settings: JwtSettings, token: string): Promise<Caller> {
   let payload: unknown;
   try {
@@ -118,22 +123,22 @@ export async function verifyToken(settings: JwtSettings, token: string): Promise
       clockTolerance: settings.clockToleranceSeconds ?? 30,
     }));
   } catch (err) {
-    if (err instanceof joseErrors.JWTExpired) throw new AuthError('expired-token', 'the token has expired');
-    if (err instanceof joseErrors.JWTClaimValidationFailed) throw new AuthError('invalid-token', `the token's ${err.claim} claim is not accepted`);
-    throw new AuthError('invalid-token', 'the token is not valid (signature, algorithm or format)');
+    if (err instanceof joseErrors.JWTExpired) throw new UnauthenticatedError('expired-token', 'the token has expired');
+    if (err instanceof joseErrors.JWTClaimValidationFailed) throw new UnauthenticatedError('invalid-token', `the token's ${err.claim} claim is not accepted`);
+    throw new UnauthenticatedError('invalid-token', 'the token is not valid (signature, algorithm or format)');
   }
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) {
-    throw new AuthError('invalid-claims', `the token's claims are not accepted: ${claims.error.issues.map((i) => `${i.path.join('.') || 'claims'}: ${i.message}`).join('; ')}`);
+    throw new UnauthenticatedError('invalid-claims', `the token's claims are not accepted: ${claims.error.issues.map((i) => `${i.path.join('.') || 'claims'}: ${i.message}`).join('; ')}`);
   }
   return { employeeId: claims.data.sub, roles: claims.data.roles };
 }
 
-/** The bearer token of an Authorization header value; throws AuthError when absent or malformed. */
+/** The bearer token of an Authorization header value; throws UnauthenticatedError when absent or malformed. */
 export function bearerToken(header: string | undefined): string {
-  if (!header) throw new AuthError('missing-token', 'an Authorization: Bearer <token> header is required');
+  if (!header) throw new UnauthenticatedError('missing-token', 'an Authorization: Bearer <token> header is required');
   const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(header);
-  if (!match) throw new AuthError('malformed-authorization', 'the Authorization header must be "Bearer <token>"');
+  if (!match) throw new UnauthenticatedError('malformed-authorization', 'the Authorization header must be "Bearer <token>"');
   return match[1]!;
 }
 
@@ -217,7 +222,7 @@ export function authenticate(settings: JwtSettings, onRefused?: RefusalHook) {
       res.locals.caller = await verifyToken(settings, bearerToken(req.headers.authorization));
       next();
     } catch (err) {
-      if (!(err instanceof AuthError)) return next(err);
+      if (!(err instanceof UnauthenticatedError)) return next(err);
       const urlPath = pathOf(req);
       await tell(onRefused, { status: 401, kind: err.reason, method: req.method, path: urlPath, route: routeKeyOf(req.method, urlPath) });
       sendError(res, 401, err.reason, err.message);

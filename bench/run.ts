@@ -7,6 +7,7 @@
 //                          [--surge-joiners <n, default --joiners>] [--leavers-only] [--log-level silent]
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { parseConnectorConfig } from '../connectors/config.js';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createKafka } from '../ingress/kafka.js';
@@ -14,7 +15,7 @@ import { createLogger } from '../observability/logger.js';
 import { seedEntitlements } from '../runtime/seed-entitlements.js';
 import { startIngress } from '../runtime/ingress.js';
 import { createProvisioningWorker, loadPolicyOrThrow } from '../runtime/worker.js';
-import { appUrls, type ResolvedApp } from '../schemas/apps.js';
+import { appUrls, type ResolvedApp } from '../targets/apps-file.js';
 import { loadConfig, type Config } from '../schemas/config.js';
 import { ensureTopics } from '../stack/kafka.js';
 import { openStore } from '../store/index.js';
@@ -71,11 +72,18 @@ const apps: Array<{ app: ScimApp; resolved: ResolvedApp }> = await Promise.all(
   }),
 );
 const resolvedApps = apps.map((a) => a.resolved);
+// How the worker reaches them: each token in a private file its connector config names.
+const tokenDir = mkdtempSync(path.join(tmpdir(), 'bench-tokens-'));
+const connectorConfigs = resolvedApps.map((a) => {
+  const token = { file: path.join(tokenDir, `${a.name}.scim-token`) };
+  writeFileSync(token.file, a.bearerTokens[0]!, { mode: 0o600 });
+  return parseConnectorConfig({ type: 'scim', app: a.name, baseUrl: a.scimUrl, auth: { kind: 'bearer', token }, timeoutMs: 5000 });
+});
 const policy = loadPolicyOrThrow(policyFiles.dir);
 const store = await openStore(cfg, { migrate: true, createKeys: true, logger });
 const taskQueue = unique('provisioning');
-const worker = await createProvisioningWorker(cfg, logger, { taskQueue, apps: resolvedApps, policy, store });
-await seedEntitlements(policy, resolvedApps, worker.connectors);
+const worker = await createProvisioningWorker(cfg, logger, { taskQueue, connectorConfigs, policy, store });
+await seedEntitlements(policy, connectorConfigs, worker.connectors);
 const ingress = await startIngress(cfg, logger, { taskQueue, groupId: unique('ingress'), itsm: false });
 const kafka = createKafka(cfg, { clientId: 'bench' });
 const producer = kafka.producer();

@@ -1,58 +1,72 @@
-// Keys of the payload codec: several, for rotation. New payloads are encrypted with the active key;
-// any known key decrypts. Keys come from a file or the environment, never from policy or events.
+// Keys of the payload codec (and of the sealed dead letters), in the project's one keyring format
+// (crypto/keyring.ts): PROVISIONER_CODEC_KEYS holds `<key id>:<base64 32 bytes>` entries, active
+// first, or PROVISIONER_CODEC_KEYS_FILE names a file of them; otherwise `<dataDir>/keys/codec.key`,
+// created with a fresh random key on first use (local development). Keys come from a file or the
+// environment, never from policy or events.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
-import { ConfigError } from '../schemas/config.js';
+import { KEY_BYTES } from '../crypto/aes-gcm.js';
+import { createKeyFile, KeyConfigError, keyringOf, readKeyEntries, type KeyEntry, type Keyring } from '../crypto/keyring.js';
 
-export type CodecKeyring = { activeKeyId: string; keys: ReadonlyMap<string, Buffer> };
+const NAME = 'PROVISIONER_CODEC_KEYS';
 
-const keyFileSchema = z.strictObject({
-  active: z.string().min(1),
-  keys: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), z.string().min(1)),
-});
-
-function decodeKey(id: string, base64: string): Buffer {
-  const key = Buffer.from(base64, 'base64');
-  if (key.length !== 32) throw new ConfigError(`codec key ${id} is ${key.length} bytes; give 32 bytes of base64 (AES-256), e.g. \`openssl rand -base64 32\``);
-  return key;
+export function codecKeyFile(dataDir: string): string {
+  return path.join(dataDir, 'keys', 'codec.key');
 }
 
-/** Parses `{"active":"k2","keys":{"k1":"<base64>","k2":"<base64>"}}`. */
-export function parseKeyring(json: string, source: string): CodecKeyring {
-  let raw: unknown;
+export function loadKeyring(options: { dataDir: string; env?: NodeJS.ProcessEnv }): Keyring {
+  const env = options.env ?? process.env;
+  refuseJson(env[NAME], NAME);
+  const file = env[`${NAME}_FILE`];
+  // An unreadable file is reported by the keyring reader below, with what to do about it.
+  if (file && existsSync(file)) refuseJson(readIfFile(file), file);
+  const defaultFile = codecKeyFile(options.dataDir);
+  if (!env[NAME] && !env[`${NAME}_FILE`]) migrateLocalJsonKeys(options.dataDir, defaultFile);
+  const keyring = keyringOf(readKeyEntries({
+    name: NAME,
+    bytes: KEY_BYTES,
+    env,
+    defaultFile,
+    generate: () => ({ id: 'local-1', material: randomBytes(KEY_BYTES) }),
+  }));
+  if (!keyring) throw new KeyConfigError(`${NAME}: no key given; write at least one <key id>:<base64 32 bytes> entry`);
+  return keyring;
+}
+
+function readIfFile(file: string): string | undefined {
   try {
-    raw = JSON.parse(json);
-  } catch (err) {
-    throw new ConfigError(`codec keys in ${source} are not JSON (${(err as Error).message}); write {"active":"<id>","keys":{"<id>":"<base64>"}}`, { cause: err });
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
-  const parsed = keyFileSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`codec keys in ${source} are not {"active":"<id>","keys":{"<id>":"<base64>"}}; correct them as listed below`, { details: z.prettifyError(parsed.error).split('\n') });
-  const keys = new Map(Object.entries(parsed.data.keys).map(([id, b64]) => [id, decodeKey(id, b64)]));
-  if (!keys.has(parsed.data.active)) throw new ConfigError(`codec keys in ${source}: the active key ${parsed.data.active} is not among the keys; add it or name another as active`);
-  return { activeKeyId: parsed.data.active, keys };
+}
+
+/** The keys were once JSON (`{"active":..,"keys":{..}}`); say how to write them now. */
+function refuseJson(text: string | undefined, source: string): void {
+  if (text?.trimStart().startsWith('{')) {
+    throw new KeyConfigError(`${source} holds codec keys in the old JSON form; write them as <key id>:<base64> entries, one a line, the active key first`);
+  }
 }
 
 /**
- * The keyring: PROVISIONER_CODEC_KEYS (the JSON itself), else PROVISIONER_CODEC_KEYS_FILE, else
- * `<dataDir>/codec-keys.json`, created with a fresh random key on first use (local development).
+ * The local stack kept its codec keys in `<dataDir>/codec-keys.json` before they shared the one
+ * keyring format: copied once into the key file (active first), so running histories still decode.
  */
-export function loadKeyring(options: { dataDir: string; env?: NodeJS.ProcessEnv }): CodecKeyring {
-  const env = options.env ?? process.env;
-  if (env.PROVISIONER_CODEC_KEYS) return parseKeyring(env.PROVISIONER_CODEC_KEYS, 'PROVISIONER_CODEC_KEYS');
-  const file = env.PROVISIONER_CODEC_KEYS_FILE ?? path.join(options.dataDir, 'codec-keys.json');
-  if (!existsSync(file)) {
-    if (env.PROVISIONER_CODEC_KEYS_FILE) throw new ConfigError(`PROVISIONER_CODEC_KEYS_FILE=${file} does not exist; create it or correct the variable`);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify({ active: 'local-1', keys: { 'local-1': randomBytes(32).toString('base64') } }, null, 2), { mode: 0o600 });
-  }
-  let text: string;
+function migrateLocalJsonKeys(dataDir: string, keyFile: string): void {
+  const legacy = path.join(dataDir, 'codec-keys.json');
+  if (existsSync(keyFile) || !existsSync(legacy)) return;
+  let parsed: { active?: unknown; keys?: Record<string, unknown> };
   try {
-    chmodSync(file, 0o600);
-    text = readFileSync(file, 'utf8');
+    parsed = JSON.parse(readFileSync(legacy, 'utf8')) as typeof parsed;
   } catch (err) {
-    throw new ConfigError(`cannot read the codec key file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); make it readable by this user or set PROVISIONER_CODEC_KEYS_FILE to another`, { cause: err });
+    throw new KeyConfigError(`cannot read the old codec key file ${legacy}: ${(err as Error).message}; move it aside to start with a new key`);
   }
-  return parseKeyring(text, file);
+  const entries: KeyEntry[] = Object.entries(parsed.keys ?? {}).map(([id, b64]) => ({ id, material: Buffer.from(String(b64), 'base64') }));
+  entries.sort((a, b) => Number(b.id === parsed.active) - Number(a.id === parsed.active));
+  try {
+    createKeyFile(keyFile, entries, `the codec keys of ${legacy}, active first; production sets ${NAME} or ${NAME}_FILE`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }

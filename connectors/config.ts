@@ -1,9 +1,13 @@
 // Connector configuration: which connector an application uses, where its server is, and where its
 // credentials come from. Secrets are named (an environment variable or a file), never written here,
-// and never taken from policy or events; they are read on use, so rotation needs no restart.
+// and never taken from policy or events; they are read on use, so rotation needs no restart. The one
+// way connectors are built, in production as in tests: createConnector over a validated config.
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError } from '../schemas/config.js';
 import type { Connector } from './contract.js';
 import { secretReader, secretRefSchema } from './credentials.js';
 import { LdapConnector } from './ldap/ldap-connector.js';
@@ -111,4 +115,25 @@ export function parseConnectorConfig(raw: unknown, where = 'connector config'): 
   const parsed = connectorConfigSchema.safeParse(raw);
   if (!parsed.success) throw new TypeError(`invalid ${where}:\n${z.prettifyError(parsed.error)}`);
   return parsed.data;
+}
+
+export const connectorsFileSchema = z
+  .strictObject({ connectors: z.array(connectorConfigSchema) })
+  .refine((f) => new Set(f.connectors.map((c) => c.app)).size === f.connectors.length, { message: 'each app may appear once' });
+
+/**
+ * Reads the connectors file (config/connectors.yaml): how the worker reaches each application.
+ * Throws ConfigError with a message that says what to fix.
+ */
+export function loadConnectorsFile(file: string): ConnectorConfig[] {
+  if (!existsSync(file)) throw new ConfigError(`connectors file ${file} does not exist (set PROVISIONER_CONNECTORS or connectors.file to an existing file)`);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`connectors file ${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  const parsed = connectorsFileSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`invalid connectors file ${file}:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data.connectors;
 }

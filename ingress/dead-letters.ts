@@ -1,9 +1,11 @@
 // Dead letters: bad input goes to `<topic>.dlq` with the original bytes as the value and a
 // machine-readable reason in the headers, so it can be inspected and replayed unchanged. The
 // bytes are sealed with the codec keyring (bad input can carry personal data, and the DLQ is read
-// by more people than the HR topic): `dlq list` and `dlq redrive` open them.
-import type { CodecKeyring } from '../codec/keyring.js';
-import { open, seal } from '../codec/seal.js';
+// by more people than the HR topic), bound by associated data to the message they stood for:
+// `dlq list` and `dlq redrive` open them. Letters sealed before the sealer took associated data
+// (no `dlq-sealed-format` header) are still opened for reading.
+import { open, openUnbound, seal } from '../crypto/aes-gcm.js';
+import { activeKey, keyById, type Keyring } from '../crypto/keyring.js';
 import type { IHeaders, KafkaMessage, Producer } from './kafka.js';
 
 export const dlqTopicOf = (topic: string) => `${topic}.dlq`;
@@ -28,16 +30,26 @@ export const DLQ_HEADERS = {
   at: 'dlq-at',
   redriven: 'dlq-redriven-from',
   sealedKeyId: 'dlq-sealed-key-id',
+  sealedFormat: 'dlq-sealed-format',
 } as const;
+
+/** The `dlq-sealed-format` of letters sealed with associated data; letters without it were sealed without. */
+const SEALED_FORMAT = 'aes-256-gcm-ad';
+const KEYRING_NAME = 'the codec keyring (PROVISIONER_CODEC_KEYS)';
+
+/** What a sealed letter is bound to: the original message's place, which its headers repeat. */
+const associatedData = (original: { topic: string; partition: string | number; offset: string }) =>
+  `dead-letter|${original.topic}|${original.partition}|${original.offset}`;
 
 export async function sendToDeadLetters(
   producer: Producer,
   source: { topic: string; partition: number; message: KafkaMessage },
   reason: { code: DeadLetterReason; text: string },
-  keyring: CodecKeyring,
+  keyring: Keyring,
 ): Promise<void> {
   const { message } = source;
-  const sealed = message.value ? seal(keyring, message.value) : undefined;
+  const { id: keyId, key } = activeKey(keyring);
+  const sealed = message.value ? seal(key, message.value, associatedData({ topic: source.topic, partition: source.partition, offset: message.offset })) : undefined;
   const headers: IHeaders = {
     ...(message.headers ?? {}),
     [DLQ_HEADERS.reasonCode]: reason.code,
@@ -47,12 +59,12 @@ export async function sendToDeadLetters(
     [DLQ_HEADERS.offset]: message.offset,
     [DLQ_HEADERS.timestamp]: message.timestamp,
     [DLQ_HEADERS.at]: new Date().toISOString(),
-    ...(sealed ? { [DLQ_HEADERS.sealedKeyId]: sealed.keyId } : {}),
+    ...(sealed ? { [DLQ_HEADERS.sealedKeyId]: keyId, [DLQ_HEADERS.sealedFormat]: SEALED_FORMAT } : {}),
   };
   await producer.send({
     topic: dlqTopicOf(source.topic),
     acks: -1,
-    messages: [{ key: message.key, value: sealed?.sealed ?? message.value, headers }],
+    messages: [{ key: message.key, value: sealed ?? message.value, headers }],
   });
 }
 
@@ -78,13 +90,19 @@ const header = (headers: IHeaders | undefined, name: string): string => {
 };
 
 /** The original bytes of a dead letter, opened when they were sealed. */
-export function originalBytes(message: KafkaMessage, keyring: CodecKeyring): Buffer | null {
+export function originalBytes(message: KafkaMessage, keyring: Keyring): Buffer | null {
   const keyId = header(message.headers, DLQ_HEADERS.sealedKeyId);
   if (!message.value || !keyId) return message.value;
-  return open(keyring, keyId, message.value);
+  const key = keyById(keyring, keyId, KEYRING_NAME);
+  if (header(message.headers, DLQ_HEADERS.sealedFormat) !== SEALED_FORMAT) return openUnbound(key, message.value);
+  return open(key, message.value, associatedData({
+    topic: header(message.headers, DLQ_HEADERS.topic),
+    partition: header(message.headers, DLQ_HEADERS.partition),
+    offset: header(message.headers, DLQ_HEADERS.offset),
+  }));
 }
 
-export function describeDeadLetter(partition: number, message: KafkaMessage, keyring: CodecKeyring): DeadLetter {
+export function describeDeadLetter(partition: number, message: KafkaMessage, keyring: Keyring): DeadLetter {
   let bytes: Buffer | null;
   try {
     bytes = originalBytes(message, keyring) ?? Buffer.alloc(0);

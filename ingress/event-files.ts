@@ -3,13 +3,14 @@
 // each goes to its topic keyed by its subject (the employee id; for ITSM, the beneficiary's).
 // Nothing is published when any line is invalid.
 import type { Config } from '../schemas/config.js';
-import { parseHrEvent } from '../schemas/events.js';
-import { parseItsmEvent } from '../schemas/itsm-events.js';
+import { parseHrEvent, type HrEvent } from '../schemas/events.js';
+import { parseItsmEvent, type ItsmEvent } from '../schemas/itsm-events.js';
 import { createKafka } from './kafka.js';
 
 export type EventFeed = 'hr' | 'itsm';
 
-export type EventLine = { feed: EventFeed; id: string; type: string; subject: string; raw: string };
+/** A valid line: the parsed event (by feed), its id, type and subject, and the bytes as sent. */
+export type EventLine = { id: string; type: string; subject: string; raw: string } & ({ feed: 'hr'; event: HrEvent } | { feed: 'itsm'; event: ItsmEvent });
 
 export type EventFileValidation = { events: EventLine[]; errors: Array<{ line: number; reason: string }> };
 
@@ -24,13 +25,22 @@ export function feedOf(line: string): EventFeed {
   }
 }
 
+function parseLine(raw: string): { ok: true; value: EventLine } | { ok: false; reason: string } {
+  const about = (e: HrEvent | ItsmEvent) => ({ id: e.id, type: e.type, subject: e.subject, raw });
+  if (feedOf(raw) === 'itsm') {
+    const parsed = parseItsmEvent(raw);
+    return parsed.ok ? { ok: true, value: { ...about(parsed.value), feed: 'itsm', event: parsed.value } } : parsed;
+  }
+  const parsed = parseHrEvent(raw);
+  return parsed.ok ? { ok: true, value: { ...about(parsed.value), feed: 'hr', event: parsed.value } } : parsed;
+}
+
 export function validateEventFile(text: string): EventFileValidation {
   const out: EventFileValidation = { events: [], errors: [] };
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '' || line.trimStart().startsWith('//')) return;
-    const feed = feedOf(line);
-    const parsed = feed === 'itsm' ? parseItsmEvent(line) : parseHrEvent(line);
-    if (parsed.ok) out.events.push({ feed, id: parsed.value.id, type: parsed.value.type, subject: parsed.value.subject, raw: line });
+    const parsed = parseLine(line);
+    if (parsed.ok) out.events.push(parsed.value);
     else out.errors.push({ line: index + 1, reason: parsed.reason });
   });
   return out;

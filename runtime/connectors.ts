@@ -1,58 +1,63 @@
-// The connectors the worker provisions through: one per application of the policy, configured from
-// the apps file (SCIM) and the LDAP settings; credentials come from config and the environment only.
+// The connectors the worker provisions through: one per application of the policy, each built by
+// the one factory (connectors/config.ts createConnector) from a validated connector config, so
+// secrets are references (a file or an environment variable) read on use and re-read on rotation.
+// SCIM applications come from the connectors file (config/connectors.yaml); the LDAP directory from
+// the main config's `ldap` section, which the local stack's slapd shares.
 import type { Connector } from '../connectors/contract.js';
-import { LdapConnector } from '../connectors/ldap/ldap-connector.js';
-import { ScimConnector } from '../connectors/scim/scim-connector.js';
+import { createConnector, ldapConnectorConfigSchema, type ConnectorConfig } from '../connectors/config.js';
 import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import type { ResolvedApp } from '../schemas/apps.js';
-import { ldapOus, type Config } from '../schemas/config.js';
+import { ldapOus, projectRoot, type Config } from '../schemas/config.js';
 
-export function scimConnectorFor(app: ResolvedApp, name: string, logger?: Logger): ScimConnector {
-  const token = app.bearerTokens[0];
-  const auth = token
-    ? { kind: 'bearer' as const, token: () => token }
-    : app.oauth
-      ? { kind: 'oauth2' as const, tokenUrl: app.oauth.tokenUrl, clientId: app.oauth.clientId, clientSecret: () => app.oauth!.clientSecret }
-      : undefined;
-  if (!auth) throw new Error(`app ${app.name} has neither a bearer token nor OAuth client credentials`);
-  return new ScimConnector({ app: name, baseUrl: app.scimUrl, auth, timeoutMs: 5_000, ...(logger ? { logger } : {}) });
-}
+/** The variable the directory's bind password is read from, on each bind. */
+export const LDAP_BIND_PASSWORD_VARIABLE = 'LDAP_BIND_PASSWORD';
 
-export function ldapConnectorFor(cfg: Config, name: string, logger?: Logger): LdapConnector {
+/** The directory of the main config as a connector config (its OUs: people, groups, disabled). */
+export function ldapConnectorConfig(cfg: Config, app: string): ConnectorConfig {
   const ous = ldapOus(cfg);
-  const password = cfg.ldap.bindPassword;
-  return new LdapConnector({
-    app: name,
+  return ldapConnectorConfigSchema.parse({
+    type: 'ldap',
+    app,
     url: cfg.ldap.url,
     bindDn: cfg.ldap.bindDn,
-    bindPassword: () => password,
+    bindPassword: { env: LDAP_BIND_PASSWORD_VARIABLE },
     baseDn: cfg.ldap.baseDn,
     peopleDn: ous.people,
     groupsDn: ous.groups,
     disable: cfg.ldapConnector.disable === 'move' ? { mode: 'move', disabledDn: ous.disabled } : { mode: 'attribute', attribute: 'employeeType', value: 'disabled' },
     timeoutMs: 5_000,
-    ...(logger ? { logger } : {}),
   });
 }
+
+export type ConnectorsForPolicyOptions = {
+  /** Secrets named by `{ env }` references; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Relative secret files are relative to this folder; default the project root. */
+  root?: string;
+};
 
 /** A connector for each application of the policy whose configuration is present; the rest are reported. */
 export function connectorsForPolicy(
   cfg: Config,
   policy: CompiledPolicy,
-  apps: ResolvedApp[],
+  configs: readonly ConnectorConfig[],
   logger: Logger,
+  options: ConnectorsForPolicyOptions = {},
 ): { connectors: Map<string, Connector>; missing: string[] } {
+  const env = options.env ?? process.env;
+  const factory = { root: options.root ?? projectRoot, logger };
   const connectors = new Map<string, Connector>();
   const missing: string[] = [];
   for (const [id, decl] of policy.applications) {
     if (decl.connector === 'ldap') {
-      connectors.set(id, ldapConnectorFor(cfg, id, logger));
+      // The local slapd's password (config ldap.bindPassword) stands in when the variable is unset.
+      const ldapEnv = { [LDAP_BIND_PASSWORD_VARIABLE]: cfg.ldap.bindPassword, ...env };
+      connectors.set(id, createConnector(ldapConnectorConfig(cfg, id), { ...factory, env: ldapEnv }));
       continue;
     }
-    const app = apps.find((a) => a.name === decl.config);
-    if (app) connectors.set(id, scimConnectorFor(app, id, logger));
-    else missing.push(`${id} (no app ${decl.config} in ${cfg.apps.file})`);
+    const config = configs.find((c) => c.type === decl.connector && c.app === decl.config);
+    if (config) connectors.set(id, createConnector({ ...config, app: id }, { ...factory, env }));
+    else missing.push(`${id} (no ${decl.connector} connector ${decl.config} in ${cfg.connectors.file})`);
   }
   return { connectors, missing };
 }

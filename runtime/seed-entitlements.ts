@@ -2,10 +2,18 @@
 import { LdapConnector } from '../connectors/ldap/ldap-connector.js';
 import type { Connector } from '../connectors/contract.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import type { ResolvedApp } from '../schemas/apps.js';
+import type { ConnectorConfig } from '../connectors/config.js';
+import { secretReader } from '../connectors/credentials.js';
+import { projectRoot } from '../schemas/config.js';
 import { seedScimGroups } from '../targets/seed-groups.js';
 
-export async function seedEntitlements(policy: CompiledPolicy, apps: ResolvedApp[], connectors: ReadonlyMap<string, Connector>): Promise<number> {
+/** SCIM groups are created with the app's bearer token, read from where its connector config names it. */
+export async function seedEntitlements(
+  policy: CompiledPolicy,
+  configs: readonly ConnectorConfig[],
+  connectors: ReadonlyMap<string, Connector>,
+  options: { root?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<number> {
   let created = 0;
   const call = { idempotencyKey: 'seed', correlationId: 'seed', signal: AbortSignal.timeout(60_000) };
   for (const [id, decl] of policy.applications) {
@@ -15,8 +23,11 @@ export async function seedEntitlements(policy: CompiledPolicy, apps: ResolvedApp
       for (const name of names) if ((await connector.ensureGroup({ id: name }, call)).status === 'created') created += 1;
       continue;
     }
-    const app = apps.find((a) => a.name === decl.config);
-    if (app && app.bearerTokens[0]) created += (await seedScimGroups({ scimUrl: app.scimUrl, token: app.bearerTokens[0], names })).created;
+    const config = configs.find((c) => c.type === 'scim' && c.app === decl.config);
+    if (config?.type === 'scim' && config.auth.kind === 'bearer') {
+      const token = secretReader(config.auth.token, { purpose: `the bearer token of app ${config.app}`, root: options.root ?? projectRoot, ...(options.env ? { env: options.env } : {}) })();
+      created += (await seedScimGroups({ scimUrl: config.baseUrl, token, names })).created;
+    }
   }
   return created;
 }

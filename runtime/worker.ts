@@ -11,10 +11,10 @@ import { installTemporalRuntime } from '../observability/temporal-logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { formatProblem } from '../policy/problems.js';
 import { loadPolicyDir } from '../policy/loader.js';
-import { loadAppsFile, type ResolvedApp } from '../schemas/apps.js';
-import { ConfigError, projectRoot, type Config } from '../schemas/config.js';
+import { ConfigError, type Config } from '../schemas/config.js';
 import { createKafkaAuditSink, openStore, startAuditPublisher, startCheckpointer, type Store } from '../store/index.js';
 import { createAppActivityWorker, type AppActivityWorker } from './app-activity-workers.js';
+import { loadConnectorsFile, type ConnectorConfig } from '../connectors/config.js';
 import { connectorsForPolicy } from './connectors.js';
 import { workflowsPath } from './workflows-path.js';
 
@@ -42,12 +42,11 @@ export function loadPolicyOrThrow(dir: string): CompiledPolicy {
 export async function createProvisioningWorker(
   cfg: Config,
   logger: Logger,
-  options: { taskQueue?: string; apps?: ResolvedApp[]; policy?: CompiledPolicy; store?: Store } = {},
+  options: { taskQueue?: string; connectorConfigs?: ConnectorConfig[]; policy?: CompiledPolicy; store?: Store } = {},
 ): Promise<ProvisioningWorker> {
   installTemporalRuntime(logger);
   const policy = options.policy ?? loadPolicyOrThrow(cfg.policy.dir);
-  const apps = options.apps ?? loadAppsFile(cfg.apps.file, { root: projectRoot });
-  const { connectors, missing } = connectorsForPolicy(cfg, policy, apps, logger.child({ component: 'connectors' }));
+  const { connectors, missing } = connectorsForPolicy(cfg, policy, options.connectorConfigs ?? loadConnectorsFile(cfg.connectors.file), logger.child({ component: 'connectors' }));
   if (missing.length > 0) logger.warn({ missing }, 'applications of the policy without a connector: their steps are not planned');
   const store = options.store ?? (await openStore(cfg, { migrate: true, createKeys: true, logger }));
   // The store's owner also ships its audit records to Kafka (for the SIEM) and checkpoints the

@@ -95,8 +95,12 @@ export const configSchema = z.strictObject({
     }).prefault({}),
   }).prefault({}),
   apps: z.strictObject({
-    /** YAML file naming the SCIM apps `apps up` runs and the worker provisions into (their ports and state files). */
+    /** YAML file of the demo SCIM apps `apps up` runs (their own settings; development only). */
     file: z.string().default('config/apps.yaml'),
+  }).prefault({}),
+  connectors: z.strictObject({
+    /** YAML file of how the worker reaches each SCIM application: URL and secret references (connectors/config.ts). */
+    file: z.string().default('config/connectors.yaml'),
   }).prefault({}),
   policy: z.strictObject({
     /** The folder of policy YAML files (roles, birthright rules, applications, ...). */
@@ -178,6 +182,7 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'LDAP_BIND_DN', path: 'ldap.bindDn' },
   { env: 'LDAP_BIND_PASSWORD', path: 'ldap.bindPassword' },
   { env: 'PROVISIONER_APPS', path: 'apps.file' },
+  { env: 'PROVISIONER_CONNECTORS', path: 'connectors.file' },
   { env: 'PROVISIONER_POLICY', path: 'policy.dir' },
   { env: 'PROVISIONER_PLAN_ONLY', path: 'safety.planOnly', parse: commaList },
   { env: 'PROVISIONER_FENCE_POPULATION', path: 'safety.populationEstimate' },
@@ -272,6 +277,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   cfg.dataDir = path.resolve(root, cfg.dataDir);
   cfg.cacheDir = path.resolve(root, cfg.cacheDir);
   cfg.apps.file = path.resolve(root, cfg.apps.file);
+  cfg.connectors.file = path.resolve(root, cfg.connectors.file);
   cfg.policy.dir = path.resolve(root, cfg.policy.dir);
   cfg.audit.checkpointsFile = path.resolve(root, cfg.audit.checkpointsFile);
   if (cfg.api.jwt.secretFile) cfg.api.jwt.secretFile = path.resolve(root, cfg.api.jwt.secretFile);

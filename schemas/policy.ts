@@ -134,7 +134,7 @@ export const applicationSchema = z.strictObject({
   id: appIdSchema,
   description: z.string().optional(),
   connector: z.enum(['scim', 'ldap']),
-  /** The connector's configuration entry (e.g. the app name in config/apps.yaml); never credentials. */
+  /** The connector's configuration entry (the app of its entry in config/connectors.yaml); never credentials. */
   config: z.string().min(1),
   /** The approver group that owns the application (the `app-owner` approver). */
   owner: idSchema,

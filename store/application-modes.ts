@@ -7,7 +7,7 @@
 // The operator's reason is free text and may name people: it is sealed under the operator's own key
 // in the row and in the audit record's `personal` part (the record's subject is the operator), and
 // the record's clear reason names only the application and the modes.
-import { DecryptionError } from './aes-gcm.js';
+import { DecryptionError } from '../crypto/aes-gcm.js';
 import type { AppendedRecord, AuditEntry } from './audit-record.js';
 import type { Db } from './db.js';
 import { ensurePerson, openJson, personKey, sealJson } from './person-keys.js';

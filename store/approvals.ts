@@ -1,9 +1,9 @@
 // Approvals: each pending decision addressed by its approvalId. The database refuses a decision by
 // the beneficiary or the requester (a check constraint), whatever the caller checked before.
-// Approval gates of the workflows (several votes, stages, escalation) write through
+// Decisions (votes, stages, escalation) are written only from the workflows' approval gates, by
 // store/approval-gates.ts, which builds on the row shape and readers here.
 import type { Db } from './db.js';
-import { ensurePerson, openJson, personKey, sealJson } from './person-keys.js';
+import { ensurePerson, openJson, personKey } from './person-keys.js';
 import type { StoreTx } from './store.js';
 import type { KeyEncryptionKeys } from './store-keys.js';
 
@@ -77,47 +77,6 @@ export async function openApproval(tx: StoreTx, input: OpenApprovalInput): Promi
 
 /** The associated data a decision's comment is sealed to (under the beneficiary's key). */
 export const commentContext = (approvalId: string): string => `approval-comment:${approvalId}`;
-
-/**
- * Decides a pending approval. A repeat (or a decision on one already decided) changes nothing and
- * reports the standing status. Self-approval is refused with ApprovalRefusedError.
- */
-export async function decideApproval(
-  tx: StoreTx,
-  input: { approvalId: string; approverId?: string; decision: Exclude<ApprovalStatus, 'pending'>; comment?: string },
-): Promise<{ decided: boolean; status: ApprovalStatus }> {
-  const { rows } = await tx.client.query<{ person_id: string; status: ApprovalStatus }>(
-    'select person_id, status from approvals where approval_id = $1 for update',
-    [input.approvalId],
-  );
-  const current = rows[0];
-  if (!current) throw new RangeError(`no approval ${input.approvalId}`);
-  if (current.status !== 'pending') return { decided: false, status: current.status };
-  if ((input.decision === 'approved' || input.decision === 'rejected') && !input.approverId) throw new TypeError('an approval or rejection names its approver');
-  const approver = input.approverId ? await ensurePerson(tx.client, tx.kek, input.approverId) : undefined;
-  let comment: Buffer | null = null;
-  if (input.comment) {
-    const key = await personKey(tx.client, tx.kek, current.person_id);
-    if (!key) throw new RangeError(`approval ${input.approvalId}: its beneficiary was purged`);
-    comment = sealJson({ personId: current.person_id, key }, commentContext(input.approvalId), input.comment);
-  }
-  try {
-    // A savepoint, so that a refused decision leaves the caller's transaction usable (to audit the attempt).
-    await tx.client.query('savepoint decide_approval');
-    await tx.client.query(
-      `update approvals set status = $2, decided_by = $3, decided_at = now(), comment = $4 where approval_id = $1`,
-      [input.approvalId, input.decision, approver?.personId ?? null, comment],
-    );
-    await tx.client.query('release savepoint decide_approval');
-  } catch (err) {
-    await tx.client.query('rollback to savepoint decide_approval');
-    if ((err as { code?: string }).code === '23514') {
-      throw new ApprovalRefusedError(`approval ${input.approvalId}: the beneficiary or the requester cannot decide their own approval`, { cause: err });
-    }
-    throw err;
-  }
-  return { decided: true, status: input.decision };
-}
 
 export type ApprovalRow = {
   approval_id: string; beneficiary: string; person_id: string; requester: string | null; ticket_id: string | null; app: string; entitlement_id: string;

@@ -6,7 +6,7 @@ import { RECORD_COLUMNS, recordBodySchema, recordRowSchema, sealedPartSchema, ty
 import type { Db } from './db.js';
 import { findPersonId, openJson, personKey } from './person-keys.js';
 import type { KeyEncryptionKeys } from './store-keys.js';
-import { DecryptionError } from './aes-gcm.js';
+import { DecryptionError } from '../crypto/aes-gcm.js';
 
 export type AuditQuery = {
   employeeId?: string;

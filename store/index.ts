@@ -11,7 +11,7 @@ export { AuditUnavailableError } from './audit-chain.js';
 export { upsertIdentity, getIdentity, lastAppliedSequence, markSequenceApplied, type Identity, type UpsertIdentityResult } from './identities.js';
 export { recordAccount, listAccounts, type Account, type AccountStatus } from './accounts.js';
 export { addGrant, revokeGrant, endRequestGrants, listGrants, expiredGrants, type Grant, type Provenance } from './grants.js';
-export { openApproval, decideApproval, getApproval, pendingApprovals, ApprovalRefusedError, type Approval, type ApprovalStatus, type ApprovalMode } from './approvals.js';
+export { openApproval, getApproval, pendingApprovals, ApprovalRefusedError, type Approval, type ApprovalStatus, type ApprovalMode } from './approvals.js';
 export {
   applyApprovalEvent,
   approvalEventAudit,

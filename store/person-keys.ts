@@ -3,9 +3,9 @@
 // outside the database. Personal data is sealed with the person's key and bound (associated data)
 // to what it belongs to; deleting the person's key row makes all of it unreadable for good.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { KEY_BYTES, open, seal } from './aes-gcm.js';
+import { KEY_BYTES, open, seal } from '../crypto/aes-gcm.js';
+import { activeKey, KeyConfigError } from '../crypto/keyring.js';
 import type { Db } from './db.js';
-import { KeyConfigError } from './keyring.js';
 import type { KeyEncryptionKeys } from './store-keys.js';
 
 export type Person = { personId: string; key: Buffer };
@@ -43,7 +43,7 @@ export async function ensurePerson(db: Db, kekConfig: KeyEncryptionKeys | undefi
     }
     const personId = found?.person_id ?? randomUUID();
     const key = randomBytes(KEY_BYTES);
-    const wrapped = seal(kek.keys.get(kek.activeId)!, key, wrapContext(personId));
+    const wrapped = seal(activeKey(kek).key, key, wrapContext(personId));
     const inserted = found
       ? await db.query(
           'insert into person_keys (person_id, kek_id, wrapped_key) values ($1, $2, $3) on conflict (person_id) do nothing',

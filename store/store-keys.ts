@@ -13,15 +13,14 @@
 //
 // With neither variable set, keys live in <dataDir>/keys/ and are generated there on first use
 // when the caller allows it (the local stack); production sets the variables.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { KEY_BYTES } from './aes-gcm.js';
-import { createKeyFile, KeyConfigError, parseKeyEntries, readKeyFile, type KeyEntry } from './keyring.js';
-import { createSigner, createVerifier, ED25519_KEY_BYTES, fingerprint, generateSigningSeed, publicKeyOfSeed, type AuditSigner, type AuditVerifier } from './signing.js';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { KEY_BYTES } from '../crypto/aes-gcm.js';
+import { KeyConfigError, keyringOf, readKeyEntries, type Keyring } from '../crypto/keyring.js';
+import { createSigner, createVerifier, ED25519_KEY_BYTES, fingerprint, generateSigningSeed, publicKeyOfSeed, type AuditSigner, type AuditVerifier } from './signing.js';
 
 /** The key-encryption keys that wrap per-person keys: the first wraps, all unwrap. */
-export type KeyEncryptionKeys = { activeId: string; keys: ReadonlyMap<string, Buffer> };
+export type KeyEncryptionKeys = Keyring;
 
 export type StoreKeys = {
   /** Absent when only public keys are configured: such a process can verify but not append. */
@@ -45,14 +44,18 @@ export function defaultKeyPaths(dataDir: string): { signing: string; kek: string
 export function loadStoreKeys(options: LoadStoreKeysOptions): StoreKeys {
   const env = options.env ?? process.env;
   const defaults = defaultKeyPaths(options.dataDir);
-  const signing = entriesFrom(env, 'PROVISIONER_AUDIT_SIGNING_KEY', ED25519_KEY_BYTES, defaults.signing, options.create ?? false, () => {
-    const seed = generateSigningSeed();
-    return { id: fingerprint(publicKeyOfSeed(seed)), material: seed };
+  const create = options.create ?? false;
+  const signing = readKeyEntries({
+    name: 'PROVISIONER_AUDIT_SIGNING_KEY', bytes: ED25519_KEY_BYTES, env, defaultFile: defaults.signing,
+    ...(create ? { generate: () => {
+      const seed = generateSigningSeed();
+      return { id: fingerprint(publicKeyOfSeed(seed)), material: seed };
+    } } : {}),
   });
-  const verifyOnly = entriesFrom(env, 'PROVISIONER_AUDIT_VERIFY_KEYS', ED25519_KEY_BYTES, undefined, false);
-  const kekEntries = entriesFrom(env, 'PROVISIONER_STORE_KEK', KEY_BYTES, defaults.kek, options.create ?? false, () => ({
-    id: `kek-${new Date().toISOString().slice(0, 10)}`,
-    material: randomBytes(KEY_BYTES),
+  const verifyOnly = readKeyEntries({ name: 'PROVISIONER_AUDIT_VERIFY_KEYS', bytes: ED25519_KEY_BYTES, env });
+  const kek = keyringOf(readKeyEntries({
+    name: 'PROVISIONER_STORE_KEK', bytes: KEY_BYTES, env, defaultFile: defaults.kek,
+    ...(create ? { generate: () => ({ id: `kek-${new Date().toISOString().slice(0, 10)}`, material: randomBytes(KEY_BYTES) }) } : {}),
   }));
 
   const publicKeys = [
@@ -66,32 +69,6 @@ export function loadStoreKeys(options: LoadStoreKeysOptions): StoreKeys {
   return {
     ...(first ? { signer: createSigner(first.id, first.material) } : {}),
     verifier: createVerifier(publicKeys),
-    ...(kekEntries[0] ? { kek: { activeId: kekEntries[0].id, keys: new Map(kekEntries.map((e) => [e.id, e.material])) } } : {}),
+    ...(kek ? { kek } : {}),
   };
-}
-
-/** Inline variable, else its _FILE variable, else the default file (created if allowed). */
-function entriesFrom(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  bytes: number,
-  defaultFile: string | undefined,
-  create: boolean,
-  generate?: () => KeyEntry,
-): KeyEntry[] {
-  const inline = env[name];
-  if (inline) return parseKeyEntries(inline, name, bytes);
-  const file = env[`${name}_FILE`];
-  if (file) return readKeyFile(file, bytes);
-  if (!defaultFile) return [];
-  if (!existsSync(defaultFile)) {
-    if (!create || !generate) return [];
-    try {
-      createKeyFile(defaultFile, generate(), `generated for the local stack; production sets ${name} or ${name}_FILE`);
-    } catch (err) {
-      // Another process created it between our check and our write: use theirs.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-  return readKeyFile(defaultFile, bytes);
 }

@@ -1,13 +1,13 @@
 // /admin: the test and operations face of a target app, behind its own token and free of faults.
 //   GET    /admin/faults            current faults, what is left of "next N", how often each fired
-//   PUT    /admin/faults            replace the faults (body: Faults, see schemas/apps.ts)
+//   PUT    /admin/faults            replace the faults (body: Faults, see targets/apps-file.ts)
 //   DELETE /admin/faults            no faults
 //   GET    /admin/writes?since=&limit=   the write log, oldest first
 //   GET    /admin/stats             counts of users, groups and writes
 //   POST   /admin/reset             forget every user, group and logged write
 import express, { Router, type Response } from 'express';
 import { z } from 'zod';
-import { faultsSchema } from '../schemas/apps.js';
+import { faultsSchema } from './apps-file.js';
 import { credentials, sameSecret } from './auth.js';
 import type { TargetState } from './context.js';
 import type { FaultInjector } from './faults.js';

@@ -1,9 +1,9 @@
 // `provisioner apps up | down | status`: the SCIM target apps of config/apps.yaml, one detached
 // `node dist/targets/main.js` process each, found again through their pid files in <runDir>/pids.
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
-import { loadAppsFile, type ResolvedApp } from '../schemas/apps.js';
+import { loadAppsFile, type ResolvedApp } from './apps-file.js';
 import { isAlive, pidFile, readLivePid, startDetached, stopByPidFile, waitFor } from '../stack/processes.js';
 import type { ServerStatus } from '../stack/server-status.js';
 
@@ -31,6 +31,24 @@ export type AppStatus = ServerStatus & { scimUrl: string; logFile: string };
 type Health = { status?: string; app?: string; pid?: number; users?: number; groups?: number };
 
 const processName = (app: string) => `app-${app}`;
+
+/**
+ * Where `apps up` leaves an app's development bearer token for the worker's connector, which names
+ * the file in config/connectors.yaml (a secret reference, read on use).
+ */
+export const appTokenFile = (runDir: string, app: string): string => path.join(runDir, 'secrets', `${app}.scim-token`);
+
+/** Writes the token the app accepts, readable by its owner only; a replaced file is swapped in whole. */
+function writeAppToken(app: ResolvedApp, runDir: string): void {
+  const token = app.bearerTokens[0];
+  if (!token) return;
+  const file = appTokenFile(runDir, app.name);
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const next = `${file}.${process.pid}.tmp`;
+  writeFileSync(next, `${token}\n`, { mode: 0o600 });
+  chmodSync(next, 0o600);
+  renameSync(next, file);
+}
 
 function selectApps(options: AppsCommandOptions): ResolvedApp[] {
   const apps = loadAppsFile(options.appsFile, { root: options.projectRoot, ...(options.env ? { env: options.env } : {}) });
@@ -88,6 +106,7 @@ function childEnv(app: ResolvedApp, options: AppsCommandOptions): NodeJS.Process
 }
 
 async function upOne(app: ResolvedApp, options: AppsCommandOptions, mainJs: string): Promise<void> {
+  writeAppToken(app, options.runDir);
   const file = pidFile(options.runDir, processName(app.name));
   const running = readLivePid(file);
   if (running !== undefined) {

@@ -1,7 +1,7 @@
 // Faults a target app injects into its SCIM API, set at start or through /admin/faults: latency,
 // a rate limit (429 + Retry-After), 5xx answers, and writes that commit but never answer.
 import type { RequestHandler } from 'express';
-import type { Faults } from '../schemas/apps.js';
+import type { Faults } from './apps-file.js';
 import { sendScimError } from './scim-errors.js';
 
 export type FaultCounters = { delayed: number; rateLimited: number; failed: number; dropped: number };

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { AppsConfigError, faultsSchema, loadAppsFile } from '../schemas/apps.js';
+import { AppsConfigError, faultsSchema, loadAppsFile } from './apps-file.js';
 import type { ScimAppOptions } from './server.js';
 
 export type ProcessOptions = Omit<ScimAppOptions, 'logger' | 'now'> & { logLevel: string };

@@ -3,7 +3,7 @@
 // SaaS app enforces that scimmy leaves to the implementer: uniqueness (409), If-Match (412),
 // member references, and no duplicate members.
 import SCIMMY from 'scimmy';
-import { SCIM_BASE_PATH } from '../schemas/apps.js';
+import { SCIM_BASE_PATH } from './apps-file.js';
 import { contextOf, type ScimContext } from './context.js';
 import { assertIfMatch } from './etag.js';
 import { CaseRules, matchRecords, sortRecords } from './filter.js';

@@ -4,7 +4,7 @@
 // process (it configures scimmy globally), and its list answers mis-page past the last page.
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import SCIMMY from 'scimmy';
-import { SCIM_BASE_PATH } from '../schemas/apps.js';
+import { SCIM_BASE_PATH } from './apps-file.js';
 import type { ListWindow, ScimContext, TargetState } from './context.js';
 import { assertIfMatch, ifNoneMatchMatches } from './etag.js';
 import type { FaultInjector } from './faults.js';

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Logger } from 'pino';
-import { appUrls, SCIM_BASE_PATH, type Faults } from '../schemas/apps.js';
+import { appUrls, SCIM_BASE_PATH, type Faults } from './apps-file.js';
 import { createLogger } from '../observability/logger.js';
 import { adminRouter } from './admin.js';
 import { ClientAuth, type OAuthClient } from './auth.js';

@@ -12,13 +12,13 @@ import { Client, Connection } from '@temporalio/client';
 import { dataConverter } from '../../codec/data-converter.js';
 import { getState, identityWorkflowId, type IdentityState } from '../../workflows/messages.js';
 import { createKafka } from '../../ingress/kafka.js';
-import { publishHrEvents, validateJsonl } from '../../ingress/publisher.js';
+import { publishEventFile, validateEventFile } from '../../ingress/event-files.js';
 import { devProcessUp } from '../../runtime/dev-process.js';
-import { loadAppsFile } from '../../schemas/apps.js';
 import { loadConfig, projectRoot } from '../../schemas/config.js';
 import { stackUp } from '../../stack/stack.js';
 import { temporalUiUrl } from '../../stack/temporal.js';
-import { appsUp } from '../../targets/apps-command.js';
+import { appsUp, appTokenFile } from '../../targets/apps-command.js';
+import { loadConnectorsFile } from '../../connectors/config.js';
 import { appsOptions } from './apps.js';
 import { say } from '../say.js';
 import { demoAccessRequest } from './demo-request.js';
@@ -39,17 +39,19 @@ export function registerDemoCommands(program: Command): void {
       say('demo: 2/6 the demo SCIM apps');
       await appsUp({ ...appsOptions(cfg), log: (l) => say(`  ${l}`) });
       const policy = loadPolicyOrThrow(cfg.policy.dir);
-      const resolvedApps = loadAppsFile(cfg.apps.file, { root: projectRoot });
-      const { connectors } = connectorsForPolicy(cfg, policy, resolvedApps, createLogger({ level: 'silent' }));
-      const seeded = await seedEntitlements(policy, resolvedApps, connectors);
+      const connectorConfigs = loadConnectorsFile(cfg.connectors.file);
+      const { connectors } = connectorsForPolicy(cfg, policy, connectorConfigs, createLogger({ level: 'silent' }));
+      const seeded = await seedEntitlements(policy, connectorConfigs, connectors);
       say(`  the groups of the policy's entitlements exist in each app (${seeded} created now)`);
       say('demo: 3/6 provisioner dev (worker + ingress + API)');
       await devProcessUp(cfg, projectRoot, (l) => say(`  ${l}`));
 
-      const validated = validateJsonl(readFileSync(opts.events, 'utf8'));
+      const validated = validateEventFile(readFileSync(opts.events, 'utf8'));
       if (validated.errors.length > 0) throw new Error(`${opts.events} has invalid lines: ${JSON.stringify(validated.errors)}`);
-      say(`demo: 4/6 publishing ${validated.events.length} hires to ${cfg.kafka.topics.hrLifecycle}, and one malformed event to show the dead-letter topic`);
-      await publishHrEvents(cfg, validated);
+      const hires = validated.events.flatMap((line) => (line.feed === 'hr' ? [line.event] : []));
+      if (hires.length !== validated.events.length) throw new Error(`${opts.events} holds ITSM events; the demo publishes HR events only`);
+      say(`demo: 4/6 publishing ${hires.length} hires to ${cfg.kafka.topics.hrLifecycle}, and one malformed event to show the dead-letter topic`);
+      await publishEventFile(cfg, validated);
       const producer = createKafka(cfg).producer();
       await producer.connect();
       await producer.send({ topic: cfg.kafka.topics.hrLifecycle, messages: [{ key: 'E1999', value: '{"type":"hr.worker.hired","data":' }] });
@@ -60,7 +62,7 @@ export function registerDemoCommands(program: Command): void {
       const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) });
       const results = new Map<string, IdentityState>();
       const deadline = Date.now() + 180_000;
-      for (const event of validated.events) {
+      for (const event of hires) {
         const handle = client.workflow.getHandle(identityWorkflowId(event.subject));
         for (;;) {
           const state = await handle.query(getState).catch(() => undefined);
@@ -74,14 +76,14 @@ export function registerDemoCommands(program: Command): void {
       }
       const catalog = new EntitlementCatalog(connectors);
       const rows: Array<{ employeeId: string; app: string; accountId: string; groups: string[] }> = [];
-      for (const event of validated.events) {
+      for (const event of hires) {
         for (const [app, connector] of connectors) {
           const account = await connector.getAccount({ employeeId: event.subject }, call);
           if (account) rows.push({ employeeId: event.subject, app, accountId: account.id, groups: await catalog.namesOf(app, account.entitlements ?? [], call) });
         }
       }
       say('');
-      for (const event of validated.events) {
+      for (const event of hires) {
         const state = results.get(event.id)!;
         const waiting = state.awaitingApproval.map((g) => `${g.step.app}:${g.step.entitlementId ?? g.step.action}`);
         say(`  ${event.subject} ${event.data.department ?? ''} (${event.data.region ?? '-'}): ${state.status}${waiting.length > 0 ? `; awaiting approval: ${waiting.join(', ')}` : ''}`);
@@ -95,7 +97,8 @@ export function registerDemoCommands(program: Command): void {
       const ui = temporalUiUrl(cfg);
       say('');
       say(`  Temporal UI, the identity workflows: ${ui}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent('WorkflowType="identityLifecycle"')}`);
-      say(`  SCIM apps: ${resolvedApps.map((a) => `${a.name} ${a.scimUrl}/Users`).join(', ')} (bearer tokens in config/apps.yaml); LDAP ${cfg.ldap.url} ${cfg.ldap.baseDn}`);
+      const scimApps = connectorConfigs.flatMap((c) => (c.type === 'scim' ? [`${c.app} ${c.baseUrl}/Users`] : []));
+      say(`  SCIM apps: ${scimApps.join(', ')} (bearer tokens in ${path.relative(projectRoot, appTokenFile(cfg.dataDir, '<app>'))}); LDAP ${cfg.ldap.url} ${cfg.ldap.baseDn}`);
       say(`  the request: ${ui}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowType="accessRequest"`)}    npx provisioner request ${request.ticketId}`);
       say('  approvals: npx provisioner approvals (with PROVISIONER_API_TOKEN from `npx provisioner api token --dev --sub <id> --roles approver`)');
       say('  dead letters: npx provisioner dlq list [--topic itsm]        outcomes: topic provisioning.outcomes');

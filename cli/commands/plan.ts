@@ -14,8 +14,8 @@ import type { Identity } from '../../policy/identity.js';
 import { planIdentity, type Plan } from '../../policy/planner.js';
 import { connectorsForPolicy } from '../../runtime/connectors.js';
 import { loadPolicyOrThrow } from '../../runtime/worker.js';
-import { loadAppsFile } from '../../schemas/apps.js';
-import { loadConfig, projectRoot } from '../../schemas/config.js';
+import { loadConnectorsFile } from '../../connectors/config.js';
+import { loadConfig } from '../../schemas/config.js';
 import { parseHrEvent, type HrEvent } from '../../schemas/events.js';
 
 export type PlanDeps = { policy: CompiledPolicy; connectors: ReadonlyMap<string, Connector>; now?: string };
@@ -68,7 +68,7 @@ export function registerPlanCommands(program: Command): void {
       const events = readEvents(readFileSync(file, 'utf8'));
       const policy = loadPolicyOrThrow(cfg.policy.dir);
       const logger = createLogger({ level: 'warn', name: 'plan' });
-      const { connectors, missing } = connectorsForPolicy(cfg, policy, loadAppsFile(cfg.apps.file, { root: projectRoot }), logger);
+      const { connectors, missing } = connectorsForPolicy(cfg, policy, loadConnectorsFile(cfg.connectors.file), logger);
       if (missing.length > 0) process.stderr.write(`plan: no connector for ${missing.join(', ')}: their steps are not planned\n`);
       try {
         for (const event of events) {

@@ -4,14 +4,15 @@ import { createKafka } from '../../ingress/kafka.js';
 import { readToEnd } from '../../ingress/topic-reader.js';
 import { ensureTopics } from '../../stack/kafka.js';
 import { createLogger, type Logger } from '../../observability/logger.js';
-import { appUrls, type ResolvedApp } from '../../schemas/apps.js';
+import { parseConnectorConfig, type ConnectorConfig } from '../../connectors/config.js';
+import { appUrls } from '../../targets/apps-file.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
 import { createProvisioningWorker, loadPolicyOrThrow, type ProvisioningWorker } from '../../runtime/worker.js';
 import { seedEntitlements } from '../../runtime/seed-entitlements.js';
 import { openStore, type Store } from '../../store/index.js';
 import path from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { startTestScimApp, type TestScimApp } from './scim-app.js';
 import { uniqueName } from './unique.js';
@@ -20,7 +21,8 @@ export type Pipeline = {
   cfg: Config;
   taskQueue: string;
   apps: TestScimApp[];
-  resolvedApps: ResolvedApp[];
+  /** How the worker reaches each test app: its tokens by reference, as in production. */
+  connectorConfigs: ConnectorConfig[];
   worker: ProvisioningWorker;
   ingress: Ingress;
   store: Store;
@@ -36,9 +38,12 @@ export type Pipeline = {
 
 export const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', name: 'integration' });
 
-export function resolvedAppOf(app: TestScimApp, name: string): ResolvedApp {
-  const { url, scimUrl } = appUrls('127.0.0.1', app.port);
-  return { name, host: '127.0.0.1', port: app.port, url, scimUrl, bearerTokens: [app.bearerToken], adminToken: app.adminToken };
+/** The connector config of a test app, named `name`: its bearer token in a private file the config names. */
+export function connectorConfigOf(app: TestScimApp, name: string): ConnectorConfig {
+  const tokenFile = path.join(mkdtempSync(path.join(tmpdir(), 'scim-token-')), `${name}.scim-token`);
+  writeFileSync(tokenFile, `${app.bearerToken}\n`, { mode: 0o600 });
+  const { scimUrl } = appUrls('127.0.0.1', app.port);
+  return parseConnectorConfig({ type: 'scim', app: name, baseUrl: scimUrl, auth: { kind: 'bearer', token: { file: tokenFile } }, timeoutMs: 5000 });
 }
 
 export async function startPipeline(options: { appNames?: string[]; policyDir?: string; logger?: Logger } = {}): Promise<Pipeline> {
@@ -62,12 +67,12 @@ export async function startPipeline(options: { appNames?: string[]; policyDir?: 
   await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, outcomes, itsmRequests, `${itsmRequests}.dlq`]);
   const names = options.appNames ?? ['chat', 'code'];
   const apps = await Promise.all(names.map((name) => startTestScimApp({ name })));
-  const resolvedApps = apps.map((app, i) => resolvedAppOf(app, names[i]!));
+  const connectorConfigs = apps.map((app, i) => connectorConfigOf(app, names[i]!));
   const policy = loadPolicyOrThrow(cfg.policy.dir);
   const store = await openStore(cfg, { migrate: true, createKeys: true, logger: log });
-  const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, apps: resolvedApps, policy, store });
+  const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, connectorConfigs, policy, store });
   let worker = await startWorker();
-  await seedEntitlements(policy, resolvedApps, worker.connectors);
+  await seedEntitlements(policy, connectorConfigs, worker.connectors);
   const ingress = await startIngress(cfg, log, { taskQueue, groupId: uniqueName('ingress'), itsm: { store } });
   const kafka = createKafka(cfg, { clientId: 'integration-test' });
   const producer = kafka.producer();
@@ -76,7 +81,7 @@ export async function startPipeline(options: { appNames?: string[]; policyDir?: 
     cfg,
     taskQueue,
     apps,
-    resolvedApps,
+    connectorConfigs,
     get worker() {
       return worker;
     },

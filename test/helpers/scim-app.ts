@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import type { Faults } from '../../schemas/apps.js';
+import type { Faults } from '../../targets/apps-file.js';
 import { projectRoot } from '../../schemas/config.js';
 import { createLogger } from '../../observability/logger.js';
 import type { FaultsView } from '../../targets/faults.js';

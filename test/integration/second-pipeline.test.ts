@@ -12,7 +12,8 @@ import { createKafka } from '../../ingress/kafka.js';
 import { dlqTopicOf } from '../../ingress/dead-letters.js';
 import { startIngress } from '../../runtime/ingress.js';
 import { createProvisioningWorker } from '../../runtime/worker.js';
-import { loadAppsFile } from '../../schemas/apps.js';
+import { loadAppsFile } from '../../targets/apps-file.js';
+import { loadConnectorsFile } from '../../connectors/config.js';
 import { databaseUrl, ldapOus, loadConfig, projectRoot, type Config } from '../../schemas/config.js';
 import { ensureTopics } from '../../stack/kafka.js';
 import { seedDirectory } from '../../stack/slapd.js';
@@ -51,6 +52,8 @@ function names(cfg: Config): Record<string, string | number> {
     'dev port': cfg.http.devPort,
     'api port': cfg.http.apiPort,
     ...Object.fromEntries(apps.flatMap((a) => [[`app ${a.name} port`, a.port], [`app ${a.name} state file`, a.stateFile ?? `(memory) ${a.name}`]])),
+    // How its worker reaches those apps: their URLs and token files.
+    ...Object.fromEntries(loadConnectorsFile(cfg.connectors.file).flatMap((c) => (c.type === 'scim' ? [[`connector ${c.app} url`, c.baseUrl], [`connector ${c.app} token`, JSON.stringify(c.auth)]] : []))),
     'ldap people': ous.people,
     'ldap groups': ous.groups,
     'ldap disabled': ous.disabled,

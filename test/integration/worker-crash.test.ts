@@ -21,7 +21,7 @@ import { loadConfig, projectRoot, type Config } from '../../schemas/config.js';
 import { ensureTopics } from '../../stack/kafka.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
-import { eventually, logger, resolvedAppOf } from '../helpers/pipeline.js';
+import { connectorConfigOf, eventually, logger } from '../helpers/pipeline.js';
 import { ensureTargetsBuilt, startTestScimApp, type TestScimApp } from '../helpers/scim-app.js';
 import { writeTestPolicy } from '../helpers/test-policy.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -54,13 +54,15 @@ beforeAll(async () => {
   const policyDir = writeTestPolicy();
   const dir = mkdtempSync(path.join(tmpdir(), 'worker-crash-'));
   apps = await Promise.all(['chat', 'code'].map((name) => startTestScimApp({ name })));
-  const appsFile = path.join(dir, 'apps.yaml');
-  writeFileSync(appsFile, stringify({ apps: apps.map((a, i) => ({ name: ['chat', 'code'][i], port: a.port, bearerToken: a.bearerToken, adminToken: a.adminToken })) }));
+  // How the worker process reaches the apps: tokens by reference (files), as in production.
+  const connectorConfigs = apps.map((a, i) => connectorConfigOf(a, ['chat', 'code'][i]!));
+  const connectorsFile = path.join(dir, 'connectors.yaml');
+  writeFileSync(connectorsFile, stringify({ connectors: connectorConfigs }));
   cfg = {
     ...base,
     kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle } },
     temporal: { ...base.temporal, taskQueue: uniqueName('provisioning') },
-    apps: { file: appsFile },
+    connectors: { file: connectorsFile },
     policy: { dir: policyDir },
     http: { ...base.http, workerPort: await freePort() },
   };
@@ -70,9 +72,8 @@ beforeAll(async () => {
   // The environment carries where the servers are (as in the parent) plus this test's isolation.
   env = { ...process.env, PROVISIONER_CONFIG: configFile, PROVISIONER_STORE_SCHEMA: uniqueName('store').replaceAll('-', '_'), PROVISIONER_AUDIT_CHECKPOINTS: path.join(dir, 'checkpoints.jsonl'), LOG_LEVEL: 'warn' };
   const policy = loadPolicyOrThrow(policyDir);
-  const resolved = apps.map((a, i) => resolvedAppOf(a, ['chat', 'code'][i]!));
-  const { connectors } = connectorsForPolicy(cfg, policy, resolved, logger);
-  await seedEntitlements(policy, resolved, connectors);
+  const { connectors } = connectorsForPolicy(cfg, policy, connectorConfigs, logger);
+  await seedEntitlements(policy, connectorConfigs, connectors);
   for (const c of connectors.values()) await c.close?.();
   ingress = await startIngress(cfg, logger, { taskQueue: cfg.temporal.taskQueue, groupId: uniqueName('ingress'), itsm: false });
   const connection = await Connection.connect({ address: cfg.temporal.address });

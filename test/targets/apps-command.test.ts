@@ -1,12 +1,13 @@
 // `provisioner apps up | down | status` with real processes (node dist/targets/main.js).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../schemas/config.js';
 import { isAlive } from '../../stack/processes.js';
-import { appsDown, appsStatus, appsUp, formatAppsStatus, type AppsCommandOptions } from '../../targets/apps-command.js';
+import { createConnector, parseConnectorConfig } from '../../connectors/config.js';
+import { appsDown, appsStatus, appsUp, appTokenFile, formatAppsStatus, type AppsCommandOptions } from '../../targets/apps-command.js';
 import { ensureTargetsBuilt, scimRequest, userBody } from '../helpers/scim-app.js';
 
 async function freePort(): Promise<number> {
@@ -96,6 +97,16 @@ describe('apps up', () => {
     expect((await scimRequest(alphaUrl(), access_token, 'GET', '/Users')).status).toBe(200);
     const faults = await fetch(`http://127.0.0.1:${ports.beta}/admin/faults`, { headers: { authorization: 'Bearer beta-admin-token' } });
     expect(((await faults.json()) as { faults: unknown }).faults).toEqual({ latencyMs: 1 });
+  });
+
+  it("leaves each app's bearer token where the worker's connector config names it, readable by its owner only", async () => {
+    const file = appTokenFile(options.runDir, 'alpha');
+    expect(readFileSync(file, 'utf8').trim()).toBe('alpha-bearer-token');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const connector = createConnector(parseConnectorConfig({ type: 'scim', app: 'alpha', baseUrl: alphaUrl(), auth: { kind: 'bearer', token: { file } } }));
+    const call = { idempotencyKey: 'token-file', correlationId: 'token-file', signal: AbortSignal.timeout(5000) };
+    expect(await connector.getAccount({ employeeId: 'E-NOBODY' }, call)).toBeUndefined();
+    await connector.close?.();
   });
 
   it('refuses to start an app whose port another process holds', async () => {

@@ -1,9 +1,9 @@
-// The apps file (schemas/apps.ts, config/apps.yaml) and the app process's options.
+// The apps file (targets/apps-file.ts, config/apps.yaml) and the app process's options.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AppsConfigError, loadAppsFile } from '../../schemas/apps.js';
+import { AppsConfigError, loadAppsFile } from '../../targets/apps-file.js';
 import { projectRoot } from '../../schemas/config.js';
 import { parseProcessOptions } from '../../targets/process-options.js';
 

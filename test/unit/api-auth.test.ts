@@ -5,11 +5,11 @@ import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../schemas/config.js';
 import {
-  AuthError, bearerToken, devSecretFile, ensureDevSecret, isAllowed, loadJwtSettings, mintToken, routeRoles, verifyToken, type JwtSettings,
+  UnauthenticatedError, bearerToken, devSecretFile, ensureDevSecret, isAllowed, loadJwtSettings, mintToken, routeRoles, verifyToken, type JwtSettings,
 } from '../../api/auth.js';
 
 const settings: JwtSettings = { secret: new TextEncoder().encode('a-test-secret-of-at-least-32-bytes!!'), issuer: 'provisioner', audience: 'provisioner-api' };
-const reasonOf = async (p: Promise<unknown>) => p.then(() => 'accepted', (err: unknown) => (err instanceof AuthError ? err.reason : `threw ${(err as Error).message}`));
+const reasonOf = async (p: Promise<unknown>) => p.then(() => 'accepted', (err: unknown) => (err instanceof UnauthenticatedError ? err.reason : `threw ${(err as Error).message}`));
 
 describe('API tokens', () => {
   it('a minted token verifies to its subject and roles', async () => {

@@ -6,7 +6,7 @@ import { describeFailure, exitStatusOf } from '../../cli/failure.js';
 import { loadKeyring } from '../../codec/keyring.js';
 import { loadPolicyOrThrow } from '../../runtime/worker.js';
 import { ConfigError, databaseUrl, envTable, ldapOus, loadConfig, projectRoot } from '../../schemas/config.js';
-import { readKeyFile } from '../../store/keyring.js';
+import { readKeyFile } from '../../crypto/keyring.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'provisioner-config-'));
 
@@ -155,9 +155,9 @@ describe('configuration errors: one line saying what to fix, then details, never
   it('an unreadable key file, for the store and for the codec', () => {
     const dir = mkdtempSync(path.join(root, 'keys-'));
     expect(printed(() => readKeyFile(dir, 32))[0]).toMatch(/cannot read key file .* \(EISDIR\); make it readable/);
-    expect(printed(() => loadKeyring({ dataDir: root, env: { PROVISIONER_CODEC_KEYS_FILE: dir } }))[0]).toMatch(/cannot read the codec key file .* \(EISDIR\); make it readable/);
+    expect(printed(() => loadKeyring({ dataDir: root, env: { PROVISIONER_CODEC_KEYS_FILE: dir } }))[0]).toMatch(/cannot read key file .* \(EISDIR\); make it readable/);
     const corrupt = path.join(dir, 'codec.json');
-    writeFileSync(corrupt, '{"active":"k1","keys":{"k1":"c2hvcnQ="}}');
-    expect(printed(() => loadKeyring({ dataDir: root, env: { PROVISIONER_CODEC_KEYS_FILE: corrupt } }))[0]).toMatch(/codec key k1 is 5 bytes; give 32 bytes/);
+    writeFileSync(corrupt, 'k1:c2hvcnQ=');
+    expect(printed(() => loadKeyring({ dataDir: root, env: { PROVISIONER_CODEC_KEYS_FILE: corrupt } }))[0]).toMatch(/key k1 must be 32 bytes of base64, got 5 bytes/);
   });
 });

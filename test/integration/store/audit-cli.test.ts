@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerAuditCommands } from '../../../cli/commands/audit.js';
 import { upsertIdentity } from '../../../store/identities.js';
-import { formatKeyEntry } from '../../../store/keyring.js';
+import { formatKeyEntry } from '../../../crypto/keyring.js';
 import { generateSigningSeed } from '../../../store/signing.js';
 import { loadStoreKeys } from '../../../store/store-keys.js';
 import { createTestStore, type TestStore } from './test-store.js';

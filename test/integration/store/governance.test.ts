@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerSnapshot } from '../../../schemas/events.js';
 import type { Outcome } from '../../../schemas/outcomes.js';
 import { listAccounts, recordAccount } from '../../../store/accounts.js';
-import { ApprovalRefusedError, decideApproval, getApproval, openApproval, pendingApprovals } from '../../../store/approvals.js';
+import { applyApprovalEvent } from '../../../store/approval-gates.js';
+import { ApprovalRefusedError, getApproval, openApproval, pendingApprovals } from '../../../store/approvals.js';
+import type { ApprovalEvent } from '../../../workflows/approval-chain.js';
 import { queryAudit } from '../../../store/audit-query.js';
 import type { AuditEntry } from '../../../store/audit-record.js';
 import { verifyAuditChain } from '../../../store/audit-verify.js';
@@ -179,13 +181,18 @@ describe('accounts, grants, approvals, policy versions', () => {
     const beneficiary = E('BEN');
     const requester = E('REQ');
     const approvalId = `appr-${tag}`;
+    const ctx = { workflowId: `request/${tag}`, beneficiaryId: beneficiary, requesterId: requester };
+    const vote = (approverId: string, comment?: string): ApprovalEvent => ({
+      kind: 'decided', approvalId, status: 'approved', approvals: 1, required: 1,
+      vote: { approverId, decision: 'approved', channel: 'api', at: new Date().toISOString(), ...(comment ? { comment } : {}) },
+    });
     await t.store.change((tx) => openApproval(tx, { approvalId, beneficiaryId: beneficiary, requesterId: requester, app: 'erp', entitlementId: 'role:ap', approverRule: 'manager' }), () => about(beneficiary));
     expect((await pendingApprovals(t.store.pool)).map((a) => a.approvalId)).toContain(approvalId);
     for (const self of [beneficiary, requester]) {
       const attempt = await t.store.change(
         async (tx) => {
           try {
-            return await decideApproval(tx, { approvalId, approverId: self, decision: 'approved' });
+            return await applyApprovalEvent(tx, ctx, vote(self));
           } catch (err) {
             if (err instanceof ApprovalRefusedError) return 'refused' as const;
             throw err;
@@ -195,8 +202,18 @@ describe('accounts, grants, approvals, policy versions', () => {
       );
       expect(attempt.result).toBe('refused');
     }
-    const decided = await t.store.change((tx) => decideApproval(tx, { approvalId, approverId: E('MGR'), decision: 'approved', comment: 'fine by me' }), () => about(beneficiary));
-    expect(decided.result).toEqual({ decided: true, status: 'approved' });
+    // Whatever the code checks, the database refuses it too (the check on approvals.decided_by).
+    const client = await t.store.pool.connect();
+    try {
+      await expect(client.query(
+        `update approvals set status = 'approved', decided_by = person_id, decided_at = now() where approval_id = $1`,
+        [approvalId],
+      )).rejects.toMatchObject({ code: '23514' });
+    } finally {
+      client.release();
+    }
+    const decided = await t.store.change((tx) => applyApprovalEvent(tx, ctx, vote(E('MGR'), 'fine by me')), () => about(beneficiary));
+    expect(decided.result).toEqual({ changed: true, app: 'erp', entitlementId: 'role:ap' });
     expect(await getApproval(t.store.pool, t.store.keys.kek, approvalId)).toMatchObject({ status: 'approved', decidedBy: E('MGR'), requesterId: requester, comment: 'fine by me' });
     const refusals = await queryAudit(t.store.pool, t.store.keys.kek, { employeeId: beneficiary, order: 'asc' });
     expect(refusals.filter((r) => r.action === 'approval.refused').map((r) => r.actorEmployeeId)).toEqual([beneficiary, requester]);

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerSnapshot } from '../../../schemas/events.js';
 import { recordAccount } from '../../../store/accounts.js';
-import { decideApproval, openApproval } from '../../../store/approvals.js';
+import { applyApprovalEvent } from '../../../store/approval-gates.js';
+import { openApproval } from '../../../store/approvals.js';
 import { queryAudit } from '../../../store/audit-query.js';
 import { verifyAuditChain } from '../../../store/audit-verify.js';
 import { outcomeAuditEntry, recordOutcome, recordPlan } from '../../../store/changes.js';
@@ -55,7 +56,10 @@ async function liveAndLeave(p: typeof leaver | typeof recent | typeof keeper, te
     { actor: system, action: 'approval.opened', reason: 'sensitive entitlement', subject: { employeeId: p.employeeId }, changes: [{ op: 'request', app: 'erp', entitlement: 'role:payments' }] },
   );
   await store.change(
-    (tx) => decideApproval(tx, { approvalId: `appr-${p.employeeId}`, approverId: `MGR${tag}`, decision: 'approved', comment }),
+    (tx) => applyApprovalEvent(tx, { workflowId, beneficiaryId: p.employeeId }, {
+      kind: 'decided', approvalId: `appr-${p.employeeId}`, status: 'approved', approvals: 1, required: 1,
+      vote: { approverId: `MGR${tag}`, decision: 'approved', comment, channel: 'api', at: new Date().toISOString() },
+    }),
     { actor: { type: 'person', employeeId: `MGR${tag}` }, action: 'approval.decided', reason: 'approved', subject: { employeeId: p.employeeId }, personal: { comment } },
   );
   await store.change(

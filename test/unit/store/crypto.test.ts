@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DecryptionError, open, seal } from '../../../store/aes-gcm.js';
+import { DecryptionError, open, seal } from '../../../crypto/aes-gcm.js';
 import { createSigner, createVerifier, fingerprint, generateSigningSeed, publicKeyOfSeed } from '../../../store/signing.js';
 
 describe('AES-256-GCM sealing', () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatKeyEntry, KeyConfigError, parseKeyEntries } from '../../../store/keyring.js';
+import { formatKeyEntry, KeyConfigError, parseKeyEntries } from '../../../crypto/keyring.js';
 import { generateSigningSeed, publicKeyOfSeed } from '../../../store/signing.js';
 import { defaultKeyPaths, loadStoreKeys } from '../../../store/store-keys.js';
 
@@ -21,7 +21,7 @@ describe('key entries', () => {
   it('parse `<id>:<base64>` separated by commas or lines, with comments; the first is active', () => {
     const a = randomBytes(32);
     const b = randomBytes(32);
-    const entries = parseKeyEntries(`# rotated 2026-01\nnew:${a.toString('base64')}\n old:${b.toString('base64')} # retired`, 'test', 32);
+    const entries = parseKeyEntries(`# rotated 2026-01, old kept\nnew:${a.toString('base64')}\n old:${b.toString('base64')} # retired, still opens`, 'test', 32);
     expect(entries.map((e) => e.id)).toEqual(['new', 'old']);
     expect(entries[0]!.material.equals(a)).toBe(true);
   });

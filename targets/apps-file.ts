@@ -1,11 +1,13 @@
-// The SCIM apps we provision into (config/apps.yaml): where each listens, how clients authenticate,
-// where it keeps its state and which faults it starts with. Read by `provisioner apps`, by the
-// target server process and by the worker's SCIM connectors.
+// The demo SCIM apps' own settings (config/apps.yaml): where each listens, which credentials it
+// accepts, where it keeps its state and which faults it starts with. Read by `provisioner apps` and
+// by the target server process; development only. How the worker reaches an application (its URL
+// and a reference to its credentials) is the connector config (connectors/config.ts,
+// config/connectors.yaml), not this file.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from './config.js';
+import { ConfigError } from '../schemas/config.js';
 
 /** Faults a target app injects into its SCIM API (never into /health, /admin or /oauth/token). */
 export const faultsSchema = z.strictObject({
