@@ -15,15 +15,11 @@ import type { ApplyStepInput, PlanStep, StepResult } from '../activities/lifecyc
 import type { AccountRef } from '../connectors/contract.js';
 import type { StepOutcome } from '../schemas/outcomes.js';
 import { Saga, type CompensationReport } from './saga.js';
+import { appTaskQueue, urgentAppTaskQueue } from './task-queues.js';
 
 export type AppliedChange = { steps: StepOutcome[]; compensations: CompensationReport[]; failed: boolean; accounts: Record<string, AccountRef> };
 
 export type ChangeContext = Omit<ApplyStepInput, 'step' | 'idempotencyKey'>;
-
-/** The task queue of an application's connector activities (rate-limited per application). */
-export const appTaskQueue = (baseQueue: string, app: string) => `${baseQueue}-app-${app}`;
-/** The task queue of an application's urgent steps (runtime/app-activity-workers.ts polls both). */
-export const urgentAppTaskQueue = (baseQueue: string, app: string) => `${appTaskQueue(baseQueue, app)}-urgent`;
 
 /** Priority keys (1 runs first; unset is the server's default, 3). */
 const DISABLE_PRIORITY = 1;

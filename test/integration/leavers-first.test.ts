@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appTaskQueue, urgentAppTaskQueue } from '../../workflows/apply-plan.js';
+import { appTaskQueue, urgentAppTaskQueue } from '../../workflows/task-queues.js';
 import { identityWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';

@@ -15,7 +15,7 @@ import { workflowsPath } from '../../runtime/workflows-path.js';
 import type { ChainSpec } from '../../workflows/approval-chain.js';
 import { loadConfig, projectRoot } from '../../schemas/config.js';
 import { getState, hrEventReceived, identityWorkflowId, type HrEventReceived } from '../../workflows/messages.js';
-import { appTaskQueue, urgentAppTaskQueue } from '../../workflows/apply-plan.js';
+import { appTaskQueue, urgentAppTaskQueue } from '../../workflows/task-queues.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { uniqueName } from '../helpers/unique.js';
 
