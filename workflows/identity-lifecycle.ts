@@ -25,6 +25,7 @@ import { drain, nextDue as gateDue, openGate, tick, viewOf, withdraw, type Appro
 import { handleApprovals } from './approval-handlers.js';
 import { accessGranted, accessRevocationRequested, identityApprovalPrefix } from './approval-messages.js';
 import { applyPlan, failureMessage, type AppliedChange, type ChangeContext } from './apply-plan.js';
+import { planChangeThroughQueues } from './plan-change.js';
 import { fenceDecision, fenceWorkflowId, permitWithdrawn, type FenceDecision } from './fence-messages.js';
 import {
   getState,
@@ -38,7 +39,7 @@ import {
 } from './messages.js';
 import { Application, Department, LifecycleEvent, ProvisioningStatus } from './search-attributes.js';
 
-const { planChange, recordChange, publishOutcome, resolveApprovalChains, recordApprovalEvents, recordRequestGrant, endRequestGrants } = proxyActivities<Activities>({
+const { recordChange, publishOutcome, resolveApprovalChains, recordApprovalEvents, recordRequestGrant, endRequestGrants } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
 });
@@ -276,7 +277,7 @@ export async function identityLifecycle(input: IdentityLifecycleInput): Promise<
         ...(change.snapshot.department ? [{ key: Department, value: change.snapshot.department }] : []),
       ]);
     } else upsertSearchAttributes([{ key: ProvisioningStatus, value: 'provisioning' }]);
-    const plan: PlannedChange = await planChange({ employeeId, changeId, eventType: change.eventType, ...(change.snapshot ? { snapshot: change.snapshot } : {}) });
+    const plan: PlannedChange = await planChangeThroughQueues({ employeeId, changeId, eventType: change.eventType, ...(change.snapshot ? { snapshot: change.snapshot } : {}) });
     // Plans from builds before access requests carry no snapshot: then it is the event's.
     const snapshot = plan.snapshot ?? change.snapshot!;
     lastSnapshot = snapshot;
