@@ -8,6 +8,7 @@ import { approvalChainsFor, assessAccessRequest } from '../policy/access-request
 import type { CompiledPolicy } from '../policy/compile.js';
 import { entitlementRef } from '../policy/compile.js';
 import type { Identity } from '../policy/identity.js';
+import type { ActualAccount } from '../policy/planner.js';
 import type { WorkerSnapshot } from '../schemas/events.js';
 import { addGrant, endRequestGrants, getIdentity, listGrants, recordApprovalEvents, type Store } from '../store/index.js';
 import type { ApprovalEvent, ChainSpec } from '../workflows/approval-chain.js';
@@ -61,7 +62,7 @@ export function createApprovalActivities(deps: ApprovalDeps) {
 
   return {
     /** Eligibility, separation of duties and the approval chain of an ITSM access request. */
-    async assessAccessRequest(input: AccessRequestInput): Promise<RequestAssessment> {
+    async assessAccessRequest(input: AccessRequestInput & { actual?: ActualAccount[] }): Promise<RequestAssessment> {
       const policy = deps.policy();
       const workflowId = activityWorkflowId();
       const entitlement = entitlementRef(input.app, input.entitlementId);
@@ -70,7 +71,8 @@ export function createApprovalActivities(deps: ApprovalDeps) {
       if (!snapshot) {
         result = { verdict: 'blocked', reasons: [`${input.beneficiaryId} is not a known identity (no HR snapshot was received for them)`], policyVersion: policy.version };
       } else {
-        const actual = await readActualAccounts(policy, deps.connectors, deps.catalog, input.beneficiaryId, callContext(`${workflowId}/assess`));
+        // Read through the applications' queues by the workflow; histories from before read here.
+        const actual = input.actual ?? (await readActualAccounts(policy, deps.connectors, deps.catalog, input.beneficiaryId, callContext(`${workflowId}/assess`)));
         const current = actual.flatMap((a) => a.entitlements.map((id) => entitlementRef(a.app, id)));
         const grants = (await listGrants(store.pool, input.beneficiaryId))
           .filter((g) => g.provenance.kind !== 'birthright')

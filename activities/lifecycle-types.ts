@@ -15,7 +15,7 @@ export type { ActualAccount, Plan, PlanStep };
 export type PlanChangeInput = { employeeId: string; changeId: string; eventType: HrEventType | ChangeEventType; snapshot?: WorkerSnapshot; actual?: ActualAccount[] };
 
 /** What a plan reads: the applications whose accounts `readAccount` reads on their own queues. */
-export type PreparedPlan = { apps: string[] };
+export type ApplicationsToRead = { apps: string[] };
 
 /** One application's read of the person's account. */
 export type ReadAccountInput = { app: string; employeeId: string; idempotencyKey: string };

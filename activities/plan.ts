@@ -19,7 +19,7 @@ import { storedSnapshot } from './approvals.js';
 import { activityWorkflowId, callContext } from './call-context.js';
 import { applicationsToRead, readActualAccount, readActualAccounts } from './actual-accounts.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
-import type { PlanChangeInput, PlannedChange, PreparedPlan, ReadAccountInput } from './lifecycle-types.js';
+import type { PlanChangeInput, PlannedChange, ApplicationsToRead, ReadAccountInput } from './lifecycle-types.js';
 
 const SYSTEM = { type: 'system' as const, id: 'identity-workflow' };
 
@@ -77,8 +77,13 @@ export function createPlanActivities(deps: PlanActivityDeps) {
 
   return {
     /** Stores the change's snapshot and names the applications whose accounts the plan reads. */
-    async preparePlan(input: PlanChangeInput): Promise<PreparedPlan> {
+    async preparePlan(input: PlanChangeInput): Promise<ApplicationsToRead> {
       await snapshotOf(input, activityWorkflowId());
+      return { apps: applicationsToRead(deps.policy(), deps.connectors) };
+    },
+
+    /** The applications whose accounts a plan or an assessment reads (an access request's assessment). */
+    async listApplicationsToRead(): Promise<ApplicationsToRead> {
       return { apps: applicationsToRead(deps.policy(), deps.connectors) };
     },
 

@@ -9,9 +9,10 @@ import { drain, nextDue, openGate, tick, viewOf, type Gate } from './approval-ch
 import { handleApprovals } from './approval-handlers.js';
 import { accessGranted, getRequestState, requestApprovalPrefix, type AccessRequestInput, type RequestState } from './approval-messages.js';
 import { identityWorkflowId } from './messages.js';
+import { assessThroughQueues } from './plan-change.js';
 import { ProvisioningStatus } from './search-attributes.js';
 
-const { assessAccessRequest, recordApprovalEvents, publishOutcome } = proxyActivities<Activities>({
+const { recordApprovalEvents, publishOutcome } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
 });
@@ -31,7 +32,7 @@ export async function accessRequest(input: AccessRequestInput): Promise<RequestS
   };
   setStatus('assessing');
 
-  const assessment = await assessAccessRequest(input);
+  const assessment = await assessThroughQueues(input);
   const policyVersion = assessment.policyVersion;
   if (assessment.verdict === 'blocked') {
     state.reasons = assessment.reasons;
