@@ -1,7 +1,6 @@
 // Activities of access requests and approval gates: assessing a request against the policy,
 // resolving the approval chains of sensitive birthright steps, recording what the gates did (each
 // event with its audit record), and the grants an approved request brings or a revoke request ends.
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Connector } from '../connectors/contract.js';
 import type { Logger } from '../observability/logger.js';
@@ -9,12 +8,14 @@ import { approvalChainsFor, assessAccessRequest } from '../policy/access-request
 import type { CompiledPolicy } from '../policy/compile.js';
 import { entitlementRef } from '../policy/compile.js';
 import type { Identity } from '../policy/identity.js';
+import type { ActualAccount } from '../policy/planner.js';
 import type { WorkerSnapshot } from '../schemas/events.js';
 import { addGrant, endRequestGrants, getIdentity, listGrants, recordApprovalEvents, type Store } from '../store/index.js';
 import type { ApprovalEvent, ChainSpec } from '../workflows/approval-chain.js';
 import type { AccessRequestInput } from '../workflows/approval-messages.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
 import { readActualAccounts } from './actual-accounts.js';
+import { activityWorkflowId, callContext } from './call-context.js';
 
 export type ApprovalDeps = {
   policy: () => CompiledPolicy;
@@ -51,11 +52,6 @@ export type EndRequestGrantsInput = { employeeId: string; ticketId: string; even
 
 const SYSTEM = { type: 'system' as const, id: 'access-request' };
 
-const workflowIdOf = (): string => {
-  const info = Context.current().info;
-  return info.workflowExecution?.workflowId ?? info.activityId;
-};
-
 /** The person's stored HR snapshot (the newest the store has): a request or a grant needs it. */
 export async function storedSnapshot(store: Store, employeeId: string): Promise<WorkerSnapshot | undefined> {
   return (await getIdentity(store.pool, store.keys.kek, employeeId))?.snapshot;
@@ -66,17 +62,17 @@ export function createApprovalActivities(deps: ApprovalDeps) {
 
   return {
     /** Eligibility, separation of duties and the approval chain of an ITSM access request. */
-    async assessAccessRequest(input: AccessRequestInput): Promise<RequestAssessment> {
+    async assessAccessRequest(input: AccessRequestInput & { actual?: ActualAccount[] }): Promise<RequestAssessment> {
       const policy = deps.policy();
-      const workflowId = workflowIdOf();
+      const workflowId = activityWorkflowId();
       const entitlement = entitlementRef(input.app, input.entitlementId);
       const snapshot = await storedSnapshot(store, input.beneficiaryId);
       let result: RequestAssessment;
       if (!snapshot) {
         result = { verdict: 'blocked', reasons: [`${input.beneficiaryId} is not a known identity (no HR snapshot was received for them)`], policyVersion: policy.version };
       } else {
-        const call = { idempotencyKey: `${workflowId}/assess`, correlationId: workflowId, signal: Context.current().cancellationSignal };
-        const actual = await readActualAccounts(policy, deps.connectors, deps.catalog, input.beneficiaryId, call);
+        // Read through the applications' queues by the workflow; histories from before read here.
+        const actual = input.actual ?? (await readActualAccounts(policy, deps.connectors, deps.catalog, input.beneficiaryId, callContext(`${workflowId}/assess`)));
         const current = actual.flatMap((a) => a.entitlements.map((id) => entitlementRef(a.app, id)));
         const grants = (await listGrants(store.pool, input.beneficiaryId))
           .filter((g) => g.provenance.kind !== 'birthright')
@@ -137,7 +133,7 @@ export function createApprovalActivities(deps: ApprovalDeps) {
 
     /** The grant an approved request brings, with its end (the identity workflow keeps the timer). */
     async recordRequestGrant(input: RecordRequestGrantInput): Promise<void> {
-      const workflowId = workflowIdOf();
+      const workflowId = activityWorkflowId();
       await store.change(
         (tx) =>
           addGrant(tx, {
@@ -165,7 +161,7 @@ export function createApprovalActivities(deps: ApprovalDeps) {
 
     /** An ITSM revoke request: the person's request grants of the entitlement end now. */
     async endRequestGrants(input: EndRequestGrantsInput): Promise<number> {
-      const workflowId = workflowIdOf();
+      const workflowId = activityWorkflowId();
       const { result } = await store.change(
         (tx) => endRequestGrants(tx, { employeeId: input.employeeId, app: input.app, entitlementId: input.entitlementId, at: new Date(), reason: `revoke requested in ticket ${input.ticketId}` }),
         (ended) =>

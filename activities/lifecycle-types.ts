@@ -1,14 +1,24 @@
 // The shapes the identity workflow and its activities exchange. JSON-plain: they travel through
 // Temporal histories.
 import type { AccountRef } from '../connectors/contract.js';
-import type { Plan, PlanStep } from '../policy/planner.js';
+import type { ActualAccount, Plan, PlanStep } from '../policy/planner.js';
 import type { HrEventType, WorkerSnapshot } from '../schemas/events.js';
 import type { Outcome, StepOutcome } from '../schemas/outcomes.js';
 
-export type { Plan, PlanStep };
+export type { ActualAccount, Plan, PlanStep };
 
-/** A change to plan: from an HR event's snapshot, or (a grant, its expiry, a revoke) from the stored one. */
-export type PlanChangeInput = { employeeId: string; changeId: string; eventType: HrEventType | ChangeEventType; snapshot?: WorkerSnapshot };
+/**
+ * A change to plan: from an HR event's snapshot, or (a grant, its expiry, a revoke) from the stored
+ * one; on `actual`, what the applications reported through their queues (absent in histories from
+ * before the planning reads: then planChange reads them itself).
+ */
+export type PlanChangeInput = { employeeId: string; changeId: string; eventType: HrEventType | ChangeEventType; snapshot?: WorkerSnapshot; actual?: ActualAccount[] };
+
+/** What a plan reads: the applications whose accounts `readAccount` reads on their own queues. */
+export type ApplicationsToRead = { apps: string[] };
+
+/** One application's read of the person's account. */
+export type ReadAccountInput = { app: string; employeeId: string; idempotencyKey: string };
 
 /** Changes that come from access requests and their timers rather than from HR. */
 export type ChangeEventType = 'itsm.access.requested' | 'itsm.access.revoke.requested' | 'provisioner.grant.expired' | 'provisioner.approval.decided';
@@ -33,7 +43,7 @@ export type StepResult = {
   detail?: string;
 };
 
-/** Undoes what one step of this change did; a no-op when the step changed nothing. */
+/** Undoes what one step of this change did; a no-op when the step changed nothing (the legacy undoStep activity). */
 export type UndoStepInput = ApplyStepInput & { result?: StepResult };
 
 export type RecordChangeInput = {

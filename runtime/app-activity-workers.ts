@@ -14,129 +14,28 @@
 // server-enforced rate (`urgentMaxActivitiesPerSecond`), so a leaver's disable never waits behind a
 // joiner surge's backlog or for the joiners' rate budget. The app's API must take both rates.
 //
-// Workflows pick the queue per step: proxyActivities({ taskQueue: appTaskQueue(base, app), ... }).
-// The name is computed here, outside the workflow sandbox; workflows receive it in their input or
-// in the plan, or rebuild it with the same template (it is part of the deployment contract).
+// The activities are the connector activities of activities/steps.ts and activities/plan.ts (the
+// verbs and readAccount), served on these queues; workflows/connector-activities.ts schedules them
+// there, with the queue names of workflows/task-queues.ts.
 import type { DataConverter } from '@temporalio/common';
-import { Context } from '@temporalio/activity';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { atBoundary } from '../activities/failures.js';
-import type { AccountRef, CallContext, Connector, EnsureAccountRequest } from '../connectors/contract.js';
+import type { Connector } from '../connectors/contract.js';
 import type { Logger } from '../observability/logger.js';
 import { installTemporalRuntime } from '../observability/temporal-logger.js';
 import type { Config } from '../schemas/config.js';
-
-/** The task queue of one application's activities. */
-export function appTaskQueue(baseQueue: string, app: string): string {
-  if (!/^[a-z][a-z0-9-]{0,62}$/.test(app)) throw new RangeError(`not an application name: ${JSON.stringify(app)}`);
-  return `${baseQueue}-app-${app}`;
-}
-
-/** The task queue of one application's urgent steps (the template workflows/apply-plan.ts uses). */
-export function urgentAppTaskQueue(baseQueue: string, app: string): string {
-  return `${appTaskQueue(baseQueue, app)}-urgent`;
-}
+import { appTaskQueue, urgentAppTaskQueue } from '../workflows/task-queues.js';
 
 /** The urgent queue's rate when none is configured (activities/s, across all workers). */
 export const DEFAULT_URGENT_ACTIVITIES_PER_SECOND = 10;
-
-/** Every connector activity names its app, so a task that reached the wrong queue fails loudly. */
-type AppInput = { app: string; idempotencyKey: string };
-
-export type EnsureAccountActivityInput = AppInput & { request: EnsureAccountRequest };
-export type AccountActivityInput = AppInput & { account: AccountRef };
-export type EntitlementActivityInput = AppInput & { account: AccountRef; entitlementId: string };
-export type PageActivityInput = AppInput & { cursor?: string; pageSize?: number };
-
-function callContext(idempotencyKey: string): CallContext {
-  const ctx = Context.current();
-  return {
-    idempotencyKey,
-    correlationId: ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId,
-    signal: ctx.cancellationSignal,
-  };
-}
-
-/**
- * The connector's verbs as activities, errors converted at the boundary (activities/failures.ts).
- * Names read as sentences; inputs are objects naming the app.
- */
-export function connectorActivities(connector: Connector, logger?: Logger) {
-  const log = logger?.child({ app: connector.app, component: 'connector-activities' });
-  const checked = (input: AppInput, verb: string) => {
-    // Programmer errors (TypeError) are never retried.
-    if (input.app !== connector.app) throw new TypeError(`${verb} for app ${input.app} reached the worker of app ${connector.app}`);
-  };
-  const capability = <T>(method: T | undefined, verb: string): T => {
-    if (!method) throw new TypeError(`the ${connector.app} connector cannot ${verb}`);
-    return method;
-  };
-  const done = <T extends { status: string }>(verb: string, fields: Record<string, unknown>, result: T): T => {
-    log?.info({ ...fields, status: result.status, attempt: Context.current().info.attempt }, verb);
-    return result;
-  };
-
-  return {
-    async getAccount(input: AppInput & { employeeId: string }) {
-      checked(input, 'getAccount');
-      return (await atBoundary(() => connector.getAccount({ employeeId: input.employeeId }, callContext(input.idempotencyKey)))) ?? null;
-    },
-    async ensureAccount(input: EnsureAccountActivityInput) {
-      checked(input, 'ensureAccount');
-      const result = await atBoundary(() => connector.ensureAccount(input.request, callContext(input.idempotencyKey)));
-      return done('ensureAccount', { employeeId: input.request.employeeId }, result);
-    },
-    async disableAccount(input: AccountActivityInput) {
-      checked(input, 'disableAccount');
-      const disable = capability(connector.disableAccount?.bind(connector), 'disable accounts');
-      return done('disableAccount', { employeeId: input.account.externalId }, await atBoundary(() => disable({ account: input.account }, callContext(input.idempotencyKey))));
-    },
-    async enableAccount(input: AccountActivityInput) {
-      checked(input, 'enableAccount');
-      const enable = capability(connector.enableAccount?.bind(connector), 'enable accounts');
-      return done('enableAccount', { employeeId: input.account.externalId }, await atBoundary(() => enable({ account: input.account }, callContext(input.idempotencyKey))));
-    },
-    async deleteAccount(input: AccountActivityInput) {
-      checked(input, 'deleteAccount');
-      const remove = capability(connector.deleteAccount?.bind(connector), 'delete accounts');
-      return done('deleteAccount', { employeeId: input.account.externalId }, await atBoundary(() => remove({ account: input.account }, callContext(input.idempotencyKey))));
-    },
-    async grantEntitlement(input: EntitlementActivityInput) {
-      checked(input, 'grantEntitlement');
-      const grant = capability(connector.grant?.bind(connector), 'grant entitlements');
-      const req = { account: input.account, entitlementId: input.entitlementId };
-      return done('grantEntitlement', { employeeId: input.account.externalId, entitlementId: input.entitlementId }, await atBoundary(() => grant(req, callContext(input.idempotencyKey))));
-    },
-    async revokeEntitlement(input: EntitlementActivityInput) {
-      checked(input, 'revokeEntitlement');
-      const revoke = capability(connector.revoke?.bind(connector), 'revoke entitlements');
-      const req = { account: input.account, entitlementId: input.entitlementId };
-      return done('revokeEntitlement', { employeeId: input.account.externalId, entitlementId: input.entitlementId }, await atBoundary(() => revoke(req, callContext(input.idempotencyKey))));
-    },
-    /** One page; a reconciliation reads pages in a heartbeating activity of its own instead. */
-    async listAccountsPage(input: PageActivityInput) {
-      checked(input, 'listAccountsPage');
-      const list = capability(connector.listAccounts?.bind(connector), 'list accounts');
-      return atBoundary(() => list({ ...(input.cursor ? { cursor: input.cursor } : {}), ...(input.pageSize ? { pageSize: input.pageSize } : {}) }, callContext(input.idempotencyKey)));
-    },
-    async listEntitlementsPage(input: PageActivityInput) {
-      checked(input, 'listEntitlementsPage');
-      const list = capability(connector.listEntitlements?.bind(connector), 'list entitlements');
-      return atBoundary(() => list({ ...(input.cursor ? { cursor: input.cursor } : {}), ...(input.pageSize ? { pageSize: input.pageSize } : {}) }, callContext(input.idempotencyKey)));
-    },
-  };
-}
-
-export type ConnectorActivities = ReturnType<typeof connectorActivities>;
 
 export type AppActivityWorkerOptions = {
   cfg: Config;
   logger: Logger;
   app: string;
-  /** Closed when the worker stops. Needed unless `activities` is given. */
+  /** Closed when the worker stops. */
   connector?: Connector;
-  /** The activities this queue serves; default `connectorActivities(connector)`. */
-  activities?: object;
+  /** The activities this queue serves: the connector activities (createActivities, or createStepActivities and readAccount). */
+  activities: object;
   /** The app's limit across all workers on its queue, enforced by the Temporal server. */
   maxActivitiesPerSecond: number;
   /** Activities one worker runs at once. Default 20. */
@@ -171,8 +70,7 @@ export async function createAppActivityWorker(options: AppActivityWorkerOptions)
   const urgentRate = options.urgentMaxActivitiesPerSecond ?? DEFAULT_URGENT_ACTIVITIES_PER_SECOND;
   if (!(options.maxActivitiesPerSecond > 0)) throw new RangeError(`app ${app}: maxActivitiesPerSecond must be a positive number`);
   if (!(urgentRate > 0)) throw new RangeError(`app ${app}: urgentMaxActivitiesPerSecond must be a positive number`);
-  const activities = options.activities ?? (connector ? connectorActivities(connector, logger) : undefined);
-  if (!activities) throw new TypeError(`app ${app}: give a connector or the activities to serve`);
+  const { activities } = options;
   installTemporalRuntime(logger);
   const baseQueue = options.baseQueue ?? cfg.temporal.taskQueue;
   const taskQueue = appTaskQueue(baseQueue, app);
@@ -240,53 +138,5 @@ export async function createAppActivityWorker(options: AppActivityWorkerOptions)
       await running;
     },
     isReady: () => workers.every((w) => w.getState() === 'RUNNING'),
-  };
-}
-
-/** One worker per app on one shared connection; `run` resolves when all have stopped. */
-export async function createAppActivityWorkers(options: {
-  cfg: Config;
-  logger: Logger;
-  apps: Array<{ app: string; connector: Connector; maxActivitiesPerSecond: number; maxConcurrentActivities?: number; urgentMaxActivitiesPerSecond?: number }>;
-  baseQueue?: string;
-}): Promise<{ workers: AppActivityWorker[]; run(): Promise<void>; shutdown(): Promise<void> }> {
-  const connection = await NativeConnection.connect({ address: options.cfg.temporal.address });
-  const workers: AppActivityWorker[] = [];
-  try {
-    for (const a of options.apps) {
-      workers.push(
-        await createAppActivityWorker({
-          cfg: options.cfg,
-          logger: options.logger,
-          connection,
-          ...a,
-          ...(options.baseQueue ? { baseQueue: options.baseQueue } : {}),
-        }),
-      );
-    }
-  } catch (err) {
-    await Promise.all(workers.map((w) => w.shutdown().catch(() => undefined)));
-    await connection.close().catch(() => undefined);
-    throw err;
-  }
-  let all: Promise<void> | undefined;
-  const run = () =>
-    (all ??= Promise.allSettled(workers.map((w) => w.run())).then(async (results) => {
-      await connection.close().catch(() => undefined);
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    }));
-  return {
-    workers,
-    run,
-    async shutdown() {
-      if (!all) {
-        await Promise.all(workers.map((w) => w.shutdown()));
-        await connection.close().catch(() => undefined);
-        return;
-      }
-      await Promise.all(workers.map((w) => w.shutdown()));
-      await all;
-    },
   };
 }

@@ -4,17 +4,16 @@
 // grant goes to the person's identity workflow, which applies it and owns its expiry.
 import { allHandlersFinished, condition, getExternalWorkflowHandle, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { bookkeepingOptions } from './activity-options.js';
 import type { Outcome } from '../schemas/outcomes.js';
 import { drain, nextDue, openGate, tick, viewOf, type Gate } from './approval-chain.js';
 import { handleApprovals } from './approval-handlers.js';
 import { accessGranted, getRequestState, requestApprovalPrefix, type AccessRequestInput, type RequestState } from './approval-messages.js';
 import { identityWorkflowId } from './messages.js';
+import { assessThroughQueues } from './plan-change.js';
 import { ProvisioningStatus } from './search-attributes.js';
 
-const { assessAccessRequest, recordApprovalEvents, publishOutcome } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
-});
+const { recordApprovalEvents, publishOutcome } = proxyActivities<Activities>(bookkeepingOptions);
 
 export async function accessRequest(input: AccessRequestInput): Promise<RequestState> {
   const { ticketId, beneficiaryId, requesterId } = input;
@@ -31,7 +30,7 @@ export async function accessRequest(input: AccessRequestInput): Promise<RequestS
   };
   setStatus('assessing');
 
-  const assessment = await assessAccessRequest(input);
+  const assessment = await assessThroughQueues(input);
   const policyVersion = assessment.policyVersion;
   if (assessment.verdict === 'blocked') {
     state.reasons = assessment.reasons;

@@ -2,6 +2,8 @@
 // before the step runs; when a step fails for good, what this change did is undone in reverse.
 // Steps run in waves of the same action (every disable before any revoke, every account before any
 // grant); within a wave, different applications run concurrently and one application's steps in order.
+// Each step is its verb's activity on its application's queue (`ensureAccount`, `grant`, ...,
+// workflows/connector-activities.ts), so a person's history in the Temporal UI says what was done where.
 //
 // Leavers first (DESIGN.md §4): steps that cut access (every disable and delete, a termination's
 // revokes) run on the application's urgent queue, `<baseQueue>-app-<app>-urgent`, polled by the
@@ -9,25 +11,17 @@
 // surge's ensureAccount and grant tasks. They also carry a priority key (disables 1, the rest 2),
 // which orders a mass termination's disables before its revokes where the server matches by
 // priority (Temporal's new matcher: `matching.useNewMatcher`, see stack/temporal.ts).
-import { ActivityFailure, ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import { ActivityFailure, ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { ApplyStepInput, PlanStep, StepResult } from '../activities/lifecycle-types.js';
 import type { AccountRef } from '../connectors/contract.js';
+import { undoKey, undoOf } from '../policy/undo-step.js';
 import type { StepOutcome } from '../schemas/outcomes.js';
+import { connectorActivities, DISABLE_PRIORITY, stepSummary, URGENT_PRIORITY, type Placement } from './connector-activities.js';
 import { Saga, type CompensationReport } from './saga.js';
 
 export type AppliedChange = { steps: StepOutcome[]; compensations: CompensationReport[]; failed: boolean; accounts: Record<string, AccountRef> };
 
 export type ChangeContext = Omit<ApplyStepInput, 'step' | 'idempotencyKey'>;
-
-/** The task queue of an application's connector activities (rate-limited per application). */
-export const appTaskQueue = (baseQueue: string, app: string) => `${baseQueue}-app-${app}`;
-/** The task queue of an application's urgent steps (runtime/app-activity-workers.ts polls both). */
-export const urgentAppTaskQueue = (baseQueue: string, app: string) => `${appTaskQueue(baseQueue, app)}-urgent`;
-
-/** Priority keys (1 runs first; unset is the server's default, 3). */
-const DISABLE_PRIORITY = 1;
-const URGENT_PRIORITY = 2;
 
 /**
  * Steps that cut access and must not wait behind joiner work: every disable (a leaver, a leave of
@@ -40,25 +34,41 @@ export function isUrgentStep(step: Pick<PlanStep, 'action'>, ctx: Pick<ChangeCon
   return step.action === 'revoke' && ctx.snapshot.status === 'terminated';
 }
 
-type Urgency = 'normal' | 'urgent';
-
-function connectorActivities(app: string, urgency: Urgency, action: PlanStep['action']) {
-  const base = workflowInfo().taskQueue;
-  return proxyActivities<Activities>({
-    ...(urgency === 'urgent'
-      ? { taskQueue: urgentAppTaskQueue(base, app), priority: { priorityKey: action === 'disableAccount' ? DISABLE_PRIORITY : URGENT_PRIORITY } }
-      : { taskQueue: appTaskQueue(base, app) }),
-    // A connector call is a few HTTP/LDAP requests of at most 5 s each; a task lost with a
-    // stopped worker is retried after this.
-    startToCloseTimeout: '20 seconds',
-    scheduleToCloseTimeout: '15 minutes',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['InvalidRequestError', 'AuthError'] },
-  });
+/** Where a step runs. Histories from before leavers-first scheduled every step on the app's queue. */
+function placementOf(step: PlanStep, ctx: ChangeContext): Placement {
+  if (!(isUrgentStep(step, ctx) && patched('leavers-first'))) return { urgency: 'normal' };
+  return { urgency: 'urgent', priorityKey: step.action === 'disableAccount' ? DISABLE_PRIORITY : URGENT_PRIORITY };
 }
 
-/** Where a step runs. Histories from before leavers-first scheduled every step on the app's queue. */
-function urgencyOf(step: PlanStep, ctx: ChangeContext): Urgency {
-  return isUrgentStep(step, ctx) && patched('leavers-first') ? 'urgent' : 'normal';
+/** A step's connector call and its undo (the undo runs where its step ran). */
+type StepCalls = { apply(input: ApplyStepInput): Promise<StepResult>; undo(input: ApplyStepInput, seen: { result?: StepResult }): Promise<void> };
+
+/**
+ * Each step is its verb's activity (`ensureAccount`, `grant`, ...) with its summary, and its undo
+ * the inverse verb, computed here (policy/undo-step.ts); an account the step may have created but
+ * did not report is read first (`readAccount`).
+ */
+function namedCalls(step: PlanStep, ctx: ChangeContext): StepCalls {
+  const placement = placementOf(step, ctx);
+  return {
+    apply: (input) => connectorActivities(step.app, placement, stepSummary(step))[step.action](input),
+    async undo(input, seen) {
+      let undo = undoOf(step, seen.result?.account);
+      if (undo.kind === 'read-account') {
+        const found = await connectorActivities(step.app, placement, `${step.app}: readAccount (undo)`).readAccount({ app: step.app, employeeId: ctx.employeeId, idempotencyKey: undoKey(input.idempotencyKey) });
+        undo = undoOf(step, found?.account ?? null);
+      }
+      if (undo.kind !== 'step') return;
+      const inverse = undo.step;
+      await connectorActivities(step.app, placement, stepSummary(inverse, 'undo'))[inverse.action]({ ...input, idempotencyKey: undoKey(input.idempotencyKey), step: inverse });
+    },
+  };
+}
+
+/** Histories recorded before the named connector activities: every step through `applyStep`, every undo through `undoStep`. */
+function legacyCalls(step: PlanStep, ctx: ChangeContext): StepCalls {
+  const { applyStep, undoStep } = connectorActivities(step.app, placementOf(step, ctx));
+  return { apply: (input) => applyStep(input), undo: async (input, seen) => void (await undoStep({ ...input, ...seen })) };
 }
 
 export function failureMessage(err: unknown): string {
@@ -86,6 +96,7 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
   const accounts: Record<string, AccountRef> = { ...known };
   const blockedApps = new Set<string>();
   let failed = false;
+  const callsOf = patched('named-connector-activities') ? namedCalls : legacyCalls;
 
   for (const wave of waves(steps)) {
     if (failed) break;
@@ -102,14 +113,13 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
           const account = planned.account ?? accounts[app];
           const step: PlanStep = account ? { ...planned, account } : planned;
           const input: ApplyStepInput = { ...ctx, step, idempotencyKey: `${workflowInfo().workflowId}/${ctx.changeId}/${step.key}` };
-          // The undo runs where its step ran.
-          const { applyStep, undoStep } = connectorActivities(app, urgencyOf(step, ctx), step.action);
+          const calls = callsOf(step, ctx);
           // Registered before the step: a step that succeeded remotely but timed out is still undone.
           const seen: { result?: StepResult } = {};
-          const undo = saga.register({ label: `undo ${step.key}`, undo: async () => void (await undoStep({ ...input, ...seen })) });
+          const undo = saga.register({ label: `undo ${step.key}`, undo: () => calls.undo(input, seen) });
           let result: StepResult;
           try {
-            result = await applyStep(input);
+            result = await calls.apply(input);
             seen.result = result;
           } catch (err) {
             failed = true;

@@ -4,14 +4,15 @@
 //   ingress        scheduled time → the hrEventReceived signal in history (Kafka, the consumer, signalWithStart)
 //   wftQueue       Σ workflow task scheduled → started (the base or sticky queue, behind other workflows' tasks)
 //   wftRun         Σ workflow task started → completed (the worker's workflow thread)
-//   baseQueue      Σ base-queue activity scheduled → started (planChange, requestFencePermit, ...)
-//   baseRun        Σ base-queue activity started → completed
+//   baseQueue      Σ activity scheduled → started before the disable wave (planChange, readAccount, requestFencePermit, ...)
+//   baseRun        Σ those activities' started → completed
 //   disableQueue   the disable steps' scheduled → started (the app task queues; the latest across apps)
 //   disableToWrite disable started → the app's write (the latest across apps)
 // Only what happened between the signal and the disable steps' start is counted; the rest (event
 // hand-offs inside the server) is `other`. Activity started events carry the attempt's start time.
 import type { temporal } from '@temporalio/proto';
 import { tsToMs } from '@temporalio/common';
+import { STEP_ACTIVITY_TYPES } from '../../workflows/connector-activities.js';
 import { Histogram } from './histogram.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -25,7 +26,9 @@ export type LeaverBreakdown = Record<BreakdownPart, number> & {
   baseActivities: Record<string, { queue: number; run: number }>;
 };
 
-const CONNECTOR_ACTIVITY = 'applyStep';
+/** A step's connector activity: its verb's (older histories: `applyStep`). */
+const STEP_ACTIVITIES: readonly string[] = [...STEP_ACTIVITY_TYPES, 'applyStep'];
+const isStep = (e: HistoryEvent) => STEP_ACTIVITIES.includes(e.activityTaskScheduledEventAttributes?.activityType?.name ?? '');
 
 /**
  * One leaver's breakdown. `scheduledAt` and `writeAt` are on the bench's clock (preciseNow);
@@ -40,10 +43,10 @@ export function leaverBreakdown(events: HistoryEvent[], scheduledAt: number, wri
   const signalAt = at(events[startIdx]!);
   const after = events.slice(startIdx + 1);
   // The disable wave: the connector activities of the first workflow task after the signal that schedules any.
-  const firstConnector = after.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === CONNECTOR_ACTIVITY);
+  const firstConnector = after.find(isStep);
   if (!firstConnector) return undefined;
   const waveTask = Number(firstConnector.activityTaskScheduledEventAttributes!.workflowTaskCompletedEventId);
-  const wave = after.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === CONNECTOR_ACTIVITY && Number(e.activityTaskScheduledEventAttributes.workflowTaskCompletedEventId) === waveTask);
+  const wave = after.filter((e) => isStep(e) && Number(e.activityTaskScheduledEventAttributes!.workflowTaskCompletedEventId) === waveTask);
   const started = new Map<number, HistoryEvent>();
   const completed = new Map<number, HistoryEvent>();
   for (const e of after) {

@@ -7,11 +7,12 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
 import { readActualAccounts } from '../../activities/actual-accounts.js';
+import { planFor } from '../../activities/plan.js';
 import type { Connector } from '../../connectors/contract.js';
 import { createLogger } from '../../observability/logger.js';
 import type { CompiledPolicy } from '../../policy/compile.js';
 import type { Identity } from '../../policy/identity.js';
-import { planIdentity, type Plan } from '../../policy/planner.js';
+import type { Plan } from '../../policy/planner.js';
 import { connectorsForPolicy } from '../../runtime/connectors.js';
 import { loadPolicyOrThrow } from '../../runtime/worker.js';
 import { loadConnectorsFile } from '../../connectors/config.js';
@@ -31,14 +32,12 @@ export function readEvents(text: string): HrEvent[] {
   });
 }
 
-/** The plan the identity workflow would make for this event now. Reads the applications; writes nothing. */
+/** The plan the identity workflow would make for this event now (the planChange activity's planFor). Reads the applications; writes nothing. */
 export async function planEvent(deps: PlanDeps, event: HrEvent): Promise<Plan> {
   const controller = new AbortController();
   const call = { idempotencyKey: `dry-run/${event.id}`, correlationId: `dry-run/${event.id}`, signal: controller.signal };
   const actual = await readActualAccounts(deps.policy, deps.connectors, new EntitlementCatalog(deps.connectors), event.data.employeeId, call);
-  const { plan } = planIdentity(deps.policy, { identity: event.data as Identity, actual, now: deps.now ?? new Date().toISOString() });
-  // As the planChange activity does: applications no connector serves cannot be acted on.
-  return { ...plan, steps: plan.steps.filter((s) => deps.connectors.has(s.app)) };
+  return planFor(deps.policy, { identity: event.data as Identity, actual, now: deps.now ?? new Date().toISOString(), served: (app) => deps.connectors.has(app) });
 }
 
 export function formatPlan(event: HrEvent, plan: Plan, planOnly: readonly string[] = []): string {

@@ -1,8 +1,11 @@
 // Per-application rate limits hold across worker processes: 200 activities want one SCIM app at
 // once; two separate OS processes each run an activity worker on the app's task queue with the
-// same server-enforced maxTaskQueueActivitiesPerSecond; the app's own write log shows the rate.
+// same server-enforced maxTaskQueueActivitiesPerSecond, serving the connector activities the
+// worker serves (the audited ensureAccount, in this test's own store schema); the app's own write
+// log shows the rate.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -11,8 +14,9 @@ import { promisify } from 'node:util';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appTaskQueue } from '../../runtime/app-activity-workers.js';
 import { loadConfig, projectRoot } from '../../schemas/config.js';
+import { openStore, type Store } from '../../store/index.js';
+import { appTaskQueue } from '../../workflows/task-queues.js';
 import { startTestScimApp } from '../helpers/scim-app.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -39,8 +43,8 @@ async function compileFixture(): Promise<string> {
 
 type WorkerProcess = { child: ChildProcess; ready: Promise<number>; done: Promise<{ executed: number }> };
 
-function startWorkerProcess(script: string, input: object): WorkerProcess {
-  const child = spawn(process.execPath, [script, JSON.stringify(input)], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+function startWorkerProcess(script: string, input: object, env: NodeJS.ProcessEnv): WorkerProcess {
+  const child = spawn(process.execPath, [script, JSON.stringify(input)], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const lines = createInterface({ input: child.stdout! });
@@ -76,14 +80,21 @@ function busiestWindow(times: number[], windowMs: number): number {
 describe('per-application rate limit across worker processes', () => {
   let script: string;
   const processes: WorkerProcess[] = [];
+  // The activities audit every step: a store schema of this test's own, shared by both processes.
+  const storeSchema = uniqueName('store').replaceAll('-', '_');
+  const storeEnv = { ...process.env, PROVISIONER_STORE_SCHEMA: storeSchema, PROVISIONER_AUDIT_CHECKPOINTS: path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'checkpoints.jsonl') };
+  let store: Store;
 
   beforeAll(async () => {
+    store = await openStore(cfg, { env: storeEnv, migrate: true, createKeys: true });
     script = await compileFixture();
   }, 120_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     rmSync(outDir, { recursive: true, force: true });
+    await store?.pool.query(`drop schema if exists "${storeSchema}" cascade`).catch(() => undefined);
+    await store?.close();
   });
 
   it(`200 activities wanting one app run at no more than ${RATE}/s in total across two worker processes`, async () => {
@@ -91,7 +102,7 @@ describe('per-application rate limit across worker processes', () => {
     const baseQueue = uniqueName('rate');
     const taskQueue = appTaskQueue(baseQueue, 'crm');
     const input = { address: cfg.temporal.address, namespace: cfg.temporal.namespace, baseQueue, app: 'crm', scimUrl: app.scimUrl, token: app.bearerToken, rate: RATE };
-    processes.push(startWorkerProcess(script, input), startWorkerProcess(script, input));
+    processes.push(startWorkerProcess(script, input, storeEnv), startWorkerProcess(script, input, storeEnv));
     const pids = await Promise.all(processes.map((p) => p.ready));
 
     const env = await TestWorkflowEnvironment.createFromExistingServer({ address: cfg.temporal.address, namespace: cfg.temporal.namespace });
@@ -104,7 +115,7 @@ describe('per-application rate limit across worker processes', () => {
         workflowsPath: path.join(here, 'fixtures', 'fan-out-workflow.ts'),
       });
       const started = Date.now();
-      const results: Array<{ status: string; worker?: number }> = await worker.runUntil(
+      const results: Array<{ outcome: string; worker?: number }> = await worker.runUntil(
         env.client.workflow.execute('fanOutEnsureAccounts', {
           taskQueue: workflowQueue,
           workflowId: uniqueName('fan-out'),
@@ -134,7 +145,7 @@ describe('per-application rate limit across worker processes', () => {
 
       // Every activity converged to exactly one account, with no duplicate.
       expect(results).toHaveLength(COUNT);
-      expect(results.every((r) => r.status === 'created' || r.status === 'unchanged')).toBe(true);
+      expect(results.every((r) => r.outcome === 'created' || r.outcome === 'unchanged')).toBe(true);
       expect(new Set(writes.map((w) => w.externalId)).size).toBe(COUNT);
       expect(writes).toHaveLength(COUNT);
       // Both processes did the work: the limit is the queue's, not one worker's.

@@ -1,9 +1,12 @@
 // The walking skeleton on the real stack: hr.lifecycle on Kafka → ingress → signalWithStart →
 // identityLifecycle → SCIM apps → provisioning.outcomes.
+import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataConverter } from '../../codec/data-converter.js';
 import { listDeadLetters } from '../../ingress/dead-letter-queue.js';
 import { identityWorkflowId } from '../../workflows/messages.js';
 import { getState } from '../../workflows/messages.js';
+import { appTaskQueue } from '../../workflows/task-queues.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import type { TestScimApp } from '../helpers/scim-app.js';
@@ -60,6 +63,41 @@ describe('the first hire, end to end', () => {
         expect.objectContaining({ app: 'code', action: 'ensureAccount', outcome: 'created' }),
       ]),
     });
+  });
+
+  it('a hire’s history names each connector call by what it does, on its application’s queue, with a summary of application, action and entitlement', async () => {
+    const id = employee();
+    await p.produce([{ key: id, value: JSON.stringify(hrEvent(id)) }]);
+    await eventually('the outcome event', async () => ((await outcomesFor(id)).length > 0 ? true : undefined));
+    const events = (await p.ingress.client.workflow.getHandle(identityWorkflowId(id)).fetchHistory()).events ?? [];
+    // Summaries are payloads in the history, encrypted like every other: the codec opens them.
+    const [codec] = dataConverter(p.cfg.dataDir).payloadCodecs!;
+    const summaryOf = async (payload: Parameters<typeof defaultPayloadConverter.fromPayload>[0] | null | undefined) =>
+      payload ? defaultPayloadConverter.fromPayload<string>((await codec!.decode([payload]))[0]!) : undefined;
+    const scheduled = await Promise.all(
+      events
+        .filter((e) => e.activityTaskScheduledEventAttributes)
+        .map(async (e) => ({ type: e.activityTaskScheduledEventAttributes!.activityType!.name!, queue: e.activityTaskScheduledEventAttributes!.taskQueue!.name!, summary: await summaryOf(e.userMetadata?.summary) })),
+    );
+    const chat = appTaskQueue(p.taskQueue, 'chat');
+    const code = appTaskQueue(p.taskQueue, 'code');
+    expect(scheduled).toEqual(
+      expect.arrayContaining([
+        { type: 'readAccount', queue: chat, summary: 'chat: readAccount' },
+        { type: 'readAccount', queue: code, summary: 'code: readAccount' },
+        { type: 'ensureAccount', queue: chat, summary: 'chat: ensureAccount' },
+        { type: 'ensureAccount', queue: code, summary: 'code: ensureAccount' },
+        { type: 'grant', queue: chat, summary: 'chat: grant all-staff' },
+        { type: 'grant', queue: code, summary: 'code: grant developers' },
+      ]),
+    );
+    // The planning reads run before the plan, the steps after it; no step hides behind applyStep.
+    const types = scheduled.map((s) => s.type);
+    expect(types.lastIndexOf('readAccount')).toBeLessThan(types.indexOf('planChange'));
+    expect(types.indexOf('planChange')).toBeLessThan(types.indexOf('ensureAccount'));
+    expect(types).not.toContain('applyStep');
+    // A summary names the application, the action and the entitlement, never the person.
+    for (const s of scheduled) for (const personal of ['Ada', 'Lovelace', '@', id]) expect(s.summary ?? '').not.toContain(personal);
   });
 
   it('when a hired event is delivered three times, no second account is created and nothing is written again', async () => {

@@ -7,7 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appTaskQueue, urgentAppTaskQueue } from '../../workflows/apply-plan.js';
+import { STEP_ACTIVITY_TYPES } from '../../workflows/connector-activities.js';
+import { appTaskQueue, urgentAppTaskQueue } from '../../workflows/task-queues.js';
 import { identityWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
@@ -51,14 +52,14 @@ async function outcome(id: string, sequence: number, timeoutMs?: number) {
   );
 }
 
-/** The connector steps a workflow scheduled after its last hrEventReceived signal, with their task queues. */
+/** The connector activities (the steps and the planning reads) a workflow scheduled after its last hrEventReceived signal: their task queues. */
 async function connectorQueuesAfterLastSignal(id: string): Promise<string[]> {
   const events = (await p.ingress.client.workflow.getHandle(identityWorkflowId(id)).fetchHistory()).events ?? [];
   const last = events.map((e) => e.workflowExecutionSignaledEventAttributes?.signalName).lastIndexOf('hrEventReceived');
   return events
     .slice(last + 1)
     .map((e) => e.activityTaskScheduledEventAttributes)
-    .filter((a) => a?.activityType?.name === 'applyStep')
+    .filter((a) => [...STEP_ACTIVITY_TYPES, 'readAccount'].includes(a?.activityType?.name ?? ''))
     .map((a) => a!.taskQueue!.name!);
 }
 
@@ -91,7 +92,7 @@ describe('leavers first', () => {
     const user = await chat.scim('GET', `/Users/${leaverAccount!.id}`);
     expect(user.body.active).toBe(false);
 
-    // The termination's connector steps (the disable, then the revokes) all ran on the urgent queue.
+    // The termination's connector activities (its planning reads, the disable, then the revokes) all ran on the urgent queue.
     const done = await outcome(leaver, 2, 90_000);
     expect(done.status).toBe('succeeded');
     expect(done.steps.filter((s: { app: string }) => s.app === 'chat').map((s: { action: string }) => s.action)).toEqual(expect.arrayContaining(['disableAccount', 'revoke']));

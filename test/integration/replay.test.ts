@@ -15,7 +15,8 @@ import { workflowsPath } from '../../runtime/workflows-path.js';
 import type { ChainSpec } from '../../workflows/approval-chain.js';
 import { loadConfig, projectRoot } from '../../schemas/config.js';
 import { getState, hrEventReceived, identityWorkflowId, type HrEventReceived } from '../../workflows/messages.js';
-import { appTaskQueue, urgentAppTaskQueue } from '../../workflows/apply-plan.js';
+import { STEP_ACTIVITY_TYPES } from '../../workflows/connector-activities.js';
+import { appTaskQueue, urgentAppTaskQueue } from '../../workflows/task-queues.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -38,6 +39,7 @@ function stubActivities() {
     'hr.worker.terminated': [{ key: 'disableAccount/chat', action: 'disableAccount', app: 'chat', reason: 'leaver', fenced: 'disableAccount' }],
   };
   const account = { app: 'chat', id: 'acct-1', externalId: 'x' };
+  const step = async (input: ApplyStepInput): Promise<StepResult> => ({ outcome: input.step.action === 'ensureAccount' ? 'created' : 'applied', account });
   return {
     planChange: async (input: PlanChangeInput): Promise<Plan> => ({
       policyVersion: 'sha256:replay',
@@ -49,8 +51,10 @@ function stubActivities() {
       sod: [],
       unmanaged: [],
     }),
-    applyStep: async (input: ApplyStepInput): Promise<StepResult> => ({ outcome: input.step.action === 'ensureAccount' ? 'created' : 'applied', account }),
-    undoStep: async (): Promise<StepResult> => ({ outcome: 'applied' }),
+    // Planning reads each application on its queue; every step is its verb's activity there.
+    preparePlan: async () => ({ apps: ['chat'] }),
+    readAccount: async () => null,
+    ...Object.fromEntries(STEP_ACTIVITY_TYPES.map((verb) => [verb, step])),
     recordChange: async () => undefined,
     requestFencePermit: async () => ({ permit: 'allowed' as const }),
     publishOutcome: async () => undefined,

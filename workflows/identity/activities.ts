@@ -1,15 +1,10 @@
-// The identity workflow's activities, proxied once with their timeouts and retries (the options
-// are part of every ScheduleActivityTask command: changing them changes the history).
+// The identity workflow's bookkeeping activities, proxied once with the shared options
+// (workflows/activity-options.ts). Its connector calls and planning reads go through
+// workflows/connector-activities.ts and workflows/plan-change.ts.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
+import { bookkeepingOptions, fencePermitOptions } from '../activity-options.js';
 
-export const { planChange, recordChange, publishOutcome, resolveApprovalChains, recordApprovalEvents, recordRequestGrant, endRequestGrants } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
-});
+export const { recordChange, publishOutcome, resolveApprovalChains, recordApprovalEvents, recordRequestGrant, endRequestGrants } = proxyActivities<Activities>(bookkeepingOptions);
 
-// Asks the fence (update-with-start on fence/<taskQueue>); retried until the fence answers.
-export const { requestFencePermit } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
+export const { requestFencePermit } = proxyActivities<Activities>(fencePermitOptions);

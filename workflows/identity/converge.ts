@@ -6,7 +6,7 @@ import type { HrEventType } from '../../schemas/events.js';
 import type { Outcome } from '../../schemas/outcomes.js';
 import type { AppliedChange } from '../apply-plan.js';
 import { Department, LifecycleEvent, ProvisioningStatus } from '../search-attributes.js';
-import { planChange } from './activities.js';
+import { planChangeThroughQueues } from '../plan-change.js';
 import { applyFenced } from './fence.js';
 import { gateSteps } from './gates.js';
 import { deferredOf, finish } from './outcomes.js';
@@ -25,7 +25,7 @@ export async function converge(id: Identity, change: Change): Promise<void> {
       ...(change.snapshot.department ? [{ key: Department, value: change.snapshot.department }] : []),
     ]);
   } else upsertSearchAttributes([{ key: ProvisioningStatus, value: 'provisioning' }]);
-  const plan: PlannedChange = await planChange({ employeeId, changeId, eventType: change.eventType, ...(change.snapshot ? { snapshot: change.snapshot } : {}) });
+  const plan: PlannedChange = await planChangeThroughQueues({ employeeId, changeId, eventType: change.eventType, ...(change.snapshot ? { snapshot: change.snapshot } : {}) });
   // Plans from builds before access requests carry no snapshot: then it is the event's.
   const snapshot = plan.snapshot ?? change.snapshot!;
   id.lastSnapshot = snapshot;

@@ -1,0 +1,114 @@
+// Planning: what the person should have (the policy on their snapshot and their request grants)
+// against what each application reports they have. `planFor` is the one planning function: the
+// planChange activity and the CLI's dry run (`provisioner plan`) both call it.
+//
+// The identity workflow plans in three steps (workflows/plan-change.ts): `preparePlan` stores the
+// change's snapshot and names the applications to read; `readAccount` runs on each application's
+// own task queue (rate-limited like its writes, all applications at once); `planChange` plans on
+// what they reported. Histories from before that call `planChange` alone, which reads in process.
+import { ApplicationFailure } from '@temporalio/common';
+import type { Connector } from '../connectors/contract.js';
+import type { Logger } from '../observability/logger.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import type { Identity } from '../policy/identity.js';
+import type { Grant } from '../policy/evaluator.js';
+import { planIdentity, type ActualAccount, type Plan, type PlanStep } from '../policy/planner.js';
+import type { WorkerSnapshot } from '../schemas/events.js';
+import { listGrants, recordPlan, upsertIdentity, type Store } from '../store/index.js';
+import { storedSnapshot } from './approvals.js';
+import { activityWorkflowId, callContext } from './call-context.js';
+import { applicationsToRead, readActualAccount, readActualAccounts } from './actual-accounts.js';
+import type { EntitlementCatalog } from './entitlement-catalog.js';
+import type { PlanChangeInput, PlannedChange, ApplicationsToRead, ReadAccountInput } from './lifecycle-types.js';
+
+const SYSTEM = { type: 'system' as const, id: 'identity-workflow' };
+
+export type PlanFor = {
+  identity: Identity;
+  /** What each application reports the person has. */
+  actual: readonly ActualAccount[];
+  /** The person's request grants (a dry run has none: they live in the store). */
+  grants?: readonly Grant[];
+  now: string;
+  /** Whether a connector serves the application: steps of the others cannot be acted on. */
+  served: (app: string) => boolean;
+};
+
+/** The plan the identity workflow applies: the policy's plan, less what nobody can act on. */
+export function planFor(policy: CompiledPolicy, input: PlanFor): Plan {
+  const grants = input.grants ?? [];
+  const { plan } = planIdentity(policy, { identity: input.identity, actual: input.actual, grants, now: input.now });
+  // An entitlement an approved request brings went through its approval chain (separation of
+  // duties reviews included) in the request workflow: the identity workflow does not ask again.
+  const requested = new Set(grants.map((g) => g.entitlement));
+  const settled = (s: PlanStep): PlanStep => {
+    if (s.action !== 'grant' || !s.approvals || !requested.has(`${s.app}:${s.entitlementId}`)) return s;
+    const { approvals: _approved, ...rest } = s;
+    return rest;
+  };
+  return { ...plan, steps: plan.steps.filter((s) => input.served(s.app)).map(settled) };
+}
+
+export type PlanActivityDeps = {
+  policy: () => CompiledPolicy;
+  connectors: ReadonlyMap<string, Connector>;
+  catalog: EntitlementCatalog;
+  store: Store;
+  logger: Logger;
+};
+
+export function createPlanActivities(deps: PlanActivityDeps) {
+  const { store } = deps;
+
+  /** The change's snapshot: stored (audited when new) when the change brings one, else the stored one. */
+  async function snapshotOf(input: PlanChangeInput, workflowId: string): Promise<WorkerSnapshot> {
+    const { employeeId } = input;
+    // A change without an HR event (a grant, its expiry, a revoke request) plans on the stored snapshot.
+    const snapshot = input.snapshot ?? (await storedSnapshot(store, employeeId));
+    if (!snapshot) throw ApplicationFailure.create({ type: 'UnknownIdentity', message: `no HR snapshot is stored for ${employeeId}: nothing to plan from`, nonRetryable: true });
+    if (input.snapshot) {
+      await store.change(
+        async (tx) => ({ changed: (await upsertIdentity(tx, snapshot)).stored }),
+        (r: { changed: boolean }) => (r.changed ? { actor: SYSTEM, action: 'identity.snapshot-stored', reason: `${input.eventType} sequence ${snapshot.sequence}`, subject: { employeeId }, eventId: input.changeId, workflowId, changes: [{ op: 'status', outcome: snapshot.status }] } : null),
+      );
+    }
+    return snapshot;
+  }
+
+  return {
+    /** Stores the change's snapshot and names the applications whose accounts the plan reads. */
+    async preparePlan(input: PlanChangeInput): Promise<ApplicationsToRead> {
+      await snapshotOf(input, activityWorkflowId());
+      return { apps: applicationsToRead(deps.policy(), deps.connectors) };
+    },
+
+    /** The applications whose accounts a plan or an assessment reads (an access request's assessment). */
+    async listApplicationsToRead(): Promise<ApplicationsToRead> {
+      return { apps: applicationsToRead(deps.policy(), deps.connectors) };
+    },
+
+    /** The person's account in one application as it reports it (runs on the application's task queue). */
+    async readAccount(input: ReadAccountInput): Promise<ActualAccount | null> {
+      return readActualAccount(deps.connectors, deps.catalog, input.app, input.employeeId, callContext(input.idempotencyKey));
+    },
+
+    /** Plans the change on `actual` (read through the applications' queues), or, for older histories, on what it reads itself. */
+    async planChange(input: PlanChangeInput): Promise<PlannedChange> {
+      const policy = deps.policy();
+      const workflowId = activityWorkflowId();
+      const { employeeId } = input;
+      const snapshot = await snapshotOf(input, workflowId);
+      const actual = input.actual ?? (await readActualAccounts(policy, deps.connectors, deps.catalog, employeeId, callContext(`${input.changeId}/plan`)));
+      const grants = (await listGrants(store.pool, employeeId))
+        .filter((g) => g.provenance.kind !== 'birthright')
+        .map((g) => ({ id: g.grantId, entitlement: `${g.app}:${g.entitlementId}`, grantedAt: g.grantedAt.toISOString(), ...(g.expiresAt ? { expiresAt: g.expiresAt.toISOString() } : {}) }));
+      const plan = planFor(policy, { identity: snapshot as Identity, actual, grants, now: new Date().toISOString(), served: (app) => deps.connectors.has(app) });
+      await store.change(
+        (tx) => recordPlan(tx, { changeId: `${workflowId}/${input.changeId}`, employeeId, eventId: input.changeId, sequence: snapshot.sequence, policyVersion: plan.policyVersion, steps: plan.steps }),
+        (r: { created: boolean }) => (r.created ? { actor: SYSTEM, action: 'plan.recorded', reason: `${plan.kind}: ${plan.steps.length} steps`, subject: { employeeId }, eventId: input.changeId, workflowId, policyVersion: plan.policyVersion, changes: plan.steps.map((s) => ({ op: s.action, app: s.app, ...(s.entitlementId ? { entitlement: s.entitlementId } : {}) })) } : null),
+      );
+      deps.logger.info({ employeeId, workflowId, kind: plan.kind, steps: plan.steps.length, policyVersion: plan.policyVersion }, 'planned');
+      return { ...plan, snapshot };
+    },
+  };
+}

@@ -1,0 +1,206 @@
+// The connector calls of a plan's steps, one activity per verb (`ensureAccount`, `enableAccount`,
+// `disableAccount`, `deleteAccount`, `grant`, `revoke`), each on the application's own task queue
+// (runtime/app-activity-workers.ts), so the Temporal UI's history of a person says what happened
+// where. Every call goes through one audited step: the intent is recorded before the connector is
+// called and nothing is called when it cannot be recorded (fail closed); a plan-only application
+// is not called at all (the step is recorded as planned); what the step did to accounts and
+// grants is remembered in the store, audited when it changed.
+import { Context } from '@temporalio/activity';
+import type { AccountRef, CallContext, ChangeOutcome, Connector, EnsureAccountResult } from '../connectors/contract.js';
+import { can } from '../connectors/contract.js';
+import { InvalidRequestError, NotFoundError } from '../connectors/errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { StepAction } from '../policy/planner.js';
+import { undoKey, undoOf } from '../policy/undo-step.js';
+import { addGrant, recordAccount, revokeGrant, type Store } from '../store/index.js';
+import { readActualAccount } from './actual-accounts.js';
+import type { ApplicationModeReader } from './application-modes.js';
+import { activityWorkflowId, callContext } from './call-context.js';
+import type { EntitlementCatalog } from './entitlement-catalog.js';
+import { atBoundary } from './failures.js';
+import type { ApplyStepInput, StepResult, UndoStepInput } from './lifecycle-types.js';
+
+export type StepActivityDeps = {
+  connectors: ReadonlyMap<string, Connector>;
+  catalog: EntitlementCatalog;
+  store: Store;
+  logger: Logger;
+  /** Which applications are plan-only now. */
+  modes: ApplicationModeReader;
+};
+
+/** One verb's connector call for a step: what the application answered, as the step's result. */
+type ConnectorCall = (input: ApplyStepInput, call: CallContext) => Promise<StepResult>;
+
+const SYSTEM = { type: 'system' as const, id: 'identity-workflow' };
+
+function fromEnsure(result: EnsureAccountResult): StepResult {
+  return result.status === 'action-required'
+    ? { outcome: 'action-required', detail: result.message, ...(result.account ? { account: result.account } : {}) }
+    : { outcome: result.status, account: result.account };
+}
+
+const fromChange = (result: ChangeOutcome, account?: AccountRef): StepResult => ({ outcome: result.status, ...(account ? { account } : {}) });
+
+export function createStepActivities(deps: StepActivityDeps) {
+  const { store, catalog } = deps;
+  const connector = (app: string): Connector => {
+    const found = deps.connectors.get(app);
+    if (!found) throw new InvalidRequestError(`no connector is configured for application ${app}`, app);
+    return found;
+  };
+  const needs = <C extends Parameters<typeof can>[1]>(c: Connector, capability: C, action: string) => {
+    if (!can(c, capability)) throw new InvalidRequestError(`${c.app} cannot ${action} (its connector lacks the ${capability} capability)`, c.app);
+    return c as Connector & Required<Connector>;
+  };
+  const accountOf = ({ step }: ApplyStepInput): AccountRef => {
+    if (!step.account) throw new InvalidRequestError(`${step.key}: no account in ${step.app} to act on`, step.app);
+    return step.account;
+  };
+
+  const calls: Record<StepAction, ConnectorCall> = {
+    async ensureAccount(input, call) {
+      const { step, snapshot } = input;
+      if (!snapshot.email || !snapshot.givenName || !snapshot.familyName) {
+        throw new InvalidRequestError(`${step.key}: the snapshot lacks givenName, familyName or email`, step.app);
+      }
+      // An existing account without our correlation key is adopted only when the policy's
+      // correlation rule adopts automatically; `after-approval` stays action-required until then.
+      const adopt = step.correlation?.adopt === 'automatic' ? { adopt: { by: step.correlation.matchBy } } : {};
+      const request = { employeeId: input.employeeId, userName: snapshot.email, givenName: snapshot.givenName, familyName: snapshot.familyName, email: snapshot.email, active: true, ...adopt };
+      return fromEnsure(await connector(step.app).ensureAccount(request, call));
+    },
+    async enableAccount(input, call) {
+      const c = needs(connector(input.step.app), 'disable', 'enable accounts');
+      return fromChange(await c.enableAccount({ account: accountOf(input) }, call), input.step.account);
+    },
+    async disableAccount(input, call) {
+      const c = needs(connector(input.step.app), 'disable', 'disable accounts');
+      return fromChange(await c.disableAccount({ account: accountOf(input) }, call), input.step.account);
+    },
+    async deleteAccount(input, call) {
+      const c = needs(connector(input.step.app), 'delete', 'delete accounts');
+      return fromChange(await c.deleteAccount({ account: accountOf(input) }, call), input.step.account);
+    },
+    async grant(input, call) {
+      const { step } = input;
+      const c = needs(connector(step.app), 'entitlements', 'grant entitlements');
+      const req = { account: accountOf(input), entitlementId: await catalog.idOf(step.app, step.entitlementId!, call) };
+      return fromChange(await c.grant(req, call), step.account);
+    },
+    async revoke(input, call) {
+      const { step } = input;
+      const account = step.account;
+      const c = needs(connector(step.app), 'entitlements', 'revoke entitlements');
+      // Nobody can hold an entitlement the application does not have: a revoke of it is already done.
+      const gone = { outcome: 'already-in-state' as const, ...(account ? { account } : {}), detail: `${step.app} has no entitlement ${step.entitlementId}` };
+      const entitlementId = await catalog.idOf(step.app, step.entitlementId!, call).catch((err: unknown) => {
+        if (err instanceof InvalidRequestError) return undefined;
+        throw err;
+      });
+      if (entitlementId === undefined) return gone;
+      try {
+        return fromChange(await c.revoke({ account: accountOf(input), entitlementId }, call), account);
+      } catch (err) {
+        if (err instanceof NotFoundError) return gone;
+        throw err;
+      }
+    },
+  };
+
+  /** Keeps the store's view of accounts and grants in line with what a step did, audited when it changed. */
+  async function remember(input: ApplyStepInput, result: StepResult, workflowId: string): Promise<void> {
+    const { step, employeeId } = input;
+    const base = { actor: SYSTEM, subject: { employeeId }, eventId: input.eventId, workflowId, policyVersion: input.policyVersion };
+    if (result.outcome === 'planned' || result.outcome === 'rejected') return;
+    if (result.outcome === 'action-required' || result.outcome === 'unchanged' || result.outcome === 'already-in-state') {
+      if (!(step.action === 'ensureAccount' && result.account)) return;
+    }
+    if (step.action === 'grant' || step.action === 'revoke') {
+      await store.change(
+        async (tx) => {
+          if (step.action === 'grant') {
+            const added = await addGrant(tx, { employeeId, app: step.app, entitlementId: step.entitlementId!, provenance: { kind: 'birthright', ruleId: step.reason.slice(0, 200) || 'policy' }, policyVersion: input.policyVersion });
+            return added.result !== 'unchanged';
+          }
+          return (await revokeGrant(tx, { employeeId, app: step.app, entitlementId: step.entitlementId!, reason: step.reason })).length > 0;
+        },
+        (changed: boolean) => (changed ? { ...base, action: `grant.${step.action === 'grant' ? 'added' : 'revoked'}`, reason: step.reason, changes: [{ op: step.action, app: step.app, entitlement: step.entitlementId!, outcome: result.outcome }] } : null),
+      );
+      return;
+    }
+    const account = result.account ?? step.account;
+    if (!account) return;
+    const status = step.action === 'deleteAccount' ? 'deleted' : step.action === 'disableAccount' ? 'disabled' : 'active';
+    await store.change(
+      (tx) => recordAccount(tx, { employeeId, app: step.app, accountId: account.id, status }),
+      (r: { changed: boolean }) => (r.changed ? { ...base, action: 'account.recorded', reason: step.reason, changes: [{ op: step.action, app: step.app, outcome: result.outcome, account: account.id }] } : null),
+    );
+  }
+
+  /** One planned step through its connector, between its audit records (the intent first: fail closed). */
+  async function audited(verb: StepAction, input: ApplyStepInput): Promise<StepResult> {
+    const { step, employeeId } = input;
+    const workflowId = activityWorkflowId();
+    const base = { actor: SYSTEM, subject: { employeeId }, eventId: input.eventId, workflowId, policyVersion: input.policyVersion };
+    const change = { op: step.action, app: step.app, ...(step.entitlementId ? { entitlement: step.entitlementId } : {}) };
+    // A programmer error (never retried): the workflow scheduled a step under another verb's name.
+    if (step.action !== verb) return atBoundary(() => Promise.reject(new TypeError(`${step.key}: a ${step.action} step was sent to the ${verb} activity`)));
+    if (await deps.modes.isPlanOnly(step.app)) {
+      // Plan-only: computed, recorded and audited as planned; the connector is not called.
+      const detail = `plan-only: ${step.app} is not armed, nothing was written`;
+      await store.change(
+        async () => true,
+        () => ({ ...base, action: 'step.planned', reason: step.reason, changes: [{ ...change, outcome: 'planned' }] }),
+      );
+      deps.logger.info({ employeeId, workflowId, app: step.app, action: step.action }, 'step planned (plan-only)');
+      return { outcome: 'planned', detail };
+    }
+    const call = callContext(input.idempotencyKey);
+    const result = await atBoundary(() =>
+      store.step(
+        {
+          key: input.idempotencyKey,
+          intent: { ...base, action: 'step.requested', reason: step.reason, changes: [change] },
+          // What a connector says can name the person: it goes in the sealed `personal` part, never in the clear reason.
+          done: (r: StepResult) => ({ ...base, action: 'step.completed', reason: step.reason, changes: [{ ...change, outcome: r.outcome, ...(r.account ? { account: r.account.id } : {}) }], ...(r.detail ? { personal: { detail: r.detail.slice(0, 2000) } } : {}) }),
+          failed: (err) => ({ ...base, action: 'step.failed', reason: `${step.action} failed: ${err instanceof Error ? err.name : 'error'}`, changes: [{ ...change, outcome: 'failed' }], personal: { error: err instanceof Error ? err.message.slice(0, 2000) : String(err) } }),
+        },
+        () => calls[verb](input, call),
+      ),
+    );
+    await remember(input, result, workflowId);
+    deps.logger.info({ employeeId, workflowId, app: step.app, action: step.action, outcome: result.outcome, attempt: Context.current().info.attempt }, 'step applied');
+    return result;
+  }
+
+  return {
+    ensureAccount: (input: ApplyStepInput) => audited('ensureAccount', input),
+    enableAccount: (input: ApplyStepInput) => audited('enableAccount', input),
+    disableAccount: (input: ApplyStepInput) => audited('disableAccount', input),
+    deleteAccount: (input: ApplyStepInput) => audited('deleteAccount', input),
+    grant: (input: ApplyStepInput) => audited('grant', input),
+    revoke: (input: ApplyStepInput) => audited('revoke', input),
+
+    // Legacy entry points, registered ONLY for workflow histories recorded before the named
+    // connector activities (patch `named-connector-activities`), which schedule `applyStep` and
+    // `undoStep`: they dispatch to the verbs above. New workflow code never calls them.
+
+    /** Legacy: one step under the name of its verb's activity. */
+    applyStep: (input: ApplyStepInput) => audited(input.step.action, input),
+
+    /** Legacy: the undo of one step (the workflow computes it itself now, with the same undoOf). */
+    async undoStep(input: UndoStepInput): Promise<StepResult> {
+      const { step } = input;
+      let undo = undoOf(step, input.result?.account);
+      if (undo.kind === 'read-account') {
+        const found = await readActualAccount(deps.connectors, catalog, step.app, input.employeeId, callContext(undoKey(input.idempotencyKey)));
+        undo = undoOf(step, found?.account ?? null);
+      }
+      if (undo.kind !== 'step') return undo.kind === 'nothing' ? { outcome: undo.outcome, detail: undo.detail } : { outcome: 'unchanged' };
+      return audited(undo.step.action, { ...input, idempotencyKey: undoKey(input.idempotencyKey), step: undo.step });
+    },
+  };
+}
+
+export type StepActivities = ReturnType<typeof createStepActivities>;

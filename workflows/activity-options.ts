@@ -1,0 +1,30 @@
+// Activity options the workflows share: the bookkeeping activities on the workflow's own queue,
+// and the connector activities on the applications' queues (workflows/connector-activities.ts).
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/** Store and Kafka bookkeeping (plan, record, publish, approvals): retried until it succeeds. */
+export const bookkeepingOptions: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
+};
+
+/** Asks the fence (update-with-start on fence/<taskQueue>): retried until the fence answers. */
+export const fencePermitOptions: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+};
+
+/**
+ * The one retry policy of connector activities (every verb, its undo and the reads). Which errors
+ * are retried is the connector's answer: each ConnectorError says `retryable`, and the activity
+ * boundary (activities/failures.ts) makes a permanent one non-retryable and turns a target's
+ * Retry-After into the next retry's delay. The two types named here also stop an error that
+ * escaped the boundary. Outside Temporal, connectors/retry.ts does the same in process.
+ */
+export const connectorCallOptions: ActivityOptions = {
+  // A connector call is a few HTTP/LDAP requests of at most 5 s each; a task lost with a
+  // stopped worker is retried after this.
+  startToCloseTimeout: '20 seconds',
+  scheduleToCloseTimeout: '15 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['InvalidRequestError', 'AuthError'] },
+};

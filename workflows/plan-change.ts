@@ -1,0 +1,45 @@
+// Planning a change through the applications' own queues: the change's snapshot is stored and the
+// applications to read are named (`preparePlan`), every application reads the person's account on
+// its own rate-limited task queue, all at once (`readAccount`), and the plan is made on what they
+// reported (`planChange`). A termination's reads take the urgent queues: its disable waits for
+// them, so they must not wait behind a joiner surge either. An access request's assessment reads
+// the same way. Histories from before this read in process inside `planChange` and
+// `assessAccessRequest`.
+import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { ActualAccount, PlanChangeInput, PlannedChange } from '../activities/lifecycle-types.js';
+import type { RequestAssessment } from '../activities/approvals.js';
+import type { AccessRequestInput } from './approval-messages.js';
+import { bookkeepingOptions } from './activity-options.js';
+import { connectorActivities, DISABLE_PRIORITY, type Placement } from './connector-activities.js';
+
+const { preparePlan, planChange, listApplicationsToRead, assessAccessRequest } = proxyActivities<Activities>(bookkeepingOptions);
+
+/** What each application reports the person has, read on every application's own queue at once. */
+async function readAccounts(input: { employeeId: string; apps: string[]; keyPrefix: string; placement: Placement }): Promise<ActualAccount[]> {
+  const found = await Promise.all(
+    input.apps.map((app) => connectorActivities(app, input.placement, `${app}: readAccount`).readAccount({ app, employeeId: input.employeeId, idempotencyKey: `${input.keyPrefix}/${app}` })),
+  );
+  return found.filter((a): a is ActualAccount => a !== null);
+}
+
+/** The plan of one change of the person (the identity workflow's `converge`). */
+export async function planChangeThroughQueues(input: Omit<PlanChangeInput, 'actual'>): Promise<PlannedChange> {
+  if (!patched('planning-reads')) return planChange(input);
+  const { apps } = await preparePlan(input);
+  // A leaver's reads come before its disable: the same queue, ahead of the rest.
+  const placement: Placement = input.snapshot?.status === 'terminated' ? { urgency: 'urgent', priorityKey: DISABLE_PRIORITY } : { urgency: 'normal' };
+  const actual = await readAccounts({ employeeId: input.employeeId, apps, placement, keyPrefix: `${workflowInfo().workflowId}/${input.changeId}/readAccount` });
+  return planChange({ ...input, actual });
+}
+
+/**
+ * The assessment of an access request (the request workflow's), on what the beneficiary holds as
+ * each application reports it through its own queue. Histories from before read in process.
+ */
+export async function assessThroughQueues(input: AccessRequestInput): Promise<RequestAssessment> {
+  if (!patched('assessment-reads')) return assessAccessRequest(input);
+  const { apps } = await listApplicationsToRead();
+  const actual = await readAccounts({ employeeId: input.beneficiaryId, apps, placement: { urgency: 'normal' }, keyPrefix: `${workflowInfo().workflowId}/assess/readAccount` });
+  return assessAccessRequest({ ...input, actual });
+}
