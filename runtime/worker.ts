@@ -16,7 +16,7 @@ import { projectRoot, type Config } from '../schemas/config.js';
 import { createKafkaAuditSink, openStore, startAuditPublisher, startCheckpointer, type Store } from '../store/index.js';
 import { createAppActivityWorker, type AppActivityWorker } from './app-activity-workers.js';
 import { connectorsForPolicy } from './connectors.js';
-import { workflowsPath } from './workflows-path.js';
+import { workflowCode } from './workflows-path.js';
 
 export type ProvisioningWorker = {
   worker: Worker;
@@ -61,7 +61,7 @@ export async function createProvisioningWorker(
     connection,
     namespace: cfg.temporal.namespace,
     taskQueue,
-    workflowsPath: workflowsPath(),
+    ...workflowCode((message) => logger.warn(message)),
     dataConverter: converter,
     activities,
     maxCachedWorkflows: 1000,
