@@ -20,7 +20,7 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
-      { test: { name: 'replay', include: ['test/replay/**/*.test.ts'], setupFiles: ['test/helpers/temporal-runtime.ts'], testTimeout: 120_000 } },
+      { test: { name: 'replay', include: ['test/replay/**/*.test.ts'], setupFiles: ['test/helpers/temporal-runtime.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
       { test: { name: 'targets', include: ['test/targets/**/*.test.ts'], setupFiles: ['test/helpers/no-console.ts'], testTimeout: 30_000 } },
       {
         test: {

@@ -8,7 +8,7 @@
 // workflow's result or during `env.sleep(ms)`, which runs the timers due in that span at once.
 import { randomBytes } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { searchAttributes } from '../../stack/temporal.js';
 import type { Stubs } from './stub-activities.js';
@@ -46,31 +46,40 @@ export type Scenario = { env: TestWorkflowEnvironment; taskQueue: string };
  * and the stubs on the base queue and on each application's queues; then stops them all.
  */
 export async function scenario<T>(options: { apps: string[]; stubs: Stubs }, body: (s: Scenario) => Promise<T>): Promise<T> {
-  const { apps, stubs } = options;
   const taskQueue = unique('provisioning');
   const env = await timeSkippingEnvironment();
   try {
-    const connection = env.nativeConnection;
-    const workers = await Promise.all([
-      Worker.create({ connection, taskQueue, workflowBundle: { codePath: inject('workflowBundle') }, activities: stubs.activities }),
-      ...apps.flatMap((app) => appQueues(taskQueue, app).map((queue) => Worker.create({ connection, taskQueue: queue, activities: stubs.activities }))),
-    ]);
-    const running = Promise.all(workers.map((w) => w.run()));
-    // A worker that fails fails the test (after the others are stopped).
-    const stopped = running.then(() => undefined, (err: unknown) => err);
-    let result: T;
-    let failed: unknown;
-    try {
-      result = await body({ env, taskQueue });
-    } finally {
-      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-      failed = await stopped;
-    }
-    if (failed) throw failed;
-    return result;
+    const workflows = { workflowBundle: { codePath: inject('workflowBundle') } };
+    return await runWorkers(env.nativeConnection, { ...options, taskQueue, workflows }, () => body({ env, taskQueue }));
   } finally {
     await env.teardown();
   }
+}
+
+/** Runs `body` while workers serve the workflows and the stubs on `taskQueue` and on each application's queues. */
+export async function runWorkers<T>(
+  connection: NativeConnection,
+  options: { namespace?: string; taskQueue: string; apps: string[]; stubs: Stubs; workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> },
+  body: () => Promise<T>,
+): Promise<T> {
+  const { namespace, taskQueue, apps, stubs } = options;
+  const workers = await Promise.all([
+    Worker.create({ connection, namespace, taskQueue, ...options.workflows, activities: stubs.activities }),
+    ...apps.flatMap((app) => appQueues(taskQueue, app).map((queue) => Worker.create({ connection, namespace, taskQueue: queue, activities: stubs.activities }))),
+  ]);
+  const running = Promise.all(workers.map((w) => w.run()));
+  // A worker that fails fails the test (after the others are stopped).
+  const stopped = running.then(() => undefined, (err: unknown) => err);
+  let result: T;
+  let failed: unknown;
+  try {
+    result = await body();
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    failed = await stopped;
+  }
+  if (failed) throw failed;
+  return result;
 }
 
 /** Polls `probe` (real time, the server's clock stands still) until it returns a value. */
