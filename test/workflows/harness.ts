@@ -70,15 +70,21 @@ export async function runWorkers<T>(
   const running = Promise.all(workers.map((w) => w.run()));
   // A worker that fails fails the test (after the others are stopped).
   const stopped = running.then(() => undefined, (err: unknown) => err);
+  const unstubbed = (cause?: unknown) => new Error(`the workflows called activities that test/workflows/stub-activities.ts does not stub: ${stubs.missing.join(', ')}`, { cause });
   let result: T;
   let failed: unknown;
   try {
     result = await body();
+  } catch (err) {
+    // A test that timed out waiting for a workflow that called an unknown activity: say which.
+    if (stubs.missing.length > 0) throw unstubbed(err);
+    throw err;
   } finally {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     failed = await stopped;
   }
   if (failed) throw failed;
+  if (stubs.missing.length > 0) throw unstubbed();
   return result;
 }
 

@@ -5,8 +5,8 @@
 //
 // Both generations of the connector calls are served, because both are in histories: `applyStep`
 // (every verb through one activity) and `undoStep`, and the named verbs (`ensureAccount`,
-// `enableAccount`, `disableAccount`, `deleteAccount`, `grant`, `revoke`) with `readAccount` and
-// `preparePlan` for the planning reads. A small fake directory keeps what the verbs did, so
+// `enableAccount`, `disableAccount`, `deleteAccount`, `grant`, `revoke`) with `readAccount`,
+// `preparePlan` and `listApplicationsToRead` for the planning and assessment reads. A small fake directory keeps what the verbs did, so
 // `readAccount` answers as an application would.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -42,7 +42,7 @@ export type Call = {
 };
 
 export type StubScript = {
-  /** The applications the plan reads (`preparePlan`). */
+  /** The applications a plan or an assessment reads. */
   apps?: string[];
   /** The plan of a change; `now` is the server's time (scheduled steps count from it). */
   plan?: (input: PlanChangeInput, now: number) => PlanStep[];
@@ -68,6 +68,8 @@ export function createStubActivities(script: StubScript = {}) {
   const calls: Call[] = [];
   const outcomes: Outcome[] = [];
   const approvalEvents: ApprovalEvent[] = [];
+  /** Activities a workflow called that nobody stubbed (the harness fails the test naming them). */
+  const missing: string[] = [];
   const snapshots = new Map<string, WorkerSnapshot>();
   /** The fake directory: `${app}/${employeeId}` → the account and what it holds. */
   const directory = new Map<string, Held>();
@@ -147,6 +149,10 @@ export function createStubActivities(script: StubScript = {}) {
       if (input.snapshot) snapshots.set(input.employeeId, input.snapshot);
       return { apps: script.apps ?? [] };
     },
+    async listApplicationsToRead(): Promise<{ apps: string[] }> {
+      record('listApplicationsToRead');
+      return { apps: script.apps ?? [] };
+    },
     async readAccount(input: { app: string; employeeId: string; idempotencyKey: string }): Promise<ActualAccount | null> {
       record('readAccount', { kind: 'read', app: input.app });
       const held = directory.get(`${input.app}/${input.employeeId}`);
@@ -217,6 +223,7 @@ export function createStubActivities(script: StubScript = {}) {
     async default(): Promise<never> {
       const { activityType } = Context.current().info;
       record(activityType);
+      if (!missing.includes(activityType)) missing.push(activityType);
       throw ApplicationFailure.create({ type: 'NotStubbed', message: `activity ${activityType} is not stubbed in test/workflows/stub-activities.ts`, nonRetryable: true });
     },
   };
@@ -226,6 +233,7 @@ export function createStubActivities(script: StubScript = {}) {
     calls,
     outcomes,
     approvalEvents,
+    missing,
     /** The connector calls (steps and undos, not reads), in order. */
     connectorCalls: () => calls.filter((c) => c.kind === 'step' || c.kind === 'undo'),
     /** What the fake directory holds for a person in an application. */
