@@ -5,11 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import type { PlanStep } from '../../policy/planner.js';
 import { fenceWorkflowId, getFenceState, rejectBatch, releaseBatch, scopeKey } from '../../workflows/fence-messages.js';
-import { DAY, outcome, scenario, unique, until, type Scenario } from './harness.js';
+import { DAY, iso, outcome, scenario, unique, until, type Scenario } from './harness.js';
 import { person } from './people.js';
 import { createStubActivities } from './stub-activities.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Hires make an account; a termination disables it at once and deletes it a week later; every disable is over the fence's limit. */
 const leaverStubs = () =>

@@ -3,11 +3,10 @@
 // The policy's days pass in seconds on the time-skipping test server.
 import { describe, expect, it } from 'vitest';
 import type { PlanStep } from '../../policy/planner.js';
-import { DAY, outcome, scenario, unique } from './harness.js';
+import { DAY, iso, outcome, scenario, unique } from './harness.js';
 import { person } from './people.js';
 import { createStubActivities } from './stub-activities.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const account: PlanStep = { key: 'ensureAccount/chat', action: 'ensureAccount', app: 'chat', reason: 'birthright' };
 const grant = (entitlementId: string): PlanStep => ({ key: `grant/chat/${entitlementId}`, action: 'grant', app: 'chat', entitlementId, reason: 'birthright' });
 
