@@ -1,12 +1,26 @@
 import { defineConfig } from 'vitest/config';
 
-// Layers: pure logic (unit), the SCIM target server on its own (targets), the connector conformance
-// kit against real servers (connectors), and flows on the real local stack (integration). The
-// global setup of the last two brings the stack up or reuses it.
+// Layers: pure logic (unit), the workflows with stubbed activities on Temporal's time-skipping
+// test server (workflows: no stack, days of policy time in seconds), stored histories replayed
+// (replay: no server at all), the SCIM target server on its own (targets), the connector
+// conformance kit against real servers (connectors), and flows on the real local stack
+// (integration). The global setup of the last two brings the stack up or reuses it.
 export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles: ['test/helpers/no-console.ts'] } },
+      {
+        test: {
+          name: 'workflows',
+          include: ['test/workflows/**/*.test.ts'],
+          // Fetches the test server into the cache on the first run (Maven), and bundles the workflows once.
+          globalSetup: ['test/workflows/global-setup.ts'],
+          setupFiles: ['test/workflows/quiet-runtime.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      { test: { name: 'replay', include: ['test/replay/**/*.test.ts'], setupFiles: ['test/helpers/temporal-runtime.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
       { test: { name: 'targets', include: ['test/targets/**/*.test.ts'], setupFiles: ['test/helpers/no-console.ts'], testTimeout: 30_000 } },
       {
         test: {

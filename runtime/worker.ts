@@ -16,7 +16,7 @@ import { createKafkaAuditSink, openStore, startAuditPublisher, startCheckpointer
 import { createAppActivityWorker, type AppActivityWorker } from './app-activity-workers.js';
 import { loadConnectorsFile, type ConnectorConfig } from '../connectors/config.js';
 import { connectorsForPolicy } from './connectors.js';
-import { workflowsPath } from './workflows-path.js';
+import { workflowCode } from './workflows-path.js';
 
 export type ProvisioningWorker = {
   worker: Worker;
@@ -63,7 +63,7 @@ export async function createProvisioningWorker(
     connection,
     namespace: cfg.temporal.namespace,
     taskQueue,
-    workflowsPath: workflowsPath(),
+    ...workflowCode((message) => logger.warn(message)),
     dataConverter: converter,
     activities,
     maxCachedWorkflows: 1000,

@@ -16,7 +16,7 @@ export function kafkaTopics(cfg: Config): string[] {
   return [t.hrLifecycle, `${t.hrLifecycle}.dlq`, t.itsmRequests, `${t.itsmRequests}.dlq`, t.outcomes, t.audit];
 }
 
-function javaBinary(): string {
+export function javaBinary(): string {
   if (existsSync(JAVA17)) return JAVA17;
   if (process.env.JAVA_HOME && existsSync(path.join(process.env.JAVA_HOME, 'bin', 'java'))) {
     return path.join(process.env.JAVA_HOME, 'bin', 'java');

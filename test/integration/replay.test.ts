@@ -1,125 +1,77 @@
-// Replay: the workflow code must replay every history shape it has produced. Stored histories in
-// test/replay-histories/ are replayed on every run (a change that breaks determinism fails here;
-// guard it with patched()). A fresh history of a joiner, a mover with a scheduled removal and a
-// leaver is produced on the real server with stubbed activities and replayed too; run with
-// UPDATE_REPLAY_HISTORIES=1 to store it as a new shape.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Replay of a history the real server produced: a joiner (with a sensitive entitlement whose
+// approver never decides), a mover with a scheduled removal and a leaver, run on the dev server
+// with stubbed activities, then replayed in process. Run with UPDATE_REPLAY_HISTORIES=1 to store
+// it in test/replay/histories/ as a new shape, which test/replay/ then replays on every run
+// without a server.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { HistoryAndWorkflowId } from '@temporalio/common';
 import protos from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
-import type { ApplyStepInput, Plan, PlanChangeInput, StepResult } from '../../activities/lifecycle-types.js';
+import type { PlanStep } from '../../policy/planner.js';
 import { workflowsPath } from '../../runtime/workflows-path.js';
-import type { ChainSpec } from '../../workflows/approval-chain.js';
 import { loadConfig, projectRoot } from '../../schemas/config.js';
-import { getState, hrEventReceived, identityWorkflowId, type HrEventReceived } from '../../workflows/messages.js';
-import { STEP_ACTIVITY_TYPES } from '../../workflows/connector-activities.js';
-import { appTaskQueue, urgentAppTaskQueue } from '../../workflows/task-queues.js';
-import { hrEvent } from '../helpers/hr-events.js';
 import { uniqueName } from '../helpers/unique.js';
+import { runWorkers } from '../workflows/harness.js';
+import { person } from '../workflows/people.js';
+import { createStubActivities } from '../workflows/stub-activities.js';
 
 const { temporal } = protos;
 const cfg = loadConfig();
-const historiesDir = path.join(projectRoot, 'test', 'replay-histories');
+const historiesDir = path.join(projectRoot, 'test', 'replay', 'histories');
 
-/** Stub activities: a plan by event type, every step applied. Replays need shapes, not servers. */
-function stubActivities() {
-  const plans: Record<string, Plan['steps']> = {
-    'hr.worker.hired': [
-      { key: 'ensureAccount/chat', action: 'ensureAccount', app: 'chat', reason: 'birthright' },
-      { key: 'grant/chat/all-staff', action: 'grant', app: 'chat', entitlementId: 'all-staff', reason: 'birthright' },
-      { key: 'grant/chat/admins', action: 'grant', app: 'chat', entitlementId: 'admins', reason: 'birthright', approvals: ['privileged-access'] },
-    ],
-    'hr.worker.updated': [
-      { key: 'grant/chat/research', action: 'grant', app: 'chat', entitlementId: 'research', reason: 'birthright' },
-      { key: 'revoke/chat/all-staff', action: 'revoke', app: 'chat', entitlementId: 'all-staff', reason: 'grace', after: 'PT1S', notBefore: new Date(Date.now() + 1000).toISOString(), fenced: 'revoke' },
-    ],
-    'hr.worker.terminated': [{ key: 'disableAccount/chat', action: 'disableAccount', app: 'chat', reason: 'leaver', fenced: 'disableAccount' }],
-  };
-  const account = { app: 'chat', id: 'acct-1', externalId: 'x' };
-  const step = async (input: ApplyStepInput): Promise<StepResult> => ({ outcome: input.step.action === 'ensureAccount' ? 'created' : 'applied', account });
-  return {
-    planChange: async (input: PlanChangeInput): Promise<Plan> => ({
-      policyVersion: 'sha256:replay',
-      employeeId: input.employeeId,
-      kind: 'joiner',
-      steps: (plans[input.eventType] ?? []).map((s) => (s.notBefore ? { ...s, notBefore: new Date(Date.now() + 1000).toISOString() } : s)),
-      approvals: [],
-      withheld: [],
-      sod: [],
-      unmanaged: [],
-    }),
-    // Planning reads each application on its queue; every step is its verb's activity there.
-    preparePlan: async () => ({ apps: ['chat'] }),
-    readAccount: async () => null,
-    ...Object.fromEntries(STEP_ACTIVITY_TYPES.map((verb) => [verb, step])),
-    recordChange: async () => undefined,
-    requestFencePermit: async () => ({ permit: 'allowed' as const }),
-    publishOutcome: async () => undefined,
-    // Sensitive steps open approval gates (an approver who never decides: the step waits).
-    resolveApprovalChains: async (input: { steps: Array<{ key: string; entitlement: string; rules: string[] }> }): Promise<Record<string, ChainSpec[]>> =>
-      Object.fromEntries(input.steps.map((s) => [s.key, s.rules.map((rule) => ({ entitlement: s.entitlement, rule, reason: 'entitlement' as const, mode: 'any-of' as const, required: 1, slots: [{ label: 'security', eligible: ['S1'] }], timeoutMs: 3_600_000, onTimeout: 'reject' as const }))])),
-    recordApprovalEvents: async () => 0,
-  };
+/** A plan by event type, every step applied; the mover's removal waits a second. */
+function plan(eventType: string, now: number): PlanStep[] {
+  switch (eventType) {
+    case 'hr.worker.hired':
+      return [
+        { key: 'ensureAccount/chat', action: 'ensureAccount', app: 'chat', reason: 'birthright' },
+        { key: 'grant/chat/all-staff', action: 'grant', app: 'chat', entitlementId: 'all-staff', reason: 'birthright' },
+        { key: 'grant/chat/admins', action: 'grant', app: 'chat', entitlementId: 'admins', reason: 'birthright', approvals: ['privileged-access'] },
+      ];
+    case 'hr.worker.updated':
+      return [
+        { key: 'grant/chat/research', action: 'grant', app: 'chat', entitlementId: 'research', reason: 'birthright' },
+        { key: 'revoke/chat/all-staff', action: 'revoke', app: 'chat', entitlementId: 'all-staff', reason: 'grace', after: 'PT1S', notBefore: new Date(now + 1000).toISOString(), fenced: 'revoke' },
+      ];
+    case 'hr.worker.terminated':
+      return [{ key: 'disableAccount/chat', action: 'disableAccount', app: 'chat', reason: 'leaver', fenced: 'disableAccount' }];
+    default:
+      return [];
+  }
 }
 
 describe('workflow replay', () => {
-  it('a joiner, mover and leaver history replays deterministically, and every stored history too', async () => {
+  it('a joiner, mover and leaver history from the real server replays deterministically', async () => {
     const env = await TestWorkflowEnvironment.createFromExistingServer({ address: cfg.temporal.address, namespace: cfg.temporal.namespace });
     const taskQueue = uniqueName('replay');
-    const employeeId = uniqueName('R').replaceAll('.', '');
-    const activities = stubActivities();
-    const workers = await Promise.all([
-      Worker.create({ connection: env.nativeConnection, namespace: cfg.temporal.namespace, taskQueue, workflowsPath: workflowsPath(), activities }),
-      Worker.create({ connection: env.nativeConnection, namespace: cfg.temporal.namespace, taskQueue: appTaskQueue(taskQueue, 'chat'), activities }),
-      Worker.create({ connection: env.nativeConnection, namespace: cfg.temporal.namespace, taskQueue: urgentAppTaskQueue(taskQueue, 'chat'), activities }),
-    ]);
-    const signal = (type: HrEventReceived['type'], sequence: number, data: Record<string, unknown> = {}) => {
-      const e = hrEvent(employeeId, { type, sequence, data });
-      return { eventId: e.id, type, source: e.source, time: e.time, snapshot: e.data } as HrEventReceived;
-    };
-    const handle = await env.client.workflow.start('identityLifecycle', { taskQueue, workflowId: identityWorkflowId(employeeId), args: [{ employeeId }] });
-    const history = await Promise.race([
-      Promise.all(workers.map((w) => w.run())).then(() => undefined),
-      (async () => {
-        const settle = async (sequence: number) => {
-          for (;;) {
-            const s = await handle.query(getState);
-            if (s.lastAppliedSequence >= sequence && s.pendingEvents === 0 && s.status !== 'provisioning' && s.scheduled.length === 0) return s;
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        };
-        await handle.signal(hrEventReceived, signal('hr.worker.hired', 1));
-        await settle(1);
-        await handle.signal(hrEventReceived, signal('hr.worker.updated', 2, { department: 'Research' }));
-        await settle(2);
-        await handle.signal(hrEventReceived, signal('hr.worker.terminated', 3, { status: 'terminated' }));
-        const final = await settle(3);
-        expect(final.status).toBe('deprovisioned');
-        expect(final.awaitingApproval).toEqual([]);
-        const fetched = await handle.fetchHistory();
-        await handle.terminate('replay history captured');
-        for (const w of workers) w.shutdown();
-        return fetched;
-      })(),
-    ]);
-    expect(history?.events?.length).toBeGreaterThan(10);
+    const stubs = createStubActivities({
+      apps: ['chat'],
+      plan: (input, now) => plan(input.eventType, now),
+      // An approver who never decides: the sensitive step waits.
+      chains: (s) => s.rules.map((rule) => ({ entitlement: s.entitlement, rule, reason: 'entitlement', mode: 'any-of', required: 1, slots: [{ label: 'security', eligible: ['S1'] }], timeoutMs: 3_600_000, onTimeout: 'reject' })),
+    });
+    const p = person({ env, taskQueue }, uniqueName('R').replaceAll('.', ''));
+    const settled = (what: string) => p.until(what, (s) => s.pendingEvents === 0 && s.status !== 'provisioning' && s.scheduled.length === 0);
+    const history = await runWorkers(env.nativeConnection, { namespace: cfg.temporal.namespace, taskQueue, apps: ['chat'], stubs, workflows: { workflowsPath: workflowsPath() } }, async () => {
+      await p.hr('hr.worker.hired', 1);
+      await p.hr('hr.worker.updated', 2, { department: 'Research' });
+      await settled('the grace period to end');
+      const final = await p.hr('hr.worker.terminated', 3, { status: 'terminated' });
+      expect(final.status).toBe('deprovisioned');
+      expect(final.awaitingApproval).toEqual([]);
+      const fetched = await p.handle.fetchHistory();
+      await p.handle.terminate('replay history captured');
+      return fetched;
+    });
+    await env.teardown();
+    expect(history.events?.length).toBeGreaterThan(10);
 
     if (process.env.UPDATE_REPLAY_HISTORIES === '1') {
       mkdirSync(historiesDir, { recursive: true });
-      writeFileSync(path.join(historiesDir, `identity-lifecycle-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify(temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history!), { longs: String, enums: String, bytes: String }), null, 1));
+      writeFileSync(path.join(historiesDir, `identity-lifecycle-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify(temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), { longs: String, enums: String, bytes: String }), null, 1));
     }
-    const fresh: HistoryAndWorkflowId = { workflowId: handle.workflowId, history: history! };
-    const stored: HistoryAndWorkflowId[] = readdirSync(historiesDir, { withFileTypes: true })
-      .filter((f) => f.isFile() && f.name.endsWith('.json'))
-      .map((f) => ({ workflowId: f.name, history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(historiesDir, f.name), 'utf8'))) }));
-    expect(stored.length).toBeGreaterThan(0);
-    const results = [];
-    for await (const result of Worker.runReplayHistories({ workflowsPath: workflowsPath() }, [fresh, ...stored])) results.push(result);
-    expect(results.map((r) => ({ workflowId: r.workflowId, error: r.error?.message }))).toEqual([fresh, ...stored].map((h) => ({ workflowId: h.workflowId, error: undefined })));
-
-    await env.teardown();
+    await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, p.handle.workflowId);
   });
 });

@@ -1,0 +1,81 @@
+// The fence: a destructive step past the fence's limit is held, however long, until an operator
+// releases its batch (the step then runs) or rejects it (the step never runs, nor its scheduled
+// follow-ups). The real fence workflow answers the permits (update-with-start) and signals its
+// decision to the person's workflow.
+import { describe, expect, it } from 'vitest';
+import type { PlanStep } from '../../policy/planner.js';
+import { fenceWorkflowId, getFenceState, rejectBatch, releaseBatch, scopeKey } from '../../workflows/fence-messages.js';
+import { DAY, iso, outcome, scenario, unique, until, type Scenario } from './harness.js';
+import { person } from './people.js';
+import { createStubActivities } from './stub-activities.js';
+
+
+/** Hires make an account; a termination disables it at once and deletes it a week later; every disable is over the fence's limit. */
+const leaverStubs = () =>
+  createStubActivities({
+    apps: ['chat'],
+    plan: (input, now): PlanStep[] =>
+      input.eventType === 'hr.worker.hired'
+        ? [{ key: 'ensureAccount/chat', action: 'ensureAccount', app: 'chat', reason: 'birthright' }]
+        : [
+            { key: 'disableAccount/chat', action: 'disableAccount', app: 'chat', reason: 'leaver', fenced: 'disableAccount' },
+            { key: 'deleteAccount/chat', action: 'deleteAccount', app: 'chat', reason: 'leaver deletion delay', after: 'P7D', notBefore: iso(now + 7 * DAY), fenced: 'deleteAccount' },
+          ],
+    fence: { limits: { [scopeKey('app', 'chat', 'disableAccount')]: 0 } },
+  });
+
+/** A leaver whose disable the fence holds: held, and still held days later. */
+async function heldLeaver(run: Scenario, stubs: ReturnType<typeof leaverStubs>) {
+  const p = person(run, unique('F'));
+  await p.hr('hr.worker.hired', 1);
+  await p.send('hr.worker.terminated', 2, { status: 'terminated' });
+  const held = await p.until('the disable to be held by the fence', (s) => s.fenceHold !== undefined);
+  expect(held.fenceHold!.steps).toEqual(['disableAccount/chat']);
+  const fence = run.env.client.workflow.getHandle(fenceWorkflowId(run.taskQueue));
+  expect((await fence.query(getFenceState)).held.map((h) => h.employeeId)).toEqual([p.employeeId]);
+
+  // An operator's decision has no deadline: three days on, the step is still held.
+  await run.env.sleep(3 * DAY);
+  expect((await p.state()).fenceHold?.batchId).toBe(held.fenceHold!.batchId);
+  expect(stubs.connectorCalls().filter((c) => c.action === 'disableAccount')).toEqual([]);
+  expect(stubs.held('chat', p.employeeId)?.active).toBe(true);
+  return { p, fence, batchId: held.fenceHold!.batchId };
+}
+
+describe('the fence', () => {
+  it('holds a destructive step until an operator releases its batch; the step then runs', async () => {
+    const stubs = leaverStubs();
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const { p, fence, batchId } = await heldLeaver(run, stubs);
+
+      const batch = await fence.executeUpdate(releaseBatch, { args: [{ batchId, operator: 'op-1' }] });
+      expect(batch.status).toBe('released');
+      const done = await p.until('the released leaver to be deprovisioned', (s) => s.status === 'deprovisioned' && s.fenceHold === undefined);
+      expect(stubs.held('chat', p.employeeId)?.active).toBe(false);
+      expect(done.scheduled.map((s) => s.step.key)).toEqual(['deleteAccount/chat']);
+      const left = await outcome(stubs, 'the termination', (o) => o.sequence === 2 && o.eventType === 'hr.worker.terminated');
+      expect(left.status).toBe('succeeded');
+      expect(left.steps.map((s) => `${s.action} ${s.outcome}`)).toEqual(['disableAccount applied']);
+    });
+  });
+
+  it('a rejected batch changes nothing: the step is reported rejected and its scheduled follow-up is dropped', async () => {
+    const stubs = leaverStubs();
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const { p, fence, batchId } = await heldLeaver(run, stubs);
+
+      await fence.executeUpdate(rejectBatch, { args: [{ batchId, operator: 'op-1' }] });
+      const left = await outcome(stubs, 'the termination', (o) => o.sequence === 2 && o.eventType === 'hr.worker.terminated');
+      expect(left.status).toBe('action-required');
+      expect(left.steps.map((s) => `${s.action} ${s.outcome}`)).toEqual(['disableAccount rejected']);
+      const state = await p.until('the rejection to be settled', (s) => s.fenceHold === undefined && s.status === 'action-required');
+      expect(state.scheduled).toEqual([]);
+
+      // Not even after the deletion delay.
+      await run.env.sleep(8 * DAY);
+      await until('the fence to list nothing held', async () => ((await fence.query(getFenceState)).held.length === 0 ? true : undefined));
+      expect(stubs.connectorCalls().filter((c) => c.action === 'disableAccount' || c.action === 'deleteAccount')).toEqual([]);
+      expect(stubs.held('chat', p.employeeId)?.active).toBe(true);
+    });
+  });
+});
