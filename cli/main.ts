@@ -15,6 +15,7 @@ import { registerPolicyCommands } from './commands/policy.js';
 import { registerProcessCommands } from './commands/processes.js';
 import { registerStackCommands } from './commands/stack.js';
 import { registerStatusCommands } from './commands/status.js';
+import { endQuietlyOnClosedOutput, exitWithFailure, failureLine } from './failure.js';
 
 const program = new Command()
   .name('provisioner')
@@ -34,12 +35,11 @@ registerPlanCommands(program);
 registerApiCommands(program);
 registerStatusCommands(program);
 
+endQuietlyOnClosedOutput();
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const error = err as Error;
   // Known failures print their message only: a configuration problem, a missing tool, the API's refusal.
-  const known = error instanceof ConfigError || error instanceof MissingPrerequisiteError || error instanceof ApiCallError;
-  process.stderr.write(`provisioner: ${known ? error.message : (error.stack ?? error.message)}\n`);
-  process.exitCode = 1;
+  const known = err instanceof ConfigError || err instanceof MissingPrerequisiteError || err instanceof ApiCallError;
+  exitWithFailure(failureLine(err, known));
 }
