@@ -17,6 +17,7 @@ import type { Config } from '../schemas/config.js';
 import { employeeIdSchema } from '../schemas/events.js';
 import { recentOutcomes, type Store } from '../store/index.js';
 import { getState, identityWorkflowId } from '../workflows/messages.js';
+import { listenError } from '../runtime/ports.js';
 import { auditRefusals, authenticate, authorize, callerOf, pathOf, sendError, type JwtSettings } from './auth.js';
 import { registerApplicationRoutes } from './routes/applications.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
@@ -24,6 +25,7 @@ import { registerFenceRoutes } from './routes/fence.js';
 
 /** The API port until it moves into the configuration: PROVISIONER_API_PORT, default 9467. */
 export const DEFAULT_API_PORT = 9467;
+export const API_PORT_SETTING = 'PROVISIONER_API_PORT';
 export function apiPort(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.PROVISIONER_API_PORT;
   if (raw === undefined || raw === '') return DEFAULT_API_PORT;
@@ -201,9 +203,11 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
     sendError(res, 500, 'internal-error', 'the request failed; see the API log');
   });
 
+  // A taken port stops start-up with one line (PortInUseError), not an EADDRINUSE stack.
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(options.port, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
-    s.once('error', reject);
+    const refuse = (err: unknown) => reject(listenError(err, options.port, API_PORT_SETTING));
+    const s = app.listen(options.port, '127.0.0.1', (err?: Error) => (err ? refuse(err) : resolve(s)));
+    s.once('error', refuse);
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
