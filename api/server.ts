@@ -17,10 +17,14 @@ import type { Config } from '../schemas/config.js';
 import { employeeIdSchema } from '../schemas/events.js';
 import { recentOutcomes, type Store } from '../store/index.js';
 import { getState, identityWorkflowId } from '../workflows/messages.js';
+import { listenError } from '../runtime/ports.js';
 import { auditRefusals, authenticate, authorize, callerOf, pathOf, sendError, type JwtSettings } from './auth.js';
 import { registerApplicationRoutes } from './routes/applications.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerFenceRoutes } from './routes/fence.js';
+
+/** The setting that chooses the API's port, as error messages name it. */
+export const API_PORT_SETTING = 'http.apiPort';
 
 /** The Temporal UI's origin(s) allowed to call the codec endpoint: api.corsOrigins, default the local UI. */
 export function corsOrigins(cfg: Config): string[] {
@@ -189,9 +193,12 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
     sendError(res, 500, 'internal-error', 'the request failed; see the API log');
   });
 
+  // A taken port stops start-up with one line (PortInUseError), not an EADDRINUSE stack.
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(options.port ?? cfg.http.apiPort, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
-    s.once('error', reject);
+    const port = options.port ?? cfg.http.apiPort;
+    const refuse = (err: unknown) => reject(listenError(err, port, API_PORT_SETTING));
+    const s = app.listen(port, '127.0.0.1', (err?: Error) => (err ? refuse(err) : resolve(s)));
+    s.once('error', refuse);
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;

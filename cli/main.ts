@@ -1,6 +1,5 @@
 // The `provisioner` command line: one sub-command per operational task.
 import { Command } from 'commander';
-import { describeFailure, exitStatusOf } from './failure.js';
 import { registerApiCommands } from './commands/api.js';
 import { registerAppsCommands } from './commands/apps.js';
 import { registerApprovalCommands } from './commands/approvals.js';
@@ -13,6 +12,7 @@ import { registerPolicyCommands } from './commands/policy.js';
 import { registerProcessCommands } from './commands/processes.js';
 import { registerStackCommands } from './commands/stack.js';
 import { registerStatusCommands } from './commands/status.js';
+import { endQuietlyOnClosedOutput, exitWithError } from './failure.js';
 
 const program = new Command()
   .name('provisioner')
@@ -32,9 +32,9 @@ registerPlanCommands(program);
 registerApiCommands(program);
 registerStatusCommands(program);
 
+endQuietlyOnClosedOutput();
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  process.stderr.write(describeFailure(err));
-  process.exitCode = exitStatusOf(err);
+  exitWithError(err);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Shared set-up for the README's commands: npm dependencies and the compiled CLI.
-# Idempotent and quick when nothing changed.
+# Idempotent and quick when nothing changed: installs only when node_modules is missing or older
+# than package-lock.json, and builds only when a source is newer than the last build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,11 +11,18 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
+stamp=dist/.setup-built
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: installing npm dependencies..."
-  # `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional packages (@swc/core-*)
-  # out of the lock file, which `npm ci` then rejects as out of sync.
-  npm install --no-audit --no-fund
-else
+  echo "setup: installing npm dependencies (npm ci, exactly as package-lock.json says)..."
+  # npm ci builds dist/ too (the `prepare` script).
+  if ! npm ci --no-audit --no-fund; then
+    echo "setup: npm ci failed (see the npm output above); the project needs its npm dependencies to run" >&2
+    exit 1
+  fi
+  mkdir -p dist && touch "$stamp"
+elif [ ! -e "$stamp" ] || [ -n "$(find . \( -path ./node_modules -o -path ./dist -o -path ./.provisioner -o -path ./.git \) -prune -o \
+    \( -name '*.ts' -o -name 'tsconfig*.json' -o -name package.json \) -newer "$stamp" -print -quit)" ]; then
+  echo "setup: building dist/ (tsc)..."
   npm run --silent build
+  touch "$stamp"
 fi

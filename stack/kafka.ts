@@ -45,6 +45,7 @@ async function obtainLibs(cfg: Config, report: Reporter): Promise<string> {
     'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies',
     '-DincludeScope=runtime', `-DoutputDirectory=${dir}`,
   ], {
+    logFile: path.join(cfg.dataDir, 'logs', 'kafka-fetch.log'),
     onLine: (line) => {
       if (/^\[INFO\] Downloaded from/.test(line)) {
         downloaded += 1;

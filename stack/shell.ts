@@ -1,5 +1,8 @@
 // Running installer and helper commands with their output streamed line by line.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 /** Prints a line of progress for the person running the command. */
 export type Reporter = (line: string) => void;
@@ -22,14 +25,34 @@ export function requireCommand(command: string, install: string): string {
   return found;
 }
 
-/** Runs a command to completion; rejects with its last lines of output when it fails. */
+/** Children that `run` started and that have not ended: stopped if this process exits first. */
+const running = new Set<ChildProcess>();
+let stopOnExit = false;
+
+function track(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (stopOnExit) return;
+  stopOnExit = true;
+  // A failed or interrupted command must not leave an installer or a build running behind it.
+  process.once('exit', () => {
+    for (const c of running) c.kill('SIGTERM');
+  });
+}
+
+/**
+ * Runs a command to completion. When it fails, its whole output goes to `logFile` (default: a file
+ * in the temporary folder) and the error is one line: the command, its status, its last line of
+ * output and the log file.
+ */
 export function run(
   command: string,
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: (line: string) => void } = {},
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: (line: string) => void; logFile?: string } = {},
 ): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    track(child);
     let stdout = '';
     let stderr = '';
     let partial = '';
@@ -46,13 +69,20 @@ export function run(
     child.stdout.on('data', (c: Buffer) => onData(c, 'out'));
     child.stderr.on('data', (c: Buffer) => onData(c, 'err'));
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       if (partial && options.onLine) options.onLine(partial);
-      if (code === 0) resolve({ stdout, stderr });
-      else {
-        const tail = `${stdout}\n${stderr}`.trim().split('\n').slice(-15).join('\n');
-        reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${tail}`));
+      if (code === 0) return resolve({ stdout, stderr });
+      const logFile = options.logFile ?? path.join(tmpdir(), `provisioner-${path.basename(command)}-${process.pid}-${Date.now()}.log`);
+      const lastLine = (text: string) => text.trim().split('\n').pop()?.trim();
+      try {
+        mkdirSync(path.dirname(logFile), { recursive: true });
+        writeFileSync(logFile, `$ ${command} ${args.join(' ')}\n${stdout}\n${stderr}\n`);
+      } catch {
+        /* the one line still says what failed */
       }
+      const last = lastLine(stderr) || lastLine(stdout);
+      const shown = [path.basename(command), ...args].join(' ');
+      reject(new Error(`${shown.length > 100 ? `${shown.slice(0, 100)}...` : shown} ${code === null ? `was killed (${signal})` : `exited with ${code}`}${last ? `: ${last}` : ''}; output in ${logFile}`));
     });
   });
 }

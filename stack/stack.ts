@@ -23,8 +23,14 @@ function pick(only?: readonly ServerName[]) {
 /** Starts (or reuses) every server, in parallel; fails naming each server that could not start. */
 export async function stackUp(cfg: Config, report: Reporter, only?: readonly ServerName[]): Promise<void> {
   const results = await Promise.allSettled(pick(only).map((s) => s.up(cfg, report)));
-  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${pick(only)[i]!.name}: ${(r.reason as Error).message}`] : []));
-  if (failures.length > 0) throw new Error(`stack up failed:\n${failures.join('\n')}`);
+  const failures = results.flatMap((r, i) => {
+    if (r.status === 'fulfilled') return [];
+    const name = pick(only)[i]!.name;
+    const message = ((r.reason as Error).message ?? String(r.reason)).split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
+    return [message.startsWith(`${name}:`) ? message : `${name}: ${message}`];
+  });
+  // One line: each failed server with its reason and, where it has one, its log file.
+  if (failures.length > 0) throw new Error(`stack up failed: ${failures.join('; ')}`);
 }
 
 /** Stops what the project started, by the PIDs it recorded; servers given by the user are left alone. */

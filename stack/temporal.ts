@@ -41,6 +41,7 @@ async function obtainCli(cfg: Config, report: Reporter): Promise<string> {
   let modules = 0;
   await run(go, ['install', `github.com/temporalio/cli/cmd/temporal@${cfg.temporal.cliVersion}`], {
     env: { ...process.env, GOBIN: path.dirname(bin), CGO_ENABLED: '0' },
+    logFile: path.join(cfg.dataDir, 'logs', 'temporal-build.log'),
     onLine: (line) => {
       if (line.startsWith('go: downloading')) {
         modules += 1;
@@ -157,7 +158,9 @@ export async function temporalUp(cfg: Config, report: Reporter): Promise<void> {
       ],
     });
     report(`temporal: starting the dev server (pid ${proc.pid}, log ${proc.logFile})`);
-    await waitFor('temporal', () => temporalHealthy(cfg), { timeoutMs: 90_000, intervalMs: 500, alive: () => readLivePid(pidFile(cfg.dataDir, NAME)) !== undefined, logFile: proc.logFile });
+    // A first start on a busy machine (a fresh binary, a new SQLite file, every core taken by a
+    // build) took more than 90 s here; a crash still ends the wait at once (`alive`).
+    await waitFor('temporal', () => temporalHealthy(cfg), { timeoutMs: 180_000, intervalMs: 500, alive: () => readLivePid(pidFile(cfg.dataDir, NAME)) !== undefined, logFile: proc.logFile });
   }
   // A namespace registered just now may take a few seconds to reach every server component.
   let added: string[] = [];

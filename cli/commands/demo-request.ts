@@ -10,23 +10,33 @@ import { publishEventFile, validateEventFile } from '../../ingress/event-files.j
 import type { Config } from '../../schemas/config.js';
 import { accessRequestWorkflowId, getRequestState, type RequestState } from '../../workflows/approval-messages.js';
 import { ApiCallError, createApiClient, segment } from '../api-client.js';
+import { read } from './demo-steps.js';
 
 export const DEMO_REQUEST = { beneficiaryId: 'E1003', managerId: 'E1001', app: 'code', entitlementId: 'copilot', duration: 'PT30S' } as const;
 
 type Deps = { cfg: Config; client: Client; connectors: ReadonlyMap<string, Connector>; catalog: EntitlementCatalog; say: (line: string) => void };
 
-const call = { idempotencyKey: 'demo-read', correlationId: 'demo', signal: AbortSignal.timeout(300_000) };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The request ended without the approval the demo waits for: no point polling on. */
+class RequestEndedError extends Error {}
+
+/** Polls until `probe` gives a value; the error says what did not happen and the probe's last error. */
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let last: string | undefined;
   for (;;) {
-    const value = await probe().catch(() => undefined);
+    const value = await probe().catch((err: Error) => {
+      if (err instanceof RequestEndedError) throw err;
+      last = err.message;
+      return undefined;
+    });
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`demo: ${what} did not happen within ${timeoutMs / 1000} s; see .provisioner/logs/dev.log and the Temporal UI`);
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs / 1000} s${last ? ` (last: ${last})` : ''}; see the Temporal UI`);
     await sleep(300);
   }
 }
+
 
 export async function demoAccessRequest(deps: Deps): Promise<{ ticketId: string; approvalId: string; grantedAt: string; revokedAt: string }> {
   const { cfg, client, say } = deps;
@@ -48,19 +58,19 @@ export async function demoAccessRequest(deps: Deps): Promise<{ ticketId: string;
   const handle = client.workflow.getHandle(accessRequestWorkflowId(ticketId));
   const pending = await until('the approval to open', 60_000, async () => {
     const state: RequestState = await handle.query(getRequestState);
-    if (state.status === 'blocked' || state.status === 'rejected' || state.status === 'expired') throw new Error(`demo: the request was ${state.status}: ${state.reasons.join('; ')}`);
+    if (state.status === 'blocked' || state.status === 'rejected' || state.status === 'expired') throw new RequestEndedError(`the request was ${state.status}: ${state.reasons.join('; ')}`);
     return state.approvals.find((a) => a.status === 'pending');
   });
   say(`  policy: ${pending.rule} (${pending.mode}); approval ${pending.approvalId} may be decided by ${pending.eligible.join(', ')}`);
 
   const jwt = loadJwtSettings(cfg);
-  if (!jwt) throw new Error('demo: no API JWT secret (provisioner dev creates one in .provisioner/api-jwt-secret)');
+  if (!jwt) throw new Error(`no API JWT secret (provisioner dev creates one in ${cfg.dataDir}/api-jwt-secret)`);
   const baseUrl = `http://127.0.0.1:${cfg.http.apiPort}`;
   const as = async (employeeId: string) => createApiClient({ baseUrl, token: await mintToken(jwt, { sub: employeeId, roles: ['approver'], ttl: '10m' }) });
   const path = `/approvals/${segment(pending.approvalId)}/approve`;
   try {
     await (await as(r.beneficiaryId)).post(path, { comment: 'approving my own request' });
-    throw new Error('demo: the beneficiary was allowed to approve their own request');
+    throw new Error('the beneficiary was allowed to approve their own request');
   } catch (err) {
     if (!(err instanceof ApiCallError)) throw err;
     say(`  ${r.beneficiaryId} tries to approve it: refused (${err.message.split(':')[0]}), and audited`);
@@ -69,8 +79,8 @@ export async function demoAccessRequest(deps: Deps): Promise<{ ticketId: string;
   say(`  ${r.managerId} approves it through the API (npx provisioner approve ${pending.approvalId})`);
 
   const holds = async () => {
-    const account = await deps.connectors.get(r.app)!.getAccount({ employeeId: r.beneficiaryId }, call);
-    return account ? (await deps.catalog.namesOf(r.app, account.entitlements ?? [], call)).includes(r.entitlementId) : false;
+    const account = await read((call) => deps.connectors.get(r.app)!.getAccount({ employeeId: r.beneficiaryId }, call));
+    return account ? (await read((call) => deps.catalog.namesOf(r.app, account.entitlements ?? [], call))).includes(r.entitlementId) : false;
   };
   await until('the grant in the app', 60_000, async () => ((await holds()) ? true : undefined));
   const grantedAt = new Date().toISOString();

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { listDeadLetters, redriveDeadLetters, type LetterAddress } from '../../ingress/dead-letter-queue.js';
 import { publishEventFile, topicOf, validateEventFile } from '../../ingress/event-files.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
+import { CommandFailure, kafkaReason, oneLine } from '../failure.js';
 import { say } from '../say.js';
 
 /** `--topic` names a source topic; `hr` and `itsm` are short for the configured ones. */
@@ -35,7 +36,11 @@ export function registerEventCommands(program: Command): void {
         return;
       }
       if (opts.dryRun) return say(`publish: ${validated.events.length} valid event(s); dry run, nothing published`);
-      const counts = await publishEventFile(cfg, validated);
+      const counts = await publishEventFile(cfg, validated).catch((err: unknown) => {
+        // The broker's refusal (no such topic, a message too large, ...) in one line, not a kafkajs stack.
+        const topics = [...new Set(validated.events.map((e) => topicOf(cfg, e.feed)))].join(', ');
+        throw new CommandFailure(`publish: Kafka at ${cfg.kafka.brokers.join(',')} did not take the events for ${topics}: ${kafkaReason(err) ?? oneLine((err as Error).message)}`, { cause: err });
+      });
       const parts = (['hr', 'itsm'] as const).filter((feed) => counts[feed] > 0).map((feed) => `${counts[feed]} event(s) to ${topicOf(cfg, feed)}`);
       say(`publish: ${parts.length > 0 ? parts.join(', ') : 'no events'} published`);
     });

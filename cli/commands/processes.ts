@@ -5,13 +5,24 @@
 import type { Command } from 'commander';
 import { createLogger, type Logger } from '../../observability/logger.js';
 import { startHealthServer, type HealthServer } from '../../observability/health-server.js';
-import { loadConfig } from '../../schemas/config.js';
+import { loadConfig, type Config } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
 import { createProvisioningWorker, type ProvisioningWorker } from '../../runtime/worker.js';
-import { corsOrigins, startApi, type ApiServer } from '../../api/server.js';
+import { API_PORT_SETTING, corsOrigins, startApi, type ApiServer } from '../../api/server.js';
 import { ensureDevSecret, loadJwtSettings } from '../../api/auth.js';
+import { assertPortFree, listenError, PortInUseError } from '../../runtime/ports.js';
+import { CommandFailure, kafkaReason, oneLine } from '../failure.js';
 
 type Parts = { worker?: ProvisioningWorker; ingress?: Ingress; api?: ApiServer; health?: HealthServer };
+type ProcessName = 'worker' | 'ingress' | 'dev';
+
+/** Stops what has started: the API and the consumers first (no new work), then the worker's in-flight tasks. */
+async function stopParts(logger: Logger, parts: Parts): Promise<void> {
+  await parts.api?.close().catch((err: Error) => logger.error({ err }, 'api close failed'));
+  await parts.ingress?.shutdown().catch((err: Error) => logger.error({ err }, 'ingress shutdown failed'));
+  await parts.worker?.shutdown().catch((err: Error) => logger.error({ err }, 'worker shutdown failed'));
+  await parts.health?.close();
+}
 
 function drainOnSignal(logger: Logger, parts: Parts): void {
   let draining = false;
@@ -19,11 +30,7 @@ function drainOnSignal(logger: Logger, parts: Parts): void {
     if (draining) return;
     draining = true;
     logger.info({ signal }, 'draining: no new work is taken, in-flight work finishes');
-    // Stop taking events first, then let the worker finish its in-flight tasks.
-    await parts.api?.close().catch((err: Error) => logger.error({ err }, 'api close failed'));
-    await parts.ingress?.shutdown().catch((err: Error) => logger.error({ err }, 'ingress shutdown failed'));
-    await parts.worker?.shutdown().catch((err: Error) => logger.error({ err }, 'worker shutdown failed'));
-    await parts.health?.close();
+    await stopParts(logger, parts);
     logger.info('drained; exiting');
     process.exit(0);
   };
@@ -31,29 +38,68 @@ function drainOnSignal(logger: Logger, parts: Parts): void {
   process.once('SIGINT', () => void drain('SIGINT'));
 }
 
-async function runProcess(name: 'worker' | 'ingress' | 'dev'): Promise<void> {
+/** The process's ports, with the setting that chose each. */
+function portsOf(cfg: Config, name: ProcessName): Array<{ port: number; setting: string }> {
+  const health = {
+    worker: { port: cfg.http.workerPort, setting: 'http.workerPort' },
+    ingress: { port: cfg.http.ingressPort, setting: 'http.ingressPort' },
+    dev: { port: cfg.http.devPort, setting: 'http.devPort' },
+  }[name];
+  return name === 'dev' ? [health, { port: cfg.http.apiPort, setting: API_PORT_SETTING }] : [health];
+}
+
+/** A start-up failure as the one line the process ends with: what failed, and why. */
+function startFailure(name: ProcessName, stage: string, err: unknown): CommandFailure {
+  if (err instanceof PortInUseError) return new CommandFailure(`provisioner ${name}: ${err.message}`, { cause: err });
+  const reason = kafkaReason(err) ?? oneLine(err instanceof Error ? err.message : String(err));
+  return new CommandFailure(`provisioner ${name}: ${stage} failed: ${reason}`, { cause: err });
+}
+
+async function runProcess(name: ProcessName): Promise<void> {
   const cfg = loadConfig();
   const logger = createLogger({ level: cfg.logLevel, name: `provisioner-${name}` });
+  const ports = portsOf(cfg, name);
+  // The ports first: a process that cannot serve its health endpoint or API must not take events.
+  try {
+    for (const { port, setting } of ports) await assertPortFree(port, setting);
+  } catch (err) {
+    throw startFailure(name, 'start-up', err);
+  }
   const parts: Parts = {};
   drainOnSignal(logger, parts);
-  if (name !== 'ingress') parts.worker = await createProvisioningWorker(cfg, logger);
-  if (name !== 'worker') parts.ingress = await startIngress(cfg, logger, parts.worker ? { itsm: { store: parts.worker.store } } : {});
-  if (name === 'dev' && parts.worker && parts.ingress) {
-    // A configured secret wins; otherwise the checkout's development secret (created once, 0600).
-    if (!loadJwtSettings(cfg)) ensureDevSecret(cfg.dataDir);
-    const jwt = loadJwtSettings(cfg)!;
-    parts.api = await startApi({ cfg, logger, client: parts.ingress.client, store: parts.worker.store, jwt, corsOrigins: corsOrigins(cfg) });
+  let stage = 'start-up';
+  let health: HealthServer;
+  try {
+    if (name !== 'ingress') {
+      stage = `the worker (Temporal at ${cfg.temporal.address})`;
+      parts.worker = await createProvisioningWorker(cfg, logger);
+    }
+    if (name !== 'worker') {
+      stage = `the ingress (Kafka at ${cfg.kafka.brokers.join(',')}, Temporal at ${cfg.temporal.address})`;
+      parts.ingress = await startIngress(cfg, logger, parts.worker ? { itsm: { store: parts.worker.store } } : {});
+    }
+    if (name === 'dev' && parts.worker && parts.ingress) {
+      stage = 'the API';
+      // A configured secret wins; otherwise the checkout's development secret (created once, 0600).
+      if (!loadJwtSettings(cfg)) ensureDevSecret(cfg.dataDir);
+      const jwt = loadJwtSettings(cfg)!;
+      parts.api = await startApi({ cfg, logger, client: parts.ingress.client, store: parts.worker.store, port: ports[1]!.port, jwt, corsOrigins: corsOrigins(cfg) });
+    }
+    stage = 'the health endpoint';
+    parts.health = health = await startHealthServer({
+      port: ports[0]!.port,
+      name,
+      ready: () => ({
+        ...(parts.worker ? { workerPolling: parts.worker.isReady() } : {}),
+        ...(parts.ingress ? { kafkaConsumerFetching: parts.ingress.consumer.isReady() } : {}),
+      }),
+    }).catch((err: unknown) => Promise.reject(listenError(err, ports[0]!.port, ports[0]!.setting)));
+  } catch (err) {
+    // Nothing that started may keep consuming: stop it (bounded), then end with one line.
+    await Promise.race([stopParts(logger, parts), new Promise((r) => setTimeout(r, 5000).unref())]);
+    throw startFailure(name, stage, err);
   }
-  const port = { worker: cfg.http.workerPort, ingress: cfg.http.ingressPort, dev: cfg.http.devPort }[name];
-  parts.health = await startHealthServer({
-    port,
-    name,
-    ready: () => ({
-      ...(parts.worker ? { workerPolling: parts.worker.isReady() } : {}),
-      ...(parts.ingress ? { kafkaConsumerFetching: parts.ingress.consumer.isReady() } : {}),
-    }),
-  });
-  logger.info({ health: `http://127.0.0.1:${parts.health.port}/health`, ready: `http://127.0.0.1:${parts.health.port}/ready` }, `${name} running`);
+  logger.info({ health: `http://127.0.0.1:${health.port}/health`, ready: `http://127.0.0.1:${health.port}/ready` }, `${name} running`);
   if (parts.worker) {
     await parts.worker.run().catch((err: Error) => {
       logger.fatal({ err }, 'the worker stopped with an error');
