@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { createLogger, type Logger } from '../../observability/logger.js';
 import { startHealthServer, type HealthServer } from '../../observability/health-server.js';
-import { loadConfig, type Config } from '../../schemas/config.js';
+import { ConfigError, loadConfig, type Config } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
 import { createProvisioningWorker, type ProvisioningWorker } from '../../runtime/worker.js';
 import { API_PORT_SETTING, corsOrigins, startApi, type ApiServer } from '../../api/server.js';
@@ -49,7 +49,9 @@ function portsOf(cfg: Config, name: ProcessName): Array<{ port: number; setting:
 }
 
 /** A start-up failure as the one line the process ends with: what failed, and why. */
-function startFailure(name: ProcessName, stage: string, err: unknown): CommandFailure {
+function startFailure(name: ProcessName, stage: string, err: unknown): Error {
+  // A configuration, key-file or policy problem says what to fix itself (and exits with 2).
+  if (err instanceof ConfigError) return err;
   if (err instanceof PortInUseError) return new CommandFailure(`provisioner ${name}: ${err.message}`, { cause: err });
   const reason = kafkaReason(err) ?? oneLine(err instanceof Error ? err.message : String(err));
   return new CommandFailure(`provisioner ${name}: ${stage} failed: ${reason}`, { cause: err });
