@@ -3,6 +3,7 @@
 // I/O libraries, and activities only as types (STYLE.md).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './lint/layers.js';
 
 const nodeBuiltins = ['assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http', 'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers', 'tls', 'url', 'util', 'worker_threads', 'zlib'];
 
@@ -17,6 +18,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error',
     },
+  },
+  {
+    // Imports run one way through the layers (lint/layers.js, docs/architecture.md#layers).
+    files: ['**/*.ts'],
+    plugins: { layers },
+    rules: { 'layers/one-way': 'error' },
   },
   {
     files: ['workflows/**/*.ts'],

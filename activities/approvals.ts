@@ -11,7 +11,7 @@ import type { Identity } from '../policy/identity.js';
 import type { ActualAccount } from '../policy/planner.js';
 import type { WorkerSnapshot } from '../schemas/events.js';
 import { addGrant, endRequestGrants, getIdentity, listGrants, recordApprovalEvents, type Store } from '../store/index.js';
-import type { ApprovalEvent, ChainSpec } from '../workflows/approval-chain.js';
+import type { ApprovalEvent, ChainSpec } from '../policy/approval-chain.js';
 import type { AccessRequestInput } from '../workflows/approval-messages.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
 import { readActualAccounts } from './actual-accounts.js';

@@ -1,12 +1,12 @@
 // The fence's permit for a change's destructive steps, asked of the fence workflow with the
 // limits of the policy in force.
 import { Context } from '@temporalio/activity';
-import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { fenceLimit, fenceWindowMs } from '../policy/fencing.js';
 import type { Store } from '../store/index.js';
-import { requestPermit, scopeKey, type PermitAnswer, type PermitRequest } from '../workflows/fence-messages.js';
+import { askFencePermit } from '../clients/fence.js';
+import { scopeKey, type PermitAnswer, type PermitRequest } from '../workflows/fence-messages.js';
 
 export type RequestFencePermitInput = {
   fenceWorkflowId: string;
@@ -50,11 +50,7 @@ export function createFenceActivities(deps: FenceActivityDeps) {
         if (Number.isFinite(byApp)) limits[scopeKey('app', s.app, s.action)] = byApp;
       }
       const request: PermitRequest = { ...input.request, steps, limits, windowMs: fenceWindowMs(fencing), releasesRequired: fencing.releasesRequired };
-      const answer = await Context.current().client.workflow.executeUpdateWithStart(requestPermit, {
-        args: [request],
-        updateId: input.request.requestId,
-        startWorkflowOperation: new WithStartWorkflowOperation('fence', { workflowId: input.fenceWorkflowId, taskQueue: input.taskQueue, args: [{}], workflowIdConflictPolicy: 'USE_EXISTING' }),
-      });
+      const answer = await askFencePermit(Context.current().client, { fenceWorkflowId: input.fenceWorkflowId, taskQueue: input.taskQueue, request });
       if (answer.permit === 'held') deps.logger.warn({ employeeId: input.request.employeeId, batchId: answer.batchId, reasons: answer.reasons }, 'destructive steps held by the fence');
       return answer;
     },

@@ -6,7 +6,7 @@
 // (no `dlq-sealed-format` header) are still opened for reading.
 import { open, openUnbound, seal } from '../crypto/aes-gcm.js';
 import { activeKey, keyById, type Keyring } from '../crypto/keyring.js';
-import type { IHeaders, KafkaMessage, Producer } from './kafka.js';
+import type { IHeaders, KafkaMessage, Producer } from '../kafka/client.js';
 
 export const dlqTopicOf = (topic: string) => `${topic}.dlq`;
 

@@ -11,7 +11,7 @@ import type { ParseResult } from '../schemas/events.js';
 import type { Logger } from '../observability/logger.js';
 import { loadKeyring } from '../codec/keyring.js';
 import { sendToDeadLetters, type DeadLetterReason } from './dead-letters.js';
-import { createKafka, type Consumer, type EachBatchPayload, type KafkaMessage, type Producer } from './kafka.js';
+import { createKafka, type Consumer, type EachBatchPayload, type KafkaMessage, type Producer } from '../kafka/client.js';
 
 export type DeadLetterVerdict = { code: DeadLetterReason; text: string };
 

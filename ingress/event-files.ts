@@ -5,7 +5,7 @@
 import type { Config } from '../schemas/config.js';
 import { parseHrEvent, type HrEvent } from '../schemas/events.js';
 import { parseItsmEvent, type ItsmEvent } from '../schemas/itsm-events.js';
-import { createKafka } from './kafka.js';
+import { createKafka } from '../kafka/client.js';
 
 export type EventFeed = 'hr' | 'itsm';
 

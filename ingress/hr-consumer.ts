@@ -4,11 +4,9 @@
 // or Kafka unreachable) makes it retry the batch. The batch, commit, DLQ and watchdog machinery is
 // shared with the ITSM consumer (event-consumer.ts).
 import { parseHrEvent, type HrEvent } from '../schemas/events.js';
-import { hrEventReceived, identityWorkflowId, type HrEventReceived } from '../workflows/messages.js';
-import { EmployeeId } from '../workflows/search-attributes.js';
-import type { identityLifecycle } from '../workflows/identity-lifecycle.js';
+import { signalHrEvent } from '../clients/identity.js';
 import { createEventConsumer, handled, isRejectedByTemporal, judgeMessage, type Disposition, type EventConsumer, type FeedConsumerOptions, type Verdict } from './event-consumer.js';
-import type { KafkaMessage } from './kafka.js';
+import type { KafkaMessage } from '../kafka/client.js';
 
 export type HrConsumerOptions = FeedConsumerOptions;
 
@@ -24,23 +22,11 @@ export function createHrConsumer(options: HrConsumerOptions): HrConsumer {
   const taskQueue = options.taskQueue ?? cfg.temporal.taskQueue;
   const log = logger.child({ component: 'hr-consumer', topic });
 
-  async function deliver(event: HrEvent): Promise<void> {
-    const received: HrEventReceived = { eventId: event.id, type: event.type, source: event.source, time: event.time, snapshot: event.data };
-    await client.workflow.signalWithStart<typeof identityLifecycle, [HrEventReceived]>('identityLifecycle', {
-      workflowId: identityWorkflowId(event.subject),
-      taskQueue,
-      args: [{ employeeId: event.subject }],
-      signal: hrEventReceived,
-      signalArgs: [received],
-      typedSearchAttributes: [{ key: EmployeeId, value: event.subject }],
-    });
-  }
-
   async function handle(message: KafkaMessage): Promise<Disposition> {
     const verdict = judge(message);
     if (!verdict.ok) return { status: 'dead-letter', code: verdict.code, text: verdict.text };
     try {
-      await deliver(verdict.event);
+      await signalHrEvent(client, taskQueue, verdict.event);
     } catch (err) {
       if (!isRejectedByTemporal(err)) throw err; // transient: the batch is retried from the last commit
       return { status: 'dead-letter', code: 'rejected-by-temporal', text: (err as Error).message };

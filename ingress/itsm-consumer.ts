@@ -8,7 +8,7 @@
 //   same ticket, finds it started and changes nothing.
 // - `itsm.access.revoke.requested` signals the beneficiary's identity workflow, which owns the
 //   grant; a person without one is dead-lettered (`unknown-beneficiary`).
-// - `itsm.approval.decided` is sent as the `approve`/`reject` update (runtime/approval-client.ts),
+// - `itsm.approval.decided` is sent as the `approve`/`reject` update (clients/approvals.ts),
 //   with the event id as update id, so a replayed decision is not counted twice. A refusal by the
 //   validator (requester, beneficiary, not eligible, not pending, already voted) is audited and
 //   the offset moves on: the input was valid and replaying it cannot change the answer. A decision
@@ -17,7 +17,7 @@
 //   misrouted or premature decision and can redrive it. A decision for a workflow that has already
 //   closed (a late or replayed decision) is audited and skipped. An update that the workflow ran
 //   and that failed otherwise is dead-lettered (`decision-failed`).
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   parseItsmEvent,
   type AccessRequestedEvent,
@@ -26,21 +26,12 @@ import {
   type ItsmEvent,
 } from '../schemas/itsm-events.js';
 import type { Store } from '../store/index.js';
-import { decideApproval, type DecisionAnswer } from '../runtime/approval-client.js';
-import {
-  accessRequestWorkflowId,
-  accessRevocationRequested,
-  type AccessRequestInput,
-  type AccessRevocationRequested,
-} from '../workflows/approval-messages.js';
+import { decideApproval, type DecisionAnswer } from '../clients/approvals.js';
+import { signalRevocation, startAccessRequest, workflowStatus } from '../clients/requests.js';
+import { accessRequestWorkflowId, type AccessRequestInput, type AccessRevocationRequested } from '../workflows/approval-messages.js';
 import { identityWorkflowId } from '../workflows/messages.js';
-import { EmployeeId, TicketId } from '../workflows/search-attributes.js';
 import { createEventConsumer, handled, isRejectedByTemporal, judgeMessage, type Disposition, type EventConsumer, type FeedConsumerOptions, type Verdict } from './event-consumer.js';
-import type { KafkaMessage } from './kafka.js';
-
-/** The workflow type the lead registers in workflows/ (the function name is the type). */
-export const ACCESS_REQUEST_WORKFLOW = 'accessRequest';
-type AccessRequestWorkflow = (input: AccessRequestInput) => Promise<unknown>;
+import type { KafkaMessage } from '../kafka/client.js';
 
 export type ItsmConsumerOptions = FeedConsumerOptions & {
   /** Audits refused decisions (DESIGN.md §4: the receiver audits a refused attempt). A function opens it on first use. */
@@ -85,21 +76,7 @@ export function createItsmConsumer(options: ItsmConsumerOptions): ItsmConsumer {
   async function startRequest(event: AccessRequestedEvent): Promise<Disposition> {
     const { ticketId, beneficiaryId } = event.data;
     const workflowId = accessRequestWorkflowId(ticketId);
-    try {
-      await client.workflow.start<AccessRequestWorkflow>(ACCESS_REQUEST_WORKFLOW, {
-        workflowId,
-        taskQueue,
-        args: [accessRequestInput(event)],
-        typedSearchAttributes: [
-          { key: EmployeeId, value: beneficiaryId },
-          { key: TicketId, value: ticketId },
-        ],
-        // One ticket, one workflow: neither a running nor a closed one is started again.
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    if ((await startAccessRequest(client, taskQueue, accessRequestInput(event))) === 'already-started') {
       log.info({ eventId: event.id, workflowId, ticketId }, 'the ticket already has its request workflow: nothing started');
       return handled;
     }
@@ -109,10 +86,7 @@ export function createItsmConsumer(options: ItsmConsumerOptions): ItsmConsumer {
 
   async function requestRevocation(event: AccessRevokeRequestedEvent): Promise<Disposition> {
     const workflowId = identityWorkflowId(event.data.beneficiaryId);
-    try {
-      await client.workflow.getHandle(workflowId).signal(accessRevocationRequested, revocationRequest(event));
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    if ((await signalRevocation(client, event.data.beneficiaryId, revocationRequest(event))) === 'no-such-workflow') {
       return { status: 'dead-letter', code: 'unknown-beneficiary', text: `no running identity workflow ${workflowId}: the beneficiary is not known here` };
     }
     log.debug({ eventId: event.id, workflowId, ticketId: event.data.ticketId }, 'revocation handed to the identity workflow');
@@ -139,7 +113,7 @@ export function createItsmConsumer(options: ItsmConsumerOptions): ItsmConsumer {
       log.info({ ...fields, status: answer.result.status }, 'approval decision taken');
       return handled;
     }
-    const status = answer.code === 'no-such-workflow' && answer.workflowId !== undefined ? await statusOf(answer.workflowId) : undefined;
+    const status = answer.code === 'no-such-workflow' && answer.workflowId !== undefined ? await workflowStatus(client, answer.workflowId) : undefined;
     // Started between the update and now (another partition's request): the batch is retried, and with it the decision.
     if (status === 'RUNNING') throw new Error(`${answer.workflowId} started while its decision ${event.id} was being sent: retrying`);
     if (status !== undefined) {
@@ -153,15 +127,7 @@ export function createItsmConsumer(options: ItsmConsumerOptions): ItsmConsumer {
     return handled;
   }
 
-  /** The workflow's status (its last run), or undefined when Temporal never heard of it. */
-  async function statusOf(workflowId: string): Promise<string | undefined> {
-    try {
-      return (await client.workflow.getHandle(workflowId).describe()).status.name;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return undefined;
-      throw err;
-    }
-  }
+
 
   async function handle(message: KafkaMessage): Promise<Disposition> {
     const verdict = judgeItsm(message);

@@ -2,7 +2,7 @@
 import type { Config } from '../schemas/config.js';
 import type { Outcome } from '../schemas/outcomes.js';
 import type { Logger } from '../observability/logger.js';
-import { createKafka, type Producer } from './kafka.js';
+import { createKafka, type Producer } from '../kafka/client.js';
 
 export type OutcomeProducer = { publish(outcome: Outcome): Promise<void>; close(): Promise<void> };
 

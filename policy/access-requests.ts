@@ -12,10 +12,10 @@
 //   calendar from `now`, as the grant's end is), and longer than zero;
 // - no blocking separation-of-duties rule names the requested entitlement among the conflicting
 //   access the person would hold with it (a rule of severity review adds its approval chain).
-import { countApprovals, type ApproverSlot, type ChainSpec } from '../workflows/approval-chain.js';
+import { countApprovals, type ApproverSlot, type ChainSpec } from './approval-chain.js';
 import { approvalNeed, chainOf, type ApprovalNeed } from './approvals.js';
 import { entitlementRef, type CompiledPolicy } from './compile.js';
-import { addDuration, DURATION_HINT, parseDuration } from './durations.js';
+import { addDuration, DURATION_HINT, parseDuration } from '../schemas/durations.js';
 import { evaluateIdentity, type Grant, type SodConflict } from './evaluator.js';
 import type { Identity } from './identity.js';
 

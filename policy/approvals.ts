@@ -4,9 +4,9 @@
 // beneficiary is enforced where decisions are taken (the approval gate and the updates'
 // validators), as a hard invariant, not here.
 import type { ApprovalRule, ApproverSpec } from '../schemas/policy.js';
-import type { ApproverSlot, ChainSpec } from '../workflows/approval-chain.js';
+import type { ApproverSlot, ChainSpec } from './approval-chain.js';
 import type { CompiledPolicy } from './compile.js';
-import { durationMs } from './durations.js';
+import { durationMs } from '../schemas/durations.js';
 import type { Identity } from './identity.js';
 
 /** The approver `security` stands for the members of the approver group of this id. */

@@ -6,7 +6,7 @@
 import type { AttributeType, PolicyModel } from '../schemas/policy.js';
 import { celEnvironment, compileCondition, type CompiledCondition } from './cel.js';
 import { findCycles, roleClosures } from './closure.js';
-import { durationMs } from './durations.js';
+import { durationMs } from '../schemas/durations.js';
 import { isSnapshotAttribute } from './identity.js';
 import { emptyUnreadable, type Origin, type Origins, type Unreadable } from './merge.js';
 import type { Problem } from './problems.js';

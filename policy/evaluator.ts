@@ -4,7 +4,7 @@
 // each entitlement with its provenance (rule ids, roles, grant ids), the SoD conflicts (through
 // inheritance too) and the approvals each new entitlement needs. Pure: the same policy, identity,
 // grants, current access and `now` give the same JSON-plain result.
-import { addDuration } from './durations.js';
+import { addDuration } from '../schemas/durations.js';
 import { approvalNeed, type ApprovalNeed } from './approvals.js';
 import { evaluateCondition } from './cel.js';
 import type { CompiledPolicy } from './compile.js';

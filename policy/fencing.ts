@@ -2,7 +2,7 @@
 // sliding window, per source feed and per application, before the rest wait for a human.
 // The fence itself (counting, holding, releasing) lives with the workflows; this reads the policy.
 import type { FencedAction, Fencing, Threshold } from '../schemas/policy.js';
-import { durationMs } from './durations.js';
+import { durationMs } from '../schemas/durations.js';
 
 export type FenceScope = { scope: 'source'; source: string } | { scope: 'application'; app: string };
 

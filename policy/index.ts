@@ -9,7 +9,7 @@ export { planChanges, planIdentity, type ActualAccount, type Plan, type PlanInpu
 export { explainAccess, formatExplanation } from './explain.js';
 export { diffPolicies, formatDiff, type PolicyDiff } from './diff.js';
 export { fenceLimit, fenceWindowMs, thresholdFor } from './fencing.js';
-export { addDuration, durationMs, parseDuration } from './durations.js';
+export { addDuration, durationMs, parseDuration } from '../schemas/durations.js';
 export type { ApprovalNeed, ResolvedApprover } from './approvals.js';
 export { approverSlot, chainOf, SECURITY_GROUP } from './approvals.js';
 export { approvalChainsFor, assessAccessRequest, resolveChain, type AccessAssessment, type AccessRequest, type AssessInput, type ChainInput } from './access-requests.js';

@@ -11,7 +11,7 @@ import type { AccountRef } from '../connectors/contract.js';
 import type { FencedAction } from '../schemas/policy.js';
 import type { ApprovalNeed } from './approvals.js';
 import { entitlementRef, type CompiledPolicy } from './compile.js';
-import { addDuration } from './durations.js';
+import { addDuration } from '../schemas/durations.js';
 import { evaluateIdentity, type DesiredAccess, type Grant, type SodConflict, type Withheld } from './evaluator.js';
 import type { Identity } from './identity.js';
 import { sodConflicts } from './sod.js';

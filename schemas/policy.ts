@@ -3,7 +3,7 @@
 // cannot see (references, cycles, CEL conditions). Objects are strict: a misspelt key is an error,
 // not a silently ignored setting.
 import { z } from 'zod';
-import { DURATION_HINT, isDuration } from '../policy/durations.js';
+import { DURATION_HINT, isDuration } from './durations.js';
 import { employeeIdSchema } from './events.js';
 
 /** An ISO 8601 duration that parses (P7D, PT15M, P1Y6M, P2W). */

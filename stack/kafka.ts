@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import type { Config } from '../schemas/config.js';
 import { projectRoot } from '../schemas/config.js';
-import { createKafka } from '../ingress/kafka.js';
+import { createKafka } from '../kafka/client.js';
 import { pidFile, readLivePid, startDetached, stopByPidFile, waitFor } from './processes.js';
 import { run, requireCommand, type Reporter } from './shell.js';
 import type { ServerStatus } from './server-status.js';

@@ -6,7 +6,7 @@
 //
 // Nobody votes on their own access or their own request: refused here (ApprovalRefusedError), by a
 // trigger on approval_votes and by the check on approvals.decided_by, whatever the workflow checked.
-import type { ApprovalEvent } from '../workflows/approval-chain.js';
+import type { ApprovalEvent } from '../policy/approval-chain.js';
 import type { Actor, AuditEntry } from './audit-record.js';
 import type { Db } from './db.js';
 import {

@@ -9,7 +9,7 @@
 import type pg from 'pg';
 import type { Config } from '../schemas/config.js';
 import type { Logger } from '../observability/logger.js';
-import { createKafka, type Producer } from '../ingress/kafka.js';
+import { createKafka, type Producer } from '../kafka/client.js';
 import { inTransaction } from './db.js';
 
 export type AuditMessage = { key: string; value: string; headers: Record<string, string> };

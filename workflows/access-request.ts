@@ -6,7 +6,7 @@ import { allHandlersFinished, condition, getExternalWorkflowHandle, proxyActivit
 import type { Activities } from '../activities/index.js';
 import { bookkeepingOptions } from './activity-options.js';
 import type { Outcome } from '../schemas/outcomes.js';
-import { drain, nextDue, openGate, tick, viewOf, type Gate } from './approval-chain.js';
+import { drain, nextDue, openGate, tick, viewOf, type Gate } from '../policy/approval-chain.js';
 import { handleApprovals } from './approval-handlers.js';
 import { accessGranted, getRequestState, requestApprovalPrefix, type AccessRequestInput, type RequestState } from './approval-messages.js';
 import { identityWorkflowId } from './messages.js';

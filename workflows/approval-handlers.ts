@@ -2,7 +2,7 @@
 // workflow, the identity workflow): a validator that refuses before anything enters history, and a
 // handler that takes the decision. The workflow's loop records what the gates did.
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
-import { approvalsOf, decide, refusalOf, viewOf, type Gate, type Refusal } from './approval-chain.js';
+import { approvalsOf, decide, refusalOf, viewOf, type Gate, type Refusal } from '../policy/approval-chain.js';
 import { APPROVAL_REFUSED, approve, getApprovals, reject, type DecisionRequest, type DecisionResult } from './approval-messages.js';
 
 function refuse(r: Refusal): never {

@@ -6,7 +6,7 @@
 //   req-<ticketId>.<chain>.<stage>        → request/<ticketId>
 //   idn-<employeeId>-<n>.<chain>.<stage>  → identity/<employeeId>
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ApprovalView, GateStatus } from './approval-chain.js';
+import type { ApprovalView, GateStatus } from '../policy/approval-chain.js';
 
 export const accessRequestWorkflowId = (ticketId: string) => `request/${ticketId}`;
 

@@ -3,7 +3,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { PlanStep } from '../policy/planner.js';
 import type { HrEventType, WorkerSnapshot } from '../schemas/events.js';
-import type { Gate } from './approval-chain.js';
+import type { Gate } from '../policy/approval-chain.js';
 import type { AccessGranted, AccessRevocationRequested } from './approval-messages.js';
 
 /** An HR event as the identity workflow receives it: the envelope fields it needs and the snapshot. */

@@ -5,7 +5,7 @@
 import type { Express } from 'express';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
-import { decideFenceBatch, fenceState } from '../../runtime/fence-client.js';
+import { decideFenceBatch, fenceState } from '../../clients/fence.js';
 import type { Store } from '../../store/index.js';
 import { authorize, callerOf, sendError, type RefusalHook } from '../auth.js';
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createKafka } from '../../ingress/kafka.js';
+import { createKafka } from '../../kafka/client.js';
 import { ensureTopics } from '../../stack/kafka.js';
 import type { Config } from '../../schemas/config.js';
 import { startScimApp } from '../../targets/server.js';

@@ -4,7 +4,7 @@
 // refusal (the requester, the beneficiary, not an approver of it, already decided) prints the API's
 // reason and exits non-zero; the API has audited it.
 import type { Command } from 'commander';
-import type { ApprovalView } from '../../workflows/approval-chain.js';
+import type { ApprovalView } from '../../policy/approval-chain.js';
 import type { DecisionResult, RequestState } from '../../workflows/approval-messages.js';
 import { loadConfig } from '../../schemas/config.js';
 import { apiClientFromConfig, segment, TOKEN_FILE_OPTION, type ApiClient } from '../api-client.js';

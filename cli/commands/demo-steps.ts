@@ -4,7 +4,7 @@
 // deadline and retried while an app answers slowly (a first run on a cold machine).
 import type { CallContext } from '../../connectors/contract.js';
 import { withRetries } from '../../connectors/retry.js';
-import type { DevProcessWatch } from '../../runtime/dev-process.js';
+import type { DevProcessWatch } from '../dev-process.js';
 import { CommandFailure, kafkaReason, oneLine } from '../failure.js';
 
 export const DEMO_STEPS = 6;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../schemas/config.js';
 import { formatStatus, stackDown, stackStatus, stackUp, type ServerName } from '../../stack/stack.js';
 import { temporalUiUrl } from '../../stack/temporal.js';
-import { devProcessDown } from '../../runtime/dev-process.js';
+import { devProcessDown } from '../dev-process.js';
 import { appsDown } from '../../targets/apps-command.js';
 import { appsOptions } from './apps.js';
 import { say } from '../say.js';

@@ -3,7 +3,7 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { dataConverter } from '../../codec/data-converter.js';
-import { fenceState } from '../../runtime/fence-client.js';
+import { fenceState } from '../../clients/fence.js';
 import { employeeIdSchema } from '../../schemas/events.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { formatStatus, stackStatus } from '../../stack/stack.js';

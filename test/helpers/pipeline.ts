@@ -1,6 +1,6 @@
 // The whole walking skeleton for one integration test file: its own topics, task queue, consumer
 // group and SCIM apps, with the real worker and ingress on the real stack.
-import { createKafka } from '../../ingress/kafka.js';
+import { createKafka } from '../../kafka/client.js';
 import { readToEnd } from '../../ingress/topic-reader.js';
 import { ensureTopics } from '../../stack/kafka.js';
 import { createLogger, type Logger } from '../../observability/logger.js';
@@ -9,7 +9,7 @@ import { appUrls } from '../../targets/apps-file.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
 import { createProvisioningWorker, loadPolicyOrThrow, type ProvisioningWorker } from '../../runtime/worker.js';
-import { seedEntitlements } from '../../runtime/seed-entitlements.js';
+import { seedEntitlements } from '../../targets/seed-entitlements.js';
 import { openStore, type Store } from '../../store/index.js';
 import path from 'node:path';
 import { mkdtempSync, writeFileSync } from 'node:fs';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
-import { decideApproval } from '../../runtime/approval-client.js';
+import { decideApproval } from '../../clients/approvals.js';
 import { queryAudit } from '../../store/index.js';
 import { accessRequestWorkflowId, getApprovals, getRequestState, type AccessRequestInput } from '../../workflows/approval-messages.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatFenceState } from '../../cli/commands/fence.js';
-import { decideFenceBatch, fenceState } from '../../runtime/fence-client.js';
+import { decideFenceBatch, fenceState } from '../../clients/fence.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';

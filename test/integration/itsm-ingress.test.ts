@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { dataConverter } from '../../codec/data-converter.js';
 import { listDeadLetters } from '../../ingress/dead-letter-queue.js';
-import { createKafka, type Producer } from '../../ingress/kafka.js';
+import { createKafka, type Producer } from '../../kafka/client.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { ensureTopics } from '../../stack/kafka.js';

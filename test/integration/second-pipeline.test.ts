@@ -8,7 +8,7 @@ import { Connection } from '@temporalio/client';
 import { Client as LdapClient } from 'ldapts';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createKafka } from '../../ingress/kafka.js';
+import { createKafka } from '../../kafka/client.js';
 import { dlqTopicOf } from '../../ingress/dead-letters.js';
 import { startIngress } from '../../runtime/ingress.js';
 import { createProvisioningWorker } from '../../runtime/worker.js';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { databaseUrl, ldapOus, loadConfig } from '../../schemas/config.js';
-import { createKafka } from '../../ingress/kafka.js';
+import { createKafka } from '../../kafka/client.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const cfg = loadConfig();

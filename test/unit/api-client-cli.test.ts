@@ -7,7 +7,7 @@ import { ApiCallError, ApiClientConfigError, apiBaseUrl, apiClientFromConfig, cr
 import { formatApprovalDetail, formatApprovals, formatDecision, formatRequest, registerApprovalCommands } from '../../cli/commands/approvals.js';
 import { formatFenceDecision, registerFenceCommands } from '../../cli/commands/fence.js';
 import { loadConfig } from '../../schemas/config.js';
-import type { ApprovalView } from '../../workflows/approval-chain.js';
+import type { ApprovalView } from '../../policy/approval-chain.js';
 
 /** The configuration the environment `env` alone yields. */
 const configOf = (env: NodeJS.ProcessEnv) => loadConfig({ env, root: mkdtempSync(path.join(tmpdir(), 'api-client-')) });

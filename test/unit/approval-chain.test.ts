@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countApprovals, decide, drain, nextDue, openGate, refusalOf, tick, withdraw, type ChainSpec } from '../../workflows/approval-chain.js';
+import { countApprovals, decide, drain, nextDue, openGate, refusalOf, tick, withdraw, type ChainSpec } from '../../policy/approval-chain.js';
 import { approvalWorkflowId } from '../../workflows/approval-messages.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CommandFailure, failureLine, kafkaReason, oneLine } from '../../cli/failure.js';
 import { read, readCall, step, watchProcesses } from '../../cli/commands/demo-steps.js';
 import { InvalidRequestError, TransientError } from '../../connectors/errors.js';
-import { DevProcessWatch } from '../../runtime/dev-process.js';
+import { DevProcessWatch } from '../../cli/dev-process.js';
 import { assertPortFree, listenError, PortInUseError } from '../../runtime/ports.js';
 import { run } from '../../stack/shell.js';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { keyringOf, parseKeyEntries } from '../../crypto/keyring.js';
 import { describeDeadLetter, DLQ_HEADERS, originalBytes, sendToDeadLetters } from '../../ingress/dead-letters.js';
-import type { KafkaMessage, Producer } from '../../ingress/kafka.js';
+import type { KafkaMessage, Producer } from '../../kafka/client.js';
 
 const ring = (entries: string) => keyringOf(parseKeyEntries(entries, 'test', 32))!;
 const k1 = randomBytes(32).toString('base64');

@@ -1,7 +1,7 @@
 // Approval gates of sensitive birthright steps: opened (or withdrawn) when a plan is made, their
 // events recorded as approvers decide, and the step applied or reported once its gate settles.
 import type { PlanStep } from '../../activities/lifecycle-types.js';
-import { drain, nextDue, openGate, tick, viewOf, withdraw } from '../approval-chain.js';
+import { drain, nextDue, openGate, tick, viewOf, withdraw } from '../../policy/approval-chain.js';
 import { identityApprovalPrefix } from '../approval-messages.js';
 import { failureMessage, type AppliedChange } from '../apply-plan.js';
 import { recordApprovalEvents, resolveApprovalChains } from './activities.js';

@@ -4,7 +4,7 @@ import type { CancellationScope } from '@temporalio/workflow';
 import type { ChangeEventType } from '../../activities/lifecycle-types.js';
 import type { AccountRef } from '../../connectors/contract.js';
 import type { HrEventType, WorkerSnapshot } from '../../schemas/events.js';
-import type { ApprovalView } from '../approval-chain.js';
+import type { ApprovalView } from '../../policy/approval-chain.js';
 import type { FenceDecision } from '../fence-messages.js';
 import type { CarriedState, HrEventReceived, IdentityLifecycleInput, IdentityState, RequestWork, StepGate } from '../messages.js';
 

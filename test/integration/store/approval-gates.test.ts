@@ -3,7 +3,7 @@
 // self-approval is refused, comments are sealed, and the chain verifies afterwards.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decide, drain, openGate, tick, withdraw, type ApprovalEvent, type ChainSpec, type Gate } from '../../../workflows/approval-chain.js';
+import { decide, drain, openGate, tick, withdraw, type ApprovalEvent, type ChainSpec, type Gate } from '../../../policy/approval-chain.js';
 import { applyApprovalEvent, getApprovalWithVotes, listApprovals, pendingApprovalsFor, recordApprovalEvents, type ApprovalContext } from '../../../store/approval-gates.js';
 import { ApprovalRefusedError, getApproval } from '../../../store/approvals.js';
 import { queryAudit } from '../../../store/audit-query.js';

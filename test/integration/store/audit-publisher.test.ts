@@ -1,7 +1,7 @@
 // Every audit record reaches Kafka at least once, with a stable record id for deduplication, even
 // when the publisher dies between producing and moving its cursor.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, type Consumer } from '../../../ingress/kafka.js';
+import { createKafka, type Consumer } from '../../../kafka/client.js';
 import { sha256 } from '../../../store/audit-chain.js';
 import { createKafkaAuditSink, publicationLag, publishPendingAuditRecords, startAuditPublisher, type AuditSink } from '../../../store/audit-publisher.js';
 import { uniqueName } from '../../helpers/unique.js';

@@ -7,7 +7,7 @@ import type { Outcome } from '../../../schemas/outcomes.js';
 import { listAccounts, recordAccount } from '../../../store/accounts.js';
 import { applyApprovalEvent } from '../../../store/approval-gates.js';
 import { ApprovalRefusedError, getApproval, openApproval, pendingApprovals } from '../../../store/approvals.js';
-import type { ApprovalEvent } from '../../../workflows/approval-chain.js';
+import type { ApprovalEvent } from '../../../policy/approval-chain.js';
 import { queryAudit } from '../../../store/audit-query.js';
 import type { AuditEntry } from '../../../store/audit-record.js';
 import { verifyAuditChain } from '../../../store/audit-verify.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDuration, durationMs, isDuration, parseDuration } from '../../../policy/durations.js';
+import { addDuration, durationMs, isDuration, parseDuration } from '../../../schemas/durations.js';
 import { durationSchema } from '../../../schemas/policy.js';
 
 describe('ISO 8601 durations', () => {

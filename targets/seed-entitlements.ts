@@ -5,7 +5,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import type { ConnectorConfig } from '../connectors/config.js';
 import { secretReader } from '../connectors/credentials.js';
 import { projectRoot } from '../schemas/config.js';
-import { seedScimGroups } from '../targets/seed-groups.js';
+import { seedScimGroups } from './seed-groups.js';
 
 /** SCIM groups are created with the app's bearer token, read from where its connector config names it. */
 export async function seedEntitlements(

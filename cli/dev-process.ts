@@ -5,7 +5,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../schemas/config.js';
 import { pidFile, readLivePid, sleep, startDetached, stopByPidFile } from '../stack/processes.js';
-import { assertPortFree } from './ports.js';
+import { assertPortFree } from '../runtime/ports.js';
 
 const NAME = 'dev';
 const SUPERVISOR_LINE = /^supervisor: provisioner dev exited with (\d+)/;
