@@ -1,4 +1,4 @@
-// `npm run bench` (bench/run.sh): the end-to-end provisioning benchmark of DESIGN.md §9 on the
+// `npm run bench` (bench/run.sh): the end-to-end provisioning benchmark of docs/architecture.md#performance on the
 // real local stack (Kafka, Temporal, PostgreSQL) and fresh in-process SCIM apps, with its floors
 // measured in the same run. See bench/results/README.md for what each figure means.
 //
@@ -246,7 +246,7 @@ try {
 }
 
 const report = {
-  benchmark: 'provisioner end-to-end (DESIGN.md §9)',
+  benchmark: 'provisioner end-to-end (docs/architecture.md#performance)',
   startedAt: startedAt.toISOString(),
   finishedAt: new Date().toISOString(),
   machine: { ...machine, loadAverageAtEnd: os.loadavg().map((l) => round(l)) },

@@ -1,6 +1,6 @@
 // The CLI's side of the HTTP API: the caller's token, the API's address, and one small client.
 // Deciding commands (approve, reject, fence release/reject) go through the API, so the decision is
-// taken as the authenticated caller and audited there (DESIGN.md §10); the CLI never names the
+// taken as the authenticated caller and audited there (docs/architecture.md#security); the CLI never names the
 // approver or operator itself. The token is never printed, logged or put in an error message.
 import { readFileSync } from 'node:fs';
 import { ConfigError, type Config } from '../schemas/config.js';

@@ -1,4 +1,4 @@
-// The connector contract (DESIGN.md §5): small, declarative, idempotent by contract.
+// The connector contract (docs/architecture.md#connector-contract): small, declarative, idempotent by contract.
 // Capabilities are opt-in interfaces: a connector implements the ones its target supports and
 // says so in `capabilities`. Every method takes a request object and a call context.
 //

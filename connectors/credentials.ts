@@ -1,4 +1,4 @@
-// Connector credentials: named in config as an environment variable or a file (DESIGN.md §10), never
+// Connector credentials: named in config as an environment variable or a file (docs/architecture.md#security), never
 // given inline, never taken from policy or events. A reader is a function called on every use, so a
 // rotated file is picked up without a restart. Secret values never reach a message: errors say
 // where a secret should come from, and `redactSecrets` scrubs whatever a target echoes back.

@@ -1,4 +1,4 @@
-// What every ingress consumer shares (DESIGN.md §2): read a topic in batches, hand each message to
+// What every ingress consumer shares (docs/architecture.md#events): read a topic in batches, hand each message to
 // a handler, send bad input to `<topic>.dlq` with its reason, and commit an offset only after the
 // handler returned (Temporal has the event). One key's messages are handled in their order,
 // different keys concurrently, at most `maxInFlight` at once per partition (back-pressure, not

@@ -1,4 +1,4 @@
-// The `itsm.requests` consumer (DESIGN.md §2, §4): the ITSM's access requests, revocations and
+// The `itsm.requests` consumer (docs/architecture.md#events, #accessrequest): the ITSM's access requests, revocations and
 // approval decisions, handed to Temporal with the same guarantees as the HR consumer (offsets
 // committed after Temporal has the event, one beneficiary's events in order, bad input to the DLQ
 // with its reason, back-pressure, watchdog: event-consumer.ts).
@@ -34,7 +34,7 @@ import { createEventConsumer, handled, isRejectedByTemporal, judgeMessage, type 
 import type { KafkaMessage } from '../kafka/client.js';
 
 export type ItsmConsumerOptions = FeedConsumerOptions & {
-  /** Audits refused decisions (DESIGN.md §4: the receiver audits a refused attempt). A function opens it on first use. */
+  /** Audits refused decisions (docs/architecture.md#approvals: the receiver audits a refused attempt). A function opens it on first use. */
   store?: Store | (() => Promise<Store>);
 };
 

@@ -1,4 +1,4 @@
-// Access requests against the policy (DESIGN.md §3): may this person have this entitlement, for how
+// Access requests against the policy (docs/architecture.md#policy): may this person have this entitlement, for how
 // long, and whose approval does it take? Pure: the same policy, person, holdings, request and `now`
 // give the same JSON-plain assessment; the assessing activity gathers the inputs and the
 // access-request workflow runs the approval gate on the chains.

@@ -1,4 +1,4 @@
-// Approval gates as pure, JSON-plain state (DESIGN.md §3 "approval rules", §4 "Approvals"): what a
+// Approval gates as pure, JSON-plain state (docs/architecture.md#approval-rules, #approvals): what a
 // request or a sensitive birthright entitlement needs, who may decide each approval, and what a
 // decision or the passing of time does to it. Deterministic (time comes in as an argument), so the
 // workflows run it and the unit tests drive it without a server. What must reach the store and the

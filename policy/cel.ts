@@ -2,7 +2,7 @@
 // identity attribute with its type, so a condition is type-checked before it is ever evaluated;
 // each condition is parsed and checked once per policy version.
 //
-// Missing attributes (DESIGN.md §3; tested in test/unit/policy/cel.test.ts). A condition is
+// Missing attributes (docs/architecture.md#policy; tested in test/unit/policy/cel.test.ts). A condition is
 // evaluated over the attributes the person has; an attribute that is absent, null or not of its
 // declared type is missing. Reading a missing attribute is an error in CEL, and CEL's logical
 // operators absorb errors when the other side decides (`true || error` is true, `false && error`

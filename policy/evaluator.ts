@@ -1,4 +1,4 @@
-// Desired access for one identity (DESIGN.md §3):
+// Desired access for one identity (docs/architecture.md#policy):
 //   closure(roles of the birthright rules that match) ∪ active grants
 //   − what region rules forbid − new access a blocking separation-of-duties rule withholds,
 // each entitlement with its provenance (rule ids, roles, grant ids), the SoD conflicts (through

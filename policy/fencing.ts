@@ -1,4 +1,4 @@
-// Fencing thresholds (DESIGN.md §4 "Fence"): how many destructive steps of a kind may happen in the
+// Fencing thresholds (docs/architecture.md#fence): how many destructive steps of a kind may happen in the
 // sliding window, per source feed and per application, before the rest wait for a human.
 // The fence itself (counting, holding, releasing) lives with the workflows; this reads the policy.
 import type { FencedAction, Fencing, Threshold } from '../schemas/policy.js';

@@ -1,4 +1,4 @@
-// Per-application activity workers: rate limits that hold across every worker (DESIGN.md §5).
+// Per-application activity workers: rate limits that hold across every worker (docs/architecture.md#task-queues-and-rate-limits).
 //
 // Activities that call one application run on that application's own task queue,
 // `${baseQueue}-app-${app}`, and every worker polling it asks the Temporal server for the same
@@ -8,7 +8,7 @@
 // A 429 that still happens carries Retry-After: the connector throws a TransientError with
 // retryAfterMs and the activity boundary turns it into nextRetryDelay.
 //
-// Leavers first (DESIGN.md §4): each app has a second queue, `${baseQueue}-app-${app}-urgent`, for
+// Leavers first (docs/architecture.md#leavers-first): each app has a second queue, `${baseQueue}-app-${app}-urgent`, for
 // the steps that cut access (disables, deletes, a termination's revokes; workflows/apply-plan.ts
 // decides which). The same process polls it with a worker of its own: its own slots, and its own
 // server-enforced rate (`urgentMaxActivitiesPerSecond`), so a leaver's disable never waits behind a

@@ -1,5 +1,5 @@
 // The HR contract: CloudEvents 1.0 envelopes on `hr.lifecycle`, keyed by employee id, whose `data`
-// is the worker's full snapshot (DESIGN.md §2). What others send us is parsed tolerantly (unknown
+// is the worker's full snapshot (docs/architecture.md#events). What others send us is parsed tolerantly (unknown
 // envelope extensions are kept, unknown snapshot fields are dropped); what matters is validated.
 import { z } from 'zod';
 

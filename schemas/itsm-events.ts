@@ -1,4 +1,4 @@
-// The ITSM contract: CloudEvents 1.0 envelopes on `itsm.requests` (DESIGN.md §2). What the ITSM
+// The ITSM contract: CloudEvents 1.0 envelopes on `itsm.requests` (docs/architecture.md#events). What the ITSM
 // sends is parsed tolerantly (unknown envelope extensions are kept, unknown data fields dropped);
 // what matters is validated.
 //

@@ -1,4 +1,4 @@
-// What provisioner emits on `provisioning.outcomes`, keyed by employee id (DESIGN.md §2).
+// What provisioner emits on `provisioning.outcomes`, keyed by employee id (docs/architecture.md#events).
 import { z } from 'zod';
 
 export const stepOutcomeSchema = z.strictObject({

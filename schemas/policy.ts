@@ -1,4 +1,4 @@
-// The policy model (DESIGN.md §3): YAML files in a directory, each holding any of the sections
+// The policy model (docs/architecture.md#policy): YAML files in a directory, each holding any of the sections
 // below; the loader (policy/loader.ts) merges the sections of every file and checks what a schema
 // cannot see (references, cycles, CEL conditions). Objects are strict: a misspelt key is an error,
 // not a silently ignored setting.

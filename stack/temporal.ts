@@ -16,7 +16,7 @@ const { temporal: proto, grpc } = protos;
 const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
 
-/** Search attributes that make the Temporal UI useful (DESIGN.md §4). */
+/** Search attributes that make the Temporal UI useful (docs/architecture.md#search-attributes). */
 export const searchAttributes: Record<string, protos.temporal.api.enums.v1.IndexedValueType> = {
   EmployeeId: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   Department: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,

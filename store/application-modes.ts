@@ -1,4 +1,4 @@
-// Application modes (DESIGN.md §5 "Safe by default"): an operator arms an application (its steps are
+// Application modes (docs/architecture.md#plan-only-applications): an operator arms an application (its steps are
 // written) or puts it back in plan-only mode (every step planned, recorded and audited, nothing
 // written). The mode an operator set is a row here, committed with its audit record
 // (`application.armed` / `application.disarmed`, the operator as actor); an application without a

@@ -5,7 +5,7 @@
 // Each step is its verb's activity on its application's queue (`ensureAccount`, `grant`, ...,
 // workflows/connector-activities.ts), so a person's history in the Temporal UI says what was done where.
 //
-// Leavers first (DESIGN.md §4): steps that cut access (every disable and delete, a termination's
+// Leavers first (docs/architecture.md#leavers-first): steps that cut access (every disable and delete, a termination's
 // revokes) run on the application's urgent queue, `<baseQueue>-app-<app>-urgent`, polled by the
 // same app activity worker with its own slots and rate limit, so they never queue behind a joiner
 // surge's ensureAccount and grant tasks. They also carry a priority key (disables 1, the rest 2),

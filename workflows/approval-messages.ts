@@ -1,4 +1,4 @@
-// Messages of access requests and approvals (DESIGN.md §4 "Approvals"), shared by the workflows,
+// Messages of access requests and approvals (docs/architecture.md#approvals), shared by the workflows,
 // the ingress, the API, the CLI and the tests. Names are permanent once deployed.
 //
 // An approval is addressed by its `approvalId`, whether a ticket's or a sensitive birthright

@@ -1,4 +1,4 @@
-// Messages of the fence (DESIGN.md §4 "Fence"), shared by the fence workflow, the identity
+// Messages of the fence (docs/architecture.md#fence), shared by the fence workflow, the identity
 // workflow, the activity that asks for permits, the CLI and the tests. Names are permanent.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { FencedAction } from '../schemas/policy.js';

@@ -1,4 +1,4 @@
-// The fence (DESIGN.md §4): one long-lived workflow per deployment, `fence/<taskQueue>`, that every
+// The fence (docs/architecture.md#fence): one long-lived workflow per deployment, `fence/<taskQueue>`, that every
 // destructive step asks first (update `requestPermit`, sent with start by the requestFencePermit
 // activity). Held requests wait in a batch until operators release or reject it (updates
 // `releaseBatch`, `rejectBatch` with validators); the fence then signals `fenceDecision` to each

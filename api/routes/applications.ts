@@ -1,4 +1,4 @@
-// Applications and their modes over HTTP (DESIGN.md §5 "Safe by default"): each application of the
+// Applications and their modes over HTTP (docs/architecture.md#plan-only-applications): each application of the
 // policy with its connector and whether it is armed or plan-only, and where that comes from (the
 // configuration's default, or the operator who armed or disarmed it, when and why); and an
 // operator's arm or disarm. The operator is the authenticated caller, never a typed name; the

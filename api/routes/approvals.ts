@@ -1,4 +1,4 @@
-// Approvals and access requests over HTTP (DESIGN.md §4 "Approvals", §10). The approver of a
+// Approvals and access requests over HTTP (docs/architecture.md#approvals, #security). The approver of a
 // decision is always the authenticated caller: a body carries a comment and nothing else. A decision
 // goes to the workflow that holds the approval as the `approve` / `reject` update, whose validator
 // refuses the requester, the beneficiary, an ineligible approver and a decided approval;

@@ -1,6 +1,6 @@
 // `provisioner approvals [approvalId] | approve <approvalId> | reject <approvalId> | request <ticketId>`:
-// approvals and access requests through the HTTP API, as the caller whose token is used (DESIGN.md
-// §4 "Approvals", §10). The approver is always that caller: there is no option to name one. A
+// approvals and access requests through the HTTP API, as the caller whose token is used
+// (docs/architecture.md#approvals, #security). The approver is always that caller: there is no option to name one. A
 // refusal (the requester, the beneficiary, not an approver of it, already decided) prints the API's
 // reason and exits non-zero; the API has audited it.
 import type { Command } from 'commander';

@@ -1,7 +1,7 @@
 // `provisioner apps up | down | status`: the SCIM target apps of the apps file. And `provisioner
 // apps modes | arm <app> | disarm <app>`: whether each application of the policy is armed (its steps
 // are written) or plan-only (planned and audited, nothing written), through the HTTP API as the
-// caller of the API token (DESIGN.md §10): the operator who arms or disarms is that caller, never a
+// caller of the API token (docs/architecture.md#security): the operator who arms or disarms is that caller, never a
 // typed name, and the API audits the change (`application.armed` / `application.disarmed`).
 import type { Command } from 'commander';
 import type { ApplicationModeAnswer, ApplicationView } from '../../api/routes/applications.js';

@@ -1,5 +1,5 @@
 // `provisioner fence list | release <batchId> | reject <batchId>`: the mass-change fence for
-// operators, through the HTTP API as the caller of the API token (DESIGN.md §10): the operator who
+// operators, through the HTTP API as the caller of the API token (docs/architecture.md#security): the operator who
 // releases or rejects is that caller, never a typed name, and the API audits every decision, taken
 // or refused. The fence is the workflow `fence/<taskQueue>` of the API's task queue; its validators
 // refuse an unknown or decided batch and the same operator releasing twice (a release may need a

@@ -1,5 +1,5 @@
 // The connector conformance kit: the same contract tests for every connector, run against its real
-// server (DESIGN.md §5). A test file calls `describeConformance(name, setup)` with a function that
+// server (docs/architecture.md#conformance-kit). A test file calls `describeConformance(name, setup)` with a function that
 // makes a fresh, isolated target (its own SCIM app, its own LDAP OU) with a connector for it, a way
 // to read the server without the connector, and a fault injector. Each test gets its own target.
 //

@@ -1,4 +1,4 @@
-// Leavers first (DESIGN.md §4) on the real stack: chat's own task queue is slowed to half an
+// Leavers first (docs/architecture.md#leavers-first) on the real stack: chat's own task queue is slowed to half an
 // activity per second and a crowd of joiners queues its account creations there; a termination
 // that arrives behind them has its disable and revokes run on chat's urgent queue, so the leaver is
 // disabled while most joiners are still waiting for their accounts. No timing thresholds: the test
