@@ -53,3 +53,6 @@ export type RecordChangeInput = {
   sequence: number;
   outcome: Outcome;
 };
+
+/** The actor of the audit records the identity workflow's activities write. */
+export const IDENTITY_WORKFLOW_ACTOR = { type: 'system' as const, id: 'identity-workflow' };

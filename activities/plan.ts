@@ -20,8 +20,8 @@ import { activityWorkflowId, callContext } from './call-context.js';
 import { applicationsToRead, readActualAccount, readActualAccounts } from './actual-accounts.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
 import type { PlanChangeInput, PlannedChange, ApplicationsToRead, ReadAccountInput } from './lifecycle-types.js';
+import { IDENTITY_WORKFLOW_ACTOR as SYSTEM } from './lifecycle-types.js';
 
-const SYSTEM = { type: 'system' as const, id: 'identity-workflow' };
 
 export type PlanFor = {
   identity: Identity;

@@ -19,6 +19,7 @@ import { activityWorkflowId, callContext } from './call-context.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
 import { atBoundary } from './failures.js';
 import type { ApplyStepInput, StepResult, UndoStepInput } from './lifecycle-types.js';
+import { IDENTITY_WORKFLOW_ACTOR as SYSTEM } from './lifecycle-types.js';
 
 export type StepActivityDeps = {
   connectors: ReadonlyMap<string, Connector>;
@@ -32,7 +33,6 @@ export type StepActivityDeps = {
 /** One verb's connector call for a step: what the application answered, as the step's result. */
 type ConnectorCall = (input: ApplyStepInput, call: CallContext) => Promise<StepResult>;
 
-const SYSTEM = { type: 'system' as const, id: 'identity-workflow' };
 
 function fromEnsure(result: EnsureAccountResult): StepResult {
   return result.status === 'action-required'

@@ -126,14 +126,14 @@ export const connectorsFileSchema = z
  * Throws ConfigError with a message that says what to fix.
  */
 export function loadConnectorsFile(file: string): ConnectorConfig[] {
-  if (!existsSync(file)) throw new ConfigError(`connectors file ${file} does not exist (set PROVISIONER_CONNECTORS or connectors.file to an existing file)`);
+  if (!existsSync(file)) throw new ConfigError(`connectors file ${file} does not exist; set PROVISIONER_CONNECTORS (connectors.file) to an existing file`);
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new ConfigError(`connectors file ${file} is not valid YAML: ${(err as Error).message}`);
+    throw new ConfigError(`connectors file ${file} is not valid YAML; correct it as listed below`, { cause: err, details: (err as Error).message.split('\n') });
   }
   const parsed = connectorsFileSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`invalid connectors file ${file}:\n${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) throw new ConfigError(`invalid connectors file ${file}; correct it as listed below (config/connectors.yaml shows the format)`, { details: z.prettifyError(parsed.error).split('\n') });
   return parsed.data.connectors;
 }

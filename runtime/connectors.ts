@@ -20,7 +20,8 @@ export function ldapConnectorConfig(cfg: Config, app: string): ConnectorConfig {
     app,
     url: cfg.ldap.url,
     bindDn: cfg.ldap.bindDn,
-    bindPassword: { env: LDAP_BIND_PASSWORD_VARIABLE },
+    // A file is re-read when it changes (rotation without a restart); else the variable, read on use.
+    bindPassword: cfg.ldap.bindPasswordFile ? { file: cfg.ldap.bindPasswordFile } : { env: LDAP_BIND_PASSWORD_VARIABLE },
     baseDn: cfg.ldap.baseDn,
     peopleDn: ous.people,
     groupsDn: ous.groups,

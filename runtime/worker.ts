@@ -46,7 +46,8 @@ export async function createProvisioningWorker(
 ): Promise<ProvisioningWorker> {
   installTemporalRuntime(logger);
   const policy = options.policy ?? loadPolicyOrThrow(cfg.policy.dir);
-  const { connectors, missing } = connectorsForPolicy(cfg, policy, options.connectorConfigs ?? loadConnectorsFile(cfg.connectors.file), logger.child({ component: 'connectors' }));
+  const connectorConfigs = options.connectorConfigs ?? loadConnectorsFile(cfg.connectors.file);
+  const { connectors, missing } = connectorsForPolicy(cfg, policy, connectorConfigs, logger.child({ component: 'connectors' }));
   if (missing.length > 0) logger.warn({ missing }, 'applications of the policy without a connector: their steps are not planned');
   const store = options.store ?? (await openStore(cfg, { migrate: true, createKeys: true, logger }));
   // The store's owner also ships its audit records to Kafka (for the SIEM) and checkpoints the
@@ -72,7 +73,10 @@ export async function createProvisioningWorker(
   // Per app: its queue and its urgent queue (leavers first), each with its server-enforced rate.
   const appWorkers = await Promise.all(
     [...connectors.entries()].map(([app, connector]) => {
-      const limits = policy.applications.get(app)?.connector === 'ldap' ? cfg.ldapConnector : cfg.scimConnector;
+      const decl = policy.applications.get(app);
+      const limits = decl?.connector === 'ldap' ? cfg.ldapConnector : cfg.scimConnector;
+      // An application's own rate (its connector entry) wins over the connector kind's default.
+      const own = connectorConfigs.find((c) => c.type === decl?.connector && c.app === decl?.config)?.maxActivitiesPerSecond;
       return createAppActivityWorker({
         cfg,
         logger,
@@ -82,7 +86,7 @@ export async function createProvisioningWorker(
         baseQueue: taskQueue,
         connection,
         dataConverter: converter,
-        maxActivitiesPerSecond: limits.maxActivitiesPerSecond,
+        maxActivitiesPerSecond: own ?? limits.maxActivitiesPerSecond,
         urgentMaxActivitiesPerSecond: limits.urgentMaxActivitiesPerSecond,
       });
     }),

@@ -87,6 +87,8 @@ export const configSchema = z.strictObject({
     bindDn: z.string().default('cn=admin,dc=provisioner,dc=local'),
     /** Secret: never logged. Only for the local slapd that `stack up` runs. */
     bindPassword: z.string().min(1).default('provisioner-local-admin'),
+    /** A file holding the bind password, re-read when it changes (rotation without a restart); wins over bindPassword. */
+    bindPasswordFile: z.string().min(1).optional(),
     /** Where the LDAP connector keeps people, groups and disabled accounts, below baseDn (see ldapOus). */
     ous: z.strictObject({
       people: relativeDn.default('ou=people'),
@@ -123,7 +125,7 @@ export const configSchema = z.strictObject({
     /** Applications in plan-only mode by default: every step is planned, recorded, audited as planned and shown in the outcome, nothing is written. An operator arms one with `provisioner apps arm` (audited; the store's recorded mode then wins over this list). */
     planOnly: z.array(z.string().min(1)).default([]),
     /** An operator's estimate of the fence's population (the share thresholds multiply it) when the policy sets no fencing.population; unset: the identities in the store. The release rule is the policy's (fencing.releasesRequired). */
-    populationEstimate: z.coerce.number().int().positive().optional(),
+    populationEstimate: z.number().int().positive().optional(),
   }).prefault({}),
   http: z.strictObject({
     workerPort: port.default(9464),
@@ -181,11 +183,12 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'LDAP_URL', path: 'ldap.url', alsoSets: { 'ldap.external': true } },
   { env: 'LDAP_BIND_DN', path: 'ldap.bindDn' },
   { env: 'LDAP_BIND_PASSWORD', path: 'ldap.bindPassword' },
+  { env: 'LDAP_BIND_PASSWORD_FILE', path: 'ldap.bindPasswordFile' },
   { env: 'PROVISIONER_APPS', path: 'apps.file' },
   { env: 'PROVISIONER_CONNECTORS', path: 'connectors.file' },
   { env: 'PROVISIONER_POLICY', path: 'policy.dir' },
   { env: 'PROVISIONER_PLAN_ONLY', path: 'safety.planOnly', parse: commaList },
-  { env: 'PROVISIONER_FENCE_POPULATION', path: 'safety.populationEstimate' },
+  { env: 'PROVISIONER_FENCE_POPULATION', path: 'safety.populationEstimate', parse: Number },
   { env: 'PROVISIONER_API_PORT', path: 'http.apiPort' },
   { env: 'PROVISIONER_API_URL', path: 'api.url' },
   { env: 'PROVISIONER_API_CORS_ORIGINS', path: 'api.corsOrigins', parse: (v) => commaList(v).map((o) => o.replace(/\/+$/, '')) },
@@ -278,6 +281,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   cfg.cacheDir = path.resolve(root, cfg.cacheDir);
   cfg.apps.file = path.resolve(root, cfg.apps.file);
   cfg.connectors.file = path.resolve(root, cfg.connectors.file);
+  if (cfg.ldap.bindPasswordFile) cfg.ldap.bindPasswordFile = path.resolve(root, cfg.ldap.bindPasswordFile);
   cfg.policy.dir = path.resolve(root, cfg.policy.dir);
   cfg.audit.checkpointsFile = path.resolve(root, cfg.audit.checkpointsFile);
   if (cfg.api.jwt.secretFile) cfg.api.jwt.secretFile = path.resolve(root, cfg.api.jwt.secretFile);

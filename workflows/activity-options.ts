@@ -28,3 +28,14 @@ export const connectorCallOptions: ActivityOptions = {
   scheduleToCloseTimeout: '15 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['InvalidRequestError', 'AuthError'] },
 };
+
+/**
+ * The planning reads (`readAccount` before a plan or an access request's assessment): the connector
+ * calls' policy without its overall deadline. A plan cannot be made without them, and a failure
+ * would end the person's workflow with its timers and gates; an application that is down for an
+ * hour delays the person's change by an hour instead, as planning did when it read in process.
+ */
+export const planningReadOptions: ActivityOptions = {
+  startToCloseTimeout: connectorCallOptions.startToCloseTimeout!,
+  retry: connectorCallOptions.retry!,
+};

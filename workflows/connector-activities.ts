@@ -2,7 +2,7 @@
 // urgent twin, leavers first), with the one retry policy of connector calls, and a summary the
 // Temporal UI shows beside the activity's name (`chat: grant all-staff`): the application, the
 // action and the entitlement id, never a name or an e-mail (it is stored in the history).
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { PlanStep } from '../activities/lifecycle-types.js';
 import { connectorCallOptions } from './activity-options.js';
@@ -24,10 +24,10 @@ export function stepSummary(step: Pick<PlanStep, 'app' | 'action' | 'entitlement
 }
 
 /** The connector activities of `app`, placed and summarised (summary: none for the calls of older histories). */
-export function connectorActivities(app: string, placement: Placement, summary?: string) {
+export function connectorActivities(app: string, placement: Placement, summary?: string, options: ActivityOptions = connectorCallOptions) {
   const base = workflowInfo().taskQueue;
   return proxyActivities<Activities>({
-    ...connectorCallOptions,
+    ...options,
     ...(placement.urgency === 'urgent' ? { taskQueue: urgentAppTaskQueue(base, app), priority: { priorityKey: placement.priorityKey } } : { taskQueue: appTaskQueue(base, app) }),
     ...(summary ? { summary } : {}),
   });

@@ -10,7 +10,7 @@ import type { Activities } from '../activities/index.js';
 import type { ActualAccount, PlanChangeInput, PlannedChange } from '../activities/lifecycle-types.js';
 import type { RequestAssessment } from '../activities/approvals.js';
 import type { AccessRequestInput } from './approval-messages.js';
-import { bookkeepingOptions } from './activity-options.js';
+import { bookkeepingOptions, planningReadOptions } from './activity-options.js';
 import { connectorActivities, DISABLE_PRIORITY, type Placement } from './connector-activities.js';
 
 const { preparePlan, planChange, listApplicationsToRead, assessAccessRequest } = proxyActivities<Activities>(bookkeepingOptions);
@@ -18,7 +18,7 @@ const { preparePlan, planChange, listApplicationsToRead, assessAccessRequest } =
 /** What each application reports the person has, read on every application's own queue at once. */
 async function readAccounts(input: { employeeId: string; apps: string[]; keyPrefix: string; placement: Placement }): Promise<ActualAccount[]> {
   const found = await Promise.all(
-    input.apps.map((app) => connectorActivities(app, input.placement, `${app}: readAccount`).readAccount({ app, employeeId: input.employeeId, idempotencyKey: `${input.keyPrefix}/${app}` })),
+    input.apps.map((app) => connectorActivities(app, input.placement, `${app}: readAccount`, planningReadOptions).readAccount({ app, employeeId: input.employeeId, idempotencyKey: `${input.keyPrefix}/${app}` })),
   );
   return found.filter((a): a is ActualAccount => a !== null);
 }

@@ -11,6 +11,7 @@ import type { Config } from '../../schemas/config.js';
 import { startScimApp } from '../../targets/server.js';
 import { createLogger } from '../../observability/logger.js';
 import type { NoopInput } from '../fixtures/noop-workflow.js';
+import { appTaskQueue } from '../../workflows/task-queues.js';
 
 const silent = createLogger({ level: 'silent', name: 'bench' });
 
@@ -41,7 +42,7 @@ export async function bareTemporalFloor(cfg: Config, options: { taskQueue: strin
       Worker.create({
         connection,
         namespace: cfg.temporal.namespace,
-        taskQueue: `${options.taskQueue}-app-${app}`,
+        taskQueue: appTaskQueue(options.taskQueue, app),
         activities: noop,
         maxTaskQueueActivitiesPerSecond: options.appRps,
         maxConcurrentActivityTaskExecutions: 20,

@@ -12,6 +12,7 @@ import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/w
 import { inject } from 'vitest';
 import { searchAttributes } from '../../stack/temporal.js';
 import type { Stubs } from './stub-activities.js';
+import { appTaskQueue, urgentAppTaskQueue } from '../../workflows/task-queues.js';
 
 /**
  * Starts the test server with the search attributes the workflows set (as the dev server of the
@@ -37,7 +38,7 @@ export const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('
  * The application queues the workflows schedule connector calls on: `<base>-app-<app>` and its
  * urgent twin (named by the workflows' task-queue namers; runtime/app-activity-workers.ts polls the same).
  */
-const appQueues = (base: string, app: string) => [`${base}-app-${app}`, `${base}-app-${app}-urgent`];
+const appQueues = (base: string, app: string) => [appTaskQueue(base, app), urgentAppTaskQueue(base, app)];
 
 export type Scenario = { env: TestWorkflowEnvironment; taskQueue: string };
 
