@@ -88,7 +88,7 @@ describe('per-application rate limit across worker processes', () => {
   beforeAll(async () => {
     store = await openStore(cfg, { env: storeEnv, migrate: true, createKeys: true });
     script = await compileFixture();
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
@@ -160,5 +160,7 @@ describe('per-application rate limit across worker processes', () => {
       await env.teardown();
       await app.close();
     }
-  });
+    // Two worker processes start (each opens the store and connects), the fixture workflow is
+    // bundled, and 200 audited ensureAccounts run at 10/s: minutes on a loaded 2-core machine.
+  }, 300_000);
 });
