@@ -1,6 +1,7 @@
 // `npm run bench` (bench/run.sh): the end-to-end provisioning benchmark of docs/architecture.md#performance on the
 // real local stack (Kafka, Temporal, PostgreSQL) and fresh in-process SCIM apps, with its floors
-// measured in the same run. See bench/results/README.md for what each figure means.
+// measured in the same run. See bench/results/README.md for what each figure means. One file on
+// purpose: the run is one sequence (set-up, floors, joiners, leavers, report), its parts in bench/lib/.
 //
 //   node dist/bench/run.js [--joiners 300] [--apps 3] [--rate <joiners/s>] [--duration 15]
 //                          [--seed 1] [--leavers 20] [--app-rps 1000] [--skip-search] [--json <file>]
