@@ -7,18 +7,7 @@
 //   bench/policy-evaluate.ts generates 10,000 the same way.
 import { pathToFileURL } from 'node:url';
 import type { WorkerSnapshot } from '../schemas/events.js';
-
-/** mulberry32: small, fast, good enough for test data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { rng } from './lib/args.js';
 
 type Weighted<T> = [T, number][];
 
@@ -92,7 +81,7 @@ function levelOf(title: string): number {
 
 /** `count` worker snapshots; the first is the CEO, each department's head reports to them. */
 export function generateIdentities(count: number, seed = 42): WorkerSnapshot[] {
-  const rnd = random(seed);
+  const rnd = rng(seed);
   const out: WorkerSnapshot[] = [];
   const emails = new Set<string>();
   const heads = new Map<string, string>();
