@@ -86,7 +86,8 @@ describe('per-application rate limit across worker processes', () => {
   let store: Store;
 
   beforeAll(async () => {
-    store = await openStore(cfg, { env: storeEnv, migrate: true, createKeys: true });
+    // The processes read the same schema from their environment (PROVISIONER_STORE_SCHEMA).
+    store = await openStore({ ...cfg, postgres: { ...cfg.postgres, schema: storeSchema }, audit: { checkpointsFile: storeEnv.PROVISIONER_AUDIT_CHECKPOINTS } }, { env: storeEnv, migrate: true, createKeys: true });
     script = await compileFixture();
   }, 300_000);
 
