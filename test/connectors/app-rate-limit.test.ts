@@ -89,7 +89,7 @@ describe('per-application rate limit across worker processes', () => {
     // The processes read the same schema from their environment (PROVISIONER_STORE_SCHEMA).
     store = await openStore({ ...cfg, postgres: { ...cfg.postgres, schema: storeSchema }, audit: { checkpointsFile: storeEnv.PROVISIONER_AUDIT_CHECKPOINTS } }, { env: storeEnv, migrate: true, createKeys: true });
     script = await compileFixture();
-  }, 300_000);
+  }, 120_000);
 
   afterAll(async () => {
     for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
@@ -161,7 +161,5 @@ describe('per-application rate limit across worker processes', () => {
       await env.teardown();
       await app.close();
     }
-    // Two worker processes start (each opens the store and connects), the fixture workflow is
-    // bundled, and 200 audited ensureAccounts run at 10/s: minutes on a loaded 2-core machine.
-  }, 300_000);
+  });
 });
