@@ -64,6 +64,16 @@ describe('the connectors the worker builds', () => {
     const file = path.join(dir, 'connectors.yaml');
     writeFileSync(file, `connectors:\n  - type: scim\n    app: chat\n    baseUrl: http://127.0.0.1:1/scim/v2\n    auth: { kind: bearer, token: dev-chat-scim-token }\n`);
     expect(() => loadConnectorsFile(file)).toThrow(ConfigError);
-    expect(() => loadConnectorsFile(file)).toThrow(/auth\.token/);
+    // One line saying what to fix, the invalid setting in the details after it.
+    const error = (() => {
+      try {
+        loadConnectorsFile(file);
+      } catch (err) {
+        return err as ConfigError;
+      }
+      throw new Error('the inline secret was accepted');
+    })();
+    expect(error.message).toMatch(/^invalid connectors file .*; correct it as listed below/);
+    expect(error.details.join('\n')).toMatch(/auth\.token/);
   });
 });
