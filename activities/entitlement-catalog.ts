@@ -3,7 +3,7 @@
 // The catalog maps between them per application, read once and refreshed on a miss.
 import type { CallContext, Connector } from '../connectors/contract.js';
 import { can } from '../connectors/contract.js';
-import { InvalidRequestError } from '../connectors/errors.js';
+import { InvalidRequestError, NotFoundError } from '../connectors/errors.js';
 
 export class EntitlementCatalog {
   private readonly byName = new Map<string, Map<string, string>>();
@@ -30,6 +30,24 @@ export class EntitlementCatalog {
     const known = this.byName.get(app)?.get(entitlement) ?? (await this.load(app, call)).get(entitlement);
     if (!known) throw new InvalidRequestError(`${app} has no entitlement named ${JSON.stringify(entitlement)} (create it in the application, or fix the policy)`, app);
     return known;
+  }
+
+  /**
+   * Runs `act` with the application's id of the entitlement. Applications recreate groups under
+   * new ids: when `act` answers NotFoundError (the group, or the account, is gone), the catalog is
+   * read again once, and if the entitlement now has another id, `act` runs once more with it. The
+   * same id means the id was right and the error stands (an account that is gone, say).
+   */
+  async withId<T>(app: string, entitlement: string, call: CallContext, act: (id: string) => Promise<T>): Promise<T> {
+    const id = await this.idOf(app, entitlement, call);
+    try {
+      return await act(id);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      const fresh = (await this.load(app, call)).get(entitlement);
+      if (fresh === undefined || fresh === id) throw err;
+      return act(fresh);
+    }
   }
 
   /** The policy names of the application ids a person holds (ids the catalog does not know are kept as they are). */

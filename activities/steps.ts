@@ -85,8 +85,9 @@ export function createStepActivities(deps: StepActivityDeps) {
     async grant(input, call) {
       const { step } = input;
       const c = needs(connector(step.app), 'entitlements', 'grant entitlements');
-      const req = { account: accountOf(input), entitlementId: await catalog.idOf(step.app, step.entitlementId!, call) };
-      return fromChange(await c.grant(req, call), step.account);
+      // A group recreated in the application under a new id is found again by its name (once).
+      const result = await catalog.withId(step.app, step.entitlementId!, call, (entitlementId) => c.grant({ account: accountOf(input), entitlementId }, call));
+      return fromChange(result, step.account);
     },
     async revoke(input, call) {
       const { step } = input;
@@ -94,13 +95,14 @@ export function createStepActivities(deps: StepActivityDeps) {
       const c = needs(connector(step.app), 'entitlements', 'revoke entitlements');
       // Nobody can hold an entitlement the application does not have: a revoke of it is already done.
       const gone = { outcome: 'already-in-state' as const, ...(account ? { account } : {}), detail: `${step.app} has no entitlement ${step.entitlementId}` };
-      const entitlementId = await catalog.idOf(step.app, step.entitlementId!, call).catch((err: unknown) => {
+      const known = await catalog.idOf(step.app, step.entitlementId!, call).catch((err: unknown) => {
         if (err instanceof InvalidRequestError) return undefined;
         throw err;
       });
-      if (entitlementId === undefined) return gone;
+      if (known === undefined) return gone;
       try {
-        return fromChange(await c.revoke({ account: accountOf(input), entitlementId }, call), account);
+        // A group recreated under a new id is found again by its name (once) before the revoke is judged done.
+        return fromChange(await catalog.withId(step.app, step.entitlementId!, call, (entitlementId) => c.revoke({ account: accountOf(input), entitlementId }, call)), account);
       } catch (err) {
         if (err instanceof NotFoundError) return gone;
         throw err;
