@@ -60,13 +60,16 @@ export type PlanActivityDeps = {
 export function createPlanActivities(deps: PlanActivityDeps) {
   const { store } = deps;
 
-  /** The change's snapshot: stored (audited when new) when the change brings one, else the stored one. */
-  async function snapshotOf(input: PlanChangeInput, workflowId: string): Promise<WorkerSnapshot> {
+  /**
+   * The change's snapshot: stored (audited when new) when the change brings one and `store` is set,
+   * else the stored one.
+   */
+  async function snapshotOf(input: PlanChangeInput, workflowId: string, options: { store: boolean }): Promise<WorkerSnapshot> {
     const { employeeId } = input;
     // A change without an HR event (a grant, its expiry, a revoke request) plans on the stored snapshot.
     const snapshot = input.snapshot ?? (await storedSnapshot(store, employeeId));
     if (!snapshot) throw ApplicationFailure.create({ type: 'UnknownIdentity', message: `no HR snapshot is stored for ${employeeId}: nothing to plan from`, nonRetryable: true });
-    if (input.snapshot) {
+    if (input.snapshot && options.store) {
       await store.change(
         async (tx) => ({ changed: (await upsertIdentity(tx, snapshot)).stored }),
         (r: { changed: boolean }) => (r.changed ? { actor: SYSTEM, action: 'identity.snapshot-stored', reason: `${input.eventType} sequence ${snapshot.sequence}`, subject: { employeeId }, eventId: input.changeId, workflowId, changes: [{ op: 'status', outcome: snapshot.status }] } : null),
@@ -78,7 +81,7 @@ export function createPlanActivities(deps: PlanActivityDeps) {
   return {
     /** Stores the change's snapshot and names the applications whose accounts the plan reads. */
     async preparePlan(input: PlanChangeInput): Promise<ApplicationsToRead> {
-      await snapshotOf(input, activityWorkflowId());
+      await snapshotOf(input, activityWorkflowId(), { store: true });
       return { apps: applicationsToRead(deps.policy(), deps.connectors) };
     },
 
@@ -97,7 +100,8 @@ export function createPlanActivities(deps: PlanActivityDeps) {
       const policy = deps.policy();
       const workflowId = activityWorkflowId();
       const { employeeId } = input;
-      const snapshot = await snapshotOf(input, workflowId);
+      // With `actual` (read through the queues), preparePlan has stored the change's snapshot already.
+      const snapshot = await snapshotOf(input, workflowId, { store: input.actual === undefined });
       const actual = input.actual ?? (await readActualAccounts(policy, deps.connectors, deps.catalog, employeeId, callContext(`${input.changeId}/plan`)));
       const grants = (await listGrants(store.pool, employeeId))
         .filter((g) => g.provenance.kind !== 'birthright')
