@@ -20,6 +20,7 @@ import { appUrls, type ResolvedApp } from '../targets/apps-file.js';
 import { loadConfig, type Config } from '../schemas/config.js';
 import { ensureTopics } from '../stack/kafka.js';
 import { openStore } from '../store/index.js';
+import { behaviourOf } from '../targets/profiles.js';
 import { startScimApp, type ScimApp } from '../targets/server.js';
 import { preciseNow } from '../targets/write-log.js';
 import { identityWorkflowId } from '../workflows/messages.js';
@@ -69,7 +70,7 @@ const apps: Array<{ app: ScimApp; resolved: ResolvedApp }> = await Promise.all(
     const token = `bench-${randomBytes(12).toString('hex')}`;
     const app = await startScimApp({ name, port: 0, host: '127.0.0.1', bearerTokens: [token], adminToken: token, logger });
     const { url, scimUrl } = appUrls('127.0.0.1', app.port);
-    return { app, resolved: { name, host: '127.0.0.1', port: app.port, url, scimUrl, bearerTokens: [token], adminToken: token } };
+    return { app, resolved: { name, host: '127.0.0.1', port: app.port, url, scimUrl, bearerTokens: [token], adminToken: token, behaviour: behaviourOf() } };
   }),
 );
 const resolvedApps = apps.map((a) => a.resolved);

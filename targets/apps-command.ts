@@ -133,6 +133,7 @@ async function upOne(app: ResolvedApp, options: AppsCommandOptions, mainJs: stri
       '--host', app.host,
       ...(app.stateFile ? ['--state-file', app.stateFile] : []),
       ...(app.faults ? ['--faults', JSON.stringify(app.faults)] : []),
+      '--behaviour', JSON.stringify(app.behaviour),
     ],
     env: childEnv(app, options),
     cwd: options.projectRoot,

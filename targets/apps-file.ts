@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../schemas/config.js';
+import { behaviourOf, behaviourSchema, profileNameSchema, type Behaviour } from './profiles.js';
 
 /** Faults a target app injects into its SCIM API (never into /health, /admin or /oauth/token). */
 export const faultsSchema = z.strictObject({
@@ -67,6 +68,10 @@ const appSchema = z
     /** JSON file the app keeps its users and groups in (relative to the project root); in memory when absent. */
     stateFile: z.string().min(1).optional(),
     faults: faultsSchema.optional(),
+    /** How the app behaves where SCIM servers differ (targets/profiles.ts); `standard` when absent. */
+    profile: profileNameSchema.optional(),
+    /** Single behaviours overriding the profile's. */
+    behaviour: behaviourSchema.partial().optional(),
   })
   .refine((a) => !(a.bearerToken !== undefined && a.bearerTokenEnv !== undefined), {
     message: 'give bearerToken or bearerTokenEnv, not both',
@@ -101,6 +106,7 @@ export type ResolvedApp = {
   adminToken: string;
   stateFile?: string;
   faults?: Faults;
+  behaviour: Behaviour;
 };
 
 export const SCIM_BASE_PATH = '/scim/v2';
@@ -109,9 +115,9 @@ export class AppsConfigError extends ConfigError {
   override readonly name = 'AppsConfigError';
 }
 
-export function appUrls(host: string, port: number): { url: string; scimUrl: string } {
+export function appUrls(host: string, port: number, basePath: string = SCIM_BASE_PATH): { url: string; scimUrl: string } {
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  return { url, scimUrl: `${url}${SCIM_BASE_PATH}` };
+  return { url, scimUrl: `${url}${basePath}` };
 }
 
 function fromEnv(env: NodeJS.ProcessEnv, name: string, what: string, app: string): string {
@@ -126,7 +132,8 @@ function fromEnv(env: NodeJS.ProcessEnv, name: string, what: string, app: string
 export function resolveApp(spec: AppSpec, options: { env?: NodeJS.ProcessEnv; root: string }): ResolvedApp {
   const env = options.env ?? process.env;
   const bearer = spec.bearerToken ?? (spec.bearerTokenEnv ? fromEnv(env, spec.bearerTokenEnv, 'the bearer token', spec.name) : undefined);
-  const { url, scimUrl } = appUrls(spec.host, spec.port);
+  const behaviour = behaviourOf(spec.profile, spec.behaviour);
+  const { url, scimUrl } = appUrls(spec.host, spec.port, behaviour.basePath);
   return {
     name: spec.name,
     host: spec.host,
@@ -147,6 +154,7 @@ export function resolveApp(spec: AppSpec, options: { env?: NodeJS.ProcessEnv; ro
     adminToken: spec.adminToken ?? fromEnv(env, spec.adminTokenEnv!, 'the admin token', spec.name),
     ...(spec.stateFile ? { stateFile: path.resolve(options.root, spec.stateFile) } : {}),
     ...(spec.faults ? { faults: spec.faults } : {}),
+    behaviour,
   };
 }
 

@@ -1,6 +1,7 @@
 // What scimmy passes through to our ingress/egress/degress handlers for each request: the app the
 // request is for (scimmy's resource declarations are process-wide; the apps in a process are not).
 import type { Logger } from 'pino';
+import type { Behaviour } from './profiles.js';
 import { scimError } from './scim-errors.js';
 import type { ResourceStore } from './store.js';
 import type { WriteLog } from './write-log.js';
@@ -12,6 +13,8 @@ export type TargetState = {
   /** Called after every applied write (persists the state). */
   changed: () => void;
   logger: Logger;
+  /** How this app behaves where SCIM servers differ (profiles.ts). */
+  behaviour: Behaviour;
 };
 
 export type ListWindow = {

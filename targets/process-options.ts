@@ -5,11 +5,13 @@
 //   node dist/targets/main.js --name chat --port 8101 [--host 127.0.0.1] [--state-file f.json]
 //        [--bearer-token T]... [--oauth-client-id ID --oauth-client-secret S] [--admin-token A]
 //        [--faults '{"latencyMs":50}'] [--max-results 1000] [--persist-delay-ms 20] [--log-level info]
+//        [--profile no-groups] [--behaviour '{"etags":false}']
 //   node dist/targets/main.js --apps-file config/apps.yaml --app chat     (the rest from the file)
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { AppsConfigError, faultsSchema, loadAppsFile } from './apps-file.js';
+import { behaviourOf, behaviourSchema, profileNameSchema } from './profiles.js';
 import type { ScimAppOptions } from './server.js';
 
 export type ProcessOptions = Omit<ScimAppOptions, 'logger' | 'now'> & { logLevel: string };
@@ -29,15 +31,17 @@ const processSchema = z
     maxResults: z.coerce.number().int().min(1).max(100_000).optional(),
     persistDelayMs: z.coerce.number().int().min(0).max(3_600_000).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    profile: profileNameSchema.optional(),
+    behaviour: behaviourSchema.partial().optional(),
   })
   .refine((o) => o.bearerTokens.length > 0 || o.oauth !== undefined, { message: 'give a bearer token or OAuth client credentials' });
 
-function parseFaults(json: string | undefined): unknown {
+function parseJson(json: string | undefined, what: string): unknown {
   if (json === undefined || json.trim() === '') return undefined;
   try {
     return JSON.parse(json) as unknown;
   } catch {
-    throw new AppsConfigError(`--faults / SCIM_APP_FAULTS is not valid JSON: ${json}`);
+    throw new AppsConfigError(`${what} is not valid JSON: ${json}`);
   }
 }
 
@@ -60,6 +64,8 @@ export function parseProcessOptions(argv: string[], env: NodeJS.ProcessEnv, root
       'max-results': { type: 'string' },
       'persist-delay-ms': { type: 'string' },
       'log-level': { type: 'string' },
+      profile: { type: 'string' },
+      behaviour: { type: 'string' },
       'apps-file': { type: 'string' },
       app: { type: 'string' },
     },
@@ -75,7 +81,7 @@ export function parseProcessOptions(argv: string[], env: NodeJS.ProcessEnv, root
   const ttl = values['oauth-token-ttl'] ?? env.SCIM_APP_OAUTH_TOKEN_TTL ?? fromFile?.oauth?.tokenTtlSeconds;
   const stateFile = values['state-file'] ?? env.SCIM_APP_STATE_FILE ?? fromFile?.stateFile;
   const bearer = values['bearer-token'] ?? (env.SCIM_APP_BEARER_TOKEN ? [env.SCIM_APP_BEARER_TOKEN] : undefined) ?? fromFile?.bearerTokens;
-  const faults = parseFaults(values.faults ?? env.SCIM_APP_FAULTS) ?? fromFile?.faults;
+  const faults = parseJson(values.faults ?? env.SCIM_APP_FAULTS, '--faults / SCIM_APP_FAULTS') ?? fromFile?.faults;
   const raw = {
     name: values.name ?? env.SCIM_APP_NAME ?? fromFile?.name,
     port: values.port ?? env.SCIM_APP_PORT ?? fromFile?.port,
@@ -88,8 +94,13 @@ export function parseProcessOptions(argv: string[], env: NodeJS.ProcessEnv, root
     maxResults: values['max-results'] ?? env.SCIM_APP_MAX_RESULTS,
     persistDelayMs: values['persist-delay-ms'] ?? env.SCIM_APP_PERSIST_DELAY_MS,
     logLevel: values['log-level'] ?? env.LOG_LEVEL,
+    profile: values.profile ?? env.SCIM_APP_PROFILE,
+    behaviour: parseJson(values.behaviour ?? env.SCIM_APP_BEHAVIOUR, '--behaviour / SCIM_APP_BEHAVIOUR'),
   };
   const parsed = processSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
   if (!parsed.success) throw new AppsConfigError(`invalid SCIM app options (arguments and SCIM_APP_* variables):\n${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  const { profile, behaviour, ...options } = parsed.data;
+  // The file's app settles its behaviour; the command line and environment override single ones.
+  const base = profile === undefined && fromFile ? fromFile.behaviour : behaviourOf(profile);
+  return { ...options, behaviour: { ...base, ...behaviour } };
 }

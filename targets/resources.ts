@@ -44,11 +44,12 @@ const notFound = (type: ResourceType, id: string) => scimError(404, undefined, `
 
 /** A stored record as the client sees it: absolute $refs, and a user's groups (RFC 7643 §4.1.2). */
 function present(type: ResourceType, record: StoredRecord, ctx: ScimContext): Record<string, unknown> {
-  const ref = (t: ResourceType, id: string) => `${ctx.origin}${SCIM_BASE_PATH}/${endpoints[t]}/${id}`;
+  const ref = (t: ResourceType, id: string) => `${ctx.origin}${ctx.target.behaviour.basePath}/${endpoints[t]}/${id}`;
   if (type === 'Group') {
     const members = membersOf(record).map((m) => ({ ...m, $ref: ref(m.type ?? 'User', m.value) }));
     return members.length > 0 ? { ...record, members } : record;
   }
+  if (!ctx.target.behaviour.userGroups) return record; // the profile of servers that never return `groups`
   const groups = ctx.target.store
     .groupsOf(record.id)
     .map((g) => ({ value: g.id, $ref: ref('Group', g.id), ...(typeof g.displayName === 'string' ? { display: g.displayName } : {}), type: 'direct' }));

@@ -45,12 +45,18 @@ function projection(req: Request): { attributes?: string; excludedAttributes?: s
   return { ...(attributes ? { attributes } : {}), ...(excludedAttributes ? { excludedAttributes } : {}) };
 }
 
-/** scimmy makes locations from a server-relative base path; clients get absolute URIs (RFC 7643 §3.1). */
-function absolute(body: Json, origin: string): Json {
+/**
+ * scimmy makes locations from one server-relative base path for every app in the process; clients
+ * get absolute URIs (RFC 7643 §3.1) under the base path of the app they called.
+ */
+function absolute(body: Json, origin: string, basePath: string): Json {
   const json = JSON.parse(JSON.stringify(body)) as Json;
   const fix = (resource: Json) => {
     const meta = resource.meta as Json | undefined;
-    if (meta && typeof meta.location === 'string' && meta.location.startsWith('/')) meta.location = `${origin}${meta.location}`;
+    if (meta && typeof meta.location === 'string' && meta.location.startsWith('/')) {
+      const local = meta.location.startsWith(`${SCIM_BASE_PATH}/`) ? `${basePath}${meta.location.slice(SCIM_BASE_PATH.length)}` : meta.location;
+      meta.location = `${origin}${local}`;
+    }
   };
   fix(json);
   if (Array.isArray(json.Resources)) (json.Resources as Json[]).forEach(fix);
@@ -78,7 +84,7 @@ export function scimRouter(options: ScimRouterOptions): Router {
       res.status(304).end();
       return;
     }
-    const json = absolute(body as Json, `${req.protocol}://${req.get('host') ?? 'localhost'}`);
+    const json = absolute(body as Json, `${req.protocol}://${req.get('host') ?? 'localhost'}`, state.behaviour.basePath);
     res.status(status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(json));
   };
 
@@ -170,7 +176,7 @@ export function scimRouter(options: ScimRouterOptions): Router {
     router.post(base, async (req, res) => {
       const written = (await new Resource(undefined, projection(req)).write(req.body, context(req))) as unknown as Json;
       answerWrite(req, res, () => {
-        const json = absolute(written, `${req.protocol}://${req.get('host') ?? 'localhost'}`);
+        const json = absolute(written, `${req.protocol}://${req.get('host') ?? 'localhost'}`, state.behaviour.basePath);
         const location = (json.meta as Json | undefined)?.location;
         if (typeof location === 'string') res.setHeader('Location', location);
         send(req, res, 201, json, versionOf(type, json.id as string));

@@ -5,12 +5,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Logger } from 'pino';
-import { appUrls, SCIM_BASE_PATH, type Faults } from './apps-file.js';
+import { appUrls, type Faults } from './apps-file.js';
 import { createLogger } from '../observability/logger.js';
 import { adminRouter } from './admin.js';
 import { ClientAuth, type OAuthClient } from './auth.js';
 import type { TargetState } from './context.js';
 import { FaultInjector } from './faults.js';
+import { behaviourOf, type Behaviour } from './profiles.js';
 import { declareScimResources } from './resources.js';
 import { scimRouter } from './scim-routes.js';
 import { StateFile } from './state-file.js';
@@ -37,6 +38,8 @@ export type ScimAppOptions = {
   /** Milliseconds between a change and the state file write that includes it; default 20. */
   persistDelayMs?: number;
   logger?: Logger;
+  /** How the app behaves where SCIM servers differ (profiles.ts); the standard profile when absent. */
+  behaviour?: Behaviour;
   /** The clock for token expiry and meta timestamps (tests move it). */
   now?: () => number;
 };
@@ -47,7 +50,7 @@ export type ScimApp = {
   port: number;
   /** http://host:port: /health, /oauth/token, /admin. */
   url: string;
-  /** The SCIM base URL: `${url}/scim/v2`. */
+  /** The SCIM base URL: `${url}${behaviour.basePath}`. */
   scimUrl: string;
   /** Stops listening, ends open connections and writes the state file. */
   close: () => Promise<void>;
@@ -70,12 +73,13 @@ export async function startScimApp(options: ScimAppOptions): Promise<ScimApp> {
   declareScimResources();
   const now = options.now ?? Date.now;
   const logger = (options.logger ?? createLogger({ name: 'scim-target' })).child({ app: options.name });
+  const behaviour = options.behaviour ?? behaviourOf();
   const snapshot = options.stateFile ? StateFile.read(options.stateFile) : undefined;
   const store = new ResourceStore(now, snapshot);
   const writes = new WriteLog();
   let stateFile: StateFile | undefined;
   if (options.stateFile) stateFile = new StateFile(options.stateFile, () => store.snapshot(), logger, options.persistDelayMs);
-  const state: TargetState = { name: options.name, store, writes, logger, changed: () => stateFile?.changed() };
+  const state: TargetState = { name: options.name, store, writes, logger, behaviour, changed: () => stateFile?.changed() };
   const faults = new FaultInjector(options.faults ?? {}, now);
   const auth = new ClientAuth({
     appName: options.name,
@@ -113,9 +117,9 @@ export async function startScimApp(options: ScimAppOptions): Promise<ScimApp> {
       },
     }),
   );
-  app.use(SCIM_BASE_PATH, auth.requireClient(), faults.middleware(), scimRouter({ state, faults, maxResults: options.maxResults ?? 1000, authenticationSchemes: authenticationSchemes(!!options.oauth) }));
+  app.use(behaviour.basePath, auth.requireClient(), faults.middleware(), scimRouter({ state, faults, maxResults: options.maxResults ?? 1000, authenticationSchemes: authenticationSchemes(!!options.oauth) }));
   app.use((_req, res) => {
-    res.status(404).json({ error: 'not_found', detail: `SCIM lives under ${SCIM_BASE_PATH}` });
+    res.status(404).json({ error: 'not_found', detail: `SCIM lives under ${behaviour.basePath}` });
   });
   app.use((err: { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     if (err.type === 'entity.parse.failed') {
@@ -136,8 +140,8 @@ export async function startScimApp(options: ScimAppOptions): Promise<ScimApp> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const { url, scimUrl } = appUrls(host, port);
-  logger.info({ url, scimUrl, users: store.count('User'), groups: store.count('Group'), stateFile: options.stateFile ?? null, faults: faults.view().faults }, 'SCIM app listening');
+  const { url, scimUrl } = appUrls(host, port, behaviour.basePath);
+  logger.info({ url, scimUrl, users: store.count('User'), groups: store.count('Group'), stateFile: options.stateFile ?? null, faults: faults.view().faults, behaviour }, 'SCIM app listening');
 
   let closing: Promise<void> | undefined;
   return {

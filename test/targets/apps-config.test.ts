@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppsConfigError, loadAppsFile } from '../../targets/apps-file.js';
 import { projectRoot } from '../../schemas/config.js';
 import { parseProcessOptions } from '../../targets/process-options.js';
+import { profiles } from '../../targets/profiles.js';
 
 let dir: string;
 beforeEach(() => {
@@ -61,7 +62,16 @@ apps:
       adminToken: 'admin-from-env',
       stateFile: path.join(dir, 'state', 'hr.json'),
       faults: { latencyMs: 20 },
+      behaviour: profiles.standard,
     });
+  });
+
+  it('takes a behaviour profile, with single behaviours overridden, and puts SCIM under its base path', () => {
+    const file = write('apps:\n  - { name: hr, port: 9001, bearerToken: bearer-token-1, adminToken: admin-token-1, profile: saas, behaviour: { etags: true } }\n');
+    const [app] = loadAppsFile(file, { root: dir });
+    expect(app!.behaviour).toEqual({ ...profiles.saas, etags: true });
+    expect(app!.scimUrl).toBe('http://127.0.0.1:9001/api/v1/identity/scim');
+    expect(() => loadAppsFile(write('apps:\n  - { name: hr, port: 9001, bearerToken: bearer-token-1, adminToken: admin-token-1, profile: lenient }\n'), { root: dir })).toThrow(/profile/);
   });
 
   it('a missing environment variable is an error that names it', () => {
@@ -104,6 +114,7 @@ describe('the app process options', () => {
       stateFile: path.join(dir, 'state', 'chat.json'),
       faults: { failNext: 2 },
       logLevel: 'info',
+      behaviour: profiles.standard,
     });
   });
 
@@ -111,6 +122,13 @@ describe('the app process options', () => {
     const file = write('apps:\n  - { name: hr, port: 9001, bearerToken: bearer-token-1, adminToken: admin-token-1, stateFile: hr.json }\n');
     const options = parseProcessOptions(['--apps-file', file, '--app', 'hr', '--port', '0'], {}, dir);
     expect(options).toMatchObject({ name: 'hr', port: 0, bearerTokens: ['bearer-token-1'], adminToken: 'admin-token-1', stateFile: path.join(dir, 'hr.json') });
+  });
+
+  it('take the file app\'s profile, and single behaviours from --behaviour over it', () => {
+    const file = write('apps:\n  - { name: hr, port: 9001, bearerToken: bearer-token-1, adminToken: admin-token-1, profile: no-groups }\n');
+    expect(parseProcessOptions(['--apps-file', file, '--app', 'hr'], {}, dir).behaviour).toEqual(profiles['no-groups']);
+    expect(parseProcessOptions(['--apps-file', file, '--app', 'hr', '--behaviour', '{"etags":false}'], {}, dir).behaviour).toEqual({ ...profiles['no-groups'], etags: false });
+    expect(parseProcessOptions(['--apps-file', file, '--app', 'hr', '--profile', 'base-path'], {}, dir).behaviour).toEqual(profiles['base-path']);
   });
 
   it('missing or malformed options are errors that name them', () => {
