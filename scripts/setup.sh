@@ -26,3 +26,9 @@ elif [ ! -e "$stamp" ] || [ -n "$(find . \( -path ./node_modules -o -path ./dist
   npm run --silent build
   touch "$stamp"
 fi
+
+# The SCIM compliance checker (Python) that test/targets/scim-compliance.test.ts runs against our
+# target app; the test fails with this script's name when it is missing.
+if ! bash scripts/scim-compliance/install.sh; then
+  echo "setup: could not install the SCIM compliance checker; test/targets/scim-compliance.test.ts will fail until scripts/scim-compliance/install.sh succeeds" >&2
+fi
