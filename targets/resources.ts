@@ -7,6 +7,7 @@ import { SCIM_BASE_PATH } from './apps-file.js';
 import { contextOf, type ScimContext } from './context.js';
 import { assertIfMatch } from './etag.js';
 import { CaseRules, matchRecords, sortRecords } from './filter.js';
+import { applySchemaRules } from './schema-rules.js';
 import { scimError } from './scim-errors.js';
 import { membersOf, uniqueAttributes, type Member, type ResourceType, type StoredRecord } from './store.js';
 import type { WriteEntry, WriteOperation } from './write-log.js';
@@ -37,6 +38,7 @@ export function declareScimResources(): void {
   for (const resource of [SCIMMY.Resources.User, SCIMMY.Resources.Group, SCIMMY.Resources.Schema, SCIMMY.Resources.ResourceType, SCIMMY.Resources.ServiceProviderConfig]) {
     resource.basepath(SCIM_BASE_PATH);
   }
+  applySchemaRules([SCIMMY.Schemas.User.definition, SCIMMY.Schemas.Group.definition]);
   caseRules = { User: new CaseRules(SCIMMY.Schemas.User.definition), Group: new CaseRules(SCIMMY.Schemas.Group.definition) };
 }
 

@@ -9,9 +9,12 @@ import type { ListWindow, ScimContext, TargetState } from './context.js';
 import { assertIfMatch, ifNoneMatchMatches } from './etag.js';
 import type { FaultInjector } from './faults.js';
 import { applyMembershipPatch, membershipOperations } from './membership-patch.js';
+import { allowOnly } from './method-not-allowed.js';
+import { rewriteExtensionOperations } from './patch-extension.js';
 import { assertRemoveTargets } from './patch.js';
 import { endpoints, scimResources } from './resources.js';
 import { isScimError, SCIM_CONTENT_TYPE, scimError, sendScimError } from './scim-errors.js';
+import { searchAllTypes, searchParams } from './search.js';
 import type { ResourceType } from './store.js';
 
 type Json = Record<string, unknown>;
@@ -151,19 +154,9 @@ export function scimRouter(options: ScimRouterOptions): Router {
 
     // RFC 7644 §3.4.3: the same query as a POST body.
     router.post(`${base}/.search`, async (req, res) => {
-      const search = new SCIMMY.Messages.SearchRequest(req.body as never) as unknown as {
-        filter?: string; attributes?: string[]; excludedAttributes?: string[]; sortBy?: string; sortOrder?: string; startIndex?: number; count?: number;
-      };
-      await list(type, req, res, {
-        ...(search.filter !== undefined ? { filter: search.filter } : {}),
-        ...(search.attributes ? { attributes: search.attributes.join(',') } : {}),
-        ...(search.excludedAttributes ? { excludedAttributes: search.excludedAttributes.join(',') } : {}),
-        ...(search.sortBy ? { sortBy: search.sortBy } : {}),
-        ...(search.sortOrder ? { sortOrder: search.sortOrder } : {}),
-        ...(search.startIndex !== undefined ? { startIndex: search.startIndex } : {}),
-        ...(search.count !== undefined ? { count: search.count } : {}),
-      });
+      await list(type, req, res, searchParams(req.body));
     });
+    allowOnly(router, `${base}/.search`, ['POST']);
 
     // RFC 7644 §3.4.1: read one.
     router.get(`${base}/:id`, async (req, res) => {
@@ -196,7 +189,8 @@ export function scimRouter(options: ScimRouterOptions): Router {
     router.patch(`${base}/:id`, async (req, res) => {
       const id = req.params.id!;
       const ctx = context(req);
-      const message = new SCIMMY.Messages.PatchOp(req.body as never); // invalidSyntax / invalidValue / invalidPath
+      const patch = rewriteExtensionOperations(req.body, Resource.schema.definition);
+      const message = new SCIMMY.Messages.PatchOp(patch as never); // invalidSyntax / invalidValue / invalidPath
       const stored = state.store.get(type, id);
       if (!stored) throw scimError(404, undefined, `${type} ${id} not found`);
       assertIfMatch(ctx.ifMatch, stored.meta.version, `${type} ${id}`);
@@ -204,8 +198,8 @@ export function scimRouter(options: ScimRouterOptions): Router {
       if (membership) {
         applyMembershipPatch(stored, membership, ctx);
       } else {
-        await assertRemoveTargets(req.body, (await new Resource(id).read(ctx)) as never);
-        await new Resource(id).patch(req.body, ctx);
+        await assertRemoveTargets(patch, (await new Resource(id).read(ctx)) as never);
+        await new Resource(id).patch(patch as never, ctx);
       }
       const wanted = projection(req);
       if (wanted.attributes === undefined && wanted.excludedAttributes === undefined) {
@@ -224,7 +218,16 @@ export function scimRouter(options: ScimRouterOptions): Router {
       await new Resource(req.params.id!).dispose(context(req));
       answerWrite(req, res, () => res.status(204).end());
     });
+
+    allowOnly(router, base, ['GET', 'POST']);
+    allowOnly(router, `${base}/:id`, ['GET', 'PUT', 'PATCH', 'DELETE']);
   }
+
+  // RFC 7644 §3.4.3: a search at the root, across every resource type.
+  router.post('/.search', async (req, res) => {
+    send(req, res, 200, await searchAllTypes(searchParams(req.body), options.maxResults, (list) => context(req, list)));
+  });
+  allowOnly(router, '/.search', ['POST']);
 
   // RFC 7644 §4: discovery. The ServiceProviderConfig is this app's, not scimmy's global one.
   router.get('/ServiceProviderConfig', (req, res) => {
@@ -250,6 +253,7 @@ export function scimRouter(options: ScimRouterOptions): Router {
     const id = req.params.id as string | undefined;
     send(req, res, 200, await (id ? new SCIMMY.Resources.Schema(id) : new SCIMMY.Resources.Schema()).read());
   });
+  allowOnly(router, ['/ServiceProviderConfig', '/ResourceTypes', '/ResourceTypes/:id', '/Schemas', '/Schemas/:id'], ['GET']);
   router.all(['/Bulk', '/Me'], () => {
     throw scimError(501, undefined, 'not implemented by this service provider');
   });
