@@ -90,10 +90,27 @@ export class CaseRules {
   }
 }
 
+/**
+ * The top-level attributes a filter dives into (`emails[type eq "work"]`, `name.familyName eq "x"`).
+ * scimmy's Filter.match fails ("Cannot convert undefined or null to object") on a resource that
+ * lacks such an attribute; given an empty object it compares nothing and does not match, which is
+ * what RFC 7644 §3.4.2.2 wants for an unassigned attribute.
+ */
+function complexAttributes(filter: Filter): string[] {
+  const plain = JSON.parse(JSON.stringify([...filter])) as ExpressionObject[];
+  return plain.flatMap((o) => Object.entries(o).filter(([, v]) => v !== null && typeof v === 'object' && !Array.isArray(v)).map(([k]) => k.toLowerCase()));
+}
+
 /** The records a filter selects, in their original order. */
 export function matchRecords(records: StoredRecord[], filter: Filter, rules: CaseRules): StoredRecord[] {
-  const views = records.map((r) => rules.view(r));
-  const matched = new Set(rules.lowerFilter(filter).match(views));
+  const lowered = rules.lowerFilter(filter);
+  const dives = complexAttributes(lowered);
+  const views = records.map((r) => {
+    const view = rules.view(r);
+    const missing = dives.filter((name) => !Object.keys(view).some((k) => k.toLowerCase() === name));
+    return missing.length === 0 ? view : { ...view, ...Object.fromEntries(missing.map((name) => [name, {}])) };
+  });
+  const matched = new Set(lowered.match(views));
   return records.filter((_, i) => matched.has(views[i]!));
 }
 

@@ -6,12 +6,14 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import SCIMMY from 'scimmy';
 import { SCIM_BASE_PATH } from './apps-file.js';
 import type { ListWindow, ScimContext, TargetState } from './context.js';
+import { clientDetail } from './engine-errors.js';
 import { assertIfMatch, ifNoneMatchMatches } from './etag.js';
 import type { FaultInjector } from './faults.js';
 import { applyMembershipPatch, membershipOperations } from './membership-patch.js';
 import { allowOnly } from './method-not-allowed.js';
 import { rewriteExtensionOperations } from './patch-extension.js';
 import { assertRemoveTargets } from './patch.js';
+import { assertNoNullValues, assertPatchShape } from './request-body.js';
 import { endpoints, scimResources } from './resources.js';
 import { isScimError, SCIM_CONTENT_TYPE, scimError, sendScimError } from './scim-errors.js';
 import { searchAllTypes, searchParams } from './search.js';
@@ -167,6 +169,7 @@ export function scimRouter(options: ScimRouterOptions): Router {
 
     // RFC 7644 §3.3: create; 201 with Location and the resource.
     router.post(base, async (req, res) => {
+      assertNoNullValues(req.body);
       const written = (await new Resource(undefined, projection(req)).write(req.body, context(req))) as unknown as Json;
       answerWrite(req, res, () => {
         const json = absolute(written, `${req.protocol}://${req.get('host') ?? 'localhost'}`, state.behaviour.basePath);
@@ -179,6 +182,7 @@ export function scimRouter(options: ScimRouterOptions): Router {
     // RFC 7644 §3.5.1: replace.
     router.put(`${base}/:id`, async (req, res) => {
       const id = req.params.id!;
+      assertNoNullValues(req.body);
       const written = await new Resource(id, projection(req)).write(req.body, context(req));
       answerWrite(req, res, () => send(req, res, 200, written, versionOf(type, id)));
     });
@@ -189,6 +193,7 @@ export function scimRouter(options: ScimRouterOptions): Router {
     router.patch(`${base}/:id`, async (req, res) => {
       const id = req.params.id!;
       const ctx = context(req);
+      assertPatchShape(req.body);
       const patch = rewriteExtensionOperations(req.body, Resource.schema.definition);
       const message = new SCIMMY.Messages.PatchOp(patch as never); // invalidSyntax / invalidValue / invalidPath
       const stored = state.store.get(type, id);
@@ -263,7 +268,11 @@ export function scimRouter(options: ScimRouterOptions): Router {
   });
   router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; status?: number; message?: string };
-    if (isScimError(err)) return sendScimError(res, err.status, err.scimType || undefined, err.message);
+    if (isScimError(err)) {
+      const { detail, engineMessage } = clientDetail(err.message);
+      if (engineMessage) state.logger.warn({ err, method: req.method, path: req.originalUrl }, 'SCIM request failed inside scimmy');
+      return sendScimError(res, err.status, err.scimType || undefined, detail);
+    }
     if (e.type === 'entity.parse.failed') return sendScimError(res, 400, 'invalidSyntax', 'the request body is not valid JSON');
     if (e.type === 'entity.too.large') return sendScimError(res, 413, undefined, 'the request body is too large');
     state.logger.error({ err, method: req.method, path: req.originalUrl }, 'SCIM request failed');
