@@ -4,8 +4,10 @@
 //
 // Outcomes are explicit and decided per verb, from a read or from the protocol's own answer, never
 // from a blanket status: ensure → created | updated | unchanged | action-required; disable, enable,
-// delete, grant, revoke → applied | already-in-state. Errors are ConnectorErrors (errors.ts):
-// TransientError (retry, after retryAfterMs when set), AuthError, InvalidRequestError, NotFoundError.
+// delete, grant, revoke → applied | already-in-state; ensureEntitlement → created | existing |
+// action-required (found by name first: two with one name is never a guess). Errors are
+// ConnectorErrors (errors.ts): TransientError (retry, after retryAfterMs when set), AuthError,
+// InvalidRequestError, NotFoundError.
 // Connectors never retry by themselves: Temporal's activity retry does (see retry.ts).
 
 export type CallContext = {
