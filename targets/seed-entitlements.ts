@@ -20,7 +20,7 @@ export async function seedEntitlements(
     const names = [...policy.entitlements.values()].filter((e) => e.app === id).map((e) => e.id);
     const connector = connectors.get(id);
     if (connector instanceof LdapConnector) {
-      for (const name of names) if ((await connector.ensureGroup({ id: name }, call)).status === 'created') created += 1;
+      for (const name of names) if ((await connector.ensureEntitlement({ name }, call)).status === 'created') created += 1;
       continue;
     }
     const config = configs.find((c) => c.type === 'scim' && c.app === decl.config);
