@@ -151,7 +151,11 @@ async function ldapBench(): Promise<Result[]> {
   });
   try {
     const groups: string[] = [];
-    for (let g = 0; g < GROUPS; g += 1) groups.push((await connector.ensureGroup({ id: `bench-group-${g}` }, call())).dn.split(',')[0]!.slice(3));
+    for (let g = 0; g < GROUPS; g += 1) {
+      const group = await connector.ensureEntitlement({ name: `bench-group-${g}` }, call());
+      if (group.status === 'action-required') throw new Error(group.message);
+      groups.push(group.entitlement.id);
+    }
     return await runSuite('LDAP (slapd, 4 connections)', connector, groups);
   } finally {
     await connector.close();

@@ -51,6 +51,8 @@ export const ldapConnectorConfigSchema = z.strictObject({
     z.strictObject({ mode: z.literal('attribute'), attribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/), value: z.string().min(1) }),
   ]),
   placeholderMemberDn: dn.optional(),
+  /** The OUs (people, groups, disabled) `entitlements sync` may create when missing; none unless listed. */
+  manageOus: z.array(z.enum(['people', 'groups', 'disabled'])).optional(),
   timeoutMs: z.number().int().min(100).max(300_000).optional(),
   pageSize: z.number().int().min(1).max(10_000).optional(),
   connections: z.number().int().min(1).max(64).optional(),
@@ -103,6 +105,7 @@ export function createConnector(config: ConnectorConfig, options: CreateConnecto
     groupsDn: config.groupsDn,
     disable: config.disable,
     ...(config.placeholderMemberDn ? { placeholderMemberDn: config.placeholderMemberDn } : {}),
+    ...(config.manageOus ? { manageOus: config.manageOus } : {}),
     ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
     ...(config.pageSize ? { pageSize: config.pageSize } : {}),
     ...(config.connections ? { connections: config.connections } : {}),

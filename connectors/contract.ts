@@ -4,8 +4,10 @@
 //
 // Outcomes are explicit and decided per verb, from a read or from the protocol's own answer, never
 // from a blanket status: ensure → created | updated | unchanged | action-required; disable, enable,
-// delete, grant, revoke → applied | already-in-state. Errors are ConnectorErrors (errors.ts):
-// TransientError (retry, after retryAfterMs when set), AuthError, InvalidRequestError, NotFoundError.
+// delete, grant, revoke → applied | already-in-state; ensureEntitlement → created | existing |
+// action-required (found by name first: two with one name is never a guess). Errors are
+// ConnectorErrors (errors.ts): TransientError (retry, after retryAfterMs when set), AuthError,
+// InvalidRequestError, NotFoundError.
 // Connectors never retry by themselves: Temporal's activity retry does (see retry.ts).
 
 export type CallContext = {
@@ -78,7 +80,7 @@ export type RevokeRequest = GrantRequest;
 export type Page<T> = { items: T[]; next?: string; total?: number };
 export type PageRequest = { cursor?: string; pageSize?: number };
 
-export type Capability = 'accounts' | 'disable' | 'delete' | 'list-accounts' | 'entitlements';
+export type Capability = 'accounts' | 'disable' | 'delete' | 'list-accounts' | 'entitlements' | 'entitlement-sync';
 
 /** Every connector: it can find and converge accounts. */
 export interface AccountConnector {
@@ -115,7 +117,35 @@ export interface EntitlementCapable {
   revoke(req: RevokeRequest, call: CallContext): Promise<ChangeOutcome>;
 }
 
-export type Connector = AccountConnector & Partial<DisableCapable & DeleteCapable & ListAccountsCapable & EntitlementCapable>;
+/** A policy entitlement by its name: the name the application shows (a SCIM group's displayName, an LDAP group's cn). */
+export type EntitlementNameRequest = { name: string };
+
+/** Two entitlements with one name, or a name held by something else, is `action-required`: never guess which one is meant. */
+export type FindEntitlementResult =
+  | { status: 'existing'; entitlement: Entitlement }
+  | { status: 'missing' }
+  | { status: 'action-required'; message: string };
+
+export type EnsureEntitlementResult =
+  | { status: 'created' | 'existing'; entitlement: Entitlement }
+  | { status: 'action-required'; message: string };
+
+/**
+ * A place a connector keeps accounts or entitlements in (an LDAP OU). It is created only where the
+ * configuration says to manage it; one not managed is reported `missing`, never created.
+ */
+export type Container = { role: string; id: string; managed: boolean; status: 'existing' | 'created' | 'missing'; detail?: string };
+
+export interface EntitlementSyncCapable {
+  /** Finds the entitlement by its name, compared exactly on our side; reads only. */
+  findEntitlement(req: EntitlementNameRequest, call: CallContext): Promise<FindEntitlementResult>;
+  /** Finds the entitlement by its name, or creates it; a repeat is `existing`. */
+  ensureEntitlement(req: EntitlementNameRequest, call: CallContext): Promise<EnsureEntitlementResult>;
+  /** The containers the connector needs, created where managed (`create`), else only read. Absent: it needs none. */
+  ensureContainers?(req: { create: boolean }, call: CallContext): Promise<Container[]>;
+}
+
+export type Connector = AccountConnector & Partial<DisableCapable & DeleteCapable & ListAccountsCapable & EntitlementCapable & EntitlementSyncCapable>;
 
 export type CapableOf<C extends Capability> = C extends 'disable'
   ? DisableCapable
@@ -125,7 +155,9 @@ export type CapableOf<C extends Capability> = C extends 'disable'
       ? ListAccountsCapable
       : C extends 'entitlements'
         ? EntitlementCapable
-        : unknown;
+        : C extends 'entitlement-sync'
+          ? EntitlementSyncCapable
+          : unknown;
 
 export function can<C extends Capability>(connector: Connector, capability: C): connector is Connector & CapableOf<C> {
   return connector.capabilities.has(capability);

@@ -26,6 +26,7 @@ export function ldapConnectorConfig(cfg: Config, app: string): ConnectorConfig {
     peopleDn: ous.people,
     groupsDn: ous.groups,
     disable: cfg.ldapConnector.disable === 'move' ? { mode: 'move', disabledDn: ous.disabled } : { mode: 'attribute', attribute: 'employeeType', value: 'disabled' },
+    manageOus: cfg.ldap.manageOus,
     timeoutMs: 5_000,
   });
 }

@@ -95,6 +95,11 @@ export const configSchema = z.strictObject({
       groups: relativeDn.default('ou=groups'),
       disabled: relativeDn.default('ou=disabled'),
     }).prefault({}),
+    /**
+     * Which of those OUs provisioner creates when missing (`stack up`, `entitlements sync`); an OU not
+     * listed is reported missing and left to the directory's owner. List fewer for a directory you do not own.
+     */
+    manageOus: z.array(z.enum(['people', 'groups', 'disabled'])).default(['people', 'groups', 'disabled']),
   }).prefault({}),
   apps: z.strictObject({
     /** YAML file of the demo SCIM apps `apps up` runs (their own settings; development only). */
@@ -184,6 +189,7 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'LDAP_BIND_DN', path: 'ldap.bindDn' },
   { env: 'LDAP_BIND_PASSWORD', path: 'ldap.bindPassword' },
   { env: 'LDAP_BIND_PASSWORD_FILE', path: 'ldap.bindPasswordFile' },
+  { env: 'LDAP_MANAGE_OUS', path: 'ldap.manageOus', parse: (v) => (v.trim() === 'none' ? [] : commaList(v)) },
   { env: 'PROVISIONER_APPS', path: 'apps.file' },
   { env: 'PROVISIONER_CONNECTORS', path: 'connectors.file' },
   { env: 'PROVISIONER_POLICY', path: 'policy.dir' },
@@ -266,7 +272,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const where = (p: string) => (setBy.has(p) ? `set by ${setBy.get(p)}` : existsSync(file) ? `in ${file}` : 'default');
+    // A list's item (ldap.manageOus.0) was set by the variable that set the list.
+    const setter = (p: string) => [...setBy].find(([dotted]) => p === dotted || p.startsWith(`${dotted}.`))?.[1];
+    const where = (p: string) => (setter(p) ? `set by ${setter(p)}` : existsSync(file) ? `in ${file}` : 'default');
     const issues = parsed.error.issues.map((issue) => {
       const p = issue.path.join('.');
       return `${issue.message} at ${p || '(top level)'} (${where(p)})`;

@@ -62,10 +62,13 @@ export async function slapdHealthy(cfg: Config): Promise<boolean> {
   }
 }
 
-/** The organisational units to create, parents first: every level of ldap.ous below the base (`ou=second`, then `ou=people,ou=second`). */
+/**
+ * The organisational units to create, parents first: every level below the base of the OUs that
+ * ldap.manageOus names (`ou=second`, then `ou=people,ou=second`). The others are the directory owner's.
+ */
 export function ouEntries(cfg: Pick<Config, 'ldap'>): Array<{ dn: string; ou: string }> {
   const dns = new Set<string>();
-  for (const relative of Object.values(cfg.ldap.ous)) {
+  for (const relative of cfg.ldap.manageOus.map((role) => cfg.ldap.ous[role])) {
     const rdns = relative.split(',');
     for (let i = rdns.length - 1; i >= 0; i--) dns.add([...rdns.slice(i), cfg.ldap.baseDn].join(','));
   }

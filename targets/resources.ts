@@ -71,7 +71,7 @@ function indexedLookup(type: ResourceType, filter: Filter, ctx: ScimContext): St
   const found =
     name.toLowerCase() === 'id'
       ? store.get(type, value)
-      : uniqueAttributes[type].some((u) => u.name.toLowerCase() === name.toLowerCase())
+      : enforcedUnique(type, ctx).some((u) => u.name.toLowerCase() === name.toLowerCase())
         ? store.findByUnique(type, name, value)
         : null;
   return found === null ? undefined : found ? [found] : [];
@@ -114,8 +114,14 @@ function normaliseMembers(value: unknown, ctx: ScimContext): Member[] | undefine
   return [...members.values()];
 }
 
+/** The unique attributes this app enforces: with `duplicateGroupNames`, groups may share a displayName (RFC 7643 §4.2 sets no uniqueness). */
+function enforcedUnique(type: ResourceType, ctx: ScimContext): ReadonlyArray<{ name: string; caseExact: boolean }> {
+  const duplicates = type === 'Group' && ctx.target.behaviour.duplicateGroupNames;
+  return duplicates ? uniqueAttributes[type].filter((u) => u.name !== 'displayName') : uniqueAttributes[type];
+}
+
 function assertUnique(type: ResourceType, data: Record<string, unknown>, id: string | undefined, ctx: ScimContext): void {
-  for (const u of uniqueAttributes[type]) {
+  for (const u of enforcedUnique(type, ctx)) {
     const value = data[u.name];
     if (typeof value !== 'string') continue;
     const other = ctx.target.store.findByUnique(type, u.name, value);

@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
+import { ensurePolicyEntitlements } from '../../activities/entitlement-sync.js';
 import { createLogger } from '../../observability/logger.js';
 import { connectorsForPolicy } from '../../runtime/connectors.js';
-import { seedEntitlements } from '../../targets/seed-entitlements.js';
 import { loadPolicyOrThrow } from '../../runtime/worker.js';
 import { Client, Connection } from '@temporalio/client';
 import { dataConverter } from '../../codec/data-converter.js';
@@ -117,7 +117,7 @@ async function runDemo(cfg: Config, eventsFile: string): Promise<void> {
   try {
     const apps = await step(2, 'the demo SCIM apps', { name: 'the demo SCIM apps', deadlineMs: 3 * 60_000, log: logs }, say, async () => {
       const running = await appsUp({ ...appsOptions(cfg), log: indent });
-      const seeded = await seedEntitlements(policy, connectorConfigs, connectors);
+      const seeded = await ensurePolicyEntitlements(policy, connectors);
       indent(`the groups of the policy's entitlements exist in each app (${seeded} created now)`);
       return running;
     });

@@ -36,9 +36,14 @@ import type {
   DeleteCapable,
   DisableCapable,
   EnsureAccountRequest,
+  Container,
   EnsureAccountResult,
+  EnsureEntitlementResult,
   EntitlementCapable,
+  EntitlementNameRequest,
+  EntitlementSyncCapable,
   Entitlement,
+  FindEntitlementResult,
   GrantRequest,
   ListAccountsCapable,
   Page,
@@ -46,14 +51,17 @@ import type {
   RevokeRequest,
 } from '../contract.js';
 import { InvalidRequestError, NotFoundError, TransientError } from '../errors.js';
+import { LdapContainers, type ManagedOu } from './containers.js';
 import { EntryMapping, eq, first, USER_ATTRIBUTES, values, type LdapDisableMode } from './entries.js';
 import { escapeDnValue, firstRdn, formatParent, normalizeDn, parseDn, sameDn } from './escape.js';
+import { LdapGroups } from './groups.js';
 import { settleMemberships, type SettleOptions } from './memberships.js';
 import { PagedSearches } from './paged-search.js';
 import { LdapPool } from './pool.js';
 import { LdapResult, resultCode } from './result-codes.js';
 
 export type { LdapDisableMode } from './entries.js';
+export type { ManagedOu } from './containers.js';
 
 export type LdapConnectorOptions = {
   app: string;
@@ -72,6 +80,8 @@ export type LdapConnectorOptions = {
   /** Entitlements are the groupOfNames entries directly under this DN; an entitlement id is the group's cn. */
   groupsDn: string;
   disable: LdapDisableMode;
+  /** The OUs (by role) that may be created when missing; others are reported missing. Default none. */
+  manageOus?: readonly ManagedOu[];
   /** The member every group we create keeps, so it is never empty. Default: the group's own DN. */
   placeholderMemberDn?: string;
   /** Per LDAP operation. Default 10 s. */
@@ -88,14 +98,16 @@ export type LdapConnectorOptions = {
   logger?: Logger;
 };
 
-export class LdapConnector implements Connector, DisableCapable, DeleteCapable, ListAccountsCapable, EntitlementCapable {
+export class LdapConnector implements Connector, DisableCapable, DeleteCapable, ListAccountsCapable, EntitlementCapable, EntitlementSyncCapable {
   readonly app: string;
-  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['accounts', 'disable', 'delete', 'list-accounts', 'entitlements']);
+  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['accounts', 'disable', 'delete', 'list-accounts', 'entitlements', 'entitlement-sync']);
   private readonly log: Logger | undefined;
   private readonly pool: LdapPool;
   private readonly listings: PagedSearches;
   private readonly entries: EntryMapping;
   private readonly refint: SettleOptions;
+  private readonly containers: LdapContainers;
+  private readonly groups: LdapGroups;
 
   constructor(private readonly options: LdapConnectorOptions) {
     this.app = options.app;
@@ -109,6 +121,10 @@ export class LdapConnector implements Connector, DisableCapable, DeleteCapable, 
     }
     this.entries = new EntryMapping(options.app, options);
     this.refint = { pool: this.pool, refintWaitMs: options.refintWaitMs, placeholder: (group) => this.entries.placeholder(group), log: this.log };
+    const ous: Array<{ role: ManagedOu; dn: string }> = [{ role: 'people', dn: options.peopleDn }, { role: 'groups', dn: options.groupsDn }];
+    if (options.disable.mode === 'move') ous.push({ role: 'disabled', dn: options.disable.disabledDn });
+    this.containers = new LdapContainers(options.app, this.pool, { baseDn: options.baseDn, ous, manage: new Set(options.manageOus ?? []) });
+    this.groups = new LdapGroups(options.app, this.pool, this.entries, this.containers);
   }
 
   // ---- accounts -------------------------------------------------------------------------------
@@ -292,18 +308,19 @@ export class LdapConnector implements Connector, DisableCapable, DeleteCapable, 
     return { items: page.items.map((e) => this.entries.entitlement(e)), ...(page.next ? { next: page.next } : {}) };
   }
 
-  /** Creates the group `cn=<id>` with the placeholder member; a repeat is `unchanged`. Not part of the contract. */
-  async ensureGroup(req: { id: string; description?: string }, call: CallContext): Promise<{ status: 'created' | 'unchanged'; dn: string }> {
-    const dn = this.entries.groupDn(req.id);
-    try {
-      await this.pool.run('add', call, (c) =>
-        c.add(dn, { objectClass: ['top', 'groupOfNames'], cn: req.id, member: this.entries.placeholder(dn), ...(req.description ? { description: req.description } : {}) }),
-      );
-      return { status: 'created', dn };
-    } catch (err) {
-      if (resultCode(err) === LdapResult.entryAlreadyExists) return { status: 'unchanged', dn };
-      throw this.pool.error('add group', err);
-    }
+  /** The group `cn=<name>` under groupsDn (groups.ts). */
+  findEntitlement(req: EntitlementNameRequest, call: CallContext): Promise<FindEntitlementResult> {
+    return this.groups.find(req.name, call);
+  }
+
+  /** Creates the group with the placeholder member when missing; a repeat is `existing`. */
+  ensureEntitlement(req: EntitlementNameRequest, call: CallContext): Promise<EnsureEntitlementResult> {
+    return this.groups.ensure(req.name, call);
+  }
+
+  /** The people, groups and disabled OUs, created only where `manageOus` says (containers.ts). */
+  ensureContainers(req: { create: boolean }, call: CallContext): Promise<Container[]> {
+    return this.containers.ensure(req.create, call);
   }
 
   async grant(req: GrantRequest, call: CallContext): Promise<ChangeOutcome> {

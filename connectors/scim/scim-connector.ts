@@ -29,8 +29,12 @@ import type {
   DisableCapable,
   EnsureAccountRequest,
   EnsureAccountResult,
+  EnsureEntitlementResult,
   EntitlementCapable,
+  EntitlementNameRequest,
+  EntitlementSyncCapable,
   Entitlement,
+  FindEntitlementResult,
   GrantRequest,
   ListAccountsCapable,
   Page,
@@ -39,6 +43,7 @@ import type {
 } from '../contract.js';
 import { InvalidRequestError, NotFoundError, TransientError } from '../errors.js';
 import { equalityLookup, isFilterSafe, memberValuePath } from './filter.js';
+import { ScimGroups } from './groups.js';
 import { ScimHttp, type ScimAuthOptions } from './http.js';
 import { contractPage, listAll, listPage, startIndexOf } from './paging.js';
 import { account, accountRef, desiredUser, differs, ifMatch, patchOp, replacement, scimGroupSchema, scimUserSchema, type ScimUser } from './resources.js';
@@ -63,12 +68,13 @@ export type ScimConnectorOptions = {
 
 const sameText = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
 
-export class ScimConnector implements Connector, DisableCapable, DeleteCapable, ListAccountsCapable, EntitlementCapable {
+export class ScimConnector implements Connector, DisableCapable, DeleteCapable, ListAccountsCapable, EntitlementCapable, EntitlementSyncCapable {
   readonly app: string;
-  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['accounts', 'disable', 'delete', 'list-accounts', 'entitlements']);
+  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['accounts', 'disable', 'delete', 'list-accounts', 'entitlements', 'entitlement-sync']);
   private readonly pageSize: number;
   private readonly http: ScimHttp;
   private readonly log: Logger | undefined;
+  private readonly groups: ScimGroups;
 
   constructor(options: ScimConnectorOptions) {
     this.app = options.app;
@@ -77,6 +83,7 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
     if (!auth) throw new TypeError(`SCIM connector ${options.app}: give auth (bearer or oauth2) or bearerToken`);
     this.log = options.logger?.child({ app: options.app, connector: 'scim' });
     this.http = new ScimHttp({ app: options.app, baseUrl: options.baseUrl.replace(/\/+$/, ''), auth, timeoutMs: options.timeoutMs ?? 10_000, log: this.log });
+    this.groups = new ScimGroups(this.http, this.pageSize);
   }
 
   // ---- accounts -------------------------------------------------------------------------------
@@ -201,6 +208,15 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
     const params = { startIndex: startIndexOf(this.app, req.cursor), count: req.pageSize ?? this.pageSize, excludedAttributes: 'members' };
     const page = await listPage(this.http, 'Groups', scimGroupSchema, params, call, 'list groups');
     return contractPage(page, (g) => ({ app: this.app, id: g.id, displayName: g.displayName ?? g.id }));
+  }
+
+  /** By displayName, never by a 409 the server need not send (groups.ts). */
+  findEntitlement(req: EntitlementNameRequest, call: CallContext): Promise<FindEntitlementResult> {
+    return this.groups.find(req.name, call);
+  }
+
+  ensureEntitlement(req: EntitlementNameRequest, call: CallContext): Promise<EnsureEntitlementResult> {
+    return this.groups.ensure(req.name, call);
   }
 
   async grant(req: GrantRequest, call: CallContext): Promise<ChangeOutcome> {

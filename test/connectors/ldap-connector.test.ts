@@ -47,15 +47,15 @@ describe('LDAP groups (groupOfNames needs a member)', () => {
     open.push(ou0);
     const placeholder = `cn=placeholder,${ou0.groups}`;
     const { ou, connector } = await setup({ placeholderMemberDn: placeholder });
-    expect(await connector.ensureGroup({ id: 'admins', description: 'Administrators' }, callContext())).toMatchObject({ status: 'created' });
-    expect(await connector.ensureGroup({ id: 'admins' }, callContext())).toMatchObject({ status: 'unchanged' });
+    expect(await connector.ensureEntitlement({ name: 'admins' }, callContext())).toMatchObject({ status: 'created' });
+    expect(await connector.ensureEntitlement({ name: 'admins' }, callContext())).toMatchObject({ status: 'existing' });
     expect(await members(ou, 'admins')).toEqual([placeholder]);
     const { account } = (await connector.ensureAccount(person('E-PH', 'ph.user'), callContext())) as { account: AccountRef };
     expect(await connector.grant({ account, entitlementId: 'admins' }, callContext())).toEqual({ status: 'applied' });
     expect(await connector.revoke({ account, entitlementId: 'admins' }, callContext())).toEqual({ status: 'applied' });
     expect(await members(ou, 'admins')).toEqual([placeholder]);
     const listed = await connector.listEntitlements({}, callContext());
-    expect(listed.items).toEqual([{ app: 'dir', id: 'admins', displayName: 'Administrators' }]);
+    expect(listed.items).toEqual([{ app: 'dir', id: 'admins', displayName: 'admins' }]);
   });
 
   it('revoking the last member of a group someone else made keeps the group valid with the placeholder', async () => {

@@ -9,7 +9,7 @@ import { appUrls } from '../../targets/apps-file.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
 import { createProvisioningWorker, loadPolicyOrThrow, type ProvisioningWorker } from '../../runtime/worker.js';
-import { seedEntitlements } from '../../targets/seed-entitlements.js';
+import { ensurePolicyEntitlements } from '../../activities/entitlement-sync.js';
 import { openStore, type Store } from '../../store/index.js';
 import path from 'node:path';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -72,7 +72,7 @@ export async function startPipeline(options: { appNames?: string[]; policyDir?: 
   const store = await openStore(cfg, { migrate: true, createKeys: true, logger: log });
   const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, connectorConfigs, policy, store });
   let worker = await startWorker();
-  await seedEntitlements(policy, connectorConfigs, worker.connectors);
+  await ensurePolicyEntitlements(policy, worker.connectors);
   const ingress = await startIngress(cfg, log, { taskQueue, groupId: uniqueName('ingress'), itsm: { store } });
   const kafka = createKafka(cfg, { clientId: 'integration-test' });
   const producer = kafka.producer();

@@ -14,7 +14,7 @@ import { createKafka } from '../../kafka/client.js';
 import { planIdentity } from '../../policy/planner.js';
 import type { Identity } from '../../policy/identity.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
-import { seedEntitlements } from '../../targets/seed-entitlements.js';
+import { ensurePolicyEntitlements } from '../../activities/entitlement-sync.js';
 import { connectorsForPolicy } from '../../runtime/connectors.js';
 import { loadPolicyOrThrow } from '../../runtime/worker.js';
 import { loadConfig, projectRoot, type Config } from '../../schemas/config.js';
@@ -73,7 +73,7 @@ beforeAll(async () => {
   env = { ...process.env, PROVISIONER_CONFIG: configFile, PROVISIONER_STORE_SCHEMA: uniqueName('store').replaceAll('-', '_'), PROVISIONER_AUDIT_CHECKPOINTS: path.join(dir, 'checkpoints.jsonl'), LOG_LEVEL: 'warn' };
   const policy = loadPolicyOrThrow(policyDir);
   const { connectors } = connectorsForPolicy(cfg, policy, connectorConfigs, logger);
-  await seedEntitlements(policy, connectorConfigs, connectors);
+  await ensurePolicyEntitlements(policy, connectors);
   for (const c of connectors.values()) await c.close?.();
   ingress = await startIngress(cfg, logger, { taskQueue: cfg.temporal.taskQueue, groupId: uniqueName('ingress'), itsm: false });
   const connection = await Connection.connect({ address: cfg.temporal.address });
