@@ -75,7 +75,7 @@ export async function startScimApp(options: ScimAppOptions): Promise<ScimApp> {
   const logger = (options.logger ?? createLogger({ name: 'scim-target' })).child({ app: options.name });
   const behaviour = options.behaviour ?? behaviourOf();
   const snapshot = options.stateFile ? StateFile.read(options.stateFile) : undefined;
-  const store = new ResourceStore(now, snapshot);
+  const store = new ResourceStore(now, snapshot, { userNameCaseExact: behaviour.userNameCaseExact });
   const writes = new WriteLog();
   let stateFile: StateFile | undefined;
   if (options.stateFile) stateFile = new StateFile(options.stateFile, () => store.snapshot(), logger, options.persistDelayMs);
