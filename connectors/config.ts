@@ -13,18 +13,50 @@ import { secretReader, secretRefSchema } from './credentials.js';
 import { LdapConnector } from './ldap/ldap-connector.js';
 import { ScimConnector } from './scim/scim-connector.js';
 
+/** 127.0.0.0/8, ::1 and localhost: addresses that never leave the machine (RFC 6890, RFC 6761 §6.3). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * An application URL: any `https://host[:port]/path`, or `http://` to a loopback host only, where
+ * no network sees the bearer token or client secret. No credentials, query or fragment in it.
+ */
+export function appUrlProblem(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'expected an absolute URL such as https://scim.example.com/scim/v2';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `expected an https:// URL, not ${url.protocol}//`;
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    return `http:// is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost), not ${url.hostname}: over a network the credentials would travel unencrypted; use https://`;
+  }
+  if (url.username || url.password) return 'must not carry credentials; give them in auth';
+  if (url.search || url.hash) return 'must not carry a query or a fragment';
+  return undefined;
+}
+
+const appUrl = z.string().superRefine((raw, ctx) => {
+  const problem = appUrlProblem(raw);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const appName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a lower-case name: letters, digits and dashes');
 const dn = z.string().min(3).regex(/=/, 'expected a DN such as ou=people,dc=example,dc=com');
 
 export const scimConnectorConfigSchema = z.strictObject({
   type: z.literal('scim'),
   app: appName,
-  baseUrl: z.url({ protocol: /^https?$/ }),
+  /** The SCIM base URL (RFC 7644 §3.1): `https://host[:port]/path`, or loopback `http`. */
+  baseUrl: appUrl,
   auth: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('bearer'), token: secretRefSchema }),
     z.strictObject({
       kind: z.literal('oauth2'),
-      tokenUrl: z.url({ protocol: /^https?$/ }),
+      tokenUrl: appUrl,
       clientId: z.string().min(1),
       clientSecret: secretRefSchema,
       scope: z.string().min(1).optional(),
