@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../schemas/config.js';
 import type { Connector } from './contract.js';
-import { secretReader, secretRefSchema } from './credentials.js';
+import { fileReader, secretReader, secretRefSchema } from './credentials.js';
 import { LdapConnector } from './ldap/ldap-connector.js';
 import { ScimConnector } from './scim/scim-connector.js';
 
@@ -67,6 +67,11 @@ export const scimConnectorConfigSchema = z.strictObject({
   pageSize: z.number().int().min(1).max(10_000).optional(),
   /** The app's activity rate limit across all workers (runtime/app-activity-workers.ts). */
   maxActivitiesPerSecond: z.number().positive().optional(),
+  /**
+   * The PEM CA bundle the app's certificate (and its token endpoint's) is verified against, for an
+   * app whose certificate a private CA issued; re-read when the file changes.
+   */
+  tls: z.strictObject({ caFile: z.string().min(1, 'expected the path of a PEM CA bundle') }).optional(),
 });
 
 export const ldapConnectorConfigSchema = z.strictObject({
@@ -116,10 +121,15 @@ export function createConnector(config: ConnectorConfig, options: CreateConnecto
             ...(config.auth.scope ? { scope: config.auth.scope } : {}),
             ...(config.auth.clientAuthentication ? { clientAuthentication: config.auth.clientAuthentication } : {}),
           };
+    const root = options.root ?? path.resolve('.');
+    const tls = config.tls
+      ? { ca: fileReader(config.tls.caFile, { purpose: `the CA bundle (tls.caFile) of app ${config.app}`, root }), source: `tls.caFile ${path.resolve(root, config.tls.caFile)}` }
+      : undefined;
     return new ScimConnector({
       app: config.app,
       baseUrl: config.baseUrl,
       auth,
+      ...(tls ? { tls } : {}),
       ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
       ...(config.pageSize ? { pageSize: config.pageSize } : {}),
       ...logger,

@@ -41,6 +41,7 @@ import { InvalidRequestError, NotFoundError, TransientError } from '../errors.js
 import { equalityLookup, isFilterSafe, memberValuePath } from './filter.js';
 import { ScimHttp, type ScimAuthOptions } from './http.js';
 import { contractPage, listAll, listPage, startIndexOf } from './paging.js';
+import type { TlsOptions } from './tls.js';
 import { account, accountRef, desiredUser, differs, ifMatch, patchOp, replacement, scimGroupSchema, scimUserSchema, type ScimUser } from './resources.js';
 
 export { scimString } from './filter.js';
@@ -57,6 +58,8 @@ export type ScimConnectorOptions = {
   timeoutMs?: number;
   /** Resources per list request. Default 100. */
   pageSize?: number;
+  /** The CA bundle the app's certificate is verified against (./tls.ts); the system's CAs when absent. */
+  tls?: TlsOptions;
   /** Requests are logged at debug: method, path (no query), status, duration. Never headers. */
   logger?: Logger;
 };
@@ -76,7 +79,7 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
     const auth: ScimAuthOptions | undefined = options.auth ?? (options.bearerToken ? { kind: 'bearer', token: options.bearerToken } : undefined);
     if (!auth) throw new TypeError(`SCIM connector ${options.app}: give auth (bearer or oauth2) or bearerToken`);
     this.log = options.logger?.child({ app: options.app, connector: 'scim' });
-    this.http = new ScimHttp({ app: options.app, baseUrl: options.baseUrl.replace(/\/+$/, ''), auth, timeoutMs: options.timeoutMs ?? 10_000, log: this.log });
+    this.http = new ScimHttp({ app: options.app, baseUrl: options.baseUrl.replace(/\/+$/, ''), auth, timeoutMs: options.timeoutMs ?? 10_000, tls: options.tls, log: this.log });
   }
 
   // ---- accounts -------------------------------------------------------------------------------
