@@ -13,7 +13,7 @@ import { AuthError, InvalidRequestError, TransientError, type ConnectorError } f
 import { errorForStatus, retryAfterMs } from '../http-status.js';
 import { OAuthClientCredentials } from './oauth.js';
 import { scimErrorSchema } from './resources.js';
-import { certificateProblem, tlsDispatcher, type DispatcherSource, type TlsOptions } from './tls.js';
+import { certificateProblem, tlsDispatcher, type DispatcherSource, type TlsDispatcher, type TlsOptions } from './tls.js';
 
 export type ScimAuthOptions =
   | { kind: 'bearer'; /** Read on every call, so a rotated token is picked up without a restart. */ token: () => string }
@@ -92,12 +92,17 @@ export type ScimHttpOptions = {
 export class ScimHttp {
   readonly app: string;
   private readonly auth: AuthSource;
-  private readonly dispatcher: DispatcherSource;
+  private readonly tls: TlsDispatcher;
 
   constructor(private readonly options: ScimHttpOptions) {
     this.app = options.app;
-    this.dispatcher = tlsDispatcher(options.tls);
-    this.auth = authSource(options.app, options.auth, options.timeoutMs, { dispatcher: this.dispatcher, options: options.tls });
+    this.tls = tlsDispatcher(options.tls);
+    this.auth = authSource(options.app, options.auth, options.timeoutMs, { dispatcher: this.tls.current, options: options.tls });
+  }
+
+  /** Closes the connections of the app's own TLS Agent, if it has one. */
+  close(): Promise<void> {
+    return this.tls.close();
   }
 
   /**
@@ -113,7 +118,7 @@ export class ScimHttp {
     const timeout = AbortSignal.timeout(timeoutMs);
     let res: Response;
     let text: string;
-    const dispatcher = this.dispatcher();
+    const dispatcher = this.tls.current();
     try {
       res = await fetch(`${baseUrl}${path}`, {
         method,

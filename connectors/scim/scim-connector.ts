@@ -82,6 +82,11 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
     this.http = new ScimHttp({ app: options.app, baseUrl: options.baseUrl.replace(/\/+$/, ''), auth, timeoutMs: options.timeoutMs ?? 10_000, tls: options.tls, log: this.log });
   }
 
+  /** Closes the connections of the app's own TLS Agent (a connector with tls). */
+  close(): Promise<void> {
+    return this.http.close();
+  }
+
   // ---- accounts -------------------------------------------------------------------------------
 
   async getAccount(req: { employeeId: string }, call: CallContext): Promise<Account | undefined> {

@@ -14,18 +14,30 @@ export type TlsOptions = {
 /** The dispatcher requests go through: one Agent per CA bundle, replaced when the bundle changes. */
 export type DispatcherSource = () => Dispatcher | undefined;
 
-export function tlsDispatcher(tls: TlsOptions | undefined): DispatcherSource {
-  if (!tls) return () => undefined;
-  let current: { ca: string; agent: Agent } | undefined;
-  return () => {
-    const ca = tls.ca();
-    if (current?.ca !== ca) {
-      const previous = current?.agent;
-      current = { ca, agent: new Agent({ connect: { ca } }) };
-      // Requests still on the old Agent finish; it then closes its connections.
-      void previous?.close().catch(() => undefined);
-    }
-    return current.agent;
+export type TlsDispatcher = {
+  current: DispatcherSource;
+  /** Closes the Agent's connections (the connector's close). */
+  close(): Promise<void>;
+};
+
+export function tlsDispatcher(tls: TlsOptions | undefined): TlsDispatcher {
+  if (!tls) return { current: () => undefined, close: async () => undefined };
+  let agent: { ca: string; agent: Agent } | undefined;
+  return {
+    current: () => {
+      const ca = tls.ca();
+      if (agent?.ca !== ca) {
+        const previous = agent?.agent;
+        agent = { ca, agent: new Agent({ connect: { ca } }) };
+        // Requests still on the old Agent finish; it then closes its connections.
+        void previous?.close().catch(() => undefined);
+      }
+      return agent.agent;
+    },
+    close: async () => {
+      await agent?.agent.close();
+      agent = undefined;
+    },
   };
 }
 

@@ -98,6 +98,7 @@ describe('an app serving HTTPS under a base path, with a certificate from a priv
     expect((await connector.getAccount({ employeeId: 'E-TLS-1' }, call()))?.active).toBe(false);
     expect(await connector.deleteAccount!({ account }, call())).toEqual({ status: 'applied' });
     expect(await connector.getAccount({ employeeId: 'E-TLS-1' }, call())).toBeUndefined();
+    await connector.close?.();
   });
 
   it('without the CA: an AuthError that says to give tls.caFile, for the token request and for SCIM, with no secret in it', async () => {
@@ -124,5 +125,6 @@ describe('an app serving HTTPS under a base path, with a certificate from a priv
     expect((refused as Error).message).toContain(`could not be verified against the CA in tls.caFile ${path.join(dir, 'rotating-ca.pem')}`);
     copyFileSync(pki.caFile, path.join(dir, 'rotating-ca.pem'));
     expect((await connector.ensureAccount(person('E-TLS-3', 'rotated.ca'), call())).status).toBe('created');
+    await connector.close?.();
   });
 });
