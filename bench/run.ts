@@ -65,7 +65,7 @@ const cfg: Config = {
 await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, outcomes]);
 
 // Fresh SCIM apps in this process, on free ports, in memory.
-const apps: Array<{ app: ScimApp; resolved: ResolvedApp }> = await Promise.all(
+const apps: Array<{ app: ScimApp; resolved: ResolvedApp & { adminToken: string } }> = await Promise.all(
   policyFiles.apps.map(async (name) => {
     const token = `bench-${randomBytes(12).toString('hex')}`;
     const app = await startScimApp({ name, port: 0, host: '127.0.0.1', bearerTokens: [token], adminToken: token, logger });

@@ -9,9 +9,40 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../schemas/config.js';
 import type { Connector } from './contract.js';
-import { secretReader, secretRefSchema } from './credentials.js';
+import { fileReader, secretReader, secretRefSchema } from './credentials.js';
 import { LdapConnector } from './ldap/ldap-connector.js';
 import { ScimConnector } from './scim/scim-connector.js';
+
+/** 127.0.0.0/8, ::1 and localhost: addresses that never leave the machine (RFC 6890, RFC 6761 §6.3). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * An application URL: any `https://host[:port]/path`, or `http://` to a loopback host only, where
+ * no network sees the bearer token or client secret. No credentials, query or fragment in it.
+ */
+export function appUrlProblem(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'expected an absolute URL such as https://scim.example.com/scim/v2';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `expected an https:// URL, not ${url.protocol}//`;
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    return `http:// is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost), not ${url.hostname}: over a network the credentials would travel unencrypted; use https://`;
+  }
+  if (url.username || url.password) return 'must not carry credentials; give them in auth';
+  if (url.search || url.hash) return 'must not carry a query or a fragment';
+  return undefined;
+}
+
+const appUrl = z.string().superRefine((raw, ctx) => {
+  const problem = appUrlProblem(raw);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const appName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a lower-case name: letters, digits and dashes');
 const dn = z.string().min(3).regex(/=/, 'expected a DN such as ou=people,dc=example,dc=com');
@@ -19,12 +50,13 @@ const dn = z.string().min(3).regex(/=/, 'expected a DN such as ou=people,dc=exam
 export const scimConnectorConfigSchema = z.strictObject({
   type: z.literal('scim'),
   app: appName,
-  baseUrl: z.url({ protocol: /^https?$/ }),
+  /** The SCIM base URL (RFC 7644 §3.1): `https://host[:port]/path`, or loopback `http`. */
+  baseUrl: appUrl,
   auth: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('bearer'), token: secretRefSchema }),
     z.strictObject({
       kind: z.literal('oauth2'),
-      tokenUrl: z.url({ protocol: /^https?$/ }),
+      tokenUrl: appUrl,
       clientId: z.string().min(1),
       clientSecret: secretRefSchema,
       scope: z.string().min(1).optional(),
@@ -35,6 +67,11 @@ export const scimConnectorConfigSchema = z.strictObject({
   pageSize: z.number().int().min(1).max(10_000).optional(),
   /** The app's activity rate limit across all workers (runtime/app-activity-workers.ts). */
   maxActivitiesPerSecond: z.number().positive().optional(),
+  /**
+   * The PEM CA bundle the app's certificate (and its token endpoint's) is verified against, for an
+   * app whose certificate a private CA issued; re-read when the file changes.
+   */
+  tls: z.strictObject({ caFile: z.string().min(1, 'expected the path of a PEM CA bundle') }).optional(),
 });
 
 export const ldapConnectorConfigSchema = z.strictObject({
@@ -86,10 +123,15 @@ export function createConnector(config: ConnectorConfig, options: CreateConnecto
             ...(config.auth.scope ? { scope: config.auth.scope } : {}),
             ...(config.auth.clientAuthentication ? { clientAuthentication: config.auth.clientAuthentication } : {}),
           };
+    const root = options.root ?? path.resolve('.');
+    const tls = config.tls
+      ? { ca: fileReader(config.tls.caFile, { purpose: `the CA bundle (tls.caFile) of app ${config.app}`, root }), source: `tls.caFile ${path.resolve(root, config.tls.caFile)}` }
+      : undefined;
     return new ScimConnector({
       app: config.app,
       baseUrl: config.baseUrl,
       auth,
+      ...(tls ? { tls } : {}),
       ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
       ...(config.pageSize ? { pageSize: config.pageSize } : {}),
       ...logger,

@@ -39,7 +39,16 @@ export function secretReader(ref: SecretRef, options: SecretReaderOptions): () =
       return value;
     };
   }
-  const file = path.resolve(options.root ?? process.cwd(), ref.file);
+  return fileReader(ref.file, options);
+}
+
+/**
+ * A function returning a file's current contents, trimmed: re-read when its modification time,
+ * size or inode changes (a rotated secret or CA bundle is picked up without a restart). Relative
+ * paths are resolved against `root`; errors name the file and the purpose, never the contents.
+ */
+export function fileReader(name: string, options: { purpose: string; root?: string }): () => string {
+  const file = path.resolve(options.root ?? process.cwd(), name);
   let cached: { stamp: string; value: string } | undefined;
   return () => {
     let stamp: string;

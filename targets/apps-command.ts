@@ -3,6 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
+import { Agent, fetch } from 'undici';
 import { loadAppsFile, type ResolvedApp } from './apps-file.js';
 import { isAlive, pidFile, readLivePid, startDetached, stopByPidFile, waitFor } from '../stack/processes.js';
 import type { ServerStatus } from '../stack/server-status.js';
@@ -58,10 +59,17 @@ function selectApps(options: AppsCommandOptions): ResolvedApp[] {
   return apps.filter((a) => options.only!.includes(a.name));
 }
 
+/**
+ * The probe of an app serving HTTPS does not verify its certificate: the app may use a private CA
+ * that only the worker's connector config names, and the probe identifies the process by the pid
+ * its /health reports, not by the certificate.
+ */
+const unverified = new Agent({ connect: { rejectUnauthorized: false } });
+
 /** GET /health: what answers at the app's address, if anything. */
 async function probe(app: ResolvedApp): Promise<Health | undefined> {
   try {
-    const res = await fetch(`${app.url}/health`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`${app.url}/health`, { signal: AbortSignal.timeout(2000), ...(app.tls ? { dispatcher: unverified } : {}) });
     return res.ok ? ((await res.json()) as Health) : undefined;
   } catch {
     return undefined;
@@ -93,7 +101,7 @@ function childEnv(app: ResolvedApp, options: AppsCommandOptions): NodeJS.Process
   return {
     ...env,
     LOG_LEVEL: options.logLevel ?? 'info',
-    SCIM_APP_ADMIN_TOKEN: app.adminToken,
+    ...(app.adminToken ? { SCIM_APP_ADMIN_TOKEN: app.adminToken } : {}),
     ...(app.bearerTokens[0] ? { SCIM_APP_BEARER_TOKEN: app.bearerTokens[0] } : {}),
     ...(app.oauth
       ? {
@@ -132,6 +140,7 @@ async function upOne(app: ResolvedApp, options: AppsCommandOptions, mainJs: stri
       '--port', String(app.port),
       '--host', app.host,
       ...(app.stateFile ? ['--state-file', app.stateFile] : []),
+      ...(app.tls ? ['--tls-cert-file', app.tls.certFile, '--tls-key-file', app.tls.keyFile] : []),
       ...(app.faults ? ['--faults', JSON.stringify(app.faults)] : []),
       '--behaviour', JSON.stringify(app.behaviour),
     ],

@@ -62,9 +62,14 @@ const appSchema = z
         message: 'give exactly one of clientSecret or clientSecretEnv',
       })
       .optional(),
-    /** The token of the /admin API (faults, write log, reset), or the variable that holds it. */
+    /**
+     * The token of the /admin API (faults, write log, reset), or the variable that holds it. Without
+     * either the app has no /admin API, as a real SaaS app.
+     */
     adminToken: secret.optional(),
     adminTokenEnv: envName.optional(),
+    /** Serve HTTPS with this certificate (chain) and key, PEM files relative to the project root. */
+    tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
     /** JSON file the app keeps its users and groups in (relative to the project root); in memory when absent. */
     stateFile: z.string().min(1).optional(),
     faults: faultsSchema.optional(),
@@ -79,8 +84,8 @@ const appSchema = z
   .refine((a) => a.bearerToken !== undefined || a.bearerTokenEnv !== undefined || a.oauth !== undefined, {
     message: 'give bearerToken, bearerTokenEnv or oauth: clients need a way to authenticate',
   })
-  .refine((a) => (a.adminToken === undefined) !== (a.adminTokenEnv === undefined), {
-    message: 'give exactly one of adminToken or adminTokenEnv',
+  .refine((a) => !(a.adminToken !== undefined && a.adminTokenEnv !== undefined), {
+    message: 'give adminToken or adminTokenEnv, not both (or neither: the app then has no /admin API)',
   });
 
 export const appsFileSchema = z
@@ -97,13 +102,16 @@ export type ResolvedApp = {
   name: string;
   host: string;
   port: number;
-  /** http://host:port: /health, /oauth/token and /admin live here. */
+  /** http(s)://host:port: /health, /oauth/token and /admin live here. */
   url: string;
-  /** The SCIM base URL (RFC 7644 §3.1): `${url}/scim/v2`; resources at `${scimUrl}/Users`. */
+  /** The SCIM base URL (RFC 7644 §3.1): `${url}${behaviour.basePath}`; resources at `${scimUrl}/Users`. */
   scimUrl: string;
   bearerTokens: string[];
   oauth?: { clientId: string; clientSecret: string; tokenTtlSeconds: number; tokenUrl: string };
-  adminToken: string;
+  /** Absent: the app has no /admin API. */
+  adminToken?: string;
+  /** Absolute paths of the PEM certificate and key: the app serves HTTPS. */
+  tls?: { certFile: string; keyFile: string };
   stateFile?: string;
   faults?: Faults;
   behaviour: Behaviour;
@@ -115,8 +123,8 @@ export class AppsConfigError extends ConfigError {
   override readonly name = 'AppsConfigError';
 }
 
-export function appUrls(host: string, port: number, basePath: string = SCIM_BASE_PATH): { url: string; scimUrl: string } {
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+export function appUrls(host: string, port: number, basePath: string = SCIM_BASE_PATH, scheme: 'http' | 'https' = 'http'): { url: string; scimUrl: string } {
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return { url, scimUrl: `${url}${basePath}` };
 }
 
@@ -133,7 +141,8 @@ export function resolveApp(spec: AppSpec, options: { env?: NodeJS.ProcessEnv; ro
   const env = options.env ?? process.env;
   const bearer = spec.bearerToken ?? (spec.bearerTokenEnv ? fromEnv(env, spec.bearerTokenEnv, 'the bearer token', spec.name) : undefined);
   const behaviour = behaviourOf(spec.profile, spec.behaviour);
-  const { url, scimUrl } = appUrls(spec.host, spec.port, behaviour.basePath);
+  const { url, scimUrl } = appUrls(spec.host, spec.port, behaviour.basePath, spec.tls ? 'https' : 'http');
+  const adminToken = spec.adminToken ?? (spec.adminTokenEnv ? fromEnv(env, spec.adminTokenEnv, 'the admin token', spec.name) : undefined);
   return {
     name: spec.name,
     host: spec.host,
@@ -151,7 +160,8 @@ export function resolveApp(spec: AppSpec, options: { env?: NodeJS.ProcessEnv; ro
           },
         }
       : {}),
-    adminToken: spec.adminToken ?? fromEnv(env, spec.adminTokenEnv!, 'the admin token', spec.name),
+    ...(adminToken ? { adminToken } : {}),
+    ...(spec.tls ? { tls: { certFile: path.resolve(options.root, spec.tls.certFile), keyFile: path.resolve(options.root, spec.tls.keyFile) } } : {}),
     ...(spec.stateFile ? { stateFile: path.resolve(options.root, spec.stateFile) } : {}),
     ...(spec.faults ? { faults: spec.faults } : {}),
     behaviour,

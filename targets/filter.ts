@@ -1,7 +1,8 @@
 // Filtering and sorting stored resources with scimmy's filter parser and matcher, made to honour
 // each attribute's caseExact characteristic: RFC 7644 §3.4.2.2 compares strings of caseExact=false
 // attributes (userName, displayName, emails.value, ...) case-insensitively, and scimmy's
-// Filter.match compares every string exactly. We lower-case both sides for those attributes.
+// Filter.match compares every string exactly. We lower-case both sides for those attributes, except
+// for the ones an app compares exactly whatever the schema says (the `userNameCaseExact` behaviour).
 import SCIMMY from 'scimmy';
 import type { StoredRecord } from './store.js';
 
@@ -17,12 +18,20 @@ export class CaseRules {
   #cache = new Map<string, boolean>();
   #views = new WeakMap<StoredRecord, Record<string, unknown>>();
 
-  constructor(private readonly definition: Definition) {}
+  /** `caseExact`: attribute paths compared exactly although the schema says caseExact=false. */
+  constructor(
+    private readonly definition: Definition,
+    private readonly caseExact: readonly string[] = [],
+  ) {}
 
   caseInsensitive(path: string): boolean {
     const known = this.#cache.get(path.toLowerCase());
     if (known !== undefined) return known;
     let result = false;
+    if (this.caseExact.some((p) => p.toLowerCase() === path.toLowerCase())) {
+      this.#cache.set(path.toLowerCase(), false);
+      return false;
+    }
     try {
       const attribute = this.definition.attribute(path) as unknown as { type?: unknown; config?: { caseExact?: boolean } };
       result = String(attribute.type) === 'string' && attribute.config?.caseExact === false;

@@ -48,6 +48,25 @@ export function membershipOperations(message: PatchMessage): MemberOperation[] |
   return operations;
 }
 
+/**
+ * The `filter-only` behaviour: servers that remove a member only through a filtered path
+ * (`members[value eq "<id>"]`, RFC 7644 §3.5.2.2) and refuse a `members` remove with a value list
+ * (the form Entra ID sends). Throws 400 invalidPath for the first such operation.
+ */
+export function assertFilteredMemberRemovals(message: PatchMessage): void {
+  (message.Operations as Array<{ op: string; path?: string; value?: unknown }>).forEach(({ op, path, value }, index) => {
+    if (op.toLowerCase() !== 'remove' || value === undefined) return;
+    const target = path?.trim().toLowerCase();
+    if (target === 'members' || (target === undefined && value !== null && typeof value === 'object' && 'members' in value)) {
+      throw scimError(
+        400,
+        'invalidPath',
+        `operation ${index + 1}: this service provider removes group members only by a filtered path, e.g. members[value eq "<id>"]; a 'remove' of members with a value list is not supported`,
+      );
+    }
+  });
+}
+
 /** Members a removal selects; RFC 7644 §3.12 noTarget when it selects none. */
 function selected(current: Member[], filter: ConstructorParameters<typeof SCIMMY.Types.Filter>[0], what: string, index: number): Member[] {
   const found = new SCIMMY.Types.Filter(filter).match(current) as Member[];

@@ -4,6 +4,7 @@
 //
 //   node dist/targets/main.js --name chat --port 8101 [--host 127.0.0.1] [--state-file f.json]
 //        [--bearer-token T]... [--oauth-client-id ID --oauth-client-secret S] [--admin-token A]
+//        [--tls-cert-file cert.pem --tls-key-file key.pem]
 //        [--faults '{"latencyMs":50}'] [--max-results 1000] [--persist-delay-ms 20] [--log-level info]
 //        [--profile no-groups] [--behaviour '{"etags":false}']
 //   node dist/targets/main.js --apps-file config/apps.yaml --app chat     (the rest from the file)
@@ -25,7 +26,8 @@ const processSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     bearerTokens: z.array(secret).default([]),
     oauth: z.strictObject({ clientId: z.string().min(1), clientSecret: secret, tokenTtlSeconds: z.coerce.number().int().min(1).max(86_400).default(3600) }).optional(),
-    adminToken: secret,
+    adminToken: secret.optional(),
+    tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
     stateFile: z.string().min(1).optional(),
     faults: faultsSchema.optional(),
     maxResults: z.coerce.number().int().min(1).max(100_000).optional(),
@@ -59,6 +61,8 @@ export function parseProcessOptions(argv: string[], env: NodeJS.ProcessEnv, root
       'oauth-client-secret': { type: 'string' },
       'oauth-token-ttl': { type: 'string' },
       'admin-token': { type: 'string' },
+      'tls-cert-file': { type: 'string' },
+      'tls-key-file': { type: 'string' },
       'state-file': { type: 'string' },
       faults: { type: 'string' },
       'max-results': { type: 'string' },
@@ -81,6 +85,8 @@ export function parseProcessOptions(argv: string[], env: NodeJS.ProcessEnv, root
   const ttl = values['oauth-token-ttl'] ?? env.SCIM_APP_OAUTH_TOKEN_TTL ?? fromFile?.oauth?.tokenTtlSeconds;
   const stateFile = values['state-file'] ?? env.SCIM_APP_STATE_FILE ?? fromFile?.stateFile;
   const bearer = values['bearer-token'] ?? (env.SCIM_APP_BEARER_TOKEN ? [env.SCIM_APP_BEARER_TOKEN] : undefined) ?? fromFile?.bearerTokens;
+  const certFile = values['tls-cert-file'] ?? env.SCIM_APP_TLS_CERT_FILE ?? fromFile?.tls?.certFile;
+  const keyFile = values['tls-key-file'] ?? env.SCIM_APP_TLS_KEY_FILE ?? fromFile?.tls?.keyFile;
   const faults = parseJson(values.faults ?? env.SCIM_APP_FAULTS, '--faults / SCIM_APP_FAULTS') ?? fromFile?.faults;
   const raw = {
     name: values.name ?? env.SCIM_APP_NAME ?? fromFile?.name,
@@ -89,6 +95,9 @@ export function parseProcessOptions(argv: string[], env: NodeJS.ProcessEnv, root
     bearerTokens: bearer,
     oauth: clientId !== undefined || clientSecret !== undefined ? { clientId, clientSecret, ...(ttl !== undefined ? { tokenTtlSeconds: ttl } : {}) } : undefined,
     adminToken: values['admin-token'] ?? env.SCIM_APP_ADMIN_TOKEN ?? fromFile?.adminToken,
+    tls: certFile !== undefined || keyFile !== undefined
+      ? { certFile: certFile === undefined ? undefined : path.resolve(root, certFile), keyFile: keyFile === undefined ? undefined : path.resolve(root, keyFile) }
+      : undefined,
     stateFile: stateFile === undefined ? undefined : path.resolve(root, stateFile),
     faults,
     maxResults: values['max-results'] ?? env.SCIM_APP_MAX_RESULTS,

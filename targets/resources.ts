@@ -9,7 +9,7 @@ import { assertIfMatch } from './etag.js';
 import { CaseRules, matchRecords, sortRecords } from './filter.js';
 import { applySchemaRules } from './schema-rules.js';
 import { scimError } from './scim-errors.js';
-import { membersOf, uniqueAttributes, type Member, type ResourceType, type StoredRecord } from './store.js';
+import { membersOf, type Member, type ResourceType, type StoredRecord } from './store.js';
 import type { WriteEntry, WriteOperation } from './write-log.js';
 
 type Resource = InstanceType<typeof SCIMMY.Types.Resource>;
@@ -18,14 +18,17 @@ type Filter = InstanceType<typeof SCIMMY.Types.Filter>;
 export const scimResources = { User: SCIMMY.Resources.User, Group: SCIMMY.Resources.Group } as const;
 export const endpoints: Record<ResourceType, string> = { User: 'Users', Group: 'Groups' };
 
-let caseRules: Record<ResourceType, CaseRules> | undefined;
+let declared = false;
+/** Case rules by type and by whether the app compares userName exactly (see caseRulesFor). */
+const caseRules = new Map<string, CaseRules>();
 
 /**
  * Declares Users (with the enterprise extension, RFC 7643 §4.3) and Groups to scimmy, once per
  * process; every app in the process shares the declaration and is told apart by the context.
  */
 export function declareScimResources(): void {
-  if (caseRules) return;
+  if (declared) return;
+  declared = true;
   for (const type of ['User', 'Group'] as const) {
     SCIMMY.Resources.declare(scimResources[type], {
       ...(type === 'User' ? { extensions: [{ schema: SCIMMY.Schemas.EnterpriseUser, required: false }] } : {}),
@@ -39,21 +42,42 @@ export function declareScimResources(): void {
     resource.basepath(SCIM_BASE_PATH);
   }
   applySchemaRules([SCIMMY.Schemas.User.definition, SCIMMY.Schemas.Group.definition]);
-  caseRules = { User: new CaseRules(SCIMMY.Schemas.User.definition), Group: new CaseRules(SCIMMY.Schemas.Group.definition) };
+}
+
+/** How an app's filters compare strings: as the schema says, or userName exactly (`userNameCaseExact`). */
+function caseRulesFor(type: ResourceType, ctx: ScimContext): CaseRules {
+  const exact = type === 'User' && ctx.target.behaviour.userNameCaseExact;
+  const key = `${type}/${exact}`;
+  let rules = caseRules.get(key);
+  if (!rules) {
+    rules = new CaseRules((type === 'User' ? SCIMMY.Schemas.User : SCIMMY.Schemas.Group).definition, exact ? ['userName'] : []);
+    caseRules.set(key, rules);
+  }
+  return rules;
 }
 
 const notFound = (type: ResourceType, id: string) => scimError(404, undefined, `${type} ${id} not found`);
 
-/** A stored record as the client sees it: absolute $refs, and a user's groups (RFC 7643 §4.1.2). */
-function present(type: ResourceType, record: StoredRecord, ctx: ScimContext): Record<string, unknown> {
+/** A record without meta.version: what an app without versions (`etags: false`) shows. */
+function unversioned(record: StoredRecord): Record<string, unknown> {
+  const { version: _version, ...meta } = record.meta;
+  return { ...record, meta };
+}
+
+/**
+ * A stored record as the client sees it: absolute $refs, a user's groups (RFC 7643 §4.1.2), and
+ * meta.version (RFC 7643 §3.1) when the app has versions.
+ */
+function present(type: ResourceType, stored: StoredRecord, ctx: ScimContext): Record<string, unknown> {
+  const record = ctx.target.behaviour.etags ? stored : unversioned(stored);
   const ref = (t: ResourceType, id: string) => `${ctx.origin}${ctx.target.behaviour.basePath}/${endpoints[t]}/${id}`;
   if (type === 'Group') {
-    const members = membersOf(record).map((m) => ({ ...m, $ref: ref(m.type ?? 'User', m.value) }));
+    const members = membersOf(stored).map((m) => ({ ...m, $ref: ref(m.type ?? 'User', m.value) }));
     return members.length > 0 ? { ...record, members } : record;
   }
   if (!ctx.target.behaviour.userGroups) return record; // the profile of servers that never return `groups`
   const groups = ctx.target.store
-    .groupsOf(record.id)
+    .groupsOf(stored.id)
     .map((g) => ({ value: g.id, $ref: ref('Group', g.id), ...(typeof g.displayName === 'string' ? { display: g.displayName } : {}), type: 'direct' }));
   return groups.length > 0 ? { ...record, groups } : record;
 }
@@ -84,7 +108,7 @@ function egress(type: ResourceType, resource: Resource, ctx: ScimContext): Recor
     if (!record) throw notFound(type, resource.id);
     return present(type, record, ctx);
   }
-  const rules = caseRules![type];
+  const rules = caseRulesFor(type, ctx);
   let selected = resource.filter
     ? (indexedLookup(type, resource.filter, ctx) ?? matchRecords(store.all(type), resource.filter, rules))
     : store.all(type);
@@ -117,7 +141,8 @@ function normaliseMembers(value: unknown, ctx: ScimContext): Member[] | undefine
 /** The unique attributes this app enforces: with `duplicateGroupNames`, groups may share a displayName (RFC 7643 §4.2 sets no uniqueness). */
 function enforcedUnique(type: ResourceType, ctx: ScimContext): ReadonlyArray<{ name: string; caseExact: boolean }> {
   const duplicates = type === 'Group' && ctx.target.behaviour.duplicateGroupNames;
-  return duplicates ? uniqueAttributes[type].filter((u) => u.name !== 'displayName') : uniqueAttributes[type];
+  const all = ctx.target.store.unique[type];
+  return duplicates ? all.filter((u) => u.name !== 'displayName') : all;
 }
 
 function assertUnique(type: ResourceType, data: Record<string, unknown>, id: string | undefined, ctx: ScimContext): void {

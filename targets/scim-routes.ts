@@ -9,7 +9,7 @@ import type { ListWindow, ScimContext, TargetState } from './context.js';
 import { clientDetail } from './engine-errors.js';
 import { assertIfMatch, ifNoneMatchMatches } from './etag.js';
 import type { FaultInjector } from './faults.js';
-import { applyMembershipPatch, membershipOperations } from './membership-patch.js';
+import { applyMembershipPatch, assertFilteredMemberRemovals, membershipOperations } from './membership-patch.js';
 import { allowOnly } from './method-not-allowed.js';
 import { rewriteExtensionOperations } from './patch-extension.js';
 import { assertRemoveTargets } from './patch.js';
@@ -76,7 +76,8 @@ export function scimRouter(options: ScimRouterOptions): Router {
   const context = (req: Request, list?: ListWindow): ScimContext => ({
     target: state,
     method: req.method as ScimContext['method'],
-    ...(req.get('if-match') !== undefined ? { ifMatch: req.get('if-match')! } : {}),
+    // An app without versions (the `etags: false` behaviour) ignores If-Match.
+    ...(state.behaviour.etags && req.get('if-match') !== undefined ? { ifMatch: req.get('if-match')! } : {}),
     origin: `${req.protocol}://${req.get('host') ?? 'localhost'}`,
     ...(list ? { list } : {}),
   });
@@ -93,7 +94,7 @@ export function scimRouter(options: ScimRouterOptions): Router {
     res.status(status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(json));
   };
 
-  const versionOf = (type: ResourceType, id: string | undefined) => (id ? state.store.get(type, id)?.meta.version : undefined);
+  const versionOf = (type: ResourceType, id: string | undefined) => (id && state.behaviour.etags ? state.store.get(type, id)?.meta.version : undefined);
 
   /** A write has been applied: answer it, unless a fault says to drop the connection instead. */
   const answerWrite = (req: Request, res: Response, answer: () => void) => {
@@ -199,6 +200,7 @@ export function scimRouter(options: ScimRouterOptions): Router {
       const stored = state.store.get(type, id);
       if (!stored) throw scimError(404, undefined, `${type} ${id} not found`);
       assertIfMatch(ctx.ifMatch, stored.meta.version, `${type} ${id}`);
+      if (type === 'Group' && state.behaviour.memberPatch === 'filter-only') assertFilteredMemberRemovals(message);
       const membership = type === 'Group' ? membershipOperations(message) : undefined;
       if (membership) {
         applyMembershipPatch(stored, membership, ctx);
@@ -209,7 +211,8 @@ export function scimRouter(options: ScimRouterOptions): Router {
       const wanted = projection(req);
       if (wanted.attributes === undefined && wanted.excludedAttributes === undefined) {
         answerWrite(req, res, () => {
-          res.setHeader('ETag', versionOf(type, id)!);
+          const version = versionOf(type, id);
+          if (version) res.setHeader('ETag', version);
           res.status(204).end();
         });
         return;
@@ -243,7 +246,7 @@ export function scimRouter(options: ScimRouterOptions): Router {
         filter: { supported: true, maxResults: options.maxResults },
         changePassword: { supported: false },
         sort: { supported: true },
-        etag: { supported: true },
+        etag: { supported: state.behaviour.etags },
         authenticationSchemes: options.authenticationSchemes,
       } as never,
       `${SCIM_BASE_PATH}/ServiceProviderConfig`,

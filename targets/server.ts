@@ -1,7 +1,9 @@
 // One target app: a SCIM 2.0 service provider with its own users, groups, credentials, faults and
 // state file, listening on one port. `startScimApp` is what the process entry (main.ts) and the
 // tests start.
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Logger } from 'pino';
@@ -27,8 +29,10 @@ export type ScimAppOptions = {
   bearerTokens?: readonly string[];
   /** Client credentials accepted at POST /oauth/token (RFC 6749 §4.4). */
   oauth?: OAuthClient;
-  /** Token of the /admin API. */
-  adminToken: string;
+  /** Token of the /admin API; without one the app has no /admin API (404), as a real SaaS app. */
+  adminToken?: string | undefined;
+  /** Serve HTTPS with this certificate and key: PEM text, or the files that hold it. */
+  tls?: TlsOptions | undefined;
   /** Persist users and groups to this JSON file; in memory when absent. */
   stateFile?: string;
   /** Faults in effect from the start. */
@@ -44,11 +48,26 @@ export type ScimAppOptions = {
   now?: () => number;
 };
 
+export type TlsOptions = { cert: string; key: string } | { certFile: string; keyFile: string };
+
+/** The PEM certificate and key TLS options name (read once, at start). */
+function tlsCredentials(tls: TlsOptions): { cert: string; key: string } {
+  if ('cert' in tls) return tls;
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`the TLS ${what} file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  };
+  return { cert: read(tls.certFile, 'certificate'), key: read(tls.keyFile, 'key') };
+}
+
 export type ScimApp = {
   name: string;
   host: string;
   port: number;
-  /** http://host:port: /health, /oauth/token, /admin. */
+  /** http(s)://host:port: /health, /oauth/token, /admin. */
   url: string;
   /** The SCIM base URL: `${url}${behaviour.basePath}`. */
   scimUrl: string;
@@ -75,7 +94,7 @@ export async function startScimApp(options: ScimAppOptions): Promise<ScimApp> {
   const logger = (options.logger ?? createLogger({ name: 'scim-target' })).child({ app: options.name });
   const behaviour = options.behaviour ?? behaviourOf();
   const snapshot = options.stateFile ? StateFile.read(options.stateFile) : undefined;
-  const store = new ResourceStore(now, snapshot);
+  const store = new ResourceStore(now, snapshot, { userNameCaseExact: behaviour.userNameCaseExact });
   const writes = new WriteLog();
   let stateFile: StateFile | undefined;
   if (options.stateFile) stateFile = new StateFile(options.stateFile, () => store.snapshot(), logger, options.persistDelayMs);
@@ -104,19 +123,21 @@ export async function startScimApp(options: ScimAppOptions): Promise<ScimApp> {
     res.json({ status: 'ok', app: options.name, pid: process.pid, users: store.count('User'), groups: store.count('Group') });
   });
   app.post('/oauth/token', express.urlencoded({ extended: false, limit: '16kb' }), express.json({ limit: '16kb' }), auth.tokenEndpoint());
-  app.use(
-    '/admin',
-    adminRouter({
-      adminToken: options.adminToken,
-      state,
-      faults,
-      reset: () => {
-        store.reset();
-        writes.clear();
-        state.changed();
-      },
-    }),
-  );
+  if (options.adminToken !== undefined) {
+    app.use(
+      '/admin',
+      adminRouter({
+        adminToken: options.adminToken,
+        state,
+        faults,
+        reset: () => {
+          store.reset();
+          writes.clear();
+          state.changed();
+        },
+      }),
+    );
+  }
   app.use(behaviour.basePath, auth.requireClient(), faults.middleware(), scimRouter({ state, faults, maxResults: options.maxResults ?? 1000, authenticationSchemes: authenticationSchemes(!!options.oauth) }));
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found', detail: `SCIM lives under ${behaviour.basePath}` });
@@ -130,7 +151,7 @@ export async function startScimApp(options: ScimAppOptions): Promise<ScimApp> {
     res.status(err.status && err.status >= 400 && err.status < 600 ? err.status : 500).json({ error: 'server_error' });
   });
 
-  const server = createServer(app);
+  const server = options.tls ? createHttpsServer(tlsCredentials(options.tls), app) : createServer(app);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -140,7 +161,7 @@ export async function startScimApp(options: ScimAppOptions): Promise<ScimApp> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const { url, scimUrl } = appUrls(host, port, behaviour.basePath);
+  const { url, scimUrl } = appUrls(host, port, behaviour.basePath, options.tls ? 'https' : 'http');
   logger.info({ url, scimUrl, users: store.count('User'), groups: store.count('Group'), stateFile: options.stateFile ?? null, faults: faults.view().faults, behaviour }, 'SCIM app listening');
 
   let closing: Promise<void> | undefined;
@@ -154,7 +175,7 @@ export async function startScimApp(options: ScimAppOptions): Promise<ScimApp> {
   };
 }
 
-async function closeServer(server: Server, stateFile: StateFile | undefined, logger: Logger): Promise<void> {
+async function closeServer(server: Pick<Server, 'close' | 'closeIdleConnections' | 'closeAllConnections'>, stateFile: StateFile | undefined, logger: Logger): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   // Requests in flight get a moment to finish; then their connections are ended too.

@@ -11,21 +11,27 @@ export type Meta = { created: string; lastModified: string; version: string };
 export type StoredRecord = { id: string; externalId?: string; meta: Meta; [attribute: string]: unknown };
 export type Member = { value: string; type?: ResourceType; display?: string };
 
+export type UniqueAttribute = { name: string; caseExact: boolean };
+
 /**
  * Attributes that identify a resource within its type, and how they compare: userName and a
  * group's displayName are caseExact=false (RFC 7643 §4.1.1, §4.2), externalId is caseExact=true
  * (RFC 7643 §3.1). A second resource with an equal value is a 409 `uniqueness` (RFC 7644 §3.3).
+ * Servers that compare userName case-sensitively (the `userNameCaseExact` behaviour) hold
+ * `Ada` and `ada` as two users.
  */
-export const uniqueAttributes: Record<ResourceType, ReadonlyArray<{ name: string; caseExact: boolean }>> = {
-  User: [
-    { name: 'userName', caseExact: false },
-    { name: 'externalId', caseExact: true },
-  ],
-  Group: [
-    { name: 'displayName', caseExact: false },
-    { name: 'externalId', caseExact: true },
-  ],
-};
+export function uniqueAttributesOf(options: { userNameCaseExact: boolean }): Record<ResourceType, readonly UniqueAttribute[]> {
+  return {
+    User: [
+      { name: 'userName', caseExact: options.userNameCaseExact },
+      { name: 'externalId', caseExact: true },
+    ],
+    Group: [
+      { name: 'displayName', caseExact: false },
+      { name: 'externalId', caseExact: true },
+    ],
+  };
+}
 
 export type StoreSnapshot = {
   format: 1;
@@ -47,10 +53,15 @@ export class ResourceStore {
   #memberOf = new Map<string, Set<string>>();
   #sequence = 0;
 
+  /** The unique attributes of each type, as this store compares them. */
+  readonly unique: Record<ResourceType, readonly UniqueAttribute[]>;
+
   constructor(
     private readonly now: () => number = Date.now,
     snapshot?: StoreSnapshot,
+    options: { userNameCaseExact: boolean } = { userNameCaseExact: false },
   ) {
+    this.unique = uniqueAttributesOf(options);
     this.#clearIndexes();
     if (snapshot) this.#load(snapshot);
   }
@@ -70,7 +81,7 @@ export class ResourceStore {
 
   /** The resource whose unique attribute equals `value` (compared as that attribute compares). */
   findByUnique(type: ResourceType, attribute: string, value: string): StoredRecord | undefined {
-    const spec = uniqueAttributes[type].find((u) => u.name.toLowerCase() === attribute.toLowerCase());
+    const spec = this.unique[type].find((u) => u.name.toLowerCase() === attribute.toLowerCase());
     if (!spec) throw new TypeError(`${attribute} is not a unique attribute of ${type}`);
     const id = this.#unique[type].get(spec.name)!.get(key(spec.caseExact, value));
     return id === undefined ? undefined : this.get(type, id);
@@ -131,12 +142,12 @@ export class ResourceStore {
   }
 
   #clearIndexes(): void {
-    for (const type of resourceTypes) this.#unique[type] = new Map(uniqueAttributes[type].map((u) => [u.name, new Map()]));
+    for (const type of resourceTypes) this.#unique[type] = new Map(this.unique[type].map((u) => [u.name, new Map()]));
     this.#memberOf = new Map();
   }
 
   #index(type: ResourceType, record: StoredRecord): void {
-    for (const u of uniqueAttributes[type]) {
+    for (const u of this.unique[type]) {
       const value = record[u.name];
       if (typeof value === 'string') this.#unique[type].get(u.name)!.set(key(u.caseExact, value), record.id);
     }
@@ -150,7 +161,7 @@ export class ResourceStore {
   }
 
   #unindex(type: ResourceType, record: StoredRecord): void {
-    for (const u of uniqueAttributes[type]) {
+    for (const u of this.unique[type]) {
       const value = record[u.name];
       const index = this.#unique[type].get(u.name)!;
       if (typeof value === 'string' && index.get(key(u.caseExact, value)) === record.id) index.delete(key(u.caseExact, value));

@@ -51,4 +51,6 @@ export type ConformanceOptions = {
   /** Accounts and entitlements created for the listing tests, and the page size used. */
   listing?: { accounts: number; entitlements: number; pageSize: number };
   retry?: Partial<RetryPolicy>;
+  /** The server compares userNames case-sensitively: a case-only variant is another account, not a collision. */
+  userNamesCaseExact?: boolean;
 };

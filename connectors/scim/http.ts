@@ -3,14 +3,17 @@
 // 401 with a fresh token, the answer's JSON parsed and validated at the boundary, and errors a verb
 // did not handle mapped by the one status table (../http-status.ts). Secrets never reach a message
 // or a log line; requests are logged at debug as method, path (no query), status and duration.
+// Requests go through undici's fetch, over the app's own CA when it has one (./tls.ts).
 import type { Logger } from 'pino';
+import { fetch, type Response } from 'undici';
 import { z } from 'zod';
 import type { CallContext } from '../contract.js';
 import { redactSecrets } from '../credentials.js';
-import { InvalidRequestError, TransientError, type ConnectorError } from '../errors.js';
+import { AuthError, InvalidRequestError, TransientError, type ConnectorError } from '../errors.js';
 import { errorForStatus, retryAfterMs } from '../http-status.js';
 import { OAuthClientCredentials } from './oauth.js';
 import { scimErrorSchema } from './resources.js';
+import { certificateProblem, tlsDispatcher, type DispatcherSource, type TlsDispatcher, type TlsOptions } from './tls.js';
 
 export type ScimAuthOptions =
   | { kind: 'bearer'; /** Read on every call, so a rotated token is picked up without a restart. */ token: () => string }
@@ -24,7 +27,7 @@ export type ScimAuthOptions =
     };
 
 /** An answer as it came: status, headers, the body's text and its JSON (undefined when it is none). */
-export type Answer = { status: number; headers: Headers; text: string; json: unknown };
+export type Answer = { status: number; headers: Pick<Headers, 'get'>; text: string; json: unknown };
 
 type AuthSource = {
   token(signal: AbortSignal): Promise<string>;
@@ -33,7 +36,7 @@ type AuthSource = {
   secrets(): string[];
 };
 
-function authSource(app: string, auth: ScimAuthOptions, timeoutMs: number): AuthSource {
+function authSource(app: string, auth: ScimAuthOptions, timeoutMs: number, tls: { dispatcher: DispatcherSource; options?: TlsOptions | undefined }): AuthSource {
   if (auth.kind === 'bearer') {
     const read = auth.token;
     return {
@@ -55,7 +58,7 @@ function authSource(app: string, auth: ScimAuthOptions, timeoutMs: number): Auth
       },
     };
   }
-  const oauth = new OAuthClientCredentials({ app, timeoutMs, ...auth });
+  const oauth = new OAuthClientCredentials({ app, timeoutMs, ...auth, tls });
   return {
     token: (signal) => oauth.token(signal),
     refused: (token) => {
@@ -81,16 +84,25 @@ export type ScimHttpOptions = {
   auth: ScimAuthOptions;
   /** Per HTTP request, token requests included. */
   timeoutMs: number;
+  /** The CA bundle this app's certificate is verified against; the system's CAs when absent. */
+  tls?: TlsOptions | undefined;
   log?: Logger | undefined;
 };
 
 export class ScimHttp {
   readonly app: string;
   private readonly auth: AuthSource;
+  private readonly tls: TlsDispatcher;
 
   constructor(private readonly options: ScimHttpOptions) {
     this.app = options.app;
-    this.auth = authSource(options.app, options.auth, options.timeoutMs);
+    this.tls = tlsDispatcher(options.tls);
+    this.auth = authSource(options.app, options.auth, options.timeoutMs, { dispatcher: this.tls.current, options: options.tls });
+  }
+
+  /** Closes the connections of the app's own TLS Agent, if it has one. */
+  close(): Promise<void> {
+    return this.tls.close();
   }
 
   /**
@@ -106,9 +118,11 @@ export class ScimHttp {
     const timeout = AbortSignal.timeout(timeoutMs);
     let res: Response;
     let text: string;
+    const dispatcher = this.tls.current();
     try {
       res = await fetch(`${baseUrl}${path}`, {
         method,
+        ...(dispatcher ? { dispatcher } : {}),
         signal: AbortSignal.any([call.signal, timeout]),
         headers: {
           accept: 'application/scim+json, application/json',
@@ -122,6 +136,9 @@ export class ScimHttp {
       text = await res.text();
     } catch (err) {
       if (call.signal.aborted) throw call.signal.reason ?? err;
+      // A certificate we cannot verify is not the app being down: another attempt would fail alike.
+      const untrusted = certificateProblem(err, this.options.tls);
+      if (untrusted) throw new AuthError(this.redact(`${app}: ${init.what}: ${method} ${bare}: ${untrusted}`), app);
       // Connection refused or reset, a timeout, an answer that never came: the write may or may
       // not have happened, which the next attempt resolves by reading by externalId first.
       const why = timeout.aborted ? `timed out after ${timeoutMs} ms` : `failed (${networkReason(err)})`;

@@ -1,8 +1,10 @@
 // OAuth 2.0 client credentials (RFC 6749 §4.4) for SCIM apps: one token per connector, cached,
 // fetched by one request at a time however many calls wait for it, refreshed before it expires,
 // and dropped when the app answers 401 to it (the caller then retries once with a fresh one).
+import { fetch, type Response } from 'undici';
 import { AuthError, TransientError } from '../errors.js';
 import { classifyStatus, retryAfterMs } from '../http-status.js';
+import { certificateProblem, type DispatcherSource, type TlsOptions } from './tls.js';
 
 export type OAuthClientCredentialsOptions = {
   app: string;
@@ -14,6 +16,8 @@ export type OAuthClientCredentialsOptions = {
   /** RFC 6749 §2.3.1: HTTP Basic (the default, which servers MUST support) or the form body. */
   clientAuthentication?: 'basic' | 'body';
   timeoutMs?: number;
+  /** The app's TLS settings (./tls.ts): token requests trust the same CA as its SCIM requests. */
+  tls?: { dispatcher: DispatcherSource; options?: TlsOptions | undefined };
   now?: () => number;
 };
 
@@ -80,10 +84,13 @@ export class OAuthClientCredentials {
     const timeoutMs = this.options.timeoutMs ?? 10_000;
     const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
     let res: Response;
+    const dispatcher = this.options.tls?.dispatcher();
     try {
-      res = await fetch(tokenUrl, { method: 'POST', headers, body: form, signal: AbortSignal.any(signals) });
+      res = await fetch(tokenUrl, { method: 'POST', headers, body: form, signal: AbortSignal.any(signals), ...(dispatcher ? { dispatcher } : {}) });
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
+      const untrusted = certificateProblem(err, this.options.tls?.options);
+      if (untrusted) throw new AuthError(`${app}: OAuth token request to ${tokenUrl}: ${untrusted}`, app);
       const why = (err as Error).name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : 'failed to connect';
       throw new TransientError(`${app}: OAuth token request to ${tokenUrl} ${why}`, app);
     }

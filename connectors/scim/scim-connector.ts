@@ -46,6 +46,7 @@ import { equalityLookup, isFilterSafe, memberValuePath } from './filter.js';
 import { ScimGroups } from './groups.js';
 import { ScimHttp, type ScimAuthOptions } from './http.js';
 import { contractPage, listAll, listPage, startIndexOf } from './paging.js';
+import type { TlsOptions } from './tls.js';
 import { account, accountRef, desiredUser, differs, ifMatch, patchOp, replacement, scimGroupSchema, scimUserSchema, type ScimUser } from './resources.js';
 
 export { scimString } from './filter.js';
@@ -62,6 +63,8 @@ export type ScimConnectorOptions = {
   timeoutMs?: number;
   /** Resources per list request. Default 100. */
   pageSize?: number;
+  /** The CA bundle the app's certificate is verified against (./tls.ts); the system's CAs when absent. */
+  tls?: TlsOptions;
   /** Requests are logged at debug: method, path (no query), status, duration. Never headers. */
   logger?: Logger;
 };
@@ -82,8 +85,13 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
     const auth: ScimAuthOptions | undefined = options.auth ?? (options.bearerToken ? { kind: 'bearer', token: options.bearerToken } : undefined);
     if (!auth) throw new TypeError(`SCIM connector ${options.app}: give auth (bearer or oauth2) or bearerToken`);
     this.log = options.logger?.child({ app: options.app, connector: 'scim' });
-    this.http = new ScimHttp({ app: options.app, baseUrl: options.baseUrl.replace(/\/+$/, ''), auth, timeoutMs: options.timeoutMs ?? 10_000, log: this.log });
+    this.http = new ScimHttp({ app: options.app, baseUrl: options.baseUrl.replace(/\/+$/, ''), auth, timeoutMs: options.timeoutMs ?? 10_000, tls: options.tls, log: this.log });
     this.groups = new ScimGroups(this.http, this.pageSize);
+  }
+
+  /** Closes the connections of the app's own TLS Agent (a connector with tls). */
+  close(): Promise<void> {
+    return this.http.close();
   }
 
   // ---- accounts -------------------------------------------------------------------------------

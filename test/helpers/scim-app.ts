@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { Faults } from '../../targets/apps-file.js';
 import { projectRoot } from '../../schemas/config.js';
 import { createLogger } from '../../observability/logger.js';
@@ -21,10 +22,12 @@ export class AdminClient {
   constructor(
     readonly url: string,
     private readonly token: string,
+    private readonly dispatcher?: Dispatcher,
   ) {}
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.url}/admin${path}`, {
+    const res = await undiciFetch(`${this.url}/admin${path}`, {
+      ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
       method,
       headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -86,10 +89,11 @@ export async function scimRequest<T = any>(
   token: string | null,
   method: string,
   path: string,
-  init: { body?: unknown; headers?: Record<string, string> } = {},
+  init: { body?: unknown; headers?: Record<string, string>; dispatcher?: Dispatcher } = {},
 ): Promise<ScimAnswer<T>> {
-  const res = await fetch(`${scimUrl}${path}`, {
+  const res = await undiciFetch(`${scimUrl}${path}`, {
     method,
+    ...(init.dispatcher ? { dispatcher: init.dispatcher } : {}),
     headers: {
       ...(token ? { authorization: `Bearer ${token}` } : {}),
       ...(init.body === undefined ? {} : { 'content-type': 'application/scim+json' }),
@@ -98,21 +102,28 @@ export async function scimRequest<T = any>(
     ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T };
+  return { status: res.status, headers: res.headers as unknown as Headers, body: (text ? JSON.parse(text) : undefined) as T };
 }
 
-/** Starts an app on 127.0.0.1 and a free port; override any option (e.g. stateFile, faults, now). */
-export async function startTestScimApp(overrides: Partial<ScimAppOptions> = {}): Promise<TestScimApp> {
+export type TestScimAppOptions = Partial<ScimAppOptions> & {
+  /** PEM of the CA the test's own requests trust: for an app serving HTTPS with a private CA. */
+  trustCa?: string;
+};
+
+/** Starts an app on 127.0.0.1 and a free port; override any option (e.g. stateFile, faults, now, tls). */
+export async function startTestScimApp({ trustCa, ...overrides }: TestScimAppOptions = {}): Promise<TestScimApp> {
   const logs: LogLine[] = [];
+  const dispatcher = trustCa ? new Agent({ connect: { ca: trustCa } }) : undefined;
+  const adminToken = overrides.adminToken ?? secret('admin');
   const bearerToken = overrides.bearerTokens?.[0] ?? secret('bearer');
   const oauth = overrides.oauth ?? { clientId: `client-${randomBytes(4).toString('hex')}`, clientSecret: secret('client-secret'), tokenTtlSeconds: 3600 };
   const options: ScimAppOptions = {
     name: 'test-app',
     port: 0,
     host: '127.0.0.1',
-    adminToken: secret('admin'),
     logger: memoryLogger(logs),
     ...overrides,
+    adminToken,
     bearerTokens: overrides.bearerTokens ?? [bearerToken],
     oauth,
   };
@@ -120,12 +131,17 @@ export async function startTestScimApp(overrides: Partial<ScimAppOptions> = {}):
   return {
     ...app,
     bearerToken,
-    adminToken: options.adminToken,
+    adminToken,
     oauth: { clientId: oauth.clientId, clientSecret: oauth.clientSecret, tokenUrl: `${app.url}/oauth/token` },
-    admin: new AdminClient(app.url, options.adminToken),
+    admin: new AdminClient(app.url, adminToken, dispatcher),
     logs,
     options,
-    scim: (method, path, init = {}) => scimRequest(app.scimUrl, init.token === undefined ? bearerToken : init.token, method, path, init),
+    scim: (method, path, init = {}) =>
+      scimRequest(app.scimUrl, init.token === undefined ? bearerToken : init.token, method, path, { ...init, ...(dispatcher ? { dispatcher } : {}) }),
+    close: async () => {
+      await app.close();
+      await dispatcher?.close();
+    },
   };
 }
 

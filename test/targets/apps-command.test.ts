@@ -3,12 +3,14 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../schemas/config.js';
 import { isAlive } from '../../stack/processes.js';
 import { createConnector, parseConnectorConfig } from '../../connectors/config.js';
 import { appsDown, appsStatus, appsUp, appTokenFile, formatAppsStatus, type AppsCommandOptions } from '../../targets/apps-command.js';
 import { ensureTargetsBuilt, scimRequest, userBody } from '../helpers/scim-app.js';
+import { createTestPki } from '../helpers/tls.js';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -162,5 +164,31 @@ describe('apps status and down', () => {
 
   it('an unknown app name is an error that lists the known ones', async () => {
     await expect(appsStatus({ ...options, only: ['gamma'] })).rejects.toThrow(/no app named gamma .*alpha, beta/);
+  });
+});
+
+describe('an app of the apps file serving HTTPS under a base path, without an admin API', () => {
+  it('apps up starts it, and a connector given its CA in tls.caFile provisions into it', async () => {
+    const pki = createTestPki('Apps File CA');
+    const port = await freePort();
+    const appsFile = path.join(dir, 'tls-apps.yaml');
+    writeFileSync(appsFile, `apps:\n  - { name: secure, port: ${port}, bearerToken: secure-bearer-token, profile: saas, tls: { certFile: ${pki.certFile}, keyFile: ${pki.keyFile} } }\n`);
+    const tlsOptions: AppsCommandOptions = { appsFile, runDir: path.join(dir, 'tls-run'), projectRoot, log: () => undefined };
+    try {
+      const [row] = await appsUp(tlsOptions);
+      expect(row).toMatchObject({ name: 'secure', healthy: true, where: `https://127.0.0.1:${port}`, scimUrl: `https://127.0.0.1:${port}/api/v1/identity/scim` });
+      const connector = createConnector(
+        parseConnectorConfig({ type: 'scim', app: 'secure', baseUrl: row!.scimUrl, auth: { kind: 'bearer', token: { file: appTokenFile(tlsOptions.runDir, 'secure') } }, tls: { caFile: pki.caFile } }),
+      );
+      const call = { idempotencyKey: 'tls-app', correlationId: 'tls-app', signal: AbortSignal.timeout(5000) };
+      const created = await connector.ensureAccount({ employeeId: 'E-SECURE', userName: 'secure.person', givenName: 'Sec', familyName: 'Ure', email: 'secure@example.com', active: true }, call);
+      expect(created.status).toBe('created');
+      const dispatcher = new Agent({ connect: { ca: pki.ca } });
+      expect((await fetch(`https://127.0.0.1:${port}/admin/stats`, { dispatcher })).status).toBe(404);
+      await dispatcher.close();
+    } finally {
+      await appsDown(tlsOptions);
+      pki.remove();
+    }
   });
 });

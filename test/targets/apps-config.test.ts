@@ -66,6 +66,18 @@ apps:
     });
   });
 
+  it('an app with TLS files serves https, and one without an admin token has no admin API', () => {
+    const file = write('apps:\n  - { name: hr, port: 9443, bearerToken: bearer-token-1, profile: base-path, tls: { certFile: tls/hr.crt, keyFile: tls/hr.key } }\n');
+    const [app] = loadAppsFile(file, { root: dir, env: {} });
+    expect(app).toMatchObject({ url: 'https://127.0.0.1:9443', scimUrl: 'https://127.0.0.1:9443/api/v1/identity/scim' });
+    expect(app!.tls).toEqual({ certFile: path.join(dir, 'tls', 'hr.crt'), keyFile: path.join(dir, 'tls', 'hr.key') });
+    expect(app).not.toHaveProperty('adminToken');
+    const options = parseProcessOptions(['--apps-file', file, '--app', 'hr'], {}, dir);
+    expect(options.tls).toEqual(app!.tls);
+    expect(options).not.toHaveProperty('adminToken');
+    expect(() => loadAppsFile(write('apps:\n  - { name: hr, port: 9001, bearerToken: bearer-token-1, adminToken: admin-token-1, adminTokenEnv: HR_ADMIN }\n'), { root: dir })).toThrow(/adminToken or adminTokenEnv, not both/);
+  });
+
   it('takes a behaviour profile, with single behaviours overridden, and puts SCIM under its base path', () => {
     const file = write('apps:\n  - { name: hr, port: 9001, bearerToken: bearer-token-1, adminToken: admin-token-1, profile: saas, behaviour: { etags: true } }\n');
     const [app] = loadAppsFile(file, { root: dir });
@@ -132,7 +144,7 @@ describe('the app process options', () => {
   });
 
   it('missing or malformed options are errors that name them', () => {
-    expect(() => parseProcessOptions(['--name', 'chat', '--port', '8101'], {}, dir)).toThrow(/adminToken/);
+    expect(() => parseProcessOptions(['--name', 'chat', '--port', '8101'], {}, dir)).toThrow(/bearer token or OAuth client credentials/);
     expect(() => parseProcessOptions(['--name', 'chat', '--port', '8101', '--faults', '{nope'], { SCIM_APP_ADMIN_TOKEN: 'admin-token-1' }, dir)).toThrow(/not valid JSON/);
     expect(() => parseProcessOptions(['--name', 'chat', '--port', 'x', '--admin-token', 'admin-token-1', '--bearer-token', 'bearer-token-1'], {}, dir)).toThrow(/port/);
   });

@@ -65,6 +65,6 @@ describe('the app process', () => {
     proc.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
     const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
     expect(code).toBe(2);
-    expect(err).toMatch(/adminToken/);
+    expect(err).toMatch(/bearer token or OAuth client credentials/);
   });
 });
