@@ -5,6 +5,7 @@
 import SCIMMY from 'scimmy';
 import { SCIM_BASE_PATH } from './apps-file.js';
 import { contextOf, type ScimContext } from './context.js';
+import { hidesMembers, withoutMembers } from './hidden-members.js';
 import { assertIfMatch } from './etag.js';
 import { CaseRules, matchRecords, sortRecords } from './filter.js';
 import { scimError } from './scim-errors.js';
@@ -46,6 +47,7 @@ const notFound = (type: ResourceType, id: string) => scimError(404, undefined, `
 function present(type: ResourceType, record: StoredRecord, ctx: ScimContext): Record<string, unknown> {
   const ref = (t: ResourceType, id: string) => `${ctx.origin}${ctx.target.behaviour.basePath}/${endpoints[t]}/${id}`;
   if (type === 'Group') {
+    if (hidesMembers(ctx.target.behaviour)) return withoutMembers(record);
     const members = membersOf(record).map((m) => ({ ...m, $ref: ref(m.type ?? 'User', m.value) }));
     return members.length > 0 ? { ...record, members } : record;
   }
