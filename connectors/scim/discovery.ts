@@ -83,6 +83,42 @@ function returnedOf(attributes: z.infer<typeof attributeSchema>[] | undefined, n
   return returned === 'always' || returned === 'request' || returned === 'never' ? returned : 'default';
 }
 
+/** Valid resources of a listing; the ones we cannot read are skipped. */
+function resources<T extends z.ZodType>(json: unknown, item: T): Array<z.infer<T>> {
+  if (json === undefined) return [];
+  const list = resourcesSchema.safeParse(json);
+  if (!list.success) return [];
+  return list.data.flatMap((r) => {
+    const parsed = item.safeParse(r);
+    return parsed.success ? [parsed.data as z.infer<T>] : [];
+  });
+}
+
+/** The facts the three discovery answers (their JSON; undefined when there was none) give, over the RFC's defaults. */
+export function factsFrom(answers: { config?: unknown; types?: unknown; schemas?: unknown }, baseUrl: string): ServerFacts {
+  const facts: ServerFacts = { ...RFC_DEFAULTS, filter: { ...RFC_DEFAULTS.filter }, endpoints: { ...RFC_DEFAULTS.endpoints } };
+  const config = serviceProviderConfigSchema.safeParse(answers.config);
+  if (config.success) {
+    const c = config.data;
+    if (c.filter) facts.filter = { supported: c.filter.supported, ...(c.filter.maxResults !== undefined ? { maxResults: c.filter.maxResults } : {}) };
+    if (c.patch) facts.patch = c.patch.supported;
+    if (c.etag) facts.etag = c.etag.supported;
+    if (c.sort) facts.sort = c.sort.supported;
+  }
+  for (const type of resources(answers.types, resourceTypeSchema)) {
+    const endpoint = relativeEndpoint(type.endpoint, baseUrl);
+    if (!endpoint) continue;
+    if (type.schema === USER_SCHEMA) facts.endpoints.User = endpoint;
+    if (type.schema === GROUP_SCHEMA) facts.endpoints.Group = endpoint;
+  }
+  const declared = resources(answers.schemas, schemaSchema);
+  const user = declared.find((s) => s.id === USER_SCHEMA);
+  const group = declared.find((s) => s.id === GROUP_SCHEMA);
+  if (user) facts.userGroups = returnedOf(user.attributes, 'groups');
+  if (group) facts.groupMembers = returnedOf(group.attributes, 'members');
+  return facts;
+}
+
 export type DiscoveryOptions = {
   /** How long learned facts hold. Default 15 minutes. */
   ttlMs?: number;
@@ -139,28 +175,7 @@ export class Discovery {
 
   private async discover(call: CallContext): Promise<Entry> {
     const [config, types, schemas] = await Promise.all([this.get('/ServiceProviderConfig', call), this.get('/ResourceTypes', call), this.get('/Schemas', call)]);
-    const facts: ServerFacts = { ...RFC_DEFAULTS, filter: { ...RFC_DEFAULTS.filter }, endpoints: { ...RFC_DEFAULTS.endpoints } };
-    if (config.json !== undefined) {
-      const parsed = serviceProviderConfigSchema.safeParse(config.json);
-      if (parsed.success) {
-        const c = parsed.data;
-        if (c.filter) facts.filter = { supported: c.filter.supported, ...(c.filter.maxResults !== undefined ? { maxResults: c.filter.maxResults } : {}) };
-        if (c.patch) facts.patch = c.patch.supported;
-        if (c.etag) facts.etag = c.etag.supported;
-        if (c.sort) facts.sort = c.sort.supported;
-      }
-    }
-    for (const type of this.resources(types.json, resourceTypeSchema)) {
-      const endpoint = relativeEndpoint(type.endpoint, this.baseUrl);
-      if (!endpoint) continue;
-      if (type.schema === USER_SCHEMA) facts.endpoints.User = endpoint;
-      if (type.schema === GROUP_SCHEMA) facts.endpoints.Group = endpoint;
-    }
-    const declared = this.resources(schemas.json, schemaSchema);
-    const user = declared.find((s) => s.id === USER_SCHEMA);
-    const group = declared.find((s) => s.id === GROUP_SCHEMA);
-    if (user) facts.userGroups = returnedOf(user.attributes, 'groups');
-    if (group) facts.groupMembers = returnedOf(group.attributes, 'members');
+    const facts = factsFrom({ config: config.json, types: types.json, schemas: schemas.json }, this.baseUrl);
     // A server we could not reach (or that failed) is asked again soon; one that answered, even
     // with 404s, has told us what it does.
     const reached = [config, types, schemas].every((a) => a.reached);
@@ -176,20 +191,10 @@ export class Discovery {
       const res = await this.http.send('GET', path, call, { what: `discover ${path}` });
       if (res.status === 200) return { json: res.json, reached: true };
       // 404 and 501 (RFC 7644 §4: not every server has every endpoint) are answers; 401, 429 and 5xx are not.
-      return { reached: res.status < 500 && res.status !== 401 && res.status !== 429 };
+      return { reached: res.status === 501 || (res.status < 500 && res.status !== 401 && res.status !== 429) };
     } catch (err) {
       this.options.log?.debug({ path, error: (err as Error).message }, 'SCIM discovery request failed');
       return { reached: false };
     }
-  }
-
-  private resources<T extends z.ZodType>(json: unknown, item: T): Array<z.infer<T>> {
-    if (json === undefined) return [];
-    const list = resourcesSchema.safeParse(json);
-    if (!list.success) return [];
-    return list.data.flatMap((r) => {
-      const parsed = item.safeParse(r);
-      return parsed.success ? [parsed.data as z.infer<T>] : [];
-    });
   }
 }
