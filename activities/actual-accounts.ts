@@ -27,7 +27,13 @@ export async function readActualAccount(
   const account = await atBoundary(() => c.getAccount({ employeeId }, call));
   if (!account) return null;
   const entitlements = await atBoundary(() => catalog.namesOf(app, account.entitlements ?? [], call));
-  return { app, account: { app, id: account.id, externalId: account.externalId }, active: account.active, entitlements };
+  return {
+    app,
+    account: { app, id: account.id, externalId: account.externalId },
+    active: account.active,
+    entitlements,
+    ...(account.entitlementsUnknown !== undefined ? { membershipsUnknown: account.entitlementsUnknown } : {}),
+  };
 }
 
 /** What each application reports the person has, read in process one application after the other. */

@@ -56,6 +56,11 @@ export type Account = AccountRef & {
   familyName?: string;
   /** Entitlement ids the account holds, when the listing knows them. */
   entitlements?: string[];
+  /**
+   * Set when the target could not say what the account holds (why, for a human): `entitlements`
+   * is then not the truth, and nothing may be revoked on its strength.
+   */
+  entitlementsUnknown?: string;
 };
 
 export type EnsureAccountResult =

@@ -6,6 +6,9 @@
 //                 next to the additions);
 //   leaver:       disableAccount before revoke, deleteAccount after the leaver deletion delay;
 //   on leave:     accounts disabled when lifecycle.onLeave is `disable`, enabled on return.
+// An application that could not say what the person holds (`membershipsUnknown`) gets its grants
+// as usual (a grant of something held is harmless) but no revokes: nothing held is known. The
+// plan reports it (`unread`) so the change does not end as if everything was converged.
 // Pure: identity, actual state and time in, JSON-plain steps out.
 import type { AccountRef } from '../connectors/contract.js';
 import type { FencedAction } from '../schemas/policy.js';
@@ -23,6 +26,8 @@ export type ActualAccount = {
   active: boolean;
   /** Entitlement ids held in the application. */
   entitlements: readonly string[];
+  /** Set when the application could not say what the account holds (why): `entitlements` is then not the truth. */
+  membershipsUnknown?: string;
 };
 
 export type StepAction = 'ensureAccount' | 'enableAccount' | 'grant' | 'revoke' | 'disableAccount' | 'deleteAccount';
@@ -61,6 +66,11 @@ export type Plan = {
   sod: SodConflict[];
   /** Entitlements the person holds that the policy does not know: left alone, reported. */
   unmanaged: { app: string; entitlementId: string }[];
+  /**
+   * Applications whose memberships could not be read, and why: what should be revoked there is
+   * not planned. Absent when every application could say (and in plans from before it existed).
+   */
+  unread?: { app: string; reason: string }[];
 };
 
 export type PlanInput = {
@@ -111,6 +121,9 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
     return false;
   };
   const accounts = actual.filter((a) => policy.applications.has(a.app));
+  // Only plans that revoke can miss a revoke: on leave, nothing is revoked whatever is held.
+  const revokes = identity.status !== 'on-leave' || lifecycle.onLeave !== 'disable';
+  const unread = revokes ? accounts.flatMap((a) => (a.membershipsUnknown !== undefined ? [{ app: a.app, reason: a.membershipsUnknown }] : [])) : [];
 
   let kind: PlanKind;
   if (identity.status === 'terminated') {
@@ -221,6 +234,7 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
     withheld: desired.withheld,
     sod: desired.sod,
     unmanaged,
+    ...(unread.length > 0 ? { unread } : {}),
   };
 }
 

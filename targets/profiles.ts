@@ -23,6 +23,8 @@ export const behaviourSchema = z.strictObject({
   duplicateGroupNames: z.boolean(),
   /** Where SCIM lives on the app's origin (RFC 7644 §3.1 leaves it to the provider). */
   basePath: z.string().regex(/^(?:\/[A-Za-z0-9._~-]+)+$/, 'expected a path such as /scim/v2 or /api/identity/scim'),
+  /** Group `members`: returned (RFC 7643 §4.2), or `hidden`: never returned nor filterable (hidden-members.ts). */
+  groupMembers: z.enum(['returned', 'hidden']),
 });
 
 export type Behaviour = z.infer<typeof behaviourSchema>;
@@ -36,6 +38,7 @@ const standard: Behaviour = {
   userNameCaseExact: false,
   duplicateGroupNames: false,
   basePath: '/scim/v2',
+  groupMembers: 'returned',
 };
 
 /** Named profiles, each one way real SCIM APIs behave; `saas` is all of them at once. */
@@ -49,6 +52,8 @@ export const profiles = {
   'case-sensitive': { ...standard, userNameCaseExact: true },
   'duplicate-groups': { ...standard, duplicateGroupNames: true },
   'base-path': { ...standard, basePath: '/api/v1/identity/scim' },
+  /** Neither users nor groups show memberships: a client cannot read what a user holds. */
+  'no-memberships': { ...standard, userGroups: false, groupMembers: 'hidden' },
   saas: {
     userGroups: false,
     memberPatch: 'filter-only',
@@ -57,6 +62,7 @@ export const profiles = {
     userNameCaseExact: true,
     duplicateGroupNames: true,
     basePath: '/api/v1/identity/scim',
+    groupMembers: 'returned',
   },
 } as const satisfies Record<string, Behaviour>;
 

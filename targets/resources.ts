@@ -5,6 +5,7 @@
 import SCIMMY from 'scimmy';
 import { SCIM_BASE_PATH } from './apps-file.js';
 import { contextOf, type ScimContext } from './context.js';
+import { hidesMembers, withoutMembers } from './hidden-members.js';
 import { assertIfMatch } from './etag.js';
 import { CaseRules, matchRecords, sortRecords } from './filter.js';
 import { applySchemaRules } from './schema-rules.js';
@@ -72,6 +73,7 @@ function present(type: ResourceType, stored: StoredRecord, ctx: ScimContext): Re
   const record = ctx.target.behaviour.etags ? stored : unversioned(stored);
   const ref = (t: ResourceType, id: string) => `${ctx.origin}${ctx.target.behaviour.basePath}/${endpoints[t]}/${id}`;
   if (type === 'Group') {
+    if (hidesMembers(ctx.target.behaviour)) return withoutMembers(stored);
     const members = membersOf(stored).map((m) => ({ ...m, $ref: ref(m.type ?? 'User', m.value) }));
     return members.length > 0 ? { ...record, members } : record;
   }

@@ -9,6 +9,7 @@ import type { ListWindow, ScimContext, TargetState } from './context.js';
 import { clientDetail } from './engine-errors.js';
 import { assertIfMatch, ifNoneMatchMatches } from './etag.js';
 import type { FaultInjector } from './faults.js';
+import { assertMembersFilterAllowed, schemasAsDeclared } from './hidden-members.js';
 import { applyMembershipPatch, assertFilteredMemberRemovals, membershipOperations } from './membership-patch.js';
 import { allowOnly } from './method-not-allowed.js';
 import { rewriteExtensionOperations } from './patch-extension.js';
@@ -120,6 +121,7 @@ export function scimRouter(options: ScimRouterOptions): Router {
       sortOrder: params.sortOrder === 'descending' ? 'descending' : 'ascending',
     };
     const { filter, attributes, excludedAttributes } = params;
+    assertMembersFilterAllowed(state.behaviour, type, filter);
     const resource = new scimResources[type](undefined, {
       ...(filter !== undefined ? { filter } : {}),
       ...(attributes ? { attributes } : {}),
@@ -131,6 +133,9 @@ export function scimRouter(options: ScimRouterOptions): Router {
     const page = (await resource.read(context(req, window))) as unknown as InstanceType<typeof SCIMMY.Messages.ListResponse>;
     page.startIndex = window.startIndex;
     page.itemsPerPage = page.Resources.length; // RFC 7644 §3.4.2: the number of resources returned
+    // Profiles (profiles.ts): servers that leave totalResults out, or give only the page's size.
+    if (state.behaviour.totalResults === 'absent') delete (page as { totalResults?: number }).totalResults;
+    else if (state.behaviour.totalResults === 'approximate') page.totalResults = page.Resources.length;
     send(req, res, 200, page);
   }
 
@@ -259,7 +264,7 @@ export function scimRouter(options: ScimRouterOptions): Router {
   });
   router.get(['/Schemas', '/Schemas/:id'], async (req, res) => {
     const id = req.params.id as string | undefined;
-    send(req, res, 200, await (id ? new SCIMMY.Resources.Schema(id) : new SCIMMY.Resources.Schema()).read());
+    send(req, res, 200, schemasAsDeclared(await (id ? new SCIMMY.Resources.Schema(id) : new SCIMMY.Resources.Schema()).read(), state.behaviour));
   });
   allowOnly(router, ['/ServiceProviderConfig', '/ResourceTypes', '/ResourceTypes/:id', '/Schemas', '/Schemas/:id'], ['GET']);
   router.all(['/Bulk', '/Me'], () => {

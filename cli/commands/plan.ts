@@ -53,6 +53,7 @@ export function formatPlan(event: HrEvent, plan: Plan, planOnly: readonly string
   });
   for (const w of plan.withheld) lines.push(`  withheld ${w.entitlement}: ${w.reason}${w.detail ? ` (${w.detail})` : ''}`);
   for (const u of plan.unmanaged) lines.push(`  unmanaged ${u.app}:${u.entitlementId} (left alone)`);
+  for (const u of plan.unread ?? []) lines.push(`  unread ${u.app}: ${u.reason} (its revokes are not planned; the change would end action-required)`);
   return lines.join('\n');
 }
 

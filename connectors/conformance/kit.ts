@@ -324,6 +324,9 @@ export function describeConformance(name: string, setup: () => Promise<Conforman
           if (!t.faults.supported.has(kind)) throw new Error(`the target cannot inject ${kind}, yet faultKinds lists it`);
           const { connector, inspect, faults } = t;
           const group = can(connector, 'entitlements') ? await t.createEntitlement('faulty') : undefined;
+          // A connector's first call may learn what the server does (SCIM discovery): done before
+          // the faults, which are meant for the verbs.
+          await connector.getAccount({ employeeId: 'E-F0' }, call());
 
           await faults.inject(kind, 2);
           const ensured = await asActivity((c) => connector.ensureAccount(person('E-F1', 'fault.person'), c), options.retry);

@@ -3,7 +3,7 @@
 // RFC 7643 §4.2 gives a group's displayName no uniqueness, and servers differ: some answer a second
 // group of the same name with 409 uniqueness, others create it. So a group is never created on
 // the hope of a 409: it is looked for first, and only a name no group holds is created.
-//   find     GET /Groups?filter=displayName eq "<name>" (RFC 7644 §3.4.2.2), every page, compared
+//   find     GET <Groups endpoint>?filter=displayName eq "<name>" (RFC 7644 §3.4.2.2), every page, compared
 //            exactly on our side (the server may compare case-insensitively, or the filter may be a
 //            superset: filter.ts). One group → existing; none → missing; two or more → action-required.
 //   ensure   find; missing → POST /Groups (RFC 7644 §3.3): 201 → created; 409 uniqueness (a
@@ -14,7 +14,7 @@
 import type { CallContext, EnsureEntitlementResult, Entitlement, FindEntitlementResult } from '../contract.js';
 import { equalityLookup } from './filter.js';
 import type { ScimHttp } from './http.js';
-import { listAll } from './paging.js';
+import { listAll, type Listing } from './paging.js';
 import { scimGroupSchema } from './resources.js';
 
 const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -25,6 +25,8 @@ export class ScimGroups {
   constructor(
     private readonly http: ScimHttp,
     private readonly pageSize: number,
+    /** The Groups endpoint as the server declares it (discovery.ts). */
+    private readonly listing: (what: string, call: CallContext) => Promise<Listing>,
   ) {}
 
   async find(name: string, call: CallContext): Promise<FindEntitlementResult> {
@@ -40,7 +42,8 @@ export class ScimGroups {
   async ensure(name: string, call: CallContext): Promise<EnsureEntitlementResult> {
     const found = await this.find(name, call);
     if (found.status !== 'missing') return found;
-    const res = await this.http.send('POST', '/Groups', call, { body: { schemas: [GROUP_SCHEMA], displayName: name }, what: 'create group' });
+    const { endpoint } = await this.listing('create group', call);
+    const res = await this.http.send('POST', endpoint, call, { body: { schemas: [GROUP_SCHEMA], displayName: name }, what: 'create group' });
     if (res.status === 201 || res.status === 200) return { status: 'created', entitlement: this.entitlement(this.http.parse(res, scimGroupSchema, 'Group'), name) };
     if (res.status !== 409) throw this.http.fail(res, 'create group');
     // RFC 7644 §3.3: 409 uniqueness. A create that raced ours, or the name held under another case.
@@ -56,7 +59,7 @@ export class ScimGroups {
   private async named(name: string, call: CallContext): Promise<ScimGroup[]> {
     const { filter } = equalityLookup('displayName', name);
     const params = { filter, count: this.pageSize, excludedAttributes: 'members' };
-    const groups = await listAll(this.http, 'Groups', scimGroupSchema, params, call, 'find group by displayName');
+    const groups = await listAll(await this.listing('find group by displayName', call), scimGroupSchema, params, call);
     return groups.filter((g) => g.displayName === name);
   }
 

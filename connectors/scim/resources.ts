@@ -26,7 +26,8 @@ export const scimGroupSchema = z.looseObject({ id: z.string().min(1), displayNam
 /** RFC 7644 §3.4.2: a page of a listing. */
 export const listResponseSchema = <T extends z.ZodType>(item: T) =>
   z.looseObject({
-    totalResults: z.number().int().min(0),
+    // Absent or approximate on some servers: paging.ts decides where a listing ends.
+    totalResults: z.number().int().min(0).optional(),
     startIndex: z.number().int().optional(),
     Resources: z.array(item).optional(),
   });
@@ -87,7 +88,10 @@ export function accountRef(app: string, user: ScimUser): AccountRef {
   return { app, id: user.id, externalId: user.externalId ?? '' };
 }
 
-export function account(app: string, user: ScimUser): Account {
+/** What the user holds, as the memberships reader (memberships.ts) found it. */
+export type Held = { known: true; groupIds: string[] } | { known: false; reason: string };
+
+export function account(app: string, user: ScimUser, held: Held): Account {
   const email = primaryEmail(user);
   return {
     ...accountRef(app, user),
@@ -96,6 +100,6 @@ export function account(app: string, user: ScimUser): Account {
     ...(email !== undefined ? { email } : {}),
     ...(user.name?.givenName !== undefined ? { givenName: user.name.givenName } : {}),
     ...(user.name?.familyName !== undefined ? { familyName: user.name.familyName } : {}),
-    entitlements: (user.groups ?? []).map((g) => g.value),
+    ...(held.known ? { entitlements: held.groupIds } : { entitlements: [], entitlementsUnknown: held.reason }),
   };
 }

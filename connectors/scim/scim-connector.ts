@@ -7,16 +7,20 @@
 //            create whose answer was lost); else the userName is held by an account we did not
 //            create → action-required (adopted only under an explicit `adopt` rule, and never an
 //            account that carries another externalId).
-//   grant    the user's `groups` (RFC 7643 §4.1.2) say member → already-in-state; else PATCH add.
+//   grant    the memberships reader (memberships.ts) says member → already-in-state; else PATCH
+//            add. When memberships cannot be read, the add is sent anyway (RFC 7644 §3.5.2.1: adding
+//            a member already present changes nothing) and reported applied.
 //   revoke   PATCH remove `members[value eq "<id>"]`: 2xx → applied; 400 noTarget (RFC 7644 §3.12:
-//            the filter matched no member) → already-in-state.
+//            the filter matched no member) → already-in-state. No read needed: the answer decides.
 //   disable / enable   the user's `active` says so → already-in-state; else PATCH replace active.
 //   delete   404 → already-in-state.
 // Whatever a verb does not handle goes through the one status table (../http-status.ts). The
 // connector never retries by itself (except once on 401 with a fresh token): Temporal does.
 //
 // The transport lives beside this file: send, auth and error mapping (http.ts), ListResponse paging
-// (paging.ts), the resources' schemas and bodies (resources.ts), filters (filter.ts).
+// (paging.ts), the resources' schemas and bodies (resources.ts), filters (filter.ts), what the
+// server does (discovery.ts: endpoints, page size, which attributes it returns) and what a user
+// holds (memberships.ts).
 import type { Logger } from 'pino';
 import type {
   Account,
@@ -43,9 +47,11 @@ import type {
 } from '../contract.js';
 import { InvalidRequestError, NotFoundError, TransientError } from '../errors.js';
 import { equalityLookup, isFilterSafe, memberValuePath } from './filter.js';
+import { Discovery, type ServerFacts } from './discovery.js';
 import { ScimGroups } from './groups.js';
 import { ScimHttp, type ScimAuthOptions } from './http.js';
-import { contractPage, listAll, listPage, startIndexOf } from './paging.js';
+import { MembershipReader } from './memberships.js';
+import { contractPage, listAll, listPage, startIndexOf, type Listing } from './paging.js';
 import type { TlsOptions } from './tls.js';
 import { account, accountRef, desiredUser, differs, ifMatch, patchOp, replacement, scimGroupSchema, scimUserSchema, type ScimUser } from './resources.js';
 
@@ -67,6 +73,8 @@ export type ScimConnectorOptions = {
   tls?: TlsOptions;
   /** Requests are logged at debug: method, path (no query), status, duration. Never headers. */
   logger?: Logger;
+  /** How long what the server declared and showed (discovery.ts) is kept. Default 15 minutes. */
+  discoveryTtlMs?: number;
 };
 
 const sameText = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
@@ -78,6 +86,8 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
   private readonly http: ScimHttp;
   private readonly log: Logger | undefined;
   private readonly groups: ScimGroups;
+  private readonly discovery: Discovery;
+  private readonly memberships: MembershipReader;
 
   constructor(options: ScimConnectorOptions) {
     this.app = options.app;
@@ -85,8 +95,11 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
     const auth: ScimAuthOptions | undefined = options.auth ?? (options.bearerToken ? { kind: 'bearer', token: options.bearerToken } : undefined);
     if (!auth) throw new TypeError(`SCIM connector ${options.app}: give auth (bearer or oauth2) or bearerToken`);
     this.log = options.logger?.child({ app: options.app, connector: 'scim' });
-    this.http = new ScimHttp({ app: options.app, baseUrl: options.baseUrl.replace(/\/+$/, ''), auth, timeoutMs: options.timeoutMs ?? 10_000, tls: options.tls, log: this.log });
-    this.groups = new ScimGroups(this.http, this.pageSize);
+    const baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.http = new ScimHttp({ app: options.app, baseUrl, auth, timeoutMs: options.timeoutMs ?? 10_000, tls: options.tls, log: this.log });
+        this.discovery = new Discovery(this.http, baseUrl, { log: this.log, ...(options.discoveryTtlMs !== undefined ? { ttlMs: options.discoveryTtlMs } : {}) });
+    this.memberships = new MembershipReader({ http: this.http, discovery: this.discovery, pageSize: this.pageSize });
+    this.groups = new ScimGroups(this.http, this.pageSize, (what, call) => this.listing('Group', what, call));
   }
 
   /** Closes the connections of the app's own TLS Agent (a connector with tls). */
@@ -94,11 +107,23 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
     return this.http.close();
   }
 
+  /** The path of a User or Group endpoint (RFC 7643 §6, as discovered), or of one resource in it. */
+  private async path(type: keyof ServerFacts['endpoints'], call: CallContext, id?: string): Promise<string> {
+    const { endpoints } = await this.discovery.facts(call);
+    return id === undefined ? endpoints[type] : `${endpoints[type]}/${encodeURIComponent(id)}`;
+  }
+
+  /** A listing of the User or Group endpoint within the server's page size. */
+  private async listing(type: keyof ServerFacts['endpoints'], what: string, call: CallContext): Promise<Listing> {
+    const facts = await this.discovery.facts(call);
+    return { http: this.http, endpoint: facts.endpoints[type], maxResults: facts.filter.maxResults, what, onMissingEndpoint: () => this.discovery.invalidate() };
+  }
+
   // ---- accounts -------------------------------------------------------------------------------
 
   async getAccount(req: { employeeId: string }, call: CallContext): Promise<Account | undefined> {
     const user = await this.findByExternalId(req.employeeId, call);
-    return user ? account(this.app, user) : undefined;
+    return user ? account(this.app, user, await this.memberships.of(user, call)) : undefined;
   }
 
   async ensureAccount(req: EnsureAccountRequest, call: CallContext): Promise<EnsureAccountResult> {
@@ -108,7 +133,7 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
       const adopted = await this.tryAdopt(req, call);
       if (adopted) return adopted;
     }
-    const res = await this.http.send('POST', '/Users', call, { body: desiredUser(req), what: 'create user' });
+    const res = await this.http.send('POST', await this.path('User', call), call, { body: desiredUser(req), what: 'create user' });
     if (res.status === 201 || res.status === 200) return { status: 'created', account: accountRef(this.app, this.http.parse(res, scimUserSchema, 'User')) };
     if (res.status === 409) {
       // RFC 7644 §3.3: 409 uniqueness. Either our own earlier create (a retry after a lost answer)
@@ -126,7 +151,7 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
 
   private async converge(current: ScimUser, req: EnsureAccountRequest, call: CallContext, adopted = false): Promise<EnsureAccountResult> {
     if (!differs(current, req)) return { status: 'unchanged', account: accountRef(this.app, current) };
-    const res = await this.http.send('PUT', `/Users/${encodeURIComponent(current.id)}`, call, { body: replacement(current, req), headers: ifMatch(current), what: 'replace user' });
+    const res = await this.http.send('PUT', await this.path('User', call, current.id), call, { body: replacement(current, req), headers: ifMatch(current), what: 'replace user' });
     if (res.status === 200) {
       const ref = accountRef(this.app, this.http.parse(res, scimUserSchema, 'User'));
       return adopted ? { status: 'updated', account: ref, adopted: true } : { status: 'updated', account: ref };
@@ -188,7 +213,7 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
     if ((user.active ?? true) === active) return { status: 'already-in-state' };
     // RFC 7644 §3.5.2.3 replace; If-Match (§3.14) so a concurrent change makes us re-read.
     const body = patchOp({ op: 'replace', path: 'active', value: active });
-    const res = await this.http.send('PATCH', `/Users/${encodeURIComponent(user.id)}`, call, { body, headers: ifMatch(user), what });
+    const res = await this.http.send('PATCH', await this.path('User', call, user.id), call, { body, headers: ifMatch(user), what });
     if (res.status === 204 || res.status === 200) return { status: 'applied' };
     if (res.status === 412) throw new TransientError(`${this.app}: user ${user.id} changed during ${what} (412); the next attempt re-reads it`, this.app);
     throw this.http.fail(res, what);
@@ -197,7 +222,7 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
   async deleteAccount(req: { account: AccountRef }, call: CallContext): Promise<ChangeOutcome> {
     const user = await this.resolve(req.account, call);
     if (!user) return { status: 'already-in-state' };
-    const res = await this.http.send('DELETE', `/Users/${encodeURIComponent(user.id)}`, call, { headers: ifMatch(user), what: 'delete user' });
+    const res = await this.http.send('DELETE', await this.path('User', call, user.id), call, { headers: ifMatch(user), what: 'delete user' });
     if (res.status === 204 || res.status === 200) return { status: 'applied' };
     if (res.status === 404) return { status: 'already-in-state' }; // RFC 7644 §3.6: gone already
     if (res.status === 412) throw new TransientError(`${this.app}: user ${user.id} changed before it was deleted (412); the next attempt re-reads it`, this.app);
@@ -206,15 +231,18 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
 
   async listAccounts(req: PageRequest, call: CallContext): Promise<Page<Account>> {
     const params = { startIndex: startIndexOf(this.app, req.cursor), count: req.pageSize ?? this.pageSize };
-    const page = await listPage(this.http, 'Users', scimUserSchema, params, call, 'list users');
-    return contractPage(page, (u) => account(this.app, u));
+    const page = await listPage(await this.listing('User', 'list users', call), scimUserSchema, params, call);
+    // Each user's memberships as the reader finds them: from the page itself on a server that returns `groups`.
+    const accounts: Account[] = [];
+    for (const user of page.items) accounts.push(account(this.app, user, await this.memberships.of(user, call)));
+    return contractPage({ ...page, items: accounts }, (a) => a);
   }
 
   // ---- entitlements (groups) ------------------------------------------------------------------
 
   async listEntitlements(req: PageRequest, call: CallContext): Promise<Page<Entitlement>> {
     const params = { startIndex: startIndexOf(this.app, req.cursor), count: req.pageSize ?? this.pageSize, excludedAttributes: 'members' };
-    const page = await listPage(this.http, 'Groups', scimGroupSchema, params, call, 'list groups');
+    const page = await listPage(await this.listing('Group', 'list groups', call), scimGroupSchema, params, call);
     return contractPage(page, (g) => ({ app: this.app, id: g.id, displayName: g.displayName ?? g.id }));
   }
 
@@ -231,9 +259,10 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
     const user = await this.resolve(req.account, call);
     if (!user) throw new NotFoundError(`${this.app}: grant ${req.entitlementId}: no account ${req.account.id} / externalId ${JSON.stringify(req.account.externalId)}`, this.app);
     // The read decides: RFC 7644 §3.5.2.1 answers an add of a member already present like any add.
-    if (user.groups?.some((g) => g.value === req.entitlementId)) return { status: 'already-in-state' };
+    const held = await this.memberships.of(user, call);
+    if (held.known && held.groupIds.includes(req.entitlementId)) return { status: 'already-in-state' };
     const body = patchOp({ op: 'add', path: 'members', value: [{ value: user.id }] });
-    const res = await this.http.send('PATCH', `/Groups/${encodeURIComponent(req.entitlementId)}`, call, { body, what: 'add group member' });
+    const res = await this.http.send('PATCH', await this.path('Group', call, req.entitlementId), call, { body, what: 'add group member' });
     if (res.status === 204 || res.status === 200) return { status: 'applied' };
     if (res.status === 404) throw new NotFoundError(`${this.app}: group ${req.entitlementId} does not exist`, this.app);
     throw this.http.fail(res, 'add group member');
@@ -242,10 +271,14 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
   async revoke(req: RevokeRequest, call: CallContext): Promise<ChangeOutcome> {
     const user = await this.resolve(req.account, call);
     if (!user) return { status: 'already-in-state' }; // no account, no membership
-    // `groups` is left out when empty, so only a listed, different membership settles it here.
-    if (user.groups && user.groups.length > 0 && !user.groups.some((g) => g.value === req.entitlementId)) return { status: 'already-in-state' };
-    const operation = isFilterSafe(user.id) ? { op: 'remove', path: memberValuePath(user.id) } : { op: 'remove', path: 'members', value: [{ value: user.id }] };
-    const res = await this.http.send('PATCH', `/Groups/${encodeURIComponent(req.entitlementId)}`, call, { body: patchOp(operation), what: 'remove group member' });
+    let operation: Record<string, unknown> = { op: 'remove', path: memberValuePath(user.id) };
+    if (!isFilterSafe(user.id)) {
+      // A remove by value list gets no noTarget answer for a non-member: a read must decide.
+      const held = await this.memberships.of(user, call);
+      if (held.known && !held.groupIds.includes(req.entitlementId)) return { status: 'already-in-state' };
+      operation = { op: 'remove', path: 'members', value: [{ value: user.id }] };
+    }
+    const res = await this.http.send('PATCH', await this.path('Group', call, req.entitlementId), call, { body: patchOp(operation), what: 'remove group member' });
     if (res.status === 204 || res.status === 200) return { status: 'applied' };
     // RFC 7644 §3.12: noTarget, "the specified path did not yield an attribute or attribute value
     // that could be operated on": the account is not a member.
@@ -265,14 +298,14 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
   /** Users whose `path` equals `value`, compared by `exact` on our side over every page. */
   private async findUsers(path: string, value: string, exact: (u: ScimUser) => boolean, call: CallContext): Promise<ScimUser[]> {
     const { filter } = equalityLookup(path, value);
-    const users = await listAll(this.http, 'Users', scimUserSchema, { filter, count: this.pageSize }, call, `find user by ${path}`);
+    const users = await listAll(await this.listing('User', `find user by ${path}`, call), scimUserSchema, { filter, count: this.pageSize }, call);
     return users.filter(exact);
   }
 
   /** The account `ref` names: by id when that id still carries our externalId, else by externalId. */
   private async resolve(ref: AccountRef, call: CallContext): Promise<ScimUser | undefined> {
     if (ref.id) {
-      const res = await this.http.send('GET', `/Users/${encodeURIComponent(ref.id)}`, call, { what: 'read user' });
+      const res = await this.http.send('GET', await this.path('User', call, ref.id), call, { what: 'read user' });
       if (res.status === 200) {
         const user = this.http.parse(res, scimUserSchema, 'User');
         const version = res.headers.get('etag') ?? user.meta?.version;

@@ -86,8 +86,9 @@ for (const profile of profileNames) {
           if (kind === 'rate-limit') {
             // A token bucket of 2 requests refilled at 2/s; 429 carries Retry-After (computed: 1 s).
             // Spend the bucket first so the connector's first request is the one refused.
-            await app.admin.setFaults({ rateLimit: { requestsPerSecond: 2, burst: 2 } });
-            for (let i = 0; i < 2; i += 1) await app.scim('GET', '/ServiceProviderConfig');
+            // Three: a grant may read the user, read its memberships and write.
+            await app.admin.setFaults({ rateLimit: { requestsPerSecond: 2, burst: 3 } });
+            for (let i = 0; i < 3; i += 1) await app.scim('GET', '/ServiceProviderConfig');
           }
         },
         async fired(kind) {

@@ -6,6 +6,7 @@ import { ensureTopics } from '../../stack/kafka.js';
 import { createLogger, type Logger } from '../../observability/logger.js';
 import { parseConnectorConfig, type ConnectorConfig } from '../../connectors/config.js';
 import { appUrls } from '../../targets/apps-file.js';
+import type { Behaviour } from '../../targets/profiles.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
 import { createProvisioningWorker, loadPolicyOrThrow, type ProvisioningWorker } from '../../runtime/worker.js';
@@ -46,7 +47,7 @@ export function connectorConfigOf(app: TestScimApp, name: string): ConnectorConf
   return parseConnectorConfig({ type: 'scim', app: name, baseUrl: scimUrl, auth: { kind: 'bearer', token: { file: tokenFile } }, timeoutMs: 5000 });
 }
 
-export async function startPipeline(options: { appNames?: string[]; policyDir?: string; logger?: Logger } = {}): Promise<Pipeline> {
+export async function startPipeline(options: { appNames?: string[]; policyDir?: string; logger?: Logger; /** Per app name: how its target app behaves (targets/profiles.ts). */ behaviours?: Record<string, Behaviour> } = {}): Promise<Pipeline> {
   const log = options.logger ?? logger;
   const loaded = loadConfig();
   const base = options.policyDir ? { ...loaded, policy: { dir: options.policyDir } } : loaded;
@@ -66,7 +67,7 @@ export async function startPipeline(options: { appNames?: string[]; policyDir?: 
   };
   await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, outcomes, itsmRequests, `${itsmRequests}.dlq`]);
   const names = options.appNames ?? ['chat', 'code'];
-  const apps = await Promise.all(names.map((name) => startTestScimApp({ name })));
+  const apps = await Promise.all(names.map((name) => startTestScimApp({ name, ...(options.behaviours?.[name] ? { behaviour: options.behaviours[name] } : {}) })));
   const connectorConfigs = apps.map((app, i) => connectorConfigOf(app, names[i]!));
   const policy = loadPolicyOrThrow(cfg.policy.dir);
   const store = await openStore(cfg, { migrate: true, createKeys: true, logger: log });

@@ -12,6 +12,11 @@ import { gateSteps } from './gates.js';
 import { deferredOf, finish } from './outcomes.js';
 import { knownAccounts, rememberAccounts, type Change, type Identity } from './state.js';
 
+/** Why a change whose memberships could not be read in some applications needs a person. */
+function unreadReason(unread: NonNullable<PlannedChange['unread']>): string {
+  return `${unread.map((u) => u.reason).join('; ')}. Revokes there were not planned: remove by hand what the person should no longer hold`;
+}
+
 /** Plans the change and applies what is due now; a newer termination supersedes it while it is applied. */
 export async function converge(id: Identity, change: Change): Promise<void> {
   const { employeeId, state } = id;
@@ -57,13 +62,16 @@ export async function converge(id: Identity, change: Change): Promise<void> {
   // Only an HR snapshot advances the applied sequence; a grant, an expiry or an approval keeps it.
   if (change.snapshot) state.lastAppliedSequence = change.sequence;
   const rejected = applied.steps.some((s) => s.outcome === 'rejected');
+  // Applications that could not say what the person holds: their revokes were never planned, so
+  // the change is not converged there, whatever its steps did. (Plans from before carry no `unread`.)
+  const unread = plan.unread ?? [];
   // A rejected batch changes nothing: neither now nor later (the change's scheduled destructive steps go too).
   if (rejected) state.scheduled = state.scheduled.filter((s) => s.changeId !== changeId || !s.step.fenced);
   const status: Outcome['status'] = superseded
     ? 'superseded'
     : applied.failed
       ? 'failed'
-      : rejected || applied.steps.some((s) => s.outcome === 'action-required')
+      : rejected || unread.length > 0 || applied.steps.some((s) => s.outcome === 'action-required')
         ? 'action-required'
         : 'succeeded';
   state.status = status === 'succeeded' ? (snapshot.status === 'terminated' ? 'deprovisioned' : 'provisioned') : status === 'superseded' ? 'idle' : status;
@@ -71,7 +79,13 @@ export async function converge(id: Identity, change: Change): Promise<void> {
     status,
     policyVersion: plan.policyVersion,
     steps: applied.steps,
-    ...(superseded ? { reason: 'a termination arrived while this change was being applied' } : rejected ? { reason: 'an operator rejected the fence batch that held its destructive steps: they were not applied' } : {}),
+    ...(superseded
+      ? { reason: 'a termination arrived while this change was being applied' }
+      : rejected
+        ? { reason: 'an operator rejected the fence batch that held its destructive steps: they were not applied' }
+        : unread.length > 0
+          ? { reason: unreadReason(unread) }
+          : {}),
     ...(applied.compensations.length > 0 ? { compensations: applied.compensations } : {}),
     ...deferredOf([...later.filter((s) => !rejected || !s.fenced), ...gated]),
   });
