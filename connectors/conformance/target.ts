@@ -53,4 +53,10 @@ export type ConformanceOptions = {
   retry?: Partial<RetryPolicy>;
   /** The server compares userNames case-sensitively: a case-only variant is another account, not a collision. */
   userNamesCaseExact?: boolean;
+  /**
+   * False for a server that shows memberships nowhere (users without `groups`, groups without
+   * `members`): a grant cannot be told from a re-grant, and accounts say why their entitlements
+   * are unknown instead of listing none.
+   */
+  membershipsReadable?: boolean;
 };
