@@ -28,7 +28,7 @@ describe('config/apps.yaml', () => {
     expect(apps.map((a) => [a.name, a.port, a.url, a.scimUrl])).toEqual([
       ['chat', 8101, 'http://127.0.0.1:8101', 'http://127.0.0.1:8101/scim/v2'],
       ['code', 8102, 'http://127.0.0.1:8102', 'http://127.0.0.1:8102/scim/v2'],
-      ['crm', 8103, 'http://127.0.0.1:8103', 'http://127.0.0.1:8103/scim/v2'],
+      ['crm', 8103, 'http://127.0.0.1:8103', 'http://127.0.0.1:8103/api/v1/identity/scim'],
     ]);
     for (const app of apps) {
       expect(app.stateFile).toBe(path.join(projectRoot, '.provisioner', 'apps', `${app.name}.json`));
