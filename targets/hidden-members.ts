@@ -17,6 +17,11 @@ export function withoutMembers<T extends Record<string, unknown>>(group: T): Omi
   return rest;
 }
 
+/** The filter a Group listing applies: none, for a server that drops a filter on members it does not understand. */
+export function memberFilterAsApplied(behaviour: Behaviour, type: ResourceType, filter: string | undefined): string | undefined {
+  return type === 'Group' && filter !== undefined && behaviour.groupMembers === 'unfiltered' && /\bmembers\b/i.test(filter) ? undefined : filter;
+}
+
 /** Refuses a filter on Group members (RFC 7644 §3.4.2.2 lets a provider refuse a filter it does not support). */
 export function assertMembersFilterAllowed(behaviour: Behaviour, type: ResourceType, filter: string | undefined): void {
   if (type === 'Group' && filter !== undefined && hidesMembers(behaviour) && /\bmembers\b/i.test(filter)) {

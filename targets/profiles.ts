@@ -23,8 +23,12 @@ export const behaviourSchema = z.strictObject({
   duplicateGroupNames: z.boolean(),
   /** Where SCIM lives on the app's origin (RFC 7644 §3.1 leaves it to the provider). */
   basePath: z.string().regex(/^(?:\/[A-Za-z0-9._~-]+)+$/, 'expected a path such as /scim/v2 or /api/identity/scim'),
-  /** Group `members`: returned (RFC 7643 §4.2), or `hidden`: never returned nor filterable (hidden-members.ts). */
-  groupMembers: z.enum(['returned', 'hidden']),
+  /**
+   * Group `members`: returned (RFC 7643 §4.2); `hidden`: never returned nor filterable; or
+   * `unfiltered`: returned, but a filter on members is silently dropped and every group comes
+   * back, as servers do with a filter they do not understand (hidden-members.ts).
+   */
+  groupMembers: z.enum(['returned', 'hidden', 'unfiltered']),
 });
 
 export type Behaviour = z.infer<typeof behaviourSchema>;
@@ -54,6 +58,8 @@ export const profiles = {
   'base-path': { ...standard, basePath: '/api/v1/identity/scim' },
   /** Neither users nor groups show memberships: a client cannot read what a user holds. */
   'no-memberships': { ...standard, userGroups: false, groupMembers: 'hidden' },
+  /** Users without groups, and a members filter answered with every group. */
+  'ignored-member-filter': { ...standard, userGroups: false, groupMembers: 'unfiltered' },
   saas: {
     userGroups: false,
     memberPatch: 'filter-only',

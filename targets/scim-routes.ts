@@ -9,7 +9,7 @@ import type { ListWindow, ScimContext, TargetState } from './context.js';
 import { clientDetail } from './engine-errors.js';
 import { assertIfMatch, ifNoneMatchMatches } from './etag.js';
 import type { FaultInjector } from './faults.js';
-import { assertMembersFilterAllowed, schemasAsDeclared } from './hidden-members.js';
+import { assertMembersFilterAllowed, memberFilterAsApplied, schemasAsDeclared } from './hidden-members.js';
 import { applyMembershipPatch, assertFilteredMemberRemovals, membershipOperations } from './membership-patch.js';
 import { allowOnly } from './method-not-allowed.js';
 import { rewriteExtensionOperations } from './patch-extension.js';
@@ -120,8 +120,9 @@ export function scimRouter(options: ScimRouterOptions): Router {
       ...(params.sortBy ? { sortBy: params.sortBy } : {}),
       sortOrder: params.sortOrder === 'descending' ? 'descending' : 'ascending',
     };
-    const { filter, attributes, excludedAttributes } = params;
-    assertMembersFilterAllowed(state.behaviour, type, filter);
+    const { attributes, excludedAttributes } = params;
+    assertMembersFilterAllowed(state.behaviour, type, params.filter);
+    const filter = memberFilterAsApplied(state.behaviour, type, params.filter);
     const resource = new scimResources[type](undefined, {
       ...(filter !== undefined ? { filter } : {}),
       ...(attributes ? { attributes } : {}),

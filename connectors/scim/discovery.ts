@@ -41,8 +41,11 @@ export type ServerFacts = {
 export type Observed = {
   /** `returned`: a user resource carried `groups`; `missing`: the Groups endpoint showed memberships a user resource lacked. */
   userGroups?: 'returned' | 'missing';
-  /** The Groups endpoint refused a `members[value eq ...]` filter (400 or 501). */
-  memberFilter?: 'refused';
+  /**
+   * The Groups endpoint and a `members[value eq ...]` filter: `refused` (400 or 501), `ignored`
+   * (groups came back for a member id no user has: the filter is not applied), `honoured`.
+   */
+  memberFilter?: 'refused' | 'ignored' | 'honoured';
 };
 
 /** What RFC 7643 and 7644 say a server does when it does not tell us otherwise. */

@@ -9,7 +9,10 @@
 //   2. the Groups endpoint filtered by member, `members[value eq "<id>"]` (RFC 7644 §3.4.2.2),
 //      asking only for displayName: one request, whose cost grows with the user's groups, not the
 //      app's. Tried first because it is the cheap one; a server that cannot filter by member
-//      answers 400 (invalidFilter) or 501, and is not asked again while the facts hold.
+//      answers 400 (invalidFilter) or 501, and is not asked again while the facts hold. A server
+//      that ignores a filter it does not understand would answer with every group and make the
+//      user a member of all of them, so the filter is first checked, once per discovery period,
+//      with a member id no user has: any group in that answer means the filter is not applied.
 //   3. the member lists of every group (`attributes=displayName,members`, paged): complete, but
 //      its cost grows with the app. Only when Group declares `members` as returned, and only
 //      believed when some group in the answer shows members (a server that leaves `members` out
@@ -18,13 +21,14 @@
 // not return `groups`, and an absent `groups` is never trusted on it again (discovery.ts keeps
 // what was observed). When none of the ways works, the answer says why (`known: false`): callers
 // must then neither claim the user holds nothing nor revoke on its strength.
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { CallContext } from '../contract.js';
 import { InvalidRequestError } from '../errors.js';
 import type { Discovery, ServerFacts, Observed } from './discovery.js';
 import { isFilterSafe, memberValuePath } from './filter.js';
 import type { ScimHttp } from './http.js';
-import { listAll, type Listing } from './paging.js';
+import { listAll, listPage, type Listing } from './paging.js';
 import type { Held, ScimUser } from './resources.js';
 
 const userGroupsSchema = z.looseObject({ groups: z.array(z.looseObject({ value: z.string() })).optional() });
@@ -67,17 +71,19 @@ export class MembershipReader {
 
   private async fromGroups(userId: string, facts: Facts, call: CallContext): Promise<Held> {
     const why: string[] = [`users do not carry \`groups\` (${groupsSource(facts)})`];
-    const filterable = facts.filter.supported && facts.observed.memberFilter !== 'refused' && isFilterSafe(userId);
+    const filterable = facts.filter.supported && facts.observed.memberFilter !== 'refused' && facts.observed.memberFilter !== 'ignored' && isFilterSafe(userId);
     if (filterable) {
       const filtered = await this.byMemberFilter(userId, facts, call);
       if (filtered) return { known: true, groupIds: filtered };
-      why.push('the Groups endpoint refused a members[value eq ...] filter');
+      why.push(`the Groups endpoint ${(await this.options.discovery.facts(call)).observed.memberFilter === 'ignored' ? 'ignores' : 'refused'} a members[value eq ...] filter`);
     } else {
       why.push(
         !facts.filter.supported
           ? 'the server does not support filters (ServiceProviderConfig)'
           : facts.observed.memberFilter === 'refused'
             ? 'the Groups endpoint refuses members[value eq ...] filters'
+            : facts.observed.memberFilter === 'ignored'
+              ? 'the Groups endpoint ignores members[value eq ...] filters'
             : 'the user id cannot be compared in a filter without escapes',
       );
     }
@@ -91,9 +97,15 @@ export class MembershipReader {
     return unknown(this.options.http.app, why);
   }
 
-  /** Groups whose members include the user, by filter; undefined when the server refuses the filter. */
+  /** Groups whose members include the user, by filter; undefined when the server refuses or ignores the filter. */
   private async byMemberFilter(userId: string, facts: Facts, call: CallContext): Promise<string[] | undefined> {
     try {
+      if (facts.observed.memberFilter !== 'honoured') {
+        // An id no user has (a fresh UUID): a server that applies the filter answers no group.
+        const probe = await listPage(this.listing(facts, 'check the member filter'), groupIdSchema, { filter: memberValuePath(randomUUID()), attributes: 'displayName', startIndex: 1, count: 1 }, call);
+        this.options.discovery.observe({ memberFilter: probe.items.length === 0 ? 'honoured' : 'ignored' });
+        if (probe.items.length > 0) return undefined;
+      }
       // The valuePath of a PATCH is also a filter (RFC 7644 §3.4.2.2); `id` is always returned (RFC 7643 §3.1).
       const groups = await listAll(this.listing(facts, 'find groups by member'), groupIdSchema, { filter: memberValuePath(userId), attributes: 'displayName', count: this.options.pageSize }, call);
       return groups.map((g) => g.id);

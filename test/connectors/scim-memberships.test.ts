@@ -81,6 +81,27 @@ describe('users that never carry groups (no-groups)', () => {
   });
 });
 
+describe('a server that drops a members filter and answers every group (ignored-member-filter)', () => {
+  it('the member filter is checked first, found ignored, and memberships come from the member lists: exactly the user\'s groups', async () => {
+    const { app, connector } = await appWith('ignored-member-filter');
+    const [sales, support, finance] = [await group(app, 'sales'), await group(app, 'support'), await group(app, 'finance')];
+    const { account } = (await connector.ensureAccount(person('E-IF1'), callContext())) as { account: AccountRef };
+    const other = ((await connector.ensureAccount(person('E-IF2'), callContext())) as { account: AccountRef }).account;
+    await connector.grant({ account, entitlementId: support }, callContext());
+    await connector.grant({ account: other, entitlementId: finance }, callContext());
+    // The server really ignores the filter: a member no one has still gets every group back.
+    const unfiltered = await app.scim('GET', `/Groups?filter=${encodeURIComponent('members[value eq "nobody"]')}`);
+    expect(unfiltered.body.Resources).toHaveLength(3);
+
+    const read = await connector.getAccount({ employeeId: 'E-IF1' }, callContext());
+    expect(read?.entitlements).toEqual([support]);
+    expect(read?.entitlementsUnknown).toBeUndefined();
+    expect(await connector.grant({ account, entitlementId: support }, callContext())).toEqual({ status: 'already-in-state' });
+    expect(await connector.grant({ account, entitlementId: sales }, callContext())).toEqual({ status: 'applied' });
+    expect((await connector.getAccount({ employeeId: 'E-IF1' }, callContext()))?.entitlements?.sort()).toEqual([sales, support].sort());
+  });
+});
+
 describe('listings without exact totals', () => {
   for (const profile of ['no-totals', 'approximate-totals'] as const) {
     it(`${profile}: listings are complete past a page; a lookup stays one request`, async () => {
@@ -135,10 +156,11 @@ describe('what a getAccount costs', () => {
     return { first, warm: (await requests(app)) - before, unknown: read?.entitlementsUnknown !== undefined };
   }
 
-  it('standard: 1 (the user carries its groups); no-groups: 2 (plus the Groups endpoint); no-memberships: 2, then 1 once the refusal is known', async () => {
+  it('standard: 1 (the user carries its groups); no-groups: 2 (plus the Groups endpoint; 3 while the member filter is checked); no-memberships: 2, then 1 once the refusal is known', async () => {
     expect(await cost('standard')).toEqual({ first: 1, warm: 1, unknown: false });
-    expect(await cost('no-groups')).toEqual({ first: 2, warm: 2, unknown: false });
-    expect(await cost('saas')).toEqual({ first: 2, warm: 2, unknown: false });
+    expect(await cost('no-groups')).toEqual({ first: 3, warm: 2, unknown: false });
+    expect(await cost('saas')).toEqual({ first: 3, warm: 2, unknown: false });
+    expect(await cost('ignored-member-filter')).toEqual({ first: 3, warm: 2, unknown: false });
     expect(await cost('no-memberships')).toEqual({ first: 2, warm: 1, unknown: true });
   });
 
