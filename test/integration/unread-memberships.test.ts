@@ -38,7 +38,7 @@ async function memberships(app: TestScimApp, userId: string): Promise<string[]> 
   return [...held];
 }
 
-type Outcome = { sequence: number; eventType: string; status: string; reason?: string; steps: Array<{ app: string; action: string; outcome: string }> };
+type Outcome = { sequence: number; eventType: string; status: string; reason?: string; steps: Array<{ app: string; action: string; outcome: string }>; deferred?: Array<{ app: string; action: string }> };
 
 async function outcomeOf(id: string, sequence: number, eventType: string): Promise<Outcome> {
   return eventually(`the ${eventType} outcome of ${id}`, async () =>
@@ -61,6 +61,8 @@ describe('an app whose memberships cannot be read', () => {
     expect(moved.status).toBe('action-required');
     expect(moved.reason).toMatch(/^chat: memberships cannot be read: .*Revokes there were not planned/);
     expect(moved.steps.filter((s) => s.app === 'chat' && s.action === 'revoke')).toEqual([]);
+    // Nor later: a mover's revokes wait out the grace period, so none may be scheduled either.
+    expect((moved.deferred ?? []).filter((d) => d.app === 'chat' && d.action === 'revoke')).toEqual([]);
 
     await send(id, { type: 'hr.worker.terminated', sequence: 3, data: { status: 'terminated' } });
     const left = await outcomeOf(id, 3, 'hr.worker.terminated');
