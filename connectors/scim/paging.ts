@@ -8,12 +8,15 @@
 //   an empty page                 the end, unless it comes before a stated total: then the listing
 //                                 changed under us, and that is a TransientError, never a listing
 //                                 that looks complete;
-//   total stated                  past it and short of what we asked: the end; past it with a full
-//                                 page: the total may be approximate, so the next page is asked;
+//   total stated                  past it and short of what we asked, when the server declared its
+//                                 page size (ServiceProviderConfig filter.maxResults) and we asked
+//                                 within it: the end; past it with a full page: the total may be
+//                                 approximate, so the next page is asked;
 //   total absent                  a page short of what we asked ends it when the server declared
-//                                 its page size (ServiceProviderConfig filter.maxResults) and we
-//                                 asked within it; otherwise the listing goes on to an empty page
-//                                 (RFC 7644 §3.4.2.4 lets a server return fewer than `count`).
+//                                 its page size; otherwise the listing goes on to an empty page.
+// A server that did not declare its page size (RFC 7643 §5 makes maxResults REQUIRED) may cut a
+// page below `count` (RFC 7644 §3.4.2.4), and a short page with an approximate total then looks like
+// the end: there the listing always goes on to an empty page, one request more.
 import type { z } from 'zod';
 import type { CallContext, Page } from '../contract.js';
 import { InvalidRequestError, TransientError } from '../errors.js';
@@ -35,7 +38,7 @@ export function afterPage(page: PageSeen): PageDecision {
   const next = start + returned;
   const short = returned < asked;
   if (total === undefined) return short && declared ? { done: true } : { next };
-  return next > total && short ? { done: true } : { next };
+  return next > total && short && declared ? { done: true } : { next };
 }
 
 /** The count to ask for: ours, within the server's declared page size. */

@@ -6,8 +6,15 @@ import { afterPage, pageCount } from '../../connectors/scim/paging.js';
 
 describe('afterPage', () => {
   it('a one-result lookup ends after its one page, whether the total is exact, approximate or absent (declared page size)', () => {
-    expect(afterPage({ start: 1, asked: 100, returned: 1, total: 1, declared: false })).toEqual({ done: true });
+    expect(afterPage({ start: 1, asked: 100, returned: 1, total: 1, declared: true })).toEqual({ done: true });
     expect(afterPage({ start: 1, asked: 100, returned: 1, declared: true })).toEqual({ done: true });
+  });
+
+  it('a server that did not declare its page size: a short page past an approximate total may be a cut page, so on to an empty page', () => {
+    // The server cut the page at 3 and gave the page size as the total.
+    expect(afterPage({ start: 1, asked: 100, returned: 3, total: 3, declared: false })).toEqual({ next: 4 });
+    expect(afterPage({ start: 4, asked: 100, returned: 3, total: 3, declared: false })).toEqual({ next: 7 });
+    expect(afterPage({ start: 7, asked: 100, returned: 0, total: 3, declared: false })).toEqual({ done: true });
   });
 
   it('exact totals: on while the total is ahead; past it with a short page, done', () => {
