@@ -156,7 +156,7 @@ async function runDemo(cfg: Config, eventsFile: string): Promise<void> {
     });
     printHires(hires, results, rows);
     say(`  policy ${policy.version} (${cfg.policy.dir}): crm is EU-only, so US hires have no crm account; sensitive entitlements wait for approval`);
-    say('  crm plays a SaaS API as they really are (config/apps.yaml profile saas): no `groups` on users, its own base path, no ETags; its groups above were read from its Groups endpoint');
+    say('  crm plays a SaaS API as they really are (config/apps.yaml profile saas): no `groups` on users, its own base path, no ETags; the connector reads memberships there from its Groups endpoint');
 
     const title6 = 'an access request from the ITSM: approved, granted, and revoked when its time is up';
     const request = await step(6, title6, { ...watched, name: 'the access request', deadlineMs: 5 * 60_000 }, say, () =>
