@@ -40,16 +40,32 @@ const DAY_MS = 86_400_000;
 export function durationMs(text: string): number {
   const d = parseDuration(text);
   if (!d) throw new RangeError(`not an ISO 8601 duration: ${text}`);
-  return (
-    d.years * 365 * DAY_MS +
-    d.months * 30 * DAY_MS +
-    d.weeks * 7 * DAY_MS +
-    d.days * DAY_MS +
-    d.hours * 3_600_000 +
-    d.minutes * 60_000 +
-    Math.round(d.seconds * 1000)
-  );
+  return msOf(d);
 }
+
+const msOf = (d: Duration): number =>
+  d.years * 365 * DAY_MS +
+  d.months * 30 * DAY_MS +
+  d.weeks * 7 * DAY_MS +
+  d.days * DAY_MS +
+  d.hours * 3_600_000 +
+  d.minutes * 60_000 +
+  Math.round(d.seconds * 1000);
+
+/**
+ * The longest duration accepted anywhere (policy, access requests). Past it a date leaves what a
+ * timestamp can hold (`P9999999Y` from now is no date at all), and no access is meant to last longer.
+ */
+export const MAX_DURATION = 'P100Y';
+const MAX_DURATION_MS = 100 * 365 * DAY_MS;
+
+/** False only for a duration longer than MAX_DURATION (text that is no duration is for `isDuration` to refuse). */
+export function isWithinMaxDuration(text: string): boolean {
+  const d = parseDuration(text);
+  return d === undefined || msOf(d) <= MAX_DURATION_MS;
+}
+
+export const MAX_DURATION_HINT = `a duration is at most ${MAX_DURATION} (a month counts 30 days, a year 365)`;
 
 /**
  * `at` + `duration` as an ISO timestamp (UTC). Years and months follow the calendar (clamped to the

@@ -3,11 +3,11 @@
 // cannot see (references, cycles, CEL conditions). Objects are strict: a misspelt key is an error,
 // not a silently ignored setting.
 import { z } from 'zod';
-import { DURATION_HINT, isDuration } from './durations.js';
+import { DURATION_HINT, isDuration, isWithinMaxDuration, MAX_DURATION_HINT } from './durations.js';
 import { employeeIdSchema } from './events.js';
 
-/** An ISO 8601 duration that parses (P7D, PT15M, P1Y6M, P2W). */
-export const durationSchema = z.string().refine(isDuration, { message: DURATION_HINT });
+/** An ISO 8601 duration that parses (P7D, PT15M, P1Y6M, P2W), of at most MAX_DURATION. */
+export const durationSchema = z.string().refine(isDuration, { message: DURATION_HINT }).refine(isWithinMaxDuration, { message: MAX_DURATION_HINT });
 
 /** Ids of roles, rules, approval rules, groups: lower-case, digits, `.`, `_`, `-`. */
 export const idSchema = z

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDuration, durationMs, isDuration, parseDuration } from '../../../schemas/durations.js';
+import { addDuration, durationMs, isDuration, isWithinMaxDuration, parseDuration } from '../../../schemas/durations.js';
 import { durationSchema } from '../../../schemas/policy.js';
 
 describe('ISO 8601 durations', () => {
@@ -11,6 +11,15 @@ describe('ISO 8601 durations', () => {
   it.each(['7 days', 'P', 'PT', 'P1DT', '7D', 'p7d', 'P1.5D', 'P-1D', ''])('%j does not', (d) => {
     expect(isDuration(d)).toBe(false);
     expect(durationSchema.safeParse(d).success).toBe(false);
+  });
+
+  it.each(['P9999999Y', 'P101Y', 'P1300M', 'P5215W', 'P36501D', 'PT876001H'])('%s is longer than P100Y and refused', (d) => {
+    expect(isWithinMaxDuration(d)).toBe(false);
+    expect(durationSchema.safeParse(d).error?.issues[0]?.message).toMatch(/at most P100Y/);
+  });
+
+  it('accepts P100Y itself', () => {
+    expect(durationSchema.safeParse('P100Y').success).toBe(true);
   });
 
   it('parses into parts, and measures fixed units', () => {
