@@ -11,13 +11,14 @@ import type { IHeaders, KafkaMessage, Producer } from '../kafka/client.js';
 export const dlqTopicOf = (topic: string) => `${topic}.dlq`;
 
 /**
- * Why a message went to the dead-letter topic (the `dlq-reason-code` header). The last four only on
+ * Why a message went to the dead-letter topic (the `dlq-reason-code` header). `too-large`: over
+ * MAX_EVENT_BYTES (schemas/events.ts), refused unread. The last four only on
  * itsm.requests: `unknown-beneficiary` (a revoke for a person with no identity workflow),
  * `unknown-approval` (an approval id no workflow holds), `no-such-workflow` (the approval's workflow
  * never existed here), `decision-failed` (the decision's update ran and failed, not a refusal).
  */
 export type DeadLetterReason =
-  | 'empty' | 'invalid-json' | 'invalid-event' | 'key-mismatch' | 'rejected-by-temporal'
+  | 'empty' | 'too-large' | 'invalid-json' | 'invalid-event' | 'key-mismatch' | 'rejected-by-temporal'
   | 'unknown-beneficiary' | 'unknown-approval' | 'no-such-workflow' | 'decision-failed';
 
 export const DLQ_HEADERS = {

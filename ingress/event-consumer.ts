@@ -25,10 +25,7 @@ export type Verdict<E> = { ok: true; event: E } | ({ ok: false } & DeadLetterVer
 /** Parses a message and checks that its key is the event's subject (the key decides the partition, hence the order). */
 export function judgeMessage<E extends { subject: string }>(message: KafkaMessage, parse: (bytes: Buffer | null) => ParseResult<E>): Verdict<E> {
   const parsed = parse(message.value);
-  if (!parsed.ok) {
-    const code: DeadLetterReason = parsed.reason === 'empty message' ? 'empty' : parsed.reason.startsWith('not JSON') ? 'invalid-json' : 'invalid-event';
-    return { ok: false, code, text: parsed.reason };
-  }
+  if (!parsed.ok) return { ok: false, code: parsed.code, text: parsed.reason };
   const key = message.key?.toString();
   if (key !== undefined && key !== parsed.value.subject) {
     return { ok: false, code: 'key-mismatch', text: `message key ${JSON.stringify(key)} is not the event subject ${parsed.value.subject}` };

@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { cloudEventEnvelope, employeeIdSchema, parseMessage, type ParseResult } from './events.js';
 import { appIdSchema, durationSchema, entitlementIdSchema } from './policy.js';
+import { personText } from './text.js';
 
 export const itsmEventTypes = ['itsm.access.requested', 'itsm.access.revoke.requested', 'itsm.approval.decided'] as const;
 export type ItsmEventType = (typeof itsmEventTypes)[number];
@@ -39,7 +40,7 @@ export const accessRequestedSchema = z.object({
   requesterId: employeeIdSchema,
   beneficiaryId: employeeIdSchema,
   entitlement: entitlementSchema,
-  justification: z.string().min(1).max(2000),
+  justification: personText(2000, 1),
   /** ISO 8601 duration (PT2M, P30D); the entitlement's maxDuration caps it. */
   duration: durationSchema.meta({ description: 'ISO 8601 duration with designators (PT2M, P30D, P1Y6M, P2W)', examples: ['P30D'] }).optional(),
 });
@@ -50,7 +51,7 @@ export const accessRevokeRequestedSchema = z.object({
   requesterId: employeeIdSchema,
   beneficiaryId: employeeIdSchema,
   entitlement: entitlementSchema,
-  justification: z.string().min(1).max(2000).optional(),
+  justification: personText(2000, 1).optional(),
 });
 export type AccessRevokeRequested = z.infer<typeof accessRevokeRequestedSchema>;
 
@@ -58,7 +59,7 @@ export const approvalDecidedSchema = z.object({
   approvalId: approvalIdSchema,
   approverId: employeeIdSchema,
   decision: z.enum(['approved', 'rejected']),
-  comment: z.string().max(2000).optional(),
+  comment: personText(2000).optional(),
   ticketId: ticketIdSchema.optional(),
 });
 export type ApprovalDecided = z.infer<typeof approvalDecidedSchema>;

@@ -32,6 +32,20 @@ describe('itsm.access.requested', () => {
     for (const duration of ['PT2M', 'P30D', 'P1Y6M', 'P2W', 'PT1.5S']) expect(parseItsmEvent(bytes(accessRequested('RITM1', 'E00025', { data: { duration } }))).ok).toBe(true);
   });
 
+  it('rejects a duration longer than MAX_DURATION (P9999999Y is no date at all), naming the field', () => {
+    for (const duration of ['P9999999Y', 'P101Y', 'P36501D', `P${'9'.repeat(400)}D`]) {
+      expect(reasonOf(accessRequested('RITM1', 'E00025', { data: { duration } }))).toMatch(/at most P100Y[\s\S]*at data\.duration/);
+    }
+    expect(parseItsmEvent(bytes(accessRequested('RITM1', 'E00025', { data: { duration: 'P100Y' } }))).ok).toBe(true);
+  });
+
+  it('refuses control and bidi characters in the justification, and trims it', () => {
+    expect(reasonOf(accessRequested('RITM1', 'E00025', { data: { justification: 'needed \u202Egnp.exe' } }))).toMatch(/contains U\+202E[\s\S]*at data\.justification/);
+    expect(reasonOf(accessRequested('RITM1', 'E00025', { data: { justification: '   ' } }))).toMatch(/at data\.justification/);
+    const parsed = parseItsmEvent(bytes(accessRequested('RITM1', 'E00025', { data: { justification: '  on call  ' } })));
+    expect(parsed.ok && parsed.value.type === 'itsm.access.requested' && parsed.value.data.justification).toBe('on call');
+  });
+
   it('rejects a duration that is not ISO 8601, naming the field', () => {
     for (const duration of ['30 days', 'P', 'PT', 'P1DT', '30d']) {
       expect(reasonOf(accessRequested('RITM1', 'E00025', { data: { duration } }))).toMatch(/ISO 8601 duration[\s\S]*at data\.duration/);
@@ -118,6 +132,10 @@ describe('itsm.approval.decided', () => {
     expect(reasonOf(approvalDecided('req-RITM1.1.1', 'E00025', { data: { ticketId: 'RITM2' } }))).toMatch(/not an approval of ticket RITM2/);
   });
 
+  it('refuses a control character in a decision comment', () => {
+    expect(reasonOf(approvalDecided('req-RITM1.1.1', 'E00025', { data: { comment: 'ok\u0000' } }))).toMatch(/contains U\+0000[\s\S]*at data\.comment/);
+  });
+
   it('rejects a subject that is not the person of an identity workflow’s approval', () => {
     expect(reasonOf(approvalDecided('idn-E00025-3.1.2', 'E00099'))).toMatch(/subject must be the person whose approval/);
   });
@@ -126,7 +144,7 @@ describe('itsm.approval.decided', () => {
 describe('any itsm.requests message', () => {
   it('explains bytes that are not JSON, an empty message and an unknown type', () => {
     expect(parseItsmEvent(Buffer.from('{not json'))).toMatchObject({ ok: false, reason: expect.stringMatching(/^not JSON/) });
-    expect(parseItsmEvent(null)).toEqual({ ok: false, reason: 'empty message' });
+    expect(parseItsmEvent(null)).toEqual({ ok: false, code: 'empty', reason: 'empty message' });
     expect(reasonOf({ ...accessRequested('RITM1', 'E00025'), type: 'itsm.access.granted' })).toMatch(/type/);
     expect(reasonOf({ ...accessRequested('RITM1', 'E00025'), specversion: '0.3' })).toMatch(/specversion/);
   });
