@@ -7,6 +7,7 @@
 import { open, openUnbound, seal } from '../crypto/aes-gcm.js';
 import { activeKey, keyById, type Keyring } from '../crypto/keyring.js';
 import type { IHeaders, KafkaMessage, Producer } from '../kafka/client.js';
+import { MAX_EVENT_BYTES } from '../schemas/events.js';
 
 export const dlqTopicOf = (topic: string) => `${topic}.dlq`;
 
@@ -32,6 +33,8 @@ export const DLQ_HEADERS = {
   redriven: 'dlq-redriven-from',
   sealedKeyId: 'dlq-sealed-key-id',
   sealedFormat: 'dlq-sealed-format',
+  /** Set when the letter keeps only the first MAX_EVENT_BYTES of the original: its size in bytes. */
+  truncatedFrom: 'dlq-truncated-from',
 } as const;
 
 /** The `dlq-sealed-format` of letters sealed with associated data; letters without it were sealed without. */
@@ -50,7 +53,12 @@ export async function sendToDeadLetters(
 ): Promise<void> {
   const { message } = source;
   const { id: keyId, key } = activeKey(keyring);
-  const sealed = message.value ? seal(key, message.value, associatedData({ topic: source.topic, partition: source.partition, offset: message.offset })) : undefined;
+  // A too-large message would not fit the DLQ topic either (the broker's 1 MB default): sending it
+  // would fail on every retry and freeze the partition. No event is longer than MAX_EVENT_BYTES,
+  // so its first MAX_EVENT_BYTES show what it was.
+  const truncated = message.value !== null && message.value.length > MAX_EVENT_BYTES;
+  const value = truncated ? message.value!.subarray(0, MAX_EVENT_BYTES) : message.value;
+  const sealed = value ? seal(key, value, associatedData({ topic: source.topic, partition: source.partition, offset: message.offset })) : undefined;
   const headers: IHeaders = {
     ...(message.headers ?? {}),
     [DLQ_HEADERS.reasonCode]: reason.code,
@@ -61,11 +69,12 @@ export async function sendToDeadLetters(
     [DLQ_HEADERS.timestamp]: message.timestamp,
     [DLQ_HEADERS.at]: new Date().toISOString(),
     ...(sealed ? { [DLQ_HEADERS.sealedKeyId]: keyId, [DLQ_HEADERS.sealedFormat]: SEALED_FORMAT } : {}),
+    ...(truncated ? { [DLQ_HEADERS.truncatedFrom]: String(message.value!.length) } : {}),
   };
   await producer.send({
     topic: dlqTopicOf(source.topic),
     acks: -1,
-    messages: [{ key: message.key, value: sealed ?? message.value, headers }],
+    messages: [{ key: message.key, value: sealed ?? value, headers }],
   });
 }
 

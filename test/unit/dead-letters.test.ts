@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { keyringOf, parseKeyEntries } from '../../crypto/keyring.js';
 import { describeDeadLetter, DLQ_HEADERS, originalBytes, sendToDeadLetters } from '../../ingress/dead-letters.js';
 import type { KafkaMessage, Producer } from '../../kafka/client.js';
+import { MAX_EVENT_BYTES } from '../../schemas/events.js';
 
 const ring = (entries: string) => keyringOf(parseKeyEntries(entries, 'test', 32))!;
 const k1 = randomBytes(32).toString('base64');
@@ -45,5 +46,14 @@ describe('sealed dead letters', () => {
       headers: { [DLQ_HEADERS.sealedKeyId]: legacy.deadLetter.keyId, [DLQ_HEADERS.topic]: 'hr.lifecycle', [DLQ_HEADERS.partition]: '0', [DLQ_HEADERS.offset]: '5' },
     } as unknown as KafkaMessage;
     expect(originalBytes(old, ring(`new:${k1}\n${legacy.key.id}:${legacy.key.base64}`))!.toString()).toBe(legacy.deadLetter.clear);
+  });
+
+  it('keep only the first MAX_EVENT_BYTES of a too-large message, and say how large it was (the whole would not fit the DLQ topic)', async () => {
+    const huge = `{"pad":"${'x'.repeat(1024 * 1024)}"}`;
+    const letter = await deadLetterOf(huge);
+    expect(letter.value!.length).toBeLessThan(MAX_EVENT_BYTES + 100);
+    expect(letter.headers![DLQ_HEADERS.truncatedFrom]).toBe(String(Buffer.byteLength(huge)));
+    expect(originalBytes(letter, ring(`k1:${k1}`))!.toString()).toBe(huge.slice(0, MAX_EVENT_BYTES));
+    expect((await deadLetterOf('{"small":1')).headers).not.toHaveProperty(DLQ_HEADERS.truncatedFrom);
   });
 });
