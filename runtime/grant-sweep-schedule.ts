@@ -2,7 +2,7 @@
 // every worker at start: one schedule per namespace and task queue, `grant-sweep/<taskQueue>`, so
 // a second pipeline on the same server sweeps its own store. A sweep still running when the next
 // is due makes the next one skip (overlap SKIP).
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import type { Config } from '../schemas/config.js';
 import { GRANT_SWEEP_WORKFLOW, type grantSweep } from '../workflows/grant-sweep.js';
 
@@ -27,6 +27,18 @@ export async function ensureGrantSweepSchedule(client: Client, taskQueue: string
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
     await client.schedule.getHandle(scheduleId).update<typeof grantSweep>((previous) => ({ ...previous, spec, action, policies }));
+  }
+  return scheduleId;
+}
+
+/** Starts a sweep now (skipped if one is running); an error says how to create the schedule when there is none. */
+export async function triggerGrantSweep(client: Client, taskQueue: string): Promise<string> {
+  const scheduleId = grantSweepScheduleId(taskQueue);
+  try {
+    await client.schedule.getHandle(scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+    throw new Error(`no schedule ${scheduleId} in namespace ${client.options.namespace}: start a worker of task queue ${taskQueue} (\`provisioner worker\`), which creates it`, { cause: err });
   }
   return scheduleId;
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
-import { ensureGrantSweepSchedule, grantSweepScheduleId } from '../../runtime/grant-sweep-schedule.js';
+import { ensureGrantSweepSchedule, grantSweepScheduleId, triggerGrantSweep } from '../../runtime/grant-sweep-schedule.js';
 import { listGrants, queryAudit } from '../../store/index.js';
 import { accessGranted } from '../../workflows/approval-messages.js';
 import type { GrantSweepResult, grantSweep } from '../../workflows/grant-sweep.js';
@@ -125,5 +125,18 @@ describe('grant sweep', () => {
     expect(await groupsOf(employeeId)).toEqual(['all-staff']);
     const after = await queryAudit(p.store.pool, p.store.keys.kek, { employeeId, limit: 200 });
     expect(after.length).toBe(audit.length);
+  });
+
+  it('`sweep grants --now` makes the schedule run a sweep at once, which finds nothing left to revoke', async () => {
+    const scheduleId = await triggerGrantSweep(p.ingress.client, p.taskQueue);
+    const schedule = p.ingress.client.schedule.getHandle(scheduleId);
+    const started = await eventually('the triggered sweep', async () => (await schedule.describe()).info.recentActions.at(-1)?.action.workflow);
+    expect(started.workflowId.startsWith(`${scheduleId}-`)).toBe(true);
+    const result: GrantSweepResult = await p.ingress.client.workflow.getHandle(started.workflowId, started.firstExecutionRunId).result();
+    expect(result).toEqual({ found: 0, asked: 0, settled: 0 });
+  });
+
+  it('`sweep grants --now` without a worker that created the schedule says how to get one', async () => {
+    await expect(triggerGrantSweep(p.ingress.client, 'no-such-queue')).rejects.toThrow(/no schedule grant-sweep\/no-such-queue .*start a worker of task queue no-such-queue/);
   });
 });
