@@ -13,6 +13,7 @@ import { registerPolicyCommands } from './commands/policy.js';
 import { registerProcessCommands } from './commands/processes.js';
 import { registerStackCommands } from './commands/stack.js';
 import { registerStatusCommands } from './commands/status.js';
+import { registerSweepCommands } from './commands/sweep.js';
 import { endQuietlyOnClosedOutput, exitWithError } from './failure.js';
 
 const program = new Command()
@@ -33,6 +34,7 @@ registerApprovalCommands(program);
 registerPlanCommands(program);
 registerApiCommands(program);
 registerStatusCommands(program);
+registerSweepCommands(program);
 
 endQuietlyOnClosedOutput();
 try {

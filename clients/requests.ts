@@ -3,6 +3,7 @@
 // workflow, which owns the grant; and a workflow's status, for decisions that arrive late.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { accessRequestWorkflowId, accessRevocationRequested, type AccessRequestInput, type AccessRevocationRequested } from '../workflows/approval-messages.js';
+import type { identityLifecycle } from '../workflows/identity-lifecycle.js';
 import { identityWorkflowId } from '../workflows/messages.js';
 import { EmployeeId, TicketId } from '../workflows/search-attributes.js';
 
@@ -41,6 +42,21 @@ export async function signalRevocation(client: Client, beneficiaryId: string, re
     if (err instanceof WorkflowNotFoundError) return 'no-such-workflow';
     throw err;
   }
+}
+
+/**
+ * Signals a revocation to the beneficiary's identity workflow, starting it when it is not running
+ * (terminated by an operator, or its history lost): the started run plans from the stored snapshot.
+ */
+export async function signalRevocationWithStart(client: Client, taskQueue: string, beneficiaryId: string, revoke: AccessRevocationRequested): Promise<void> {
+  await client.workflow.signalWithStart<typeof identityLifecycle, [AccessRevocationRequested]>('identityLifecycle', {
+    workflowId: identityWorkflowId(beneficiaryId),
+    taskQueue,
+    args: [{ employeeId: beneficiaryId }],
+    signal: accessRevocationRequested,
+    signalArgs: [revoke],
+    typedSearchAttributes: [{ key: EmployeeId, value: beneficiaryId }],
+  });
 }
 
 /** The workflow's status (its last run), or undefined when Temporal never heard of it. */

@@ -1,7 +1,9 @@
 // The provisioning worker: the workflows and their bookkeeping activities on the base task queue,
 // and one activity worker per application on its own rate-limited queue for the connector calls.
 // Everything it needs is built here, once: policy, store, connectors, outcome producer.
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { createGrantSweepActivities } from '../activities/grant-sweep.js';
 import { createActivities } from '../activities/index.js';
 import { dataConverter } from '../codec/data-converter.js';
 import type { Connector } from '../connectors/contract.js';
@@ -14,6 +16,7 @@ import { loadPolicyDir } from '../policy/loader.js';
 import { ConfigError, type Config } from '../schemas/config.js';
 import { createKafkaAuditSink, openStore, startAuditPublisher, startCheckpointer, type Store } from '../store/index.js';
 import { createAppActivityWorker, type AppActivityWorker } from './app-activity-workers.js';
+import { ensureGrantSweepSchedule } from './grant-sweep-schedule.js';
 import { loadConnectorsFile, type ConnectorConfig } from '../connectors/config.js';
 import { connectorsForPolicy } from './connectors.js';
 import { workflowCode } from './workflows-path.js';
@@ -59,7 +62,11 @@ export async function createProvisioningWorker(
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
   const taskQueue = options.taskQueue ?? cfg.temporal.taskQueue;
   const converter = dataConverter(cfg.dataDir);
-  const activities = createActivities({ policy: () => policy, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety });
+  const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: converter });
+  const activities = {
+    ...createActivities({ policy: () => policy, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety }),
+    ...createGrantSweepActivities({ store, client }),
+  };
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporal.namespace,
@@ -91,7 +98,9 @@ export async function createProvisioningWorker(
       });
     }),
   );
-  logger.info({ taskQueue, policyVersion: policy.version, apps: [...connectors.keys()], planOnly: cfg.safety.planOnly }, 'worker ready');
+  // The safety net of request grants: a schedule this worker's queue serves (idempotent across restarts).
+  const grantSweepSchedule = await ensureGrantSweepSchedule(client, taskQueue, cfg.grantSweep);
+  logger.info({ taskQueue, grantSweepSchedule, policyVersion: policy.version, apps: [...connectors.keys()], planOnly: cfg.safety.planOnly }, 'worker ready');
   let stopped: Promise<void> | undefined;
   const running = (async () => {
     try {

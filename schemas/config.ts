@@ -132,6 +132,14 @@ export const configSchema = z.strictObject({
     /** An operator's estimate of the fence's population (the share thresholds multiply it) when the policy sets no fencing.population; unset: the identities in the store. The release rule is the policy's (fencing.releasesRequired). */
     populationEstimate: z.number().int().positive().optional(),
   }).prefault({}),
+  grantSweep: z.strictObject({
+    /** How often the worker's Temporal Schedule sweeps for request grants past their end that nobody revoked (minutes). */
+    everyMinutes: z.number().int().min(1).max(24 * 60).default(15),
+    /** How long past its end a grant is left to its person's workflow before the sweep steps in (minutes). */
+    graceMinutes: z.number().int().min(0).max(24 * 60).default(2),
+    /** The most grants one sweep hands to their people's workflows; the rest wait for the next sweep. */
+    maxPerRun: z.number().int().min(1).max(10_000).default(500),
+  }).prefault({}),
   http: z.strictObject({
     workerPort: port.default(9464),
     ingressPort: port.default(9465),

@@ -141,12 +141,21 @@ export async function listGrants(db: Db, employeeId: string, options: { includeR
   return rows.map(toGrant);
 }
 
-/** Live grants whose expiry has passed: the identity workflow's timers should have revoked them (a safety net). */
-export async function expiredGrants(db: Db, now: Date = new Date()): Promise<Array<Grant & { employeeId: string }>> {
+/**
+ * Live grants whose expiry has passed: the identity workflow's timers should have revoked them (a
+ * safety net). Oldest first; `provenance` keeps one kind, `grantId` one grant, `limit` bounds the answer.
+ */
+export async function expiredGrants(
+  db: Db,
+  now: Date = new Date(),
+  options: { provenance?: Provenance['kind']; grantId?: string; limit?: number } = {},
+): Promise<Array<Grant & { employeeId: string }>> {
   const { rows } = await db.query<GrantRow & { employee_id: string }>(
     `select g.*, i.employee_id from grants g join identities i using (person_id)
-      where g.revoked_at is null and g.expires_at <= $1 order by g.expires_at`,
-    [now],
+      where g.revoked_at is null and g.expires_at <= $1 and ($2::text is null or g.provenance = $2)
+        and ($3::uuid is null or g.grant_id = $3)
+      order by g.expires_at, g.grant_id limit $4`,
+    [now, options.provenance ?? null, options.grantId ?? null, options.limit ?? null],
   );
   return rows.map((r) => ({ ...toGrant(r), employeeId: r.employee_id }));
 }

@@ -15,7 +15,7 @@ import { appsOptions } from './apps.js';
 import { say } from '../say.js';
 
 
-async function withClient<T>(cfg: Config, fn: (client: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(cfg: Config, fn: (client: Client) => Promise<T>): Promise<T> {
   const connection = await Connection.connect({ address: cfg.temporal.address, connectTimeout: 3000 });
   try {
     return await fn(new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) }));

@@ -9,6 +9,7 @@ import { appUrls } from '../../targets/apps-file.js';
 import type { Behaviour } from '../../targets/profiles.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
+import { grantSweepScheduleId } from '../../runtime/grant-sweep-schedule.js';
 import { createProvisioningWorker, loadPolicyOrThrow, type ProvisioningWorker } from '../../runtime/worker.js';
 import { ensurePolicyEntitlements } from '../../activities/entitlement-sync.js';
 import { openStore, type Store } from '../../store/index.js';
@@ -112,6 +113,7 @@ export async function startPipeline(options: { appNames?: string[]; policyDir?: 
       for await (const wf of ingress.client.workflow.list({ query: `TaskQueue="${taskQueue}" AND ExecutionStatus="Running"` })) {
         await ingress.client.workflow.getHandle(wf.workflowId, wf.runId).terminate('integration test finished').catch(() => undefined);
       }
+      await ingress.client.schedule.getHandle(grantSweepScheduleId(taskQueue)).delete().catch(() => undefined);
       await ingress.shutdown();
       await worker.shutdown();
       await Promise.all(apps.map((app) => app.close()));

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../kafka/client.js';
 import { dlqTopicOf } from '../../ingress/dead-letters.js';
 import { startIngress } from '../../runtime/ingress.js';
+import { grantSweepScheduleId } from '../../runtime/grant-sweep-schedule.js';
 import { createProvisioningWorker } from '../../runtime/worker.js';
 import { loadAppsFile } from '../../targets/apps-file.js';
 import { loadConnectorsFile } from '../../connectors/config.js';
@@ -118,6 +119,7 @@ describe('a second pipeline from examples/second-pipeline.yaml', () => {
       cleanups.push(() => worker.shutdown());
       const ingress = await startIngress(cfg, logger);
       cleanups.push(() => ingress.shutdown());
+      cleanups.push(() => ingress.client.schedule.getHandle(grantSweepScheduleId(cfg.temporal.taskQueue)).delete().catch(() => undefined));
 
       // Its store is its own schema, migrated by its worker.
       expect((await db.query('select 1 from information_schema.tables where table_schema = $1 and table_name = $2', [cfg.postgres.schema, 'schema_migrations'])).rowCount).toBe(1);
