@@ -7,7 +7,8 @@
 // Modes: sequential (one approval per approver, in order), any-of (one approval, one vote of any
 // approver), n-of-m (one approval, `required` approvals from distinct approvers standing for
 // distinct slots). One rejection rejects. An approver is never the requester or the beneficiary:
-// a hard invariant checked here, not a setting.
+// a hard invariant checked here, not a setting. Employee ids compare case-insensitively (employee-ids.ts).
+import { includesEmployee, sameEmployee } from './employee-ids.js';
 
 /** One approver of a rule, resolved to the people who may act as it. */
 export type ApproverSlot = { label: string; eligible: string[] };
@@ -111,7 +112,7 @@ export function countApprovals(slots: ApproverSlot[], voters: string[]): number 
   const slotOf = new Map<number, string>();
   const tryAssign = (voter: string, seen: Set<number>): boolean => {
     for (let i = 0; i < slots.length; i++) {
-      if (seen.has(i) || !slots[i]!.eligible.includes(voter)) continue;
+      if (seen.has(i) || !includesEmployee(slots[i]!.eligible, voter)) continue;
       seen.add(i);
       const holder = slotOf.get(i);
       if (holder === undefined || tryAssign(holder, seen)) {
@@ -128,7 +129,7 @@ export function countApprovals(slots: ApproverSlot[], voters: string[]): number 
 
 /** Could the approval still reach its required count with the people allowed to decide it? */
 function feasible(gate: Gate, a: ApprovalState): boolean {
-  const allowed = eligibleOf(a).filter((id) => id !== gate.requesterId && id !== gate.beneficiaryId);
+  const allowed = eligibleOf(a).filter((id) => !sameEmployee(id, gate.requesterId) && !sameEmployee(id, gate.beneficiaryId));
   return countApprovals(a.slots, allowed) >= a.required;
 }
 
@@ -191,10 +192,10 @@ function close(gate: Gate, a: ApprovalState, status: 'rejected' | 'expired' | 'w
 export function refusalOf(gate: Gate, d: Omit<DecisionInput, 'comment' | 'channel' | 'eventId'>): Refusal | undefined {
   const a = gate.approvals.find((x) => x.approvalId === d.approvalId);
   if (!a) return { code: 'unknown-approval', message: `no approval ${d.approvalId} here` };
-  if (d.approverId === gate.requesterId) return { code: 'requester', message: `${d.approverId} requested this access and cannot decide its approval` };
-  if (d.approverId === gate.beneficiaryId) return { code: 'beneficiary', message: `${d.approverId} would receive this access and cannot decide its approval` };
-  if (!eligibleOf(a).includes(d.approverId)) return { code: 'not-eligible', message: `${d.approverId} is not an approver of ${a.approvalId} (${a.slots.map((s) => s.label).join(', ')})` };
-  if (a.votes.some((v) => v.approverId === d.approverId)) return { code: 'already-voted', message: `${d.approverId} already decided ${a.approvalId}` };
+  if (sameEmployee(d.approverId, gate.requesterId)) return { code: 'requester', message: `${d.approverId} requested this access and cannot decide its approval` };
+  if (sameEmployee(d.approverId, gate.beneficiaryId)) return { code: 'beneficiary', message: `${d.approverId} would receive this access and cannot decide its approval` };
+  if (!includesEmployee(eligibleOf(a), d.approverId)) return { code: 'not-eligible', message: `${d.approverId} is not an approver of ${a.approvalId} (${a.slots.map((s) => s.label).join(', ')})` };
+  if (a.votes.some((v) => sameEmployee(v.approverId, d.approverId))) return { code: 'already-voted', message: `${d.approverId} already decided ${a.approvalId}` };
   if (a.status !== 'pending') return { code: 'not-pending', message: `${a.approvalId} is ${a.status}` };
   return undefined;
 }

@@ -36,6 +36,14 @@ describe('approval gates', () => {
     expect(drain(gate).map((e) => e.kind)).toEqual(['opened', 'decided', 'opened', 'decided']);
   });
 
+  it('employee ids compare case-insensitively: the requester in other letters is still the requester, an eligible approver still counts', () => {
+    const gate = gateOf([chain({ mode: 'any-of', slots: [{ label: 'group', eligible: ['A1', 'R1', 'B1'] }] })]);
+    expect(refusalOf(gate, vote('req-T1.1.1', 'r1'))?.code).toBe('requester');
+    expect(refusalOf(gate, vote('req-T1.1.1', 'b1'))?.code).toBe('beneficiary');
+    expect(refusalOf(gate, vote('req-T1.1.1', 'a1'))).toBeUndefined();
+    expect(countApprovals([{ label: 'group', eligible: ['A1'] }], ['a1'])).toBe(1);
+  });
+
   it('the requester and the beneficiary are refused even when they belong to the approver group', () => {
     const gate = gateOf([chain({ mode: 'any-of', slots: [{ label: 'group:admins', eligible: ['R1', 'B1', 'A1'] }] })]);
     expect(refusalOf(gate, vote('req-T1.1.1', 'R1'))?.code).toBe('requester');
