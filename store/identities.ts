@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { workerSnapshotSchema, type WorkerSnapshot } from '../schemas/events.js';
 import type { Db } from './db.js';
+import { blindDigest, blindDigests, blindIndexed, type BlindIndexed } from './blind-index.js';
 import { ensurePerson, openJson, personKey, sealJson } from './person-keys.js';
 import type { StoreTx } from './store.js';
 import type { KeyEncryptionKeys } from './store-keys.js';
@@ -40,8 +41,9 @@ export async function upsertIdentity(tx: StoreTx, snapshotInput: WorkerSnapshot)
     .sort();
   const terminatedAt = snapshot.status !== 'terminated' ? null : current.status === 'terminated' && current.terminated_at ? current.terminated_at : new Date(snapshot.effectiveAt);
   await tx.client.query(
-    `update identities set status = $2, terminated_at = $3, snapshot_sequence = $4, attributes = $5, updated_at = now() where person_id = $1`,
-    [person.personId, snapshot.status, terminatedAt, snapshot.sequence, sealJson(person, attributesContext, snapshot)],
+    `update identities set status = $2, terminated_at = $3, snapshot_sequence = $4, attributes = $5, email_digest = $6, updated_at = now() where person_id = $1`,
+    // ensurePerson above has refused a store without a KEK.
+    [person.personId, snapshot.status, terminatedAt, snapshot.sequence, sealJson(person, attributesContext, snapshot), blindDigest(tx.kek!, 'email', snapshot.email)],
   );
   return { personId: person.personId, stored: true, previous, changedFields };
 }
@@ -95,4 +97,27 @@ export async function markSequenceApplied(tx: StoreTx, employeeId: string, seque
   );
   if (!rows[0]) throw new RangeError('markSequenceApplied: the store has no identity for this employee id; store its snapshot first');
   return Number(rows[0].last_applied_sequence);
+}
+
+export type SharedValue = { attribute: BlindIndexed; value: string };
+export type PeopleSharing = { attribute: BlindIndexed; value: string; employeeIds: string[] };
+
+/**
+ * Other people, not terminated, whose stored snapshot has one of `values` (compared by the blind
+ * index's rule: trimmed, NFC, case-insensitive). The person themself is never listed, whatever the
+ * case of their employee id. Only values that someone else holds are returned.
+ */
+export async function peopleSharing(db: Db, kek: KeyEncryptionKeys, input: { employeeId: string; values: readonly SharedValue[] }): Promise<PeopleSharing[]> {
+  const found: PeopleSharing[] = [];
+  for (const v of input.values) {
+    const column = blindIndexed[v.attribute];
+    const { rows } = await db.query<{ employee_id: string }>(
+      `select employee_id from identities
+        where ${column} = any($1::bytea[]) and status is not null and status <> 'terminated' and upper(employee_id) <> upper($2)
+        order by employee_id`,
+      [blindDigests(kek, v.attribute, v.value), input.employeeId],
+    );
+    if (rows.length > 0) found.push({ ...v, employeeIds: rows.map((r) => r.employee_id) });
+  }
+  return found;
 }

@@ -8,7 +8,7 @@ export { migrate, MigrationError } from './migrate.js';
 export { loadStoreKeys, type StoreKeys } from './store-keys.js';
 export type { AuditEntry, AuditChange, Actor, AppendedRecord } from './audit-record.js';
 export { AuditUnavailableError } from './audit-chain.js';
-export { upsertIdentity, getIdentity, lastAppliedSequence, markSequenceApplied, type Identity, type UpsertIdentityResult } from './identities.js';
+export { upsertIdentity, getIdentity, lastAppliedSequence, markSequenceApplied, peopleSharing, type Identity, type UpsertIdentityResult, type PeopleSharing, type SharedValue } from './identities.js';
 export { recordAccount, listAccounts, type Account, type AccountStatus } from './accounts.js';
 export { addGrant, revokeGrant, endRequestGrants, listGrants, expiredGrants, type Grant, type Provenance } from './grants.js';
 export { openApproval, getApproval, pendingApprovals, ApprovalRefusedError, type Approval, type ApprovalStatus, type ApprovalMode } from './approvals.js';
