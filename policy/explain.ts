@@ -99,11 +99,12 @@ export function explainAccess(policy: CompiledPolicy, desired: DesiredAccess, on
 }
 
 /** The explanation as text. */
-export function formatExplanation(identity: Identity, desired: DesiredAccess, items: EntitlementExplanation[], options: { all: boolean }): string {
+export function formatExplanation(identity: Identity, desired: DesiredAccess, items: EntitlementExplanation[], options: { all: boolean; /** `whenMissing: hold` attributes the identity lacks. */ missingHeld?: readonly string[] }): string {
   const lines: string[] = [];
   const facts = [identity.department, identity.title, identity.region, identity.employmentType, identity.status].filter((x) => x !== undefined).join(', ');
   lines.push(`${identity.employeeId} (${facts}) under policy ${desired.policyVersion}`);
   if (desired.note) lines.push(`  ${desired.note}`);
+  for (const name of desired.note ? [] : (options.missingHeld ?? [])) lines.push(`  attribute ${name} is missing (whenMissing: hold): a change is held, no access is removed until HR sends it`);
   if (options.all && !desired.note) {
     lines.push(`  rules matched: ${desired.matchedRules.join(', ') || 'none'}`);
     lines.push(`  roles: ${desired.roles.map((r) => r.id).join(', ') || 'none'}`);

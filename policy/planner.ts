@@ -15,6 +15,7 @@ import type { FencedAction } from '../schemas/policy.js';
 import type { ApprovalNeed } from './approvals.js';
 import { entitlementRef, type CompiledPolicy } from './compile.js';
 import { addDuration } from '../schemas/durations.js';
+import { holdForDataQuality, type DuplicateValue, type Held } from './data-quality.js';
 import { evaluateIdentity, type DesiredAccess, type Grant, type SodConflict, type Withheld } from './evaluator.js';
 import type { Identity } from './identity.js';
 import { sodConflicts } from './sod.js';
@@ -71,6 +72,11 @@ export type Plan = {
    * not planned. Absent when every application could say (and in plans from before it existed).
    */
   unread?: { app: string; reason: string }[];
+  /**
+   * What HR data quality held (policy/data-quality.ts): two people claiming one e-mail, a missing
+   * `whenMissing: hold` attribute. The change ends action-required with these reasons.
+   */
+  held?: Held[];
 };
 
 export type PlanInput = {
@@ -79,13 +85,15 @@ export type PlanInput = {
   grants?: readonly Grant[];
   /** Planning time; scheduled steps count from identity.effectiveAt, else from this. */
   now: string;
+  /** Values of the person's that other people claim too (from the store). */
+  duplicates?: readonly DuplicateValue[];
 };
 
 /** Evaluates the identity and plans the difference: the usual entry point. */
 export function planIdentity(policy: CompiledPolicy, input: PlanInput): { plan: Plan; desired: DesiredAccess } {
   const current = input.actual.flatMap((a) => a.entitlements.map((id) => entitlementRef(a.app, id)));
   const desired = evaluateIdentity(policy, { identity: input.identity, grants: input.grants ?? [], current, now: input.now });
-  return { plan: planChanges(policy, { ...input, desired }), desired };
+  return { plan: holdForDataQuality(policy, planChanges(policy, { ...input, desired }), input), desired };
 }
 
 // Phases, in the order steps run.

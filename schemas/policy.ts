@@ -49,6 +49,12 @@ export const attributeSchema = z.strictObject({
     .refine((n) => !CEL_RESERVED.has(n), { message: 'this name is reserved in CEL' }),
   type: z.enum(attributeTypes),
   description: z.string().optional(),
+  /**
+   * When a snapshot lacks the attribute (absent, null or of the wrong type): `evaluate` treats it
+   * as absent, as conditions always did; `hold` keeps the person's access (no revoke or disable is
+   * planned) and flags the change action-required until HR sends it (policy/data-quality.ts).
+   */
+  whenMissing: z.enum(['hold', 'evaluate']).optional(),
 });
 export type AttributeDecl = z.infer<typeof attributeSchema>;
 

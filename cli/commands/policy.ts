@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { diffPolicies, formatDiff } from '../../policy/diff.js';
 import { evaluateIdentity, type Grant } from '../../policy/evaluator.js';
+import { missingHeldAttributes } from '../../policy/data-quality.js';
 import { explainAccess, formatExplanation } from '../../policy/explain.js';
 import { identitySchema, type Identity } from '../../policy/identity.js';
 import { loadPolicyDir, PolicyDirError, type LoadResult } from '../../policy/loader.js';
@@ -92,8 +93,9 @@ export function policyExplain(
     const grants = opts.grants ? readGrants(opts.grants, identity!.employeeId) : [];
     const desired = evaluateIdentity(result.policy, { identity: identity!, grants, now: opts.now ?? new Date().toISOString() });
     const items = explainAccess(result.policy, desired, opts.entitlement);
-    if (opts.json) return ok(`${JSON.stringify({ identity: identity!.employeeId, policyVersion: desired.policyVersion, entitlements: items, desired }, null, 2)}\n`);
-    return ok(formatExplanation(identity!, desired, items, { all: opts.entitlement === undefined }));
+    const missingHeld = missingHeldAttributes(result.policy, identity!);
+    if (opts.json) return ok(`${JSON.stringify({ identity: identity!.employeeId, policyVersion: desired.policyVersion, entitlements: items, desired, missingHeld }, null, 2)}\n`);
+    return ok(formatExplanation(identity!, desired, items, { all: opts.entitlement === undefined, missingHeld }));
   });
 }
 

@@ -135,6 +135,16 @@ describe('provisioner policy explain', () => {
     expect(r.stdout).toMatch(/crm:reports-readers(\s+\[withheld\])?\n {2}grant REQ-7/);
   });
 
+  it('validate accepts whenMissing: hold; explain says when such an attribute is missing', () => {
+    const dir = variant('when-missing', { 'attributes.yaml': [['{ name: department, type: string }', '{ name: department, type: string, whenMissing: hold }']] });
+    expect(policyValidate(dir).code).toBe(0);
+    const one = path.join(tmp, 'no-department.json');
+    writeFileSync(one, JSON.stringify({ ...senior, department: undefined }));
+    const r = policyExplain(dir, { identity: one, now: NOW });
+    expect(r.stdout).toContain('attribute department is missing (whenMissing: hold): a change is held, no access is removed until HR sends it');
+    expect(policyExplain(dir, { identity: IDENTITIES, employee: senior.employeeId, now: NOW }).stdout).not.toContain('whenMissing');
+  });
+
   it('asks for --employee when the file holds several identities', () => {
     expect(policyExplain(EXAMPLE, { identity: IDENTITIES, now: NOW })).toMatchObject({ code: 2, stderr: expect.stringMatching(/--employee/) });
     expect(policyExplain(EXAMPLE, { identity: IDENTITIES, employee: 'E99999', now: NOW })).toMatchObject({ code: 2, stderr: expect.stringMatching(/no identity E99999/) });
