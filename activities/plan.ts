@@ -12,12 +12,14 @@ import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Identity } from '../policy/identity.js';
 import type { Grant } from '../policy/evaluator.js';
+import type { DuplicateValue } from '../policy/data-quality.js';
 import { planIdentity, type ActualAccount, type Plan, type PlanStep } from '../policy/planner.js';
 import type { WorkerSnapshot } from '../schemas/events.js';
 import { listGrants, recordPlan, upsertIdentity, type Store } from '../store/index.js';
 import { storedSnapshot } from './approvals.js';
 import { activityWorkflowId, callContext } from './call-context.js';
 import { applicationsToRead, readActualAccount, readActualAccounts } from './actual-accounts.js';
+import { duplicatesOf } from './duplicates.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
 import type { PlanChangeInput, PlannedChange, ApplicationsToRead, ReadAccountInput } from './lifecycle-types.js';
 import { IDENTITY_WORKFLOW_ACTOR as SYSTEM } from './lifecycle-types.js';
@@ -32,12 +34,14 @@ export type PlanFor = {
   now: string;
   /** Whether a connector serves the application: steps of the others cannot be acted on. */
   served: (app: string) => boolean;
+  /** The person's values that other people claim too (activities/duplicates.ts). */
+  duplicates?: readonly DuplicateValue[];
 };
 
 /** The plan the identity workflow applies: the policy's plan, less what nobody can act on. */
 export function planFor(policy: CompiledPolicy, input: PlanFor): Plan {
   const grants = input.grants ?? [];
-  const { plan } = planIdentity(policy, { identity: input.identity, actual: input.actual, grants, now: input.now });
+  const { plan } = planIdentity(policy, { identity: input.identity, actual: input.actual, grants, now: input.now, ...(input.duplicates ? { duplicates: input.duplicates } : {}) });
   // An entitlement an approved request brings went through its approval chain (separation of
   // duties reviews included) in the request workflow: the identity workflow does not ask again.
   const requested = new Set(grants.map((g) => g.entitlement));
@@ -46,7 +50,9 @@ export function planFor(policy: CompiledPolicy, input: PlanFor): Plan {
     const { approvals: _approved, ...rest } = s;
     return rest;
   };
-  return { ...plan, steps: plan.steps.filter((s) => input.served(s.app)).map(settled) };
+  const { held: all, ...rest } = plan;
+  const held = all?.filter((h) => h.app === undefined || input.served(h.app)) ?? [];
+  return { ...rest, steps: plan.steps.filter((s) => input.served(s.app)).map(settled), ...(held.length > 0 ? { held } : {}) };
 }
 
 export type PlanActivityDeps = {
@@ -106,12 +112,17 @@ export function createPlanActivities(deps: PlanActivityDeps) {
       const grants = (await listGrants(store.pool, employeeId))
         .filter((g) => g.provenance.kind !== 'birthright')
         .map((g) => ({ id: g.grantId, entitlement: `${g.app}:${g.entitlementId}`, grantedAt: g.grantedAt.toISOString(), ...(g.expiresAt ? { expiresAt: g.expiresAt.toISOString() } : {}) }));
-      const plan = planFor(policy, { identity: snapshot as Identity, actual, grants, now: new Date().toISOString(), served: (app) => deps.connectors.has(app) });
-      await store.change(
+      const duplicates = await duplicatesOf(store, snapshot);
+      const plan = planFor(policy, { identity: snapshot as Identity, actual, grants, now: new Date().toISOString(), served: (app) => deps.connectors.has(app), duplicates });
+      const recorded = await store.change(
         (tx) => recordPlan(tx, { changeId: `${workflowId}/${input.changeId}`, employeeId, eventId: input.changeId, sequence: snapshot.sequence, policyVersion: plan.policyVersion, steps: plan.steps }),
         (r: { created: boolean }) => (r.created ? { actor: SYSTEM, action: 'plan.recorded', reason: `${plan.kind}: ${plan.steps.length} steps`, subject: { employeeId }, eventId: input.changeId, workflowId, policyVersion: plan.policyVersion, changes: plan.steps.map((s) => ({ op: s.action, app: s.app, ...(s.entitlementId ? { entitlement: s.entitlementId } : {}) })) } : null),
       );
-      deps.logger.info({ employeeId, workflowId, kind: plan.kind, steps: plan.steps.length, policyVersion: plan.policyVersion }, 'planned');
+      // Audited once per detection: with the plan's first recording, not on a retry of this activity.
+      if (plan.held && recorded.result.created) {
+        await store.audit({ actor: SYSTEM, action: 'identity.held', reason: plan.held.map((h) => h.reason).join('; '), subject: { employeeId }, eventId: input.changeId, workflowId, policyVersion: plan.policyVersion, changes: plan.held.map((h) => ({ op: 'hold', ...(h.app ? { app: h.app } : {}) })) });
+      }
+      deps.logger.info({ employeeId, workflowId, kind: plan.kind, steps: plan.steps.length, held: plan.held?.length ?? 0, policyVersion: plan.policyVersion }, 'planned');
       return { ...plan, snapshot };
     },
   };

@@ -17,6 +17,11 @@ function unreadReason(unread: NonNullable<PlannedChange['unread']>): string {
   return `${unread.map((u) => u.reason).join('; ')}. Revokes there were not planned: remove by hand what the person should no longer hold`;
 }
 
+/** Why a change that HR data quality held needs a person (policy/data-quality.ts). */
+function heldReason(held: NonNullable<PlannedChange['held']>): string {
+  return held.map((h) => h.reason).join('; ');
+}
+
 /** Plans the change and applies what is due now; a newer termination supersedes it while it is applied. */
 export async function converge(id: Identity, change: Change): Promise<void> {
   const { employeeId, state } = id;
@@ -65,13 +70,15 @@ export async function converge(id: Identity, change: Change): Promise<void> {
   // Applications that could not say what the person holds: their revokes were never planned, so
   // the change is not converged there, whatever its steps did. (Plans from before carry no `unread`.)
   const unread = plan.unread ?? [];
+  // What HR data quality held was not planned: two people claiming one e-mail, a missing `hold` attribute.
+  const held = plan.held ?? [];
   // A rejected batch changes nothing: neither now nor later (the change's scheduled destructive steps go too).
   if (rejected) state.scheduled = state.scheduled.filter((s) => s.changeId !== changeId || !s.step.fenced);
   const status: Outcome['status'] = superseded
     ? 'superseded'
     : applied.failed
       ? 'failed'
-      : rejected || unread.length > 0 || applied.steps.some((s) => s.outcome === 'action-required')
+      : rejected || unread.length > 0 || held.length > 0 || applied.steps.some((s) => s.outcome === 'action-required')
         ? 'action-required'
         : 'succeeded';
   state.status = status === 'succeeded' ? (snapshot.status === 'terminated' ? 'deprovisioned' : 'provisioned') : status === 'superseded' ? 'idle' : status;
@@ -83,8 +90,8 @@ export async function converge(id: Identity, change: Change): Promise<void> {
       ? { reason: 'a termination arrived while this change was being applied' }
       : rejected
         ? { reason: 'an operator rejected the fence batch that held its destructive steps: they were not applied' }
-        : unread.length > 0
-          ? { reason: unreadReason(unread) }
+        : unread.length > 0 || held.length > 0
+          ? { reason: [...(held.length > 0 ? [heldReason(held)] : []), ...(unread.length > 0 ? [unreadReason(unread)] : [])].join('; ') }
           : {}),
     ...(applied.compensations.length > 0 ? { compensations: applied.compensations } : {}),
     ...deferredOf([...later.filter((s) => !rejected || !s.fenced), ...gated]),
