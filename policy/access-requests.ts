@@ -13,6 +13,7 @@
 // - no blocking separation-of-duties rule names the requested entitlement among the conflicting
 //   access the person would hold with it (a rule of severity review adds its approval chain).
 import { countApprovals, type ApproverSlot, type ChainSpec } from './approval-chain.js';
+import { includesEmployee } from './employee-ids.js';
 import { approvalNeed, chainOf, type ApprovalNeed } from './approvals.js';
 import { entitlementRef, type CompiledPolicy } from './compile.js';
 import { addDuration, DURATION_HINT, parseDuration } from '../schemas/durations.js';
@@ -135,7 +136,7 @@ export function assessAccessRequest(policy: CompiledPolicy, input: AssessInput):
  */
 function shortOfApprovers(chain: ChainSpec, excluded: readonly string[]): string[] {
   const then = chain.escalation ? `it goes to ${chain.escalation.slot.label} at once` : 'the request will be rejected';
-  const can = (slot: ApproverSlot) => slot.eligible.filter((id) => !excluded.includes(id));
+  const can = (slot: ApproverSlot) => slot.eligible.filter((id) => !includesEmployee(excluded, id));
   if (chain.mode === 'sequential') {
     return chain.slots.filter((slot) => can(slot).length === 0).map((slot) => `${chain.rule}: nobody but the requester or the beneficiary can act as ${slot.label}; ${then}`);
   }

@@ -7,6 +7,7 @@
 // Nobody votes on their own access or their own request: refused here (ApprovalRefusedError), by a
 // trigger on approval_votes and by the check on approvals.decided_by, whatever the workflow checked.
 import type { ApprovalEvent } from '../policy/approval-chain.js';
+import { sameEmployee } from '../policy/employee-ids.js';
 import type { Actor, AuditEntry } from './audit-record.js';
 import type { Db } from './db.js';
 import {
@@ -101,7 +102,7 @@ export async function applyApprovalEvent(tx: StoreTx, ctx: ApprovalContext, even
     case 'decided': {
       const { vote } = event;
       const refuse = () => new ApprovalRefusedError(`approval ${event.approvalId}: the beneficiary or the requester cannot vote on it`);
-      if (vote.approverId === ctx.beneficiaryId || vote.approverId === ctx.requesterId) throw refuse();
+      if (sameEmployee(vote.approverId, ctx.beneficiaryId) || sameEmployee(vote.approverId, ctx.requesterId)) throw refuse();
       const approver = await ensurePerson(tx.client, tx.kek, vote.approverId);
       if (approver.personId === row.person_id || approver.personId === row.requester_id) throw refuse();
       let voteComment: Buffer | null = null;
@@ -266,15 +267,16 @@ async function toSummary(db: Db, kek: KeyEncryptionKeys | undefined, row: Summar
 
 /**
  * The pending approvals this person may decide, oldest first: they are eligible, are neither the
- * beneficiary nor the requester, and have not voted on it yet.
+ * beneficiary nor the requester, and have not voted on it yet; employee ids compared in any letter
+ * case (policy/employee-ids.ts).
  */
 export async function pendingApprovalsFor(db: Db, kek: KeyEncryptionKeys | undefined, employeeId: string): Promise<ApprovalSummary[]> {
   const { rows } = await db.query<SummaryRow>(
     `select ${summaryColumns} ${approvalFrom}
-      where a.status = 'pending' and a.eligible @> array[$1::text]
-        and b.employee_id <> $1 and r.employee_id is distinct from $1
+      where a.status = 'pending' and exists (select 1 from unnest(a.eligible) e where upper(e) = upper($1))
+        and upper(b.employee_id) <> upper($1) and upper(r.employee_id) is distinct from upper($1)
         and not exists (select 1 from approval_votes v join identities vi on vi.person_id = v.approver
-                         where v.approval_id = a.approval_id and vi.employee_id = $1)
+                         where v.approval_id = a.approval_id and upper(vi.employee_id) = upper($1))
       order by a.created_at, a.approval_id`,
     [employeeId],
   );
@@ -289,7 +291,7 @@ export async function listApprovals(db: Db, kek: KeyEncryptionKeys | undefined, 
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) throw new RangeError(`limit must be an integer from 1 to ${MAX_LIST}`);
   const { rows } = await db.query<SummaryRow>(
     `select ${summaryColumns} ${approvalFrom}
-      where ($1::text is null or a.status = $1) and ($2::text is null or b.employee_id = $2) and ($3::text is null or a.ticket_id = $3)
+      where ($1::text is null or a.status = $1) and ($2::text is null or upper(b.employee_id) = upper($2)) and ($3::text is null or a.ticket_id = $3)
       order by a.created_at desc, a.approval_id desc limit $4`,
     [filter.status ?? null, filter.beneficiaryId ?? null, filter.ticketId ?? null, limit],
   );

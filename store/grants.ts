@@ -1,6 +1,6 @@
 // Grants: who holds which entitlement in which app, why (provenance) and until when.
 import type { Db } from './db.js';
-import { ensurePerson } from './person-keys.js';
+import { ensurePerson, personIdOf } from './person-keys.js';
 import type { StoreTx } from './store.js';
 
 /** Why a person holds an entitlement: a birthright rule, an approved request, or a documented exception. */
@@ -102,8 +102,7 @@ export async function revokeGrant(
   const source = input.provenance ? sourceOf(input.provenance) : undefined;
   const { rows } = await tx.client.query<GrantRow>(
     `update grants g set revoked_at = now(), revoke_reason = $6
-       from identities i
-      where i.person_id = g.person_id and i.employee_id = $1 and g.app = $2 and g.entitlement_id = $3 and g.revoked_at is null
+      where g.person_id = ${personIdOf('$1')} and g.app = $2 and g.entitlement_id = $3 and g.revoked_at is null
         and ($4::text is null or (g.provenance = $4 and g.source_ref = $5))
       returning g.*`,
     [input.employeeId, input.app, input.entitlementId, input.provenance?.kind ?? null, source?.ref ?? null, input.reason],
@@ -123,8 +122,7 @@ export async function endRequestGrants(
 ): Promise<Grant[]> {
   const { rows } = await tx.client.query<GrantRow>(
     `update grants g set expires_at = least(coalesce(g.expires_at, $4), $4), revoke_reason = $5
-       from identities i
-      where i.person_id = g.person_id and i.employee_id = $1 and g.app = $2 and g.entitlement_id = $3
+      where g.person_id = ${personIdOf('$1')} and g.app = $2 and g.entitlement_id = $3
         and g.provenance = 'request' and g.revoked_at is null and (g.expires_at is null or g.expires_at > $4)
       returning g.*`,
     [input.employeeId, input.app, input.entitlementId, input.at, input.reason],
@@ -134,8 +132,8 @@ export async function endRequestGrants(
 
 export async function listGrants(db: Db, employeeId: string, options: { includeRevoked?: boolean } = {}): Promise<Grant[]> {
   const { rows } = await db.query<GrantRow>(
-    `select g.* from grants g join identities i using (person_id)
-      where i.employee_id = $1 and ($2 or g.revoked_at is null) order by g.app, g.entitlement_id, g.granted_at`,
+    `select g.* from grants g
+      where g.person_id = ${personIdOf('$1')} and ($2 or g.revoked_at is null) order by g.app, g.entitlement_id, g.granted_at`,
     [employeeId, options.includeRevoked ?? false],
   );
   return rows.map(toGrant);

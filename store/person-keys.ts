@@ -26,15 +26,24 @@ function unwrap(kek: KeyEncryptionKeys, personId: string, kekId: string, wrapped
 type KeyRow = { person_id: string; kek_id: string | null; wrapped_key: Buffer | null };
 
 /**
- * The person with this employee id, created with a fresh pseudonym and key if the store has not
- * seen them. Concurrent callers converge on one row (the unique employee id decides).
+ * SQL for the person_id of the employee id in parameter `param` (e.g. `$1`), compared
+ * case-insensitively (policy/employee-ids.ts; PostgreSQL's upper() and JavaScript's toUpperCase()
+ * agree on the ASCII of employee ids). Where HR sent two ids that differ only in case, the one
+ * spelt as asked wins.
+ */
+export const personIdOf = (param: string): string =>
+  `(select person_id from identities where upper(employee_id) = upper(${param}) order by employee_id = ${param} desc limit 1)`;
+
+/**
+ * The person with this employee id (in any letter case), created with a fresh pseudonym and key if
+ * the store has not seen them. Concurrent callers converge on one row (the unique employee id decides).
  */
 export async function ensurePerson(db: Db, kekConfig: KeyEncryptionKeys | undefined, employeeId: string): Promise<Person & { created: boolean }> {
   const kek = requireKek(kekConfig);
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const { rows } = await db.query<KeyRow>({
       name: 'person-by-employee-id',
-      text: 'select i.person_id, k.kek_id, k.wrapped_key from identities i left join person_keys k using (person_id) where i.employee_id = $1',
+      text: `select i.person_id, k.kek_id, k.wrapped_key from identities i left join person_keys k using (person_id) where i.person_id = ${personIdOf('$1')}`,
       values: [employeeId],
     });
     const found = rows[0];
@@ -93,7 +102,8 @@ export async function personKey(db: Db, kekConfig: KeyEncryptionKeys | undefined
 }
 
 export async function findPersonId(db: Db, employeeId: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ person_id: string }>('select person_id from identities where employee_id = $1', [employeeId]);
+  const { rows } = await db.query<{ person_id: string }>(`select ${personIdOf('$1')} as person_id`, [employeeId]);
+  if (rows[0]?.person_id === null) return undefined;
   return rows[0]?.person_id;
 }
 

@@ -11,6 +11,7 @@ import { isGrpcDeadlineError, WorkflowNotFoundError, type Client } from '@tempor
 import { decideApproval, type DecisionAnswer, type DecisionKind } from '../../clients/approvals.js';
 import { getApprovalWithVotes, listApprovals, pendingApprovalsFor, type ApprovalWithVotes, type Store } from '../../store/index.js';
 import type { ApprovalView } from '../../policy/approval-chain.js';
+import { employeeKey } from '../../policy/employee-ids.js';
 import { accessRequestWorkflowId, approvalWorkflowId, getApprovals, getRequestState } from '../../workflows/approval-messages.js';
 import { authorize, callerOf, sendError, type Caller, type RefusalHook } from '../auth.js';
 import type { Logger } from '../../observability/logger.js';
@@ -63,7 +64,8 @@ export function refusalStatus(code: Extract<DecisionAnswer, { ok: false }>['code
  * update ids are stored in the clear in the workflow's history and the key is whatever the client sent.
  */
 export const decisionUpdateId = (employeeId: string, approvalId: string, kind: DecisionKind, key: string): string =>
-  `api-${createHash('sha256').update(JSON.stringify([employeeId, approvalId, kind, key])).digest('hex').slice(0, 40)}`;
+  // One person in any letter case (policy/employee-ids.ts): a token for `e1001` retrying what `E1001` sent is the same decision.
+  `api-${createHash('sha256').update(JSON.stringify([employeeKey(employeeId), approvalId, kind, key])).digest('hex').slice(0, 40)}`;
 
 /**
  * Comments are free text about the beneficiary (sealed in the store): shown to auditors and admins;

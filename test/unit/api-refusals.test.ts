@@ -185,4 +185,8 @@ describe('a decision over HTTP', () => {
     expect(decisionUpdateId('E1', 'req-T1.1.2', 'approve', 'my key: Ada Lovelace')).not.toBe(id);
     expect(decisionUpdateId('E1', 'req-T1.1.1', 'reject', 'my key: Ada Lovelace')).not.toBe(id);
   });
+
+  it('a caller is one person in any letter case: a token for e1 retrying what E1 sent is the same decision', () => {
+    expect(decisionUpdateId('e1', 'req-T1.1.1', 'approve', 'k')).toBe(decisionUpdateId('E1', 'req-T1.1.1', 'approve', 'k'));
+  });
 });

@@ -220,6 +220,11 @@ describe('approval chains, resolved to the people who may approve', () => {
     expect(a.notes).toContainEqual('mgr: 1 approval(s) needed, and only 0 can come from someone other than the requester or the beneficiary (manager); the request will be rejected');
   });
 
+  it('the requester is excluded as an approver whatever the case of their id', () => {
+    const a = approval(assess({ app: 'code', entitlementId: 'release-approver', requesterId: 'm1' }));
+    expect(a.notes).toContainEqual('mgr: 1 approval(s) needed, and only 0 can come from someone other than the requester or the beneficiary (manager); the request will be rejected');
+  });
+
   it('n-of-m is short of approvers only when too few slots are left to fill, not when one slot is empty', () => {
     const noManager = approval(assess({ app: 'code', entitlementId: 'admin' }, { identity: person({ managerId: undefined }) }));
     expect(noManager.notes.filter((n) => n.startsWith('two:'))).toEqual([]);
