@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../store/audit-query.js';
 import { hrEvent } from '../helpers/hr-events.js';
+import { membershipsFromWrites } from '../helpers/memberships.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import type { TestScimApp } from '../helpers/scim-app.js';
 import { writeTestPolicy } from '../helpers/test-policy.js';
@@ -48,16 +49,6 @@ async function usersWhere(app: TestScimApp, filter: string): Promise<User[]> {
   return (await app.scim('GET', `/Users?filter=${encodeURIComponent(filter)}`)).body.Resources ?? [];
 }
 
-/** The ids of the groups the user is in, from the app's write log. */
-async function memberships(app: TestScimApp, userId: string): Promise<string[]> {
-  const held = new Set<string>();
-  for (const w of await app.admin.writes({ limit: 10_000 })) {
-    if (w.resourceType !== 'Group') continue;
-    if (w.membersAdded?.includes(userId)) held.add(w.id);
-    if (w.membersRemoved?.includes(userId)) held.delete(w.id);
-  }
-  return [...held].sort();
-}
 
 const heldRecords = async (employeeId: string) => (await queryAudit(p.store.pool, p.store.keys.kek, { employeeId })).filter((r) => r.action === 'identity.held');
 
@@ -108,7 +99,7 @@ describe('HR data quality', () => {
     await send(id, { sequence: 1 });
     expect((await outcomeOf(id, 1, 'hr.worker.hired')).status).toBe('succeeded');
     const users = await Promise.all(p.apps.map(async (app) => (await usersWhere(app, `externalId eq "${id}"`))[0]!));
-    const groups = await Promise.all(p.apps.map((app, i) => memberships(app, users[i]!.id)));
+    const groups = await Promise.all(p.apps.map((app, i) => membershipsFromWrites(app, users[i]!.id)));
     expect(groups.flat().length).toBeGreaterThan(0);
 
     // The feed loses the department: with `evaluate`, the engineer's access would be revoked.
@@ -122,7 +113,7 @@ describe('HR data quality', () => {
     await new Promise((r) => setTimeout(r, 1500));
     for (const [i, app] of p.apps.entries()) {
       expect((await usersWhere(app, `externalId eq "${id}"`))[0]!.active).toBe(true);
-      expect(await memberships(app, users[i]!.id)).toEqual(groups[i]);
+      expect(await membershipsFromWrites(app, users[i]!.id)).toEqual(groups[i]);
     }
     expect(await heldRecords(id)).toHaveLength(1);
 

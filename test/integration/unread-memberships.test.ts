@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { behaviourOf } from '../../targets/profiles.js';
 import { hrEvent } from '../helpers/hr-events.js';
+import { membershipsFromWrites } from '../helpers/memberships.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import type { TestScimApp } from '../helpers/scim-app.js';
 import { writeTestPolicy } from '../helpers/test-policy.js';
@@ -27,16 +28,6 @@ async function userOf(app: TestScimApp, employeeId: string): Promise<{ id: strin
   return res.body.Resources?.[0];
 }
 
-/** The ids of the groups the user is in, from the app's write log (its groups hide their members). */
-async function memberships(app: TestScimApp, userId: string): Promise<string[]> {
-  const held = new Set<string>();
-  for (const w of await app.admin.writes({ limit: 10_000 })) {
-    if (w.resourceType !== 'Group') continue;
-    if (w.membersAdded?.includes(userId)) held.add(w.id);
-    if (w.membersRemoved?.includes(userId)) held.delete(w.id);
-  }
-  return [...held];
-}
 
 type Outcome = { sequence: number; eventType: string; status: string; reason?: string; steps: Array<{ app: string; action: string; outcome: string }>; deferred?: Array<{ app: string; action: string }> };
 
@@ -54,7 +45,7 @@ describe('an app whose memberships cannot be read', () => {
     await send(id, { sequence: 1 });
     expect((await outcomeOf(id, 1, 'hr.worker.hired')).status).toBe('succeeded');
     const user = (await userOf(chat, id))!;
-    expect((await memberships(chat, user.id)).length).toBeGreaterThan(0);
+    expect((await membershipsFromWrites(chat, user.id)).length).toBeGreaterThan(0);
 
     await send(id, { type: 'hr.worker.updated', sequence: 2, data: { department: 'Research', title: 'Research Scientist' } });
     const moved = await outcomeOf(id, 2, 'hr.worker.updated');
