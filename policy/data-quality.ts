@@ -8,7 +8,8 @@
 // - A missing attribute declared `whenMissing: hold` (schemas/policy.ts): no revoke, disable or
 //   delete is planned, so a gap in the feed never removes access. Additions go ahead: a rule that
 //   needs the missing attribute cannot match, so every addition comes from what HR did send.
-// Leavers are never held: a termination does not depend on attributes, and a leaver claims nothing.
+// Leavers are never held: a termination does not depend on attributes, and a leaver claims nothing;
+// nor is the disable of a leave (lifecycle.onLeave: disable) held for a missing attribute.
 // Pure: plan, identity and the store's findings in, plan out.
 import type { CompiledPolicy } from './compile.js';
 import type { Identity } from './identity.js';
@@ -54,7 +55,8 @@ export function holdForDataQuality(policy: CompiledPolicy, plan: Plan, input: Da
     }
   }
 
-  const missing = missingHeldAttributes(policy, input.identity);
+  // A leave that disables acts on the status, not on attributes: it is not held either.
+  const missing = plan.kind === 'on-leave' ? [] : missingHeldAttributes(policy, input.identity);
   if (missing.length > 0) {
     steps = steps.filter((s) => !DESTRUCTIVE.has(s.action));
     held.push({ reason: `attribute ${missing.join(', ')} missing from the HR snapshot (whenMissing: hold): no access was removed; have HR send it` });

@@ -13,7 +13,8 @@ const brief = (steps: PlanStep[]) => steps.map((s) => `${s.action} ${s.app}${s.e
 const sharedEmail = [{ attribute: 'email' as const, employeeIds: ['E2'] }];
 
 /** The fixture policy with `department` declared `whenMissing: hold`. */
-const holding = compiled({ 'attributes.yaml': baseFiles['attributes.yaml']!.replace('{ name: department, type: string }', '{ name: department, type: string, whenMissing: hold }') });
+const holdingAttributes = baseFiles['attributes.yaml']!.replace('{ name: department, type: string }', '{ name: department, type: string, whenMissing: hold }');
+const holding = compiled({ 'attributes.yaml': holdingAttributes });
 
 describe('two people claiming one e-mail address', () => {
   it('a joiner gets no account, nor grants to it, in any application, and the plan says who else claims it', () => {
@@ -79,6 +80,13 @@ describe('an attribute declared whenMissing: hold', () => {
     expect(planIdentity(holding, { identity: person({ department: 'sales' }), actual: [account('chat', ['all-staff', 'eng'])], now: NOW }).plan).not.toHaveProperty('held');
     const { plan } = planIdentity(holding, { identity: person({ status: 'terminated' }), actual: [account('chat', ['all-staff'])], now: NOW });
     expect(brief(plan.steps)).toEqual(['disableAccount chat', 'revoke chat/all-staff', 'deleteAccount chat']);
+    expect(plan).not.toHaveProperty('held');
+  });
+
+  it('a leave that disables is not held for it: the status decides, not the attribute', () => {
+    const disabling = compiled({ 'attributes.yaml': holdingAttributes, 'lifecycle.yaml': 'lifecycle:\n  onLeave: disable\n' });
+    const { plan } = planIdentity(disabling, { identity: person({ status: 'on-leave' }), actual: [account('chat', ['all-staff'])], now: NOW });
+    expect(brief(plan.steps)).toEqual(['disableAccount chat']);
     expect(plan).not.toHaveProperty('held');
   });
 });
