@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Identity } from '../policy/identity.js';
 import type { Grant } from '../policy/evaluator.js';
+import { holdAccountsForApprovals } from '../policy/least-privilege.js';
 import { planIdentity, type ActualAccount, type Plan, type PlanStep } from '../policy/planner.js';
 import type { WorkerSnapshot } from '../schemas/events.js';
 import { listGrants, recordPlan, upsertIdentity, type Store } from '../store/index.js';
@@ -46,7 +47,8 @@ export function planFor(policy: CompiledPolicy, input: PlanFor): Plan {
     const { approvals: _approved, ...rest } = s;
     return rest;
   };
-  return { ...plan, steps: plan.steps.filter((s) => input.served(s.app)).map(settled) };
+  // A request's grant needs no approval here, so its application's account is made at once.
+  return { ...plan, steps: holdAccountsForApprovals(plan.steps.filter((s) => input.served(s.app)).map(settled)) };
 }
 
 export type PlanActivityDeps = {
