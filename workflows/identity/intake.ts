@@ -6,6 +6,7 @@ import { accessGranted, accessRevocationRequested } from '../approval-messages.j
 import { fenceDecision } from '../fence-messages.js';
 import { getState, hrEventReceived } from '../messages.js';
 import { converge } from './converge.js';
+import { accountsAwaitingApproval } from './dated.js';
 import { finish } from './outcomes.js';
 import { hrChange, remember, type Identity } from './state.js';
 
@@ -18,7 +19,7 @@ export function listen(id: Identity): void {
     // A termination supersedes the person's pending work, including a change in flight.
     if (event.type === 'hr.worker.terminated' && id.applying && event.snapshot.sequence > id.applying.sequence) id.applying.scope.cancel();
   });
-  setHandler(getState, () => ({ ...id.state, pendingEvents: id.pending.length + id.requests.length }));
+  setHandler(getState, () => ({ ...id.state, ...accountsAwaitingApproval(id), pendingEvents: id.pending.length + id.requests.length }));
   // Access requests hand over approved grants and revoke requests; duplicates are harmless.
   setHandler(accessGranted, (grant) => {
     if (id.recentEventIds.includes(`grant/${grant.ticketId}`) || id.requests.some((r) => r.kind === 'grant' && r.grant.ticketId === grant.ticketId)) return;

@@ -63,6 +63,7 @@ export function restore(input: IdentityLifecycleInput, workflowId: string): Iden
     pendingEvents: 0,
   };
   if (carried?.grants?.length) state.grants = carried.grants;
+  if (carried?.wake) state.wake = carried.wake;
   return {
     employeeId,
     workflowId,
@@ -93,6 +94,7 @@ export function carry(id: Identity): CarriedState {
     ...(state.grants?.length ? { grants: state.grants } : {}),
     ...(gates.length > 0 ? { gates, gateCounter } : gateCounter > 0 ? { gateCounter } : {}),
     ...(lastSnapshot ? { snapshot: lastSnapshot } : {}),
+    ...(state.wake ? { wake: state.wake } : {}),
   };
 }
 
