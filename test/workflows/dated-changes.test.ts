@@ -5,9 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import type { PlanStep } from '../../policy/planner.js';
 import { approve, reject } from '../../workflows/approval-messages.js';
-import { DAY, HOUR, iso, outcome, scenario, unique } from './harness.js';
+import { DAY, HOUR, iso, outcome, scenario, unique, until } from './harness.js';
 import { person } from './people.js';
-import { createStubActivities, type ChainSpec } from './stub-activities.js';
+import { fenceWorkflowId, getFenceState, scopeKey } from '../../workflows/fence-messages.js';
+import { createStubActivities, type ChainSpec, type StubScript } from './stub-activities.js';
 
 const ensure = (extra: Partial<PlanStep> = {}): PlanStep => ({ key: 'ensureAccount/chat', action: 'ensureAccount', app: 'chat', reason: 'birthright', ...extra });
 const grant = (entitlementId: string, extra: Partial<PlanStep> = {}): PlanStep => ({ key: `grant/chat/${entitlementId}`, action: 'grant', app: 'chat', entitlementId, reason: 'birthright', ...extra });
@@ -67,24 +68,26 @@ describe('a hire dated ahead', () => {
   });
 });
 
-describe('a termination dated ahead', () => {
-  const script = (effective: { at: number }) =>
-    createStubActivities({
-      apps: ['chat'],
-      plan: (input, now) => {
-        if (input.eventType === 'hr.worker.hired') return [ensure()];
-        if (input.snapshot?.status !== 'terminated') return [];
-        effective.at = now + 5 * DAY;
-        return [
-          { key: 'disableAccount/chat', action: 'disableAccount', app: 'chat', reason: `leaver: access ends at ${iso(effective.at)}`, notBefore: iso(effective.at), fenced: 'disableAccount' },
-          { key: 'deleteAccount/chat', action: 'deleteAccount', app: 'chat', reason: 'leaver: deleted after the deletion delay', notBefore: iso(effective.at + 30 * DAY), fenced: 'deleteAccount' },
-        ];
-      },
-    });
+/** A hire makes an account; a termination disables it five days on (its effectiveAt) and deletes it 30 days after. */
+const terminationStubs = (effective: { at: number }, fence?: StubScript['fence']) =>
+  createStubActivities({
+    apps: ['chat'],
+    ...(fence ? { fence } : {}),
+    plan: (input, now) => {
+      if (input.eventType === 'hr.worker.hired') return [ensure()];
+      if (input.snapshot?.status !== 'terminated') return [];
+      effective.at = now + 5 * DAY;
+      return [
+        { key: 'disableAccount/chat', action: 'disableAccount', app: 'chat', reason: `leaver: access ends at ${iso(effective.at)}`, notBefore: iso(effective.at), fenced: 'disableAccount' },
+        { key: 'deleteAccount/chat', action: 'deleteAccount', app: 'chat', reason: 'leaver: deleted after the deletion delay', notBefore: iso(effective.at + 30 * DAY), fenced: 'deleteAccount' },
+      ];
+    },
+  });
 
+describe('a termination dated ahead', () => {
   it('changes nothing until its effectiveAt, then disables', async () => {
     const effective = { at: 0 };
-    const stubs = script(effective);
+    const stubs = terminationStubs(effective);
     await scenario({ apps: ['chat'], stubs }, async (run) => {
       const p = person(run, unique('T'));
       await p.hr('hr.worker.hired', 1);
@@ -102,13 +105,38 @@ describe('a termination dated ahead', () => {
   });
 
   it('rescinded before its time (active again), it never disables', async () => {
-    const stubs = script({ at: 0 });
+    const stubs = terminationStubs({ at: 0 });
     await scenario({ apps: ['chat'], stubs }, async (run) => {
       const p = person(run, unique('T'));
       await p.hr('hr.worker.hired', 1);
       await p.hr('hr.worker.terminated', 2, { status: 'terminated' });
       const rescinded = await p.hr('hr.worker.updated', 3, { status: 'active' });
       expect(rescinded.scheduled).toEqual([]);
+      await run.env.sleep(40 * DAY);
+      expect(stubs.connectorCalls().filter((c) => c.action === 'disableAccount' || c.action === 'deleteAccount')).toEqual([]);
+      expect(stubs.held('chat', p.employeeId)?.active).toBe(true);
+    });
+  });
+});
+
+describe('a termination dated ahead whose disable the fence holds', () => {
+  it('rescinded while held, the held disable is withdrawn and never runs', async () => {
+    const effective = { at: 0 };
+    const stubs = terminationStubs(effective, { limits: { [scopeKey('app', 'chat', 'disableAccount')]: 0 } });
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const p = person(run, unique('T'));
+      await p.hr('hr.worker.hired', 1);
+      await p.hr('hr.worker.terminated', 2, { status: 'terminated' });
+      await run.env.sleep(5 * DAY + HOUR);
+      await p.until('the disable to be held by the fence', (s) => s.fenceHold !== undefined);
+
+      const rescinded = await p.hr('hr.worker.updated', 3, { status: 'active' });
+      expect(rescinded.fenceHold).toBeUndefined();
+      expect(rescinded.scheduled).toEqual([]);
+      const superseded = await outcome(stubs, 'the held scheduled steps', (o) => o.status === 'superseded');
+      expect(superseded.reason).toContain('superseded by a newer HR event');
+      const fence = run.env.client.workflow.getHandle(fenceWorkflowId(run.taskQueue));
+      await until('the fence to list nothing held', async () => ((await fence.query(getFenceState)).held.length === 0 ? true : undefined));
       await run.env.sleep(40 * DAY);
       expect(stubs.connectorCalls().filter((c) => c.action === 'disableAccount' || c.action === 'deleteAccount')).toEqual([]);
       expect(stubs.held('chat', p.employeeId)?.active).toBe(true);

@@ -16,8 +16,10 @@ export function listen(id: Identity): void {
     // A replayed Kafka message carries the same event id: harmless by construction.
     if (id.recentEventIds.includes(event.eventId) || id.pending.some((p) => p.eventId === event.eventId)) return;
     id.pending.push(event);
-    // A termination supersedes the person's pending work, including a change in flight.
-    if (event.type === 'hr.worker.terminated' && id.applying && event.snapshot.sequence > id.applying.sequence) id.applying.scope.cancel();
+    // A termination supersedes the person's pending work, including a change in flight; any newer
+    // snapshot supersedes scheduled steps the fence is holding (a termination rescinded or moved).
+    const { applying } = id;
+    if (applying && event.snapshot.sequence > applying.sequence && (applying.scheduled ? id.state.fenceHold !== undefined : event.type === 'hr.worker.terminated')) applying.scope.cancel();
   });
   setHandler(getState, () => ({ ...id.state, ...accountsAwaitingApproval(id), pendingEvents: id.pending.length + id.requests.length }));
   // Access requests hand over approved grants and revoke requests; duplicates are harmless.
