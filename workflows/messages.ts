@@ -28,9 +28,10 @@ export type GrantTimer = { ticketId: string; app: string; entitlementId: string;
 
 /**
  * A sensitive birthright step's approval gate, held by the identity workflow. `account`: the
- * application's ensureAccount, held until its first grant is approved (least privilege on hire).
+ * application's ensureAccount, held until its first grant is approved (least privilege on hire);
+ * `accountEnable`: its enable at a future start, when it is made disabled (prehire).
  */
-export type StepGate = { changeId: string; eventId: string; policyVersion: string; step: PlanStep; gate: Gate; account?: PlanStep };
+export type StepGate = { changeId: string; eventId: string; policyVersion: string; step: PlanStep; gate: Gate; account?: PlanStep; accountEnable?: PlanStep };
 
 /** When the person is planned again though nothing arrives (a prehire window opens), and why. */
 export type Wake = { at: string; reason: string; changeId: string };

@@ -146,11 +146,13 @@ describe('a termination dated ahead whose disable the fence holds', () => {
 
 describe('least privilege on hire', () => {
   const APPROVER = 'MGR-1';
+  const managerChains = (s: { entitlement: string; rules: string[] }): ChainSpec[] =>
+    s.rules.map((rule) => ({ entitlement: s.entitlement, rule, reason: 'entitlement', mode: 'any-of', required: 1, slots: [{ label: 'manager', eligible: [APPROVER] }], reminderMs: 12 * HOUR, timeoutMs: 20 * DAY, onTimeout: 'reject' }));
   const stubsFor = () =>
     createStubActivities({
       apps: ['chat'],
       plan: (input) => (input.eventType === 'hr.worker.hired' ? [ensure({ untilApproved: true }), grant('admins', { approvals: ['mgr'] }), grant('auditors', { approvals: ['mgr'] })] : []),
-      chains: (s): ChainSpec[] => s.rules.map((rule) => ({ entitlement: s.entitlement, rule, reason: 'entitlement', mode: 'any-of', required: 1, slots: [{ label: 'manager', eligible: [APPROVER] }], reminderMs: 12 * HOUR, timeoutMs: 2 * DAY, onTimeout: 'reject' })),
+      chains: managerChains,
     });
 
   it('an account every grant of which waits for approval is made with the first approved grant', async () => {
@@ -166,6 +168,31 @@ describe('least privilege on hire', () => {
       expect(stubs.connectorCalls().map((c) => c.key)).toEqual(['ensureAccount/chat', 'grant/chat/auditors']);
       expect(stubs.held('chat', p.employeeId)).toMatchObject({ active: true, entitlements: ['auditors'] });
       expect((await p.state()).accountsAwaitingApproval).toBeUndefined();
+    });
+  });
+
+  it('an account held for approval before a future start is made disabled when approved, and enabled at the start', async () => {
+    let start = 0;
+    const stubs = createStubActivities({
+      apps: ['chat'],
+      plan: (input, now) => {
+        if (input.eventType !== 'hr.worker.hired') return [];
+        start = now + 10 * DAY;
+        return [ensure({ untilApproved: true, active: false }), grant('admins', { approvals: ['mgr'] }), { key: 'enableAccount/chat', action: 'enableAccount', app: 'chat', reason: 'prehire: enabled at the start', notBefore: iso(start) }];
+      },
+      chains: managerChains,
+    });
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const p = person(run, unique('LP'));
+      const hired = await p.hr('hr.worker.hired', 1);
+      expect(hired.scheduled).toEqual([]);
+      await p.handle.executeUpdate(approve, { args: [{ approvalId: hired.awaitingApproval[0]!.approvalIds![0]!, approverId: APPROVER, channel: 'api' }] });
+      const made = await p.until('the approved grant', (s) => s.accounts.chat !== undefined && s.scheduled.length === 1);
+      expect(made.scheduled[0]).toMatchObject({ notBefore: iso(start), step: { action: 'enableAccount' } });
+      expect(stubs.held('chat', p.employeeId)).toMatchObject({ active: false, entitlements: ['admins'] });
+      await run.env.sleep(11 * DAY);
+      await p.until('the start', (s) => s.scheduled.length === 0);
+      expect(stubs.held('chat', p.employeeId)?.active).toBe(true);
     });
   });
 

@@ -7,7 +7,7 @@ import type { Outcome } from '../../schemas/outcomes.js';
 import type { AppliedChange } from '../apply-plan.js';
 import { Department, LifecycleEvent, ProvisioningStatus } from '../search-attributes.js';
 import { planChangeThroughQueues } from '../plan-change.js';
-import { keepWake } from './dated.js';
+import { heldAccounts, keepWake } from './dated.js';
 import { applyFenced } from './fence.js';
 import { gateSteps } from './gates.js';
 import { deferredOf, finish } from './outcomes.js';
@@ -37,11 +37,11 @@ export async function converge(id: Identity, change: Change): Promise<void> {
   id.lastSnapshot = snapshot;
   // The new plan replaces what was scheduled or waiting: it was computed from the newest state.
   const now = Date.now();
-  const later = plan.steps.filter((s) => s.notBefore !== undefined && Date.parse(s.notBefore) > now);
-  const gated = plan.steps.filter((s) => !later.includes(s) && (s.approvals?.length ?? 0) > 0);
-  // Accounts only approval-gated grants need wait with their gates (least privilege on hire).
-  const held = plan.steps.filter((s) => s.untilApproved);
-  const immediate = plan.steps.filter((s) => !later.includes(s) && !gated.includes(s) && !held.includes(s));
+  // Accounts only approval-gated grants need wait with their gates (least privilege on hire), their enable at the start too.
+  const { held, steps } = heldAccounts(plan.steps);
+  const later = steps.filter((s) => s.notBefore !== undefined && Date.parse(s.notBefore) > now);
+  const gated = steps.filter((s) => !later.includes(s) && (s.approvals?.length ?? 0) > 0);
+  const immediate = steps.filter((s) => !later.includes(s) && !gated.includes(s));
   keepWake(id, change, plan);
   state.scheduled = later.map((step) => ({ changeId, eventId: change.eventId, sequence: change.sequence, step, notBefore: step.notBefore! }));
   // Sensitive steps wait for approvals, each gate addressed by approval ids (builds before the gates only listed them).
@@ -93,6 +93,6 @@ export async function converge(id: Identity, change: Change): Promise<void> {
           ? { reason: unreadReason(unread) }
           : {}),
     ...(applied.compensations.length > 0 ? { compensations: applied.compensations } : {}),
-    ...deferredOf([...later.filter((s) => !rejected || !s.fenced), ...gated, ...held]),
+    ...deferredOf([...later.filter((s) => !rejected || !s.fenced), ...gated, ...held.flatMap((h) => [h.account, ...(h.enable ? [h.enable] : [])])]),
   });
 }

@@ -30,18 +30,45 @@ export async function wakeUp(id: Identity): Promise<void> {
   await converge(id, { changeId, eventId: changeId, eventType: 'provisioner.wake.due', source: 'provisioner:timer', sequence: state.lastAppliedSequence });
 }
 
-/** Holds each `untilApproved` account with the gates of its application (a newer plan replaces them). */
-export function holdAccounts(id: Identity, held: PlanStep[]): void {
+/** An account held for approval, and its enable at the start when it is to be made disabled. */
+export type HeldAccount = { account: PlanStep; enable?: PlanStep };
+
+/** Splits the plan: each `untilApproved` account (with its application's enable at the start, if any), and the other steps. */
+export function heldAccounts(planned: PlanStep[]): { held: HeldAccount[]; steps: PlanStep[] } {
+  const held = planned.filter((s) => s.untilApproved).map((account): HeldAccount => {
+    const enable = planned.find((s) => s.app === account.app && s.action === 'enableAccount' && !s.account);
+    return enable ? { account, enable } : { account };
+  });
+  const taken = new Set(held.flatMap((h) => [h.account, ...(h.enable ? [h.enable] : [])]));
+  return { held, steps: planned.filter((s) => !taken.has(s)) };
+}
+
+/** Holds each account with the gates of its application (a newer plan replaces them). */
+export function holdAccounts(id: Identity, held: HeldAccount[]): void {
   for (const g of id.gates) {
-    const account = held.find((h) => h.app === g.step.app);
-    if (account) g.account = account;
+    const h = held.find((x) => x.account.app === g.step.app);
+    if (h) g.account = h.account;
     else delete g.account;
+    if (h?.enable) g.accountEnable = h.enable;
+    else delete g.accountEnable;
   }
 }
 
-/** The steps to apply for an approved gate: its held account first, when the person has none there yet. */
-export function withHeldAccount(id: Identity, gate: { step: PlanStep; account?: PlanStep }): PlanStep[] {
-  return gate.account && !id.state.accounts[gate.step.app] ? [gate.account, gate.step] : [gate.step];
+/**
+ * The steps to apply for an approved gate: its held account first, when the person has none there
+ * yet. One to be made disabled until a start is made enabled once the start has passed, else its
+ * enable is scheduled for the start.
+ */
+export function withHeldAccount(id: Identity, gate: { step: PlanStep; account?: PlanStep; accountEnable?: PlanStep }, change: Change): PlanStep[] {
+  const { account, accountEnable: enable } = gate;
+  if (!account || id.state.accounts[gate.step.app]) return [gate.step];
+  if (!enable?.notBefore) return [account, gate.step];
+  if (Date.parse(enable.notBefore) <= Date.now()) {
+    const { active: _disabled, ...enabled } = account;
+    return [enabled, gate.step];
+  }
+  id.state.scheduled = [...id.state.scheduled.filter((s) => s.step.key !== enable.key), { changeId: change.changeId, eventId: change.eventId, sequence: change.sequence, step: enable, notBefore: enable.notBefore }];
+  return [account, gate.step];
 }
 
 /** What `getState` shows of the held accounts. */

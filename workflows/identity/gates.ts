@@ -1,6 +1,7 @@
 // Approval gates of sensitive birthright steps: opened (or withdrawn) when a plan is made, their
 // events recorded as approvers decide, and the step applied or reported once its gate settles.
 import type { PlanStep } from '../../activities/lifecycle-types.js';
+import type { HeldAccount } from './dated.js';
 import { drain, nextDue, openGate, tick, viewOf, withdraw } from '../../policy/approval-chain.js';
 import { identityApprovalPrefix } from '../approval-messages.js';
 import { failureMessage, type AppliedChange } from '../apply-plan.js';
@@ -30,7 +31,7 @@ export function tickDueGates(id: Identity, now: number): boolean {
 }
 
 /** Opens an approval gate for each sensitive step that has none yet; withdraws the gates the new plan no longer needs. */
-export async function gateSteps(id: Identity, change: Change, policyVersion: string, gated: PlanStep[], held: PlanStep[] = []): Promise<Record<string, string[]>> {
+export async function gateSteps(id: Identity, change: Change, policyVersion: string, gated: PlanStep[], held: HeldAccount[] = []): Promise<Record<string, string[]>> {
   const { employeeId } = id;
   const keep = new Set(gated.map((s) => s.key));
   for (const g of id.gates) if (!keep.has(g.step.key)) withdraw(g.gate, `no longer planned after change ${change.changeId}`, Date.now());
@@ -76,7 +77,7 @@ export async function settleGates(id: Identity): Promise<void> {
     }
     let applied: AppliedChange;
     try {
-      applied = await applyFenced(id, { employeeId, changeId: change.changeId, policyVersion: g.policyVersion, snapshot: id.lastSnapshot, eventId: change.eventId }, change.source, withHeldAccount(id, g));
+      applied = await applyFenced(id, { employeeId, changeId: change.changeId, policyVersion: g.policyVersion, snapshot: id.lastSnapshot, eventId: change.eventId }, change.source, withHeldAccount(id, g, change));
     } catch (err) {
       applied = { steps: [{ app: g.step.app, action: g.step.action, outcome: 'failed', detail: failureMessage(err) }], compensations: [], failed: true, accounts: knownAccounts(id) };
     }
