@@ -4,7 +4,8 @@
 // supersedes the person's pending work. Steps for later (mover grace period, leaver deletion
 // delay) wait on durable timers in this workflow. Long-lived through continue-as-new.
 // Its parts are in identity/: state, intake (handlers, HR events), requests (grants, expiries),
-// gates (approvals), scheduled (steps for later), converge, fence and outcomes.
+// gates (approvals), scheduled (steps for later), dated (a plan's wake time, accounts held for
+// approval), converge, fence and outcomes.
 import { allHandlersFinished, condition, continueAsNew, workflowInfo } from '@temporalio/workflow';
 import type { IdentityLifecycleInput } from './messages.js';
 import { nextWake, wakeUp } from './identity/dated.js';

@@ -41,6 +41,15 @@ async function send(employeeId: string, options: Parameters<typeof hrEvent>[1]) 
   await p.produce([{ key: employeeId, value: JSON.stringify(hrEvent(employeeId, options)) }]);
 }
 
+/** A person hired now, once their chat account exists. */
+async function hired(): Promise<string> {
+  const id = employee();
+  await send(id, {});
+  await settled(id, 1, (s) => s.accounts.chat !== undefined);
+  return id;
+}
+const terminate = (id: string, effectiveAt: number) => send(id, { type: 'hr.worker.terminated', sequence: 2, data: { status: 'terminated', effectiveAt: iso(effectiveAt) } });
+
 describe.concurrent('dated changes on the real stack', () => {
   it('a hire dated ahead: nothing before its window, then an account that is disabled until the start, then enabled', async () => {
     const id = employee();
@@ -63,11 +72,9 @@ describe.concurrent('dated changes on the real stack', () => {
   });
 
   it('a termination dated ahead changes nothing until its time, then disables', async () => {
-    const id = employee();
-    await send(id, {});
-    await settled(id, 1, (s) => s.accounts.chat !== undefined);
+    const id = await hired();
     const at = Date.now() + 15_000;
-    await send(id, { type: 'hr.worker.terminated', sequence: 2, data: { status: 'terminated', effectiveAt: iso(at) } });
+    await terminate(id, at);
     const noticed = await settled(id, 2);
     expect(noticed.status).toBe('provisioned');
     const chat = noticed.scheduled.filter((s) => s.step.app === 'chat');
@@ -82,11 +89,9 @@ describe.concurrent('dated changes on the real stack', () => {
   });
 
   it('a termination dated ahead and rescinded before its time never disables', async () => {
-    const id = employee();
-    await send(id, {});
-    await settled(id, 1, (s) => s.accounts.chat !== undefined);
+    const id = await hired();
     const at = Date.now() + 12_000;
-    await send(id, { type: 'hr.worker.terminated', sequence: 2, data: { status: 'terminated', effectiveAt: iso(at) } });
+    await terminate(id, at);
     await settled(id, 2, (s) => s.scheduled.length > 0);
     await send(id, { type: 'hr.worker.updated', sequence: 3, data: { status: 'active' } });
     const rescinded = await settled(id, 3);
@@ -97,11 +102,9 @@ describe.concurrent('dated changes on the real stack', () => {
   });
 
   it('a retro-dated termination disables at once', async () => {
-    const id = employee();
-    await send(id, {});
-    await settled(id, 1, (s) => s.accounts.chat !== undefined);
+    const id = await hired();
     const effectiveAt = Date.now() - 60_000;
-    await send(id, { type: 'hr.worker.terminated', sequence: 2, data: { status: 'terminated', effectiveAt: iso(effectiveAt) } });
+    await terminate(id, effectiveAt);
     const left = await settled(id, 2);
     expect(left.status).toBe('deprovisioned');
     expect((await accountIn('chat', id))?.active).toBe(false);
