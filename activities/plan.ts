@@ -13,6 +13,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import type { Identity } from '../policy/identity.js';
 import type { Grant } from '../policy/evaluator.js';
 import type { DuplicateValue } from '../policy/data-quality.js';
+import { holdAccountsForApprovals } from '../policy/least-privilege.js';
 import { planIdentity, type ActualAccount, type Plan, type PlanStep } from '../policy/planner.js';
 import type { WorkerSnapshot } from '../schemas/events.js';
 import { listGrants, recordPlan, upsertIdentity, type Store } from '../store/index.js';
@@ -52,7 +53,8 @@ export function planFor(policy: CompiledPolicy, input: PlanFor): Plan {
   };
   const { held: all, ...rest } = plan;
   const held = all?.filter((h) => h.app === undefined || input.served(h.app)) ?? [];
-  return { ...rest, steps: plan.steps.filter((s) => input.served(s.app)).map(settled), ...(held.length > 0 ? { held } : {}) };
+  // A request's grant needs no approval here, so its application's account is made at once.
+  return { ...rest, steps: holdAccountsForApprovals(plan.steps.filter((s) => input.served(s.app)).map(settled)), ...(held.length > 0 ? { held } : {}) };
 }
 
 export type PlanActivityDeps = {

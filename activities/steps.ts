@@ -67,7 +67,7 @@ export function createStepActivities(deps: StepActivityDeps) {
       // An existing account without our correlation key is adopted only when the policy's
       // correlation rule adopts automatically; `after-approval` stays action-required until then.
       const adopt = step.correlation?.adopt === 'automatic' ? { adopt: { by: step.correlation.matchBy } } : {};
-      const request = { employeeId: input.employeeId, userName: snapshot.email, givenName: snapshot.givenName, familyName: snapshot.familyName, email: snapshot.email, active: true, ...adopt };
+      const request = { employeeId: input.employeeId, userName: snapshot.email, givenName: snapshot.givenName, familyName: snapshot.familyName, email: snapshot.email, active: step.active ?? true, ...adopt };
       return fromEnsure(await connector(step.app).ensureAccount(request, call));
     },
     async enableAccount(input, call) {
@@ -133,7 +133,7 @@ export function createStepActivities(deps: StepActivityDeps) {
     }
     const account = result.account ?? step.account;
     if (!account) return;
-    const status = step.action === 'deleteAccount' ? 'deleted' : step.action === 'disableAccount' ? 'disabled' : 'active';
+    const status = step.action === 'deleteAccount' ? 'deleted' : step.action === 'disableAccount' || step.active === false ? 'disabled' : 'active';
     await store.change(
       (tx) => recordAccount(tx, { employeeId, app: step.app, accountId: account.id, status }),
       (r: { changed: boolean }) => (r.changed ? { ...base, action: 'account.recorded', reason: step.reason, changes: [{ op: step.action, app: step.app, outcome: result.outcome, account: account.id }] } : null),

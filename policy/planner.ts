@@ -16,8 +16,10 @@ import type { ApprovalNeed } from './approvals.js';
 import { entitlementRef, type CompiledPolicy } from './compile.js';
 import { addDuration } from '../schemas/durations.js';
 import { holdForDataQuality, type DuplicateValue, type Held } from './data-quality.js';
+import { futureTermination, prehireOf } from './dated.js';
 import { evaluateIdentity, type DesiredAccess, type Grant, type SodConflict, type Withheld } from './evaluator.js';
 import type { Identity } from './identity.js';
+import { holdAccountsForApprovals } from './least-privilege.js';
 import { sodConflicts } from './sod.js';
 
 /** What the person has in one application (from the store or a connector's listing). */
@@ -53,6 +55,10 @@ export type PlanStep = {
   correlation?: { matchBy: 'email' | 'userName'; adopt: 'automatic' | 'after-approval' | 'never'; approval?: string };
   /** Destructive steps ask the fence first. */
   fenced?: FencedAction;
+  /** For ensureAccount: false makes the account disabled (a future start: enabled at the start, policy/dated.ts). */
+  active?: false;
+  /** For ensureAccount: made with the first approved grant of its application, not before (policy/least-privilege.ts). */
+  untilApproved?: true;
 };
 
 export type PlanKind = 'joiner' | 'mover' | 'leaver' | 'on-leave' | 'no-change';
@@ -77,6 +83,9 @@ export type Plan = {
    * `whenMissing: hold` attribute. The change ends action-required with these reasons.
    */
   held?: Held[];
+  /** When to plan the person again though nothing changes (a prehire window opens), and why. */
+  wakeAt?: string;
+  wakeReason?: string;
 };
 
 export type PlanInput = {
@@ -108,6 +117,7 @@ const PHASE = {
   disableNow: 14,
   revokeLater: 15,
   disableLater: 16,
+  enableAtStart: 17,
 } as const;
 
 type Phased = PlanStep & { phase: number };
@@ -133,13 +143,16 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
   const revokes = identity.status !== 'on-leave' || lifecycle.onLeave !== 'disable';
   const unread = revokes ? accounts.flatMap((a) => (a.membershipsUnknown !== undefined ? [{ app: a.app, reason: a.membershipsUnknown }] : [])) : [];
 
+  const prehire = prehireOf(policy, identity, input.now);
   let kind: PlanKind;
   if (identity.status === 'terminated') {
     kind = 'leaver';
+    // A future last day: nothing changes until then.
+    const ends = futureTermination(identity, input.now);
     for (const a of accounts) {
-      if (a.active) step(PHASE.leaverDisable, { action: 'disableAccount', app: a.app, account: a.account, reason: 'leaver: access ends now', fenced: 'disableAccount' });
+      if (a.active) step(PHASE.leaverDisable, { action: 'disableAccount', app: a.app, account: a.account, reason: ends ? `leaver: access ends at ${ends.notBefore}` : 'leaver: access ends now', ...ends, fenced: 'disableAccount' });
       for (const id of a.entitlements) {
-        if (managed(a.app, id)) step(PHASE.leaverRevoke, { action: 'revoke', app: a.app, account: a.account, entitlementId: id, reason: 'leaver', fenced: 'revoke' });
+        if (managed(a.app, id)) step(PHASE.leaverRevoke, { action: 'revoke', app: a.app, account: a.account, entitlementId: id, reason: ends ? `leaver: revoked at ${ends.notBefore}` : 'leaver', ...ends, fenced: 'revoke' });
       }
       step(PHASE.leaverDelete, {
         action: 'deleteAccount',
@@ -166,15 +179,19 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
     for (const app of desired.applications) {
       const a = byApp.get(app);
       if (!a) {
+        if (prehire?.waits(app)) continue;
         const decl = policy.applications.get(app)!;
         step(PHASE.account, {
           action: 'ensureAccount',
           app,
-          reason: `needed for ${desired.entitlements.filter((e) => e.app === app).map((e) => e.entitlement).join(', ')}`,
+          reason: `needed for ${desired.entitlements.filter((e) => e.app === app).map((e) => e.entitlement).join(', ')}${prehire ? ` (prehire: disabled until the start ${prehire.start})` : ''}`,
           ...(decl.correlation ? { correlation: { ...decl.correlation, ...(decl.correlation.adopt === 'after-approval' ? { approval: decl.correlation.approval ?? decl.approval! } : {}) } } : {}),
+          ...(prehire ? { active: false as const } : {}),
         });
+        if (prehire) step(PHASE.enableAtStart, { action: 'enableAccount', app, reason: `prehire: enabled at the start ${prehire.start}`, ...prehire.atStart() });
       } else if (!a.active) {
-        step(PHASE.account, { action: 'enableAccount', app, account: a.account, reason: identity.status === 'on-leave' ? 'enabled: access is desired' : 'returning: access is desired again' });
+        if (prehire) step(PHASE.enableAtStart, { action: 'enableAccount', app, account: a.account, reason: `prehire: enabled at the start ${prehire.start}`, ...prehire.atStart() });
+        else step(PHASE.account, { action: 'enableAccount', app, account: a.account, reason: identity.status === 'on-leave' ? 'enabled: access is desired' : 'returning: access is desired again' });
       }
     }
 
@@ -182,6 +199,7 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
     for (const e of desired.entitlements) {
       const a = byApp.get(e.app);
       if (a?.entitlements.includes(e.id)) continue;
+      if (!a && prehire?.waits(e.app)) continue;
       const approvals = approvalsFor.get(e.entitlement);
       step(PHASE.grant, {
         action: 'grant',
@@ -233,16 +251,18 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
   }
 
   steps.sort((x, y) => x.phase - y.phase || (x.app < y.app ? -1 : x.app > y.app ? 1 : 0) || ((x.entitlementId ?? '') < (y.entitlementId ?? '') ? -1 : 1));
+  const wake = prehire?.wake();
   return {
     policyVersion: policy.version,
     employeeId: identity.employeeId,
     kind: steps.length === 0 ? 'no-change' : kind,
-    steps: steps.map(({ phase: _phase, ...s }) => s),
+    steps: holdAccountsForApprovals(steps.map(({ phase: _phase, ...s }) => s)),
     approvals: desired.approvals,
     withheld: desired.withheld,
     sod: desired.sod,
     unmanaged,
     ...(unread.length > 0 ? { unread } : {}),
+    ...wake,
   };
 }
 

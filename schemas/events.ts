@@ -55,7 +55,11 @@ export const workerSnapshotSchema = z.object({
   region: personText(50).optional(),
   employmentType: z.enum(['employee', 'contractor', 'intern', 'temporary']).optional(),
   costCenter: personText(100).optional(),
-  startDate: isoDate.optional(),
+  /**
+   * The first day of work: a date, which starts at 00:00 in the policy's lifecycle.timezone, or an
+   * RFC 3339 date-time for an exact moment (policy/dated.ts).
+   */
+  startDate: z.union([isoDate, isoDateTime]).optional(),
   endDate: isoDate.optional(),
   extensions: extensionsSchema.optional(),
 });

@@ -136,6 +136,22 @@ export const entitlementSchema = z.strictObject({
 });
 export type EntitlementDecl = z.infer<typeof entitlementSchema>;
 
+/** Days before a start date; fractions allowed (0.5 is twelve hours), at most a year. */
+const prehireDaysSchema = z.number().min(0, 'prehireDays is 0 (on the start date) or more days').max(366, 'prehireDays is at most 366 days');
+
+/** An IANA time zone the runtime knows (Europe/Berlin, UTC). */
+const timeZoneSchema = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not a time zone: use an IANA name such as UTC or Europe/Berlin' },
+);
+
 export const applicationSchema = z.strictObject({
   id: appIdSchema,
   description: z.string().optional(),
@@ -158,6 +174,8 @@ export const applicationSchema = z.strictObject({
     .optional(),
   /** The default approval rule of the application's entitlements. */
   approval: idSchema.optional(),
+  /** How many days before a future start the account is made (disabled); absent: lifecycle.prehireDays. Policy/dated.ts. */
+  prehireDays: prehireDaysSchema.optional(),
   entitlements: z.array(entitlementSchema).default([]),
 });
 export type ApplicationDecl = z.infer<typeof applicationSchema>;
@@ -256,6 +274,10 @@ export const lifecycleSchema = z.strictObject({
   personalDataRetention: durationSchema.default('P2Y'),
   /** During a leave of absence: keep the accounts as they are, or disable them until the return. */
   onLeave: z.enum(['keep', 'disable']).default('keep'),
+  /** A future start: accounts are made (disabled) this many days before it, enabled at the start. 0: on the start date. */
+  prehireDays: prehireDaysSchema.default(0),
+  /** Where a `startDate` (a date) begins: its start of day in this zone. */
+  timezone: timeZoneSchema.default('UTC'),
 });
 export type Lifecycle = z.infer<typeof lifecycleSchema>;
 

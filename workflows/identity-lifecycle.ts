@@ -4,9 +4,11 @@
 // supersedes the person's pending work. Steps for later (mover grace period, leaver deletion
 // delay) wait on durable timers in this workflow. Long-lived through continue-as-new.
 // Its parts are in identity/: state, intake (handlers, HR events), requests (grants, expiries),
-// gates (approvals), scheduled (steps for later), converge, fence and outcomes.
+// gates (approvals), scheduled (steps for later), dated (a plan's wake time, accounts held for
+// approval), converge, fence and outcomes.
 import { allHandlersFinished, condition, continueAsNew, workflowInfo } from '@temporalio/workflow';
 import type { IdentityLifecycleInput } from './messages.js';
+import { nextWake, wakeUp } from './identity/dated.js';
 import { gateDueTimes, gatesMoved, settleGates, tickDueGates } from './identity/gates.js';
 import { listen, takeEvents } from './identity/intake.js';
 import { expireGrants, nextExpiry, takeRequest } from './identity/requests.js';
@@ -21,7 +23,7 @@ export async function identityLifecycle(input: IdentityLifecycleInput): Promise<
 
   for (;;) {
     // Sleep until something arrives, a gate or a step is due, or the history has grown long.
-    const due = earliest([nextScheduled(id), nextExpiry(id), ...gateDueTimes(id)]);
+    const due = earliest([nextScheduled(id), nextExpiry(id), ...gateDueTimes(id), nextWake(id)]);
     const wake = () => hasWork(id) || historyTooLong();
     if (due === undefined) await condition(wake);
     else await condition(wake, Math.max(1, due - Date.now()));
@@ -36,6 +38,7 @@ export async function identityLifecycle(input: IdentityLifecycleInput): Promise<
       const now = Date.now();
       if (tickDueGates(id, now)) await settleGates(id);
       else if ((nextExpiry(id) ?? Infinity) <= now) await expireGrants(id);
+      else if ((nextWake(id) ?? Infinity) <= now) await wakeUp(id);
       else await runScheduled(id);
     } else if (historyTooLong()) {
       await condition(allHandlersFinished);

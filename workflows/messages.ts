@@ -26,8 +26,15 @@ export type GatedStep = { changeId: string; step: PlanStep; approvals: string[];
 /** A time-bound grant from an approved access request: the identity workflow revokes it at `expiresAt`. */
 export type GrantTimer = { ticketId: string; app: string; entitlementId: string; expiresAt: string };
 
-/** A sensitive birthright step's approval gate, held by the identity workflow. */
-export type StepGate = { changeId: string; eventId: string; policyVersion: string; step: PlanStep; gate: Gate };
+/**
+ * A sensitive birthright step's approval gate, held by the identity workflow. `account`: the
+ * application's ensureAccount, held until its first grant is approved (least privilege on hire);
+ * `accountEnable`: its enable at a future start, when it is made disabled (prehire).
+ */
+export type StepGate = { changeId: string; eventId: string; policyVersion: string; step: PlanStep; gate: Gate; account?: PlanStep; accountEnable?: PlanStep };
+
+/** When the person is planned again though nothing arrives (a prehire window opens), and why. */
+export type Wake = { at: string; reason: string; changeId: string };
 
 /** Work from access requests, queued like HR events. */
 export type RequestWork = { kind: 'grant'; grant: AccessGranted } | { kind: 'revoke'; revoke: AccessRevocationRequested };
@@ -48,6 +55,10 @@ export type IdentityState = {
   grants?: GrantTimer[];
   /** Destructive steps held by the fence, waiting for an operator to release or reject their batch. */
   fenceHold?: { batchId: string; steps: string[]; reasons: string[] };
+  /** When the person is planned again (Plan.wakeAt), and why. */
+  wake?: Wake;
+  /** Accounts not made yet: each waits for the first approved grant of its application. */
+  accountsAwaitingApproval?: Array<{ app: string; reason: string }>;
 };
 
 export const getState = defineQuery<IdentityState>('getState');
@@ -70,6 +81,7 @@ export type CarriedState = {
   requests?: RequestWork[];
   /** The newest HR snapshot (personal data: it travels encrypted, like the signals that brought it). */
   snapshot?: WorkerSnapshot;
+  wake?: Wake;
 };
 
 export const identityWorkflowId = (employeeId: string) => `identity/${employeeId}`;

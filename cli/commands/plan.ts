@@ -45,7 +45,9 @@ export function formatPlan(event: HrEvent, plan: Plan, planOnly: readonly string
   plan.steps.forEach((s, i) => {
     const notes = [
       s.fenced ? 'fenced' : '',
-      s.notBefore ? `not before ${s.notBefore} (${s.after})` : '',
+      s.notBefore ? `not before ${s.notBefore}${s.after ? ` (${s.after})` : ''}` : '',
+      s.active === false ? 'made disabled' : '',
+      s.untilApproved ? 'made with the first approved grant' : '',
       s.approvals?.length ? `needs approval ${s.approvals.join(', ')}` : '',
       planOnly.includes(s.app) ? 'plan-only: not written' : '',
     ].filter(Boolean);
@@ -54,6 +56,7 @@ export function formatPlan(event: HrEvent, plan: Plan, planOnly: readonly string
   for (const w of plan.withheld) lines.push(`  withheld ${w.entitlement}: ${w.reason}${w.detail ? ` (${w.detail})` : ''}`);
   for (const u of plan.unmanaged) lines.push(`  unmanaged ${u.app}:${u.entitlementId} (left alone)`);
   for (const u of plan.unread ?? []) lines.push(`  unread ${u.app}: ${u.reason} (its revokes are not planned; the change would end action-required)`);
+  if (plan.wakeAt) lines.push(`  wake ${plan.wakeAt}: ${plan.wakeReason ?? ''}`);
   return lines.join('\n');
 }
 

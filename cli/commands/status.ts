@@ -10,7 +10,7 @@ import { formatStatus, stackStatus } from '../../stack/stack.js';
 import { temporalUiUrl } from '../../stack/temporal.js';
 import { openStore, recentOutcomes } from '../../store/index.js';
 import { appsStatus, formatAppsStatus } from '../../targets/apps-command.js';
-import { getState, identityWorkflowId } from '../../workflows/messages.js';
+import { getState, identityWorkflowId, type IdentityState } from '../../workflows/messages.js';
 import { appsOptions } from './apps.js';
 import { say } from '../say.js';
 
@@ -68,11 +68,20 @@ async function personStatus(cfg: Config, employeeId: string): Promise<boolean> {
   say(`${employeeId}: ${state.status}, last applied sequence ${state.lastAppliedSequence} (${state.lastEventType ?? '-'})`);
   say(`  workflow ${workflowUrl(cfg, workflowId)}`);
   for (const [app, account] of Object.entries(state.accounts)) say(`  account  ${app.padEnd(10)} ${account.accountId}`);
-  for (const s of state.scheduled) say(`  later    ${s.step.key} not before ${s.notBefore}`);
+  for (const line of datedLines(state)) say(line);
   for (const g of state.awaitingApproval) say(`  approval ${g.step.key} needs ${g.approvals.join(', ')}${g.approvalIds?.length ? ` (decide: ${g.approvalIds.join(', ')})` : ''}`);
   if ((state as { fenceHold?: unknown }).fenceHold) say(`  fence    held: ${JSON.stringify((state as { fenceHold?: unknown }).fenceHold)}`);
   await printRecentChanges(cfg, employeeId);
   return true;
+}
+
+/** What waits for its time, and why: scheduled steps (time, action, app, reason), the wake time, accounts held for approval. */
+export function datedLines(state: IdentityState): string[] {
+  return [
+    ...[...state.scheduled].sort((a, b) => Date.parse(a.notBefore) - Date.parse(b.notBefore)).map((s) => `  later    ${s.notBefore} ${s.step.action} ${s.step.app}${s.step.entitlementId ? ` ${s.step.entitlementId}` : ''}: ${s.step.reason}`),
+    ...(state.wake ? [`  wake     ${state.wake.at}: ${state.wake.reason}`] : []),
+    ...(state.accountsAwaitingApproval ?? []).map((a) => `  held     ensureAccount ${a.app}: ${a.reason}`),
+  ];
 }
 
 async function printRecentChanges(cfg: Config, employeeId: string): Promise<void> {

@@ -33,13 +33,14 @@ async function held(employeeId: string): Promise<Record<string, { active: boolea
   return out;
 }
 
-/** What the policy says a new person with these attributes gets now (grants that need no approval). */
+/** What the policy says a new person with these attributes gets now (grants that need no approval, and their accounts). */
 function expected(snapshot: Identity): Record<string, { active: boolean; groups: string[] }> {
   const { plan } = planIdentity(p.worker.policy, { identity: snapshot, actual: [], now: new Date().toISOString() });
   const out: Record<string, { active: boolean; groups: string[] }> = {};
   for (const step of plan.steps) {
     if (!p.worker.connectors.has(step.app)) continue;
-    if (step.action === 'ensureAccount') out[step.app] ??= { active: true, groups: [] };
+    // An account only approval-gated grants need is made with the first approval, not at hire (least privilege).
+    if (step.action === 'ensureAccount' && !step.untilApproved) out[step.app] ??= { active: true, groups: [] };
     if (step.action === 'grant' && !(step.approvals?.length ?? 0)) (out[step.app] ??= { active: true, groups: [] }).groups.push(step.entitlementId!);
   }
   for (const v of Object.values(out)) v.groups.sort();

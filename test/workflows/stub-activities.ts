@@ -44,8 +44,8 @@ export type Call = {
 export type StubScript = {
   /** The applications a plan or an assessment reads. */
   apps?: string[];
-  /** The plan of a change; `now` is the server's time (scheduled steps count from it). */
-  plan?: (input: PlanChangeInput, now: number) => PlanStep[];
+  /** The plan of a change; `now` is the server's time (scheduled steps count from it). With a wake time: an object. */
+  plan?: (input: PlanChangeInput, now: number) => PlanStep[] | { steps: PlanStep[]; wakeAt?: string; wakeReason?: string };
   /** A step whose connector call fails for good (InvalidRequestError, not retried). */
   fails?: (step: PlanStep) => boolean;
   /** The approval chains of a sensitive birthright step (`resolveApprovalChains`). */
@@ -86,7 +86,7 @@ export function createStubActivities(script: StubScript = {}) {
     if (action === 'ensureAccount') {
       if (held) return { outcome: 'unchanged', account: held.account };
       const account = { app: step.app, id: `${step.app}-${employeeId}`, externalId: employeeId };
-      directory.set(id, { active: true, entitlements: [], account });
+      directory.set(id, { active: step.active ?? true, entitlements: [], account });
       return { outcome: 'created', account };
     }
     if (!held) throw ApplicationFailure.create({ type: 'InvalidRequestError', message: `${step.key}: no account in ${step.app}`, nonRetryable: true });
@@ -127,8 +127,9 @@ export function createStubActivities(script: StubScript = {}) {
     if (input.snapshot) snapshots.set(input.employeeId, input.snapshot);
     const snapshot = snapshots.get(input.employeeId);
     if (!snapshot) throw ApplicationFailure.create({ type: 'UnknownIdentity', message: `no snapshot for ${input.employeeId}`, nonRetryable: true });
-    const steps = script.plan?.(input, now()) ?? [];
-    return { policyVersion: 'sha256:stub', employeeId: input.employeeId, kind: 'no-change', steps, approvals: [], withheld: [], sod: [], unmanaged: [], snapshot };
+    const planned = script.plan?.(input, now()) ?? [];
+    const { steps, ...wake } = Array.isArray(planned) ? { steps: planned } : planned;
+    return { policyVersion: 'sha256:stub', employeeId: input.employeeId, kind: 'no-change', steps, approvals: [], withheld: [], sod: [], unmanaged: [], snapshot, ...wake };
   }
 
   async function askFence(input: FencePermitInput): Promise<PermitAnswer> {

@@ -7,6 +7,7 @@ import type { Outcome } from '../../schemas/outcomes.js';
 import type { AppliedChange } from '../apply-plan.js';
 import { Department, LifecycleEvent, ProvisioningStatus } from '../search-attributes.js';
 import { planChangeThroughQueues } from '../plan-change.js';
+import { heldAccounts, keepWake } from './dated.js';
 import { applyFenced } from './fence.js';
 import { gateSteps } from './gates.js';
 import { deferredOf, finish } from './outcomes.js';
@@ -41,12 +42,15 @@ export async function converge(id: Identity, change: Change): Promise<void> {
   id.lastSnapshot = snapshot;
   // The new plan replaces what was scheduled or waiting: it was computed from the newest state.
   const now = Date.now();
-  const later = plan.steps.filter((s) => s.notBefore !== undefined && Date.parse(s.notBefore) > now);
-  const gated = plan.steps.filter((s) => !later.includes(s) && (s.approvals?.length ?? 0) > 0);
-  const immediate = plan.steps.filter((s) => !later.includes(s) && !gated.includes(s));
+  // Accounts only approval-gated grants need wait with their gates (least privilege on hire), their enable at the start too.
+  const { held: waitingAccounts, steps } = heldAccounts(plan.steps);
+  const later = steps.filter((s) => s.notBefore !== undefined && Date.parse(s.notBefore) > now);
+  const gated = steps.filter((s) => !later.includes(s) && (s.approvals?.length ?? 0) > 0);
+  const immediate = steps.filter((s) => !later.includes(s) && !gated.includes(s));
+  keepWake(id, change, plan);
   state.scheduled = later.map((step) => ({ changeId, eventId: change.eventId, sequence: change.sequence, step, notBefore: step.notBefore! }));
   // Sensitive steps wait for approvals, each gate addressed by approval ids (builds before the gates only listed them).
-  const approvalIds = (gated.length > 0 || id.gates.length > 0) && patched('approval-gates') ? await gateSteps(id, change, plan.policyVersion, gated) : {};
+  const approvalIds = (gated.length > 0 || id.gates.length > 0) && patched('approval-gates') ? await gateSteps(id, change, plan.policyVersion, gated, waitingAccounts) : {};
   state.awaitingApproval = gated.map((step) => ({ changeId, step, approvals: step.approvals!, ...(approvalIds[step.key] ? { approvalIds: approvalIds[step.key] } : {}) }));
 
   // A termination (a newer sequence) supersedes this change while it is applied, whatever brought it.
@@ -81,7 +85,9 @@ export async function converge(id: Identity, change: Change): Promise<void> {
       : rejected || unread.length > 0 || held.length > 0 || applied.steps.some((s) => s.outcome === 'action-required')
         ? 'action-required'
         : 'succeeded';
-  state.status = status === 'succeeded' ? (snapshot.status === 'terminated' ? 'deprovisioned' : 'provisioned') : status === 'superseded' ? 'idle' : status;
+  // A termination dated ahead deprovisions when its scheduled disable runs, not now.
+  const deprovisioned = snapshot.status === 'terminated' && !later.some((s) => s.action === 'disableAccount');
+  state.status = status === 'succeeded' ? (deprovisioned ? 'deprovisioned' : 'provisioned') : status === 'superseded' ? 'idle' : status;
   await finish(id, change, {
     status,
     policyVersion: plan.policyVersion,
@@ -94,6 +100,6 @@ export async function converge(id: Identity, change: Change): Promise<void> {
           ? { reason: [...(held.length > 0 ? [heldReason(held)] : []), ...(unread.length > 0 ? [unreadReason(unread)] : [])].join('; ') }
           : {}),
     ...(applied.compensations.length > 0 ? { compensations: applied.compensations } : {}),
-    ...deferredOf([...later.filter((s) => !rejected || !s.fenced), ...gated]),
+    ...deferredOf([...later.filter((s) => !rejected || !s.fenced), ...gated, ...waitingAccounts.flatMap((h) => [h.account, ...(h.enable ? [h.enable] : [])])]),
   });
 }

@@ -1,10 +1,12 @@
 // Approval gates of sensitive birthright steps: opened (or withdrawn) when a plan is made, their
 // events recorded as approvers decide, and the step applied or reported once its gate settles.
 import type { PlanStep } from '../../activities/lifecycle-types.js';
+import type { HeldAccount } from './dated.js';
 import { drain, nextDue, openGate, tick, viewOf, withdraw } from '../../policy/approval-chain.js';
 import { identityApprovalPrefix } from '../approval-messages.js';
 import { failureMessage, type AppliedChange } from '../apply-plan.js';
 import { recordApprovalEvents, resolveApprovalChains } from './activities.js';
+import { holdAccounts, withHeldAccount } from './dated.js';
 import { applyFenced } from './fence.js';
 import { finish } from './outcomes.js';
 import { knownAccounts, rememberAccounts, type Change, type Identity } from './state.js';
@@ -29,7 +31,7 @@ export function tickDueGates(id: Identity, now: number): boolean {
 }
 
 /** Opens an approval gate for each sensitive step that has none yet; withdraws the gates the new plan no longer needs. */
-export async function gateSteps(id: Identity, change: Change, policyVersion: string, gated: PlanStep[]): Promise<Record<string, string[]>> {
+export async function gateSteps(id: Identity, change: Change, policyVersion: string, gated: PlanStep[], held: HeldAccount[] = []): Promise<Record<string, string[]>> {
   const { employeeId } = id;
   const keep = new Set(gated.map((s) => s.key));
   for (const g of id.gates) if (!keep.has(g.step.key)) withdraw(g.gate, `no longer planned after change ${change.changeId}`, Date.now());
@@ -42,6 +44,7 @@ export async function gateSteps(id: Identity, change: Change, policyVersion: str
       id.gates.push({ changeId: change.changeId, eventId: change.eventId, policyVersion, step, gate });
     }
   }
+  holdAccounts(id, held);
   await settleGates(id);
   return Object.fromEntries(id.gates.map((g) => [g.step.key, g.gate.approvals.map((a) => a.approvalId)]));
 }
@@ -74,7 +77,7 @@ export async function settleGates(id: Identity): Promise<void> {
     }
     let applied: AppliedChange;
     try {
-      applied = await applyFenced(id, { employeeId, changeId: change.changeId, policyVersion: g.policyVersion, snapshot: id.lastSnapshot, eventId: change.eventId }, change.source, [g.step]);
+      applied = await applyFenced(id, { employeeId, changeId: change.changeId, policyVersion: g.policyVersion, snapshot: id.lastSnapshot, eventId: change.eventId }, change.source, withHeldAccount(id, g, change));
     } catch (err) {
       applied = { steps: [{ app: g.step.app, action: g.step.action, outcome: 'failed', detail: failureMessage(err) }], compensations: [], failed: true, accounts: knownAccounts(id) };
     }

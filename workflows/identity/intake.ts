@@ -6,6 +6,7 @@ import { accessGranted, accessRevocationRequested } from '../approval-messages.j
 import { fenceDecision } from '../fence-messages.js';
 import { getState, hrEventReceived } from '../messages.js';
 import { converge } from './converge.js';
+import { accountsAwaitingApproval } from './dated.js';
 import { finish } from './outcomes.js';
 import { hrChange, remember, type Identity } from './state.js';
 
@@ -15,10 +16,12 @@ export function listen(id: Identity): void {
     // A replayed Kafka message carries the same event id: harmless by construction.
     if (id.recentEventIds.includes(event.eventId) || id.pending.some((p) => p.eventId === event.eventId)) return;
     id.pending.push(event);
-    // A termination supersedes the person's pending work, including a change in flight.
-    if (event.type === 'hr.worker.terminated' && id.applying && event.snapshot.sequence > id.applying.sequence) id.applying.scope.cancel();
+    // A termination supersedes the person's pending work, including a change in flight; any newer
+    // snapshot supersedes scheduled steps the fence is holding (a termination rescinded or moved).
+    const { applying } = id;
+    if (applying && event.snapshot.sequence > applying.sequence && (applying.scheduled ? id.state.fenceHold !== undefined : event.type === 'hr.worker.terminated')) applying.scope.cancel();
   });
-  setHandler(getState, () => ({ ...id.state, pendingEvents: id.pending.length + id.requests.length }));
+  setHandler(getState, () => ({ ...id.state, ...accountsAwaitingApproval(id), pendingEvents: id.pending.length + id.requests.length }));
   // Access requests hand over approved grants and revoke requests; duplicates are harmless.
   setHandler(accessGranted, (grant) => {
     if (id.recentEventIds.includes(`grant/${grant.ticketId}`) || id.requests.some((r) => r.kind === 'grant' && r.grant.ticketId === grant.ticketId)) return;

@@ -1,5 +1,6 @@
 // Steps for later in a person's workflow (a mover's grace period, a leaver's deletion delay): when
 // the earliest is due, the due ones are applied through the fence and their outcome recorded.
+import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import { failureMessage, type AppliedChange } from '../apply-plan.js';
 import type { HrEventReceived } from '../messages.js';
 import { applyFenced } from './fence.js';
@@ -21,18 +22,27 @@ export async function runScheduled(id: Identity): Promise<void> {
   const first = due[0]!;
   const event: HrEventReceived = { eventId: `${first.eventId}/scheduled/${first.notBefore}`, type: state.lastEventType ?? 'hr.worker.updated', source: 'provisioner:timer', time: new Date(now).toISOString(), snapshot: { employeeId, sequence: first.sequence, effectiveAt: first.notBefore, status: 'active' } };
   let applied: AppliedChange;
+  // While the fence holds them, a newer HR snapshot supersedes these steps (intake.ts): its plan decides.
+  const scope = new CancellationScope();
+  const supersedable = patched('scheduled-superseded-while-held');
+  if (supersedable) id.applying = { sequence: first.sequence, scope, scheduled: true };
+  let superseded = false;
   try {
-    applied = await applyFenced(id, { employeeId, changeId: event.eventId, policyVersion: 'scheduled', snapshot: event.snapshot, eventId: event.eventId }, event.source, due.map((s) => s.step));
+    applied = await scope.run(() => applyFenced(id, { employeeId, changeId: event.eventId, policyVersion: 'scheduled', snapshot: event.snapshot, eventId: event.eventId }, event.source, due.map((s) => s.step)));
   } catch (err) {
-    applied = { steps: due.map((s) => ({ app: s.step.app, action: s.step.action, outcome: 'failed' as const, detail: failureMessage(err) })), compensations: [], failed: true, accounts: knownAccounts(id) };
+    superseded = supersedable && isCancellation(err);
+    applied = { steps: superseded ? [] : due.map((s) => ({ app: s.step.app, action: s.step.action, outcome: 'failed' as const, detail: failureMessage(err) })), compensations: [], failed: !superseded, accounts: knownAccounts(id) };
+  } finally {
+    if (supersedable) id.applying = undefined;
   }
   rememberAccounts(id, applied.accounts);
-  if (state.lastEventType === 'hr.worker.terminated' && !applied.failed) state.status = 'deprovisioned';
+  if (superseded) state.status = 'idle';
+  else if (state.lastEventType === 'hr.worker.terminated' && !applied.failed) state.status = 'deprovisioned';
   await finish(id, hrChange(event), {
-    status: applied.failed ? 'failed' : 'succeeded',
+    status: superseded ? 'superseded' : applied.failed ? 'failed' : 'succeeded',
     policyVersion: 'scheduled',
     steps: applied.steps,
-    reason: `scheduled steps of change ${first.changeId}`,
+    reason: superseded ? `scheduled steps of change ${first.changeId}, held by the fence, superseded by a newer HR event: its plan decides` : `scheduled steps of change ${first.changeId}`,
     ...(applied.compensations.length > 0 ? { compensations: applied.compensations } : {}),
   });
 }

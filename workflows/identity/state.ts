@@ -28,8 +28,11 @@ export type Identity = {
   lastSnapshot: WorkerSnapshot | undefined;
   /** The latest settled approvals, still shown by `getApprovals`. */
   closedApprovals: ApprovalView[];
-  /** The change being applied, cancelled when a newer termination arrives. */
-  applying: { sequence: number; scope: CancellationScope } | undefined;
+  /**
+   * The change being applied, cancelled when a newer termination arrives; `scheduled`: steps whose
+   * time came, cancelled by any newer HR snapshot while the fence holds them (a rescinded termination).
+   */
+  applying: { sequence: number; scope: CancellationScope; scheduled?: true } | undefined;
   /** Fence decisions received, by batch id, until the held change takes its own. */
   fenceDecisions: Record<string, FenceDecision>;
 };
@@ -63,6 +66,7 @@ export function restore(input: IdentityLifecycleInput, workflowId: string): Iden
     pendingEvents: 0,
   };
   if (carried?.grants?.length) state.grants = carried.grants;
+  if (carried?.wake) state.wake = carried.wake;
   return {
     employeeId,
     workflowId,
@@ -93,6 +97,7 @@ export function carry(id: Identity): CarriedState {
     ...(state.grants?.length ? { grants: state.grants } : {}),
     ...(gates.length > 0 ? { gates, gateCounter } : gateCounter > 0 ? { gateCounter } : {}),
     ...(lastSnapshot ? { snapshot: lastSnapshot } : {}),
+    ...(state.wake ? { wake: state.wake } : {}),
   };
 }
 
