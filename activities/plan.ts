@@ -49,6 +49,12 @@ export function planFor(policy: CompiledPolicy, input: PlanFor): Plan {
   return { ...plan, steps: plan.steps.filter((s) => input.served(s.app)).map(settled) };
 }
 
+/** A step as the store keeps it: the attribute names of an update, not the person's values. */
+function withoutValues(step: PlanStep): Omit<PlanStep, 'attributes'> & { attributes?: string[] } {
+  if (!step.attributes) return step as Omit<PlanStep, 'attributes'>;
+  return { ...step, attributes: Object.keys(step.attributes).sort() };
+}
+
 export type PlanActivityDeps = {
   policy: () => CompiledPolicy;
   connectors: ReadonlyMap<string, Connector>;
@@ -108,7 +114,7 @@ export function createPlanActivities(deps: PlanActivityDeps) {
         .map((g) => ({ id: g.grantId, entitlement: `${g.app}:${g.entitlementId}`, grantedAt: g.grantedAt.toISOString(), ...(g.expiresAt ? { expiresAt: g.expiresAt.toISOString() } : {}) }));
       const plan = planFor(policy, { identity: snapshot as Identity, actual, grants, now: new Date().toISOString(), served: (app) => deps.connectors.has(app) });
       await store.change(
-        (tx) => recordPlan(tx, { changeId: `${workflowId}/${input.changeId}`, employeeId, eventId: input.changeId, sequence: snapshot.sequence, policyVersion: plan.policyVersion, steps: plan.steps }),
+        (tx) => recordPlan(tx, { changeId: `${workflowId}/${input.changeId}`, employeeId, eventId: input.changeId, sequence: snapshot.sequence, policyVersion: plan.policyVersion, steps: plan.steps.map(withoutValues) }),
         (r: { created: boolean }) => (r.created ? { actor: SYSTEM, action: 'plan.recorded', reason: `${plan.kind}: ${plan.steps.length} steps`, subject: { employeeId }, eventId: input.changeId, workflowId, policyVersion: plan.policyVersion, changes: plan.steps.map((s) => ({ op: s.action, app: s.app, ...(s.entitlementId ? { entitlement: s.entitlementId } : {}) })) } : null),
       );
       deps.logger.info({ employeeId, workflowId, kind: plan.kind, steps: plan.steps.length, policyVersion: plan.policyVersion }, 'planned');

@@ -15,6 +15,7 @@ import type { FencedAction } from '../schemas/policy.js';
 import type { ApprovalNeed } from './approvals.js';
 import { entitlementRef, type CompiledPolicy } from './compile.js';
 import { addDuration } from '../schemas/durations.js';
+import { attributeUpdates, creationAttributes } from './attribute-sync.js';
 import { evaluateIdentity, type DesiredAccess, type Grant, type SodConflict, type Withheld } from './evaluator.js';
 import type { Identity } from './identity.js';
 import { sodConflicts } from './sod.js';
@@ -28,9 +29,14 @@ export type ActualAccount = {
   entitlements: readonly string[];
   /** Set when the application could not say what the account holds (why): `entitlements` is then not the truth. */
   membershipsUnknown?: string;
+  /** The mapped attributes the account holds (policy/attribute-map.ts); absent: not read, nothing is updated. */
+  attributes?: Readonly<Record<string, string>>;
 };
 
-export type StepAction = 'ensureAccount' | 'enableAccount' | 'grant' | 'revoke' | 'disableAccount' | 'deleteAccount';
+/** One attribute of an updateAccount step: the value the application has (null: none) and the one it gets (null: cleared). */
+export type AttributeChange = { from: string | null; to: string | null };
+
+export type StepAction = 'ensureAccount' | 'enableAccount' | 'updateAccount' | 'grant' | 'revoke' | 'disableAccount' | 'deleteAccount';
 
 export type PlanStep = {
   /** Stable within the plan: `${action}/${app}[/${entitlementId}]` (for idempotency keys). */
@@ -52,6 +58,13 @@ export type PlanStep = {
   correlation?: { matchBy: 'email' | 'userName'; adopt: 'automatic' | 'after-approval' | 'never'; approval?: string };
   /** Destructive steps ask the fence first. */
   fenced?: FencedAction;
+  /**
+   * updateAccount: exactly the attributes that differ (policy/attribute-sync.ts); ensureAccount of an
+   * application that declares `attributes`: the values the account is created with (from null).
+   */
+  attributes?: Record<string, AttributeChange>;
+  /** Planned for a human (why, and what to do): the step is recorded action-required and nothing is called. */
+  actionRequired?: string;
 };
 
 export type PlanKind = 'joiner' | 'mover' | 'leaver' | 'on-leave' | 'no-change';
@@ -94,6 +107,8 @@ const PHASE = {
   leaverRevoke: 1,
   leaverDelete: 2,
   account: 10,
+  /** After enabling, before grants: attribute updates of the accounts the person keeps. */
+  accountUpdate: 10.5,
   revokeFirst: 11,
   grant: 12,
   revokeNow: 13,
@@ -111,7 +126,7 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
   const { lifecycle } = policy.model;
   const steps: Phased[] = [];
   const unmanaged: Plan['unmanaged'] = [];
-  const step = (phase: number, s: Omit<PlanStep, 'key'>): void => {
+  const step = (phase: number, s: Omit<PlanStep, 'key'> & { key?: string }): void => {
     steps.push({ phase, key: `${s.action}/${s.app}${s.entitlementId !== undefined ? `/${s.entitlementId}` : ''}`, ...s });
   };
   const later = (after: string): { after: string; notBefore: string } => ({ after, notBefore: addDuration(base, after) });
@@ -159,16 +174,21 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
       const a = byApp.get(app);
       if (!a) {
         const decl = policy.applications.get(app)!;
+        const attributes = creationAttributes(policy, identity, app);
         step(PHASE.account, {
           action: 'ensureAccount',
           app,
           reason: `needed for ${desired.entitlements.filter((e) => e.app === app).map((e) => e.entitlement).join(', ')}`,
           ...(decl.correlation ? { correlation: { ...decl.correlation, ...(decl.correlation.adopt === 'after-approval' ? { approval: decl.correlation.approval ?? decl.approval! } : {}) } } : {}),
+          ...(attributes ? { attributes } : {}),
         });
       } else if (!a.active) {
         step(PHASE.account, { action: 'enableAccount', app, account: a.account, reason: identity.status === 'on-leave' ? 'enabled: access is desired' : 'returning: access is desired again' });
       }
     }
+
+    // Attribute updates of the accounts the person keeps.
+    for (const update of attributeUpdates(policy, identity, desired.applications.flatMap((app) => byApp.get(app) ?? []))) step(PHASE.accountUpdate, update);
 
     // Additions.
     for (const e of desired.entitlements) {
