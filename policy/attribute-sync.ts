@@ -20,6 +20,16 @@ export function creationAttributes(policy: CompiledPolicy, identity: Identity, a
   return out;
 }
 
+/** What each application's account holds of the person by its map (for `policy explain`): attribute → value, null when cleared. */
+export function accountAttributes(policy: CompiledPolicy, identity: Identity, apps: readonly string[]): Record<string, Record<string, string | null>> {
+  const out: Record<string, Record<string, string | null>> = {};
+  for (const app of apps) {
+    const map = policy.attributeMaps.get(app);
+    if (map) out[app] = valuesFor(policy, map, identity);
+  }
+  return out;
+}
+
 function valuesFor(policy: CompiledPolicy, map: CompiledAttributeMap, identity: Identity): Record<string, string | null> {
   return mappedValues(map, mapContext(policy.readAttributes(identity).context, identity));
 }
