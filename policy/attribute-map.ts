@@ -68,7 +68,9 @@ export function compileAttributeMaps(model: PolicyModel, dyn: Iterable<string> =
     const source = app.attributes ?? DEFAULT_MAPS[app.connector];
     const entries: CompiledAttributeMap['entries'] = [];
     // The default map is ours: an entry a policy's attribute types break is left out, not reported.
-    const report = (problem: AttributeMapProblem): void => void (app.attributes !== undefined && problems.push(problem));
+    const report = (problem: AttributeMapProblem): void => {
+      if (app.attributes !== undefined) problems.push(problem);
+    };
     for (const [name, expression] of Object.entries(source)) {
       const refused = NOT_MAPPABLE[app.connector][name];
       if (refused !== undefined) {
