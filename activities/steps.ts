@@ -1,7 +1,7 @@
 // The connector calls of a plan's steps, one activity per verb (`ensureAccount`, `enableAccount`,
-// `updateAccount`, `disableAccount`, `deleteAccount`, `grant`, `revoke`), each on the application's own task queue
-// (runtime/app-activity-workers.ts), so the Temporal UI's history of a person says what happened
-// where. Every call goes through one audited step: the intent is recorded before the connector is
+// `updateAccount`, `disableAccount`, `deleteAccount`, `grant`, `revoke`), each on the
+// application's own task queue (runtime/app-activity-workers.ts), so the Temporal UI's history of a
+// person says what happened where. Every call goes through one audited step: the intent is recorded before the connector is
 // called and nothing is called when it cannot be recorded (fail closed); a plan-only application
 // is not called at all (the step is recorded as planned); what the step did to accounts and
 // grants is remembered in the store, audited when it changed.
