@@ -3,7 +3,7 @@
 // differ; a server that does not support PATCH (RFC 7644 §3.5.2: 501) gets one PUT of the whole
 // user (§3.5.1) that keeps what it does not change.
 import { afterEach, describe, expect, it } from 'vitest';
-import { callContext } from '../../connectors/conformance/harness.js';
+import { callContext, person } from '../../connectors/conformance/harness.js';
 import type { AccountRef, EnsureAccountRequest } from '../../connectors/contract.js';
 import { ENTERPRISE_USER } from '../../connectors/scim/attributes.js';
 import { ScimConnector } from '../../connectors/scim/scim-connector.js';
@@ -15,15 +15,7 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((a) => a.close()));
 });
 
-const person = (employeeId: string): EnsureAccountRequest => ({
-  employeeId,
-  userName: `${employeeId.toLowerCase()}@example.com`,
-  givenName: 'Sam',
-  familyName: 'Smith',
-  email: `${employeeId.toLowerCase()}@example.com`,
-  active: true,
-  attributes: { title: 'Analyst', department: 'Finance' },
-});
+const sam = (employeeId: string): EnsureAccountRequest => person(employeeId, employeeId.toLowerCase(), { givenName: 'Sam', familyName: 'Smith', attributes: { title: 'Analyst', department: 'Finance' } });
 
 type User = Record<string, unknown> & { meta?: unknown; name?: Record<string, unknown>; emails?: Array<Record<string, unknown>> };
 
@@ -32,7 +24,7 @@ async function withUser(employeeId: string, patch = true) {
   const app = await startTestScimApp({ behaviour: behaviourOf('standard', { patch }) });
   apps.push(app);
   const connector = new ScimConnector({ app: 'crm', baseUrl: app.scimUrl, bearerToken: () => app.bearerToken });
-  const { account } = (await connector.ensureAccount(person(employeeId), callContext())) as { account: AccountRef };
+  const { account } = (await connector.ensureAccount(sam(employeeId), callContext())) as { account: AccountRef };
   const body = patch ? patchOp({ op: 'add', path: 'nickName', value: 'Sammy' }) : undefined;
   if (body) expect((await app.scim('PATCH', `/Users/${account.id}`, { body })).status).toBe(204);
   else {
@@ -60,28 +52,22 @@ function expectChanged(before: User, after: User) {
 }
 
 describe('SCIM updateAccount', () => {
-  it('is one PATCH that changes exactly the changed attributes; a repeat writes nothing', async () => {
-    const { app, connector, account, read } = await withUser('E-UPD-PATCH');
-    const before = await read();
-    const since = (await app.admin.writes()).at(-1)!.seq;
-    expect(await connector.updateAccount({ account, changes: CHANGES }, callContext())).toEqual({ status: 'applied' });
-    const writes = await app.admin.writes({ since });
-    expect(writes.map((w) => `${w.method} ${w.resourceType} ${w.id}`)).toEqual([`PATCH User ${account.id}`]);
-    expectChanged(before, await read());
+  for (const { patch, method, label } of [
+    { patch: true, method: 'PATCH', label: 'is one PATCH that changes exactly the changed attributes; a repeat writes nothing' },
+    { patch: false, method: 'PUT', label: 'where the server does not support PATCH, is one PUT of the whole user that keeps what it does not change' },
+  ]) {
+    it(label, async () => {
+      const { app, connector, account, read } = await withUser(`E-UPD-${method}`, patch);
+      expect((await app.scim('GET', '/ServiceProviderConfig')).body.patch).toEqual({ supported: patch });
+      const before = await read();
+      const since = (await app.admin.writes()).at(-1)!.seq;
+      expect(await connector.updateAccount({ account, changes: CHANGES }, callContext())).toEqual({ status: 'applied' });
+      const writes = await app.admin.writes({ since });
+      expect(writes.map((w) => `${w.method} ${w.resourceType} ${w.id}`)).toEqual([`${method} User ${account.id}`]);
+      expectChanged(before, await read());
 
-    expect(await connector.updateAccount({ account, changes: CHANGES }, callContext())).toEqual({ status: 'already-in-state' });
-    expect(await app.admin.writes({ since: writes.at(-1)!.seq })).toEqual([]);
-  });
-
-  it('where the server does not support PATCH, is one PUT of the whole user that keeps what it does not change', async () => {
-    const { app, connector, account, read } = await withUser('E-UPD-PUT', false);
-    expect((await app.scim('GET', '/ServiceProviderConfig')).body.patch).toEqual({ supported: false });
-    const before = await read();
-    const since = (await app.admin.writes()).at(-1)!.seq;
-    expect(await connector.updateAccount({ account, changes: CHANGES }, callContext())).toEqual({ status: 'applied' });
-    const writes = await app.admin.writes({ since });
-    expect(writes.map((w) => `${w.method} ${w.resourceType} ${w.id}`)).toEqual([`PUT User ${account.id}`]);
-    expectChanged(before, await read());
-    expect(await connector.updateAccount({ account, changes: CHANGES }, callContext())).toEqual({ status: 'already-in-state' });
-  });
+      expect(await connector.updateAccount({ account, changes: CHANGES }, callContext())).toEqual({ status: 'already-in-state' });
+      expect(await app.admin.writes({ since: writes.at(-1)!.seq })).toEqual([]);
+    });
+  }
 });
