@@ -33,6 +33,8 @@ export async function readActualAccount(
     active: account.active,
     entitlements,
     ...(account.entitlementsUnknown !== undefined ? { membershipsUnknown: account.entitlementsUnknown } : {}),
+    // The mapped attributes the plan compares (policy/attribute-sync.ts); absent from connectors that do not report them.
+    ...(account.attributes !== undefined ? { attributes: account.attributes } : {}),
   };
 }
 

@@ -57,6 +57,12 @@ export function planFor(policy: CompiledPolicy, input: PlanFor): Plan {
   return { ...rest, steps: holdAccountsForApprovals(plan.steps.filter((s) => input.served(s.app)).map(settled)), ...(held.length > 0 ? { held } : {}) };
 }
 
+/** A step as the store keeps it: the attribute names of an update, not the person's values. */
+function withoutValues(step: PlanStep): Omit<PlanStep, 'attributes'> & { attributes?: string[] } {
+  if (!step.attributes) return step as Omit<PlanStep, 'attributes'>;
+  return { ...step, attributes: Object.keys(step.attributes).sort() };
+}
+
 export type PlanActivityDeps = {
   policy: () => CompiledPolicy;
   connectors: ReadonlyMap<string, Connector>;
@@ -117,7 +123,7 @@ export function createPlanActivities(deps: PlanActivityDeps) {
       const duplicates = await duplicatesOf(store, snapshot);
       const plan = planFor(policy, { identity: snapshot as Identity, actual, grants, now: new Date().toISOString(), served: (app) => deps.connectors.has(app), duplicates });
       const recorded = await store.change(
-        (tx) => recordPlan(tx, { changeId: `${workflowId}/${input.changeId}`, employeeId, eventId: input.changeId, sequence: snapshot.sequence, policyVersion: plan.policyVersion, steps: plan.steps }),
+        (tx) => recordPlan(tx, { changeId: `${workflowId}/${input.changeId}`, employeeId, eventId: input.changeId, sequence: snapshot.sequence, policyVersion: plan.policyVersion, steps: plan.steps.map(withoutValues) }),
         (r: { created: boolean }) => (r.created ? { actor: SYSTEM, action: 'plan.recorded', reason: `${plan.kind}: ${plan.steps.length} steps`, subject: { employeeId }, eventId: input.changeId, workflowId, policyVersion: plan.policyVersion, changes: plan.steps.map((s) => ({ op: s.action, app: s.app, ...(s.entitlementId ? { entitlement: s.entitlementId } : {}) })) } : null),
       );
       // Audited once per detection: with the plan's first recording, not on a retry of this activity.

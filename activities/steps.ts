@@ -1,7 +1,7 @@
 // The connector calls of a plan's steps, one activity per verb (`ensureAccount`, `enableAccount`,
-// `disableAccount`, `deleteAccount`, `grant`, `revoke`), each on the application's own task queue
-// (runtime/app-activity-workers.ts), so the Temporal UI's history of a person says what happened
-// where. Every call goes through one audited step: the intent is recorded before the connector is
+// `updateAccount`, `disableAccount`, `deleteAccount`, `grant`, `revoke`), each on the
+// application's own task queue (runtime/app-activity-workers.ts), so the Temporal UI's history of a
+// person says what happened where. Every call goes through one audited step: the intent is recorded before the connector is
 // called and nothing is called when it cannot be recorded (fail closed); a plan-only application
 // is not called at all (the step is recorded as planned); what the step did to accounts and
 // grants is remembered in the store, audited when it changed.
@@ -42,6 +42,13 @@ function fromEnsure(result: EnsureAccountResult): StepResult {
 
 const fromChange = (result: ChangeOutcome, account?: AccountRef): StepResult => ({ outcome: result.status, ...(account ? { account } : {}) });
 
+/** The mapped values of an ensureAccount step: the identifier is the userName, the rest the request's `attributes`. */
+function mappedRequest(attributes: NonNullable<ApplyStepInput['step']['attributes']>): { userName?: string; attributes: Record<string, string> } {
+  const values = Object.fromEntries(Object.entries(attributes).flatMap(([name, c]) => (c.to === null ? [] : [[name, c.to]])));
+  const userName = values.userName ?? values.uid;
+  return { ...(userName !== undefined ? { userName } : {}), attributes: values };
+}
+
 export function createStepActivities(deps: StepActivityDeps) {
   const { store, catalog } = deps;
   const connector = (app: string): Connector => {
@@ -67,8 +74,19 @@ export function createStepActivities(deps: StepActivityDeps) {
       // An existing account without our correlation key is adopted only when the policy's
       // correlation rule adopts automatically; `after-approval` stays action-required until then.
       const adopt = step.correlation?.adopt === 'automatic' ? { adopt: { by: step.correlation.matchBy } } : {};
-      const request = { employeeId: input.employeeId, userName: snapshot.email, givenName: snapshot.givenName, familyName: snapshot.familyName, email: snapshot.email, active: step.active ?? true, ...adopt };
+      // An application that declares `attributes` is created with its mapped values (the plan computed them).
+      const mapped = step.attributes ? mappedRequest(step.attributes) : {};
+      const request = { employeeId: input.employeeId, userName: snapshot.email, givenName: snapshot.givenName, familyName: snapshot.familyName, email: snapshot.email, active: step.active ?? true, ...adopt, ...mapped };
       return fromEnsure(await connector(step.app).ensureAccount(request, call));
+    },
+    async updateAccount(input, call) {
+      const { step } = input;
+      // A rename the application does not allow: planned for a human, nothing is called.
+      if (step.actionRequired !== undefined) return { outcome: 'action-required', detail: step.actionRequired, ...(step.account ? { account: step.account } : {}) };
+      if (!step.attributes) throw new InvalidRequestError(`${step.key}: an updateAccount step without attributes`, step.app);
+      const c = needs(connector(step.app), 'update', 'update accounts');
+      const changes = Object.fromEntries(Object.entries(step.attributes).map(([name, change]) => [name, change.to]));
+      return fromChange(await c.updateAccount({ account: accountOf(input), changes }, call), step.account);
     },
     async enableAccount(input, call) {
       const c = needs(connector(input.step.app), 'disable', 'enable accounts');
@@ -115,6 +133,8 @@ export function createStepActivities(deps: StepActivityDeps) {
     const { step, employeeId } = input;
     const base = { actor: SYSTEM, subject: { employeeId }, eventId: input.eventId, workflowId, policyVersion: input.policyVersion };
     if (result.outcome === 'planned' || result.outcome === 'rejected') return;
+    // An update changes attributes, not the account's state: nothing for the store to remember.
+    if (step.action === 'updateAccount') return;
     if (result.outcome === 'action-required' || result.outcome === 'unchanged' || result.outcome === 'already-in-state') {
       if (!(step.action === 'ensureAccount' && result.account)) return;
     }
@@ -145,7 +165,8 @@ export function createStepActivities(deps: StepActivityDeps) {
     const { step, employeeId } = input;
     const workflowId = activityWorkflowId();
     const base = { actor: SYSTEM, subject: { employeeId }, eventId: input.eventId, workflowId, policyVersion: input.policyVersion };
-    const change = { op: step.action, app: step.app, ...(step.entitlementId ? { entitlement: step.entitlementId } : {}) };
+    // Attribute names, never their values: the values are the person's (they stay in the sealed history).
+    const change = { op: step.action, app: step.app, ...(step.entitlementId ? { entitlement: step.entitlementId } : {}), ...(step.action === 'updateAccount' && step.attributes ? { fields: Object.keys(step.attributes).sort() } : {}) };
     // A programmer error (never retried): the workflow scheduled a step under another verb's name.
     if (step.action !== verb) return atBoundary(() => Promise.reject(new TypeError(`${step.key}: a ${step.action} step was sent to the ${verb} activity`)));
     if (await deps.modes.isPlanOnly(step.app)) {
@@ -179,6 +200,7 @@ export function createStepActivities(deps: StepActivityDeps) {
   return {
     ensureAccount: (input: ApplyStepInput) => audited('ensureAccount', input),
     enableAccount: (input: ApplyStepInput) => audited('enableAccount', input),
+    updateAccount: (input: ApplyStepInput) => audited('updateAccount', input),
     disableAccount: (input: ApplyStepInput) => audited('disableAccount', input),
     deleteAccount: (input: ApplyStepInput) => audited('deleteAccount', input),
     grant: (input: ApplyStepInput) => audited('grant', input),

@@ -3,8 +3,8 @@
 // says so in `capabilities`. Every method takes a request object and a call context.
 //
 // Outcomes are explicit and decided per verb, from a read or from the protocol's own answer, never
-// from a blanket status: ensure → created | updated | unchanged | action-required; disable, enable,
-// delete, grant, revoke → applied | already-in-state; ensureEntitlement → created | existing |
+// from a blanket status: ensure → created | updated | unchanged | action-required; update, disable,
+// enable, delete, grant, revoke → applied | already-in-state; ensureEntitlement → created | existing |
 // action-required (found by name first: two with one name is never a guess). Errors are
 // ConnectorErrors (errors.ts): TransientError (retry, after retryAfterMs when set), AuthError,
 // InvalidRequestError, NotFoundError.
@@ -45,6 +45,11 @@ export type EnsureAccountRequest = {
   active: boolean;
   /** Absent: a userName held by an account we did not create is `action-required`, never taken over. */
   adopt?: Adoption;
+  /**
+   * Mapped account attributes (the connector's vocabulary: policy/attribute-map.ts) a new account
+   * is created with, over the ones the fields above give. Absent: the fields above only.
+   */
+  attributes?: Readonly<Record<string, string>>;
 };
 
 /** An account as the target reports it. */
@@ -54,6 +59,8 @@ export type Account = AccountRef & {
   email?: string;
   givenName?: string;
   familyName?: string;
+  /** The mappable attributes (policy/attribute-map.ts) the account holds, by name; one it lacks is absent. */
+  attributes?: Record<string, string>;
   /** Entitlement ids the account holds, when the listing knows them. */
   entitlements?: string[];
   /**
@@ -85,7 +92,11 @@ export type RevokeRequest = GrantRequest;
 export type Page<T> = { items: T[]; next?: string; total?: number };
 export type PageRequest = { cursor?: string; pageSize?: number };
 
-export type Capability = 'accounts' | 'disable' | 'delete' | 'list-accounts' | 'entitlements' | 'entitlement-sync';
+export type Capability = 'accounts' | 'update' | 'disable' | 'delete' | 'list-accounts' | 'entitlements' | 'entitlement-sync';
+
+/** Attribute → its new value, or null to clear it. Names are the connector's vocabulary (policy/attribute-map.ts). */
+export type AttributeChanges = Readonly<Record<string, string | null>>;
+export type UpdateAccountRequest = { account: AccountRef; changes: AttributeChanges };
 
 /** Every connector: it can find and converge accounts. */
 export interface AccountConnector {
@@ -96,6 +107,16 @@ export interface AccountConnector {
   ensureAccount(req: EnsureAccountRequest, call: CallContext): Promise<EnsureAccountResult>;
   /** Releases connections; the connector is not used afterwards. */
   close?(): Promise<void>;
+}
+
+export interface UpdateCapable {
+  /**
+   * Sets exactly the given attributes of the account, in one write; a change to the identifier
+   * (userName, uid) renames it. `already-in-state` when every value is there already;
+   * NotFoundError when there is no account; InvalidRequestError for a name outside the vocabulary
+   * or a new identifier another account holds.
+   */
+  updateAccount(req: UpdateAccountRequest, call: CallContext): Promise<ChangeOutcome>;
 }
 
 export interface DisableCapable {
@@ -150,19 +171,21 @@ export interface EntitlementSyncCapable {
   ensureContainers?(req: { create: boolean }, call: CallContext): Promise<Container[]>;
 }
 
-export type Connector = AccountConnector & Partial<DisableCapable & DeleteCapable & ListAccountsCapable & EntitlementCapable & EntitlementSyncCapable>;
+export type Connector = AccountConnector & Partial<UpdateCapable & DisableCapable & DeleteCapable & ListAccountsCapable & EntitlementCapable & EntitlementSyncCapable>;
 
-export type CapableOf<C extends Capability> = C extends 'disable'
-  ? DisableCapable
-  : C extends 'delete'
-    ? DeleteCapable
-    : C extends 'list-accounts'
-      ? ListAccountsCapable
-      : C extends 'entitlements'
-        ? EntitlementCapable
-        : C extends 'entitlement-sync'
-          ? EntitlementSyncCapable
-          : unknown;
+export type CapableOf<C extends Capability> = C extends 'update'
+  ? UpdateCapable
+  : C extends 'disable'
+    ? DisableCapable
+    : C extends 'delete'
+      ? DeleteCapable
+      : C extends 'list-accounts'
+        ? ListAccountsCapable
+        : C extends 'entitlements'
+          ? EntitlementCapable
+          : C extends 'entitlement-sync'
+            ? EntitlementSyncCapable
+            : unknown;
 
 export function can<C extends Capability>(connector: Connector, capability: C): connector is Connector & CapableOf<C> {
   return connector.capabilities.has(capability);

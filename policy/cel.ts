@@ -77,6 +77,11 @@ function identifiers(node: unknown, out: Set<string>): void {
 
 /** Parses and type-checks `source`; a condition must be of type bool. */
 export function compileCondition(env: Environment, source: string, declared: ReadonlySet<string>): CompileResult {
+  return compileTyped(env, source, declared, 'bool', 'a condition');
+}
+
+/** Parses and type-checks `source`, which must be of `type` (`what` names it in the message). */
+export function compileTyped(env: Environment, source: string, declared: ReadonlySet<string>, type: 'bool' | 'string', what: string): CompileResult {
   let parsed: ReturnType<Environment['parse']>;
   try {
     parsed = env.parse(source);
@@ -88,8 +93,8 @@ export function compileCondition(env: Environment, source: string, declared: Rea
     const kind = checked.error?.name === 'ParseError' ? 'syntax' : 'type';
     return { ok: false, diagnostic: diagnosticOf(kind, checked.error, source) };
   }
-  if (checked.type !== 'bool') {
-    return { ok: false, diagnostic: { kind: 'type', message: `a condition must be of type bool, this one is ${checked.type}`, index: 0 } };
+  if (checked.type !== type) {
+    return { ok: false, diagnostic: { kind: 'type', message: `${what} must be of type ${type}, this one is ${checked.type}`, index: 0 } };
   }
   const ids = new Set<string>();
   identifiers(parsed.ast as ASTNode, ids);

@@ -4,6 +4,7 @@
 // a single role or rule would grant against a blocking SoD rule.
 // Every check reports with file, line and path; none stops the others.
 import type { AttributeType, PolicyModel } from '../schemas/policy.js';
+import { compileAttributeMaps } from './attribute-map.js';
 import { celEnvironment, compileCondition, type CompiledCondition } from './cel.js';
 import { findCycles, roleClosures } from './closure.js';
 import { durationMs } from '../schemas/durations.js';
@@ -173,6 +174,18 @@ export function checkPolicy(model: PolicyModel, origins: Origins, unreadable: Un
     });
     return undefined;
   });
+
+  // ---- attribute maps (CEL, of type string) ----
+  for (const problem of compileAttributeMaps(model, unreadable.attributes).problems) {
+    const o = origins.applications[problem.app]!;
+    if (!problem.diagnostic) {
+      p(o, ['attributes', problem.name], problem.message, problem.atKey);
+      continue;
+    }
+    const path = [...o.path, 'attributes', problem.name];
+    const pos = positionInScalar(o.source, path, problem.diagnostic.index);
+    problems.push({ file: o.source.name, line: pos.line, column: pos.column, path: formatPath(path), message: `${problem.message} at column ${pos.column}: ${problem.diagnostic.message}` });
+  }
 
   // ---- separation of duties ----
   model.separationOfDuties.forEach((rule, i) => {

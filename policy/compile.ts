@@ -2,6 +2,7 @@
 // condition (already type-checked) and the roles it brings. Built once per policy version; it lives
 // in memory only (its results, not the compiled policy, travel through workflows).
 import type { ApplicationDecl, ApprovalRule, EntitlementDecl, PolicyModel, RoleDecl, SodRuleDecl } from '../schemas/policy.js';
+import { compileAttributeMaps, type CompiledAttributeMap } from './attribute-map.js';
 import type { CompiledCondition } from './cel.js';
 import { roleClosures } from './closure.js';
 import { attributeReader, type AttributeReader } from './identity.js';
@@ -44,6 +45,8 @@ export type CompiledPolicy = {
   approvals: ReadonlyMap<string, ApprovalRule>;
   sod: readonly SodRuleDecl[];
   readAttributes: AttributeReader;
+  /** Each application's attribute map (its declared one, else the default). */
+  attributeMaps: ReadonlyMap<string, CompiledAttributeMap>;
 };
 
 export const entitlementRef = (app: string, id: string): string => `${app}:${id}`;
@@ -83,5 +86,6 @@ export function compilePolicy(model: PolicyModel, version: string, conditions: r
     approvals: new Map(model.approvals.map((a) => [a.id, a])),
     sod: model.separationOfDuties,
     readAttributes: attributeReader(model.attributes),
+    attributeMaps: compileAttributeMaps(model).maps,
   };
 }

@@ -17,6 +17,7 @@ import { entitlementRef, type CompiledPolicy } from './compile.js';
 import { addDuration } from '../schemas/durations.js';
 import { holdForDataQuality, type DuplicateValue, type Held } from './data-quality.js';
 import { futureTermination, prehireOf } from './dated.js';
+import { attributeUpdates, creationAttributes } from './attribute-sync.js';
 import { evaluateIdentity, type DesiredAccess, type Grant, type SodConflict, type Withheld } from './evaluator.js';
 import type { Identity } from './identity.js';
 import { holdAccountsForApprovals } from './least-privilege.js';
@@ -31,9 +32,14 @@ export type ActualAccount = {
   entitlements: readonly string[];
   /** Set when the application could not say what the account holds (why): `entitlements` is then not the truth. */
   membershipsUnknown?: string;
+  /** The mapped attributes the account holds (policy/attribute-map.ts); absent: not read, nothing is updated. */
+  attributes?: Readonly<Record<string, string>>;
 };
 
-export type StepAction = 'ensureAccount' | 'enableAccount' | 'grant' | 'revoke' | 'disableAccount' | 'deleteAccount';
+/** One attribute of an updateAccount step: the value the application has (null: none) and the one it gets (null: cleared). */
+export type AttributeChange = { from: string | null; to: string | null };
+
+export type StepAction = 'ensureAccount' | 'enableAccount' | 'updateAccount' | 'grant' | 'revoke' | 'disableAccount' | 'deleteAccount';
 
 export type PlanStep = {
   /** Stable within the plan: `${action}/${app}[/${entitlementId}]` (for idempotency keys). */
@@ -59,6 +65,13 @@ export type PlanStep = {
   active?: false;
   /** For ensureAccount: made with the first approved grant of its application, not before (policy/least-privilege.ts). */
   untilApproved?: true;
+  /**
+   * updateAccount: exactly the attributes that differ (policy/attribute-sync.ts); ensureAccount of an
+   * application that declares `attributes`: the values the account is created with (from null).
+   */
+  attributes?: Record<string, AttributeChange>;
+  /** Planned for a human (why, and what to do): the step is recorded action-required and nothing is called. */
+  actionRequired?: string;
 };
 
 export type PlanKind = 'joiner' | 'mover' | 'leaver' | 'on-leave' | 'no-change';
@@ -111,6 +124,8 @@ const PHASE = {
   leaverRevoke: 1,
   leaverDelete: 2,
   account: 10,
+  /** After enabling, before grants: attribute updates of the accounts the person keeps. */
+  accountUpdate: 10.5,
   revokeFirst: 11,
   grant: 12,
   revokeNow: 13,
@@ -129,7 +144,7 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
   const { lifecycle } = policy.model;
   const steps: Phased[] = [];
   const unmanaged: Plan['unmanaged'] = [];
-  const step = (phase: number, s: Omit<PlanStep, 'key'>): void => {
+  const step = (phase: number, s: Omit<PlanStep, 'key'> & { key?: string }): void => {
     steps.push({ phase, key: `${s.action}/${s.app}${s.entitlementId !== undefined ? `/${s.entitlementId}` : ''}`, ...s });
   };
   const later = (after: string): { after: string; notBefore: string } => ({ after, notBefore: addDuration(base, after) });
@@ -181,12 +196,14 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
       if (!a) {
         if (prehire?.waits(app)) continue;
         const decl = policy.applications.get(app)!;
+        const attributes = creationAttributes(policy, identity, app);
         step(PHASE.account, {
           action: 'ensureAccount',
           app,
           reason: `needed for ${desired.entitlements.filter((e) => e.app === app).map((e) => e.entitlement).join(', ')}${prehire ? ` (prehire: disabled until the start ${prehire.start})` : ''}`,
           ...(decl.correlation ? { correlation: { ...decl.correlation, ...(decl.correlation.adopt === 'after-approval' ? { approval: decl.correlation.approval ?? decl.approval! } : {}) } } : {}),
           ...(prehire ? { active: false as const } : {}),
+          ...(attributes ? { attributes } : {}),
         });
         if (prehire) step(PHASE.enableAtStart, { action: 'enableAccount', app, reason: `prehire: enabled at the start ${prehire.start}`, ...prehire.atStart() });
       } else if (!a.active) {
@@ -194,6 +211,9 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
         else step(PHASE.account, { action: 'enableAccount', app, account: a.account, reason: identity.status === 'on-leave' ? 'enabled: access is desired' : 'returning: access is desired again' });
       }
     }
+
+    // Attribute updates of the accounts the person keeps.
+    for (const update of attributeUpdates(policy, identity, desired.applications.flatMap((app) => byApp.get(app) ?? []))) step(PHASE.accountUpdate, update);
 
     // Additions.
     for (const e of desired.entitlements) {

@@ -8,6 +8,8 @@ const INVERSE: Record<StepAction, StepAction | undefined> = {
   // Decided per step below: an account this change created is deleted, one that existed before is left as it was.
   ensureAccount: 'deleteAccount',
   enableAccount: 'disableAccount',
+  // The update back to the values the application had (`from` and `to` swapped).
+  updateAccount: 'updateAccount',
   disableAccount: 'enableAccount',
   grant: 'revoke',
   revoke: 'grant',
@@ -30,11 +32,13 @@ export type Undo =
 export function undoOf(step: PlanStep, account?: AccountRef | null): Undo {
   const action = step.action === 'ensureAccount' && step.account ? undefined : INVERSE[step.action];
   if (!action) return { kind: 'nothing', outcome: 'unchanged', detail: `${step.action} is not undone` };
+  if (step.action === 'updateAccount' && step.actionRequired !== undefined) return { kind: 'nothing', outcome: 'unchanged', detail: 'nothing was called' };
   const known = step.account ?? account ?? undefined;
   if (!known && step.action === 'ensureAccount') {
     return account === null ? { kind: 'nothing', outcome: 'already-in-state', detail: 'no account was created' } : { kind: 'read-account' };
   }
-  return { kind: 'step', step: { ...step, key: `undo/${step.key}`, action, reason: `undo: ${step.reason}`, ...(known ? { account: known } : {}) } };
+  const back = step.action === 'updateAccount' && step.attributes ? { attributes: Object.fromEntries(Object.entries(step.attributes).map(([name, c]) => [name, { from: c.to, to: c.from }])) } : {};
+  return { kind: 'step', step: { ...step, key: `undo/${step.key}`, action, reason: `undo: ${step.reason}`, ...(known ? { account: known } : {}), ...back } };
 }
 
 /** The idempotency key of a step's undo (and of the read before it). */

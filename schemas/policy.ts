@@ -177,6 +177,14 @@ export const applicationSchema = z.strictObject({
   /** How many days before a future start the account is made (disabled); absent: lifecycle.prehireDays. Policy/dated.ts. */
   prehireDays: prehireDaysSchema.optional(),
   entitlements: z.array(entitlementSchema).default([]),
+  /**
+   * The account's attributes, each a CEL expression of type string over the identity's attributes
+   * (policy/attribute-map.ts has the vocabulary per connector). Absent: userName and e-mail from
+   * `email`, the name from `givenName` and `familyName`, as before attribute maps existed.
+   */
+  attributes: z.record(z.string(), z.string().min(1)).optional(),
+  /** A changed userName (SCIM) or uid (LDAP): renamed, or left for a human (the default). */
+  rename: z.enum(['allowed', 'action-required']).optional(),
 });
 export type ApplicationDecl = z.infer<typeof applicationSchema>;
 

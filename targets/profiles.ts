@@ -15,6 +15,12 @@ export const behaviourSchema = z.strictObject({
   memberPatch: z.enum(['any', 'filter-only']),
   /** Resource versions (meta.version, ETag, If-Match; RFC 7644 §3.14); off: no versions at all. */
   etags: z.boolean(),
+  /**
+   * PATCH (RFC 7644 §3.5.2) supported and declared in the ServiceProviderConfig; off: declared
+   * unsupported, and a PATCH is 501 (clients replace the whole resource with PUT, §3.5.1). An
+   * override only: no named profile drops it, since memberships and disables need PATCH.
+   */
+  patch: z.boolean().default(true),
   /** `totalResults` of a list answer: exact, absent, or approximate (the size of the page only). */
   totalResults: z.enum(['exact', 'absent', 'approximate']),
   /** userName compared case-sensitively for uniqueness and filters (RFC 7643 says caseExact=false). */
@@ -38,6 +44,7 @@ const standard: Behaviour = {
   userGroups: true,
   memberPatch: 'any',
   etags: true,
+  patch: true,
   totalResults: 'exact',
   userNameCaseExact: false,
   duplicateGroupNames: false,
@@ -64,6 +71,7 @@ export const profiles = {
     userGroups: false,
     memberPatch: 'filter-only',
     etags: false,
+    patch: true,
     totalResults: 'approximate',
     userNameCaseExact: true,
     duplicateGroupNames: true,

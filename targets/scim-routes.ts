@@ -198,6 +198,8 @@ export function scimRouter(options: ScimRouterOptions): Router {
     // names the attributes it wants back (§3.9): returning a large group on every membership
     // change would cost more than the change.
     router.patch(`${base}/:id`, async (req, res) => {
+      // RFC 7644 §3.5.2: a service provider that does not support PATCH answers 501.
+      if (!state.behaviour.patch) throw scimError(501, undefined, 'PATCH is not supported here (ServiceProviderConfig patch.supported is false): replace the resource with PUT');
       const id = req.params.id!;
       const ctx = context(req);
       assertPatchShape(req.body);
@@ -247,7 +249,7 @@ export function scimRouter(options: ScimRouterOptions): Router {
   router.get('/ServiceProviderConfig', (req, res) => {
     const config = new SCIMMY.Schemas.ServiceProviderConfig(
       {
-        patch: { supported: true },
+        patch: { supported: state.behaviour.patch },
         bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
         filter: { supported: true, maxResults: options.maxResults },
         changePassword: { supported: false },

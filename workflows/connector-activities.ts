@@ -9,7 +9,7 @@ import { connectorCallOptions } from './activity-options.js';
 import { appTaskQueue, urgentAppTaskQueue } from './task-queues.js';
 
 /** The activity types of the steps' connector calls, one per verb (older histories have `applyStep`). */
-export const STEP_ACTIVITY_TYPES = ['ensureAccount', 'enableAccount', 'disableAccount', 'deleteAccount', 'grant', 'revoke'] as const satisfies readonly PlanStep['action'][];
+export const STEP_ACTIVITY_TYPES = ['ensureAccount', 'enableAccount', 'updateAccount', 'disableAccount', 'deleteAccount', 'grant', 'revoke'] as const satisfies readonly PlanStep['action'][];
 
 /** Priority keys (1 runs first; unset is the server's default, 3). */
 export const DISABLE_PRIORITY = 1;
@@ -18,9 +18,10 @@ export const URGENT_PRIORITY = 2;
 /** Where a connector activity runs: the app's queue, or its urgent queue with a priority key. */
 export type Placement = { urgency: 'normal' } | { urgency: 'urgent'; priorityKey: number };
 
-/** What the UI shows for a step's activity: `chat: grant all-staff`, `ldap: disableAccount`. */
-export function stepSummary(step: Pick<PlanStep, 'app' | 'action' | 'entitlementId'>, note?: string): string {
-  return `${step.app}: ${step.action}${step.entitlementId ? ` ${step.entitlementId}` : ''}${note ? ` (${note})` : ''}`;
+/** What the UI shows for a step's activity: `chat: grant all-staff`, `ldap: disableAccount`, `chat: updateAccount emails, title` (names, never values). */
+export function stepSummary(step: Pick<PlanStep, 'app' | 'action' | 'entitlementId' | 'attributes'>, note?: string): string {
+  const what = step.entitlementId ?? (step.action === 'updateAccount' && step.attributes ? Object.keys(step.attributes).sort().join(', ') : undefined);
+  return `${step.app}: ${step.action}${what ? ` ${what}` : ''}${note ? ` (${note})` : ''}`;
 }
 
 /** The connector activities of `app`, placed and summarised (summary: none for the calls of older histories). */

@@ -50,8 +50,11 @@ export function formatPlan(event: HrEvent, plan: Plan, planOnly: readonly string
       s.untilApproved ? 'made with the first approved grant' : '',
       s.approvals?.length ? `needs approval ${s.approvals.join(', ')}` : '',
       planOnly.includes(s.app) ? 'plan-only: not written' : '',
+      s.actionRequired ? `action-required: ${s.actionRequired}` : '',
     ].filter(Boolean);
     lines.push(`  ${String(i + 1).padStart(2)}. ${s.action} ${s.app}${s.entitlementId ? `:${s.entitlementId}` : ''}${s.account ? ` (account ${s.account.id})` : ''}: ${s.reason}${notes.length > 0 ? ` [${notes.join('; ')}]` : ''}`);
+    // The person's own values: an operator's dry run shows them (logs and audit records never do).
+    for (const [name, c] of Object.entries(s.attributes ?? {})) lines.push(`        ${name}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`);
   });
   for (const w of plan.withheld) lines.push(`  withheld ${w.entitlement}: ${w.reason}${w.detail ? ` (${w.detail})` : ''}`);
   for (const u of plan.unmanaged) lines.push(`  unmanaged ${u.app}:${u.entitlementId} (left alone)`);

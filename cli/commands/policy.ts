@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { diffPolicies, formatDiff } from '../../policy/diff.js';
 import { evaluateIdentity, type Grant } from '../../policy/evaluator.js';
 import { missingHeldAttributes } from '../../policy/data-quality.js';
+import { accountAttributes } from '../../policy/attribute-sync.js';
 import { explainAccess, formatExplanation } from '../../policy/explain.js';
 import { identitySchema, type Identity } from '../../policy/identity.js';
 import { loadPolicyDir, PolicyDirError, type LoadResult } from '../../policy/loader.js';
@@ -95,8 +96,19 @@ export function policyExplain(
     const items = explainAccess(result.policy, desired, opts.entitlement);
     const missingHeld = missingHeldAttributes(result.policy, identity!);
     if (opts.json) return ok(`${JSON.stringify({ identity: identity!.employeeId, policyVersion: desired.policyVersion, entitlements: items, desired, missingHeld }, null, 2)}\n`);
-    return ok(formatExplanation(identity!, desired, items, { all: opts.entitlement === undefined, missingHeld }));
+    const text = formatExplanation(identity!, desired, items, { all: opts.entitlement === undefined, missingHeld });
+    return ok(opts.entitlement === undefined ? `${text}${formatAccountAttributes(accountAttributes(result.policy, identity!, desired.applications))}` : text);
   });
+}
+
+/** The attributes each account gets by its application's map (policy/attribute-map.ts). */
+function formatAccountAttributes(byApp: Record<string, Record<string, string | null>>): string {
+  const lines: string[] = [];
+  for (const [app, values] of Object.entries(byApp)) {
+    lines.push(`${app} account attributes:`);
+    for (const [name, value] of Object.entries(values)) lines.push(`  ${name} = ${JSON.stringify(value)}`);
+  }
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }
 
 function guard(run: () => CommandResult): CommandResult {

@@ -5,6 +5,7 @@
 //
 // What it holds a connector to:
 //   - ensure twice → created, then unchanged; a changed attribute → updated, then unchanged;
+//   - update → applied, then already-in-state, exactly the named attributes (./update-cases.ts);
 //   - grant twice → applied, then already-in-state; revoke twice likewise; disable, enable and
 //     delete likewise, membership surviving a disable and enable;
 //   - two racing ensures for one person → one account;
@@ -25,6 +26,7 @@ import { InvalidRequestError, NotFoundError } from '../errors.js';
 import { asActivity, callContext, person } from './harness.js';
 import { HOSTILE_CASES, VICTIM } from './hostile-values.js';
 import type { ConformanceOptions, ConformanceTarget } from './target.js';
+import { describeUpdateCases } from './update-cases.js';
 
 function expectConverged(status: string) {
   expect(['created', 'updated', 'unchanged']).toContain(status);
@@ -95,6 +97,8 @@ export function describeConformance(name: string, setup: () => Promise<Conforman
         expect(await inspect.accountsWithKey('E-RACE')).toBe(1);
       });
     });
+
+    describeUpdateCases(target, call, options.attributeNames);
 
     describe('collisions and adoption', () => {
       it('a userName held by an account we did not create is action-required and left alone', async () => {

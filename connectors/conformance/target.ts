@@ -45,7 +45,11 @@ export type ConformanceTarget = {
   close(): Promise<void>;
 };
 
+/** The connector's names (policy/attribute-map.ts) of the attributes the update cases change. */
+export type UpdateAttributeNames = { identifier: string; familyName: string; email: string; title: string };
+
 export type ConformanceOptions = {
+  attributeNames: UpdateAttributeNames;
   /** The faults this target can inject: a test is registered for each (none is skipped at run time). */
   faultKinds: readonly FaultKind[];
   /** Accounts and entitlements created for the listing tests, and the page size used. */

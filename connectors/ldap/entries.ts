@@ -14,7 +14,9 @@ export type LdapDisableMode =
   | { mode: 'attribute'; attribute: string; value: string };
 
 const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'inetOrgPerson'];
-export const USER_ATTRIBUTES = ['uid', 'cn', 'sn', 'givenName', 'mail', 'displayName', 'employeeNumber', 'memberOf'];
+/** The attributes a policy may map (policy/attribute-map.ts; RFC 4519, RFC 2798): uid is the entry's RDN. */
+export const MAPPED_ATTRIBUTES = ['uid', 'cn', 'sn', 'givenName', 'mail', 'displayName', 'title', 'departmentNumber'] as const;
+export const USER_ATTRIBUTES = [...MAPPED_ATTRIBUTES, 'employeeNumber', 'memberOf'];
 
 /** The values of an attribute of a search entry, whatever the case of its name. */
 export function values(entry: Entry, name: string): string[] {
@@ -32,16 +34,26 @@ export function eq(attribute: string, value: string): Filter {
   return new EqualityFilter({ attribute, value });
 }
 
-/** The attributes an account's entry should hold for `req`, besides uid and employeeNumber. */
+/** The attributes an account's entry should hold for `req`, besides uid and employeeNumber (the mapped ones over the defaults). */
 function desiredAttributes(req: EnsureAccountRequest): Record<string, string> {
   const cn = `${req.givenName} ${req.familyName}`.trim() || req.userName;
+  const { uid: _rdn, ...mapped } = req.attributes ?? {};
   return {
     cn,
     sn: req.familyName || req.userName,
     displayName: cn,
     ...(req.givenName ? { givenName: req.givenName } : {}),
     ...(req.email ? { mail: req.email } : {}),
+    ...mapped,
   };
+}
+
+/** One modification that gives the attribute `value` (null: removes it), or none when it holds exactly that. */
+export function attributeChange(entry: Entry, name: string, value: string | null): Change | undefined {
+  const have = values(entry, name);
+  if (value === null) return have.length > 0 ? new Change({ operation: 'delete', modification: new Attribute({ type: name, values: [] }) }) : undefined;
+  if (have.length === 1 && have[0] === value) return undefined;
+  return new Change({ operation: 'replace', modification: new Attribute({ type: name, values: [value] }) });
 }
 
 export type DirectoryLayout = {
@@ -99,14 +111,9 @@ export class EntryMapping {
       changes.push(new Change({ operation: 'replace', modification: new Attribute({ type: 'employeeNumber', values: [req.employeeId] }) }));
     }
     const desired = desiredAttributes(req);
-    for (const name of ['cn', 'sn', 'displayName', 'givenName', 'mail'] as const) {
-      const want = desired[name];
-      const have = values(entry, name);
-      if (want === undefined) {
-        if (have.length > 0) changes.push(new Change({ operation: 'delete', modification: new Attribute({ type: name, values: [] }) }));
-      } else if (have.length !== 1 || have[0] !== want) {
-        changes.push(new Change({ operation: 'replace', modification: new Attribute({ type: name, values: [want] }) }));
-      }
+    for (const name of new Set(['cn', 'sn', 'displayName', 'givenName', 'mail', ...Object.keys(desired)])) {
+      const change = attributeChange(entry, name, desired[name] ?? null);
+      if (change) changes.push(change);
     }
     const mode = this.layout.disable;
     if (mode.mode === 'attribute' && this.isDisabled(entry) === req.active) {
@@ -131,6 +138,7 @@ export class EntryMapping {
       ...(email !== undefined ? { email } : {}),
       ...(givenName !== undefined ? { givenName } : {}),
       ...(familyName !== undefined ? { familyName } : {}),
+      attributes: Object.fromEntries(MAPPED_ATTRIBUTES.flatMap((name) => (first(entry, name) !== undefined ? [[name, first(entry, name)!]] : []))),
       entitlements,
     };
   }

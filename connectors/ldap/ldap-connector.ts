@@ -9,6 +9,10 @@
 //            add whose answer was lost); else the uid is held by an entry we did not create →
 //            action-required. A uid held anywhere under the base by another entry is a collision
 //            too (a second uid=jdoe in another OU would be a second login).
+//   update   search by employeeNumber: every value there → already-in-state; else one modify of
+//            exactly the differing attributes, and a changed uid (where the plan allows renames) a
+//            modifyDN of the RDN within the entry's own OU; a uid another entry holds under the base
+//            is refused (InvalidRequestError).
 //   grant    modify add member: 0 → applied; 20 attributeOrValueExists → already-in-state.
 //   revoke   modify delete member: 0 → applied; 16 noSuchAttribute → already-in-state; 65
 //            objectClassViolation (the last member of a group without our placeholder) → add the
@@ -49,10 +53,12 @@ import type {
   Page,
   PageRequest,
   RevokeRequest,
+  UpdateAccountRequest,
+  UpdateCapable,
 } from '../contract.js';
 import { InvalidRequestError, NotFoundError, TransientError } from '../errors.js';
 import { LdapContainers, type ManagedOu } from './containers.js';
-import { EntryMapping, eq, first, USER_ATTRIBUTES, values, type LdapDisableMode } from './entries.js';
+import { attributeChange, EntryMapping, eq, first, MAPPED_ATTRIBUTES, USER_ATTRIBUTES, values, type LdapDisableMode } from './entries.js';
 import { escapeDnValue, firstRdn, formatParent, normalizeDn, parseDn, sameDn } from './escape.js';
 import { LdapGroups } from './groups.js';
 import { settleMemberships, type SettleOptions } from './memberships.js';
@@ -98,9 +104,9 @@ export type LdapConnectorOptions = {
   logger?: Logger;
 };
 
-export class LdapConnector implements Connector, DisableCapable, DeleteCapable, ListAccountsCapable, EntitlementCapable, EntitlementSyncCapable {
+export class LdapConnector implements Connector, UpdateCapable, DisableCapable, DeleteCapable, ListAccountsCapable, EntitlementCapable, EntitlementSyncCapable {
   readonly app: string;
-  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['accounts', 'disable', 'delete', 'list-accounts', 'entitlements', 'entitlement-sync']);
+  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['accounts', 'update', 'disable', 'delete', 'list-accounts', 'entitlements', 'entitlement-sync']);
   private readonly log: Logger | undefined;
   private readonly pool: LdapPool;
   private readonly listings: PagedSearches;
@@ -235,6 +241,38 @@ export class LdapConnector implements Connector, DisableCapable, DeleteCapable, 
     }
     const account = this.entries.ref(dn, req.employeeId);
     return changes.length > 0 || rename || move ? { status: 'updated', account } : { status: 'unchanged', account };
+  }
+
+  async updateAccount(req: UpdateAccountRequest, call: CallContext): Promise<ChangeOutcome> {
+    const unknown = Object.keys(req.changes).filter((name) => !(MAPPED_ATTRIBUTES as readonly string[]).includes(name));
+    if (unknown.length > 0) throw new InvalidRequestError(`${this.app}: ${unknown.join(', ')}: not an attribute this connector maps; one of: ${MAPPED_ATTRIBUTES.join(', ')}`, this.app);
+    const { uid, ...rest } = req.changes;
+    if (uid === null) throw new InvalidRequestError(`${this.app}: uid names the entry and cannot be cleared`, this.app);
+    const entry = await this.resolve(req.account, call);
+    if (!entry) throw new NotFoundError(`${this.app}: update user: no entry with employeeNumber ${JSON.stringify(req.account.externalId)}`, this.app);
+    const changes = Object.entries(rest).flatMap(([name, value]) => attributeChange(entry, name, value) ?? []);
+    // uid compares case-insensitively in LDAP (RFC 4519 §2.39): a case-only difference is the same name.
+    const currentUid = first(entry, 'uid');
+    const rename = uid !== undefined && (currentUid === undefined || currentUid.toLowerCase() !== uid.toLowerCase());
+    if (changes.length === 0 && !rename) return { status: 'already-in-state' };
+    if (rename && (await this.uidHolders(uid, call)).some((h) => normalizeDn(h.dn) !== normalizeDn(entry.dn))) {
+      throw new InvalidRequestError(`${this.app}: cannot rename ${entry.dn} to uid ${JSON.stringify(uid)}: another entry holds it; resolve by hand`, this.app);
+    }
+    try {
+      if (changes.length > 0) await this.pool.run('modify', call, (c) => c.modify(entry.dn, changes));
+      if (rename) {
+        // The RDN only: the entry stays in its OU (people, or disabled).
+        const target = `uid=${escapeDnValue(uid)},${formatParent(entry.dn)}`;
+        await this.pool.run('modifyDN', call, (c) => c.modifyDN(entry.dn, target));
+        await settleMemberships(this.refint, values(entry, 'memberOf'), entry.dn, target, call);
+      }
+      return { status: 'applied' };
+    } catch (err) {
+      const code = resultCode(err);
+      if (code === LdapResult.noSuchObject) throw new TransientError(`${this.app}: ${entry.dn} moved while it was being updated; the next attempt re-reads it`, this.app);
+      if (code === LdapResult.entryAlreadyExists) throw new InvalidRequestError(`${this.app}: cannot rename ${entry.dn}: an entry with uid ${JSON.stringify(uid)} exists in its OU; resolve by hand`, this.app);
+      throw this.pool.error('update user', err);
+    }
   }
 
   async disableAccount(req: { account: AccountRef }, call: CallContext): Promise<ChangeOutcome> {

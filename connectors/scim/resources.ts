@@ -3,6 +3,7 @@
 // PatchOp bodies we send, and users read back as the contract's accounts.
 import { z } from 'zod';
 import type { Account, AccountRef, EnsureAccountRequest } from '../contract.js';
+import { applyToBody, attributesOf } from './attributes.js';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -41,8 +42,8 @@ export function patchOp(...operations: Array<Record<string, unknown>>) {
 }
 
 /** The User a request describes (RFC 7643 §4.1), correlated by externalId = employee id. */
-export function desiredUser(req: EnsureAccountRequest) {
-  return {
+export function desiredUser(app: string, req: EnsureAccountRequest): Record<string, unknown> & { name: Record<string, unknown> } {
+  const user = {
     schemas: [USER_SCHEMA],
     externalId: req.employeeId,
     userName: req.userName,
@@ -51,6 +52,9 @@ export function desiredUser(req: EnsureAccountRequest) {
     emails: [{ value: req.email, type: 'work', primary: true }],
     active: req.active,
   };
+  // The application's mapped attributes (policy/attribute-map.ts) over the ones above.
+  const mapped = applyToBody(app, user, Object.entries(req.attributes ?? {}));
+  return { ...mapped, name: { ...(mapped.name as Record<string, unknown>) } };
 }
 
 export const primaryEmail = (user: ScimUser) => user.emails?.find((e) => e.primary)?.value ?? user.emails?.[0]?.value;
@@ -68,10 +72,16 @@ export function differs(current: ScimUser, req: EnsureAccountRequest): boolean {
 }
 
 /** A PUT body (RFC 7644 §3.5.1) that keeps the attributes we do not manage as the app has them. */
-export function replacement(current: ScimUser, req: EnsureAccountRequest): Record<string, unknown> {
+/** The user as a PUT body: without what only the server sets (meta, groups: RFC 7643 §3.1, §4.1.2). */
+export function withoutServerAttributes(current: ScimUser): Record<string, unknown> {
   const { meta: _meta, groups: _groups, ...kept } = current;
+  return kept;
+}
+
+export function replacement(app: string, current: ScimUser, req: EnsureAccountRequest): Record<string, unknown> {
+  const kept = withoutServerAttributes(current);
   const { formatted: _formatted, ...name } = (current.name ?? {}) as Record<string, unknown>;
-  const desired = desiredUser(req);
+  const desired = desiredUser(app, req);
   return {
     ...kept,
     ...desired,
@@ -100,6 +110,7 @@ export function account(app: string, user: ScimUser, held: Held): Account {
     ...(email !== undefined ? { email } : {}),
     ...(user.name?.givenName !== undefined ? { givenName: user.name.givenName } : {}),
     ...(user.name?.familyName !== undefined ? { familyName: user.name.familyName } : {}),
+    attributes: attributesOf(user),
     ...(held.known ? { entitlements: held.groupIds } : { entitlements: [], entitlementsUnknown: held.reason }),
   };
 }

@@ -12,6 +12,10 @@
 //            a member already present changes nothing) and reported applied.
 //   revoke   PATCH remove `members[value eq "<id>"]`: 2xx → applied; 400 noTarget (RFC 7644 §3.12:
 //            the filter matched no member) → already-in-state. No read needed: the answer decides.
+//   update   read the user: every value there → already-in-state; else one PATCH of exactly the
+//            differing attributes (RFC 7644 §3.5.2), or a PUT of the whole user (§3.5.1) where the
+//            server does not support PATCH (discovery.ts); If-Match where it has versions. 409 on a
+//            new userName: held by another account (InvalidRequestError, never retried).
 //   disable / enable   the user's `active` says so → already-in-state; else PATCH replace active.
 //   delete   404 → already-in-state.
 // Whatever a verb does not handle goes through the one status table (../http-status.ts). The
@@ -44,7 +48,10 @@ import type {
   Page,
   PageRequest,
   RevokeRequest,
+  UpdateAccountRequest,
+  UpdateCapable,
 } from '../contract.js';
+import { applyToBody, patchOperations, pendingChanges } from './attributes.js';
 import { InvalidRequestError, NotFoundError, TransientError } from '../errors.js';
 import { equalityLookup, isFilterSafe, memberValuePath } from './filter.js';
 import { Discovery, type ServerFacts } from './discovery.js';
@@ -53,7 +60,7 @@ import { ScimHttp, type ScimAuthOptions } from './http.js';
 import { MembershipReader } from './memberships.js';
 import { contractPage, listAll, listPage, startIndexOf, type Listing } from './paging.js';
 import type { TlsOptions } from './tls.js';
-import { account, accountRef, desiredUser, differs, ifMatch, patchOp, replacement, scimGroupSchema, scimUserSchema, type ScimUser } from './resources.js';
+import { account, accountRef, desiredUser, differs, ifMatch, patchOp, replacement, scimGroupSchema, scimUserSchema, withoutServerAttributes, type ScimUser } from './resources.js';
 
 export { scimString } from './filter.js';
 export type { ScimAuthOptions } from './http.js';
@@ -79,9 +86,9 @@ export type ScimConnectorOptions = {
 
 const sameText = (a: string | undefined, b: string) => a !== undefined && a.toLowerCase() === b.toLowerCase();
 
-export class ScimConnector implements Connector, DisableCapable, DeleteCapable, ListAccountsCapable, EntitlementCapable, EntitlementSyncCapable {
+export class ScimConnector implements Connector, UpdateCapable, DisableCapable, DeleteCapable, ListAccountsCapable, EntitlementCapable, EntitlementSyncCapable {
   readonly app: string;
-  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['accounts', 'disable', 'delete', 'list-accounts', 'entitlements', 'entitlement-sync']);
+  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['accounts', 'update', 'disable', 'delete', 'list-accounts', 'entitlements', 'entitlement-sync']);
   private readonly pageSize: number;
   private readonly http: ScimHttp;
   private readonly log: Logger | undefined;
@@ -133,7 +140,7 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
       const adopted = await this.tryAdopt(req, call);
       if (adopted) return adopted;
     }
-    const res = await this.http.send('POST', await this.path('User', call), call, { body: desiredUser(req), what: 'create user' });
+    const res = await this.http.send('POST', await this.path('User', call), call, { body: desiredUser(this.app, req), what: 'create user' });
     if (res.status === 201 || res.status === 200) return { status: 'created', account: accountRef(this.app, this.http.parse(res, scimUserSchema, 'User')) };
     if (res.status === 409) {
       // RFC 7644 §3.3: 409 uniqueness. Either our own earlier create (a retry after a lost answer)
@@ -151,7 +158,7 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
 
   private async converge(current: ScimUser, req: EnsureAccountRequest, call: CallContext, adopted = false): Promise<EnsureAccountResult> {
     if (!differs(current, req)) return { status: 'unchanged', account: accountRef(this.app, current) };
-    const res = await this.http.send('PUT', await this.path('User', call, current.id), call, { body: replacement(current, req), headers: ifMatch(current), what: 'replace user' });
+    const res = await this.http.send('PUT', await this.path('User', call, current.id), call, { body: replacement(this.app, current, req), headers: ifMatch(current), what: 'replace user' });
     if (res.status === 200) {
       const ref = accountRef(this.app, this.http.parse(res, scimUserSchema, 'User'));
       return adopted ? { status: 'updated', account: ref, adopted: true } : { status: 'updated', account: ref };
@@ -196,6 +203,26 @@ export class ScimConnector implements Connector, DisableCapable, DeleteCapable, 
         (req.adopt || holder?.externalId ? '' : ' (adoption needs a correlation rule)'),
       ...(holder ? { account: accountRef(this.app, holder) } : {}),
     };
+  }
+
+  async updateAccount(req: UpdateAccountRequest, call: CallContext): Promise<ChangeOutcome> {
+    const user = await this.resolve(req.account, call);
+    if (!user) throw new NotFoundError(`${this.app}: update user: no account ${req.account.id} / externalId ${JSON.stringify(req.account.externalId)}`, this.app);
+    const pending = pendingChanges(this.app, user, req.changes);
+    if (pending.length === 0) return { status: 'already-in-state' };
+    const { patch } = await this.discovery.facts(call);
+    const path = await this.path('User', call, user.id);
+    const headers = ifMatch(user);
+    const res = patch
+      ? await this.http.send('PATCH', path, call, { body: patchOp(...patchOperations(this.app, user, pending)), headers, what: 'update user' })
+      : await this.http.send('PUT', path, call, { body: applyToBody(this.app, withoutServerAttributes(user), pending), headers, what: 'update user' });
+    if (res.status === 200 || res.status === 204) return { status: 'applied' };
+    if (res.status === 409) {
+      throw new InvalidRequestError(`${this.app}: cannot update user ${user.id}: ${this.http.errorDetail(res) ?? 'uniqueness'} (a new userName held by another account?); resolve the conflict in ${this.app}`, this.app);
+    }
+    if (res.status === 412) throw new TransientError(`${this.app}: user ${user.id} changed while it was being updated (412); the next attempt re-reads it`, this.app);
+    if (res.status === 404) throw new TransientError(`${this.app}: user ${user.id} disappeared while it was being updated; the next attempt starts over`, this.app);
+    throw this.http.fail(res, 'update user');
   }
 
   async disableAccount(req: { account: AccountRef }, call: CallContext): Promise<ChangeOutcome> {

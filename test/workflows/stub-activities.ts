@@ -102,6 +102,9 @@ export function createStubActivities(script: StubScript = {}) {
       case 'deleteAccount':
         directory.delete(id);
         return result(true);
+      case 'updateAccount':
+        if (step.actionRequired !== undefined) return { outcome: 'action-required', detail: step.actionRequired, account: held.account };
+        return result(true);
       case 'grant':
       case 'revoke': {
         const has = held.entitlements.includes(step.entitlementId!);
@@ -167,6 +170,7 @@ export function createStubActivities(script: StubScript = {}) {
     // Connector calls, named by verb.
     ensureAccount: verb('ensureAccount'),
     enableAccount: verb('enableAccount'),
+    updateAccount: verb('updateAccount'),
     disableAccount: verb('disableAccount'),
     deleteAccount: verb('deleteAccount'),
     grant: verb('grant'),
