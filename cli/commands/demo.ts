@@ -26,6 +26,7 @@ import { loadConnectorsFile, type ConnectorConfig } from '../../connectors/confi
 import { appsOptions } from './apps.js';
 import { say } from '../say.js';
 import { demoAccessRequest } from './demo-request.js';
+import { demoHrChanges } from './demo-hr.js';
 import { read, step, watchProcesses, type ProcessWatch } from './demo-steps.js';
 import { CommandFailure, oneLine } from '../failure.js';
 import type { Connector } from '../../connectors/contract.js';
@@ -93,7 +94,7 @@ function printWhereToLook(cfg: Config, connectorConfigs: readonly ConnectorConfi
 }
 
 /**
- * The six steps. Each has a deadline and fails with one line naming it and its log; from step 4
+ * The seven steps. Each has a deadline and fails with one line naming it and its log; from step 4
  * on, a demo process that dies fails the step at once. A first run builds Temporal and fetches
  * Kafka (minutes); every other step takes seconds.
  */
@@ -162,8 +163,13 @@ async function runDemo(cfg: Config, eventsFile: string): Promise<void> {
     const request = await step(6, title6, { ...watched, name: 'the access request', deadlineMs: 5 * 60_000 }, say, () =>
       demoAccessRequest({ cfg, client, connectors, catalog, say: (l) => say(l) }),
     );
+
+    const title7 = 'HR changes: a new family name and title, a hire dated ahead, a last day twenty seconds away';
+    const hr = await step(7, title7, { ...watched, name: 'the HR changes', deadlineMs: 5 * 60_000 }, say, () => demoHrChanges({ cfg, client, connectors, hires, say: (l) => say(l) }));
     printWhereToLook(cfg, connectorConfigs, request.ticketId, started);
-    say(`demo: provisioned ${rows.length} accounts across ${new Set(rows.map((r) => r.app)).size} apps; access request ${request.ticketId} approved, granted and expired`);
+    say(
+      `demo: provisioned ${rows.length} accounts across ${new Set(rows.map((r) => r.app)).size} apps; access request ${request.ticketId} approved, granted and expired; ${hr.updated} updated, ${hr.prehired} waiting for the start, ${hr.left} disabled on the last day`,
+    );
   } finally {
     // The servers, the apps and provisioner dev stay up (the closing lines say how to stop them);
     // the demo's own connections close so that it exits.

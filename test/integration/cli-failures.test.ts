@@ -165,14 +165,14 @@ describe('a demo whose provisioner dev cannot start', () => {
       let step3At: number | undefined;
       child.stdout.on('data', (c: Buffer) => {
         stdout += c.toString();
-        if (step3At === undefined && stdout.includes('demo: 3/6')) step3At = Date.now();
+        if (step3At === undefined && stdout.includes('demo: 3/7')) step3At = Date.now();
       });
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
       const devLog = path.join(cfg.dataDir, 'logs', 'dev.log');
       expect(code, stdout + stderr).toBe(1);
       expect(lines(stderr)).toEqual([
-        `demo: step 3/6 (provisioner dev) failed: provisioner dev exited with 1 (port ${apiPort} is in use (http.apiPort); stop the process that holds it, or give http.apiPort another port); see ${devLog}`,
+        `demo: step 3/7 (provisioner dev) failed: provisioner dev exited with 1 (port ${apiPort} is in use (http.apiPort); stop the process that holds it, or give http.apiPort another port); see ${devLog}`,
       ]);
       // The dev process fails within its start-up; the demo notices its exit at once, not after a deadline.
       expect(Date.now() - step3At!).toBeLessThan(60_000);
