@@ -250,6 +250,8 @@ export const lifecycleSchema = z.strictObject({
   personalDataRetention: durationSchema.default('P2Y'),
   /** During a leave of absence: keep the accounts as they are, or disable them until the return. */
   onLeave: z.enum(['keep', 'disable']).default('keep'),
+  /** A snapshot whose sequence jumps further ahead of the person's last applied one is held for an operator (policy/sequence-jump.ts). */
+  maxSequenceJump: z.number().int('maxSequenceJump is a whole number of sequence steps').positive('maxSequenceJump is 1 or more').default(1_000_000),
 });
 export type Lifecycle = z.infer<typeof lifecycleSchema>;
 
