@@ -5,6 +5,7 @@ import type { PlanStep } from '../policy/planner.js';
 import type { HrEventType, WorkerSnapshot } from '../schemas/events.js';
 import type { Gate } from '../policy/approval-chain.js';
 import type { AccessGranted, AccessRevocationRequested } from './approval-messages.js';
+import type { Change } from './identity/state.js';
 
 /** An HR event as the identity workflow receives it: the envelope fields it needs and the snapshot. */
 export type HrEventReceived = {
@@ -48,7 +49,25 @@ export type IdentityState = {
   grants?: GrantTimer[];
   /** Destructive steps held by the fence, waiting for an operator to release or reject their batch. */
   fenceHold?: { batchId: string; steps: string[]; reasons: string[] };
+  /** A change that could not be planned, tried again at `nextAt`, on the next event or on `provisioner retry`. */
+  retry?: RetryView;
+  /** An HR snapshot held for an operator (its sequence jumped too far ahead): `provisioner identity resequence` accepts it. */
+  held?: HeldView;
 };
+
+/** What getState shows of a change waiting for its retry. */
+export type RetryView = { changeId: string; eventType: string; sequence: number; attempt: number; nextAt: string; reason: string };
+
+/** What getState shows of a held HR snapshot. */
+export type HeldView = { eventId: string; eventType: HrEventType; sequence: number; reason: string };
+
+/** An operator asks the person's workflow to try its failed change again now (API `POST /identities/:employeeId/retry`). */
+export type RetryRequest = { operator: string; reason?: string };
+export const retryRequested = defineSignal<[RetryRequest]>('retryRequested');
+
+/** An operator accepts the held snapshot as the person's new sequence baseline (after an HRIS renumbering). */
+export type ResequenceRequest = { operator: string; reason?: string };
+export const resequenceRequested = defineSignal<[ResequenceRequest]>('resequenceRequested');
 
 export const getState = defineQuery<IdentityState>('getState');
 
@@ -70,6 +89,20 @@ export type CarriedState = {
   requests?: RequestWork[];
   /** The newest HR snapshot (personal data: it travels encrypted, like the signals that brought it). */
   snapshot?: WorkerSnapshot;
+  /** The status getState showed, so the next run says what the search attribute says. */
+  status?: IdentityState['status'];
+  /** The change waiting for its retry, with its backoff. */
+  retry?: PendingRetry;
+  /** The HR event held for an operator. */
+  held?: HrEventReceived & { reason: string };
+};
+
+/** A change that could not be planned: the change itself (JSON-plain), the attempts so far and when it is tried again. */
+export type PendingRetry = {
+  change: Change;
+  attempt: number;
+  nextAt: number;
+  reason: string;
 };
 
 export const identityWorkflowId = (employeeId: string) => `identity/${employeeId}`;

@@ -7,8 +7,12 @@ import { Application, ProvisioningStatus } from '../search-attributes.js';
 import { publishOutcome, recordChange } from './activities.js';
 import type { Change, Identity } from './state.js';
 
-/** Records and publishes the outcome of one change (an ignored event leaves the search attributes as they are). */
-export async function finish(id: Identity, change: Change, result: Pick<Outcome, 'status' | 'policyVersion' | 'steps'> & Partial<Outcome>): Promise<void> {
+/**
+ * Records and publishes the outcome of one change (an ignored event leaves the search attributes as
+ * they are). `applied: false`: nothing was applied (held, or waiting for a retry), the person's
+ * applied sequence in the store stays.
+ */
+export async function finish(id: Identity, change: Change, result: Pick<Outcome, 'status' | 'policyVersion' | 'steps'> & Partial<Outcome>, options: { applied: boolean } = { applied: true }): Promise<void> {
   const { employeeId, workflowId, state } = id;
   const outcome: Outcome = {
     changeId: `${workflowId}/${change.changeId}`,
@@ -28,7 +32,7 @@ export async function finish(id: Identity, change: Change, result: Pick<Outcome,
       { key: Application, value: Object.keys(state.accounts).sort() },
     ]);
   }
-  await recordChange({ employeeId, changeId: outcome.changeId, eventId: change.eventId, sequence: change.sequence, outcome });
+  await recordChange({ employeeId, changeId: outcome.changeId, eventId: change.eventId, sequence: change.sequence, outcome, ...(options.applied ? {} : { applied: false }) });
   await publishOutcome(outcome);
 }
 

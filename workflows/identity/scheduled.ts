@@ -26,7 +26,7 @@ export async function runScheduled(id: Identity): Promise<void> {
   } catch (err) {
     applied = { steps: due.map((s) => ({ app: s.step.app, action: s.step.action, outcome: 'failed' as const, detail: failureMessage(err) })), compensations: [], failed: true, accounts: knownAccounts(id) };
   }
-  rememberAccounts(id, applied.accounts);
+  rememberAccounts(id, applied.accounts, applied.removed);
   if (state.lastEventType === 'hr.worker.terminated' && !applied.failed) state.status = 'deprovisioned';
   await finish(id, hrChange(event), {
     status: applied.failed ? 'failed' : 'succeeded',
