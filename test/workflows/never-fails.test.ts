@@ -1,0 +1,121 @@
+// A person's workflow never fails on a change it cannot plan: the change's outcome says why, the
+// person's scheduled steps stay, and the change is tried again after its backoff, on the next
+// event or on an operator's retry. A snapshot whose sequence jumps absurdly far is held for an
+// operator, later ordinary events still apply, and `resequence` accepts it as the new baseline.
+import { describe, expect, it } from 'vitest';
+import type { PlanStep } from '../../policy/planner.js';
+import { RETRY_BACKOFF } from '../../workflows/identity/retry.js';
+import { resequenceRequested, retryRequested } from '../../workflows/messages.js';
+import { DAY, iso, outcome, scenario, unique } from './harness.js';
+import { person } from './people.js';
+import { createStubActivities } from './stub-activities.js';
+
+type Planning = 'preparePlan' | 'readAccount' | 'planChange';
+
+const account: PlanStep = { key: 'ensureAccount/chat', action: 'ensureAccount', app: 'chat', reason: 'birthright' };
+const later = (notBefore: number): PlanStep => ({ key: 'revoke/chat/old-team', action: 'revoke', app: 'chat', entitlementId: 'old-team', reason: 'grace', notBefore: iso(notBefore) });
+
+/** Stubs whose planning activity `broken.now` fails with an AuthError (a revoked token) while it is set. */
+function breakable() {
+  const broken: { now?: Planning } = {};
+  let grace = 0;
+  const stubs = createStubActivities({
+    apps: ['chat'],
+    // The hire leaves a step for ten days later; every later plan keeps it.
+    plan: (input, now) => {
+      if (input.eventType !== 'hr.worker.hired') return [later(grace)];
+      grace = now + 10 * DAY;
+      return [account, later(grace)];
+    },
+    breaks: (activity) => (activity === broken.now ? { type: 'AuthError', message: `chat: 401 Unauthorized (${activity})` } : undefined),
+  });
+  return { broken, stubs };
+}
+
+describe('a person whose change cannot be planned', () => {
+  it.each<Planning>(['preparePlan', 'readAccount', 'planChange'])('survives %s failing for good and converges after the backoff', async (activity) => {
+    const { broken, stubs } = breakable();
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const p = person(run, unique('NF'));
+      await p.hr('hr.worker.hired', 1);
+      broken.now = activity;
+      await p.send('hr.worker.updated', 2, { title: 'Engineer' });
+      const failed = await outcome(stubs, 'the unplannable change', (o) => o.sequence === 2);
+      expect(failed.status).toBe('action-required');
+      expect(failed.reason).toContain('401 Unauthorized');
+      expect(failed.reason).toContain(`provisioner retry ${p.employeeId}`);
+      const waiting = await p.until('the retry to be scheduled', (s) => s.retry !== undefined);
+      expect(waiting.status).toBe('action-required');
+      expect(waiting.lastAppliedSequence).toBe(1);
+      expect(waiting.retry).toMatchObject({ sequence: 2, attempt: 1 });
+      expect(waiting.scheduled.map((s) => s.step.key)).toEqual(['revoke/chat/old-team']);
+      expect(waiting.accounts).toEqual({ chat: { accountId: `chat-${p.employeeId}` } });
+      const described = await p.handle.describe();
+      expect(described.status.name).toBe('RUNNING');
+
+      // Still broken at the first retry: a second attempt, twice as far away.
+      await run.env.sleep(RETRY_BACKOFF.initialMs + 1_000);
+      const second = await p.until('the second attempt', (s) => s.retry?.attempt === 2);
+      expect(Date.parse(second.retry!.nextAt) - Date.parse(waiting.retry!.nextAt)).toBeGreaterThanOrEqual(2 * RETRY_BACKOFF.initialMs);
+
+      broken.now = undefined;
+      await run.env.sleep(2 * RETRY_BACKOFF.initialMs + 1_000);
+      const converged = await p.until('the retry to converge', (s) => s.lastAppliedSequence === 2 && s.status === 'provisioned');
+      expect(converged.retry).toBeUndefined();
+      expect(converged.scheduled.map((s) => s.step.key)).toEqual(['revoke/chat/old-team']);
+      const retried = await outcome(stubs, 'the retried change', (o) => o.sequence === 2 && o.status === 'succeeded');
+      expect(retried.changeId).toMatch(/\/retry-2$/);
+    });
+  });
+
+  it('is retried at once on an operator retry, and an older event waits behind it', async () => {
+    const { broken, stubs } = breakable();
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const p = person(run, unique('NF'));
+      await p.hr('hr.worker.hired', 1);
+      broken.now = 'readAccount';
+      await p.send('hr.worker.updated', 3);
+      await p.until('the retry to be scheduled', (s) => s.retry !== undefined);
+      // Sequence 2 is older than the change waiting for its retry: ignored, not applied over it.
+      await p.send('hr.worker.updated', 2);
+      const ignored = await outcome(stubs, 'the older event', (o) => o.sequence === 2);
+      expect(ignored.status).toBe('ignored');
+      expect(ignored.reason).toContain('sequence 3 waits for its retry');
+
+      broken.now = undefined;
+      await p.handle.signal(retryRequested, { operator: 'ops-1' });
+      const converged = await p.until('the retry to converge', (s) => s.lastAppliedSequence === 3 && s.retry === undefined);
+      expect(converged.status).toBe('provisioned');
+    });
+  });
+});
+
+describe('an absurd sequence', () => {
+  it('is held for an operator, later events still apply, and resequence makes it the baseline', async () => {
+    const stubs = createStubActivities({ apps: ['chat'], maxSequenceJump: 1_000, plan: (input) => (input.eventType === 'hr.worker.hired' ? [account] : []) });
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const p = person(run, unique('AS'));
+      await p.hr('hr.worker.hired', 1);
+      await p.send('hr.worker.updated', 5_000_000, { title: 'Renumbered' });
+      const held = await outcome(stubs, 'the absurd sequence', (o) => o.sequence === 5_000_000);
+      expect(held.status).toBe('action-required');
+      expect(held.reason).toContain('lifecycle.maxSequenceJump is 1000');
+      const state = await p.until('the held event to show', (s) => s.held !== undefined);
+      expect(state.held).toMatchObject({ sequence: 5_000_000, eventType: 'hr.worker.updated' });
+      expect(state.lastAppliedSequence).toBe(1);
+
+      // Not frozen: the feed's next ordinary event applies.
+      const next = await p.hr('hr.worker.updated', 2);
+      expect(next.lastAppliedSequence).toBe(2);
+      expect(next.held?.sequence).toBe(5_000_000);
+
+      await p.handle.signal(resequenceRequested, { operator: 'ops-1', reason: 'HRIS renumbered' });
+      const realigned = await p.until('the held snapshot to be applied', (s) => s.lastAppliedSequence === 5_000_000);
+      expect(realigned.held).toBeUndefined();
+      expect(realigned.status).toBe('provisioned');
+      // Events of the old numbering are now older than the baseline.
+      await p.send('hr.worker.updated', 3);
+      expect((await outcome(stubs, 'an event of the old numbering', (o) => o.sequence === 3)).status).toBe('ignored');
+    });
+  });
+});
