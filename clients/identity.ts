@@ -24,16 +24,21 @@ export async function signalHrEvent(client: Client, taskQueue: string, event: Hr
 export type OperatorAsk = { workflowId: string; waiting: string | undefined };
 
 /**
- * Asks the person's workflow to try the change waiting for its retry now (`provisioner retry`);
- * `waiting` is undefined, and nothing is signalled, when no change waits.
+ * Asks the person's workflow to try the change waiting for its retry, and the scheduled steps that
+ * failed, now (`provisioner retry`); `waiting` is undefined, and nothing is signalled, when nothing waits.
  */
 export async function requestRetry(client: Client, employeeId: string, request: RetryRequest): Promise<OperatorAsk> {
   const workflowId = identityWorkflowId(employeeId);
   const handle = client.workflow.getHandle(workflowId);
-  const { retry } = await handle.query(getState);
-  if (!retry) return { workflowId, waiting: undefined };
+  const { retry, scheduled } = await handle.query(getState);
+  const failedSteps = scheduled.filter((s) => (s.attempt ?? 0) > 0).map((s) => s.step.key);
+  if (!retry && failedSteps.length === 0) return { workflowId, waiting: undefined };
   await handle.signal(retryRequested, request);
-  return { workflowId, waiting: `change ${retry.changeId} (${retry.eventType} #${retry.sequence}, attempt ${retry.attempt}): ${retry.reason}` };
+  const waiting = [
+    ...(retry ? [`change ${retry.changeId} (${retry.eventType} #${retry.sequence}, attempt ${retry.attempt}): ${retry.reason}`] : []),
+    ...(failedSteps.length > 0 ? [`failed scheduled steps ${failedSteps.join(', ')}`] : []),
+  ];
+  return { workflowId, waiting: waiting.join('; ') };
 }
 
 /**

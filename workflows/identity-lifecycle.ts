@@ -10,7 +10,7 @@ import type { IdentityLifecycleInput } from './messages.js';
 import { gateDueTimes, gatesMoved, settleGates, tickDueGates } from './identity/gates.js';
 import { listen, takeEvents } from './identity/intake.js';
 import { expireGrants, nextExpiry, takeRequest } from './identity/requests.js';
-import { nextScheduled, runScheduled } from './identity/scheduled.js';
+import { nextScheduled, retryFailedSteps, runScheduled } from './identity/scheduled.js';
 import { converge } from './identity/converge.js';
 import { resequence } from './identity/held.js';
 import { isSurvivable, retryChange, stalled } from './identity/retry.js';
@@ -59,7 +59,9 @@ async function takeWork(id: Identity, due: number | undefined): Promise<boolean>
   } else if (id.resequenceRequested) {
     await resequence(id);
   } else if (id.retryRequested) {
+    // An operator's retry: the change waiting for its retry now, and the failed scheduled steps next.
     id.retryRequested = false;
+    retryFailedSteps(id);
     if (id.retry) await converge(id, retryChange(id.retry), { retrying: id.retry });
   } else if (isDue(due)) {
     const now = Date.now();

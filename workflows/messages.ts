@@ -19,7 +19,7 @@ export type HrEventReceived = {
 export const hrEventReceived = defineSignal<[HrEventReceived]>('hrEventReceived');
 
 /** A step waiting for its time: a mover's lost access after the grace period, a leaver's deletion. */
-export type ScheduledStep = { changeId: string; eventId: string; sequence: number; step: PlanStep; notBefore: string };
+export type ScheduledStep = { changeId: string; eventId: string; sequence: number; step: PlanStep; notBefore: string; /** Failed attempts so far: a failed step is tried again after a backoff. */ attempt?: number };
 
 /** A step waiting for approval: `approvals` are the policy's rules, `approvalIds` the approvals to decide. */
 export type GatedStep = { changeId: string; step: PlanStep; approvals: string[]; approvalIds?: string[] };

@@ -16,7 +16,7 @@ export type IdentityRouteDeps = { client: Client; store: Store | undefined; onRe
 const askBodySchema = z.object({ reason: personText(500, 1).optional() });
 
 const asks = {
-  retry: { ask: requestRetry, done: 'identity.retry-requested', nothing: 'no change of this person waits for a retry (see `provisioner status <employeeId>`)' },
+  retry: { ask: requestRetry, done: 'identity.retry-requested', nothing: 'no change or scheduled step of this person waits for a retry (see `provisioner status <employeeId>`)' },
   resequence: { ask: requestResequence, done: 'identity.resequenced', nothing: 'no snapshot of this person is held (see `provisioner status <employeeId>`)' },
 } as const;
 

@@ -90,6 +90,42 @@ describe('a person whose change cannot be planned', () => {
   });
 });
 
+describe("a person's scheduled step that fails", () => {
+  it('waits again for a backoff instead of being lost, then runs', async () => {
+    const DELAY = 30 * DAY;
+    const broken = { now: false };
+    const stubs = createStubActivities({
+      apps: ['chat'],
+      plan: (input, now) =>
+        input.eventType === 'hr.worker.hired'
+          ? [account]
+          : [
+              { key: 'disableAccount/chat', action: 'disableAccount', app: 'chat', reason: 'leaver' },
+              { key: 'deleteAccount/chat', action: 'deleteAccount', app: 'chat', reason: 'leaver deletion delay', notBefore: iso(now + DELAY) },
+            ],
+      fails: (step) => broken.now && step.action === 'deleteAccount',
+    });
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const p = person(run, unique('SF'));
+      await p.hr('hr.worker.hired', 1);
+      await p.hr('hr.worker.terminated', 2, { status: 'terminated' });
+      broken.now = true;
+      await run.env.sleep(DELAY + 1_000);
+      const failed = await outcome(stubs, 'the failed deletion', (o) => o.steps.some((s) => s.action === 'deleteAccount'));
+      expect(failed.status).toBe('failed');
+      const waiting = await p.until('the deletion to wait again', (s) => s.scheduled.some((x) => x.attempt === 1));
+      expect(waiting.scheduled.map((s) => s.step.key)).toEqual(['deleteAccount/chat']);
+      expect(stubs.held('chat', p.employeeId)).toBeDefined();
+
+      broken.now = false;
+      await run.env.sleep(RETRY_BACKOFF.initialMs + 1_000);
+      const done = await p.until('the deletion to run', (s) => s.scheduled.length === 0 && s.status === 'deprovisioned');
+      expect(done.accounts).toEqual({});
+      expect(stubs.held('chat', p.employeeId)).toBeUndefined();
+    });
+  });
+});
+
 describe('an absurd sequence', () => {
   it('is held for an operator, later events still apply, and resequence makes it the baseline', async () => {
     const stubs = createStubActivities({ apps: ['chat'], maxSequenceJump: 1_000, plan: (input) => (input.eventType === 'hr.worker.hired' ? [account] : []) });
