@@ -10,33 +10,33 @@ import { say } from '../say.js';
 
 type Deps = { client?: (opts: { tokenFile?: string }) => ApiClient };
 type AskOptions = { reason?: string; tokenFile?: string };
+type Answer = { workflowId: string; retrying?: string; accepted?: string };
+
+const asks = {
+  retry: {
+    description: "try a person's change that could not be planned, and their failed scheduled steps, now (operator, through the API)",
+    said: (employeeId: string, answer: Answer) => `${employeeId}: retrying ${answer.retrying}; see \`provisioner status ${employeeId}\``,
+  },
+  resequence: {
+    description: 'accept the snapshot held for its sequence jump (an HRIS renumbering) as the new baseline (operator, through the API)',
+    said: (employeeId: string, answer: Answer) => `${employeeId}: accepted ${answer.accepted} as the new baseline; later events must be newer than it`,
+  },
+} as const;
 
 export function registerIdentityCommands(program: Command, deps: Deps = {}): void {
   const clientFor = deps.client ?? ((opts: { tokenFile?: string }) => apiClientFromConfig(loadConfig(), opts));
-  const post = (kind: 'retry' | 'resequence', employeeId: string, opts: AskOptions) =>
-    clientFor(opts).post<{ workflowId: string; retrying?: string; accepted?: string }>(`/identities/${segment(employeeId)}/${kind}`, opts.reason ? { reason: opts.reason } : {});
-
-  program
-    .command('retry')
-    .description("try a person's change that could not be planned now, instead of after its backoff (operator, through the API)")
-    .argument('<employeeId>', 'the person')
-    .option('--reason <text>', 'why, for the audit trail')
-    .option(...TOKEN_FILE_OPTION)
-    .action(async (employeeId: string, opts: AskOptions) => {
-      const answer = await post('retry', employeeId, opts);
-      say(`${employeeId}: retrying ${answer.retrying}; see \`provisioner status ${employeeId}\``);
-    });
-
-  program
-    .command('identity')
-    .description("operator actions on one person's workflow")
-    .command('resequence')
-    .description('accept the snapshot held for its sequence jump (an HRIS renumbering) as the new baseline (operator, through the API)')
-    .argument('<employeeId>', 'the person')
-    .option('--reason <text>', 'why, for the audit trail')
-    .option(...TOKEN_FILE_OPTION)
-    .action(async (employeeId: string, opts: AskOptions) => {
-      const answer = await post('resequence', employeeId, opts);
-      say(`${employeeId}: accepted ${answer.accepted} as the new baseline; later events must be newer than it`);
-    });
+  const identity = program.command('identity').description("operator actions on one person's workflow");
+  for (const kind of ['retry', 'resequence'] as const) {
+    // `provisioner retry` is top-level (an operator's everyday ask); resequence lives under `identity`.
+    (kind === 'retry' ? program : identity)
+      .command(kind)
+      .description(asks[kind].description)
+      .argument('<employeeId>', 'the person')
+      .option('--reason <text>', 'why, for the audit trail')
+      .option(...TOKEN_FILE_OPTION)
+      .action(async (employeeId: string, opts: AskOptions) => {
+        const answer = await clientFor(opts).post<Answer>(`/identities/${segment(employeeId)}/${kind}`, opts.reason ? { reason: opts.reason } : {});
+        say(asks[kind].said(employeeId, answer));
+      });
+  }
 }

@@ -3,7 +3,7 @@
 // expiry in place and the workflow running, and the person converges once the token is back and an
 // operator retries; an absurd `sequence` is held, nothing stored or applied, later ordinary events
 // still apply, and `identity resequence` applies it; a burst of 300 updates loses none.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,51 +13,18 @@ import { accessGranted } from '../../workflows/approval-messages.js';
 import { getState, identityWorkflowId, type IdentityState } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { writeChatPolicy } from '../helpers/policy-yaml.js';
 import type { TestScimApp } from '../helpers/scim-app.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const DELETION_DELAY_S = 40;
 const MAX_JUMP = 1_000;
 
-function writePolicy(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'policy-never-fails-'));
-  writeFileSync(
-    path.join(dir, 'policy.yaml'),
-    `
-attributes:
-  - { name: employeeId, type: string }
-  - { name: status, type: string }
-  - { name: department, type: string }
-  - { name: title, type: string }
-  - { name: managerId, type: string }
-  - { name: region, type: string }
-  - { name: employmentType, type: string }
-regions: [eu, us]
-approverGroups:
-  - { id: chat-owners, members: [OWNER1] }
-applications:
-  - id: chat
-    connector: scim
-    config: chat
-    owner: chat-owners
-    classification: internal
-    entitlements:
-      - { id: all-staff }
-      - { id: war-room, maxDuration: PT1H }
-roles:
-  - { id: staff, entitlements: [chat:all-staff] }
-birthright:
-  - { id: everyone, when: 'employmentType == "employee"', roles: [staff] }
-lifecycle: { moverGracePeriod: PT5S, leaverDeletionDelay: PT${DELETION_DELAY_S}S, personalDataRetention: P2Y, onLeave: keep, maxSequenceJump: ${MAX_JUMP} }
-`,
-  );
-  return dir;
-}
-
 let p: Pipeline;
 let chat: TestScimApp;
 beforeAll(async () => {
-  p = await startPipeline({ appNames: ['chat'], policyDir: writePolicy() });
+  const lifecycle = `{ moverGracePeriod: PT5S, leaverDeletionDelay: PT${DELETION_DELAY_S}S, personalDataRetention: P2Y, onLeave: keep, maxSequenceJump: ${MAX_JUMP} }`;
+  p = await startPipeline({ appNames: ['chat'], policyDir: writeChatPolicy({ name: 'never-fails', owner: 'OWNER1', lifecycle }) });
   [chat] = p.apps as [TestScimApp];
 }, 120_000);
 afterAll(async () => {
