@@ -11,7 +11,7 @@ import { planChangeThroughQueues, type ChangePlanning } from '../plan-change.js'
 import { applyFenced } from './fence.js';
 import { gateSteps } from './gates.js';
 import { holdSnapshot } from './held.js';
-import { deferredOf, finish } from './outcomes.js';
+import { deferredOf, failedReason, finish } from './outcomes.js';
 import { isSurvivable, planned, planningFailed } from './retry.js';
 import { knownAccounts, rememberAccounts, takeReadAccounts, type Change, type Identity } from './state.js';
 
@@ -111,9 +111,11 @@ export async function converge(id: Identity, change: Change, options: ConvergeOp
       ? { reason: 'a termination arrived while this change was being applied' }
       : rejected
         ? { reason: 'an operator rejected the fence batch that held its destructive steps: they were not applied' }
-        : unread.length > 0
-          ? { reason: unreadReason(unread) }
-          : {}),
+        : applied.failed
+          ? { reason: failedReason(applied) }
+          : unread.length > 0
+            ? { reason: unreadReason(unread) }
+            : {}),
     ...(applied.compensations.length > 0 ? { compensations: applied.compensations } : {}),
     ...deferredOf([...later.filter((s) => !rejected || !s.fenced), ...gated]),
   });
