@@ -11,6 +11,7 @@ import { requestResequence, requestRetry } from '../../clients/identity.js';
 import { getIdentity } from '../../store/index.js';
 import { accessGranted } from '../../workflows/approval-messages.js';
 import { getState, identityWorkflowId, type IdentityState } from '../../workflows/messages.js';
+import { Application, ProvisioningStatus } from '../../workflows/search-attributes.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { writeChatPolicy } from '../helpers/policy-yaml.js';
@@ -162,7 +163,12 @@ describe('a burst of 300 updates for one person', () => {
     for await (const wf of p.ingress.client.workflow.list({ query: `WorkflowId="${identityWorkflowId(id)}"` })) runs.push({ status: wf.status.name, historyLength: wf.historyLength });
     expect(runs.filter((r) => r.status === 'RUNNING')).toHaveLength(1);
     expect(runs.filter((r) => r.status !== 'RUNNING').map((r) => r.status)).toEqual(runs.filter((r) => r.status !== 'RUNNING').map(() => 'CONTINUED_AS_NEW'));
-    expect((await handleOf(id).describe()).status.name).toBe('RUNNING');
+    // The running run (after continue-as-new, the next one) says what its search attributes say.
+    const [state, described] = await Promise.all([handleOf(id).query(getState), handleOf(id).describe()]);
+    expect(described.status.name).toBe('RUNNING');
+    expect(state.status).toBe('provisioned');
+    expect(described.typedSearchAttributes.get(ProvisioningStatus)).toBe(state.status);
+    expect([...(described.typedSearchAttributes.get(Application) ?? [])].sort()).toEqual(Object.keys(state.accounts).sort());
     // The numbers this run measured, for the report.
     writeFileSync(path.join(tmpdir(), `burst-${id}.json`), JSON.stringify({ runs, converged: [...byEvent.values()].filter((o) => o.status === 'succeeded').length, ignored: [...byEvent.values()].filter((o) => o.status === 'ignored').length }));
   }, 300_000);
