@@ -20,8 +20,11 @@ export async function signalHrEvent(client: Client, taskQueue: string, event: Hr
   });
 }
 
-/** What an operator's ask found: the person's workflow, and what was waiting (undefined: nothing). */
-export type OperatorAsk = { workflowId: string; waiting: string | undefined };
+/**
+ * What an operator's ask found: the person's workflow, what was waiting (undefined: nothing), and
+ * the same without change or event ids (they may embed the employee id), for the audit's clear text.
+ */
+export type OperatorAsk = { workflowId: string; waiting: string | undefined; summary?: string };
 
 /**
  * Asks the person's workflow to try the change waiting for its retry, and the scheduled steps that
@@ -34,11 +37,10 @@ export async function requestRetry(client: Client, employeeId: string, request: 
   const failedSteps = scheduled.filter((s) => (s.attempt ?? 0) > 0).map((s) => s.step.key);
   if (!retry && failedSteps.length === 0) return { workflowId, waiting: undefined };
   await handle.signal(retryRequested, request);
-  const waiting = [
-    ...(retry ? [`change ${retry.changeId} (${retry.eventType} #${retry.sequence}, attempt ${retry.attempt}): ${retry.reason}`] : []),
-    ...(failedSteps.length > 0 ? [`failed scheduled steps ${failedSteps.join(', ')}`] : []),
-  ];
-  return { workflowId, waiting: waiting.join('; ') };
+  const steps = failedSteps.length > 0 ? [`failed scheduled steps ${failedSteps.join(', ')}`] : [];
+  const waiting = [...(retry ? [`change ${retry.changeId} (${retry.eventType} #${retry.sequence}, attempt ${retry.attempt}): ${retry.reason}`] : []), ...steps];
+  const summary = [...(retry ? [`${retry.eventType} #${retry.sequence}, attempt ${retry.attempt}`] : []), ...steps];
+  return { workflowId, waiting: waiting.join('; '), summary: summary.join('; ') };
 }
 
 /**
@@ -51,5 +53,5 @@ export async function requestResequence(client: Client, employeeId: string, requ
   const { held } = await handle.query(getState);
   if (!held) return { workflowId, waiting: undefined };
   await handle.signal(resequenceRequested, request);
-  return { workflowId, waiting: `${held.eventType} #${held.sequence} (event ${held.eventId})` };
+  return { workflowId, waiting: `${held.eventType} #${held.sequence} (event ${held.eventId})`, summary: `${held.eventType} #${held.sequence}` };
 }

@@ -40,7 +40,7 @@ export function registerIdentityRoutes(app: Express, deps: IdentityRouteDeps): v
           await audit(`identity.${kind}-refused`, nothing);
           return sendError(res, 409, `nothing-to-${kind}`, nothing);
         }
-        await audit(done, `${kind} of ${asked.waiting}`.slice(0, 2000));
+        await audit(done, `${kind} of ${asked.summary ?? 'what waited'}`.slice(0, 2000));
         res.status(202).json({ employeeId, workflowId: asked.workflowId, [kind === 'retry' ? 'retrying' : 'accepted']: asked.waiting });
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return sendError(res, 404, 'identity-not-found', `no identity workflow for ${employeeId}`);

@@ -7,13 +7,16 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestResequence, requestRetry } from '../../clients/identity.js';
-import { getIdentity } from '../../store/index.js';
+import { Client, Connection } from '@temporalio/client';
+import { mintToken, type ApiRole, type JwtSettings } from '../../api/auth.js';
+import { startApi, type ApiServer } from '../../api/server.js';
+import { dataConverter } from '../../codec/data-converter.js';
+import { getIdentity, queryAudit } from '../../store/index.js';
 import { accessGranted } from '../../workflows/approval-messages.js';
 import { getState, identityWorkflowId, type IdentityState } from '../../workflows/messages.js';
 import { Application, ProvisioningStatus } from '../../workflows/search-attributes.js';
 import { hrEvent } from '../helpers/hr-events.js';
-import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { eventually, logger, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { writeChatPolicy } from '../helpers/policy-yaml.js';
 import type { TestScimApp } from '../helpers/scim-app.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -23,14 +26,35 @@ const MAX_JUMP = 1_000;
 
 let p: Pipeline;
 let chat: TestScimApp;
+let connection: Connection;
+let api: ApiServer;
+const jwt: JwtSettings = { secret: new TextEncoder().encode(`never-fails-secret-${uniqueName('s')}-0123456789abcdef`), issuer: 'provisioner', audience: 'provisioner-api' };
 beforeAll(async () => {
   const lifecycle = `{ moverGracePeriod: PT5S, leaverDeletionDelay: PT${DELETION_DELAY_S}S, personalDataRetention: P2Y, onLeave: keep, maxSequenceJump: ${MAX_JUMP} }`;
   p = await startPipeline({ appNames: ['chat'], policyDir: writeChatPolicy({ name: 'never-fails', owner: 'OWNER1', lifecycle }) });
   [chat] = p.apps as [TestScimApp];
+  connection = await Connection.connect({ address: p.cfg.temporal.address });
+  const client = new Client({ connection, namespace: p.cfg.temporal.namespace, dataConverter: dataConverter(p.cfg.dataDir) });
+  api = await startApi({ cfg: p.cfg, logger, client, store: p.store, port: 0, jwt });
 }, 120_000);
 afterAll(async () => {
+  await api?.close();
+  await connection?.close();
   await p?.close();
 });
+
+/** An operator's ask through the HTTP API, as `provisioner retry` and `provisioner identity resequence` make it. */
+async function ask(kind: 'retry' | 'resequence', employeeId: string, roles: ApiRole[] = ['operator'], reason?: string) {
+  const token = await mintToken(jwt, { sub: 'OPS1', roles, ttl: '10m' });
+  const res = await fetch(`${api.url}/identities/${employeeId}/${kind}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(reason ? { reason } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, string> };
+}
+
+const auditActions = async (employeeId: string) => (await queryAudit(p.store.pool, p.store.keys.kek, { employeeId, limit: 500 })).map((r) => r.action);
 
 const employee = (prefix: string) => uniqueName(prefix).replaceAll('.', '');
 const send = (id: string, options: Parameters<typeof hrEvent>[1]) => p.produce([{ key: id, value: JSON.stringify(hrEvent(id, options)) }]);
@@ -97,8 +121,11 @@ describe("an application's token revoked mid-life", () => {
     const tokenRef = p.connectorConfigs[0]!.type === 'scim' && p.connectorConfigs[0]!.auth.kind === 'bearer' ? p.connectorConfigs[0]!.auth.token : undefined;
     if (!tokenRef || !('file' in tokenRef)) throw new Error('the test app is configured with a bearer token file');
     writeFileSync(tokenRef.file, `${rotated}\n`);
-    const asked = await requestRetry(p.ingress.client, id, { operator: 'OPS1' });
-    expect(asked.waiting).toMatch(/provisioner.grant.expired.*failed scheduled steps deleteAccount/);
+    expect((await ask('retry', id, ['approver'])).status).toBe(403);
+    const asked = await ask('retry', id, ['operator'], 'chat token rotated');
+    expect(asked.status).toBe(202);
+    expect(asked.body.retrying).toMatch(/provisioner.grant.expired.*failed scheduled steps deleteAccount/);
+    expect(await auditActions(id)).toContain('identity.retry-requested');
 
     const converged = await stateUntil(id, 'converged after the retry', (s) => s.retry === undefined && s.scheduled.length === 0 && s.status === 'deprovisioned', 60_000);
     expect(converged.accounts).toEqual({});
@@ -127,13 +154,17 @@ describe('an absurd sequence', () => {
     await send(id, { type: 'hr.worker.updated', sequence: 2, data: { title: 'Staff Engineer' } });
     expect((await outcomeWhere(id, 'sequence 2', (o) => o.sequence === 2)).status).toBe('succeeded');
 
-    expect((await requestResequence(p.ingress.client, id, { operator: 'OPS1', reason: 'HRIS renumbered' })).waiting).toContain(`#${absurd}`);
+    const accepted = await ask('resequence', id, ['operator'], 'HRIS renumbered');
+    expect(accepted.status).toBe(202);
+    expect(accepted.body.accepted).toContain(`#${absurd}`);
     const realigned = await stateUntil(id, 'the held snapshot applied', (s) => s.lastAppliedSequence === absurd && s.status === 'provisioned');
     expect(realigned.held).toBeUndefined();
     expect((await outcomeWhere(id, 'the resequenced change', (o) => o.sequence === absurd && o.status === 'succeeded')).changeId).toMatch(/\/resequenced$/);
     expect((await getIdentity(p.store.pool, p.store.keys.kek, id))?.lastAppliedSequence).toBe(absurd);
-    // Nothing more is held: a second resequence is refused.
-    expect((await requestResequence(p.ingress.client, id, { operator: 'OPS1' })).waiting).toBeUndefined();
+    // Nothing more is held: a second resequence is refused, and both are audited.
+    const again = await ask('resequence', id);
+    expect(again).toMatchObject({ status: 409, body: { reason: 'nothing-to-resequence' } });
+    expect(await auditActions(id)).toEqual(expect.arrayContaining(['identity.resequenced', 'identity.resequence-refused']));
   }, 120_000);
 });
 
