@@ -53,7 +53,10 @@ async function takeWork(id: Identity, due: number | undefined): Promise<boolean>
   if (id.pending.length > 0) {
     await takeEvents(id);
   } else if (id.requests.length > 0) {
-    await takeRequest(id, id.requests.shift()!);
+    // Taken off the queue once done: a request whose bookkeeping failed is taken again after the stall.
+    const work = id.requests[0]!;
+    await takeRequest(id, work);
+    id.requests = id.requests.filter((r) => r !== work);
   } else if (gatesMoved(id)) {
     await settleGates(id);
   } else if (id.resequenceRequested) {

@@ -5,12 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import type { PlanStep } from '../../policy/planner.js';
 import { RETRY_BACKOFF } from '../../workflows/identity/retry.js';
+import { accessGranted } from '../../workflows/approval-messages.js';
 import { resequenceRequested, retryRequested } from '../../workflows/messages.js';
 import { DAY, iso, outcome, scenario, unique } from './harness.js';
 import { person } from './people.js';
-import { createStubActivities } from './stub-activities.js';
+import { createStubActivities, type Breakable } from './stub-activities.js';
 
-type Planning = 'preparePlan' | 'readAccount' | 'planChange';
+type Planning = Exclude<Breakable, 'recordRequestGrant'>;
 
 const account: PlanStep = { key: 'ensureAccount/chat', action: 'ensureAccount', app: 'chat', reason: 'birthright' };
 const later = (notBefore: number): PlanStep => ({ key: 'revoke/chat/old-team', action: 'revoke', app: 'chat', entitlementId: 'old-team', reason: 'grace', notBefore: iso(notBefore) });
@@ -86,6 +87,32 @@ describe('a person whose change cannot be planned', () => {
       await p.handle.signal(retryRequested, { operator: 'ops-1' });
       const converged = await p.until('the retry to converge', (s) => s.lastAppliedSequence === 3 && s.retry === undefined);
       expect(converged.status).toBe('provisioned');
+    });
+  });
+});
+
+describe("a failure outside a change's planning", () => {
+  it("stalls the person's workflow for a backoff, then takes the same work again", async () => {
+    const broken = { now: false };
+    const stubs = createStubActivities({
+      apps: ['chat'],
+      plan: (input) => (input.eventType === 'hr.worker.hired' ? [account] : input.eventType === 'itsm.access.requested' ? [{ key: 'grant/chat/war-room', action: 'grant', app: 'chat', entitlementId: 'war-room', reason: 'request' }] : []),
+      breaks: (activity) => (broken.now && activity === 'recordRequestGrant' ? { type: 'StoreRefused', message: 'the store refused the grant (scripted)' } : undefined),
+    });
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const p = person(run, unique('ST'));
+      await p.hr('hr.worker.hired', 1);
+      broken.now = true;
+      await p.handle.signal(accessGranted, { ticketId: 'CHG-1', eventId: 'CHG-1-granted', requesterId: p.employeeId, app: 'chat', entitlementId: 'war-room', approvalIds: [] });
+      const stalled = await p.until('the stall', (s) => s.status === 'failed' && s.retry !== undefined);
+      expect(stalled.retry).toMatchObject({ changeId: 'workflow', attempt: 1 });
+      expect(stalled.retry!.reason).toContain('the store refused the grant');
+      expect((await p.handle.describe()).status.name).toBe('RUNNING');
+
+      broken.now = false;
+      await run.env.sleep(RETRY_BACKOFF.initialMs + 1_000);
+      await p.until('the grant after the stall', (s) => s.status === 'provisioned' && s.retry === undefined && s.pendingEvents === 0);
+      expect(stubs.held('chat', p.employeeId)?.entitlements).toEqual(['war-room']);
     });
   });
 });

@@ -54,12 +54,15 @@ export type StubScript = {
   /** An access request's assessment. */
   assess?: (input: AccessRequestInput) => RequestAssessment;
   /** A planning activity that fails for good while this says so: the failure's type and message (e.g. AuthError). */
-  breaks?: (activity: 'preparePlan' | 'readAccount' | 'planChange') => { type: string; message: string } | undefined;
+  breaks?: (activity: Breakable) => { type: string; message: string } | undefined;
   /** `lifecycle.maxSequenceJump`: preparePlan holds a snapshot that jumps further (policy/sequence-jump.ts). */
   maxSequenceJump?: number;
   /** Fence limits per scope key: when set, permits are asked of the real fence workflow. */
   fence?: { limits: Record<string, number>; windowMs?: number; releasesRequired?: number };
 };
+
+/** The activities a test can make fail for good: the planning ones, and a request's bookkeeping. */
+export type Breakable = 'preparePlan' | 'readAccount' | 'planChange' | 'recordRequestGrant';
 
 type Held = { active: boolean; entitlements: string[]; account: { app: string; id: string; externalId: string } };
 
@@ -126,7 +129,7 @@ export function createStubActivities(script: StubScript = {}) {
   }
 
   /** Fails the planning activity the script says is broken, for good (not retried by Temporal). */
-  function broken(activity: 'preparePlan' | 'readAccount' | 'planChange'): void {
+  function broken(activity: Breakable): void {
     const failure = script.breaks?.(activity);
     if (failure) throw ApplicationFailure.create({ ...failure, nonRetryable: true });
   }
@@ -226,6 +229,7 @@ export function createStubActivities(script: StubScript = {}) {
     },
     async recordRequestGrant(input: Input<'recordRequestGrant'>): Promise<void> {
       record('recordRequestGrant', { app: input.app, entitlementId: input.entitlementId });
+      broken('recordRequestGrant');
     },
     async endRequestGrants(input: Input<'endRequestGrants'>): Promise<number> {
       record('endRequestGrants', { app: input.app, entitlementId: input.entitlementId });

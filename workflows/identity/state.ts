@@ -115,6 +115,7 @@ export function carry(id: Identity): CarriedState {
     awaitingApproval: state.awaitingApproval,
     recentEventIds: id.recentEventIds,
     pending: id.pending,
+    ...(id.requests.length > 0 ? { requests: id.requests } : {}),
     ...(state.grants?.length ? { grants: state.grants } : {}),
     ...(gates.length > 0 ? { gates, gateCounter } : gateCounter > 0 ? { gateCounter } : {}),
     ...(lastSnapshot ? { snapshot: lastSnapshot } : {}),
