@@ -30,7 +30,6 @@ export async function converge(id: Identity, change: Change, options: ConvergeOp
   const before = state.status;
   state.status = 'provisioning';
   if (change.snapshot) {
-    state.lastEventType = change.eventType as HrEventType;
     upsertSearchAttributes([
       { key: ProvisioningStatus, value: 'provisioning' },
       { key: LifecycleEvent, value: change.eventType },
@@ -57,6 +56,8 @@ export async function converge(id: Identity, change: Change, options: ConvergeOp
     return holdSnapshot(id, change, planning.held);
   }
   const { plan, read } = planning;
+  // Only a change that was planned is the person's last event (a held or unplanned one is not).
+  if (change.snapshot) state.lastEventType = change.eventType as HrEventType;
   planned(id, change);
   if (read) takeReadAccounts(id, read);
   // Plans from builds before access requests carry no snapshot: then it is the event's.
