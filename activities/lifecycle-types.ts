@@ -12,10 +12,20 @@ export type { ActualAccount, Plan, PlanStep };
  * one; on `actual`, what the applications reported through their queues (absent in histories from
  * before the planning reads: then planChange reads them itself).
  */
-export type PlanChangeInput = { employeeId: string; changeId: string; eventType: HrEventType | ChangeEventType; snapshot?: WorkerSnapshot; actual?: ActualAccount[] };
+export type PlanChangeInput = {
+  employeeId: string;
+  changeId: string;
+  eventType: HrEventType | ChangeEventType;
+  snapshot?: WorkerSnapshot;
+  actual?: ActualAccount[];
+  /** The person's last applied sequence (-1: none yet): a snapshot too far ahead of it is held (`lifecycle.maxSequenceJump`). */
+  appliedSequence?: number;
+  /** An operator accepted this snapshot's sequence as the new baseline (`provisioner identity resequence`). */
+  acceptSequenceJump?: boolean;
+};
 
 /** What a plan reads: the applications whose accounts `readAccount` reads on their own queues. */
-export type ApplicationsToRead = { apps: string[] };
+export type ApplicationsToRead = { apps: string[]; /** Why the snapshot is held for an operator instead (nothing was stored). */ hold?: string };
 
 /** One application's read of the person's account. */
 export type ReadAccountInput = { app: string; employeeId: string; idempotencyKey: string };
@@ -52,6 +62,8 @@ export type RecordChangeInput = {
   eventId: string;
   sequence: number;
   outcome: Outcome;
+  /** False when the change applied nothing (held snapshot, plan waiting for its retry): the person's applied sequence stays. */
+  applied?: boolean;
 };
 
 /** The actor of the audit records the identity workflow's activities write. */

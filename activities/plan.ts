@@ -14,6 +14,7 @@ import type { Identity } from '../policy/identity.js';
 import type { Grant } from '../policy/evaluator.js';
 import type { DuplicateValue } from '../policy/data-quality.js';
 import { holdAccountsForApprovals } from '../policy/least-privilege.js';
+import { sequenceJumpHold } from '../policy/sequence-jump.js';
 import { planIdentity, type ActualAccount, type Plan, type PlanStep } from '../policy/planner.js';
 import type { WorkerSnapshot } from '../schemas/events.js';
 import { listGrants, recordPlan, upsertIdentity, type Store } from '../store/index.js';
@@ -95,8 +96,14 @@ export function createPlanActivities(deps: PlanActivityDeps) {
   return {
     /** Stores the change's snapshot and names the applications whose accounts the plan reads. */
     async preparePlan(input: PlanChangeInput): Promise<ApplicationsToRead> {
+      const policy = deps.policy();
+      // Checked before the snapshot is stored: a held snapshot must not become the stored baseline.
+      if (input.snapshot && input.appliedSequence !== undefined && !input.acceptSequenceJump) {
+        const hold = sequenceJumpHold({ appliedSequence: input.appliedSequence, sequence: input.snapshot.sequence, maxJump: policy.model.lifecycle.maxSequenceJump });
+        if (hold !== undefined) return { apps: [], hold };
+      }
       await snapshotOf(input, activityWorkflowId(), { store: true });
-      return { apps: applicationsToRead(deps.policy(), deps.connectors) };
+      return { apps: applicationsToRead(policy, deps.connectors) };
     },
 
     /** The applications whose accounts a plan or an assessment reads (an access request's assessment). */

@@ -7,8 +7,9 @@ export function createRecordActivities(deps: { store: Store }) {
     async recordChange(input: RecordChangeInput): Promise<void> {
       await deps.store.change(
         async (tx) => {
-          const recorded = await recordOutcome(tx, input.outcome);
-          if (input.outcome.status !== 'ignored') await markSequenceApplied(tx, input.employeeId, input.sequence);
+          const applied = input.applied ?? true;
+          const recorded = await recordOutcome(tx, input.outcome, { applied });
+          if (input.outcome.status !== 'ignored' && applied) await markSequenceApplied(tx, input.employeeId, input.sequence);
           return recorded;
         },
         (r: { created: boolean }) => (r.created ? outcomeAuditEntry(input.outcome) : null),

@@ -149,6 +149,9 @@ export const routeRoles = {
   'POST /codec/encode': ['operator', 'admin'],
   'POST /codec/decode': ['operator', 'admin', 'auditor'],
   'GET /identities/:employeeId': ['operator', 'auditor', 'admin'],
+  // Retry a change that could not be planned; accept a held snapshot's sequence (api/routes/identities.ts).
+  'POST /identities/:employeeId/retry': ['operator', 'admin'],
+  'POST /identities/:employeeId/resequence': ['operator', 'admin'],
   'GET /fence': ['operator', 'auditor', 'admin'],
   'POST /fence/batches/:batchId/release': ['operator', 'admin'],
   'POST /fence/batches/:batchId/reject': ['operator', 'admin'],

@@ -22,6 +22,7 @@ import { auditRefusals, authenticate, authorize, callerOf, pathOf, sendError, ty
 import { registerApplicationRoutes } from './routes/applications.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerFenceRoutes } from './routes/fence.js';
+import { registerIdentityRoutes } from './routes/identities.js';
 
 /** The setting that chooses the API's port, as error messages name it. */
 export const API_PORT_SETTING = 'http.apiPort';
@@ -176,6 +177,7 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
     }
   });
 
+  registerIdentityRoutes(app, { client, store, onRefused, queryTimeoutMs });
   registerFenceRoutes(app, { client, store, onRefused, taskQueue: cfg.temporal.taskQueue });
   registerApprovalRoutes(app, { client, store, logger: log, onRefused, queryTimeoutMs, decisionTimeoutMs });
   registerApplicationRoutes(app, { cfg, store, logger: log, onRefused });

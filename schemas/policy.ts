@@ -286,6 +286,8 @@ export const lifecycleSchema = z.strictObject({
   prehireDays: prehireDaysSchema.default(0),
   /** Where a `startDate` (a date) begins: its start of day in this zone. */
   timezone: timeZoneSchema.default('UTC'),
+  /** A snapshot whose sequence jumps further ahead of the person's last applied one is held for an operator (policy/sequence-jump.ts). */
+  maxSequenceJump: z.number().int('maxSequenceJump is a whole number of sequence steps').positive('maxSequenceJump is 1 or more').default(1_000_000),
 });
 export type Lifecycle = z.infer<typeof lifecycleSchema>;
 

@@ -30,9 +30,10 @@ export async function recordPlan(tx: StoreTx, plan: PlanRecord): Promise<{ creat
 
 /**
  * Records a change's outcome once, and advances the person's last applied sequence unless the
- * event was ignored (stale or duplicate).
+ * event was ignored (stale or duplicate) or not applied (`applied: false`: its snapshot was held,
+ * or its plan could not be made and it waits for a retry).
  */
-export async function recordOutcome(tx: StoreTx, outcomeInput: Outcome): Promise<{ created: boolean; lastAppliedSequence: number | undefined }> {
+export async function recordOutcome(tx: StoreTx, outcomeInput: Outcome, options: { applied: boolean } = { applied: true }): Promise<{ created: boolean; lastAppliedSequence: number | undefined }> {
   const outcome = outcomeSchema.parse(outcomeInput);
   const person = await ensurePerson(tx.client, tx.kek, outcome.employeeId);
   const { rowCount } = await tx.client.query(
@@ -42,7 +43,7 @@ export async function recordOutcome(tx: StoreTx, outcomeInput: Outcome): Promise
       outcome.ticketId ?? null, JSON.stringify(outcome.steps), outcome.reason ?? null, outcome.completedAt],
   );
   if (rowCount !== 1) return { created: false, lastAppliedSequence: undefined };
-  if (outcome.status === 'ignored') return { created: true, lastAppliedSequence: undefined };
+  if (outcome.status === 'ignored' || !options.applied) return { created: true, lastAppliedSequence: undefined };
   const { rows } = await tx.client.query<{ last_applied_sequence: string }>(
     `update identities set last_applied_sequence = greatest(last_applied_sequence, $2), updated_at = now()
       where person_id = $1 returning last_applied_sequence`,

@@ -21,7 +21,7 @@ function invalid(res: Response, error: z.ZodError): void {
   res.status(400).json({ error: 'invalid_request', detail: z.prettifyError(error) });
 }
 
-export function adminRouter(options: { adminToken: string; state: TargetState; faults: FaultInjector; reset: () => void }): Router {
+export function adminRouter(options: { adminToken: string; state: TargetState; faults: FaultInjector; rotateTokens: () => string; reset: () => void }): Router {
   const { state, faults } = options;
   const router = Router();
   router.use((req, res, next) => {
@@ -59,6 +59,13 @@ export function adminRouter(options: { adminToken: string; state: TargetState; f
   });
   router.get('/stats', (_req, res) => {
     res.json({ app: state.name, users: state.store.count('User'), groups: state.store.count('Group'), lastWriteSeq: state.writes.lastSeq });
+  });
+  // Rotates the app's SCIM bearer token: the old one is revoked (401) and the new one answered once,
+  // as an identity provider's admin console does.
+  router.post('/tokens/rotate', (_req, res) => {
+    const token = options.rotateTokens();
+    state.logger.info('bearer token rotated');
+    res.json({ token });
   });
   router.post('/reset', (_req, res) => {
     options.reset();

@@ -51,9 +51,19 @@ export class ClientAuth {
     return { token: `${payload}.${signature}`, expiresIn };
   }
 
+  /** The static bearer tokens in force (the configured ones until an operator rotates them). */
+  #bearerTokens: readonly string[] | undefined;
+
+  /** Replaces every static bearer token with one fresh token, and returns it: the old ones get 401 from now on. */
+  rotateBearerTokens(): string {
+    const token = b64url(randomBytes(24));
+    this.#bearerTokens = [token];
+    return token;
+  }
+
   /** Is this bearer token one of the static tokens, or an issued token that has not expired? */
   accepts(token: string): boolean {
-    if (this.options.bearerTokens.some((t) => sameSecret(token, t))) return true;
+    if ((this.#bearerTokens ?? this.options.bearerTokens).some((t) => sameSecret(token, t))) return true;
     if (!this.#key) return false;
     const [payload, signature, extra] = token.split('.');
     if (!payload || !signature || extra !== undefined) return false;

@@ -130,6 +130,7 @@ export async function startScimApp(options: ScimAppOptions): Promise<ScimApp> {
         adminToken: options.adminToken,
         state,
         faults,
+        rotateTokens: () => auth.rotateBearerTokens(),
         reset: () => {
           store.reset();
           writes.clear();

@@ -19,7 +19,8 @@ import type { StepOutcome } from '../schemas/outcomes.js';
 import { connectorActivities, DISABLE_PRIORITY, stepSummary, URGENT_PRIORITY, type Placement } from './connector-activities.js';
 import { Saga, type CompensationReport } from './saga.js';
 
-export type AppliedChange = { steps: StepOutcome[]; compensations: CompensationReport[]; failed: boolean; accounts: Record<string, AccountRef> };
+/** What a change did: its steps' outcomes, what it undid, and the person's accounts after it (`removed`: the applications where it deleted one or undid the one it created). */
+export type AppliedChange = { steps: StepOutcome[]; compensations: CompensationReport[]; failed: boolean; accounts: Record<string, AccountRef>; removed?: string[] };
 
 export type ChangeContext = Omit<ApplyStepInput, 'step' | 'idempotencyKey'>;
 
@@ -95,6 +96,9 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
   const outcomes: StepOutcome[] = [];
   const accounts: Record<string, AccountRef> = { ...known };
   const blockedApps = new Set<string>();
+  /** Undo labels of the accounts this change created, by application; and the applications whose account went. */
+  const created = new Map<string, string>();
+  const removed = new Set<string>();
   let failed = false;
   const callsOf = patched('named-connector-activities') ? namedCalls : legacyCalls;
 
@@ -133,6 +137,8 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
             else saga.forgetLast();
           }
           if (result.account) accounts[app] = result.account;
+          if (step.action === 'ensureAccount' && result.outcome === 'created') created.set(undo.label, app);
+          if (step.action === 'deleteAccount') removed.add(app);
           if (result.outcome === 'action-required' && step.action === 'ensureAccount') blockedApps.add(app);
           outcomes.push({
             app,
@@ -147,5 +153,11 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
     );
   }
   const compensations = failed ? await saga.compensate() : [];
-  return { steps: outcomes, compensations, failed, accounts };
+  // An account this change created and its compensation deleted is no longer the person's.
+  for (const report of compensations) {
+    const app = created.get(report.label);
+    if (report.ok && app !== undefined) removed.add(app);
+  }
+  for (const app of removed) delete accounts[app];
+  return { steps: outcomes, compensations, failed, accounts, ...(removed.size > 0 ? { removed: [...removed] } : {}) };
 }

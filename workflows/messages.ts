@@ -5,6 +5,7 @@ import type { PlanStep } from '../policy/planner.js';
 import type { HrEventType, WorkerSnapshot } from '../schemas/events.js';
 import type { Gate } from '../policy/approval-chain.js';
 import type { AccessGranted, AccessRevocationRequested } from './approval-messages.js';
+import type { Change } from './identity/state.js';
 
 /** An HR event as the identity workflow receives it: the envelope fields it needs and the snapshot. */
 export type HrEventReceived = {
@@ -18,7 +19,7 @@ export type HrEventReceived = {
 export const hrEventReceived = defineSignal<[HrEventReceived]>('hrEventReceived');
 
 /** A step waiting for its time: a mover's lost access after the grace period, a leaver's deletion. */
-export type ScheduledStep = { changeId: string; eventId: string; sequence: number; step: PlanStep; notBefore: string };
+export type ScheduledStep = { changeId: string; eventId: string; sequence: number; step: PlanStep; notBefore: string; /** Failed attempts so far: a failed step is tried again after a backoff. */ attempt?: number };
 
 /** A step waiting for approval: `approvals` are the policy's rules, `approvalIds` the approvals to decide. */
 export type GatedStep = { changeId: string; step: PlanStep; approvals: string[]; approvalIds?: string[] };
@@ -59,7 +60,25 @@ export type IdentityState = {
   wake?: Wake;
   /** Accounts not made yet: each waits for the first approved grant of its application. */
   accountsAwaitingApproval?: Array<{ app: string; reason: string }>;
+  /** A change that could not be planned, tried again at `nextAt`, on the next event or on `provisioner retry`. */
+  retry?: RetryView;
+  /** An HR snapshot held for an operator (its sequence jumped too far ahead): `provisioner identity resequence` accepts it. */
+  held?: HeldView;
 };
+
+/** What getState shows of a change waiting for its retry. */
+export type RetryView = { changeId: string; eventType: string; sequence: number; attempt: number; nextAt: string; reason: string };
+
+/** What getState shows of a held HR snapshot. */
+export type HeldView = { eventId: string; eventType: HrEventType; sequence: number; reason: string };
+
+/** An operator asks the person's workflow to try its failed change again now (API `POST /identities/:employeeId/retry`). */
+export type RetryRequest = { operator: string; reason?: string };
+export const retryRequested = defineSignal<[RetryRequest]>('retryRequested');
+
+/** An operator accepts the held snapshot as the person's new sequence baseline (after an HRIS renumbering). */
+export type ResequenceRequest = { operator: string; reason?: string };
+export const resequenceRequested = defineSignal<[ResequenceRequest]>('resequenceRequested');
 
 export const getState = defineQuery<IdentityState>('getState');
 
@@ -82,6 +101,20 @@ export type CarriedState = {
   /** The newest HR snapshot (personal data: it travels encrypted, like the signals that brought it). */
   snapshot?: WorkerSnapshot;
   wake?: Wake;
+  /** The status getState showed, so the next run says what the search attribute says. */
+  status?: IdentityState['status'];
+  /** The change waiting for its retry, with its backoff. */
+  retry?: PendingRetry;
+  /** The HR event held for an operator. */
+  held?: HrEventReceived & { reason: string };
+};
+
+/** A change that could not be planned: the change itself (JSON-plain), the attempts so far and when it is tried again. */
+export type PendingRetry = {
+  change: Change;
+  attempt: number;
+  nextAt: number;
+  reason: string;
 };
 
 export const identityWorkflowId = (employeeId: string) => `identity/${employeeId}`;

@@ -23,14 +23,19 @@ async function readAccounts(input: { employeeId: string; apps: string[]; keyPref
   return found.filter((a): a is ActualAccount => a !== null);
 }
 
+/** A change's plan with what the applications reported (`read`: absent for histories that read in process), or why its snapshot is held. */
+export type ChangePlanning = { plan: PlannedChange; read?: { apps: string[]; found: ActualAccount[] } } | { held: string };
+
 /** The plan of one change of the person (the identity workflow's `converge`). */
-export async function planChangeThroughQueues(input: Omit<PlanChangeInput, 'actual'>): Promise<PlannedChange> {
-  if (!patched('planning-reads')) return planChange(input);
-  const { apps } = await preparePlan(input);
+export async function planChangeThroughQueues(input: Omit<PlanChangeInput, 'actual'>): Promise<ChangePlanning> {
+  if (!patched('planning-reads')) return { plan: await planChange(input) };
+  const { apps, hold } = await preparePlan(input);
+  if (hold !== undefined) return { held: hold };
   // A leaver's reads come before its disable: the same queue, ahead of the rest.
   const placement: Placement = input.snapshot?.status === 'terminated' ? { urgency: 'urgent', priorityKey: DISABLE_PRIORITY } : { urgency: 'normal' };
   const actual = await readAccounts({ employeeId: input.employeeId, apps, placement, keyPrefix: `${workflowInfo().workflowId}/${input.changeId}/readAccount` });
-  return planChange({ ...input, actual });
+  const { appliedSequence: _applied, acceptSequenceJump: _accepted, ...planInput } = input;
+  return { plan: await planChange({ ...planInput, actual }), read: { apps, found: actual } };
 }
 
 /**

@@ -71,6 +71,8 @@ async function personStatus(cfg: Config, employeeId: string): Promise<boolean> {
   for (const line of datedLines(state)) say(line);
   for (const g of state.awaitingApproval) say(`  approval ${g.step.key} needs ${g.approvals.join(', ')}${g.approvalIds?.length ? ` (decide: ${g.approvalIds.join(', ')})` : ''}`);
   if ((state as { fenceHold?: unknown }).fenceHold) say(`  fence    held: ${JSON.stringify((state as { fenceHold?: unknown }).fenceHold)}`);
+  if (state.retry) say(`  retry    ${state.retry.eventType} #${state.retry.sequence}, attempt ${state.retry.attempt}, next at ${state.retry.nextAt} (or \`provisioner retry ${employeeId}\`): ${state.retry.reason}`);
+  if (state.held) say(`  held     ${state.held.eventType} #${state.held.sequence}: ${state.held.reason}`);
   await printRecentChanges(cfg, employeeId);
   return true;
 }

@@ -53,6 +53,11 @@ export class AdminClient {
     return (await this.#call<{ writes: WriteEntry[] }>('GET', `/writes${params.size ? `?${params}` : ''}`)).writes;
   }
 
+  /** Rotates the app's SCIM bearer token: the old one is refused from now on; the new one is returned. */
+  async rotateToken(): Promise<string> {
+    return (await this.#call<{ token: string }>('POST', '/tokens/rotate')).token;
+  }
+
   async reset(): Promise<void> {
     await this.#call('POST', '/reset');
   }

@@ -3,9 +3,6 @@
 // a new run of the person's workflow, which revokes it in the SCIM app and in the store, audited
 // as system:grant-sweep; a second sweep finds nothing and changes nothing. The worker created the
 // schedule that runs the sweep every few minutes, skipping a run that would overlap.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
 import { ensureGrantSweepSchedule, grantSweepScheduleId, triggerGrantSweep } from '../../runtime/grant-sweep-schedule.js';
@@ -15,50 +12,16 @@ import type { GrantSweepResult, grantSweep } from '../../workflows/grant-sweep.j
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { writeChatPolicy } from '../helpers/policy-yaml.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const id = (prefix: string) => uniqueName(prefix).replaceAll('.', '');
 const OWNER = id('O');
 
-function writePolicy(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'policy-grant-sweep-'));
-  writeFileSync(
-    path.join(dir, 'policy.yaml'),
-    `
-attributes:
-  - { name: employeeId, type: string }
-  - { name: status, type: string }
-  - { name: department, type: string }
-  - { name: title, type: string }
-  - { name: managerId, type: string }
-  - { name: region, type: string }
-  - { name: employmentType, type: string }
-regions: [eu, us]
-approverGroups:
-  - { id: chat-owners, members: [${OWNER}] }
-applications:
-  - id: chat
-    connector: scim
-    config: chat
-    owner: chat-owners
-    classification: internal
-    entitlements:
-      - { id: all-staff }
-      - { id: war-room, maxDuration: PT1H }
-roles:
-  - { id: staff, entitlements: [chat:all-staff] }
-birthright:
-  - { id: everyone, when: 'employmentType == "employee"', roles: [staff] }
-lifecycle: { moverGracePeriod: PT5S, leaverDeletionDelay: PT30S, personalDataRetention: P2Y, onLeave: keep }
-`,
-  );
-  return dir;
-}
-
 let p: Pipeline;
 let catalog: EntitlementCatalog;
 beforeAll(async () => {
-  p = await startPipeline({ appNames: ['chat'], policyDir: writePolicy() });
+  p = await startPipeline({ appNames: ['chat'], policyDir: writeChatPolicy({ name: 'grant-sweep', owner: OWNER, lifecycle: '{ moverGracePeriod: PT5S, leaverDeletionDelay: PT30S, personalDataRetention: P2Y, onLeave: keep }' }) });
   catalog = new EntitlementCatalog(p.worker.connectors);
 }, 120_000);
 afterAll(async () => {

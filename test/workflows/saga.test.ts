@@ -20,6 +20,8 @@ describe('the saga of a change', () => {
       const p = person(run, unique('S'));
       const state = await p.hr('hr.worker.hired', 1);
       expect(state.status).toBe('failed');
+      // The account the saga deleted is not listed as the person's.
+      expect(state.accounts).toEqual({});
 
       const calls = stubs.connectorCalls().map((c) => `${c.kind} ${c.key}`);
       expect(calls).toEqual([
@@ -36,6 +38,7 @@ describe('the saga of a change', () => {
 
       const hired = await outcome(stubs, 'the hire', (o) => o.sequence === 1);
       expect(hired.status).toBe('failed');
+      expect(hired.reason).toBe('chat grant engineering: InvalidRequestError: grant/chat/engineering fails (scripted); what the change did was undone');
       expect(hired.steps.map((s) => `${s.action} ${s.entitlementId ?? ''} ${s.outcome}`.replace('  ', ' '))).toEqual([
         'ensureAccount created',
         'grant all-staff applied',

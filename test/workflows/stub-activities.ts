@@ -16,6 +16,7 @@ import type { ApplyStepInput, PlanChangeInput, PlannedChange, PlanStep, RecordCh
 import type { ActualAccount, StepAction } from '../../policy/planner.js';
 import type { WorkerSnapshot } from '../../schemas/events.js';
 import type { Outcome } from '../../schemas/outcomes.js';
+import { sequenceJumpHold } from '../../policy/sequence-jump.js';
 import { requestPermit, type PermitAnswer, type PermitRequest } from '../../workflows/fence-messages.js';
 
 type Input<K extends keyof Activities> = Parameters<Activities[K]>[0];
@@ -52,9 +53,16 @@ export type StubScript = {
   chains?: (step: { key: string; entitlement: string; rules: string[] }) => ChainSpec[];
   /** An access request's assessment. */
   assess?: (input: AccessRequestInput) => RequestAssessment;
+  /** A planning activity that fails for good while this says so: the failure's type and message (e.g. AuthError). */
+  breaks?: (activity: Breakable) => { type: string; message: string } | undefined;
+  /** `lifecycle.maxSequenceJump`: preparePlan holds a snapshot that jumps further (policy/sequence-jump.ts). */
+  maxSequenceJump?: number;
   /** Fence limits per scope key: when set, permits are asked of the real fence workflow. */
   fence?: { limits: Record<string, number>; windowMs?: number; releasesRequired?: number };
 };
+
+/** The activities a test can make fail for good: the planning ones, and a request's bookkeeping. */
+export type Breakable = 'preparePlan' | 'readAccount' | 'planChange' | 'recordRequestGrant';
 
 type Held = { active: boolean; entitlements: string[]; account: { app: string; id: string; externalId: string } };
 
@@ -123,6 +131,12 @@ export function createStubActivities(script: StubScript = {}) {
     return perform(input.employeeId, step, action);
   }
 
+  /** Fails the planning activity the script says is broken, for good (not retried by Temporal). */
+  function broken(activity: Breakable): void {
+    const failure = script.breaks?.(activity);
+    if (failure) throw ApplicationFailure.create({ ...failure, nonRetryable: true });
+  }
+
   const INVERSE: Partial<Record<StepAction, StepAction>> = { ensureAccount: 'deleteAccount', enableAccount: 'disableAccount', disableAccount: 'enableAccount', grant: 'revoke', revoke: 'grant' };
   const verb = (action: StepAction) => async (input: ApplyStepInput): Promise<StepResult> => connectorCall(action, input, action);
 
@@ -148,8 +162,13 @@ export function createStubActivities(script: StubScript = {}) {
 
   const activities = {
     // Planning: in one activity (older histories), or prepared, read per application, then planned.
-    async preparePlan(input: PlanChangeInput): Promise<{ apps: string[] }> {
+    async preparePlan(input: PlanChangeInput): Promise<{ apps: string[]; hold?: string }> {
       record('preparePlan');
+      broken('preparePlan');
+      if (input.snapshot && script.maxSequenceJump !== undefined && input.appliedSequence !== undefined && !input.acceptSequenceJump) {
+        const hold = sequenceJumpHold({ appliedSequence: input.appliedSequence, sequence: input.snapshot.sequence, maxJump: script.maxSequenceJump });
+        if (hold) return { apps: [], hold };
+      }
       if (input.snapshot) snapshots.set(input.employeeId, input.snapshot);
       return { apps: script.apps ?? [] };
     },
@@ -159,11 +178,13 @@ export function createStubActivities(script: StubScript = {}) {
     },
     async readAccount(input: { app: string; employeeId: string; idempotencyKey: string }): Promise<ActualAccount | null> {
       record('readAccount', { kind: 'read', app: input.app });
+      broken('readAccount');
       const held = directory.get(`${input.app}/${input.employeeId}`);
       return held ? { app: input.app, account: held.account, active: held.active, entitlements: [...held.entitlements] } : null;
     },
     async planChange(input: PlanChangeInput): Promise<PlannedChange> {
       record('planChange');
+      broken('planChange');
       return plannedChange(input);
     },
 
@@ -213,6 +234,7 @@ export function createStubActivities(script: StubScript = {}) {
     },
     async recordRequestGrant(input: Input<'recordRequestGrant'>): Promise<void> {
       record('recordRequestGrant', { app: input.app, entitlementId: input.entitlementId });
+      broken('recordRequestGrant');
     },
     async endRequestGrants(input: Input<'endRequestGrants'>): Promise<number> {
       record('endRequestGrants', { app: input.app, entitlementId: input.entitlementId });

@@ -2,16 +2,19 @@
 // now, later (scheduled) and gated (approvals), and what runs now applied through the fence.
 import { CancellationScope, isCancellation, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import type { PlannedChange } from '../../activities/lifecycle-types.js';
+import type { PendingRetry } from '../messages.js';
 import type { HrEventType } from '../../schemas/events.js';
 import type { Outcome } from '../../schemas/outcomes.js';
 import type { AppliedChange } from '../apply-plan.js';
 import { Department, LifecycleEvent, ProvisioningStatus } from '../search-attributes.js';
-import { planChangeThroughQueues } from '../plan-change.js';
+import { planChangeThroughQueues, type ChangePlanning } from '../plan-change.js';
 import { heldAccounts, keepWake } from './dated.js';
 import { applyFenced } from './fence.js';
 import { gateSteps } from './gates.js';
-import { deferredOf, finish } from './outcomes.js';
-import { knownAccounts, rememberAccounts, type Change, type Identity } from './state.js';
+import { holdSnapshot } from './held.js';
+import { deferredOf, failedReason, finish } from './outcomes.js';
+import { isSurvivable, planned, planningFailed } from './retry.js';
+import { knownAccounts, rememberAccounts, takeReadAccounts, type Change, type Identity } from './state.js';
 
 /** Why a change whose memberships could not be read in some applications needs a person. */
 function unreadReason(unread: NonNullable<PlannedChange['unread']>): string {
@@ -23,20 +26,46 @@ function heldReason(held: NonNullable<PlannedChange['held']>): string {
   return held.map((h) => h.reason).join('; ');
 }
 
+/** How a change is converged: as the retry of a change that could not be planned, or with its sequence jump accepted by an operator. */
+export type ConvergeOptions = { retrying?: PendingRetry; acceptSequenceJump?: boolean };
+
 /** Plans the change and applies what is due now; a newer termination supersedes it while it is applied. */
-export async function converge(id: Identity, change: Change): Promise<void> {
+export async function converge(id: Identity, change: Change, options: ConvergeOptions = {}): Promise<void> {
   const { employeeId, state } = id;
   const changeId = change.changeId;
+  const before = state.status;
   state.status = 'provisioning';
   if (change.snapshot) {
-    state.lastEventType = change.eventType as HrEventType;
     upsertSearchAttributes([
       { key: ProvisioningStatus, value: 'provisioning' },
       { key: LifecycleEvent, value: change.eventType },
       ...(change.snapshot.department ? [{ key: Department, value: change.snapshot.department }] : []),
     ]);
   } else upsertSearchAttributes([{ key: ProvisioningStatus, value: 'provisioning' }]);
-  const plan: PlannedChange = await planChangeThroughQueues({ employeeId, changeId, eventType: change.eventType, ...(change.snapshot ? { snapshot: change.snapshot } : {}) });
+  // A failure to plan (an application refusing our credentials, two accounts claiming the person,
+  // a policy that cannot load) leaves the person's workflow, timers and gates as they are.
+  let planning: ChangePlanning;
+  try {
+    planning = await planChangeThroughQueues({
+      employeeId,
+      changeId,
+      eventType: change.eventType,
+      ...(change.snapshot ? { snapshot: change.snapshot, appliedSequence: state.lastAppliedSequence } : {}),
+      ...(options.acceptSequenceJump ? { acceptSequenceJump: true } : {}),
+    });
+  } catch (err) {
+    if (!isSurvivable(err)) throw err;
+    return planningFailed(id, change, err, options.retrying);
+  }
+  if ('held' in planning) {
+    state.status = before;
+    return holdSnapshot(id, change, planning.held);
+  }
+  const { plan, read } = planning;
+  // Only a change that was planned is the person's last event (a held or unplanned one is not).
+  if (change.snapshot) state.lastEventType = change.eventType as HrEventType;
+  planned(id, change);
+  if (read) takeReadAccounts(id, read);
   // Plans from builds before access requests carry no snapshot: then it is the event's.
   const snapshot = plan.snapshot ?? change.snapshot!;
   id.lastSnapshot = snapshot;
@@ -67,7 +96,7 @@ export async function converge(id: Identity, change: Change): Promise<void> {
   } finally {
     id.applying = undefined;
   }
-  rememberAccounts(id, applied.accounts);
+  rememberAccounts(id, applied.accounts, applied.removed);
   // Only an HR snapshot advances the applied sequence; a grant, an expiry or an approval keeps it.
   if (change.snapshot) state.lastAppliedSequence = change.sequence;
   const rejected = applied.steps.some((s) => s.outcome === 'rejected');
@@ -96,9 +125,11 @@ export async function converge(id: Identity, change: Change): Promise<void> {
       ? { reason: 'a termination arrived while this change was being applied' }
       : rejected
         ? { reason: 'an operator rejected the fence batch that held its destructive steps: they were not applied' }
-        : unread.length > 0 || held.length > 0
-          ? { reason: [...(held.length > 0 ? [heldReason(held)] : []), ...(unread.length > 0 ? [unreadReason(unread)] : [])].join('; ') }
-          : {}),
+        : applied.failed
+          ? { reason: failedReason(applied) }
+          : unread.length > 0 || held.length > 0
+            ? { reason: [...(held.length > 0 ? [heldReason(held)] : []), ...(unread.length > 0 ? [unreadReason(unread)] : [])].join('; ') }
+            : {}),
     ...(applied.compensations.length > 0 ? { compensations: applied.compensations } : {}),
     ...deferredOf([...later.filter((s) => !rejected || !s.fenced), ...gated, ...waitingAccounts.flatMap((h) => [h.account, ...(h.enable ? [h.enable] : [])])]),
   });

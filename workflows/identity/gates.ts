@@ -81,7 +81,7 @@ export async function settleGates(id: Identity): Promise<void> {
     } catch (err) {
       applied = { steps: [{ app: g.step.app, action: g.step.action, outcome: 'failed', detail: failureMessage(err) }], compensations: [], failed: true, accounts: knownAccounts(id) };
     }
-    rememberAccounts(id, applied.accounts);
+    rememberAccounts(id, applied.accounts, applied.removed);
     await finish(id, change, {
       status: applied.failed ? 'failed' : 'succeeded',
       policyVersion: g.policyVersion,

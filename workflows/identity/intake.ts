@@ -4,10 +4,11 @@ import { setHandler } from '@temporalio/workflow';
 import { handleApprovals } from '../approval-handlers.js';
 import { accessGranted, accessRevocationRequested } from '../approval-messages.js';
 import { fenceDecision } from '../fence-messages.js';
-import { getState, hrEventReceived } from '../messages.js';
+import { getState, hrEventReceived, resequenceRequested, retryRequested } from '../messages.js';
 import { converge } from './converge.js';
 import { accountsAwaitingApproval } from './dated.js';
 import { finish } from './outcomes.js';
+import { retryChange, sequenceBaseline } from './retry.js';
 import { hrChange, remember, type Identity } from './state.js';
 
 /** Registers the workflow's signal, query and update handlers; they queue work for the main loop. */
@@ -36,6 +37,13 @@ export function listen(id: Identity): void {
   setHandler(fenceDecision, (d) => {
     id.fenceDecisions[d.batchId] = d;
   });
+  // An operator's `provisioner retry` and `provisioner identity resequence` (the API audits who asked).
+  setHandler(retryRequested, () => {
+    id.retryRequested = true;
+  });
+  setHandler(resequenceRequested, () => {
+    if (id.held) id.resequenceRequested = true;
+  });
 }
 
 /** Takes every HR event that arrived: the highest sequence wins and is converged, the rest is recorded as ignored. */
@@ -43,15 +51,20 @@ export async function takeEvents(id: Identity): Promise<void> {
   const { state } = id;
   const batch = id.pending.splice(0, id.pending.length).sort((a, b) => a.snapshot.sequence - b.snapshot.sequence);
   const newest = batch[batch.length - 1]!;
+  // An HR change waiting for its retry counts as taken: an event must be newer than it too.
+  const baseline = sequenceBaseline(id);
+  const waiting = baseline > state.lastAppliedSequence ? ` (sequence ${baseline} waits for its retry)` : '';
   for (const event of batch) {
     remember(id, event.eventId);
-    if (event === newest && event.snapshot.sequence > state.lastAppliedSequence) continue;
+    if (event === newest && event.snapshot.sequence > baseline) continue;
     const reason =
-      event.snapshot.sequence <= state.lastAppliedSequence
-        ? `sequence ${event.snapshot.sequence} is not newer than the applied sequence ${state.lastAppliedSequence}`
+      event.snapshot.sequence <= baseline
+        ? `sequence ${event.snapshot.sequence} is not newer than the applied sequence ${state.lastAppliedSequence}${waiting}`
         : `superseded by sequence ${newest.snapshot.sequence} that arrived with it`;
     state.ignoredEvents = [...state.ignoredEvents, { eventId: event.eventId, sequence: event.snapshot.sequence, reason }].slice(-20);
     await finish(id, hrChange(event), { status: 'ignored', policyVersion: 'n/a', steps: [], reason });
   }
-  if (newest.snapshot.sequence > state.lastAppliedSequence) await converge(id, hrChange(newest));
+  if (newest.snapshot.sequence > baseline) await converge(id, hrChange(newest));
+  // The change waiting for its retry is tried again on the person's next event.
+  else if (id.retry) await converge(id, retryChange(id.retry), { retrying: id.retry });
 }

@@ -2,10 +2,27 @@
 // the earliest is due, the due ones are applied through the fence and their outcome recorded.
 import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import { failureMessage, type AppliedChange } from '../apply-plan.js';
-import type { HrEventReceived } from '../messages.js';
+import type { HrEventReceived, ScheduledStep } from '../messages.js';
 import { applyFenced } from './fence.js';
 import { finish } from './outcomes.js';
+import { backoffMs } from './retry.js';
 import { hrChange, knownAccounts, rememberAccounts, type Identity } from './state.js';
+
+/** The failed steps, due again after their backoff. */
+function rescheduled(failed: ScheduledStep[], now: number): ScheduledStep[] {
+  return failed.map((s) => {
+    const attempt = (s.attempt ?? 0) + 1;
+    return { ...s, attempt, notBefore: new Date(now + backoffMs(attempt)).toISOString() };
+  });
+}
+
+/** An operator's retry: the steps that failed are due now. */
+export function retryFailedSteps(id: Identity): boolean {
+  const failed = id.state.scheduled.filter((s) => (s.attempt ?? 0) > 0);
+  const now = new Date().toISOString();
+  for (const s of failed) s.notBefore = now;
+  return failed.length > 0;
+}
 
 /** When the first scheduled step is due, if any. */
 export function nextScheduled(id: Identity): number | undefined {
@@ -35,14 +52,22 @@ export async function runScheduled(id: Identity): Promise<void> {
   } finally {
     if (supersedable) id.applying = undefined;
   }
-  rememberAccounts(id, applied.accounts);
+  rememberAccounts(id, applied.accounts, applied.removed);
+  // A failed batch is undone by its saga: its steps wait again, for a backoff (or `provisioner retry`).
+  const again = applied.failed ? rescheduled(due, now) : [];
+  state.scheduled = [...state.scheduled, ...again];
   if (superseded) state.status = 'idle';
-  else if (state.lastEventType === 'hr.worker.terminated' && !applied.failed) state.status = 'deprovisioned';
+  else if (applied.failed) state.status = 'failed';
+  else if (state.lastEventType === 'hr.worker.terminated') state.status = 'deprovisioned';
   await finish(id, hrChange(event), {
     status: superseded ? 'superseded' : applied.failed ? 'failed' : 'succeeded',
     policyVersion: 'scheduled',
     steps: applied.steps,
-    reason: superseded ? `scheduled steps of change ${first.changeId}, held by the fence, superseded by a newer HR event: its plan decides` : `scheduled steps of change ${first.changeId}`,
+    reason: superseded
+      ? `scheduled steps of change ${first.changeId}, held by the fence, superseded by a newer HR event: its plan decides`
+      : again.length > 0
+        ? `scheduled steps of change ${first.changeId}: failed, tried again at ${again[0]!.notBefore} or with \`provisioner retry ${employeeId}\``
+        : `scheduled steps of change ${first.changeId}`,
     ...(applied.compensations.length > 0 ? { compensations: applied.compensations } : {}),
   });
 }

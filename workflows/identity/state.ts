@@ -6,7 +6,7 @@ import type { AccountRef } from '../../connectors/contract.js';
 import type { HrEventType, WorkerSnapshot } from '../../schemas/events.js';
 import type { ApprovalView } from '../../policy/approval-chain.js';
 import type { FenceDecision } from '../fence-messages.js';
-import type { CarriedState, HrEventReceived, IdentityLifecycleInput, IdentityState, RequestWork, StepGate } from '../messages.js';
+import type { CarriedState, HrEventReceived, IdentityLifecycleInput, IdentityState, PendingRetry, RequestWork, StepGate } from '../messages.js';
 
 const RECENT_EVENT_IDS = 200;
 
@@ -35,6 +35,13 @@ export type Identity = {
   applying: { sequence: number; scope: CancellationScope; scheduled?: true } | undefined;
   /** Fence decisions received, by batch id, until the held change takes its own. */
   fenceDecisions: Record<string, FenceDecision>;
+  /** The change that could not be planned, tried again after its backoff (identity/retry.ts). */
+  retry: PendingRetry | undefined;
+  /** An operator asked for the retry now (`provisioner retry`). */
+  retryRequested: boolean;
+  /** The HR event held for an operator (its sequence jumped too far ahead), and whether an operator accepted it. */
+  held: (HrEventReceived & { reason: string }) | undefined;
+  resequenceRequested: boolean;
 };
 
 /** One change to converge: an HR event, or a change from an access request, its expiry or an approval. */
@@ -58,7 +65,8 @@ export function restore(input: IdentityLifecycleInput, workflowId: string): Iden
     employeeId,
     lastAppliedSequence: carried?.lastAppliedSequence ?? -1,
     ...(carried?.lastEventType ? { lastEventType: carried.lastEventType } : {}),
-    status: 'idle',
+    // The status the previous run ended with: the search attribute still says it.
+    status: carried?.status ?? 'idle',
     accounts: carried?.accounts ?? {},
     scheduled: carried?.scheduled ?? [],
     awaitingApproval: carried?.awaitingApproval ?? [],
@@ -67,6 +75,8 @@ export function restore(input: IdentityLifecycleInput, workflowId: string): Iden
   };
   if (carried?.grants?.length) state.grants = carried.grants;
   if (carried?.wake) state.wake = carried.wake;
+  if (carried?.retry) state.retry = retryView(carried.retry);
+  if (carried?.held) state.held = heldView(carried.held);
   return {
     employeeId,
     workflowId,
@@ -80,7 +90,22 @@ export function restore(input: IdentityLifecycleInput, workflowId: string): Iden
     closedApprovals: [],
     applying: undefined,
     fenceDecisions: {},
+    retry: carried?.retry,
+    retryRequested: false,
+    held: carried?.held,
+    resequenceRequested: false,
   };
+}
+
+/** What getState shows of a change waiting for its retry. */
+export function retryView(retry: PendingRetry): NonNullable<IdentityState['retry']> {
+  const { change } = retry;
+  return { changeId: change.changeId, eventType: change.eventType, sequence: change.sequence, attempt: retry.attempt, nextAt: new Date(retry.nextAt).toISOString(), reason: retry.reason };
+}
+
+/** What getState shows of a held HR event (not its snapshot: personal data stays in the workflow). */
+export function heldView(held: HrEventReceived & { reason: string }): NonNullable<IdentityState['held']> {
+  return { eventId: held.eventId, eventType: held.type, sequence: held.snapshot.sequence, reason: held.reason };
 }
 
 /** What the next run starts from (taken when no event, request or gate decision is waiting). */
@@ -94,10 +119,14 @@ export function carry(id: Identity): CarriedState {
     awaitingApproval: state.awaitingApproval,
     recentEventIds: id.recentEventIds,
     pending: id.pending,
+    ...(id.requests.length > 0 ? { requests: id.requests } : {}),
     ...(state.grants?.length ? { grants: state.grants } : {}),
     ...(gates.length > 0 ? { gates, gateCounter } : gateCounter > 0 ? { gateCounter } : {}),
     ...(lastSnapshot ? { snapshot: lastSnapshot } : {}),
     ...(state.wake ? { wake: state.wake } : {}),
+    status: state.status,
+    ...(id.retry ? { retry: id.retry } : {}),
+    ...(id.held ? { held: id.held } : {}),
   };
 }
 
@@ -113,7 +142,18 @@ export function knownAccounts(id: Identity): Record<string, AccountRef> {
   return Object.fromEntries(Object.entries(id.state.accounts).map(([app, a]) => [app, { app, id: a.accountId, externalId: id.employeeId }]));
 }
 
-/** Keeps the accounts a change created or found. */
-export function rememberAccounts(id: Identity, accounts: Record<string, AccountRef>): void {
+/** Keeps the accounts a change created or found, and forgets those it removed (deleted, or undone by the saga). */
+export function rememberAccounts(id: Identity, accounts: Record<string, AccountRef>, removed: readonly string[] = []): void {
   for (const [app, ref] of Object.entries(accounts)) id.state.accounts[app] = { accountId: ref.id };
+  for (const app of removed) delete id.state.accounts[app];
+}
+
+/**
+ * What the plan's reads found is what the applications hold: their handles replace the remembered
+ * ones (an LDAP entry moved to `ou=disabled` has a new DN), and an application that read no account
+ * has none.
+ */
+export function takeReadAccounts(id: Identity, read: { apps: readonly string[]; found: ReadonlyArray<{ app: string; account: AccountRef }> }): void {
+  for (const app of read.apps) delete id.state.accounts[app];
+  for (const a of read.found) id.state.accounts[a.app] = { accountId: a.account.id };
 }

@@ -1,0 +1,43 @@
+// The small inline policies integration tests write: the HR attributes every rule may read, and a
+// one-application policy (chat: everyone gets all-staff; war-room can be requested for an hour).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const hrAttributesYaml = `attributes:
+  - { name: employeeId, type: string }
+  - { name: status, type: string }
+  - { name: department, type: string }
+  - { name: title, type: string }
+  - { name: managerId, type: string }
+  - { name: region, type: string }
+  - { name: employmentType, type: string }
+regions: [eu, us]`;
+
+/** Writes the chat policy to a temporary folder, owned by `owner`, with the `lifecycle` section given (YAML flow mapping); returns the folder. */
+export function writeChatPolicy(options: { name: string; owner: string; lifecycle: string }): string {
+  const dir = mkdtempSync(path.join(tmpdir(), `policy-${options.name}-`));
+  writeFileSync(
+    path.join(dir, 'policy.yaml'),
+    `
+${hrAttributesYaml}
+approverGroups:
+  - { id: chat-owners, members: [${options.owner}] }
+applications:
+  - id: chat
+    connector: scim
+    config: chat
+    owner: chat-owners
+    classification: internal
+    entitlements:
+      - { id: all-staff }
+      - { id: war-room, maxDuration: PT1H }
+roles:
+  - { id: staff, entitlements: [chat:all-staff] }
+birthright:
+  - { id: everyone, when: 'employmentType == "employee"', roles: [staff] }
+lifecycle: ${options.lifecycle}
+`,
+  );
+  return dir;
+}
