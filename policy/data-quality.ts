@@ -11,7 +11,8 @@
 // Leavers are never held: a termination does not depend on attributes, and a leaver claims nothing;
 // nor is the disable of a leave (lifecycle.onLeave: disable) held for a missing attribute.
 // Pure: plan, identity and the store's findings in, plan out.
-import type { CompiledPolicy } from './compile.js';
+import { entitlementRef, type CompiledPolicy } from './compile.js';
+import type { Grant } from './evaluator.js';
 import type { Identity } from './identity.js';
 import type { ActualAccount, Plan, PlanStep } from './planner.js';
 
@@ -26,7 +27,14 @@ export type DuplicateValue = {
 
 export type Held = { app?: string; reason: string };
 
-export type DataQualityInput = { identity: Identity; actual: readonly ActualAccount[]; duplicates?: readonly DuplicateValue[] };
+export type DataQualityInput = {
+  identity: Identity;
+  actual: readonly ActualAccount[];
+  duplicates?: readonly DuplicateValue[];
+  /** The person's request grants: the revoke of one whose time is up is never held (its timer has fired). */
+  grants?: readonly Grant[];
+  now?: string;
+};
 
 const DESTRUCTIVE: ReadonlySet<PlanStep['action']> = new Set(['revoke', 'disableAccount', 'deleteAccount']);
 const LABEL: Record<DuplicateValue['attribute'], string> = { email: 'e-mail address', userName: 'userName' };
@@ -50,7 +58,9 @@ export function holdForDataQuality(policy: CompiledPolicy, plan: Plan, input: Da
     if (d.employeeIds.length === 0) continue;
     for (const app of d.app !== undefined ? apps.filter((a) => a === d.app) : apps) {
       // Without an account of their own, nothing may be created or adopted, nor granted to an account that is not there.
-      steps = steps.filter((s) => s.app !== app || (s.action !== 'ensureAccount' && s.account !== undefined));
+      // Nor updated: an update could write the claimed value into this person's account (a userName
+      // or mail), and the other person's hire would then match it.
+      steps = steps.filter((s) => s.app !== app || (s.action !== 'ensureAccount' && s.action !== 'updateAccount' && s.account !== undefined));
       held.push({ app, reason: `${app}: the ${LABEL[d.attribute]} is also claimed by ${d.employeeIds.join(', ')}: no account is created or adopted there for either person until HR corrects one record` });
     }
   }
@@ -58,7 +68,10 @@ export function holdForDataQuality(policy: CompiledPolicy, plan: Plan, input: Da
   // A leave that disables acts on the status, not on attributes: it is not held either.
   const missing = plan.kind === 'on-leave' ? [] : missingHeldAttributes(policy, input.identity);
   if (missing.length > 0) {
-    steps = steps.filter((s) => !DESTRUCTIVE.has(s.action));
+    // A request grant whose time is up is revoked all the same: it never depended on HR's data.
+    const now = Date.parse(input.now ?? new Date(0).toISOString());
+    const ended = new Set((input.grants ?? []).filter((g) => g.expiresAt !== undefined && Date.parse(g.expiresAt) <= now).map((g) => g.entitlement));
+    steps = steps.filter((s) => !DESTRUCTIVE.has(s.action) || (s.action === 'revoke' && s.entitlementId !== undefined && ended.has(entitlementRef(s.app, s.entitlementId))));
     held.push({ reason: `attribute ${missing.join(', ')} missing from the HR snapshot (whenMissing: hold): no access was removed; have HR send it` });
   }
 

@@ -90,3 +90,22 @@ describe('an attribute declared whenMissing: hold', () => {
     expect(plan).not.toHaveProperty('held');
   });
 });
+
+describe('held, and what is still done', () => {
+  it('a person claiming another e-mail gets no update in the held applications: the claimed value never reaches their account', () => {
+    const chat: ActualAccount = { ...account('chat', ['all-staff']), attributes: { userName: 'old@example.com', 'name.givenName': 'Old', 'name.familyName': 'Name', emails: 'old@example.com' } };
+    const identity = person({ department: 'eng', email: 'ada@example.com', givenName: 'Ada', familyName: 'Lovelace' });
+    const unheld = planIdentity(policy, { identity, actual: [chat], now: NOW });
+    expect(brief(unheld.plan.steps)).toContain('updateAccount chat');
+    const { plan } = planIdentity(policy, { identity, actual: [chat], now: NOW, duplicates: sharedEmail });
+    expect(plan.steps.filter((s) => s.action === 'updateAccount')).toEqual([]);
+    expect(plan.held?.map((h) => h.app)).toContain('chat');
+  });
+
+  it('a missing hold attribute does not keep a request grant past its end: its revoke is planned', () => {
+    const grants = [{ id: 'g1', entitlement: 'chat:eng', grantedAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-05T09:00:00.000Z' }];
+    const { plan } = planIdentity(holding, { identity: person(), actual: [account('chat', ['all-staff', 'eng']), account('directory', ['staff'])], grants, now: NOW });
+    expect(brief(plan.steps).filter((s) => !s.startsWith('ensureAccount') && !s.startsWith('grant'))).toEqual(['revoke chat/eng']);
+    expect(plan.held).toHaveLength(1);
+  });
+});
