@@ -135,7 +135,8 @@ export function createPlanActivities(deps: PlanActivityDeps) {
       );
       // Audited once per detection: with the plan's first recording, not on a retry of this activity.
       if (plan.held && recorded.result.created) {
-        await store.audit({ actor: SYSTEM, action: 'identity.held', reason: plan.held.map((h) => h.reason).join('; '), subject: { employeeId }, eventId: input.changeId, workflowId, policyVersion: plan.policyVersion, changes: plan.held.map((h) => ({ op: 'hold', ...(h.app ? { app: h.app } : {}) })) });
+        // The reasons name the other people claiming a value: sealed under this person's key, never in the clear chain.
+        await store.audit({ actor: SYSTEM, action: 'identity.held', reason: `data quality: ${plan.held.length} hold(s)`, personal: { reasons: plan.held.map((h) => h.reason) }, subject: { employeeId }, eventId: input.changeId, workflowId, policyVersion: plan.policyVersion, changes: plan.held.map((h) => ({ op: 'hold', ...(h.app ? { app: h.app } : {}) })) });
       }
       deps.logger.info({ employeeId, workflowId, kind: plan.kind, steps: plan.steps.length, held: plan.held?.length ?? 0, policyVersion: plan.policyVersion }, 'planned');
       return { ...plan, snapshot };
