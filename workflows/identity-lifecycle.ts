@@ -16,7 +16,7 @@ import { expireGrants, nextExpiry, takeRequest } from './identity/requests.js';
 import { nextScheduled, retryFailedSteps, runScheduled } from './identity/scheduled.js';
 import { converge } from './identity/converge.js';
 import { resequence } from './identity/held.js';
-import { isSurvivable, retryChange, stalled } from './identity/retry.js';
+import { isSurvivable, retryChange, retryOptions, stalled } from './identity/retry.js';
 import { carry, restore, type Identity } from './identity/state.js';
 
 const MAX_HISTORY_EVENTS = 5_000;
@@ -68,14 +68,14 @@ async function takeWork(id: Identity, due: number | undefined): Promise<boolean>
     // An operator's retry: the change waiting for its retry now, and the failed scheduled steps next.
     id.retryRequested = false;
     retryFailedSteps(id);
-    if (id.retry) await converge(id, retryChange(id.retry), { retrying: id.retry });
+    if (id.retry) await converge(id, retryChange(id.retry), retryOptions(id.retry));
   } else if (isDue(due)) {
     const now = Date.now();
     if (tickDueGates(id, now)) await settleGates(id);
     else if ((nextExpiry(id) ?? Infinity) <= now) await expireGrants(id);
     else if ((nextWake(id) ?? Infinity) <= now) await wakeUp(id);
     else if ((nextScheduled(id) ?? Infinity) <= now) await runScheduled(id);
-    else if (id.retry && id.retry.nextAt <= now) await converge(id, retryChange(id.retry), { retrying: id.retry });
+    else if (id.retry && id.retry.nextAt <= now) await converge(id, retryChange(id.retry), retryOptions(id.retry));
   } else return false;
   return true;
 }

@@ -115,6 +115,8 @@ export type PendingRetry = {
   attempt: number;
   nextAt: number;
   reason: string;
+  /** The change is an operator's resequence: its retry keeps the jump accepted. */
+  acceptSequenceJump?: true;
 };
 
 export const identityWorkflowId = (employeeId: string) => `identity/${employeeId}`;

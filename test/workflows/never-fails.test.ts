@@ -181,4 +181,29 @@ describe('an absurd sequence', () => {
       expect((await outcome(stubs, 'an event of the old numbering', (o) => o.sequence === 3)).status).toBe('ignored');
     });
   });
+  it('a resequenced change that fails to plan keeps its accepted jump when retried, instead of being held again', async () => {
+    const broken: { now?: Planning } = {};
+    const stubs = createStubActivities({
+      apps: ['chat'],
+      maxSequenceJump: 1_000,
+      plan: (input) => (input.eventType === 'hr.worker.hired' ? [account] : []),
+      breaks: (activity) => (activity === broken.now ? { type: 'AuthError', message: `chat: 401 Unauthorized (${activity})` } : undefined),
+    });
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const p = person(run, unique('AR'));
+      await p.hr('hr.worker.hired', 1);
+      await p.send('hr.worker.updated', 5_000_000, { title: 'Renumbered' });
+      await p.until('the held event to show', (s) => s.held !== undefined);
+      broken.now = 'planChange';
+      await p.handle.signal(resequenceRequested, { operator: 'ops-1', reason: 'HRIS renumbered' });
+      const failing = await p.until('the resequenced change to wait for its retry', (s) => s.retry !== undefined && s.held === undefined);
+      expect(failing.lastAppliedSequence).toBe(1);
+      broken.now = undefined;
+      await p.handle.signal(retryRequested, { operator: 'ops-1' });
+      const realigned = await p.until('the held snapshot to be applied', (s) => s.lastAppliedSequence === 5_000_000);
+      expect(realigned.retry).toBeUndefined();
+      expect(realigned.held).toBeUndefined();
+      expect(stubs.outcomes.filter((o) => o.sequence === 5_000_000 && o.status === 'action-required' && (o.reason ?? '').includes('maxSequenceJump'))).toHaveLength(1);
+    });
+  });
 });

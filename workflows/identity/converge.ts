@@ -13,7 +13,7 @@ import { applyFenced } from './fence.js';
 import { gateSteps } from './gates.js';
 import { holdSnapshot } from './held.js';
 import { deferredOf, failedReason, finish } from './outcomes.js';
-import { isSurvivable, planned, planningFailed } from './retry.js';
+import { heldInstead, isSurvivable, planned, planningFailed } from './retry.js';
 import { knownAccounts, rememberAccounts, takeReadAccounts, type Change, type Identity } from './state.js';
 
 /** Why a change whose memberships could not be read in some applications needs a person. */
@@ -35,13 +35,11 @@ export async function converge(id: Identity, change: Change, options: ConvergeOp
   const changeId = change.changeId;
   const before = state.status;
   state.status = 'provisioning';
-  if (change.snapshot) {
-    upsertSearchAttributes([
-      { key: ProvisioningStatus, value: 'provisioning' },
-      { key: LifecycleEvent, value: change.eventType },
-      ...(change.snapshot.department ? [{ key: Department, value: change.snapshot.department }] : []),
-    ]);
-  } else upsertSearchAttributes([{ key: ProvisioningStatus, value: 'provisioning' }]);
+  // The event's type and department are the person's once the change is planned (a held or
+  // unplanned snapshot is not theirs); histories from before set them here.
+  const hrAttributes = (snapshot: NonNullable<Change['snapshot']>) => [{ key: LifecycleEvent, value: change.eventType }, ...(snapshot.department ? [{ key: Department, value: snapshot.department }] : [])];
+  const attributesWhenPlanned = patched('search-attributes-when-planned');
+  upsertSearchAttributes([{ key: ProvisioningStatus, value: 'provisioning' }, ...(change.snapshot && !attributesWhenPlanned ? hrAttributes(change.snapshot) : [])]);
   // A failure to plan (an application refusing our credentials, two accounts claiming the person,
   // a policy that cannot load) leaves the person's workflow, timers and gates as they are.
   let planning: ChangePlanning;
@@ -55,17 +53,35 @@ export async function converge(id: Identity, change: Change, options: ConvergeOp
     });
   } catch (err) {
     if (!isSurvivable(err)) throw err;
-    return planningFailed(id, change, err, options.retrying);
+    return planningFailed(id, change, err, options.retrying, options.acceptSequenceJump);
   }
   if ('held' in planning) {
     state.status = before;
+    heldInstead(id, change);
     return holdSnapshot(id, change, planning.held);
   }
   const { plan, read } = planning;
   // Only a change that was planned is the person's last event (a held or unplanned one is not).
-  if (change.snapshot) state.lastEventType = change.eventType as HrEventType;
+  if (change.snapshot) {
+    state.lastEventType = change.eventType as HrEventType;
+    if (attributesWhenPlanned) upsertSearchAttributes(hrAttributes(change.snapshot));
+  }
   planned(id, change);
   if (read) takeReadAccounts(id, read);
+  try {
+    await applyPlanned(id, change, plan);
+  } catch (err) {
+    // A failure after planning (opening approval gates, asking the fence, recording the outcome)
+    // loses nothing either: the change waits for its retry and is planned again.
+    if (isCancellation(err) || !isSurvivable(err)) throw err;
+    return planningFailed(id, change, err, options.retrying, options.acceptSequenceJump);
+  }
+}
+
+/** Splits the plan into now, later and gated, and applies what runs now through the fence. */
+async function applyPlanned(id: Identity, change: Change, plan: PlannedChange): Promise<void> {
+  const { employeeId, state } = id;
+  const changeId = change.changeId;
   // Plans from builds before access requests carry no snapshot: then it is the event's.
   const snapshot = plan.snapshot ?? change.snapshot!;
   id.lastSnapshot = snapshot;

@@ -36,22 +36,35 @@ export function retryChange(retry: PendingRetry): Change {
   return { ...retry.change, changeId: `${retry.change.changeId}/retry-${retry.attempt}` };
 }
 
+/** How the retry is converged: as a retry, with an operator's accepted sequence jump kept. */
+export function retryOptions(retry: PendingRetry): { retrying: PendingRetry; acceptSequenceJump?: boolean } {
+  return { retrying: retry, ...(retry.acceptSequenceJump ? { acceptSequenceJump: true } : {}) };
+}
+
 /**
  * The change could not be planned: it waits for its retry (an HR change is kept over a grant's or
  * an expiry's: its plan covers theirs), and its outcome says why and when it is tried again.
  */
-export async function planningFailed(id: Identity, change: Change, err: unknown, retrying: PendingRetry | undefined): Promise<void> {
+export async function planningFailed(id: Identity, change: Change, err: unknown, retrying: PendingRetry | undefined, acceptSequenceJump = false): Promise<void> {
   const { employeeId, state } = id;
   const status = failureStatus(err);
   const cause = failureMessage(err);
   const attempt = (retrying?.attempt ?? 0) + 1;
   const nextAt = Date.now() + backoffMs(attempt);
   const keepHr = id.retry?.change.snapshot !== undefined && change.snapshot === undefined;
-  id.retry = { change: keepHr ? id.retry!.change : (retrying?.change ?? change), attempt, nextAt, reason: cause };
+  const accepted = keepHr ? id.retry!.acceptSequenceJump : (retrying?.acceptSequenceJump ?? (acceptSequenceJump || undefined));
+  id.retry = { change: keepHr ? id.retry!.change : (retrying?.change ?? change), attempt, nextAt, reason: cause, ...(accepted ? { acceptSequenceJump: true as const } : {}) };
   state.retry = retryView(id.retry);
   state.status = status;
-  const reason = `the change could not be planned: ${cause}. Nothing was applied; it is tried again at ${new Date(nextAt).toISOString()}, on the person's next event, or now with \`provisioner retry ${employeeId}\``;
+  const reason = `the change could not be made: ${cause}. Its steps are idempotent; it is planned again at ${new Date(nextAt).toISOString()}, on the person's next event, or now with \`provisioner retry ${employeeId}\``;
   await finish(id, change, { status, policyVersion: 'n/a', steps: [], reason: reason.slice(0, 2000) }, { applied: false });
+}
+
+/** The change was held (an absurd sequence): a retry of it is over, the hold is the operator's now. */
+export function heldInstead(id: Identity, change: Change): void {
+  if (id.retry?.change.eventId !== change.eventId) return;
+  id.retry = undefined;
+  delete id.state.retry;
 }
 
 /** A plan was made: the retry it covers is done (an HR change's only by one as new as it). */

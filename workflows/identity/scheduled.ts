@@ -24,6 +24,15 @@ export function retryFailedSteps(id: Identity): boolean {
   return failed.length > 0;
 }
 
+/**
+ * A leaver's steps for later (a termination dated ahead: its disable and revokes) cut access: they
+ * take the urgent queues like a termination's own (workflows/apply-plan.ts). Histories from before
+ * ran them as an active person's.
+ */
+function leaving(id: Identity): boolean {
+  return id.state.lastEventType === 'hr.worker.terminated' && patched('scheduled-leaver-urgent');
+}
+
 /** When the first scheduled step is due, if any. */
 export function nextScheduled(id: Identity): number | undefined {
   const { scheduled } = id.state;
@@ -37,7 +46,7 @@ export async function runScheduled(id: Identity): Promise<void> {
   const due = state.scheduled.filter((s) => Date.parse(s.notBefore) <= now);
   state.scheduled = state.scheduled.filter((s) => !due.includes(s));
   const first = due[0]!;
-  const event: HrEventReceived = { eventId: `${first.eventId}/scheduled/${first.notBefore}`, type: state.lastEventType ?? 'hr.worker.updated', source: 'provisioner:timer', time: new Date(now).toISOString(), snapshot: { employeeId, sequence: first.sequence, effectiveAt: first.notBefore, status: 'active' } };
+  const event: HrEventReceived = { eventId: `${first.eventId}/scheduled/${first.notBefore}`, type: state.lastEventType ?? 'hr.worker.updated', source: 'provisioner:timer', time: new Date(now).toISOString(), snapshot: { employeeId, sequence: first.sequence, effectiveAt: first.notBefore, status: leaving(id) ? 'terminated' : 'active' } };
   let applied: AppliedChange;
   // While the fence holds them, a newer HR snapshot supersedes these steps (intake.ts): its plan decides.
   const scope = new CancellationScope();
@@ -54,8 +63,11 @@ export async function runScheduled(id: Identity): Promise<void> {
   }
   rememberAccounts(id, applied.accounts, applied.removed);
   // A failed batch is undone by its saga: its steps wait again, for a backoff (or `provisioner retry`).
-  const again = applied.failed ? rescheduled(due, now) : [];
-  state.scheduled = [...state.scheduled, ...again];
+  // (Histories from before dropped a failed batch.)
+  const again = applied.failed && patched('scheduled-retry') ? rescheduled(due, now) : [];
+  // Superseded while the fence held it: kept until the newer snapshot's plan replaces it (a held
+  // or unplanned snapshot replaces nothing, and the steps must not be lost).
+  state.scheduled = [...state.scheduled, ...again, ...(superseded ? due : [])];
   if (superseded) state.status = 'idle';
   else if (applied.failed) state.status = 'failed';
   else if (state.lastEventType === 'hr.worker.terminated') state.status = 'deprovisioned';
