@@ -206,4 +206,14 @@ describe('an absurd sequence', () => {
       expect(stubs.outcomes.filter((o) => o.sequence === 5_000_000 && o.status === 'action-required' && (o.reason ?? '').includes('maxSequenceJump'))).toHaveLength(1);
     });
   });
+  it('an ordinary event arriving with an absurd one is still applied', async () => {
+    const stubs = createStubActivities({ apps: ['chat'], maxSequenceJump: 1_000, plan: (input) => (input.eventType === 'hr.worker.hired' ? [account] : []) });
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const p = person(run, unique('AB'));
+      await p.hr('hr.worker.hired', 1);
+      await Promise.all([p.send('hr.worker.updated', 2, { title: 'Lead' }), p.send('hr.worker.updated', 5_000_000, { title: 'Renumbered' })]);
+      const state = await p.until('the ordinary event applied and the absurd one held', (s) => s.lastAppliedSequence === 2 && s.held !== undefined);
+      expect(state.held?.sequence).toBe(5_000_000);
+    });
+  });
 });

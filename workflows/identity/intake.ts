@@ -8,7 +8,7 @@ import { getState, hrEventReceived, resequenceRequested, retryRequested } from '
 import { converge } from './converge.js';
 import { accountsAwaitingApproval } from './dated.js';
 import { finish } from './outcomes.js';
-import { retryChange, sequenceBaseline } from './retry.js';
+import { retryChange, retryOptions, sequenceBaseline } from './retry.js';
 import { hrChange, remember, type Identity } from './state.js';
 
 /** Registers the workflow's signal, query and update handlers; they queue work for the main loop. */
@@ -64,7 +64,13 @@ export async function takeEvents(id: Identity): Promise<void> {
     state.ignoredEvents = [...state.ignoredEvents, { eventId: event.eventId, sequence: event.snapshot.sequence, reason }].slice(-20);
     await finish(id, hrChange(event), { status: 'ignored', policyVersion: 'n/a', steps: [], reason });
   }
-  if (newest.snapshot.sequence > baseline) await converge(id, hrChange(newest));
+  if (newest.snapshot.sequence > baseline) {
+    await converge(id, hrChange(newest));
+    // The newest was held (its sequence jumped absurdly far): the newest of the rest is the feed's
+    // real next change, converged under its own change id (its arrival was recorded as superseded).
+    const runnerUp = batch.filter((e) => e !== newest && e.snapshot.sequence > sequenceBaseline(id)).pop();
+    if (id.held?.eventId === newest.eventId && runnerUp) await converge(id, { ...hrChange(runnerUp), changeId: `${runnerUp.eventId}/after-held` });
+  }
   // The change waiting for its retry is tried again on the person's next event.
-  else if (id.retry) await converge(id, retryChange(id.retry), { retrying: id.retry });
+  else if (id.retry) await converge(id, retryChange(id.retry), retryOptions(id.retry));
 }
