@@ -53,6 +53,13 @@ function event(type: HrEventType, snapshot: WorkerSnapshot): HrEvent {
 
 const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+/** Publishes the scene's events; one the schema refuses fails the step with its reason, not a timeout later. */
+async function publish(cfg: Config, events: readonly HrEvent[]): Promise<void> {
+  const validated = validateEventFile(events.map((e) => JSON.stringify(e)).join('\n'));
+  if (validated.errors.length > 0) throw new Error(`the scene's events are invalid: ${validated.errors.map((e) => e.reason).join('; ')}`);
+  await publishEventFile(cfg, validated);
+}
+
 /** The person's accounts, app by app: whether each is active and the attributes asked for. */
 async function accountsOf(connectors: ReadonlyMap<string, Connector>, employeeId: string, names: readonly string[]): Promise<string[]> {
   const lines: string[] = [];
@@ -68,7 +75,11 @@ async function accountsOf(connectors: ReadonlyMap<string, Connector>, employeeId
 export async function demoHrChanges(deps: Deps): Promise<{ updated: string; prehired: string; left: string }> {
   const { cfg, client, connectors, hires, say } = deps;
   const { mover, prehire, leaver } = DEMO_HR;
-  const snapshotOf = (employeeId: string) => hires.find((h) => h.subject === employeeId)!.data;
+  const snapshotOf = (employeeId: string) => {
+    const hire = hires.find((h) => h.subject === employeeId);
+    if (!hire) throw new Error(`the hires file has no ${employeeId}: the HR scene changes ${mover.employeeId} and ${leaver.employeeId}`);
+    return hire.data;
+  };
   const nextSequence = async (employeeId: string) => ((await stateOf(client, employeeId))?.lastAppliedSequence ?? 0) + 1;
   const now = Date.now();
 
@@ -76,10 +87,18 @@ export async function demoHrChanges(deps: Deps): Promise<{ updated: string; preh
   const startDate = isoDate(now + prehire.startInDays * 86_400_000);
   const { startInDays: _days, ...person } = prehire;
   const hired: WorkerSnapshot = { ...person, sequence: await nextSequence(prehire.employeeId), effectiveAt: new Date(now).toISOString(), status: 'active', employmentType: 'employee', costCenter: 'CC-100', startDate, managerId: 'E1001' };
-  const lastDay = new Date(now + leaver.lastDayInSeconds * 1000).toISOString();
-  const terminated: WorkerSnapshot = { ...snapshotOf(leaver.employeeId), sequence: await nextSequence(leaver.employeeId), effectiveAt: lastDay, status: 'terminated' };
-  const events = [event('hr.worker.updated', moved), event('hr.worker.hired', hired), event('hr.worker.terminated', terminated)];
-  await publishEventFile(cfg, validateEventFile(events.map((e) => JSON.stringify(e)).join('\n')));
+  // A second run finds the leaver gone already: HR rehires them first, so the last day means something again.
+  let leaverSequence = await nextSequence(leaver.employeeId);
+  if ((await stateOf(client, leaver.employeeId))?.status === 'deprovisioned') {
+    const rehired: WorkerSnapshot = { ...snapshotOf(leaver.employeeId), sequence: leaverSequence, effectiveAt: new Date(now).toISOString(), status: 'active' };
+    await publish(cfg, [event('hr.worker.rehired', rehired)]);
+    await untilState(client, leaver.employeeId, 'the rehire', 120_000, (s) => s.lastAppliedSequence >= rehired.sequence && s.status === 'provisioned');
+    say(`  ${leaver.employeeId} was terminated by an earlier run: rehired first (accounts enabled again)`);
+    leaverSequence += 1;
+  }
+  const lastDay = new Date(Date.now() + leaver.lastDayInSeconds * 1000).toISOString();
+  const terminated: WorkerSnapshot = { ...snapshotOf(leaver.employeeId), sequence: leaverSequence, effectiveAt: lastDay, status: 'terminated' };
+  await publish(cfg, [event('hr.worker.updated', moved), event('hr.worker.hired', hired), event('hr.worker.terminated', terminated)]);
   say(`  ${mover.employeeId} changes family name and title; ${prehire.employeeId} is hired to start on ${startDate}; ${leaver.employeeId}'s last day is ${lastDay}`);
 
   const applied = (s: WorkerSnapshot) => (st: IdentityState) => st.lastAppliedSequence >= s.sequence;
