@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import { z } from 'zod';
-import { isGrpcDeadlineError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { isGrpcDeadlineError, WorkflowNotFoundError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
 import { decideApproval, type DecisionAnswer, type DecisionKind } from '../../clients/approvals.js';
 import { getApprovalWithVotes, listApprovals, pendingApprovalsFor, type ApprovalWithVotes, type Store } from '../../store/index.js';
 import type { ApprovalView } from '../../policy/approval-chain.js';
@@ -150,7 +150,9 @@ export function registerApprovalRoutes(app: Express, deps: ApprovalRouteDeps): v
           ),
         );
       } catch (err) {
-        if (isGrpcDeadlineError(err)) {
+        // The deadline can pass in a read before the update (a gRPC deadline error) or in the update
+        // itself, which the client reports as its own timeout error.
+        if (isGrpcDeadlineError(err) || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
           return sendError(res, 504, 'decision-timeout', `the workflow holding ${id.data} did not take the decision within ${decisionTimeoutMs} ms (is a worker running?); repeat it with the same Idempotency-Key`);
         }
         throw err;
