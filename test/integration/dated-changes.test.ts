@@ -53,7 +53,8 @@ const terminate = (id: string, effectiveAt: number) => send(id, { type: 'hr.work
 describe.concurrent('dated changes on the real stack', () => {
   it('a hire dated ahead: nothing before its window, then an account that is disabled until the start, then enabled', async () => {
     const id = employee();
-    const start = Date.now() + 40_000;
+    // The window opens 55 s from now: time enough, on a loaded machine, to see nothing made before it.
+    const start = Date.now() + 75_000;
     await send(id, { data: { startDate: iso(start) } });
     const waiting = await settled(id, 1, (s) => s.wake !== undefined);
     expect(Date.parse(waiting.wake!.at)).toBe(start - PREHIRE_MS);
