@@ -1,6 +1,6 @@
 // What reaches a person's workflow: HR events, access requests' grants and revokes, approval
 // decisions and fence decisions (duplicates dropped by event id), and how HR events are taken.
-import { setHandler } from '@temporalio/workflow';
+import { patched, setHandler } from '@temporalio/workflow';
 import { handleApprovals } from '../approval-handlers.js';
 import { accessGranted, accessRevocationRequested } from '../approval-messages.js';
 import { fenceDecision } from '../fence-messages.js';
@@ -54,6 +54,10 @@ export async function takeEvents(id: Identity): Promise<void> {
   // An HR change waiting for its retry counts as taken: an event must be newer than it too.
   const baseline = sequenceBaseline(id);
   const waiting = baseline > state.lastAppliedSequence ? ` (sequence ${baseline} waits for its retry)` : '';
+  // A burst's ignored events are recorded all at once (each outcome is independent); histories from
+  // before recorded them one after another.
+  const together = batch.length > 2 && patched('ignored-outcomes-together');
+  const recording: Promise<void>[] = [];
   for (const event of batch) {
     remember(id, event.eventId);
     if (event === newest && event.snapshot.sequence > baseline) continue;
@@ -62,8 +66,11 @@ export async function takeEvents(id: Identity): Promise<void> {
         ? `sequence ${event.snapshot.sequence} is not newer than the applied sequence ${state.lastAppliedSequence}${waiting}`
         : `superseded by sequence ${newest.snapshot.sequence} that arrived with it`;
     state.ignoredEvents = [...state.ignoredEvents, { eventId: event.eventId, sequence: event.snapshot.sequence, reason }].slice(-20);
-    await finish(id, hrChange(event), { status: 'ignored', policyVersion: 'n/a', steps: [], reason });
+    const done = finish(id, hrChange(event), { status: 'ignored', policyVersion: 'n/a', steps: [], reason });
+    if (together) recording.push(done);
+    else await done;
   }
+  await Promise.all(recording);
   if (newest.snapshot.sequence > baseline) {
     await converge(id, hrChange(newest));
     // The newest was held (its sequence jumped absurdly far): the newest of the rest is the feed's
