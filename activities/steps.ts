@@ -40,7 +40,11 @@ function fromEnsure(result: EnsureAccountResult): StepResult {
     : { outcome: result.status, account: result.account };
 }
 
-const fromChange = (result: ChangeOutcome, account?: AccountRef): StepResult => ({ outcome: result.status, ...(account ? { account } : {}) });
+// The connector's handle wins when it gives one: the verb moved or renamed the account (an LDAP entry to the disabled OU).
+const fromChange = (result: ChangeOutcome, account?: AccountRef): StepResult => {
+  const now = result.account ?? account;
+  return { outcome: result.status, ...(now ? { account: now } : {}) };
+};
 
 /** The mapped values of an ensureAccount step: the identifier is the userName, the rest the request's `attributes`. */
 function mappedRequest(attributes: NonNullable<ApplyStepInput['step']['attributes']>): { userName?: string; attributes: Record<string, string> } {

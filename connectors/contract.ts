@@ -76,7 +76,14 @@ export type EnsureAccountResult =
   | { status: 'action-required'; message: string; account?: AccountRef };
 
 /** Grants, revokes, disables, enables, deletes: `applied` when this call changed the target, else `already-in-state`. */
-export type ChangeOutcome = { status: 'applied' } | { status: 'already-in-state' };
+export type ChangeOutcome = ({ status: 'applied' } | { status: 'already-in-state' }) & {
+  /**
+   * The account's handle now, when the verb moved or renamed it (an LDAP entry moved to the
+   * disabled OU, or renamed) or found it under another handle than the request's: callers keep
+   * this one, so what they show says what the application holds.
+   */
+  account?: AccountRef;
+};
 
 /** An entitlement (a group, role or licence) in an application. */
 export type Entitlement = { app: string; id: string; displayName: string };

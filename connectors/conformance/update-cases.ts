@@ -51,8 +51,11 @@ export function describeUpdateCases(target: () => Promise<ConformanceTarget>, ca
       const { connector, account, read, createEntitlement } = await created('E-UPD-3', 'before.rename');
       const group = await createEntitlement('update-kit-group');
       await connector.grant!({ account, entitlementId: group }, call());
-      expect(await connector.updateAccount({ account, changes: { [names.identifier]: 'after.rename' } }, call())).toEqual({ status: 'applied' });
+      const renamed = await connector.updateAccount({ account, changes: { [names.identifier]: 'after.rename' } }, call());
+      expect(renamed.status).toBe('applied');
       const after = await read();
+      // The answer's handle (or the caller's, when it gives none) is the renamed account's handle: an LDAP DN changes with its uid.
+      expect((renamed.account ?? account).id).toBe(after.id);
       expect(after.userName).toBe('after.rename');
       expect(after.externalId).toBe('E-UPD-3');
       expect(await connector.revoke!({ account: { ...account, id: after.id }, entitlementId: group }, call())).toEqual({ status: 'applied' });

@@ -265,14 +265,20 @@ export class LdapConnector implements Connector, UpdateCapable, DisableCapable, 
         const target = `uid=${escapeDnValue(uid)},${formatParent(entry.dn)}`;
         await this.pool.run('modifyDN', call, (c) => c.modifyDN(entry.dn, target));
         await settleMemberships(this.refint, values(entry, 'memberOf'), entry.dn, target, call);
+        return { status: 'applied', account: this.entries.ref(target, req.account.externalId) };
       }
-      return { status: 'applied' };
+      return { status: 'applied', ...this.movedFrom(req.account, entry.dn) };
     } catch (err) {
       const code = resultCode(err);
       if (code === LdapResult.noSuchObject) throw new TransientError(`${this.app}: ${entry.dn} moved while it was being updated; the next attempt re-reads it`, this.app);
       if (code === LdapResult.entryAlreadyExists) throw new InvalidRequestError(`${this.app}: cannot rename ${entry.dn}: an entry with uid ${JSON.stringify(uid)} exists in its OU; resolve by hand`, this.app);
       throw this.pool.error('update user', err);
     }
+  }
+
+  /** The entry's handle when it is not the one the caller holds (the entry moved since it was read). */
+  private movedFrom(ref: AccountRef, dn: string): { account?: AccountRef } {
+    return normalizeDn(ref.id) === normalizeDn(dn) ? {} : { account: this.entries.ref(dn, ref.externalId) };
   }
 
   async disableAccount(req: { account: AccountRef }, call: CallContext): Promise<ChangeOutcome> {
@@ -302,12 +308,13 @@ export class LdapConnector implements Connector, UpdateCapable, DisableCapable, 
         throw this.pool.error(what, err);
       }
     }
-    if (this.entries.isDisabled(entry) === !active) return { status: 'already-in-state' };
+    if (this.entries.isDisabled(entry) === !active) return { status: 'already-in-state', ...this.movedFrom(ref, entry.dn) };
     const target = `${firstRdn(entry.dn)},${active ? this.options.peopleDn : mode.disabledDn}`;
     try {
       await this.pool.run('modifyDN', call, (c) => c.modifyDN(entry.dn, target));
       await settleMemberships(this.refint, values(entry, 'memberOf'), entry.dn, target, call);
-      return { status: 'applied' };
+      // The entry has a new DN: the caller's handle is stale from now on.
+      return { status: 'applied', account: this.entries.ref(target, ref.externalId) };
     } catch (err) {
       const code = resultCode(err);
       if (code === LdapResult.entryAlreadyExists) {
