@@ -95,6 +95,9 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
   const saga = new Saga();
   const outcomes: StepOutcome[] = [];
   const accounts: Record<string, AccountRef> = { ...known };
+  // Handles the steps of this change reported: newer than the plan's (an LDAP disable moves the
+  // entry, so the revokes after it act on, and report, where it lives now).
+  const reported: Record<string, AccountRef> = {};
   const blockedApps = new Set<string>();
   /** Undo labels of the accounts this change created, by application; and the applications whose account went. */
   const created = new Map<string, string>();
@@ -114,7 +117,7 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
             outcomes.push({ app, action: planned.action, outcome: 'skipped', detail: 'no account in this application (see the ensureAccount step)' });
             continue;
           }
-          const account = planned.account ?? accounts[app];
+          const account = reported[app] ?? planned.account ?? accounts[app];
           const step: PlanStep = account ? { ...planned, account } : planned;
           const input: ApplyStepInput = { ...ctx, step, idempotencyKey: `${workflowInfo().workflowId}/${ctx.changeId}/${step.key}` };
           const calls = callsOf(step, ctx);
@@ -136,7 +139,7 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
             if (patched('saga-forget-own')) saga.forget(undo);
             else saga.forgetLast();
           }
-          if (result.account) accounts[app] = result.account;
+          if (result.account) accounts[app] = reported[app] = result.account;
           if (step.action === 'ensureAccount' && result.outcome === 'created') created.set(undo.label, app);
           if (step.action === 'deleteAccount') removed.add(app);
           if (result.outcome === 'action-required' && step.action === 'ensureAccount') blockedApps.add(app);

@@ -126,4 +126,17 @@ describe('attribute sync', () => {
       await chat.scim('POST', '/Groups', { body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'research' } });
     }
   });
+  it("after a leaver's disable moves the directory entry, getState names it where it lives now", async () => {
+    const id = employee();
+    const before = await hired(id);
+    await p.produce([{ key: id, value: JSON.stringify(hrEvent(id, { type: 'hr.worker.terminated', sequence: 2, data: { status: 'terminated' } })) }]);
+    expect((await outcome(id, 2)).status).toBe('succeeded');
+    const after = await accounts(id);
+    // The directory disables by moving the entry to its disabled OU: a new DN.
+    expect(after.directory!.active).toBe(false);
+    expect(after.directory!.id).not.toBe(before.directory!.id);
+    const state = await p.ingress.client.workflow.getHandle(identityWorkflowId(id)).query(getState);
+    expect(state.status).toBe('deprovisioned');
+    expect(state.accounts.directory!.accountId).toBe(after.directory!.id);
+  });
 });
