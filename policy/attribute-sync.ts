@@ -25,6 +25,8 @@ export function creationAttributes(policy: CompiledPolicy, identity: Identity, a
 /** The manager's employee id in each application whose map gives `manager` one: whose account the plan looks up. */
 export function managersToFind(policy: CompiledPolicy, identity: Identity): Record<string, string> {
   const out: Record<string, string> = {};
+  // A leaver's accounts are never updated: no manager to look up.
+  if (identity.status === 'terminated') return out;
   for (const map of policy.attributeMaps.values()) {
     if (!map.entries.some((e) => e.name === MANAGER)) continue;
     const managerId = managerIdOf(valuesFor(policy, map, identity));

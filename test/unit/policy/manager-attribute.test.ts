@@ -34,6 +34,8 @@ describe('the manager attribute', () => {
     expect(managersToFind(policy, person({ ...named, managerId: 'M2' }))).toEqual({ chat: 'M2', directory: 'M2' });
     // No manager on record: nothing to look up.
     expect(managersToFind(policy, person({ ...named, managerId: undefined }))).toEqual({});
+    // A leaver's accounts are not updated: no read for them.
+    expect(managersToFind(policy, person({ ...named, managerId: 'M2', status: 'terminated' }))).toEqual({});
   });
 
   it("sets the new manager's account handle: the SCIM id in chat, the DN in the directory", () => {
