@@ -13,6 +13,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import type { Identity } from '../policy/identity.js';
 import type { Grant } from '../policy/evaluator.js';
 import type { DuplicateValue } from '../policy/data-quality.js';
+import type { ManagerAccounts } from '../policy/manager-attribute.js';
 import { holdAccountsForApprovals } from '../policy/least-privilege.js';
 import { sequenceJumpHold } from '../policy/sequence-jump.js';
 import { planIdentity, type ActualAccount, type Plan, type PlanStep } from '../policy/planner.js';
@@ -22,6 +23,7 @@ import { storedSnapshot } from './approvals.js';
 import { activityWorkflowId, callContext } from './call-context.js';
 import { applicationsToRead, readActualAccount, readActualAccounts } from './actual-accounts.js';
 import { duplicatesOf } from './duplicates.js';
+import { readManagerAccounts } from './manager-accounts.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
 import type { PlanChangeInput, PlannedChange, ApplicationsToRead, ReadAccountInput } from './lifecycle-types.js';
 import { IDENTITY_WORKFLOW_ACTOR as SYSTEM } from './lifecycle-types.js';
@@ -38,12 +40,14 @@ export type PlanFor = {
   served: (app: string) => boolean;
   /** The person's values that other people claim too (activities/duplicates.ts). */
   duplicates?: readonly DuplicateValue[];
+  /** The manager's account handle per application that maps `manager` (activities/manager-accounts.ts). */
+  managerAccounts?: ManagerAccounts;
 };
 
 /** The plan the identity workflow applies: the policy's plan, less what nobody can act on. */
 export function planFor(policy: CompiledPolicy, input: PlanFor): Plan {
   const grants = input.grants ?? [];
-  const { plan } = planIdentity(policy, { identity: input.identity, actual: input.actual, grants, now: input.now, ...(input.duplicates ? { duplicates: input.duplicates } : {}) });
+  const { plan } = planIdentity(policy, { identity: input.identity, actual: input.actual, grants, now: input.now, ...(input.duplicates ? { duplicates: input.duplicates } : {}), ...(input.managerAccounts ? { managerAccounts: input.managerAccounts } : {}) });
   // An entitlement an approved request brings went through its approval chain (separation of
   // duties reviews included) in the request workflow: the identity workflow does not ask again.
   const requested = new Set(grants.map((g) => g.entitlement));
@@ -128,7 +132,8 @@ export function createPlanActivities(deps: PlanActivityDeps) {
         .filter((g) => g.provenance.kind !== 'birthright')
         .map((g) => ({ id: g.grantId, entitlement: `${g.app}:${g.entitlementId}`, grantedAt: g.grantedAt.toISOString(), ...(g.expiresAt ? { expiresAt: g.expiresAt.toISOString() } : {}) }));
       const duplicates = await duplicatesOf(store, snapshot);
-      const plan = planFor(policy, { identity: snapshot as Identity, actual, grants, now: new Date().toISOString(), served: (app) => deps.connectors.has(app), duplicates });
+      const managerAccounts = await readManagerAccounts(policy, deps.connectors, snapshot as Identity, (app) => callContext(`${input.changeId}/manager/${app}`));
+      const plan = planFor(policy, { identity: snapshot as Identity, actual, grants, now: new Date().toISOString(), served: (app) => deps.connectors.has(app), duplicates, managerAccounts });
       const recorded = await store.change(
         (tx) => recordPlan(tx, { changeId: `${workflowId}/${input.changeId}`, employeeId, eventId: input.changeId, sequence: snapshot.sequence, policyVersion: plan.policyVersion, steps: plan.steps.map(withoutValues) }),
         (r: { created: boolean }) => (r.created ? { actor: SYSTEM, action: 'plan.recorded', reason: `${plan.kind}: ${plan.steps.length} steps`, subject: { employeeId }, eventId: input.changeId, workflowId, policyVersion: plan.policyVersion, changes: plan.steps.map((s) => ({ op: s.action, app: s.app, ...(s.entitlementId ? { entitlement: s.entitlementId } : {}) })) } : null),

@@ -2,7 +2,9 @@
 // `attributes:` (account attribute → a CEL expression of type string over the identity's
 // attributes); one that does not keeps the mapping from before attribute maps (DEFAULT_MAPS). The
 // names are the connector's own vocabulary: SCIM attribute paths (RFC 7643 §4.1, the enterprise
-// extension §4.3 as `department` and `employeeNumber`), LDAP attribute types (RFC 4519, RFC 2798).
+// extension §4.3 as `department`, `employeeNumber` and `manager`), LDAP attribute types (RFC 4519,
+// RFC 2798). `manager` maps to the manager's employee id; the application gets the manager's own
+// account there (policy/manager-attribute.ts).
 // Expressions read the declared attributes plus the snapshot's `givenName`, `familyName` and `email`.
 // Values are person text: trimmed and NFC-normalised (schemas/text.ts) before they are compared or
 // sent; an expression that yields "" clears the attribute; one that cannot be evaluated for a person
@@ -15,17 +17,14 @@ export type ConnectorKind = ApplicationDecl['connector'];
 
 /** The account attributes a policy may map, per connector. */
 export const ACCOUNT_ATTRIBUTES: Record<ConnectorKind, readonly string[]> = {
-  scim: ['userName', 'name.givenName', 'name.familyName', 'displayName', 'emails', 'title', 'department', 'employeeNumber'],
-  ldap: ['uid', 'cn', 'sn', 'givenName', 'mail', 'displayName', 'title', 'departmentNumber'],
+  scim: ['userName', 'name.givenName', 'name.familyName', 'displayName', 'emails', 'title', 'department', 'employeeNumber', 'manager'],
+  ldap: ['uid', 'cn', 'sn', 'givenName', 'mail', 'displayName', 'title', 'departmentNumber', 'manager'],
 };
 
 /** Names a policy may not map, and why (what to do instead). */
 const NOT_MAPPABLE: Record<ConnectorKind, Record<string, string>> = {
-  scim: { manager: "manager is not supported yet: the planner does not know the manager's account id in the application; leave it out" },
-  ldap: {
-    manager: "manager is not supported yet: the planner does not know the DN of the manager's entry; leave it out",
-    employeeNumber: 'employeeNumber is the correlation key (the employee id) and cannot be mapped',
-  },
+  scim: {},
+  ldap: { employeeNumber: 'employeeNumber is the correlation key (the employee id) and cannot be mapped' },
 };
 
 /** The attribute that names the account (a change to it is a rename). */

@@ -3,20 +3,35 @@
 // the differing attributes, compared after the one normalisation (trim, NFC); a changed identifier
 // (SCIM userName, LDAP uid) is a rename: part of that step where the application allows renames,
 // else a step of its own that a human must act on (`actionRequired`: nothing is called). Updates
-// are not destructive: never fenced. Their undo is the update back (policy/undo-step.ts).
+// are not destructive: never fenced. Their undo is the update back (policy/undo-step.ts). `manager`
+// is the manager's account handle in the application (policy/manager-attribute.ts).
 // Pure: the policy, the identity and what the applications reported in; steps out.
 import { IDENTIFIER, mapContext, mappedValues, normalizeValue, type CompiledAttributeMap } from './attribute-map.js';
 import type { CompiledPolicy } from './compile.js';
 import type { Identity } from './identity.js';
+import { MANAGER, managerIdOf, resolveManager, sameManager, type ManagerAccounts } from './manager-attribute.js';
 import type { ActualAccount, AttributeChange, PlanStep } from './planner.js';
 
 /** The values the account is created with: for an application that declares `attributes` (else absent, as before maps). */
-export function creationAttributes(policy: CompiledPolicy, identity: Identity, app: string): Record<string, AttributeChange> | undefined {
+export function creationAttributes(policy: CompiledPolicy, identity: Identity, app: string, managerAccounts?: ManagerAccounts): { attributes?: Record<string, AttributeChange>; note?: string } {
   const map = policy.attributeMaps.get(app);
-  if (!map?.declared) return undefined;
-  const values = valuesFor(policy, map, identity);
-  const out: Record<string, AttributeChange> = {};
-  for (const [name, to] of Object.entries(values)) if (to !== null) out[name] = { from: null, to };
+  if (!map?.declared) return {};
+  const { values, note } = resolveManager(map, valuesFor(policy, map, identity), managerAccounts);
+  const attributes: Record<string, AttributeChange> = {};
+  for (const [name, to] of Object.entries(values)) if (to !== null) attributes[name] = { from: null, to };
+  return { attributes, ...(note ? { note } : {}) };
+}
+
+/** The manager's employee id in each application whose map gives `manager` one: whose account the plan looks up. */
+export function managersToFind(policy: CompiledPolicy, identity: Identity): Record<string, string> {
+  const out: Record<string, string> = {};
+  // A leaver's accounts are never updated: no manager to look up.
+  if (identity.status === 'terminated') return out;
+  for (const map of policy.attributeMaps.values()) {
+    if (!map.entries.some((e) => e.name === MANAGER)) continue;
+    const managerId = managerIdOf(valuesFor(policy, map, identity));
+    if (typeof managerId === 'string') out[map.app] = managerId;
+  }
   return out;
 }
 
@@ -36,19 +51,22 @@ function valuesFor(policy: CompiledPolicy, map: CompiledAttributeMap, identity: 
 
 /** LDAP compares uid case-insensitively (RFC 4519 §2.39: caseIgnoreMatch): a case-only change is no rename. */
 function same(map: CompiledAttributeMap, name: string, a: string | null, b: string | null): boolean {
-  if (map.connector === 'ldap' && name === 'uid' && a !== null && b !== null) return a.toLowerCase() === b.toLowerCase();
+  if (a === null || b === null) return a === b;
+  if (name === MANAGER) return sameManager(map, a, b);
+  if (map.connector === 'ldap' && name === 'uid') return a.toLowerCase() === b.toLowerCase();
   return a === b;
 }
 
 /** The update steps for the accounts the person keeps (`apps`); accounts that report no attributes are left alone. */
-export function attributeUpdates(policy: CompiledPolicy, identity: Identity, accounts: readonly ActualAccount[]): PlanStep[] {
+export function attributeUpdates(policy: CompiledPolicy, identity: Identity, accounts: readonly ActualAccount[], managerAccounts?: ManagerAccounts): PlanStep[] {
   const steps: PlanStep[] = [];
   for (const a of accounts) {
     const map = policy.attributeMaps.get(a.app);
     if (!map || !a.attributes) continue;
     const changes: Record<string, AttributeChange> = {};
     let rename: Record<string, AttributeChange> | undefined;
-    for (const [name, to] of Object.entries(valuesFor(policy, map, identity))) {
+    const { values, note } = resolveManager(map, valuesFor(policy, map, identity), managerAccounts);
+    for (const [name, to] of Object.entries(values)) {
       const from = normalizeValue(a.attributes[name]);
       if (same(map, name, from, to)) continue;
       if (name === IDENTIFIER[map.connector] && !map.rename) rename = { [name]: { from, to } };
@@ -56,7 +74,7 @@ export function attributeUpdates(policy: CompiledPolicy, identity: Identity, acc
     }
     const names = Object.keys(changes).sort();
     if (names.length > 0) {
-      steps.push({ key: `updateAccount/${a.app}`, action: 'updateAccount', app: a.app, account: a.account, attributes: changes, reason: `attributes differ: ${names.join(', ')}` });
+      steps.push({ key: `updateAccount/${a.app}`, action: 'updateAccount', app: a.app, account: a.account, attributes: changes, reason: `attributes differ: ${names.join(', ')}${note ? `; ${note}` : ''}` });
     }
     if (rename) {
       const name = IDENTIFIER[map.connector];

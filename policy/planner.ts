@@ -21,6 +21,7 @@ import { attributeUpdates, creationAttributes } from './attribute-sync.js';
 import { evaluateIdentity, type DesiredAccess, type Grant, type SodConflict, type Withheld } from './evaluator.js';
 import type { Identity } from './identity.js';
 import { holdAccountsForApprovals } from './least-privilege.js';
+import type { ManagerAccounts } from './manager-attribute.js';
 import { sodConflicts } from './sod.js';
 
 /** What the person has in one application (from the store or a connector's listing). */
@@ -109,6 +110,8 @@ export type PlanInput = {
   now: string;
   /** Values of the person's that other people claim too (from the store). */
   duplicates?: readonly DuplicateValue[];
+  /** The manager's account handle per application that maps `manager` (policy/manager-attribute.ts). */
+  managerAccounts?: ManagerAccounts;
 };
 
 /** Evaluates the identity and plans the difference: the usual entry point. */
@@ -196,11 +199,11 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
       if (!a) {
         if (prehire?.waits(app)) continue;
         const decl = policy.applications.get(app)!;
-        const attributes = creationAttributes(policy, identity, app);
+        const { attributes, note } = creationAttributes(policy, identity, app, input.managerAccounts);
         step(PHASE.account, {
           action: 'ensureAccount',
           app,
-          reason: `needed for ${desired.entitlements.filter((e) => e.app === app).map((e) => e.entitlement).join(', ')}${prehire ? ` (prehire: disabled until the start ${prehire.start})` : ''}`,
+          reason: `needed for ${desired.entitlements.filter((e) => e.app === app).map((e) => e.entitlement).join(', ')}${prehire ? ` (prehire: disabled until the start ${prehire.start})` : ''}${note ? `; ${note}` : ''}`,
           ...(decl.correlation ? { correlation: { ...decl.correlation, ...(decl.correlation.adopt === 'after-approval' ? { approval: decl.correlation.approval ?? decl.approval! } : {}) } } : {}),
           ...(prehire ? { active: false as const } : {}),
           ...(attributes ? { attributes } : {}),
@@ -213,7 +216,7 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
     }
 
     // Attribute updates of the accounts the person keeps.
-    for (const update of attributeUpdates(policy, identity, desired.applications.flatMap((app) => byApp.get(app) ?? []))) step(PHASE.accountUpdate, update);
+    for (const update of attributeUpdates(policy, identity, desired.applications.flatMap((app) => byApp.get(app) ?? []), input.managerAccounts)) step(PHASE.accountUpdate, update);
 
     // Additions.
     for (const e of desired.entitlements) {

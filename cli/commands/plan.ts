@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
 import { readActualAccounts } from '../../activities/actual-accounts.js';
+import { readManagerAccounts } from '../../activities/manager-accounts.js';
 import { planFor } from '../../activities/plan.js';
 import type { Connector } from '../../connectors/contract.js';
 import { createLogger } from '../../observability/logger.js';
@@ -37,7 +38,9 @@ export async function planEvent(deps: PlanDeps, event: HrEvent): Promise<Plan> {
   const controller = new AbortController();
   const call = { idempotencyKey: `dry-run/${event.id}`, correlationId: `dry-run/${event.id}`, signal: controller.signal };
   const actual = await readActualAccounts(deps.policy, deps.connectors, new EntitlementCatalog(deps.connectors), event.data.employeeId, call);
-  return planFor(deps.policy, { identity: event.data as Identity, actual, now: deps.now ?? new Date().toISOString(), served: (app) => deps.connectors.has(app) });
+  // The manager's accounts, as the planChange activity reads them: the dry run plans manager as the workflow would.
+  const managerAccounts = await readManagerAccounts(deps.policy, deps.connectors, event.data as Identity, () => call);
+  return planFor(deps.policy, { identity: event.data as Identity, actual, now: deps.now ?? new Date().toISOString(), served: (app) => deps.connectors.has(app), managerAccounts });
 }
 
 export function formatPlan(event: HrEvent, plan: Plan, planOnly: readonly string[] = []): string {

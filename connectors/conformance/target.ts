@@ -46,7 +46,8 @@ export type ConformanceTarget = {
 };
 
 /** The connector's names (policy/attribute-map.ts) of the attributes the update cases change. */
-export type UpdateAttributeNames = { identifier: string; familyName: string; email: string; title: string };
+/** The connector's names of the attributes the update cases change; `manager` holds another account's handle (its id). */
+export type UpdateAttributeNames = { identifier: string; familyName: string; email: string; title: string; manager: string };
 
 export type ConformanceOptions = {
   attributeNames: UpdateAttributeNames;

@@ -1,7 +1,8 @@
 // The conformance kit's attribute-update cases (./kit.ts runs them for every connector): an update
 // sets exactly the named attributes, once (a repeat is already-in-state), clears with null, renames
 // by the identifier while keeping the account's memberships and state, and a new account carries
-// the mapped attributes it was created with. Names are the connector's own (policy/attribute-map.ts).
+// the mapped attributes it was created with, and `manager` holds another account's handle (the id
+// the connector gave it). Names are the connector's own (policy/attribute-map.ts).
 import { describe, expect, it } from 'vitest';
 import { can, type AccountRef, type CallContext, type Connector } from '../contract.js';
 import { NotFoundError } from '../errors.js';
@@ -59,6 +60,18 @@ export function describeUpdateCases(target: () => Promise<ConformanceTarget>, ca
       expect(after.userName).toBe('after.rename');
       expect(after.externalId).toBe('E-UPD-3');
       expect(await connector.revoke!({ account: { ...account, id: after.id }, entitlementId: group }, call())).toEqual({ status: 'applied' });
+    });
+
+    it("manager is set to another account's id, once, and cleared with null", async () => {
+      const { connector, account, read } = await created('E-UPD-4', 'has.manager');
+      const boss = await connector.ensureAccount(person('E-UPD-4M', 'the.manager'), call());
+      const bossId = (boss as { account: AccountRef }).account.id;
+      const changes = { [names.manager]: bossId };
+      expect(await connector.updateAccount({ account, changes }, call())).toEqual({ status: 'applied' });
+      expect(await connector.updateAccount({ account, changes }, call())).toEqual({ status: 'already-in-state' });
+      expect((await read()).attributes?.[names.manager]?.toLowerCase()).toBe(bossId.toLowerCase());
+      expect(await connector.updateAccount({ account, changes: { [names.manager]: null } }, call())).toEqual({ status: 'applied' });
+      expect((await read()).attributes?.[names.manager]).toBeUndefined();
     });
 
     it('an update of an account that does not exist is NotFoundError', async () => {

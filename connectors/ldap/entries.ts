@@ -5,7 +5,7 @@
 import { Attribute, Change, EqualityFilter, type Entry, type Filter } from 'ldapts';
 import type { Account, AccountRef, EnsureAccountRequest, Entitlement } from '../contract.js';
 import { InvalidRequestError } from '../errors.js';
-import { escapeDnValue, isChildOf, normalizeDn, parseDn } from './escape.js';
+import { escapeDnValue, isChildOf, normalizeDn, parseDn, sameDn } from './escape.js';
 
 export type LdapDisableMode =
   /** Move the entry to `disabledDn` (and back to the people OU on enable); refint keeps member DNs right. */
@@ -14,8 +14,14 @@ export type LdapDisableMode =
   | { mode: 'attribute'; attribute: string; value: string };
 
 const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'inetOrgPerson'];
-/** The attributes a policy may map (policy/attribute-map.ts; RFC 4519, RFC 2798): uid is the entry's RDN. */
-export const MAPPED_ATTRIBUTES = ['uid', 'cn', 'sn', 'givenName', 'mail', 'displayName', 'title', 'departmentNumber'] as const;
+/**
+ * The attributes a policy may map (policy/attribute-map.ts; RFC 4519, RFC 2798): uid is the entry's
+ * RDN; manager is the DN of the manager's entry (RFC 4524 §2.10).
+ */
+export const MAPPED_ATTRIBUTES = ['uid', 'cn', 'sn', 'givenName', 'mail', 'displayName', 'title', 'departmentNumber', 'manager'] as const;
+
+/** Attributes of DN syntax: equal by distinguishedNameMatch (RFC 4517 §4.2.15), not by their text. */
+const DN_VALUED = new Set(['manager']);
 export const USER_ATTRIBUTES = [...MAPPED_ATTRIBUTES, 'employeeNumber', 'memberOf'];
 
 /** The values of an attribute of a search entry, whatever the case of its name. */
@@ -52,7 +58,7 @@ function desiredAttributes(req: EnsureAccountRequest): Record<string, string> {
 export function attributeChange(entry: Entry, name: string, value: string | null): Change | undefined {
   const have = values(entry, name);
   if (value === null) return have.length > 0 ? new Change({ operation: 'delete', modification: new Attribute({ type: name, values: [] }) }) : undefined;
-  if (have.length === 1 && have[0] === value) return undefined;
+  if (have.length === 1 && (DN_VALUED.has(name) ? sameDn(have[0]!, value) : have[0] === value)) return undefined;
   return new Change({ operation: 'replace', modification: new Attribute({ type: name, values: [value] }) });
 }
 

@@ -1,7 +1,8 @@
 // The mappable User attributes (policy/attribute-map.ts) as SCIM sees them: where each is read in a
 // User (RFC 7643 §4.1, the enterprise extension §4.3), the PATCH operation that sets or clears it
 // (RFC 7644 §3.5.2.3 replace, §3.5.2.2 remove), and the same change made to a whole User for a PUT
-// (§3.5.1) where the server does not support PATCH.
+// (§3.5.1) where the server does not support PATCH. `manager` is the enterprise extension's
+// complex `manager` (§4.3), whose `value` is the manager's SCIM id.
 import { InvalidRequestError } from '../errors.js';
 import type { AttributeChanges } from '../contract.js';
 import type { ScimUser } from './resources.js';
@@ -33,6 +34,11 @@ type Mapping = {
   apply(body: Body, value: string | null): void;
 };
 
+/** A body that holds enterprise attributes names the extension in `schemas` (RFC 7643 §3). */
+function declareEnterprise(body: Body): void {
+  body.schemas = [...new Set([...(Array.isArray(body.schemas) ? (body.schemas as string[]) : []), ENTERPRISE_USER])];
+}
+
 function simple(path: string, parent?: string): Mapping {
   const patchPath = parent ? `${parent === ENTERPRISE_USER ? `${parent}:` : `${parent}.`}${path}` : path;
   const container = (body: Body): Body => {
@@ -47,10 +53,27 @@ function simple(path: string, parent?: string): Mapping {
       const target = container(body);
       if (value === null) delete target[path];
       else target[path] = value;
-      if (parent === ENTERPRISE_USER) body.schemas = [...new Set([...(Array.isArray(body.schemas) ? (body.schemas as string[]) : []), ENTERPRISE_USER])];
+      if (parent === ENTERPRISE_USER) declareEnterprise(body);
     },
   };
 }
+
+/**
+ * The enterprise `manager`, by its `value` (the manager's id). The whole complex attribute is
+ * replaced (RFC 7644 §3.5.2.3, path with the extension URN prefix): a `$ref` or `displayName` of the
+ * previous manager must not stay beside the new id.
+ */
+const manager: Mapping = {
+  read: (user) => text(record(record((user as Body)[ENTERPRISE_USER]).manager).value),
+  operation: (_user, value) => (value === null ? { op: 'remove', path: `${ENTERPRISE_USER}:manager` } : { op: 'replace', path: `${ENTERPRISE_USER}:manager`, value: { value } }),
+  apply(body, value) {
+    const extension = { ...record(body[ENTERPRISE_USER]) };
+    if (value === null) delete extension.manager;
+    else extension.manager = { value };
+    body[ENTERPRISE_USER] = extension;
+    declareEnterprise(body);
+  },
+};
 
 const MAPPINGS: Record<string, Mapping> = {
   userName: simple('userName'),
@@ -60,6 +83,7 @@ const MAPPINGS: Record<string, Mapping> = {
   title: simple('title'),
   department: simple('department', ENTERPRISE_USER),
   employeeNumber: simple('employeeNumber', ENTERPRISE_USER),
+  manager,
   emails: {
     read: (user) => primaryEmail(user),
     // The whole multi-valued attribute, so the other addresses stay as the user has them.

@@ -69,6 +69,6 @@ const target = (mode: 'move' | 'attribute') => async () => {
 };
 
 const faultKinds: FaultKind[] = ['connection-reset', 'drop-after-commit'];
-const attributeNames = { identifier: 'uid', familyName: 'sn', email: 'mail', title: 'title' };
+const attributeNames = { identifier: 'uid', familyName: 'sn', email: 'mail', title: 'title', manager: 'manager' };
 describeConformance('LDAP (slapd, disable by moving to ou=disabled)', target('move'), { faultKinds, attributeNames });
 describeConformance('LDAP (slapd, disable by an attribute value)', target('attribute'), { faultKinds, attributeNames });

@@ -117,5 +117,5 @@ for (const profile of profileNames) {
       },
       close: () => app.close(),
     };
-  }, { attributeNames: { identifier: 'userName', familyName: 'name.familyName', email: 'emails', title: 'title' }, faultKinds: faultKindsOf(profile), userNamesCaseExact: profiles[profile].userNameCaseExact, membershipsReadable: readable });
+  }, { attributeNames: { identifier: 'userName', familyName: 'name.familyName', email: 'emails', title: 'title', manager: 'manager' }, faultKinds: faultKindsOf(profile), userNamesCaseExact: profiles[profile].userNameCaseExact, membershipsReadable: readable });
 }

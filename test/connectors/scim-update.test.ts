@@ -71,3 +71,20 @@ describe('SCIM updateAccount', () => {
     });
   }
 });
+
+describe('SCIM updateAccount of manager (RFC 7643 §4.3)', () => {
+  for (const patch of [true, false]) {
+    it(`sets the enterprise manager.value to the manager's id and clears it, by ${patch ? 'PATCH' : 'PUT'}, keeping the rest of the extension`, async () => {
+      const { connector, account, read } = await withUser(`E-MGR-${patch ? 'PATCH' : 'PUT'}`, patch);
+      const { account: boss } = (await connector.ensureAccount(person('E-MGR-BOSS', 'the.boss'), callContext())) as { account: AccountRef };
+      const before = await read();
+      expect(await connector.updateAccount({ account, changes: { manager: boss.id } }, callContext())).toEqual({ status: 'applied' });
+      const after = await read();
+      expect(after[ENTERPRISE_USER]).toEqual({ ...(before[ENTERPRISE_USER] as object), manager: { value: boss.id } });
+      expect((await connector.getAccount({ employeeId: account.externalId }, callContext()))!.attributes?.manager).toBe(boss.id);
+
+      expect(await connector.updateAccount({ account, changes: { manager: null } }, callContext())).toEqual({ status: 'applied' });
+      expect(stable(await read())).toEqual(stable(before));
+    });
+  }
+});

@@ -50,11 +50,10 @@ describe('attribute maps: checked when the policy loads', () => {
     expect(problems('      title: level')).toContainEqual(expect.stringMatching(/applications\[0\]\.attributes\.title: CEL type error at column \d+: an attribute value must be of type string, this one is int/));
   });
 
-  it('refuses an undeclared attribute, an attribute outside the vocabulary and manager', () => {
-    const found = problems('      title: costCentre\n      nickName: givenName\n      manager: managerId');
+  it('refuses an undeclared attribute and an attribute outside the vocabulary', () => {
+    const found = problems('      title: costCentre\n      nickName: givenName');
     expect(found.some((p) => p.includes('attributes.title') && /costCentre/.test(p))).toBe(true);
     expect(found.some((p) => p.includes('unknown scim account attribute "nickName"'))).toBe(true);
-    expect(found.some((p) => p.includes('manager is not supported yet'))).toBe(true);
   });
 
   it('refuses employeeNumber for LDAP: it is the correlation key', () => {
