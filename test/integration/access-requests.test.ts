@@ -17,6 +17,7 @@ import { outcomeSchema, type Outcome } from '../../schemas/outcomes.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { uniqueName } from '../helpers/unique.js';
+import { hrAttributesYaml } from '../helpers/policy-yaml.js';
 
 const id = (prefix: string) => uniqueName(prefix).replaceAll('.', '');
 const MANAGER = id('M');
@@ -31,15 +32,7 @@ function writeApprovalsPolicy(): string {
   writeFileSync(
     path.join(dir, 'policy.yaml'),
     `
-attributes:
-  - { name: employeeId, type: string }
-  - { name: status, type: string }
-  - { name: department, type: string }
-  - { name: title, type: string }
-  - { name: managerId, type: string }
-  - { name: region, type: string }
-  - { name: employmentType, type: string }
-regions: [eu, us]
+${hrAttributesYaml}
 approverGroups:
   - { id: chat-owners, members: [${OWNER}, ${OWNER2}] }
   - { id: security, members: [${SECURITY}] }
