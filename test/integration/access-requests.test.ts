@@ -14,6 +14,7 @@ import { accessRequestWorkflowId, getApprovals, getRequestState, type AccessRequ
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { TicketId, EmployeeId } from '../../workflows/search-attributes.js';
 import { outcomeSchema, type Outcome } from '../../schemas/outcomes.js';
+import { groupNamesOf } from '../helpers/groups.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -92,12 +93,7 @@ afterAll(async () => {
   await p?.close();
 });
 
-const call = () => ({ idempotencyKey: 'test', correlationId: 'test', signal: AbortSignal.timeout(30_000) });
-
-async function groupsOf(employeeId: string): Promise<string[]> {
-  const account = await p.worker.connectors.get('chat')!.getAccount({ employeeId }, call());
-  return account ? (await catalog.namesOf('chat', account.entitlements ?? [], call())).sort() : [];
-}
+const groupsOf = (employeeId: string) => groupNamesOf(p, catalog, 'chat', employeeId);
 
 /** Hires a person managed by MANAGER and waits until they are provisioned. */
 async function hire(title = 'Engineer'): Promise<string> {
