@@ -10,6 +10,7 @@ import { listGrants, queryAudit } from '../../store/index.js';
 import { accessGranted } from '../../workflows/approval-messages.js';
 import type { GrantSweepResult, grantSweep } from '../../workflows/grant-sweep.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
+import { groupNamesOf } from '../helpers/groups.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { writeChatPolicy } from '../helpers/policy-yaml.js';
@@ -28,12 +29,7 @@ afterAll(async () => {
   await p?.close();
 });
 
-const call = () => ({ idempotencyKey: 'test', correlationId: 'test', signal: AbortSignal.timeout(30_000) });
-
-async function groupsOf(employeeId: string): Promise<string[]> {
-  const account = await p.worker.connectors.get('chat')!.getAccount({ employeeId }, call());
-  return account ? (await catalog.namesOf('chat', account.entitlements ?? [], call())).sort() : [];
-}
+const groupsOf = (employeeId: string) => groupNamesOf(p, catalog, 'chat', employeeId);
 
 /** Runs one sweep now, as the schedule would, with no grace (the test's grant ends in seconds). */
 const sweepNow = () =>
@@ -79,14 +75,23 @@ describe('grant sweep', () => {
     await eventually('the revoke in the app', async () => (!(await groupsOf(employeeId)).includes('war-room') ? true : undefined));
     await eventually('the grant revoked in the store', async () => ((await listGrants(p.store.pool, employeeId)).some((g) => g.entitlementId === 'war-room') ? undefined : true));
     expect(await groupsOf(employeeId)).toEqual(['all-staff']);
-    const audit = await queryAudit(p.store.pool, p.store.keys.kek, { employeeId, limit: 200 });
+    // The person's workflow records its change's outcome after the revoke: the trail is read once it has settled.
+    const auditOf = () => queryAudit(p.store.pool, p.store.keys.kek, { employeeId, limit: 200 });
+    let seen = -1;
+    const audit = await eventually('the audit trail to settle', async () => {
+      const records = await auditOf();
+      const settledNow = records.length === seen;
+      seen = records.length;
+      if (!settledNow) await new Promise((r) => setTimeout(r, 1_000));
+      return settledNow ? records : undefined;
+    });
     expect(audit.filter((r) => r.action === 'grant.sweep-revoke-requested').map((r) => r.actor)).toEqual(['system:grant-sweep']);
 
     // The next sweep finds nothing: the app and the audit stay as they are.
     const second = await sweepNow();
     expect(second).toEqual({ found: 0, asked: 0, settled: 0 });
     expect(await groupsOf(employeeId)).toEqual(['all-staff']);
-    const after = await queryAudit(p.store.pool, p.store.keys.kek, { employeeId, limit: 200 });
+    const after = await auditOf();
     expect(after.length).toBe(audit.length);
   });
 
