@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { isGrpcDeadlineError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError, type Payload, type PayloadCodec } from '@temporalio/common';
 import { EncryptionCodec } from '../codec/encryption-codec.js';
 import { loadKeyring } from '../codec/keyring.js';
@@ -23,6 +23,7 @@ import { registerApplicationRoutes } from './routes/applications.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerFenceRoutes } from './routes/fence.js';
 import { registerIdentityRoutes } from './routes/identities.js';
+import { noWorkerAnswered } from '../clients/unanswered.js';
 
 /** The setting that chooses the API's port, as error messages name it. */
 export const API_PORT_SETTING = 'http.apiPort';
@@ -172,7 +173,7 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
       res.json({ employeeId, workflowId, state, ...(outcomes ? { recentOutcomes: outcomes } : {}) });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return sendError(res, 404, 'identity-not-found', `no identity workflow for ${employeeId}`);
-      if (isGrpcDeadlineError(err)) return sendError(res, 504, 'query-timeout', `the identity workflow did not answer within ${queryTimeoutMs} ms (is a worker running?)`);
+      if (noWorkerAnswered(err)) return sendError(res, 504, 'query-timeout', `the identity workflow did not answer within ${queryTimeoutMs} ms (is a worker running?)`);
       throw err;
     }
   });

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import { z } from 'zod';
-import { isGrpcDeadlineError, WorkflowNotFoundError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
 import { decideApproval, type DecisionAnswer, type DecisionKind } from '../../clients/approvals.js';
 import { getApprovalWithVotes, listApprovals, pendingApprovalsFor, type ApprovalWithVotes, type Store } from '../../store/index.js';
 import type { ApprovalView } from '../../policy/approval-chain.js';
@@ -15,6 +15,7 @@ import { employeeKey } from '../../policy/employee-ids.js';
 import { accessRequestWorkflowId, approvalWorkflowId, getApprovals, getRequestState } from '../../workflows/approval-messages.js';
 import { authorize, callerOf, sendError, type Caller, type RefusalHook } from '../auth.js';
 import type { Logger } from '../../observability/logger.js';
+import { noWorkerAnswered } from '../../clients/unanswered.js';
 
 export type ApprovalRouteDeps = {
   client: Client;
@@ -91,7 +92,7 @@ export function registerApprovalRoutes(app: Express, deps: ApprovalRouteDeps): v
       return view ? { live: view, liveStatus: 'ok' } : { live: null, liveStatus: 'not-found' };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return { live: null, liveStatus: 'no-workflow' };
-      if (isGrpcDeadlineError(err)) return { live: null, liveStatus: 'timeout' };
+      if (noWorkerAnswered(err)) return { live: null, liveStatus: 'timeout' };
       // A closed workflow without the query, a query the workflow does not know: the record answers.
       log.warn({ err: { message: (err as Error).message }, workflowId }, 'approval query failed');
       return { live: null, liveStatus: 'not-found' };
@@ -152,7 +153,7 @@ export function registerApprovalRoutes(app: Express, deps: ApprovalRouteDeps): v
       } catch (err) {
         // The deadline can pass in a read before the update (a gRPC deadline error) or in the update
         // itself, which the client reports as its own timeout error.
-        if (isGrpcDeadlineError(err) || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        if (noWorkerAnswered(err) || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
           return sendError(res, 504, 'decision-timeout', `the workflow holding ${id.data} did not take the decision within ${decisionTimeoutMs} ms (is a worker running?); repeat it with the same Idempotency-Key`);
         }
         throw err;
@@ -172,7 +173,7 @@ export function registerApprovalRoutes(app: Express, deps: ApprovalRouteDeps): v
       res.json({ ticketId: id.data, workflowId, state });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return sendError(res, 404, 'request-not-found', `no access request workflow for ticket ${id.data}`);
-      if (isGrpcDeadlineError(err)) return sendError(res, 504, 'query-timeout', `the access request workflow did not answer within ${queryTimeoutMs} ms (is a worker running?)`);
+      if (noWorkerAnswered(err)) return sendError(res, 504, 'query-timeout', `the access request workflow did not answer within ${queryTimeoutMs} ms (is a worker running?)`);
       throw err;
     }
   });

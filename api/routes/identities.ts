@@ -3,13 +3,14 @@
 // renumbering (`provisioner identity resequence`). The operator is the authenticated caller; every
 // ask, taken or refused, is audited here, with the operator's reason sealed (it may name people).
 import type { Express } from 'express';
-import { isGrpcDeadlineError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { requestResequence, requestRetry } from '../../clients/identity.js';
 import { employeeIdSchema } from '../../schemas/events.js';
 import { personText } from '../../schemas/text.js';
 import type { Store } from '../../store/index.js';
 import { authorize, callerOf, sendError, type RefusalHook } from '../auth.js';
+import { noWorkerAnswered } from '../../clients/unanswered.js';
 
 export type IdentityRouteDeps = { client: Client; store: Store | undefined; onRefused: RefusalHook; queryTimeoutMs: number };
 
@@ -44,7 +45,7 @@ export function registerIdentityRoutes(app: Express, deps: IdentityRouteDeps): v
         res.status(202).json({ employeeId, workflowId: asked.workflowId, [kind === 'retry' ? 'retrying' : 'accepted']: asked.waiting });
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return sendError(res, 404, 'identity-not-found', `no identity workflow for ${employeeId}`);
-        if (isGrpcDeadlineError(err)) return sendError(res, 504, 'query-timeout', `the identity workflow did not answer within ${queryTimeoutMs} ms (is a worker running?)`);
+        if (noWorkerAnswered(err)) return sendError(res, 504, 'query-timeout', `the identity workflow did not answer within ${queryTimeoutMs} ms (is a worker running?)`);
         throw err;
       }
     });
