@@ -26,6 +26,21 @@ export const configSchema = z.strictObject({
   /** Downloads and builds (Kafka jars, the Temporal binary), shared by every clone. */
   cacheDir: z.string().min(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * `development` (the demo, the local stack): development defaults and generated keys are accepted.
+   * `production`: every process refuses to start, one line per problem, on a development default
+   * secret, a key it would have to generate, an unencrypted connection to a non-loopback server, or
+   * an API that would trust development tokens (runtime/production-checks.ts).
+   */
+  mode: z.enum(['development', 'production']).default('development'),
+  stack: z.strictObject({
+    /**
+     * The local stack runs secured (`stack up --secure`, examples/secure-stack.yaml): a development
+     * CA in <dataDir>/pki, Kafka on SASL_SSL with SCRAM users, Temporal requiring client
+     * certificates, PostgreSQL and slapd over TLS, passwords in <dataDir>/secrets.
+     */
+    secure: z.boolean().default(false),
+  }).prefault({}),
   kafka: z.strictObject({
     /** Set when the user runs their own brokers: the stack then starts none. */
     external: z.boolean().default(false),
@@ -184,6 +199,7 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'PROVISIONER_DATA', path: 'dataDir' },
   { env: 'PROVISIONER_CACHE', path: 'cacheDir' },
   { env: 'LOG_LEVEL', path: 'logLevel' },
+  { env: 'PROVISIONER_MODE', path: 'mode' },
   { env: 'KAFKA_BROKERS', path: 'kafka.brokers', parse: commaList, alsoSets: { 'kafka.external': true } },
   { env: 'KAFKA_HOME', path: 'kafka.home' },
   { env: 'KAFKA_VERSION', path: 'kafka.version' },
@@ -308,6 +324,19 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 export function ldapOus(cfg: Pick<Config, 'ldap'>): { people: string; groups: string; disabled: string } {
   const { ous, baseDn } = cfg.ldap;
   return { people: `${ous.people},${baseDn}`, groups: `${ous.groups},${baseDn}`, disabled: `${ous.disabled},${baseDn}` };
+}
+
+/** The secured local stack's configuration file (`stack up --secure`). */
+export const SECURE_STACK_CONFIG = 'examples/secure-stack.yaml';
+
+/** Where the secured local stack keeps its development CA and certificates. */
+export function stackPkiDir(cfg: Pick<Config, 'dataDir'>): string {
+  return path.join(cfg.dataDir, 'pki');
+}
+
+/** A development secret of the secured local stack: <dataDir>/secrets/<name>. */
+export function stackSecretFile(cfg: Pick<Config, 'dataDir'>, name: string): string {
+  return path.join(cfg.dataDir, 'secrets', name);
 }
 
 /** The PostgreSQL connection string: DATABASE_URL, or the local server that `stack up` runs. */

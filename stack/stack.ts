@@ -1,5 +1,6 @@
 // `provisioner stack up | down | status`: the local Kafka, Temporal, PostgreSQL and slapd.
-import type { Config } from '../schemas/config.js';
+import { stackPkiDir, type Config } from '../schemas/config.js';
+import { ensureDevPki } from './dev-pki.js';
 import { kafkaDown, kafkaStatus, kafkaUp } from './kafka.js';
 import { postgresDown, postgresStatus, postgresUp } from './postgres.js';
 import { slapdDown, slapdStatus, slapdUp } from './slapd.js';
@@ -22,6 +23,10 @@ function pick(only?: readonly ServerName[]) {
 
 /** Starts (or reuses) every server, in parallel; fails naming each server that could not start. */
 export async function stackUp(cfg: Config, report: Reporter, only?: readonly ServerName[]): Promise<void> {
+  if (cfg.stack.secure) {
+    const pki = ensureDevPki(stackPkiDir(cfg));
+    report(`stack: secured with the development CA ${pki.caFile} (never for production)`);
+  }
   const results = await Promise.allSettled(pick(only).map((s) => s.up(cfg, report)));
   const failures = results.flatMap((r, i) => {
     if (r.status === 'fulfilled') return [];

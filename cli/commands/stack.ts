@@ -1,6 +1,7 @@
 // `provisioner stack up | down | status`
 import type { Command } from 'commander';
-import { loadConfig } from '../../schemas/config.js';
+import path from 'node:path';
+import { loadConfig, projectRoot, SECURE_STACK_CONFIG, type Config } from '../../schemas/config.js';
 import { formatStatus, stackDown, stackStatus, stackUp, type ServerName } from '../../stack/stack.js';
 import { temporalUiUrl } from '../../stack/temporal.js';
 import { devProcessDown } from '../dev-process.js';
@@ -8,6 +9,10 @@ import { appsDown } from '../../targets/apps-command.js';
 import { appsOptions } from './apps.js';
 import { say } from '../say.js';
 
+/** The plain stack's configuration, or with --secure the secured stack's (examples/secure-stack.yaml). */
+function stackConfig(opts: { secure?: boolean }): Config {
+  return opts.secure ? loadConfig({ file: path.join(projectRoot, SECURE_STACK_CONFIG) }) : loadConfig();
+}
 
 export function registerStackCommands(program: Command): void {
   const stack = program.command('stack').description('the local Kafka, Temporal, PostgreSQL and slapd servers');
@@ -15,18 +20,22 @@ export function registerStackCommands(program: Command): void {
     .command('up')
     .description('obtain and start the servers (idempotent: reuses what is healthy)')
     .argument('[servers...]', 'only these: kafka temporal postgres slapd')
-    .action(async (only: ServerName[]) => {
-      const cfg = loadConfig();
+    .option('--secure', `the secured stack (${SECURE_STACK_CONFIG}): a development CA, TLS and credentials on every server`)
+    .action(async (only: ServerName[], opts: { secure?: boolean }) => {
+      const cfg = stackConfig(opts);
       const started = Date.now();
       await stackUp(cfg, say, only);
-      say(`stack: up in ${((Date.now() - started) / 1000).toFixed(1)} s; Temporal UI ${temporalUiUrl(cfg)}; stop with \`npx provisioner stack down\``);
+      const flag = opts.secure ? ' --secure' : '';
+      say(`stack: up in ${((Date.now() - started) / 1000).toFixed(1)} s; Temporal UI ${temporalUiUrl(cfg)}; stop with \`npx provisioner stack down${flag}\``);
+      if (opts.secure) say(`stack: the other commands take the same configuration: PROVISIONER_CONFIG=${SECURE_STACK_CONFIG} npx provisioner ...`);
     });
   stack
     .command('down')
     .description('stop the servers the project started (by PID), and the demo processes')
     .argument('[servers...]', 'only these: kafka temporal postgres slapd')
-    .action(async (only: ServerName[]) => {
-      const cfg = loadConfig();
+    .option('--secure', 'the secured stack')
+    .action(async (only: ServerName[], opts: { secure?: boolean }) => {
+      const cfg = stackConfig(opts);
       if (only.length === 0) {
         // The demo's processes go first: they depend on the servers.
         say(`dev: ${(await devProcessDown(cfg)) ? 'stopped' : 'was not running'}`);
@@ -38,8 +47,9 @@ export function registerStackCommands(program: Command): void {
     .command('status')
     .description('what runs and whether it is healthy (exit 1 if any is down)')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { json?: boolean }) => {
-      const rows = await stackStatus(loadConfig());
+    .option('--secure', 'the secured stack')
+    .action(async (opts: { json?: boolean; secure?: boolean }) => {
+      const rows = await stackStatus(stackConfig(opts));
       say(opts.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
       if (rows.some((r) => !r.healthy)) process.exitCode = 1;
     });
