@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 // Layers: pure logic (unit), the workflows with stubbed activities on Temporal's time-skipping
 // test server (workflows: no stack, days of policy time in seconds), stored histories replayed
 // (replay: no server at all), the SCIM target server on its own (targets), the connector
-// conformance kit against real servers (connectors), and flows on the real local stack
-// (integration). The global setup of the last two brings the stack up or reuses it.
+// conformance kit against real servers (connectors), flows on the real local stack
+// (integration), and on the secured local stack (secure: TLS and credentials at every hop). The
+// global setup of the last three brings its stack up or reuses it.
 export default defineConfig({
   test: {
     projects: [
@@ -41,6 +42,16 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 600_000,
           fileParallelism: true,
+        },
+      },
+      {
+        test: {
+          name: 'secure',
+          include: ['test/secure/**/*.test.ts'],
+          globalSetup: ['test/helpers/secure-stack-setup.ts'],
+          setupFiles: ['test/helpers/temporal-runtime.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
         },
       },
     ],
