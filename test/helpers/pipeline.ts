@@ -14,7 +14,7 @@ import { createProvisioningWorker, loadPolicyOrThrow, type ProvisioningWorker } 
 import { ensurePolicyEntitlements } from '../../activities/entitlement-sync.js';
 import { openStore, type Store } from '../../store/index.js';
 import path from 'node:path';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { startTestScimApp, type TestScimApp } from './scim-app.js';
 import { uniqueName } from './unique.js';
@@ -40,17 +40,39 @@ export type Pipeline = {
 
 export const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', name: 'integration' });
 
+/** Test apps serving HTTPS: their certificate and key, and the CA bundle their connectors trust. */
+export type PipelineHttps = { certFile: string; keyFile: string; caFile: string };
+
 /** The connector config of a test app, named `name`: its bearer token in a private file the config names. */
-export function connectorConfigOf(app: TestScimApp, name: string): ConnectorConfig {
+export function connectorConfigOf(app: TestScimApp, name: string, https?: PipelineHttps): ConnectorConfig {
   const tokenFile = path.join(mkdtempSync(path.join(tmpdir(), 'scim-token-')), `${name}.scim-token`);
   writeFileSync(tokenFile, `${app.bearerToken}\n`, { mode: 0o600 });
-  const { scimUrl } = appUrls('127.0.0.1', app.port);
-  return parseConnectorConfig({ type: 'scim', app: name, baseUrl: scimUrl, auth: { kind: 'bearer', token: { file: tokenFile } }, timeoutMs: 5000 });
+  const { scimUrl } = appUrls(https ? 'localhost' : '127.0.0.1', app.port, undefined, https ? 'https' : 'http');
+  return parseConnectorConfig({
+    type: 'scim',
+    app: name,
+    baseUrl: scimUrl,
+    auth: { kind: 'bearer', token: { file: tokenFile } },
+    timeoutMs: 5000,
+    ...(https ? { tls: { caFile: https.caFile } } : {}),
+  });
 }
 
-export async function startPipeline(options: { appNames?: string[]; policyDir?: string; logger?: Logger; /** Per app name: how its target app behaves (targets/profiles.ts). */ behaviours?: Record<string, Behaviour> } = {}): Promise<Pipeline> {
+export type PipelineOptions = {
+  appNames?: string[];
+  policyDir?: string;
+  logger?: Logger;
+  /** Per app name: how its target app behaves (targets/profiles.ts). */
+  behaviours?: Record<string, Behaviour>;
+  /** The configuration; default loadConfig() (the plain stack, or what the environment names). */
+  config?: Config;
+  /** Serve the test apps over HTTPS. */
+  https?: PipelineHttps;
+};
+
+export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
   const log = options.logger ?? logger;
-  const loaded = loadConfig();
+  const loaded = options.config ?? loadConfig();
   const base = options.policyDir ? { ...loaded, policy: { dir: options.policyDir } } : loaded;
   const hrLifecycle = uniqueName('hr.lifecycle');
   const outcomes = uniqueName('provisioning.outcomes');
@@ -68,8 +90,17 @@ export async function startPipeline(options: { appNames?: string[]; policyDir?: 
   };
   await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, outcomes, itsmRequests, `${itsmRequests}.dlq`]);
   const names = options.appNames ?? ['chat', 'code'];
-  const apps = await Promise.all(names.map((name) => startTestScimApp({ name, ...(options.behaviours?.[name] ? { behaviour: options.behaviours[name] } : {}) })));
-  const connectorConfigs = apps.map((app, i) => connectorConfigOf(app, names[i]!));
+  const https = options.https;
+  const apps = await Promise.all(
+    names.map((name) =>
+      startTestScimApp({
+        name,
+        ...(options.behaviours?.[name] ? { behaviour: options.behaviours[name] } : {}),
+        ...(https ? { tls: { certFile: https.certFile, keyFile: https.keyFile }, trustCa: readFileSync(https.caFile, 'utf8') } : {}),
+      }),
+    ),
+  );
+  const connectorConfigs = apps.map((app, i) => connectorConfigOf(app, names[i]!, https));
   const policy = loadPolicyOrThrow(cfg.policy.dir);
   const store = await openStore(cfg, { migrate: true, createKeys: true, logger: log });
   const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, connectorConfigs, policy, store });
