@@ -7,17 +7,14 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../schemas/config.js';
+import { ConfigError, isLoopbackHost } from '../schemas/config.js';
 import type { Connector } from './contract.js';
 import { fileReader, secretReader, secretRefSchema } from './credentials.js';
+import { ldapTlsProblem } from './ldap/connect.js';
 import { LdapConnector } from './ldap/ldap-connector.js';
 import { ScimConnector } from './scim/scim-connector.js';
 
-/** 127.0.0.0/8, ::1 and localhost: addresses that never leave the machine (RFC 6890, RFC 6761 §6.3). */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
+export { isLoopbackHost };
 
 /**
  * An application URL: any `https://host[:port]/path`, or `http://` to a loopback host only, where
@@ -78,6 +75,15 @@ export const ldapConnectorConfigSchema = z.strictObject({
   type: z.literal('ldap'),
   app: appName,
   url: z.string().regex(/^ldaps?:\/\//, 'expected an ldap:// or ldaps:// URL'),
+  /**
+   * TLS to the directory: `ldaps://` URLs, or `startTls: true` on an ldap:// URL (upgraded before
+   * the bind, failing closed), verified against caFile (a PEM bundle, re-read for each new
+   * connection) or the system CAs.
+   */
+  tls: z.strictObject({
+    caFile: z.string().min(1, 'expected the path of a PEM CA bundle').optional(),
+    startTls: z.boolean().optional(),
+  }).optional(),
   bindDn: dn,
   bindPassword: secretRefSchema,
   baseDn: dn,
@@ -94,6 +100,9 @@ export const ldapConnectorConfigSchema = z.strictObject({
   pageSize: z.number().int().min(1).max(10_000).optional(),
   connections: z.number().int().min(1).max(64).optional(),
   maxActivitiesPerSecond: z.number().positive().optional(),
+}).superRefine((config, ctx) => {
+  const problem = ldapTlsProblem(config.url, config.tls);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['tls'], message: problem });
 });
 
 export const connectorConfigSchema = z.discriminatedUnion('type', [scimConnectorConfigSchema, ldapConnectorConfigSchema]);
@@ -137,9 +146,12 @@ export function createConnector(config: ConnectorConfig, options: CreateConnecto
       ...logger,
     });
   }
+  const root = options.root ?? path.resolve('.');
+  const ca = config.tls?.caFile ? { ca: fileReader(config.tls.caFile, { purpose: `the CA bundle (tls.caFile) of app ${config.app}`, root }) } : {};
   return new LdapConnector({
     app: config.app,
     url: config.url,
+    ...(config.tls ? { tls: { ...ca, ...(config.tls.startTls ? { startTls: true } : {}) } } : {}),
     bindDn: config.bindDn,
     bindPassword: reader(config.bindPassword, `the LDAP bind password of app ${config.app}`),
     baseDn: config.baseDn,

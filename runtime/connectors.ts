@@ -19,6 +19,7 @@ export function ldapConnectorConfig(cfg: Config, app: string): ConnectorConfig {
     type: 'ldap',
     app,
     url: cfg.ldap.url,
+    ...(cfg.ldap.tls.caFile || cfg.ldap.tls.startTls ? { tls: { ...(cfg.ldap.tls.caFile ? { caFile: cfg.ldap.tls.caFile } : {}), startTls: cfg.ldap.tls.startTls } } : {}),
     bindDn: cfg.ldap.bindDn,
     // A file is re-read when it changes (rotation without a restart); else the variable, read on use.
     bindPassword: cfg.ldap.bindPasswordFile ? { file: cfg.ldap.bindPasswordFile } : { env: LDAP_BIND_PASSWORD_VARIABLE },
@@ -53,7 +54,7 @@ export function connectorsForPolicy(
   for (const [id, decl] of policy.applications) {
     if (decl.connector === 'ldap') {
       // The local slapd's password (config ldap.bindPassword) stands in when the variable is unset.
-      const ldapEnv = { [LDAP_BIND_PASSWORD_VARIABLE]: cfg.ldap.bindPassword, ...env };
+      const ldapEnv = { ...(cfg.ldap.bindPassword ? { [LDAP_BIND_PASSWORD_VARIABLE]: cfg.ldap.bindPassword } : {}), ...env };
       connectors.set(id, createConnector(ldapConnectorConfig(cfg, id), { ...factory, env: ldapEnv }));
       continue;
     }

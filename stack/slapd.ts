@@ -1,8 +1,9 @@
 // An OpenLDAP slapd from Debian's packages, run from a project-owned slapd.conf and data folder.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client } from 'ldapts';
-import type { Config } from '../schemas/config.js';
+import type { Client } from 'ldapts';
+import { bindLdap, directoryConnectOptions } from '../connectors/ldap/connect.js';
+import { ldapBindPassword, type Config } from '../schemas/config.js';
 import { installDebianPackages } from './debian-packages.js';
 import { pidFile, readLivePid, stopByPidFile, waitFor } from './processes.js';
 import { run, type Reporter } from './shell.js';
@@ -27,7 +28,7 @@ function writeSlapdConf(cfg: Config, dir: string): string {
     'maxsize 1073741824',
     `suffix "${cfg.ldap.baseDn}"`,
     `rootdn "${cfg.ldap.bindDn}"`,
-    `rootpw ${cfg.ldap.bindPassword}`,
+    `rootpw ${ldapBindPassword(cfg)}`,
     `directory ${path.join(dir, 'data')}`,
     'index objectClass eq',
     'index employeeNumber eq',
@@ -42,9 +43,8 @@ function writeSlapdConf(cfg: Config, dir: string): string {
 }
 
 async function withClient<T>(cfg: Config, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ url: cfg.ldap.url, timeout: 2000, connectTimeout: 1500 });
+  const client = await bindLdap(directoryConnectOptions(cfg, { timeoutMs: 2000, connectTimeoutMs: 1500 }), cfg.ldap.bindDn, ldapBindPassword(cfg));
   try {
-    await client.bind(cfg.ldap.bindDn, cfg.ldap.bindPassword);
     return await fn(client);
   } finally {
     await client.unbind().catch(() => undefined);
