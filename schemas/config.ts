@@ -406,6 +406,11 @@ export function stackSecretFile(cfg: Pick<Config, 'dataDir'>, name: string): str
   return path.join(cfg.dataDir, 'secrets', name);
 }
 
+/** Where `api token --dev` (and `provisioner dev`) keep a generated development API JWT secret. */
+export function apiDevJwtSecretFile(dataDir: string): string {
+  return path.join(dataDir, 'api-jwt-secret');
+}
+
 /** The PostgreSQL connection string: DATABASE_URL, or the local server that `stack up` runs. */
 export function databaseUrl(cfg: Config): string {
   return cfg.postgres.url ?? `postgres://postgres@127.0.0.1:${cfg.postgres.port}/${cfg.postgres.database}`;
