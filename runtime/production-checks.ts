@@ -8,14 +8,15 @@
 //   - a key would have to be generated: a keyring with a generator whose variable and _FILE
 //     variable are both unset (in production the keyrings never generate: codec/keyring.ts,
 //     store/open-store.ts);
-//   - a connection to a server off this machine is unencrypted: plain ldap:// without StartTLS;
+//   - a connection to a server off this machine is unencrypted: plain ldap:// without StartTLS, a
+//     SCIM app marked insecureHttp;
 //   - the API would trust development tokens: no JWT secret configured, so the HS256 secret in
 //     <dataDir> would verify them (until OIDC).
 // Development mode is not checked: the demo and the local stack run as they always have.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CODEC_KEYS_VARIABLE, codecKeyFile } from '../codec/keyring.js';
-import { loadConnectorsFile, type ConnectorConfig } from '../connectors/config.js';
+import { isInsecureAppUrl, loadConnectorsFile, type ConnectorConfig } from '../connectors/config.js';
 import type { SecretRef } from '../connectors/credentials.js';
 import { AUDIT_SIGNING_KEY_VARIABLE, defaultKeyPaths, STORE_KEK_VARIABLE } from '../store/store-keys.js';
 import { apiDevJwtSecretFile, ConfigError, isLoopbackHost, LDAP_DEV_BIND_PASSWORD, ldapBindPasswordProblem, projectRoot, type Config } from '../schemas/config.js';
@@ -80,6 +81,10 @@ function appProblems(cfg: Config, connectors: readonly ConnectorConfig[], root: 
       const [what, ref, setting] = c.auth.kind === 'bearer' ? ['the bearer token', c.auth.token, 'auth.token'] : ['the OAuth client secret', c.auth.clientSecret, 'auth.clientSecret'];
       const devFile = devSecretFileProblem(cfg, `scim ${c.app}`, what, `${setting} of ${cfg.connectors.file}`, secretFileOf(ref, root));
       if (devFile) problems.push(devFile);
+      const clear = [c.baseUrl, ...(c.auth.kind === 'oauth2' ? [c.auth.tokenUrl] : [])].filter(isInsecureAppUrl);
+      if (c.insecureHttp && clear.length > 0) {
+        problems.push(`scim ${c.app}: insecureHttp: true sends ${what} in clear to ${clear.join(' and ')}; use https:// and remove insecureHttp from ${cfg.connectors.file}`);
+      }
     } else {
       const devFile = devSecretFileProblem(cfg, `ldap ${c.app}`, 'the bind password', `bindPassword of ${cfg.connectors.file}`, secretFileOf(c.bindPassword, root));
       if (devFile) problems.push(devFile);

@@ -96,6 +96,13 @@ describe('production mode refuses', () => {
     expect(problems({ LDAP_URL: 'ldap://127.0.0.1:3890' })).toEqual([]);
   });
 
+  it('a SCIM app marked insecureHttp whose URL leaves the machine in clear', () => {
+    const connectors = [scim({ kind: 'bearer', token: { env: 'CRM_TOKEN' } }, { baseUrl: 'http://crm.internal/scim/v2', insecureHttp: true })];
+    expect(problems({}, { connectors })).toEqual([
+      `scim crm: insecureHttp: true sends the bearer token in clear to http://crm.internal/scim/v2; use https:// and remove insecureHttp from ${path.join(root, 'config', 'connectors.yaml')}`,
+    ]);
+  });
+
   it('each process only for what it uses: the ingress needs the codec keys, not the directory', () => {
     expect(problems({ LDAP_URL: 'ldap://ldap.example.com', PROVISIONER_STORE_KEK_FILE: undefined }, { process: 'ingress' })).toEqual([]);
   });
