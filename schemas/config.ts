@@ -138,6 +138,8 @@ export const configSchema = z.strictObject({
      * listed is reported missing and left to the directory's owner. List fewer for a directory you do not own.
      */
     manageOus: z.array(z.enum(['people', 'groups', 'disabled'])).default(['people', 'groups', 'disabled']),
+    /** The local slapd's ldaps:// port when the stack runs secured (stack.secure), beside StartTLS on url's port. */
+    ldapsPort: port.default(6361),
   }).prefault({}),
   apps: z.strictObject({
     /** YAML file of the demo SCIM apps `apps up` runs (their own settings; development only). */
