@@ -8,7 +8,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import type { Logger } from '../observability/logger.js';
-import { ConfigError, type Config } from '../schemas/config.js';
+import { apiDevJwtSecretFile, ConfigError, type Config } from '../schemas/config.js';
 import type { AuditEntry } from '../store/audit-record.js';
 import { employeeIdSchema } from '../schemas/events.js';
 
@@ -30,7 +30,7 @@ export type JwtSettings = {
 const MIN_SECRET_BYTES = 32;
 
 /** Where `api token --dev` keeps a generated development secret. */
-export const devSecretFile = (dataDir: string) => path.join(dataDir, 'api-jwt-secret');
+export const devSecretFile = apiDevJwtSecretFile;
 
 /** A configuration problem of API authentication (a ConfigError, so the CLI prints just the message). */
 export class ApiAuthConfigError extends ConfigError {}

@@ -44,7 +44,7 @@ export type StartApiOptions = {
   jwt: JwtSettings;
   /** Origins allowed by CORS on the codec routes (default: corsOrigins(cfg)). */
   corsOrigins?: string[];
-  /** The payload codec (default: EncryptionCodec over loadKeyring({ dataDir: cfg.dataDir })). */
+  /** The payload codec (default: EncryptionCodec over loadKeyring({ dataDir: cfg.dataDir, mode: cfg.mode })). */
   codec?: PayloadCodec;
   /** How long a Temporal query may take before the API answers 504 (ms). */
   queryTimeoutMs?: number;

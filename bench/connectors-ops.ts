@@ -16,11 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Client } from 'ldapts';
+import { bindLdap, directoryConnectOptions } from '../connectors/ldap/connect.js';
 import type { AccountRef, CallContext, Connector, EnsureAccountRequest } from '../connectors/contract.js';
 import { LdapConnector } from '../connectors/ldap/ldap-connector.js';
 import { ScimConnector } from '../connectors/scim/scim-connector.js';
-import { loadConfig, projectRoot } from '../schemas/config.js';
+import { ldapBindPassword, loadConfig, projectRoot } from '../schemas/config.js';
 
 const { values: args } = parseArgs({
   options: { ops: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '16' }, groups: { type: 'string', default: '3' } },
@@ -133,8 +133,7 @@ async function scimBench(): Promise<Result[]> {
 
 async function ldapBench(): Promise<Result[]> {
   const cfg = loadConfig();
-  const admin = new Client({ url: cfg.ldap.url, timeout: 30_000 });
-  await admin.bind(cfg.ldap.bindDn, cfg.ldap.bindPassword);
+  const admin = await bindLdap(directoryConnectOptions(cfg, { timeoutMs: 30_000 }), cfg.ldap.bindDn, ldapBindPassword(cfg));
   const ou = `ou=bench-${randomBytes(4).toString('hex')},${cfg.ldap.baseDn}`;
   await admin.add(ou, { objectClass: ['organizationalUnit'], ou: ou.slice(3, ou.indexOf(',')) });
   for (const sub of ['people', 'groups', 'disabled']) await admin.add(`ou=${sub},${ou}`, { objectClass: ['organizationalUnit'], ou: sub });
@@ -142,7 +141,7 @@ async function ldapBench(): Promise<Result[]> {
     app: 'bench',
     url: cfg.ldap.url,
     bindDn: cfg.ldap.bindDn,
-    bindPassword: () => cfg.ldap.bindPassword,
+    bindPassword: () => ldapBindPassword(cfg),
     baseDn: ou,
     peopleDn: `ou=people,${ou}`,
     groupsDn: `ou=groups,${ou}`,

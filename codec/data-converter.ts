@@ -8,6 +8,7 @@ import { loadKeyring } from './keyring.js';
 
 export const failureConverterPath = path.join(projectRoot, 'codec', 'failure-converter.cjs');
 
-export function dataConverter(dataDir: string): DataConverter {
-  return { payloadCodecs: [new EncryptionCodec(loadKeyring({ dataDir }))], failureConverterPath };
+/** `mode`: in production no codec key is ever generated (codec/keyring.ts). */
+export function dataConverter(dataDir: string, mode: 'development' | 'production' = 'development'): DataConverter {
+  return { payloadCodecs: [new EncryptionCodec(loadKeyring({ dataDir, mode }))], failureConverterPath };
 }

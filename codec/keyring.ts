@@ -10,12 +10,19 @@ import { KEY_BYTES } from '../crypto/aes-gcm.js';
 import { createKeyFile, KeyConfigError, keyringOf, readKeyEntries, type KeyEntry, type Keyring } from '../crypto/keyring.js';
 
 const NAME = 'PROVISIONER_CODEC_KEYS';
+/** The variable holding the codec keys (`${CODEC_KEYS_VARIABLE}_FILE` names a file of them). */
+export const CODEC_KEYS_VARIABLE = NAME;
 
 export function codecKeyFile(dataDir: string): string {
   return path.join(dataDir, 'keys', 'codec.key');
 }
 
-export function loadKeyring(options: { dataDir: string; env?: NodeJS.ProcessEnv }): Keyring {
+/**
+ * The codec keyring. With neither variable set, the default file is read, and created with a fresh
+ * key when missing in development mode only (the default, for the local stack and its tests); in
+ * production mode a missing key is an error, never generated.
+ */
+export function loadKeyring(options: { dataDir: string; env?: NodeJS.ProcessEnv; mode?: 'development' | 'production' }): Keyring {
   const env = options.env ?? process.env;
   refuseJson(env[NAME], NAME);
   const file = env[`${NAME}_FILE`];
@@ -28,9 +35,14 @@ export function loadKeyring(options: { dataDir: string; env?: NodeJS.ProcessEnv 
     bytes: KEY_BYTES,
     env,
     defaultFile,
-    generate: () => ({ id: 'local-1', material: randomBytes(KEY_BYTES) }),
+    ...(options.mode === 'production' ? {} : { generate: () => ({ id: 'local-1', material: randomBytes(KEY_BYTES) }) }),
   }));
-  if (!keyring) throw new KeyConfigError(`${NAME}: no key given; write at least one <key id>:<base64 32 bytes> entry`);
+  if (!keyring) {
+    if (options.mode === 'production' && !env[NAME] && !env[`${NAME}_FILE`]) {
+      throw new KeyConfigError(`${NAME}: no codec key, and production mode generates none; set ${NAME}_FILE (or ${NAME}) to <key id>:<base64 32 bytes> entries`);
+    }
+    throw new KeyConfigError(`${NAME}: no key given; write at least one <key id>:<base64 32 bytes> entry`);
+  }
   return keyring;
 }
 

@@ -7,23 +7,21 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../schemas/config.js';
+import { ConfigError, isLoopbackHost } from '../schemas/config.js';
 import type { Connector } from './contract.js';
 import { fileReader, secretReader, secretRefSchema } from './credentials.js';
+import { ldapTlsProblem } from './ldap/connect.js';
 import { LdapConnector } from './ldap/ldap-connector.js';
 import { ScimConnector } from './scim/scim-connector.js';
 
-/** 127.0.0.0/8, ::1 and localhost: addresses that never leave the machine (RFC 6890, RFC 6761 §6.3). */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
+export { isLoopbackHost };
 
 /**
  * An application URL: any `https://host[:port]/path`, or `http://` to a loopback host only, where
- * no network sees the bearer token or client secret. No credentials, query or fragment in it.
+ * no network sees the bearer token or client secret, unless the app is marked `insecureHttp`. No
+ * credentials, query or fragment in it.
  */
-export function appUrlProblem(raw: string): string | undefined {
+export function appUrlProblem(raw: string, options: { insecureHttp?: boolean | undefined } = {}): string | undefined {
   let url: URL;
   try {
     url = new URL(raw);
@@ -31,18 +29,25 @@ export function appUrlProblem(raw: string): string | undefined {
     return 'expected an absolute URL such as https://scim.example.com/scim/v2';
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return `expected an https:// URL, not ${url.protocol}//`;
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    return `http:// is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost), not ${url.hostname}: over a network the credentials would travel unencrypted; use https://`;
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !options.insecureHttp) {
+    return `http:// is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost), not ${url.hostname}: over a network the credentials would travel unencrypted; use https:// (or mark the app insecureHttp: true if it cannot be reached otherwise)`;
   }
   if (url.username || url.password) return 'must not carry credentials; give them in auth';
   if (url.search || url.hash) return 'must not carry a query or a fragment';
   return undefined;
 }
 
+/** The URL's own shape; whether http:// may leave the machine is the connector's insecureHttp, checked on the whole config. */
 const appUrl = z.string().superRefine((raw, ctx) => {
-  const problem = appUrlProblem(raw);
+  const problem = appUrlProblem(raw, { insecureHttp: true });
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
+
+/** Whether an app's URLs send its credentials over a network in clear: http:// to a host off this machine. */
+export function isInsecureAppUrl(raw: string): boolean {
+  const url = new URL(raw);
+  return url.protocol === 'http:' && !isLoopbackHost(url.hostname);
+}
 
 const appName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a lower-case name: letters, digits and dashes');
 const dn = z.string().min(3).regex(/=/, 'expected a DN such as ou=people,dc=example,dc=com');
@@ -72,12 +77,36 @@ export const scimConnectorConfigSchema = z.strictObject({
    * app whose certificate a private CA issued; re-read when the file changes.
    */
   tls: z.strictObject({ caFile: z.string().min(1, 'expected the path of a PEM CA bundle') }).optional(),
+  /**
+   * Allows an http:// baseUrl (and tokenUrl) to a host off this machine: the token then travels in
+   * clear. For an app that cannot be reached otherwise; the worker warns at start, and production
+   * mode refuses it.
+   */
+  insecureHttp: z.boolean().optional(),
+  /** The largest answer read from the app, SCIM or OAuth token, enforced while it streams in. Default 8 MiB. */
+  maxResponseBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
+}).superRefine((config, ctx) => {
+  if (config.insecureHttp) return;
+  const urls: Array<[string[], string]> = [[['baseUrl'], config.baseUrl], ...(config.auth.kind === 'oauth2' ? [[['auth', 'tokenUrl'], config.auth.tokenUrl] as [string[], string]] : [])];
+  for (const [at, raw] of urls) {
+    const problem = appUrlProblem(raw);
+    if (problem) ctx.addIssue({ code: 'custom', path: at, message: problem });
+  }
 });
 
 export const ldapConnectorConfigSchema = z.strictObject({
   type: z.literal('ldap'),
   app: appName,
   url: z.string().regex(/^ldaps?:\/\//, 'expected an ldap:// or ldaps:// URL'),
+  /**
+   * TLS to the directory: `ldaps://` URLs, or `startTls: true` on an ldap:// URL (upgraded before
+   * the bind, failing closed), verified against caFile (a PEM bundle, re-read for each new
+   * connection) or the system CAs.
+   */
+  tls: z.strictObject({
+    caFile: z.string().min(1, 'expected the path of a PEM CA bundle').optional(),
+    startTls: z.boolean().optional(),
+  }).optional(),
   bindDn: dn,
   bindPassword: secretRefSchema,
   baseDn: dn,
@@ -94,6 +123,9 @@ export const ldapConnectorConfigSchema = z.strictObject({
   pageSize: z.number().int().min(1).max(10_000).optional(),
   connections: z.number().int().min(1).max(64).optional(),
   maxActivitiesPerSecond: z.number().positive().optional(),
+}).superRefine((config, ctx) => {
+  const problem = ldapTlsProblem(config.url, config.tls);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['tls'], message: problem });
 });
 
 export const connectorConfigSchema = z.discriminatedUnion('type', [scimConnectorConfigSchema, ldapConnectorConfigSchema]);
@@ -132,14 +164,18 @@ export function createConnector(config: ConnectorConfig, options: CreateConnecto
       baseUrl: config.baseUrl,
       auth,
       ...(tls ? { tls } : {}),
+      ...(config.maxResponseBytes ? { maxResponseBytes: config.maxResponseBytes } : {}),
       ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
       ...(config.pageSize ? { pageSize: config.pageSize } : {}),
       ...logger,
     });
   }
+  const root = options.root ?? path.resolve('.');
+  const ca = config.tls?.caFile ? { ca: fileReader(config.tls.caFile, { purpose: `the CA bundle (tls.caFile) of app ${config.app}`, root }) } : {};
   return new LdapConnector({
     app: config.app,
     url: config.url,
+    ...(config.tls ? { tls: { ...ca, ...(config.tls.startTls ? { startTls: true } : {}) } } : {}),
     bindDn: config.bindDn,
     bindPassword: reader(config.bindPassword, `the LDAP bind password of app ${config.app}`),
     baseDn: config.baseDn,

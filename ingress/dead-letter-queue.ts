@@ -14,7 +14,7 @@ export async function listDeadLetters(cfg: Config, topic: string): Promise<Liste
   const dlq = dlqTopicOf(topic);
   const done = await committedOffsets(kafka, cfg.kafka.groups.dlqRedrive, dlq);
   const letters = await readToEnd(kafka, dlq);
-  const keyring = loadKeyring({ dataDir: cfg.dataDir });
+  const keyring = loadKeyring({ dataDir: cfg.dataDir, mode: cfg.mode });
   return letters.map(({ partition, message }) => ({
     ...describeDeadLetter(partition, message, keyring),
     redriven: BigInt(message.offset) < (done.get(partition) ?? 0n),
@@ -31,7 +31,7 @@ export async function redriveDeadLetters(cfg: Config, topic: string, only?: Lett
   const kafka = createKafka(cfg, { clientId: `${cfg.kafka.clientId}-dlq` });
   const dlq = dlqTopicOf(topic);
   const letters = await readToEnd(kafka, dlq, only ? new Map() : await committedOffsets(kafka, cfg.kafka.groups.dlqRedrive, dlq));
-  const keyring = loadKeyring({ dataDir: cfg.dataDir });
+  const keyring = loadKeyring({ dataDir: cfg.dataDir, mode: cfg.mode });
   const select = (l: DeadLetter) => !only || only.some((a) => a.partition === l.partition && a.offset === l.offset);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const admin = kafka.admin();

@@ -77,7 +77,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const { cfg, log, topic } = options;
   const maxInFlight = options.maxInFlight ?? 64;
   const watchdogMs = options.watchdogMs ?? 60_000;
-  const keyring = loadKeyring({ dataDir: cfg.dataDir });
+  const keyring = loadKeyring({ dataDir: cfg.dataDir, mode: cfg.mode });
   const kafka = createKafka(cfg, { clientId: options.clientId, logger: log });
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,

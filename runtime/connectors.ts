@@ -4,7 +4,7 @@
 // SCIM applications come from the connectors file (config/connectors.yaml); the LDAP directory from
 // the main config's `ldap` section, which the local stack's slapd shares.
 import type { Connector } from '../connectors/contract.js';
-import { createConnector, ldapConnectorConfigSchema, type ConnectorConfig } from '../connectors/config.js';
+import { createConnector, isInsecureAppUrl, ldapConnectorConfigSchema, type ConnectorConfig } from '../connectors/config.js';
 import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { ldapOus, projectRoot, type Config } from '../schemas/config.js';
@@ -19,6 +19,7 @@ export function ldapConnectorConfig(cfg: Config, app: string): ConnectorConfig {
     type: 'ldap',
     app,
     url: cfg.ldap.url,
+    ...(cfg.ldap.tls.caFile || cfg.ldap.tls.startTls ? { tls: { ...(cfg.ldap.tls.caFile ? { caFile: cfg.ldap.tls.caFile } : {}), startTls: cfg.ldap.tls.startTls } } : {}),
     bindDn: cfg.ldap.bindDn,
     // A file is re-read when it changes (rotation without a restart); else the variable, read on use.
     bindPassword: cfg.ldap.bindPasswordFile ? { file: cfg.ldap.bindPasswordFile } : { env: LDAP_BIND_PASSWORD_VARIABLE },
@@ -38,6 +39,13 @@ export type ConnectorsForPolicyOptions = {
   root?: string;
 };
 
+/** Once per connector built (at worker start): an app marked insecureHttp whose URLs do leave the machine in clear. Never its secrets. */
+function warnInsecureHttp(logger: Logger, app: string, config: Extract<ConnectorConfig, { type: 'scim' }>): void {
+  const urls = [config.baseUrl, ...(config.auth.kind === 'oauth2' ? [config.auth.tokenUrl] : [])].filter(isInsecureAppUrl);
+  if (urls.length === 0) return;
+  logger.warn({ app, urls }, `scim ${app}: insecureHttp: its ${config.auth.kind === 'oauth2' ? 'client secret and tokens' : 'bearer token'} and every person's data travel unencrypted to ${urls.join(' and ')}; use https:// as soon as the app offers it`);
+}
+
 /** A connector for each application of the policy whose configuration is present; the rest are reported. */
 export function connectorsForPolicy(
   cfg: Config,
@@ -53,11 +61,12 @@ export function connectorsForPolicy(
   for (const [id, decl] of policy.applications) {
     if (decl.connector === 'ldap') {
       // The local slapd's password (config ldap.bindPassword) stands in when the variable is unset.
-      const ldapEnv = { [LDAP_BIND_PASSWORD_VARIABLE]: cfg.ldap.bindPassword, ...env };
+      const ldapEnv = { ...(cfg.ldap.bindPassword ? { [LDAP_BIND_PASSWORD_VARIABLE]: cfg.ldap.bindPassword } : {}), ...env };
       connectors.set(id, createConnector(ldapConnectorConfig(cfg, id), { ...factory, env: ldapEnv }));
       continue;
     }
     const config = configs.find((c) => c.type === decl.connector && c.app === decl.config);
+    if (config?.type === 'scim' && config.insecureHttp) warnInsecureHttp(logger, id, config);
     if (config) connectors.set(id, createConnector({ ...config, app: id }, { ...factory, env }));
     else missing.push(`${id} (no ${decl.connector} connector ${decl.config} in ${cfg.connectors.file})`);
   }

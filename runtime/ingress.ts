@@ -31,7 +31,7 @@ export type IngressOptions = {
 export async function startIngress(cfg: Config, logger: Logger, options: IngressOptions = {}): Promise<Ingress> {
   const { itsm, ...hrOptions } = options;
   const connection = await Connection.connect({ address: cfg.temporal.address });
-  const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) });
+  const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir, cfg.mode) });
   const hr = createHrConsumer({ cfg, client, logger, ...hrOptions });
   // The store is needed only to audit a refused decision: opened then, not at start-up.
   let opened: Promise<Store> | undefined;

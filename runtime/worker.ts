@@ -61,7 +61,7 @@ export async function createProvisioningWorker(
   const outcomes = await createOutcomeProducer(cfg, logger);
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
   const taskQueue = options.taskQueue ?? cfg.temporal.taskQueue;
-  const converter = dataConverter(cfg.dataDir);
+  const converter = dataConverter(cfg.dataDir, cfg.mode);
   const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: converter });
   const activities = {
     ...createActivities({ policy: () => policy, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety }),

@@ -19,6 +19,17 @@ const hostPort = z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port, e.g. 127
 /** Organisational units below ldap.baseDn, without the base: `ou=people` or `ou=people,ou=second`. */
 const relativeDn = z.string().regex(/^ou=[^,=+]+(,ou=[^,=+]+)*$/i, 'expected organisational units below ldap.baseDn without the base, e.g. ou=people or ou=people,ou=second');
 const commaList = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+/** `true`/`false` from a variable; anything else is left for the schema to refuse. */
+const boolean = (v: string): unknown => (v === 'true' ? true : v === 'false' ? false : v);
+
+/** 127.0.0.0/8, ::1 and localhost: addresses that never leave the machine (RFC 6890, RFC 6761 §6.3). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** The local slapd's admin password (`stack up`): a development default, nowhere else. */
+export const LDAP_DEV_BIND_PASSWORD = 'provisioner-local-admin';
 
 export const configSchema = z.strictObject({
   /** Running data of the local stack (logs, Kafka logs, Temporal SQLite, pid files). Git-ignored. */
@@ -100,10 +111,22 @@ export const configSchema = z.strictObject({
     url: z.string().regex(/^ldaps?:\/\//, 'expected an ldap:// or ldaps:// URL').default('ldap://127.0.0.1:3890'),
     baseDn: z.string().default('dc=provisioner,dc=local'),
     bindDn: z.string().default('cn=admin,dc=provisioner,dc=local'),
-    /** Secret: never logged. Only for the local slapd that `stack up` runs. */
-    bindPassword: z.string().min(1).default('provisioner-local-admin'),
+    /**
+     * Secret: never logged. No default: unset, the local slapd's development password applies in
+     * development mode to a loopback URL only (ldapBindPasswordProblem); anywhere else set it, or bindPasswordFile.
+     */
+    bindPassword: z.string().min(1).optional(),
     /** A file holding the bind password, re-read when it changes (rotation without a restart); wins over bindPassword. */
     bindPasswordFile: z.string().min(1).optional(),
+    /**
+     * TLS to the directory: an `ldaps://` url, or `startTls: true` on an ldap:// url (upgraded before
+     * the bind; a server that cannot is refused). Verified against caFile (PEM, resolved against the
+     * project root) or the system CAs. Plain ldap:// is for the local development stack.
+     */
+    tls: z.strictObject({
+      caFile: z.string().min(1).optional(),
+      startTls: z.boolean().default(false),
+    }).prefault({}),
     /** Where the LDAP connector keeps people, groups and disabled accounts, below baseDn (see ldapOus). */
     ous: z.strictObject({
       people: relativeDn.default('ou=people'),
@@ -115,6 +138,8 @@ export const configSchema = z.strictObject({
      * listed is reported missing and left to the directory's owner. List fewer for a directory you do not own.
      */
     manageOus: z.array(z.enum(['people', 'groups', 'disabled'])).default(['people', 'groups', 'disabled']),
+    /** The local slapd's ldaps:// port when the stack runs secured (stack.secure), beside StartTLS on url's port. */
+    ldapsPort: port.default(6361),
   }).prefault({}),
   apps: z.strictObject({
     /** YAML file of the demo SCIM apps `apps up` runs (their own settings; development only). */
@@ -213,6 +238,8 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'LDAP_BIND_DN', path: 'ldap.bindDn' },
   { env: 'LDAP_BIND_PASSWORD', path: 'ldap.bindPassword' },
   { env: 'LDAP_BIND_PASSWORD_FILE', path: 'ldap.bindPasswordFile' },
+  { env: 'LDAP_TLS_CA_FILE', path: 'ldap.tls.caFile' },
+  { env: 'LDAP_STARTTLS', path: 'ldap.tls.startTls', parse: boolean },
   { env: 'LDAP_MANAGE_OUS', path: 'ldap.manageOus', parse: (v) => (v.trim() === 'none' ? [] : commaList(v)) },
   { env: 'PROVISIONER_APPS', path: 'apps.file' },
   { env: 'PROVISIONER_CONNECTORS', path: 'connectors.file' },
@@ -314,10 +341,52 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   cfg.apps.file = path.resolve(root, cfg.apps.file);
   cfg.connectors.file = path.resolve(root, cfg.connectors.file);
   if (cfg.ldap.bindPasswordFile) cfg.ldap.bindPasswordFile = path.resolve(root, cfg.ldap.bindPasswordFile);
+  if (cfg.ldap.tls.caFile) cfg.ldap.tls.caFile = path.resolve(root, cfg.ldap.tls.caFile);
+  if (!cfg.ldap.bindPassword && !cfg.ldap.bindPasswordFile && usesLdapDevPassword(cfg)) cfg.ldap.bindPassword = LDAP_DEV_BIND_PASSWORD;
+  // In production mode the start-up checks report it with every other problem (runtime/production-checks.ts).
+  const ldapProblem = cfg.mode === 'development' ? ldapBindPasswordProblem(cfg) ?? ldapTlsSettingsProblem(cfg) : ldapTlsSettingsProblem(cfg);
+  if (ldapProblem) throw new ConfigError(ldapProblem);
   cfg.policy.dir = path.resolve(root, cfg.policy.dir);
   cfg.audit.checkpointsFile = path.resolve(root, cfg.audit.checkpointsFile);
   if (cfg.api.jwt.secretFile) cfg.api.jwt.secretFile = path.resolve(root, cfg.api.jwt.secretFile);
   return cfg;
+}
+
+/** The local development stack's slapd: development mode and a loopback URL. Only there may the development bind password stand in. */
+function usesLdapDevPassword(cfg: Pick<Config, 'mode' | 'ldap'>): boolean {
+  return cfg.mode === 'development' && isLoopbackHost(new URL(cfg.ldap.url).hostname);
+}
+
+/** A directory without a bind password (none given, and the development default does not apply), else undefined. */
+export function ldapBindPasswordProblem(cfg: Pick<Config, 'mode' | 'ldap'>): string | undefined {
+  if (cfg.ldap.bindPassword || cfg.ldap.bindPasswordFile) return undefined;
+  const why = cfg.mode === 'production' ? 'in production mode' : `for ${cfg.ldap.url}, which is not the local development slapd`;
+  return `ldap: no bind password ${why}; set LDAP_BIND_PASSWORD_FILE (ldap.bindPasswordFile) to a file holding it, or LDAP_BIND_PASSWORD`;
+}
+
+/** The directory's bind password now: the file's contents (read on each call: rotation), else the setting. */
+export function ldapBindPassword(cfg: Pick<Config, 'mode' | 'ldap'>): string {
+  const file = cfg.ldap.bindPasswordFile;
+  if (file) {
+    let value: string;
+    try {
+      value = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`ldap: cannot read the bind password file ${file} (LDAP_BIND_PASSWORD_FILE, ldap.bindPasswordFile): ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}; make it readable or name another`);
+    }
+    if (!value) throw new ConfigError(`ldap: the bind password file ${file} (LDAP_BIND_PASSWORD_FILE, ldap.bindPasswordFile) is empty; write the password into it`);
+    return value;
+  }
+  if (cfg.ldap.bindPassword) return cfg.ldap.bindPassword;
+  throw new ConfigError(ldapBindPasswordProblem(cfg) ?? 'ldap: no bind password');
+}
+
+function ldapTlsSettingsProblem(cfg: Pick<Config, 'ldap'>): string | undefined {
+  const ldaps = /^ldaps:\/\//i.test(cfg.ldap.url);
+  const { tls } = cfg.ldap;
+  if (tls.startTls && ldaps) return `ldap: LDAP_STARTTLS (ldap.tls.startTls) applies to ldap:// URLs, and ${cfg.ldap.url} is TLS already; unset it`;
+  if (tls.caFile && !ldaps && !tls.startTls) return `ldap: LDAP_TLS_CA_FILE (ldap.tls.caFile) is set but ${cfg.ldap.url} is plain; set LDAP_STARTTLS=true (ldap.tls.startTls) or use an ldaps:// URL`;
+  return undefined;
 }
 
 /** The LDAP connector's organisational units, as full DNs under ldap.baseDn. */
@@ -337,6 +406,11 @@ export function stackPkiDir(cfg: Pick<Config, 'dataDir'>): string {
 /** A development secret of the secured local stack: <dataDir>/secrets/<name>. */
 export function stackSecretFile(cfg: Pick<Config, 'dataDir'>, name: string): string {
   return path.join(cfg.dataDir, 'secrets', name);
+}
+
+/** Where `api token --dev` (and `provisioner dev`) keep a generated development API JWT secret. */
+export function apiDevJwtSecretFile(dataDir: string): string {
+  return path.join(dataDir, 'api-jwt-secret');
 }
 
 /** The PostgreSQL connection string: DATABASE_URL, or the local server that `stack up` runs. */

@@ -1,8 +1,16 @@
 // An OpenLDAP slapd from Debian's packages, run from a project-owned slapd.conf and data folder.
+// Secured (stack.secure): TLS from the development CA on the configured ldap:// port (StartTLS) and
+// on ldap.ldapsPort (ldaps://), every operation refused without TLS (`security tls=1`), the admin
+// password a development secret in <dataDir>/secrets/ldap-bind-password; the health check and the
+// seed connect with the configuration's own TLS settings, as the worker does.
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client } from 'ldapts';
-import type { Config } from '../schemas/config.js';
+import type { Client } from 'ldapts';
+import { bindLdap, directoryConnectOptions } from '../connectors/ldap/connect.js';
+import { ldapBindPassword, stackPkiDir, stackSecretFile, type Config } from '../schemas/config.js';
+import { ensureDevPki } from './dev-pki.js';
+import { ensureDevSecret } from './dev-secrets.js';
 import { installDebianPackages } from './debian-packages.js';
 import { pidFile, readLivePid, stopByPidFile, waitFor } from './processes.js';
 import { run, type Reporter } from './shell.js';
@@ -10,6 +18,36 @@ import type { ServerStatus } from './server-status.js';
 
 const NAME = 'slapd';
 const SLAPD = '/usr/sbin/slapd';
+
+/** The secured slapd's admin password file (examples/secure-stack.yaml names it as ldap.bindPasswordFile). */
+export const secureSlapdPasswordFile = (cfg: Pick<Config, 'dataDir'>) => stackSecretFile(cfg, 'ldap-bind-password');
+
+/** A salted SHA-1 userPassword value (`{SSHA}`, as slappasswd makes), so the config file holds no password. */
+function ssha(password: string): string {
+  const salt = randomBytes(8);
+  return `{SSHA}${Buffer.concat([createHash('sha1').update(password).update(salt).digest(), salt]).toString('base64')}`;
+}
+
+/** TLS from the development CA, and no operation (a bind least of all) without it. */
+function tlsDirectives(cfg: Config): string[] {
+  if (!cfg.stack.secure) return [];
+  const pki = ensureDevPki(stackPkiDir(cfg));
+  return [
+    `TLSCACertificateFile ${pki.caFile}`,
+    `TLSCertificateFile ${pki.certFile}`,
+    `TLSCertificateKeyFile ${pki.keyFile}`,
+    'TLSProtocolMin 3.3',
+    // slapd.conf(5): tls=1 asks TLS of every operation (StartTLS itself excepted), so a plain bind is refused with 13 confidentialityRequired.
+    'security tls=1',
+  ];
+}
+
+/** The URLs slapd listens on: the configured ldap:// (StartTLS when secured), and ldaps:// when secured. */
+function listenUrls(cfg: Config): string {
+  const url = new URL(cfg.ldap.url);
+  const plain = `${url.protocol}//${url.hostname}:${url.port || (url.protocol === 'ldaps:' ? 636 : 389)}/`;
+  return cfg.stack.secure && url.protocol === 'ldap:' ? `${plain} ldaps://${url.hostname}:${cfg.ldap.ldapsPort}/` : plain;
+}
 
 function writeSlapdConf(cfg: Config, dir: string): string {
   const conf = path.join(dir, 'slapd.conf');
@@ -23,11 +61,12 @@ function writeSlapdConf(cfg: Config, dir: string): string {
     'moduleload back_mdb',
     'moduleload memberof',
     'moduleload refint',
+    ...tlsDirectives(cfg),
     'database mdb',
     'maxsize 1073741824',
     `suffix "${cfg.ldap.baseDn}"`,
     `rootdn "${cfg.ldap.bindDn}"`,
-    `rootpw ${cfg.ldap.bindPassword}`,
+    `rootpw ${ssha(cfg.stack.secure ? ensureDevSecret(secureSlapdPasswordFile(cfg)) : ldapBindPassword(cfg))}`,
     `directory ${path.join(dir, 'data')}`,
     'index objectClass eq',
     'index employeeNumber eq',
@@ -42,9 +81,8 @@ function writeSlapdConf(cfg: Config, dir: string): string {
 }
 
 async function withClient<T>(cfg: Config, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ url: cfg.ldap.url, timeout: 2000, connectTimeout: 1500 });
+  const client = await bindLdap(directoryConnectOptions(cfg, { timeoutMs: 2000, connectTimeoutMs: 1500 }), cfg.ldap.bindDn, ldapBindPassword(cfg));
   try {
-    await client.bind(cfg.ldap.bindDn, cfg.ldap.bindPassword);
     return await fn(client);
   } finally {
     await client.unbind().catch(() => undefined);
@@ -117,8 +155,7 @@ export async function slapdUp(cfg: Config, report: Reporter): Promise<void> {
   if (!existsSync(SLAPD)) await installDebianPackages(['slapd', 'ldap-utils'], 'OpenLDAP (slapd)', report);
   const dir = path.join(cfg.dataDir, NAME);
   const conf = writeSlapdConf(cfg, dir);
-  const url = new URL(cfg.ldap.url);
-  await run(SLAPD, ['-f', conf, '-h', `ldap://${url.hostname}:${url.port || 389}/`]);
+  await run(SLAPD, ['-f', conf, '-h', listenUrls(cfg)]);
   const pidPath = path.join(dir, 'slapd.pid');
   await waitFor('slapd pid file', async () => readLivePid(pidPath) !== undefined, { timeoutMs: 10_000 });
   const pid = readLivePid(pidPath)!;
@@ -126,7 +163,7 @@ export async function slapdUp(cfg: Config, report: Reporter): Promise<void> {
   writeFileSync(pidFile(cfg.dataDir, NAME), `${pid}\n`);
   report(`slapd: started OpenLDAP slapd (pid ${pid}, config ${conf})`);
   await waitFor('slapd', () => seeded().then(() => slapdHealthy(cfg)), { timeoutMs: 20_000 });
-  report(`slapd: listening on ${cfg.ldap.url}, base ${cfg.ldap.baseDn}`);
+  report(`slapd: listening on ${listenUrls(cfg).trim().split(' ').join(' and ')}${cfg.stack.secure ? ' (TLS only, development CA)' : ''}, base ${cfg.ldap.baseDn}`);
 }
 
 export async function slapdDown(cfg: Config): Promise<boolean> {

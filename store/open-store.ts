@@ -15,14 +15,14 @@ export type OpenStoreOptions = {
   logger?: Logger;
   /** Apply pending migrations (worker start-up). */
   migrate?: boolean;
-  /** Generate missing default keys under <dataDir>/keys (only the local stack should). */
+  /** Generate missing default keys under <dataDir>/keys (only the local stack should; never in production mode). */
   createKeys?: boolean;
   poolMax?: number;
 };
 
 export async function openStore(cfg: Config, options: OpenStoreOptions = {}): Promise<Store> {
   const schema = cfg.postgres.schema;
-  const keys = loadStoreKeys({ dataDir: cfg.dataDir, ...(options.env ? { env: options.env } : {}), create: options.createKeys ?? false });
+  const keys = loadStoreKeys({ dataDir: cfg.dataDir, ...(options.env ? { env: options.env } : {}), create: (options.createKeys ?? false) && cfg.mode === 'development' });
   const pool = createStorePool(databaseUrl(cfg), { schema, ...(options.poolMax ? { max: options.poolMax } : {}), ...(options.logger ? { logger: options.logger } : {}) });
   try {
     if (options.migrate) await migrate(pool, { schema });

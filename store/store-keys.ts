@@ -37,6 +37,10 @@ export type LoadStoreKeysOptions = {
   create?: boolean;
 };
 
+/** The variables of the store's generated keys (each also read as `<name>_FILE`). */
+export const AUDIT_SIGNING_KEY_VARIABLE = 'PROVISIONER_AUDIT_SIGNING_KEY';
+export const STORE_KEK_VARIABLE = 'PROVISIONER_STORE_KEK';
+
 export function defaultKeyPaths(dataDir: string): { signing: string; kek: string } {
   return { signing: path.join(dataDir, 'keys', 'audit-signing.key'), kek: path.join(dataDir, 'keys', 'store-kek.key') };
 }
@@ -46,7 +50,7 @@ export function loadStoreKeys(options: LoadStoreKeysOptions): StoreKeys {
   const defaults = defaultKeyPaths(options.dataDir);
   const create = options.create ?? false;
   const signing = readKeyEntries({
-    name: 'PROVISIONER_AUDIT_SIGNING_KEY', bytes: ED25519_KEY_BYTES, env, defaultFile: defaults.signing,
+    name: AUDIT_SIGNING_KEY_VARIABLE, bytes: ED25519_KEY_BYTES, env, defaultFile: defaults.signing,
     ...(create ? { generate: () => {
       const seed = generateSigningSeed();
       return { id: fingerprint(publicKeyOfSeed(seed)), material: seed };
@@ -54,7 +58,7 @@ export function loadStoreKeys(options: LoadStoreKeysOptions): StoreKeys {
   });
   const verifyOnly = readKeyEntries({ name: 'PROVISIONER_AUDIT_VERIFY_KEYS', bytes: ED25519_KEY_BYTES, env });
   const kek = keyringOf(readKeyEntries({
-    name: 'PROVISIONER_STORE_KEK', bytes: KEY_BYTES, env, defaultFile: defaults.kek,
+    name: STORE_KEK_VARIABLE, bytes: KEY_BYTES, env, defaultFile: defaults.kek,
     ...(create ? { generate: () => ({ id: `kek-${new Date().toISOString().slice(0, 10)}`, material: randomBytes(KEY_BYTES) }) } : {}),
   }));
 

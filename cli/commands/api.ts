@@ -8,6 +8,7 @@ import { ApiAuthConfigError, apiRoles, devSecretFile, ensureDevSecret, loadJwtSe
 import { corsOrigins, startApi } from '../../api/server.js';
 import { dataConverter } from '../../codec/data-converter.js';
 import { createLogger } from '../../observability/logger.js';
+import { refuseUnfitForProduction } from '../../runtime/production-checks.js';
 import { loadConfig } from '../../schemas/config.js';
 import { employeeIdSchema } from '../../schemas/events.js';
 import { openStore, type Store } from '../../store/index.js';
@@ -20,11 +21,12 @@ const noSecret = (dataDir: string) =>
 
 async function serve(options: { store: boolean }): Promise<void> {
   const cfg = loadConfig();
+  refuseUnfitForProduction(cfg, 'api');
   const logger = createLogger({ level: cfg.logLevel, name: 'provisioner-api' });
   const jwt = loadJwtSettings(cfg);
   if (!jwt) throw noSecret(cfg.dataDir);
   const connection = await Connection.connect({ address: cfg.temporal.address });
-  const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) });
+  const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir, cfg.mode) });
   let store: Store | undefined;
   try {
     if (options.store) store = await openStore(cfg, { logger });
@@ -61,6 +63,7 @@ async function token(options: { sub: string; roles: string; ttl: string; dev?: b
   if (roles.length === 0 || unknown.length > 0) throw new ApiAuthConfigError(`--roles: expected a comma-separated list of ${apiRoles.join(', ')}${unknown.length ? ` (not: ${unknown.join(', ')})` : ''}`);
   const ttl = ttlSchema.safeParse(options.ttl);
   if (!ttl.success) throw new ApiAuthConfigError(`--ttl: ${ttl.error.issues[0]?.message}`);
+  if (options.dev && cfg.mode === 'production') throw new ApiAuthConfigError('api token --dev: production mode makes no development secret; mint tokens with the production secret (api.jwt.secretFile)');
   if (options.dev && !loadJwtSettings(cfg)) {
     const file = ensureDevSecret(cfg.dataDir);
     process.stderr.write(`created a development API JWT secret in ${file} (mode 0600)\n`);

@@ -151,7 +151,7 @@ async function runDemo(cfg: Config, eventsFile: string): Promise<void> {
     const title5 = "waiting until each hire's identity workflow has converged";
     const { client, results, rows } = await step(5, title5, { ...watched, name: 'the hires converging', deadlineMs: 4 * 60_000 }, say, async () => {
       connection = await Connection.connect({ address: cfg.temporal.address });
-      const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) });
+      const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir, cfg.mode) });
       const results = await waitForConvergence(client, hires, 180_000, devLog);
       return { client, results, rows: await readBack(connectors, catalog, hires.map((e) => e.subject)) };
     });

@@ -8,6 +8,7 @@ import { startHealthServer, type HealthServer } from '../../observability/health
 import { ConfigError, loadConfig, type Config } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
 import { createProvisioningWorker, type ProvisioningWorker } from '../../runtime/worker.js';
+import { refuseUnfitForProduction } from '../../runtime/production-checks.js';
 import { API_PORT_SETTING, corsOrigins, startApi, type ApiServer } from '../../api/server.js';
 import { ensureDevSecret, loadJwtSettings } from '../../api/auth.js';
 import { assertPortFree, listenError, PortInUseError } from '../../runtime/ports.js';
@@ -59,6 +60,8 @@ function startFailure(name: ProcessName, stage: string, err: unknown): Error {
 
 async function runProcess(name: ProcessName): Promise<void> {
   const cfg = loadConfig();
+  // Before any port, server or key: production mode refuses a start on development defaults.
+  refuseUnfitForProduction(cfg, name);
   const logger = createLogger({ level: cfg.logLevel, name: `provisioner-${name}` });
   const ports = portsOf(cfg, name);
   // The ports first: a process that cannot serve its health endpoint or API must not take events.

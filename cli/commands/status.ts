@@ -18,7 +18,7 @@ import { say } from '../say.js';
 export async function withClient<T>(cfg: Config, fn: (client: Client) => Promise<T>): Promise<T> {
   const connection = await Connection.connect({ address: cfg.temporal.address, connectTimeout: 3000 });
   try {
-    return await fn(new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) }));
+    return await fn(new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir, cfg.mode) }));
   } finally {
     await connection.close();
   }

@@ -57,6 +57,7 @@ import type {
   UpdateCapable,
 } from '../contract.js';
 import { InvalidRequestError, NotFoundError, TransientError } from '../errors.js';
+import type { LdapTlsOptions } from './connect.js';
 import { LdapContainers, type ManagedOu } from './containers.js';
 import { attributeChange, EntryMapping, eq, first, MAPPED_ATTRIBUTES, USER_ATTRIBUTES, values, type LdapDisableMode } from './entries.js';
 import { escapeDnValue, firstRdn, formatParent, normalizeDn, parseDn, sameDn } from './escape.js';
@@ -71,7 +72,10 @@ export type { ManagedOu } from './containers.js';
 
 export type LdapConnectorOptions = {
   app: string;
+  /** ldap:// or ldaps://. */
   url: string;
+  /** TLS: the pinned CA (ldaps:// or StartTLS), StartTLS on an ldap:// URL (./connect.ts). */
+  tls?: LdapTlsOptions;
   bindDn: string;
   /** Read on every bind, so a rotated password is used on the next connection. */
   bindPassword: () => string;

@@ -3,16 +3,18 @@
 // every bind, so a rotated one is used on the next connection; per-operation and connect timeouts;
 // every operation raced with the call's abort signal; errors a verb did not handle classified by
 // the result-code table (./result-codes.ts) with the password redacted.
-import { Client, type Entry, type Filter } from 'ldapts';
+import type { Client, Entry, Filter } from 'ldapts';
 import type { Logger } from 'pino';
 import type { CallContext } from '../contract.js';
 import { redactSecrets } from '../credentials.js';
+import { certificateErrorCode } from '../certificates.js';
 import { AuthError, type ConnectorError } from '../errors.js';
+import { ldapConnection } from './connect.js';
 import type { LdapConnectorOptions } from './ldap-connector.js';
 import { LdapResult, ldapError, resultCode } from './result-codes.js';
 
 /** The connector's options the transport uses (documented on LdapConnectorOptions), and its logger. */
-export type LdapPoolOptions = Pick<LdapConnectorOptions, 'app' | 'url' | 'bindDn' | 'bindPassword' | 'timeoutMs' | 'connectTimeoutMs' | 'connections'> & {
+export type LdapPoolOptions = Pick<LdapConnectorOptions, 'app' | 'url' | 'tls' | 'bindDn' | 'bindPassword' | 'timeoutMs' | 'connectTimeoutMs' | 'connections'> & {
   log?: Logger | undefined;
 };
 
@@ -38,6 +40,8 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<
 export class LdapPool {
   private readonly clients: Array<Client | undefined>;
   private readonly binding = new Map<Client, Promise<void>>();
+  /** Each client's StartTLS step (nothing for ldaps:// and plain URLs), run before every bind. */
+  private readonly secure = new WeakMap<Client, () => Promise<void>>();
   private turn = 0;
   private closed = false;
 
@@ -102,23 +106,34 @@ export class LdapPool {
   }
 
   private newClient(): Client {
-    return new Client({
+    const { client, secure } = ldapConnection({
       url: this.options.url,
-      timeout: this.options.timeoutMs ?? 10_000,
-      connectTimeout: this.options.connectTimeoutMs ?? 5_000,
-      // After a dropped connection ldapts reconnects and replays the bind before the next operation.
+      tls: this.options.tls,
+      ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
+      ...(this.options.connectTimeoutMs ? { connectTimeoutMs: this.options.connectTimeoutMs } : {}),
+      // After a dropped connection ldapts reconnects and replays the bind before the next operation
+      // (not on StartTLS: that connection is refused, and the next call upgrades and binds again).
       autoRebind: true,
     });
+    this.secure.set(client, secure);
+    return client;
   }
 
+  /** StartTLS when configured, then the bind; a refused password or an unverified certificate is one `ldap <app>:` line. */
   private async bind(client: Client): Promise<void> {
-    const { app, bindDn } = this.options;
+    const { app, bindDn, url } = this.options;
     try {
+      await this.secure.get(client)?.();
       await client.bind(bindDn, this.options.bindPassword());
     } catch (err) {
-      const code = resultCode(err);
-      if (code === LdapResult.invalidCredentials) throw new AuthError(`${app}: bind as ${bindDn} refused: invalid credentials (LDAP 49)`, app);
-      throw this.error(`bind as ${bindDn}`, err);
+      if (resultCode(err) === LdapResult.invalidCredentials) {
+        throw new AuthError(`ldap ${app}: bind as ${bindDn} refused: invalid credentials (LDAP 49); check the bind password (LDAP_BIND_PASSWORD or LDAP_BIND_PASSWORD_FILE for the directory)`, app);
+      }
+      const certificate = certificateErrorCode(err);
+      if (certificate) {
+        throw new AuthError(`ldap ${app}: the TLS certificate of ${url} could not be verified (${certificate}); check the CA in tls.caFile (LDAP_TLS_CA_FILE for the directory)`, app);
+      }
+      throw this.error(`${this.options.tls?.startTls ? 'StartTLS and ' : ''}bind as ${bindDn}`, err);
     }
   }
 

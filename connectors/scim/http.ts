@@ -11,6 +11,7 @@ import type { CallContext } from '../contract.js';
 import { redactSecrets } from '../credentials.js';
 import { AuthError, InvalidRequestError, TransientError, type ConnectorError } from '../errors.js';
 import { errorForStatus, retryAfterMs } from '../http-status.js';
+import { readBoundedText, ResponseTooLarge } from './bounded-body.js';
 import { OAuthClientCredentials } from './oauth.js';
 import { scimErrorSchema } from './resources.js';
 import { certificateProblem, tlsDispatcher, type DispatcherSource, type TlsDispatcher, type TlsOptions } from './tls.js';
@@ -36,7 +37,7 @@ type AuthSource = {
   secrets(): string[];
 };
 
-function authSource(app: string, auth: ScimAuthOptions, timeoutMs: number, tls: { dispatcher: DispatcherSource; options?: TlsOptions | undefined }): AuthSource {
+function authSource(app: string, auth: ScimAuthOptions, limits: { timeoutMs: number; maxResponseBytes: number }, tls: { dispatcher: DispatcherSource; options?: TlsOptions | undefined }): AuthSource {
   if (auth.kind === 'bearer') {
     const read = auth.token;
     return {
@@ -58,7 +59,7 @@ function authSource(app: string, auth: ScimAuthOptions, timeoutMs: number, tls: 
       },
     };
   }
-  const oauth = new OAuthClientCredentials({ app, timeoutMs, ...auth, tls });
+  const oauth = new OAuthClientCredentials({ app, ...limits, ...auth, tls });
   return {
     token: (signal) => oauth.token(signal),
     refused: (token) => {
@@ -86,6 +87,8 @@ export type ScimHttpOptions = {
   timeoutMs: number;
   /** The CA bundle this app's certificate is verified against; the system's CAs when absent. */
   tls?: TlsOptions | undefined;
+  /** The largest answer read (bounded-body.ts), token answers included. */
+  maxResponseBytes: number;
   log?: Logger | undefined;
 };
 
@@ -97,7 +100,7 @@ export class ScimHttp {
   constructor(private readonly options: ScimHttpOptions) {
     this.app = options.app;
     this.tls = tlsDispatcher(options.tls);
-    this.auth = authSource(options.app, options.auth, options.timeoutMs, { dispatcher: this.tls.current, options: options.tls });
+    this.auth = authSource(options.app, options.auth, { timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes }, { dispatcher: this.tls.current, options: options.tls });
   }
 
   /** Closes the connections of the app's own TLS Agent, if it has one. */
@@ -133,9 +136,12 @@ export class ScimHttp {
         },
         ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
       });
-      text = await res.text();
+      text = await readBoundedText(res, this.options.maxResponseBytes);
     } catch (err) {
       if (call.signal.aborted) throw call.signal.reason ?? err;
+      if (err instanceof ResponseTooLarge) {
+        throw new InvalidRequestError(`${app}: ${init.what}: ${method} ${bare}: ${err.message}; raise maxResponseBytes in the app's connector config if its answers are legitimately this large`, app);
+      }
       // A certificate we cannot verify is not the app being down: another attempt would fail alike.
       const untrusted = certificateProblem(err, this.options.tls);
       if (untrusted) throw new AuthError(this.redact(`${app}: ${init.what}: ${method} ${bare}: ${untrusted}`), app);

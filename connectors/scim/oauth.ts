@@ -4,6 +4,7 @@
 import { fetch, type Response } from 'undici';
 import { AuthError, TransientError } from '../errors.js';
 import { classifyStatus, retryAfterMs } from '../http-status.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, readBoundedText, ResponseTooLarge } from './bounded-body.js';
 import { certificateProblem, type DispatcherSource, type TlsOptions } from './tls.js';
 
 export type OAuthClientCredentialsOptions = {
@@ -16,6 +17,8 @@ export type OAuthClientCredentialsOptions = {
   /** RFC 6749 §2.3.1: HTTP Basic (the default, which servers MUST support) or the form body. */
   clientAuthentication?: 'basic' | 'body';
   timeoutMs?: number;
+  /** The largest token answer read (./bounded-body.ts). Default DEFAULT_MAX_RESPONSE_BYTES. */
+  maxResponseBytes?: number;
   /** The app's TLS settings (./tls.ts): token requests trust the same CA as its SCIM requests. */
   tls?: { dispatcher: DispatcherSource; options?: TlsOptions | undefined };
   now?: () => number;
@@ -94,7 +97,13 @@ export class OAuthClientCredentials {
       const why = (err as Error).name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : 'failed to connect';
       throw new TransientError(`${app}: OAuth token request to ${tokenUrl} ${why}`, app);
     }
-    const text = await res.text().catch(() => '');
+    let text: string;
+    try {
+      text = await readBoundedText(res, this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
+    } catch (err) {
+      if (err instanceof ResponseTooLarge) throw new AuthError(`${app}: OAuth token request to ${tokenUrl}: ${err.message}`, app);
+      text = '';
+    }
     if (res.status !== 200) {
       // RFC 6749 §5.2: only the error code is repeated; the description could echo what we sent.
       let code = '';

@@ -3,6 +3,7 @@
 // alike, and the message for a certificate that could not be verified. Node's global fetch cannot
 // take a CA per request; undici's fetch with an Agent({ connect: { ca } }) dispatcher can.
 import { Agent, type Dispatcher } from 'undici';
+import { certificateErrorCode } from '../certificates.js';
 
 export type TlsOptions = {
   /** The PEM CA bundle, read on use (a reader: a replaced file is picked up without a restart). */
@@ -41,31 +42,14 @@ export function tlsDispatcher(tls: TlsOptions | undefined): TlsDispatcher {
   };
 }
 
-/** OpenSSL and Node codes of a server certificate that could not be verified. */
-const certificateCodes = new Set([
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'CERT_REVOKED',
-  'CERT_SIGNATURE_FAILURE',
-  'INVALID_CA',
-  'HOSTNAME_MISMATCH',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
 
 /**
  * When a request failed because the server's certificate could not be verified: what to do about
  * it (retrying will not help), else undefined.
  */
 export function certificateProblem(err: unknown, tls: TlsOptions | undefined): string | undefined {
-  const code = (err as { cause?: { code?: unknown } }).cause?.code;
-  if (typeof code !== 'string' || !certificateCodes.has(code)) return undefined;
+  const code = certificateErrorCode((err as { cause?: unknown }).cause);
+  if (!code) return undefined;
   return tls
     ? `the server's TLS certificate could not be verified against the CA in ${tls.source} (${code}); give the CA that issued the app's certificate`
     : `the server's TLS certificate could not be verified (${code}); if a private CA issued it, give that CA's certificate as tls.caFile in the app's connector config`;

@@ -7,6 +7,7 @@ import { escapeDnValue } from '../../connectors/ldap/escape.js';
 import { LdapConnector } from '../../connectors/ldap/ldap-connector.js';
 import { startLdapFaultProxy } from './helpers/ldap-fault-proxy.js';
 import { createTestOu } from './helpers/ldap-ou.js';
+import { ldapBindPassword } from '../../schemas/config.js';
 
 const plain = (entry: Record<string, unknown>) => JSON.parse(JSON.stringify(entry)) as unknown;
 
@@ -17,7 +18,7 @@ const target = (mode: 'move' | 'attribute') => async () => {
     app: 'ldap-test',
     url: proxy.url,
     bindDn: ou.cfg.ldap.bindDn,
-    bindPassword: () => ou.cfg.ldap.bindPassword,
+    bindPassword: () => ldapBindPassword(ou.cfg),
     baseDn: ou.dn,
     peopleDn: ou.people,
     groupsDn: ou.groups,

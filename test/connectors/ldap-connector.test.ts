@@ -11,6 +11,7 @@ import { AuthError, InvalidRequestError } from '../../connectors/errors.js';
 import { escapeDnValue } from '../../connectors/ldap/escape.js';
 import { LdapConnector, type LdapConnectorOptions } from '../../connectors/ldap/ldap-connector.js';
 import { createTestOu, type TestOu } from './helpers/ldap-ou.js';
+import { ldapBindPassword } from '../../schemas/config.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
@@ -24,7 +25,7 @@ async function setup(extra: Partial<LdapConnectorOptions> = {}): Promise<{ ou: T
     app: 'dir',
     url: ou.cfg.ldap.url,
     bindDn: ou.cfg.ldap.bindDn,
-    bindPassword: () => ou.cfg.ldap.bindPassword,
+    bindPassword: () => ldapBindPassword(ou.cfg),
     baseDn: ou.dn,
     peopleDn: ou.people,
     groupsDn: ou.groups,

@@ -7,7 +7,7 @@ import { callContext } from '../../connectors/conformance/harness.js';
 import { LdapConnector, type ManagedOu } from '../../connectors/ldap/ldap-connector.js';
 import { loadPolicyDir } from '../../policy/loader.js';
 import type { CompiledPolicy } from '../../policy/compile.js';
-import { projectRoot } from '../../schemas/config.js';
+import { ldapBindPassword, projectRoot } from '../../schemas/config.js';
 import { createTestOu, type TestOu } from './helpers/ldap-ou.js';
 
 const loaded = loadPolicyDir(`${projectRoot}/examples/policy`);
@@ -30,7 +30,7 @@ async function setup(manageOus: ManagedOu[], where: 'fresh' | 'existing' = 'fres
     app: 'directory',
     url: ou.cfg.ldap.url,
     bindDn: ou.cfg.ldap.bindDn,
-    bindPassword: () => ou.cfg.ldap.bindPassword,
+    bindPassword: () => ldapBindPassword(ou.cfg),
     baseDn: ou.dn,
     peopleDn: dns.people,
     groupsDn: dns.groups,

@@ -1,9 +1,10 @@
 // A private OU under the local slapd's base for one test: people, groups and disabled under it,
 // an admin client that reads the server without the connector under test, and a teardown that
 // deletes the whole subtree.
-import { Attribute, Change, Client, EqualityFilter, type Entry } from 'ldapts';
+import { Attribute, Change, EqualityFilter, type Client, type Entry } from 'ldapts';
+import { bindLdap, directoryConnectOptions } from '../../../connectors/ldap/connect.js';
 import { escapeDnValue } from '../../../connectors/ldap/escape.js';
-import { loadConfig, type Config } from '../../../schemas/config.js';
+import { ldapBindPassword, loadConfig, type Config } from '../../../schemas/config.js';
 import { uniqueName } from '../../helpers/unique.js';
 
 export type TestOu = {
@@ -22,8 +23,7 @@ export type TestOu = {
 
 export async function createTestOu(prefix = 'conf'): Promise<TestOu> {
   const cfg = loadConfig();
-  const admin = new Client({ url: cfg.ldap.url, timeout: 10_000, connectTimeout: 5_000 });
-  await admin.bind(cfg.ldap.bindDn, cfg.ldap.bindPassword);
+  const admin = await bindLdap(directoryConnectOptions(cfg, { timeoutMs: 10_000, connectTimeoutMs: 5_000 }), cfg.ldap.bindDn, ldapBindPassword(cfg));
   const name = uniqueName(prefix);
   const dn = `ou=${escapeDnValue(name)},${cfg.ldap.baseDn}`;
   await admin.add(dn, { objectClass: ['top', 'organizationalUnit'], ou: name });

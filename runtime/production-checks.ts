@@ -1,0 +1,145 @@
+// Production mode (`mode: production`, PROVISIONER_MODE): what would make a long-running process
+// unfit to run for a company, one line per problem, so that a start is refused with all of them at
+// once (cli/commands/processes.ts, cli/commands/api.ts: exit 2 through the ConfigError path).
+// Four kinds of problem, from issue 17:
+//   - a secret is a development default: the local slapd's bind password, a secret file under
+//     <dataDir>/secrets (the development tokens `apps up` writes, the secured stack's passwords),
+//     the API JWT secret `api token --dev` generates into <dataDir>;
+//   - a key would have to be generated: a keyring with a generator whose variable and _FILE
+//     variable are both unset (in production the keyrings never generate: codec/keyring.ts,
+//     store/open-store.ts);
+//   - a connection to a server off this machine is unencrypted: plain ldap:// without StartTLS, a
+//     SCIM app marked insecureHttp;
+//   - the API would trust development tokens: no JWT secret configured, so the HS256 secret in
+//     <dataDir> would verify them (until OIDC).
+// Development mode is not checked: the demo and the local stack run as they always have.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { CODEC_KEYS_VARIABLE, codecKeyFile } from '../codec/keyring.js';
+import { isInsecureAppUrl, loadConnectorsFile, type ConnectorConfig } from '../connectors/config.js';
+import type { SecretRef } from '../connectors/credentials.js';
+import { AUDIT_SIGNING_KEY_VARIABLE, defaultKeyPaths, STORE_KEK_VARIABLE } from '../store/store-keys.js';
+import { apiDevJwtSecretFile, ConfigError, isLoopbackHost, LDAP_DEV_BIND_PASSWORD, ldapBindPasswordProblem, projectRoot, type Config } from '../schemas/config.js';
+
+/** The long-running processes; each is checked for what it uses. */
+export type LongRunningProcess = 'worker' | 'ingress' | 'api' | 'dev';
+
+export type ProductionCheckInput = {
+  cfg: Config;
+  process: LongRunningProcess;
+  /** Where key variables are read (process.env in a real start). */
+  env: NodeJS.ProcessEnv;
+  /** The connectors file's entries (the SCIM apps). */
+  connectors: readonly ConnectorConfig[];
+  /** Relative secret files are relative to this folder (the project root). */
+  root?: string;
+};
+
+const uses = {
+  directory: ['worker', 'dev'],
+  apps: ['worker', 'dev'],
+  storeKeys: ['worker', 'dev'],
+  codecKeys: ['worker', 'ingress', 'api', 'dev'],
+  api: ['api', 'dev'],
+} satisfies Record<string, LongRunningProcess[]>;
+
+const inside = (dir: string, file: string) => {
+  const rel = path.relative(dir, file);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+};
+
+/** A secret file the local stack wrote (<dataDir>/secrets/...): a development secret wherever it is named. */
+function devSecretFileProblem(cfg: Config, hop: string, what: string, setting: string, file: string | undefined): string | undefined {
+  if (!file || !inside(path.join(cfg.dataDir, 'secrets'), file)) return undefined;
+  return `${hop}: ${what} is read from ${file}, a development secret the local stack wrote; name the real secret's file in ${setting}`;
+}
+
+function directoryProblems(cfg: Config): string[] {
+  const problems: string[] = [];
+  const missing = ldapBindPasswordProblem(cfg);
+  if (missing) problems.push(missing);
+  if (!cfg.ldap.bindPasswordFile && cfg.ldap.bindPassword === LDAP_DEV_BIND_PASSWORD) {
+    problems.push("ldap: the bind password is the local slapd's development password; set LDAP_BIND_PASSWORD_FILE (ldap.bindPasswordFile) to a file holding the directory's own");
+  }
+  const devFile = devSecretFileProblem(cfg, 'ldap', 'the bind password', 'LDAP_BIND_PASSWORD_FILE (ldap.bindPasswordFile)', cfg.ldap.bindPasswordFile);
+  if (devFile) problems.push(devFile);
+  const url = new URL(cfg.ldap.url);
+  if (url.protocol === 'ldap:' && !cfg.ldap.tls.startTls && !isLoopbackHost(url.hostname)) {
+    problems.push(`ldap: ${cfg.ldap.url} is plain LDAP to a server off this machine (the bind password would travel in clear); use an ldaps:// URL or set LDAP_STARTTLS=true (ldap.tls.startTls)`);
+  }
+  return problems;
+}
+
+function secretFileOf(ref: SecretRef, root: string): string | undefined {
+  return 'file' in ref ? path.resolve(root, ref.file) : undefined;
+}
+
+function appProblems(cfg: Config, connectors: readonly ConnectorConfig[], root: string): string[] {
+  const problems: string[] = [];
+  for (const c of connectors) {
+    if (c.type === 'scim') {
+      const [what, ref, setting] = c.auth.kind === 'bearer' ? ['the bearer token', c.auth.token, 'auth.token'] : ['the OAuth client secret', c.auth.clientSecret, 'auth.clientSecret'];
+      const devFile = devSecretFileProblem(cfg, `scim ${c.app}`, what, `${setting} of ${cfg.connectors.file}`, secretFileOf(ref, root));
+      if (devFile) problems.push(devFile);
+      const clear = [c.baseUrl, ...(c.auth.kind === 'oauth2' ? [c.auth.tokenUrl] : [])].filter(isInsecureAppUrl);
+      if (c.insecureHttp && clear.length > 0) {
+        problems.push(`scim ${c.app}: insecureHttp: true sends ${what} in clear to ${clear.join(' and ')}; use https:// and remove insecureHttp from ${cfg.connectors.file}`);
+      }
+    } else {
+      const devFile = devSecretFileProblem(cfg, `ldap ${c.app}`, 'the bind password', `bindPassword of ${cfg.connectors.file}`, secretFileOf(c.bindPassword, root));
+      if (devFile) problems.push(devFile);
+      const url = new URL(c.url);
+      if (url.protocol === 'ldap:' && !c.tls?.startTls && !isLoopbackHost(url.hostname)) {
+        problems.push(`ldap ${c.app}: ${c.url} is plain LDAP to a server off this machine; use an ldaps:// URL or tls.startTls: true in ${cfg.connectors.file}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** A keyring that would generate its key: neither its variable nor its _FILE variable is set. */
+function generatedKeyProblem(env: NodeJS.ProcessEnv, name: string, defaultFile: string): string | undefined {
+  if (env[name] || env[`${name}_FILE`]) return undefined;
+  return `keys: ${name} is not set, so a key would be generated into ${defaultFile} (or an earlier generated one used); set ${name}_FILE (or ${name}) to the production keys`;
+}
+
+function apiProblems(cfg: Config): string[] {
+  const { secret, secretFile } = cfg.api.jwt;
+  const devFile = apiDevJwtSecretFile(cfg.dataDir);
+  if (!secret && (!secretFile || path.resolve(secretFile) === devFile)) {
+    return [`api: tokens would be verified with the development HS256 secret ${devFile} (\`api token --dev\` mints with it); set PROVISIONER_API_JWT_SECRET_FILE (api.jwt.secretFile) to the production secret`];
+  }
+  return [];
+}
+
+/** One line per problem that makes this process unfit for production (pure: the config, the environment, the connector configs). */
+export function productionProblems(input: ProductionCheckInput): string[] {
+  const { cfg, env } = input;
+  const root = input.root ?? projectRoot;
+  const on = (users: readonly LongRunningProcess[]) => users.includes(input.process);
+  const keys = defaultKeyPaths(cfg.dataDir);
+  return [
+    ...(on(uses.directory) ? directoryProblems(cfg) : []),
+    ...(on(uses.apps) ? appProblems(cfg, input.connectors, root) : []),
+    ...(on(uses.codecKeys) ? [generatedKeyProblem(env, CODEC_KEYS_VARIABLE, codecKeyFile(cfg.dataDir))] : []),
+    ...(on(uses.storeKeys)
+      ? [generatedKeyProblem(env, AUDIT_SIGNING_KEY_VARIABLE, keys.signing), generatedKeyProblem(env, STORE_KEK_VARIABLE, keys.kek)]
+      : []),
+    ...(on(uses.api) ? apiProblems(cfg) : []),
+  ].filter((line): line is string => line !== undefined);
+}
+
+/**
+ * In production mode, refuses to start a long-running process with any problem: a ConfigError whose
+ * details are the lines (exit 2). Development mode passes untouched.
+ */
+export function refuseUnfitForProduction(cfg: Config, process: LongRunningProcess, env: NodeJS.ProcessEnv = globalThis.process.env): void {
+  if (cfg.mode !== 'production') return;
+  const connectors = existsSync(cfg.connectors.file) ? loadConnectorsFile(cfg.connectors.file) : [];
+  const problems = productionProblems({ cfg, process, env, connectors });
+  if (problems.length === 0) return;
+  throw new ConfigError(
+    `${process}: refusing to start in production mode (PROVISIONER_MODE=production), ${problems.length} problem${problems.length === 1 ? '' : 's'}; fix each line below, or run in development mode`,
+    { details: problems },
+  );
+}

@@ -1,0 +1,144 @@
+// Production mode: each rule of runtime/production-checks.ts, its exact line; and in production the
+// keyrings generate nothing.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadKeyring } from '../../codec/keyring.js';
+import { parseConnectorConfig, type ConnectorConfig } from '../../connectors/config.js';
+import { KeyConfigError } from '../../crypto/keyring.js';
+import { productionProblems, refuseUnfitForProduction, type LongRunningProcess } from '../../runtime/production-checks.js';
+import { ConfigError, loadConfig } from '../../schemas/config.js';
+import { openStore } from '../../store/open-store.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'provisioner-production-'));
+const data = path.join(root, '.provisioner');
+const key = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+/** Every key and secret given as production would: only the rule under test is broken. */
+const fit = {
+  PROVISIONER_MODE: 'production',
+  PROVISIONER_CODEC_KEYS_FILE: '/run/secrets/codec-keys',
+  PROVISIONER_AUDIT_SIGNING_KEY_FILE: '/run/secrets/audit-signing-key',
+  PROVISIONER_STORE_KEK_FILE: '/run/secrets/store-kek',
+  PROVISIONER_API_JWT_SECRET_FILE: '/run/secrets/api-jwt-secret',
+  LDAP_URL: 'ldaps://ldap.example.com',
+  LDAP_BIND_PASSWORD_FILE: '/run/secrets/ldap-bind-password',
+};
+const scim = (auth: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  parseConnectorConfig({ type: 'scim', app: 'crm', baseUrl: 'https://crm.example.com/scim/v2', auth, ...extra });
+
+function problems(env: Record<string, string | undefined>, options: { process?: LongRunningProcess; connectors?: ConnectorConfig[] } = {}): string[] {
+  const merged = Object.fromEntries(Object.entries({ ...fit, ...env }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const cfg = loadConfig({ env: merged, root });
+  return productionProblems({ cfg, env: merged, process: options.process ?? 'dev', connectors: options.connectors ?? [], root });
+}
+
+describe('production mode refuses', () => {
+  it('nothing when every secret, key and connection is production-grade', () => {
+    expect(problems({})).toEqual([]);
+  });
+
+  it("the local slapd's development bind password", () => {
+    expect(problems({ LDAP_BIND_PASSWORD_FILE: undefined, LDAP_BIND_PASSWORD: 'provisioner-local-admin' })).toEqual([
+      "ldap: the bind password is the local slapd's development password; set LDAP_BIND_PASSWORD_FILE (ldap.bindPasswordFile) to a file holding the directory's own",
+    ]);
+  });
+
+  it('no bind password at all, where development would have used its default', () => {
+    expect(problems({ LDAP_BIND_PASSWORD_FILE: undefined, LDAP_URL: 'ldaps://localhost:6361' })).toEqual([
+      'ldap: no bind password in production mode; set LDAP_BIND_PASSWORD_FILE (ldap.bindPasswordFile) to a file holding it, or LDAP_BIND_PASSWORD',
+    ]);
+  });
+
+  it('a bind password file the secured local stack wrote under <dataDir>/secrets', () => {
+    const file = path.join(data, 'secrets', 'ldap-bind-password');
+    expect(problems({ LDAP_BIND_PASSWORD_FILE: file })).toEqual([
+      `ldap: the bind password is read from ${file}, a development secret the local stack wrote; name the real secret's file in LDAP_BIND_PASSWORD_FILE (ldap.bindPasswordFile)`,
+    ]);
+  });
+
+  it('a SCIM token `apps up` wrote under <dataDir>/secrets', () => {
+    const connectors = [scim({ kind: 'bearer', token: { file: '.provisioner/secrets/crm.scim-token' } })];
+    expect(problems({}, { connectors })).toEqual([
+      `scim crm: the bearer token is read from ${path.join(data, 'secrets', 'crm.scim-token')}, a development secret the local stack wrote; name the real secret's file in auth.token of ${path.join(root, 'config', 'connectors.yaml')}`,
+    ]);
+  });
+
+  it('the API JWT secret `api token --dev` generated into the data folder', () => {
+    const file = path.join(data, 'api-jwt-secret');
+    const line = `api: tokens would be verified with the development HS256 secret ${file} (\`api token --dev\` mints with it); set PROVISIONER_API_JWT_SECRET_FILE (api.jwt.secretFile) to the production secret`;
+    expect(problems({ PROVISIONER_API_JWT_SECRET_FILE: file }, { process: 'api' })).toEqual([line]);
+  });
+
+  it('an API that would trust development tokens: no JWT secret configured', () => {
+    expect(problems({ PROVISIONER_API_JWT_SECRET_FILE: undefined }, { process: 'api' })).toEqual([
+      `api: tokens would be verified with the development HS256 secret ${path.join(data, 'api-jwt-secret')} (\`api token --dev\` mints with it); set PROVISIONER_API_JWT_SECRET_FILE (api.jwt.secretFile) to the production secret`,
+    ]);
+    expect(problems({ PROVISIONER_API_JWT_SECRET_FILE: undefined }, { process: 'worker' })).toEqual([]);
+  });
+
+  it.each([
+    ['PROVISIONER_CODEC_KEYS', path.join(data, 'keys', 'codec.key')],
+    ['PROVISIONER_AUDIT_SIGNING_KEY', path.join(data, 'keys', 'audit-signing.key')],
+    ['PROVISIONER_STORE_KEK', path.join(data, 'keys', 'store-kek.key')],
+  ])('a key that would be generated: %s', (name, file) => {
+    expect(problems({ [`${name}_FILE`]: undefined })).toEqual([
+      `keys: ${name} is not set, so a key would be generated into ${file} (or an earlier generated one used); set ${name}_FILE (or ${name}) to the production keys`,
+    ]);
+    expect(problems({ [`${name}_FILE`]: undefined, [name]: key })).toEqual([]);
+  });
+
+  it('plain LDAP to a directory off this machine', () => {
+    expect(problems({ LDAP_URL: 'ldap://ldap.example.com' })).toEqual([
+      'ldap: ldap://ldap.example.com is plain LDAP to a server off this machine (the bind password would travel in clear); use an ldaps:// URL or set LDAP_STARTTLS=true (ldap.tls.startTls)',
+    ]);
+    expect(problems({ LDAP_URL: 'ldap://ldap.example.com', LDAP_STARTTLS: 'true' })).toEqual([]);
+    expect(problems({ LDAP_URL: 'ldap://127.0.0.1:3890' })).toEqual([]);
+  });
+
+  it('a SCIM app marked insecureHttp whose URL leaves the machine in clear', () => {
+    const connectors = [scim({ kind: 'bearer', token: { env: 'CRM_TOKEN' } }, { baseUrl: 'http://crm.internal/scim/v2', insecureHttp: true })];
+    expect(problems({}, { connectors })).toEqual([
+      `scim crm: insecureHttp: true sends the bearer token in clear to http://crm.internal/scim/v2; use https:// and remove insecureHttp from ${path.join(root, 'config', 'connectors.yaml')}`,
+    ]);
+  });
+
+  it('each process only for what it uses: the ingress needs the codec keys, not the directory', () => {
+    expect(problems({ LDAP_URL: 'ldap://ldap.example.com', PROVISIONER_STORE_KEK_FILE: undefined }, { process: 'ingress' })).toEqual([]);
+  });
+
+  it('a start with every development default: one line each, as one ConfigError', () => {
+    const cfg = loadConfig({ env: { PROVISIONER_MODE: 'production' }, root });
+    let refused: unknown;
+    try {
+      refuseUnfitForProduction(cfg, 'dev', {});
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as ConfigError).message).toBe('dev: refusing to start in production mode (PROVISIONER_MODE=production), 5 problems; fix each line below, or run in development mode');
+    expect((refused as ConfigError).details.map((l) => l.split(':')[0])).toEqual(['ldap', 'keys', 'keys', 'keys', 'api']);
+  });
+
+  it('development mode is not checked', () => {
+    expect(() => refuseUnfitForProduction(loadConfig({ env: {}, root }), 'dev', {})).not.toThrow();
+  });
+});
+
+describe('in production the keyrings never generate', () => {
+  it('the codec keyring refuses instead of writing a key', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'provisioner-production-keys-'));
+    expect(() => loadKeyring({ dataDir: dir, env: {}, mode: 'production' })).toThrow(KeyConfigError);
+    expect(() => loadKeyring({ dataDir: dir, env: {}, mode: 'production' })).toThrow(/production mode generates none; set PROVISIONER_CODEC_KEYS_FILE/);
+    expect(existsSync(path.join(dir, 'keys', 'codec.key'))).toBe(false);
+  });
+
+  it('the store opened in production mode writes no key, even when asked to create them', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'provisioner-production-keys-'));
+    const cfg = loadConfig({ env: { PROVISIONER_MODE: 'production', PROVISIONER_DATA: dir, DATABASE_URL: 'postgres://nobody@127.0.0.1:9/none' }, root });
+    // No migration: the pool never connects; only the keys are read.
+    const store = await openStore(cfg, { createKeys: true, env: {} });
+    await store.close();
+    expect(existsSync(path.join(dir, 'keys'))).toBe(false);
+  });
+});
