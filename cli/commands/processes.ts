@@ -12,6 +12,7 @@ import { API_PORT_SETTING, corsOrigins, startApi, type ApiServer } from '../../a
 import { ensureDevSecret, loadJwtSettings } from '../../api/auth.js';
 import { assertPortFree, listenError, PortInUseError } from '../../runtime/ports.js';
 import { CommandFailure, kafkaReason, oneLine } from '../failure.js';
+import { KafkaConnectionError } from '../../kafka/client.js';
 
 type Parts = { worker?: ProvisioningWorker; ingress?: Ingress; api?: ApiServer; health?: HealthServer };
 type ProcessName = 'worker' | 'ingress' | 'dev';
@@ -53,6 +54,8 @@ function startFailure(name: ProcessName, stage: string, err: unknown): Error {
   // A configuration, key-file or policy problem says what to fix itself (and exits with 2).
   if (err instanceof ConfigError) return err;
   if (err instanceof PortInUseError) return new CommandFailure(`provisioner ${name}: ${err.message}`, { cause: err });
+  // Kafka unreachable or refusing the credentials: the hop's line says what to check.
+  if (err instanceof KafkaConnectionError) return err;
   const reason = kafkaReason(err) ?? oneLine(err instanceof Error ? err.message : String(err));
   return new CommandFailure(`provisioner ${name}: ${stage} failed: ${reason}`, { cause: err });
 }
