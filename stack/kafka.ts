@@ -176,9 +176,15 @@ export async function ensureTopics(cfg: Config, topics = kafkaTopics(cfg)): Prom
     const missing = topics.filter((t) => !existing.has(t));
     if (missing.length > 0) {
       await admin.createTopics({
-        waitForLeaders: true,
+        // kafkajs' own wait gives up on a broker that does not know the topic yet (a broker just
+        // started answers UNKNOWN_TOPIC_OR_PARTITION for a moment): wait here, for every leader.
+        waitForLeaders: false,
         topics: missing.map((topic) => ({ topic, numPartitions: cfg.kafka.partitions, replicationFactor: 1 })),
       });
+      await waitFor('kafka: the new topics\' leaders', async () => {
+        const { topics: described } = await admin.fetchTopicMetadata({ topics: missing });
+        return described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      }, { timeoutMs: 30_000, intervalMs: 200 });
     }
     return missing;
   } finally {

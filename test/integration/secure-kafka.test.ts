@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, KafkaConnectionError, type Consumer } from '../../kafka/client.js';
 import { loadConfig, projectRoot, SECURE_STACK_CONFIG, type Config } from '../../schemas/config.js';
+import { ensureTopics } from '../../stack/kafka.js';
 import { stackUp } from '../../stack/stack.js';
 import { createTestPki, type TestPki } from '../helpers/tls.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -50,10 +51,7 @@ describe('the secured local Kafka', () => {
     expect(cfg.kafka.sasl).toMatchObject({ mechanism: 'scram-sha-512', username: 'provisioner' });
     const kafka = createKafka(cfg, { clientId: 'secure-kafka-test' });
     const topic = uniqueName('secure');
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
-    await admin.disconnect();
+    await ensureTopics({ ...cfg, kafka: { ...cfg.kafka, partitions: 1 } }, [topic]);
 
     const producer = kafka.producer();
     await producer.connect();
