@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import { oauthBearerProvider } from './oauth-bearer.js';
 import { withKafkaConnectionProblem } from './connection-problem.js';
 
-export { KafkaConnectionError, kafkaConnectionProblem } from './connection-problem.js';
+export { KafkaConnectionError, kafkaConnectionProblem, withKafkaConnectionProblem } from './connection-problem.js';
 
 export type { Admin, Consumer, Producer, EachBatchPayload, EachMessagePayload, KafkaMessage, IHeaders } from 'kafkajs';
 export { CompressionTypes } from 'kafkajs';

@@ -52,10 +52,10 @@ export function kafkaConnectionProblem(err: unknown, settings: KafkaSettings): s
   const where = `${broker} (${tls}, ${as})`;
   const at = `at ${where}`;
 
-  const sasl = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || e.type === 'SASL_AUTHENTICATION_FAILED' || e.type === 'ILLEGAL_SASL_STATE');
+  const sasl = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || ['SASL_AUTHENTICATION_FAILED', 'ILLEGAL_SASL_STATE', 'UNSUPPORTED_SASL_MECHANISM'].includes(e.type ?? ''));
   if (sasl) {
     if (!settings.sasl) return `kafka: the broker ${where} asks for SASL authentication; check kafka.sasl (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD_FILE)`;
-    if (/mechanism is not supported/.test(sasl.message)) {
+    if (/mechanism is not supported/.test(sasl.message) || sasl.type === 'UNSUPPORTED_SASL_MECHANISM') {
       return `kafka: the broker ${where} does not accept SASL ${settings.sasl.mechanism.toUpperCase()}; check kafka.sasl.mechanism`;
     }
     return `kafka: authentication failed ${at}; check ${credentialSettings(settings.sasl)}`;
@@ -80,10 +80,13 @@ export function kafkaConnectionProblem(err: unknown, settings: KafkaSettings): s
   }
   const closed = errors.find((e) => e.name === 'KafkaJSConnectionClosedError' || /Connection timeout|Closed connection|ECONNRESET|socket hang up/.test(e.message) || e.code === 'ECONNRESET');
   if (closed) {
-    // A TLS listener drops a client that does not speak TLS; a SASL_SSL one a client without both.
-    const hint = settings.tls
-      ? `check kafka.brokers (KAFKA_BROKERS) and kafka.tls: the listener may require a client certificate (kafka.tls.certFile, keyFile)`
-      : `check kafka.tls (KAFKA_TLS=true): the listener may require TLS, and kafka.brokers (KAFKA_BROKERS)`;
+    // A TLS listener drops a client that does not speak TLS; a SASL one a client that does not authenticate.
+    const needs = [
+      ...(settings.tls ? [] : ['TLS (kafka.tls, KAFKA_TLS=true)']),
+      ...(settings.sasl ? [] : ['SASL (kafka.sasl, KAFKA_SASL_MECHANISM)']),
+      ...(settings.tls && !settings.tls.certFile ? ['a client certificate (kafka.tls.certFile, keyFile)'] : []),
+    ];
+    const hint = `check kafka.brokers (KAFKA_BROKERS)${needs.length > 0 ? `; the listener may require ${needs.join(' or ')}` : ''}`;
     return `kafka: the broker ${where} closed the connection or did not answer; ${hint}`;
   }
   return undefined;
@@ -91,6 +94,7 @@ export function kafkaConnectionProblem(err: unknown, settings: KafkaSettings): s
 
 /** A failure that is a Kafka connection problem, as one line; others as they are. */
 export function withKafkaConnectionProblem(err: unknown, settings: KafkaSettings): unknown {
+  if (err instanceof KafkaConnectionError) return err;
   const line = kafkaConnectionProblem(err, settings);
   return line ? new KafkaConnectionError(line, { cause: err }) : err;
 }

@@ -243,5 +243,7 @@ export async function kafkaDown(cfg: Config): Promise<boolean> {
 
 export async function kafkaStatus(cfg: Config): Promise<ServerStatus> {
   const pid = readLivePid(pidFile(cfg.dataDir, NAME));
-  return { name: NAME, where: cfg.kafka.brokers.join(','), managed: !cfg.kafka.external, pid, healthy: await kafkaHealthy(cfg) };
+  // A secured stack never started has no password file yet: its broker is simply not healthy.
+  const healthy = await kafkaHealthy(cfg).catch(() => false);
+  return { name: NAME, where: cfg.kafka.brokers.join(','), managed: !cfg.kafka.external, pid, healthy };
 }

@@ -115,7 +115,7 @@ describe('the secured local Kafka', () => {
   it('refuses a client without TLS, saying to check kafka.tls', async () => {
     const err = await connectFailure(variant({ tls: undefined }));
     expect(err).toBeInstanceOf(KafkaConnectionError);
-    expect(err.message).toMatch(/^kafka: the broker localhost:19092 \(no TLS, SCRAM-SHA-512 as "provisioner"\) closed the connection or did not answer; check kafka\.tls \(KAFKA_TLS=true\)/);
+    expect(err.message).toMatch(/^kafka: the broker localhost:19092 \(no TLS, SCRAM-SHA-512 as "provisioner"\) closed the connection or did not answer; check kafka\.brokers \(KAFKA_BROKERS\); the listener may require TLS \(kafka\.tls, KAFKA_TLS=true\)$/);
     expect(err.message).not.toContain(password());
   });
 

@@ -4,7 +4,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSSASLAuthenticationError } from 'kafkajs';
+import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, KafkaJSSASLAuthenticationError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { failureLine } from '../../cli/failure.js';
 import { KafkaConnectionError, kafkaClientConfig, kafkaConnectionProblem } from '../../kafka/client.js';
@@ -140,6 +140,10 @@ describe('a failed Kafka connection is one line naming the hop', () => {
   it('says which setting to check for a mechanism the broker does not offer, or SASL it asks for', () => {
     expect(kafkaConnectionProblem(saslError('SASL SCRAM-SHA-512 mechanism is not supported by the server'), secured))
       .toBe('kafka: the broker localhost:19092 (TLS, SCRAM-SHA-512 as "provisioner") does not accept SASL SCRAM-SHA-512; check kafka.sasl.mechanism');
+    // The broker's own answer when the mechanism is not among its sasl.enabled.mechanisms.
+    const unsupported = new KafkaJSProtocolError({ message: 'The broker does not support the requested SASL mechanism', type: 'UNSUPPORTED_SASL_MECHANISM', code: 33, retriable: false } as unknown as string);
+    expect(kafkaConnectionProblem(unsupported, { ...secured, sasl: { mechanism: 'plain', username: 'u', password: 'p' } }))
+      .toBe('kafka: the broker localhost:19092 (TLS, PLAIN as "u") does not accept SASL PLAIN; check kafka.sasl.mechanism');
     expect(kafkaConnectionProblem(saslError('x'), { ...secured, sasl: undefined })).toMatch(/^kafka: the broker localhost:19092 \(TLS, no SASL\) asks for SASL authentication; check kafka\.sasl/);
   });
 
@@ -149,7 +153,7 @@ describe('a failed Kafka connection is one line naming the hop', () => {
     expect(kafkaConnectionProblem(connection('ERR_SSL_WRONG_VERSION_NUMBER'), secured)).toMatch(/^kafka: TLS handshake failed at .*: the listener does not speak TLS/);
     expect(kafkaConnectionProblem(connection('ECONNREFUSED'), secured)).toMatch(/^kafka: no broker answered at localhost:19092 .*\(ECONNREFUSED\); check kafka\.brokers \(KAFKA_BROKERS\)/);
     expect(kafkaConnectionProblem(new KafkaJSConnectionError('Connection timeout', { broker: 'localhost:19092' }), { ...secured, tls: undefined, sasl: undefined }))
-      .toMatch(/^kafka: the broker localhost:19092 \(no TLS, no SASL\) closed the connection or did not answer; check kafka\.tls \(KAFKA_TLS=true\)/);
+      .toMatch(/^kafka: the broker localhost:19092 \(no TLS, no SASL\) closed the connection or did not answer; check kafka\.brokers \(KAFKA_BROKERS\); the listener may require TLS \(kafka\.tls, KAFKA_TLS=true\) or SASL \(kafka\.sasl, KAFKA_SASL_MECHANISM\)$/);
   });
 
   it('leaves other failures to their own words, and passes a token endpoint refusal through', () => {
