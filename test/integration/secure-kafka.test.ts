@@ -12,6 +12,7 @@ import { createKafka, KafkaConnectionError, type Consumer } from '../../kafka/cl
 import { loadConfig, projectRoot, SECURE_STACK_CONFIG, type Config } from '../../schemas/config.js';
 import { ensureTopics } from '../../stack/kafka.js';
 import { stackUp } from '../../stack/stack.js';
+import { hrEvent } from '../helpers/hr-events.js';
 import { createTestPki, type TestPki } from '../helpers/tls.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -88,11 +89,7 @@ describe('the secured local Kafka', () => {
     const wrongFile = path.join(dir, 'wrong-password');
     writeFileSync(wrongFile, 'wrong-password-from-a-file\n', { mode: 0o600 });
     const events = path.join(dir, 'one.jsonl');
-    const hire = {
-      specversion: '1.0', id: uniqueName('hire'), source: 'urn:hris:test', type: 'hr.worker.hired', time: '2026-11-22T08:00:00Z', subject: 'E9101',
-      datacontenttype: 'application/json',
-      data: { employeeId: 'E9101', sequence: 1, effectiveAt: '2026-11-22T08:00:00Z', status: 'active', givenName: 'Test', familyName: 'Secure', email: 'test.secure@example.com', department: 'Engineering', region: 'eu', startDate: '2026-11-23' },
-    };
+    const hire = hrEvent('E9101', { id: uniqueName('hire') });
     writeFileSync(events, `${JSON.stringify(hire)}\n`);
     // The plain stack's variables stay out: the file says where the secured servers are.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(KAFKA_|TEMPORAL_|DATABASE_URL|LDAP_)/.test(k)));
