@@ -10,7 +10,7 @@ import { withKafkaConnectionProblem } from './connection-problem.js';
 
 export { KafkaConnectionError, kafkaConnectionProblem, withKafkaConnectionProblem } from './connection-problem.js';
 
-export type { Admin, Consumer, Producer, EachBatchPayload, EachMessagePayload, KafkaMessage, IHeaders } from 'kafkajs';
+export type { Admin, Consumer, Kafka, Producer, EachBatchPayload, EachMessagePayload, KafkaMessage, IHeaders } from 'kafkajs';
 export { CompressionTypes } from 'kafkajs';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
