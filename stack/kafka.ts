@@ -218,7 +218,11 @@ export async function kafkaUp(cfg: Config, report: Reporter): Promise<void> {
     // owner-only, removed after), never on the command line, where ps and a failed run's one line
     // and log would show it.
     const scramArgs = path.join(dir, 'scram.args');
-    if (user) writeFileSync(scramArgs, `--add-scram\n${user.mechanism}=[name=${user.username},password=${user.password}]`, { mode: 0o600 });
+    if (user) {
+      // Credentials for both SCRAM mechanisms the listener enables, so either client setting works.
+      const credentials = ['SCRAM-SHA-512', 'SCRAM-SHA-256'].map((m) => `--add-scram\n${m}=[name=${user.username},password=${user.password}]`);
+      writeFileSync(scramArgs, credentials.join('\n'), { mode: 0o600 });
+    }
     try {
       await run(java, [`-Dlog4j.configuration=file:${log4j}`, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-c', props, '-t', readFileSync(idFile, 'utf8').trim(), '--ignore-formatted', ...(user ? [`@${scramArgs}`] : [])]);
     } finally {
@@ -230,7 +234,7 @@ export async function kafkaUp(cfg: Config, report: Reporter): Promise<void> {
       command: java,
       args: ['-Xms256m', '-Xmx768m', '-XX:+UseSerialGC', `-Dlog4j.configuration=file:${log4j}`, '-cp', classpath, 'kafka.Kafka', props],
     });
-    report(`kafka: starting Apache Kafka ${cfg.kafka.version}${user ? ` secured (SASL_SSL, ${user.mechanism} user "${user.username}")` : ''} (pid ${proc.pid}, log ${proc.logFile})`);
+    report(`kafka: starting Apache Kafka ${cfg.kafka.version}${user ? ` secured (SASL_SSL, SCRAM-SHA-512/256 user "${user.username}")` : ''} (pid ${proc.pid}, log ${proc.logFile})`);
     await waitFor('kafka', () => kafkaHealthy(cfg), { timeoutMs: 90_000, intervalMs: 500, alive: () => readLivePid(pidFile(cfg.dataDir, NAME)) !== undefined, logFile: proc.logFile });
   }
   const created = await ensureTopics(cfg);

@@ -75,6 +75,16 @@ describe('the secured local Kafka', () => {
     expect(received).toBe('E1: hired over TLS');
   });
 
+  it('takes the same user over SCRAM-SHA-256 too', async () => {
+    const admin = createKafka(variant({ sasl: { ...cfg.kafka.sasl!, mechanism: 'scram-sha-256' } }), { clientId: 'secure-kafka-test', retries: 0 }).admin();
+    await admin.connect();
+    try {
+      expect(await admin.listTopics()).toContain(cfg.kafka.topics.hrLifecycle);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('refuses a wrong password with one kafka: line naming the broker and the user, without either password', async () => {
     const wrong = 'not-the-password-0123456789';
     const err = await connectFailure(variant({ sasl: { mechanism: 'scram-sha-512', username: 'provisioner', password: wrong } }));
