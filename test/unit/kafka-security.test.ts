@@ -50,6 +50,7 @@ describe('kafka.tls and kafka.sasl in the configuration', () => {
     expect(loadConfig({ env: { KAFKA_TLS: 'true' }, root }).kafka.tls).toEqual({});
     expect(loadConfig({ env: { KAFKA_TLS_CA_FILE: '/ca.pem' }, root }).kafka.tls).toEqual({ caFile: '/ca.pem' });
     expect(fromYaml('kafka:\n  tls: {}\n', { KAFKA_TLS: 'false' }).kafka.tls).toBeUndefined();
+    expect(refusal(() => loadConfig({ env: { KAFKA_TLS: 'maybe' }, root }))).toMatch(/at kafka\.tls \(set by KAFKA_TLS\)/);
   });
 
   it('refuses a client certificate without its key, saying to set both', () => {
