@@ -5,6 +5,7 @@
 // and any other failure that is not a bug are one line and status 1. Programmer errors keep their
 // stack: they are bugs to report, not a state to fix. A closed stdout (`provisioner status | head`)
 // ends the command quietly with status 0.
+import { KafkaConnectionError } from '../kafka/client.js';
 import { PortInUseError } from '../runtime/ports.js';
 import { ConfigError } from '../schemas/config.js';
 import { MissingPrerequisiteError } from '../stack/shell.js';
@@ -47,7 +48,8 @@ const isKnown = (err: Error) => err instanceof ConfigError || err instanceof Mis
 /** The line that reports a failed command. `known`: the caller vouches that the message says what to fix. */
 export function failureLine(err: unknown, known = false): string {
   if (!(err instanceof Error)) return `provisioner: ${oneLine(String(err))}`;
-  if (err instanceof CommandFailure) return oneLine(err.message);
+  // A command or a process that could not reach Kafka: the hop's own line (`kafka: ...; check ...`).
+  if (err instanceof CommandFailure || err instanceof KafkaConnectionError) return oneLine(err.message);
   if (known || isKnown(err)) return `provisioner: ${oneLine(err.message)}`;
   const kafka = kafkaReason(err);
   if (kafka) return `provisioner: Kafka: ${kafka}`;

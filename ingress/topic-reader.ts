@@ -1,6 +1,5 @@
 // Reads a topic from given offsets up to its end as of now, then stops: for `dlq list | redrive`.
-import type { Kafka } from 'kafkajs';
-import type { KafkaMessage } from '../kafka/client.js';
+import type { Kafka, KafkaMessage } from '../kafka/client.js';
 
 export type ReadMessage = { partition: number; message: KafkaMessage };
 

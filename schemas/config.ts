@@ -30,6 +30,69 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /** The local slapd's admin password (`stack up`): a development default, nowhere else. */
 export const LDAP_DEV_BIND_PASSWORD = 'provisioner-local-admin';
+/** `true` turns a section on with its defaults (`{}`), `false` leaves it off; anything else is left for the schema to refuse. */
+const switchOn = (v: string): unknown => (/^(true|1|yes|on)$/i.test(v) ? {} : /^(false|0|no|off)$/i.test(v) ? undefined : v);
+
+/** A URL to call with a secret: https, or plain http only to this machine. */
+const httpsOrLoopback = (u: string): boolean => {
+  try {
+    const { protocol, hostname } = new URL(u);
+    return protocol === 'https:' || (protocol === 'http:' && isLoopbackHost(hostname));
+  } catch {
+    return false;
+  }
+};
+
+const kafkaTls = z.strictObject({
+  /** PEM CA bundle the brokers' certificates must chain to; unset: the system CAs (Confluent Cloud, MSK). */
+  caFile: z.string().min(1).optional(),
+  /** PEM client certificate (mutual TLS, e.g. MSK mTLS); with keyFile. */
+  certFile: z.string().min(1).optional(),
+  /** PEM private key of certFile. Secret: the file is read, never logged. */
+  keyFile: z.string().min(1).optional(),
+}).refine((t) => Boolean(t.certFile) === Boolean(t.keyFile), {
+  message: 'a client certificate needs both kafka.tls.certFile and kafka.tls.keyFile (KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE): set both or neither',
+  path: ['certFile'],
+});
+
+const kafkaSasl = z.strictObject({
+  mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer']),
+  /** plain and scram: the user (Confluent Cloud: the API key). */
+  username: z.string().min(1).optional(),
+  /** Secret: never logged (Confluent Cloud: the API secret). Prefer passwordFile. */
+  password: z.string().min(1).optional(),
+  /** A file holding the password, re-read at each new connection (rotation without a restart); wins over password. */
+  passwordFile: z.string().min(1).optional(),
+  /** oauthbearer: the OAuth 2.0 client-credentials grant (RFC 6749 §4.4) that gets the token. */
+  oauthbearer: z.strictObject({
+    /** The token endpoint: https, or http to a loopback address only. */
+    tokenUrl: z.string().refine(httpsOrLoopback, 'expected an https:// URL (http:// only to localhost or 127.0.0.1)'),
+    clientId: z.string().min(1),
+    /** A file holding the client secret, re-read at each token request. */
+    clientSecretFile: z.string().min(1),
+    /** Space-separated scopes to ask for; unset: the endpoint's default. */
+    scope: z.string().min(1).optional(),
+  }).optional(),
+}).superRefine((sasl, ctx) => {
+  if (sasl.mechanism === 'oauthbearer') {
+    if (!sasl.oauthbearer) {
+      ctx.addIssue({ code: 'custom', path: ['oauthbearer'], message: 'kafka.sasl.mechanism oauthbearer needs kafka.sasl.oauthbearer: { tokenUrl, clientId, clientSecretFile }' });
+    }
+    if (sasl.username || sasl.password || sasl.passwordFile) {
+      ctx.addIssue({ code: 'custom', path: ['username'], message: 'kafka.sasl.mechanism oauthbearer takes no username or password (its client id and secret file are in kafka.sasl.oauthbearer)' });
+    }
+    return;
+  }
+  if (!sasl.username) {
+    ctx.addIssue({ code: 'custom', path: ['username'], message: `kafka.sasl.mechanism ${sasl.mechanism} needs kafka.sasl.username (KAFKA_SASL_USERNAME)` });
+  }
+  if (!sasl.password && !sasl.passwordFile) {
+    ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: `kafka.sasl.mechanism ${sasl.mechanism} needs a password: kafka.sasl.passwordFile (KAFKA_SASL_PASSWORD_FILE) or kafka.sasl.password (KAFKA_SASL_PASSWORD)` });
+  }
+  if (sasl.oauthbearer) {
+    ctx.addIssue({ code: 'custom', path: ['oauthbearer'], message: `kafka.sasl.oauthbearer is for mechanism oauthbearer, not ${sasl.mechanism}` });
+  }
+});
 
 export const configSchema = z.strictObject({
   /** Running data of the local stack (logs, Kafka logs, Temporal SQLite, pid files). Git-ignored. */
@@ -63,6 +126,10 @@ export const configSchema = z.strictObject({
     home: z.string().optional(),
     partitions: z.coerce.number().int().min(1).max(1000).default(6),
     clientId: z.string().default('provisioner'),
+    /** TLS to the brokers, on when present (`{}`: the system CAs); the broker's certificate is always verified. */
+    tls: kafkaTls.optional(),
+    /** SASL authentication (Confluent Cloud: plain over TLS; MSK and Strimzi: scram-sha-512; OAuth: oauthbearer). */
+    sasl: kafkaSasl.optional(),
     topics: z
       .strictObject({
         hrLifecycle: z.string().default('hr.lifecycle'),
@@ -229,6 +296,14 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'KAFKA_HOME', path: 'kafka.home' },
   { env: 'KAFKA_VERSION', path: 'kafka.version' },
   { env: 'KAFKA_PARTITIONS', path: 'kafka.partitions' },
+  { env: 'KAFKA_TLS', path: 'kafka.tls', parse: switchOn },
+  { env: 'KAFKA_TLS_CA_FILE', path: 'kafka.tls.caFile' },
+  { env: 'KAFKA_TLS_CERT_FILE', path: 'kafka.tls.certFile' },
+  { env: 'KAFKA_TLS_KEY_FILE', path: 'kafka.tls.keyFile' },
+  { env: 'KAFKA_SASL_MECHANISM', path: 'kafka.sasl.mechanism' },
+  { env: 'KAFKA_SASL_USERNAME', path: 'kafka.sasl.username' },
+  { env: 'KAFKA_SASL_PASSWORD', path: 'kafka.sasl.password' },
+  { env: 'KAFKA_SASL_PASSWORD_FILE', path: 'kafka.sasl.passwordFile' },
   { env: 'TEMPORAL_ADDRESS', path: 'temporal.address', alsoSets: { 'temporal.external': true } },
   { env: 'TEMPORAL_NAMESPACE', path: 'temporal.namespace' },
   { env: 'TEMPORAL_TASK_QUEUE', path: 'temporal.taskQueue' },
@@ -285,7 +360,10 @@ function setPath(target: Record<string, any>, dotted: string, value: unknown): v
     at[key] = typeof at[key] === 'object' && at[key] !== null ? { ...at[key] } : {};
     at = at[key];
   }
-  at[keys.at(-1)!] = value;
+  const last = keys.at(-1)!;
+  // A section switched on (`KAFKA_TLS=true` is `{}`) keeps what the file already set in it.
+  const isSection = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  at[last] = isSection(value) && isSection(at[last]) ? { ...at[last], ...(value as object) } : value;
 }
 
 /** Parses the configuration once. Throws ConfigError with a message that says what to fix. */
@@ -340,6 +418,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   cfg.cacheDir = path.resolve(root, cfg.cacheDir);
   cfg.apps.file = path.resolve(root, cfg.apps.file);
   cfg.connectors.file = path.resolve(root, cfg.connectors.file);
+  resolveKafkaFiles(cfg, root);
   if (cfg.ldap.bindPasswordFile) cfg.ldap.bindPasswordFile = path.resolve(root, cfg.ldap.bindPasswordFile);
   if (cfg.ldap.tls.caFile) cfg.ldap.tls.caFile = path.resolve(root, cfg.ldap.tls.caFile);
   if (!cfg.ldap.bindPassword && !cfg.ldap.bindPasswordFile && usesLdapDevPassword(cfg)) cfg.ldap.bindPassword = LDAP_DEV_BIND_PASSWORD;
@@ -387,6 +466,15 @@ function ldapTlsSettingsProblem(cfg: Pick<Config, 'ldap'>): string | undefined {
   if (tls.startTls && ldaps) return `ldap: LDAP_STARTTLS (ldap.tls.startTls) applies to ldap:// URLs, and ${cfg.ldap.url} is TLS already; unset it`;
   if (tls.caFile && !ldaps && !tls.startTls) return `ldap: LDAP_TLS_CA_FILE (ldap.tls.caFile) is set but ${cfg.ldap.url} is plain; set LDAP_STARTTLS=true (ldap.tls.startTls) or use an ldaps:// URL`;
   return undefined;
+}
+
+/** Kafka's TLS and SASL file references, against the project root. */
+function resolveKafkaFiles(cfg: Config, root: string): void {
+  const { tls, sasl } = cfg.kafka;
+  const resolve = (file: string | undefined) => (file ? path.resolve(root, file) : undefined);
+  if (tls) cfg.kafka.tls = { caFile: resolve(tls.caFile), certFile: resolve(tls.certFile), keyFile: resolve(tls.keyFile) };
+  if (sasl?.passwordFile) sasl.passwordFile = path.resolve(root, sasl.passwordFile);
+  if (sasl?.oauthbearer) sasl.oauthbearer.clientSecretFile = path.resolve(root, sasl.oauthbearer.clientSecretFile);
 }
 
 /** The LDAP connector's organisational units, as full DNs under ldap.baseDn. */

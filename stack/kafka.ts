@@ -1,9 +1,11 @@
 // The real Apache Kafka broker in KRaft mode, single node, from its Maven Central jars.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../schemas/config.js';
-import { projectRoot } from '../schemas/config.js';
+import { projectRoot, stackPkiDir } from '../schemas/config.js';
 import { createKafka } from '../kafka/client.js';
+import { devPkiFiles, readPem } from './dev-pki.js';
+import { ensureDevSecret } from './dev-secrets.js';
 import { pidFile, readLivePid, startDetached, stopByPidFile, waitFor } from './processes.js';
 import { run, requireCommand, type Reporter } from './shell.js';
 import type { ServerStatus } from './server-status.js';
@@ -58,19 +60,76 @@ async function obtainLibs(cfg: Config, report: Reporter): Promise<string> {
   return dir;
 }
 
-function writeServerConfig(cfg: Config, dir: string): { props: string; log4j: string } {
-  const [host, port] = cfg.kafka.brokers[0]!.split(':');
-  const props = path.join(dir, 'server.properties');
-  const log4j = path.join(dir, 'log4j.properties');
-  writeFileSync(props, [
-    'process.roles=broker,controller',
-    'node.id=1',
+/** The SCRAM user of the secured broker: the client's own settings (examples/secure-stack.yaml). */
+type ScramUser = { mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string };
+
+/**
+ * The secured broker's user, from the settings the clients read: kafka.sasl with a SCRAM mechanism,
+ * its password from kafka.sasl.passwordFile (made once by the stack) or kafka.sasl.password.
+ */
+function scramUser(cfg: Config): ScramUser {
+  const { sasl, tls } = cfg.kafka;
+  if (!sasl || (sasl.mechanism !== 'scram-sha-512' && sasl.mechanism !== 'scram-sha-256') || !tls) {
+    throw new Error('kafka: the secured local broker needs kafka.tls (caFile: <dataDir>/pki/ca.crt) and kafka.sasl with mechanism scram-sha-512 or scram-sha-256, a username and a passwordFile; see examples/secure-stack.yaml');
+  }
+  const password = sasl.passwordFile ? ensureDevSecret(sasl.passwordFile) : sasl.password!;
+  return { mechanism: sasl.mechanism === 'scram-sha-512' ? 'SCRAM-SHA-512' : 'SCRAM-SHA-256', username: sasl.username!, password };
+}
+
+/**
+ * The secured broker's listeners: clients on SASL_SSL (TLS with the development CA's server
+ * certificate in a PEM key store, SCRAM-SHA-512 and -256), the KRaft controller on loopback in
+ * plain text. Inter-broker traffic (on one node: the broker's transaction markers to itself) goes
+ * over the same SASL_SSL listener as the same SCRAM user, so the broker opens no second,
+ * unauthenticated port and its own connections exercise the path the clients take.
+ */
+function secureListeners(cfg: Config, dir: string, host: string, port: string, user: ScramUser): string[] {
+  const pki = devPkiFiles(stackPkiDir(cfg));
+  // Kafka's PEM key store: the PKCS#8 key and the certificate in one file.
+  const keystore = path.join(dir, 'broker-keystore.pem');
+  writeFileSync(keystore, `${readPem(pki.keyFile).trim()}\n${readPem(pki.certFile).trim()}\n`, { mode: 0o600 });
+  const jaas = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${user.username}" password="${user.password}";`;
+  const bind = host === 'localhost' ? '127.0.0.1' : host;
+  return [
+    `controller.quorum.voters=1@127.0.0.1:${cfg.kafka.controllerPort}`,
+    `listeners=SASL_SSL://${bind}:${port},CONTROLLER://127.0.0.1:${cfg.kafka.controllerPort}`,
+    // The name clients connect to and the server certificate carries (localhost, 127.0.0.1).
+    `advertised.listeners=SASL_SSL://${host}:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL',
+    'inter.broker.listener.name=SASL_SSL',
+    'sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256',
+    `sasl.mechanism.inter.broker.protocol=${user.mechanism}`,
+    `listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${jaas}`,
+    `listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=${jaas}`,
+    'ssl.keystore.type=PEM',
+    `ssl.keystore.location=${keystore}`,
+    'ssl.truststore.type=PEM',
+    `ssl.truststore.location=${pki.caFile}`,
+    'ssl.client.auth=none',
+    'ssl.endpoint.identification.algorithm=https',
+  ];
+}
+
+function plainListeners(cfg: Config, host: string, port: string): string[] {
+  return [
     `controller.quorum.voters=1@${host}:${cfg.kafka.controllerPort}`,
     `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${cfg.kafka.controllerPort}`,
     `advertised.listeners=PLAINTEXT://${host}:${port}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
     'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+  ];
+}
+
+function writeServerConfig(cfg: Config, dir: string, user: ScramUser | undefined): { props: string; log4j: string } {
+  const [host, port] = cfg.kafka.brokers[0]!.split(':') as [string, string];
+  const props = path.join(dir, 'server.properties');
+  const log4j = path.join(dir, 'log4j.properties');
+  writeFileSync(props, [
+    'process.roles=broker,controller',
+    'node.id=1',
+    ...(user ? secureListeners(cfg, dir, host, port, user) : plainListeners(cfg, host, port)),
     `log.dirs=${path.join(dir, 'data')}`,
     `num.partitions=${cfg.kafka.partitions}`,
     'offsets.topic.replication.factor=1',
@@ -82,7 +141,7 @@ function writeServerConfig(cfg: Config, dir: string): { props: string; log4j: st
     'group.initial.rebalance.delay.ms=0',
     'auto.create.topics.enable=false',
     '',
-  ].join('\n'));
+  ].join('\n'), { mode: 0o600 }); // the secured broker's holds its SCRAM password
   writeFileSync(log4j, [
     'log4j.rootLogger=WARN, stdout',
     'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
@@ -117,9 +176,15 @@ export async function ensureTopics(cfg: Config, topics = kafkaTopics(cfg)): Prom
     const missing = topics.filter((t) => !existing.has(t));
     if (missing.length > 0) {
       await admin.createTopics({
-        waitForLeaders: true,
+        // kafkajs' own wait gives up on a broker that does not know the topic yet (a broker just
+        // started answers UNKNOWN_TOPIC_OR_PARTITION for a moment): wait here, for every leader.
+        waitForLeaders: false,
         topics: missing.map((topic) => ({ topic, numPartitions: cfg.kafka.partitions, replicationFactor: 1 })),
       });
+      await waitFor('kafka: the new topics\' leaders', async () => {
+        const { topics: described } = await admin.fetchTopicMetadata({ topics: missing });
+        return described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      }, { timeoutMs: 30_000, intervalMs: 200 });
     }
     return missing;
   } finally {
@@ -129,6 +194,8 @@ export async function ensureTopics(cfg: Config, topics = kafkaTopics(cfg)): Prom
 
 export async function kafkaUp(cfg: Config, report: Reporter): Promise<void> {
   const where = cfg.kafka.brokers.join(',');
+  // Before the first health check: the client reads the password file the stack makes.
+  const user = cfg.stack.secure ? scramUser(cfg) : undefined;
   if (await kafkaHealthy(cfg)) {
     report(`kafka: reusing the healthy broker at ${where}`);
   } else if (cfg.kafka.external) {
@@ -138,21 +205,36 @@ export async function kafkaUp(cfg: Config, report: Reporter): Promise<void> {
     const java = javaBinary();
     const dir = path.join(cfg.dataDir, NAME);
     mkdirSync(dir, { recursive: true });
-    const { props, log4j } = writeServerConfig(cfg, dir);
+    const { props, log4j } = writeServerConfig(cfg, dir, user);
     const idFile = path.join(dir, 'cluster-id');
     const classpath = `${libs}/*`;
     if (!existsSync(idFile)) {
       const { stdout } = await run(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid']);
       writeFileSync(idFile, stdout.trim().split('\n').pop()!.trim());
     }
-    await run(java, [`-Dlog4j.configuration=file:${log4j}`, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-c', props, '-t', readFileSync(idFile, 'utf8').trim(), '--ignore-formatted']);
+    // The SCRAM user is written into the cluster metadata at format time (KRaft), so the broker
+    // starts secured with no step after it; a folder formatted earlier keeps its users. The
+    // password reaches the tool in an argument file (StorageTool's `@file`: one argument a line,
+    // owner-only, removed after), never on the command line, where ps and a failed run's one line
+    // and log would show it.
+    const scramArgs = path.join(dir, 'scram.args');
+    if (user) {
+      // Credentials for both SCRAM mechanisms the listener enables, so either client setting works.
+      const credentials = ['SCRAM-SHA-512', 'SCRAM-SHA-256'].map((m) => `--add-scram\n${m}=[name=${user.username},password=${user.password}]`);
+      writeFileSync(scramArgs, credentials.join('\n'), { mode: 0o600 });
+    }
+    try {
+      await run(java, [`-Dlog4j.configuration=file:${log4j}`, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-c', props, '-t', readFileSync(idFile, 'utf8').trim(), '--ignore-formatted', ...(user ? [`@${scramArgs}`] : [])]);
+    } finally {
+      rmSync(scramArgs, { force: true });
+    }
     const proc = startDetached({
       runDir: cfg.dataDir,
       name: NAME,
       command: java,
       args: ['-Xms256m', '-Xmx768m', '-XX:+UseSerialGC', `-Dlog4j.configuration=file:${log4j}`, '-cp', classpath, 'kafka.Kafka', props],
     });
-    report(`kafka: starting Apache Kafka ${cfg.kafka.version} (pid ${proc.pid}, log ${proc.logFile})`);
+    report(`kafka: starting Apache Kafka ${cfg.kafka.version}${user ? ` secured (SASL_SSL, SCRAM-SHA-512/256 user "${user.username}")` : ''} (pid ${proc.pid}, log ${proc.logFile})`);
     await waitFor('kafka', () => kafkaHealthy(cfg), { timeoutMs: 90_000, intervalMs: 500, alive: () => readLivePid(pidFile(cfg.dataDir, NAME)) !== undefined, logFile: proc.logFile });
   }
   const created = await ensureTopics(cfg);
@@ -165,5 +247,7 @@ export async function kafkaDown(cfg: Config): Promise<boolean> {
 
 export async function kafkaStatus(cfg: Config): Promise<ServerStatus> {
   const pid = readLivePid(pidFile(cfg.dataDir, NAME));
-  return { name: NAME, where: cfg.kafka.brokers.join(','), managed: !cfg.kafka.external, pid, healthy: await kafkaHealthy(cfg) };
+  // A secured stack never started has no password file yet: its broker is simply not healthy.
+  const healthy = await kafkaHealthy(cfg).catch(() => false);
+  return { name: NAME, where: cfg.kafka.brokers.join(','), managed: !cfg.kafka.external, pid, healthy };
 }

@@ -1,7 +1,7 @@
 // Open-loop publishing: every event has a scheduled time, fixed before the run; the publisher
 // sends whatever is due without waiting for earlier sends, so a slow producer or a slow pipeline
 // cannot push the schedule back (latency counts from the scheduled time, not the send).
-import type { Producer } from 'kafkajs';
+import type { Producer } from '../../kafka/client.js';
 import { preciseNow } from '../../targets/write-log.js';
 
 export type Scheduled = { key: string; value: string; at: number };

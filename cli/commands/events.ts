@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { listDeadLetters, redriveDeadLetters, type LetterAddress } from '../../ingress/dead-letter-queue.js';
 import { publishEventFile, topicOf, validateEventFile } from '../../ingress/event-files.js';
+import { KafkaConnectionError, withKafkaConnectionProblem } from '../../kafka/client.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { CommandFailure, kafkaReason, oneLine } from '../failure.js';
 import { say } from '../say.js';
@@ -37,6 +38,8 @@ export function registerEventCommands(program: Command): void {
       }
       if (opts.dryRun) return say(`publish: ${validated.events.length} valid event(s); dry run, nothing published`);
       const counts = await publishEventFile(cfg, validated).catch((err: unknown) => {
+        const kafka = withKafkaConnectionProblem(err, cfg.kafka);
+        if (kafka instanceof KafkaConnectionError) throw kafka;
         // The broker's refusal (no such topic, a message too large, ...) in one line, not a kafkajs stack.
         const topics = [...new Set(validated.events.map((e) => topicOf(cfg, e.feed)))].join(', ');
         throw new CommandFailure(`publish: Kafka at ${cfg.kafka.brokers.join(',')} did not take the events for ${topics}: ${kafkaReason(err) ?? oneLine((err as Error).message)}`, { cause: err });

@@ -13,6 +13,7 @@ import { API_PORT_SETTING, corsOrigins, startApi, type ApiServer } from '../../a
 import { ensureDevSecret, loadJwtSettings } from '../../api/auth.js';
 import { assertPortFree, listenError, PortInUseError } from '../../runtime/ports.js';
 import { CommandFailure, kafkaReason, oneLine } from '../failure.js';
+import { KafkaConnectionError, withKafkaConnectionProblem } from '../../kafka/client.js';
 
 type Parts = { worker?: ProvisioningWorker; ingress?: Ingress; api?: ApiServer; health?: HealthServer };
 type ProcessName = 'worker' | 'ingress' | 'dev';
@@ -50,10 +51,14 @@ function portsOf(cfg: Config, name: ProcessName): Array<{ port: number; setting:
 }
 
 /** A start-up failure as the one line the process ends with: what failed, and why. */
-function startFailure(name: ProcessName, stage: string, err: unknown): Error {
+function startFailure(name: ProcessName, stage: string, err: unknown, cfg: Config): Error {
   // A configuration, key-file or policy problem says what to fix itself (and exits with 2).
   if (err instanceof ConfigError) return err;
   if (err instanceof PortInUseError) return new CommandFailure(`provisioner ${name}: ${err.message}`, { cause: err });
+  // Kafka unreachable or refusing the credentials (at connect, or at the first request when the
+  // client did not authenticate at all): the hop's line says what to check.
+  const kafka = withKafkaConnectionProblem(err, cfg.kafka);
+  if (kafka instanceof KafkaConnectionError) return kafka;
   const reason = kafkaReason(err) ?? oneLine(err instanceof Error ? err.message : String(err));
   return new CommandFailure(`provisioner ${name}: ${stage} failed: ${reason}`, { cause: err });
 }
@@ -68,7 +73,7 @@ async function runProcess(name: ProcessName): Promise<void> {
   try {
     for (const { port, setting } of ports) await assertPortFree(port, setting);
   } catch (err) {
-    throw startFailure(name, 'start-up', err);
+    throw startFailure(name, 'start-up', err, cfg);
   }
   const parts: Parts = {};
   drainOnSignal(logger, parts);
@@ -102,7 +107,7 @@ async function runProcess(name: ProcessName): Promise<void> {
   } catch (err) {
     // Nothing that started may keep consuming: stop it (bounded), then end with one line.
     await Promise.race([stopParts(logger, parts), new Promise((r) => setTimeout(r, 5000).unref())]);
-    throw startFailure(name, stage, err);
+    throw startFailure(name, stage, err, cfg);
   }
   logger.info({ health: `http://127.0.0.1:${health.port}/health`, ready: `http://127.0.0.1:${health.port}/ready` }, `${name} running`);
   if (parts.worker) {
