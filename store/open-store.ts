@@ -6,8 +6,8 @@
 import { ownerConnection, runtimeConnection, type Config, type PostgresConnection } from '../schemas/config.js';
 import type { Logger } from '../observability/logger.js';
 import { createStorePool } from './db.js';
-import { migrate } from './migrate.js';
-import { postgresConnectionFailure } from './postgres-connection.js';
+import { migrate, type MigrateResult } from './migrate.js';
+import { postgresConnectionFailure, postgresTarget } from './postgres-connection.js';
 import { createStore, type Store } from './store.js';
 import { loadStoreKeys } from './store-keys.js';
 
@@ -31,6 +31,24 @@ async function naming<T>(connection: PostgresConnection, fn: () => Promise<T>): 
   }
 }
 
+/**
+ * Applies pending migrations: as the owner role (postgres.ownerUrl) when there is one, which then
+ * grants the runtime role (the user of postgres.url) its share; else as the runtime role itself.
+ * The worker does this at start; `provisioner store migrate` does it alone (a deploy step).
+ */
+export async function migrateStore(cfg: Config, options: { logger?: Logger } = {}): Promise<MigrateResult> {
+  const schema = cfg.postgres.schema;
+  const runtime = runtimeConnection(cfg);
+  const owner = ownerConnection(cfg);
+  const connection = owner ?? runtime;
+  const pool = createStorePool(connection, { schema, max: 1, applicationName: 'provisioner-migrate', ...(options.logger ? { logger: options.logger } : {}) });
+  try {
+    return await naming(connection, () => migrate(pool, { schema, ...(owner ? { runtimeRole: postgresTarget(runtime).user } : {}) }));
+  } finally {
+    await pool.end();
+  }
+}
+
 export async function openStore(cfg: Config, options: OpenStoreOptions = {}): Promise<Store> {
   const schema = cfg.postgres.schema;
   const keys = loadStoreKeys({ dataDir: cfg.dataDir, ...(options.env ? { env: options.env } : {}), create: options.createKeys ?? false });
@@ -40,20 +58,8 @@ export async function openStore(cfg: Config, options: OpenStoreOptions = {}): Pr
   const pool = createStorePool(runtime, { schema, ...(options.poolMax ? { max: options.poolMax } : {}), ...(logger ? { logger } : {}) });
   try {
     // Connecting now, so a wrong password or certificate stops the start with its line, not the first write.
-    const { rows: [me] } = await naming(runtime, () => pool.query<{ role: string }>('select current_user as role'));
-    if (options.migrate) {
-      const owner = ownerConnection(cfg);
-      if (owner) {
-        const ownerPool = createStorePool(owner, { schema, max: 1, applicationName: 'provisioner-migrate', ...(logger ? { logger } : {}) });
-        try {
-          await naming(owner, () => migrate(ownerPool, { schema, runtimeRole: me!.role }));
-        } finally {
-          await ownerPool.end();
-        }
-      } else {
-        await migrate(pool, { schema });
-      }
-    }
+    await naming(runtime, () => pool.query('select 1'));
+    if (options.migrate) await migrateStore(cfg, { ...(logger ? { logger } : {}) });
   } catch (err) {
     await pool.end();
     throw err;

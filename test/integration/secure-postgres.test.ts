@@ -2,7 +2,8 @@
 // development CA, SCRAM passwords from files, the schema migrated by the owner role and used by a
 // runtime role that can append to the audit chain but not change it. The server is started here
 // if it is not running, and left running for the next file (`stack down --secure postgres` stops it).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -33,13 +34,25 @@ beforeAll(async () => {
   store = await open();
 });
 
+// The CLI's own schema (`store migrate`).
+const cliSchema = `${schema}_cli`;
+
 afterAll(async () => {
   await store?.close();
   const owner = new pg.Client(pgClientConfig(ownerConnection(cfg)!));
   await owner.connect();
-  await owner.query(`drop schema if exists ${schema} cascade`);
+  for (const s of [schema, cliSchema]) await owner.query(`drop schema if exists ${s} cascade`);
   await owner.end();
 });
+
+/** Runs the built CLI (dist/) on the secured stack's configuration, nothing else from this environment. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(projectRoot, 'bin', 'provisioner.js'), ...args],
+      { cwd: projectRoot, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PROVISIONER_CONFIG: SECURE_STACK_CONFIG, PROVISIONER_STORE_SCHEMA: cliSchema, ...env } },
+      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
+  });
+}
 
 /** The failure of sql run as the runtime role. */
 async function refusal(sql: string): Promise<{ code?: string; message: string }> {
@@ -102,6 +115,20 @@ describe('the store on the secured PostgreSQL', () => {
       expect(err?.message).not.toContain('not-the-password-0123');
       expect(err?.message).not.toContain('\n');
     }
+  });
+
+  it('`provisioner store migrate` migrates as the owner and grants the runtime role; a wrong password is its one postgres: line', async () => {
+    if (!existsSync(path.join(projectRoot, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+    const migrated = await cli(['store', 'migrate']);
+    expect(migrated.stderr).toBe('');
+    expect(migrated.stdout).toMatch(new RegExp(`^store: schema ${cliSchema} migrated as role "provisioner_owner": \\d+ applied .*; role "provisioner_app" granted the runtime privileges`));
+    const wrong = path.join(tmp, 'wrong-owner-password');
+    writeFileSync(wrong, 'not-the-owner-password-42\n');
+    const refused = await cli(['store', 'migrate'], { DATABASE_OWNER_PASSWORD_FILE: wrong });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trimEnd().split('\n')).toEqual([
+      'provisioner: postgres: password authentication failed for role "provisioner_owner" at localhost:15433/provisioner; check postgres.ownerPasswordFile (DATABASE_OWNER_PASSWORD_FILE) or the password in postgres.ownerUrl (DATABASE_OWNER_URL)',
+    ]);
   });
 
   it('a server certificate from another CA is not trusted', async () => {
