@@ -91,10 +91,21 @@ export async function migrate(pool: pg.Pool, options: MigrateOptions = {}): Prom
   return inTransaction(pool, async (client) => {
     // Transaction-scoped: released by commit or rollback, even if this process dies.
     await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`provisioner.store.migrate:${schema}`]);
+    const { rows: [me] } = await client.query<{ role: string }>('select current_user as role');
+    // Created only when missing (not `if not exists`, which checks the CREATE privilege first): a
+    // runtime role that is not the owner finds an up-to-date schema with nothing to do.
+    const { rows: [found] } = await client.query<{ schema: boolean; table: boolean }>(
+      `select exists (select 1 from pg_namespace where nspname = $1) as schema, to_regclass($2) is not null as table`, [schema, `${schema}.schema_migrations`]);
+    const refused = (err: unknown) => {
+      if ((err as { code?: string }).code !== '42501') return err;
+      return new MigrationError(`role "${me!.role}" may not migrate the store's schema ${schema} (${(err as Error).message}); run \`provisioner store migrate\` as its owner (postgres.ownerUrl, DATABASE_OWNER_URL)`, { cause: err });
+    };
     // The name passed assertSchemaName, so splicing it is safe.
-    await client.query(`create schema if not exists ${schema}`);
-    await client.query(`create table if not exists ${schema}.schema_migrations (
-      version text primary key, name text not null, checksum text not null, applied_at timestamptz not null default now())`);
+    if (!found!.schema) await client.query(`create schema ${schema}`).catch((err: unknown) => { throw refused(err); });
+    if (!found!.table) {
+      await client.query(`create table ${schema}.schema_migrations (
+        version text primary key, name text not null, checksum text not null, applied_at timestamptz not null default now())`).catch((err: unknown) => { throw refused(err); });
+    }
     const { rows } = await client.query<{ version: string; name: string; checksum: string }>(
       `select version, name, checksum from ${schema}.schema_migrations`,
     );
@@ -109,11 +120,10 @@ export async function migrate(pool: pg.Pool, options: MigrateOptions = {}): Prom
         result.alreadyApplied.push(m.name);
         continue;
       }
-      await client.query(m.sql);
+      await client.query(m.sql).catch((err: unknown) => { throw refused(err); });
       await client.query(`insert into ${schema}.schema_migrations (version, name, checksum) values ($1, $2, $3)`, [m.version, m.name, m.checksum]);
       result.applied.push(m.name);
     }
-    const { rows: [me] } = await client.query<{ role: string }>('select current_user as role');
     if (options.runtimeRole && options.runtimeRole !== me!.role) await grantRuntimeRole(client, schema, options.runtimeRole);
     return result;
   });

@@ -92,6 +92,15 @@ describe('the store on the secured PostgreSQL', () => {
     expect((await refusal('create table sneaky (x int)')).message).toMatch(/permission denied for schema/);
   });
 
+  it('without the owner settings, the runtime role finds an up-to-date schema with nothing to do, and may not create one', async () => {
+    const runtimeOnly = withPostgres({ ownerUrl: undefined, ownerPasswordFile: undefined });
+    const again = await open(runtimeOnly);
+    await again.close();
+    await expect(open({ ...runtimeOnly, postgres: { ...runtimeOnly.postgres, schema: `${schema}_never` } })).rejects.toThrow(
+      /^role "provisioner_app" may not migrate the store's schema sec_\w+_never \(permission denied for database provisioner\); run `provisioner store migrate` as its owner/,
+    );
+  });
+
   it('refuses a connection without TLS, and the store says so in one postgres: line', async () => {
     const plain = new pg.Client({ ...pgClientConfig(runtimeConnection(cfg)), ssl: false });
     const err = await plain.connect().then(() => undefined, (e: unknown) => e as { code?: string; message: string });
