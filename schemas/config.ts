@@ -144,8 +144,11 @@ export const configSchema = z.strictObject({
     const urlCas = [...new Set(fromUrls.flatMap((f) => (f.caFile ? [f.caFile] : [])))];
     const mode = postgres.tls.mode ?? urlModes[0] ?? 'disable';
     if (urlModes.some((m) => m !== mode)) {
-      ctx.addIssue({ code: 'custom', path: ['tls', 'mode'],
-        message: `the connection URL says sslmode=${urlModes.find((m) => m !== mode)} but the TLS mode is ${mode}; remove sslmode from the URL (postgres.tls.mode decides)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls', 'mode'],
+        message: `the connection URL says sslmode=${urlModes.find((m) => m !== mode)} but the TLS mode is ${mode}; remove sslmode from the URL (postgres.tls.mode decides)`,
+      });
     }
     const caFile = postgres.tls.caFile ?? urlCas[0];
     if (urlCas.some((c) => c !== caFile)) {

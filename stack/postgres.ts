@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { ownerConnection, runtimeConnection, stackPkiDir, stackSecretFile, type Config, type PostgresConnection } from '../schemas/config.js';
 import { quoteIdent } from '../store/migrate.js';
-import { pgClientConfig, postgresTarget } from '../store/postgres-connection.js';
+import { PostgresConnectionError, pgClientConfig, postgresConnectionFailure, postgresTarget } from '../store/postgres-connection.js';
 import { devPkiFiles } from './dev-pki.js';
 import { ensureDevSecret } from './dev-secrets.js';
 import { installDebianPackages } from './debian-packages.js';
@@ -45,18 +45,24 @@ async function asServerUser(command: string, args: string[]): Promise<void> {
   else await run(command, args);
 }
 
-export async function postgresHealthy(cfg: Config): Promise<boolean> {
-  // As the processes will connect: the runtime role, its password file, its TLS settings.
-  const client = new pg.Client({ ...pgClientConfig(runtimeConnection(cfg)), connectionTimeoutMillis: 1500 });
+/** Why the processes could not connect (as the runtime role, with its password file and TLS settings), or undefined when they can. */
+async function connectionProblem(cfg: Config): Promise<Error | undefined> {
+  const connection = runtimeConnection(cfg);
+  let client: pg.Client | undefined;
   try {
+    client = new pg.Client({ ...pgClientConfig(connection), connectionTimeoutMillis: 1500 });
     await client.connect();
     await client.query('select 1');
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (err) {
+    return postgresConnectionFailure(err, connection) ?? (err as Error);
   } finally {
-    await client.end().catch(() => undefined);
+    await client?.end().catch(() => undefined);
   }
+}
+
+export async function postgresHealthy(cfg: Config): Promise<boolean> {
+  return (await connectionProblem(cfg)) === undefined;
 }
 
 /**
@@ -147,7 +153,9 @@ async function secureServer(cfg: Config, dir: string, data: string): Promise<str
 export async function postgresUp(cfg: Config, report: Reporter): Promise<void> {
   const where = cfg.postgres.url ? cfg.postgres.url.replace(/\/\/[^@]*@/, '//***@') : `127.0.0.1:${cfg.postgres.port}`;
   if (cfg.postgres.external) {
-    if (!(await postgresHealthy(cfg))) throw new Error(`postgres: DATABASE_URL (${where}) is not reachable; start that server or unset DATABASE_URL`);
+    const problem = await connectionProblem(cfg);
+    if (problem instanceof PostgresConnectionError) throw problem;
+    if (problem) throw new Error(`postgres: DATABASE_URL (${where}) is not reachable (${problem.message.split('\n')[0]}); start that server or unset DATABASE_URL`);
     report(`postgres: using DATABASE_URL (${where})`);
     return;
   }
@@ -199,7 +207,7 @@ export async function postgresDown(cfg: Config): Promise<boolean> {
 export async function postgresStatus(cfg: Config): Promise<ServerStatus> {
   return {
     name: NAME,
-    where: cfg.postgres.url ? 'DATABASE_URL' : `127.0.0.1:${cfg.postgres.port}/${cfg.postgres.database}`,
+    where: cfg.postgres.external ? 'DATABASE_URL' : cfg.postgres.url ? cfg.postgres.url.replace(/\/\/[^@]*@/, '//***@') : `127.0.0.1:${cfg.postgres.port}/${cfg.postgres.database}`,
     managed: !cfg.postgres.external,
     pid: readLivePid(pidFile(cfg.dataDir, NAME)),
     healthy: await postgresHealthy(cfg),
