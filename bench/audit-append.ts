@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import { databaseUrl, loadConfig } from '../schemas/config.js';
+import { loadConfig, ownerConnection, runtimeConnection } from '../schemas/config.js';
 import type { AuditEntry } from '../store/audit-record.js';
 import { verifyAuditChain } from '../store/audit-verify.js';
 import { createStorePool } from '../store/db.js';
@@ -35,7 +35,9 @@ const writerCount = Number(values.writers);
 const subjects = Number(values.subjects);
 
 const cfg = loadConfig();
-const url = databaseUrl(cfg);
+// As the worker connects: the runtime role (TLS, password file); the owner, when there is one, makes and drops the schema.
+const runtime = runtimeConnection(cfg);
+const owner = ownerConnection(cfg);
 const signer = createSigner('bench', generateSigningSeed());
 const keys = {
   signer,
@@ -57,13 +59,15 @@ const entry = (w: number, i: number): AuditEntry => ({
 
 async function run(label: string, writers: number, separate: boolean): Promise<void> {
   const schema = `bench_audit_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  const admin = createStorePool(url, { schema, max: writers + 1 });
-  await migrate(admin, { schema });
+  const admin = createStorePool(runtime, { schema, max: writers + 1 });
+  const ownerPool = owner ? createStorePool(owner, { schema, max: 1 }) : admin;
+  const { rows: [me] } = await admin.query<{ role: string }>('select current_user as role');
+  await migrate(ownerPool, { schema, runtimeRole: me!.role });
   const shared = createStore({ pool: admin, schema, keys });
   const pools: pg.Pool[] = [];
   const storeFor = (): Store => {
     if (!separate) return shared;
-    const pool = createStorePool(url, { schema, max: 1 });
+    const pool = createStorePool(runtime, { schema, max: 1 });
     pools.push(pool);
     return createStore({ pool, schema, keys });
   };
@@ -90,14 +94,15 @@ async function run(label: string, writers: number, separate: boolean): Promise<v
     );
   } finally {
     await Promise.all(pools.map((p) => p.end()));
-    await admin.query(`drop schema if exists ${schema} cascade`);
+    await ownerPool.query(`drop schema if exists ${schema} cascade`);
     await admin.end();
+    if (ownerPool !== admin) await ownerPool.end();
   }
 }
 
 const cpu = os.cpus();
 console.log(`audit-append: node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ` +
-  `PostgreSQL at ${url.replace(/\/\/[^@]*@/, '//***@')}, ${total} records per run`);
+  `PostgreSQL at ${runtime.url.replace(/\/\/[^@]*@/, '//***@')} (TLS ${runtime.tls.mode}), ${total} records per run`);
 await run('1 writer', 1, false);
 await run(`${writerCount} writers, shared`, writerCount, false);
 await run(`${writerCount} writers, apart`, writerCount, true);

@@ -14,6 +14,7 @@ import { registerPolicyCommands } from './commands/policy.js';
 import { registerProcessCommands } from './commands/processes.js';
 import { registerStackCommands } from './commands/stack.js';
 import { registerStatusCommands } from './commands/status.js';
+import { registerStoreCommands } from './commands/store.js';
 import { registerSweepCommands } from './commands/sweep.js';
 import { endQuietlyOnClosedOutput, exitWithError } from './failure.js';
 
@@ -37,6 +38,7 @@ registerPlanCommands(program);
 registerApiCommands(program);
 registerStatusCommands(program);
 registerSweepCommands(program);
+registerStoreCommands(program);
 
 endQuietlyOnClosedOutput();
 try {

@@ -94,6 +94,25 @@ const kafkaSasl = z.strictObject({
   }
 });
 
+/** How the store's connections use TLS (libpq's sslmode names; prefer and allow, which fall back to plain TCP, are left out). */
+export const postgresTlsModes = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
+export type PostgresTlsMode = (typeof postgresTlsModes)[number];
+
+/** TLS parameters of a connection URL: sslmode and sslrootcert are understood; the others (client certificates, ...) are refused. */
+function urlTls(url: string): { mode?: PostgresTlsMode; caFile?: string; problems: string[] } {
+  const params = new URL(url).searchParams;
+  const problems: string[] = [];
+  const sslmode = params.get('sslmode') ?? undefined;
+  if (sslmode !== undefined && !(postgresTlsModes as readonly string[]).includes(sslmode)) {
+    problems.push(`sslmode=${sslmode} in the connection URL is not supported; remove it and set postgres.tls.mode to ${postgresTlsModes.join(', ')}`);
+  }
+  for (const name of params.keys()) {
+    if (/^ssl/.test(name) && name !== 'sslmode' && name !== 'sslrootcert') problems.push(`${name} in the connection URL is not supported; remove it and set postgres.tls`);
+  }
+  const caFile = params.get('sslrootcert') ?? undefined;
+  return { ...(sslmode && problems.length === 0 ? { mode: sslmode as PostgresTlsMode } : {}), ...(caFile ? { caFile } : {}), problems };
+}
+
 export const configSchema = z.strictObject({
   /** Running data of the local stack (logs, Kafka logs, Temporal SQLite, pid files). Git-ignored. */
   dataDir: z.string().min(1),
@@ -172,7 +191,52 @@ export const configSchema = z.strictObject({
     database: z.string().default('provisioner'),
     /** The PostgreSQL schema holding the store (created and migrated by the worker). */
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case SQL identifier (letters, digits, "_"; at most 63)').default('public'),
-  }).prefault({}),
+    /** A file holding the runtime role's password (the user of url), re-read for each new connection (rotation without a restart); wins over a password in url. */
+    passwordFile: z.string().min(1).optional(),
+    /**
+     * The role that owns the store's schema and runs the migrations, which then grants the runtime
+     * role (the user of url) only what it needs. Default: url (one role, as in development).
+     */
+    ownerUrl: z.string().url().optional(),
+    /** A file holding the owner role's password, re-read for each new connection; wins over a password in ownerUrl. */
+    ownerPasswordFile: z.string().min(1).optional(),
+    tls: z.strictObject({
+      /**
+       * `verify-full`: encrypted, the server's certificate checked against caFile (or the system's
+       * CAs) and its host name. `verify-ca`: checked against caFile, host name not checked.
+       * `require`: encrypted, the server NOT verified (anyone on the path can pose as it).
+       * `disable`: plain TCP. Default: the URL's sslmode, else disable. An sslmode in the URL that
+       * disagrees with this is refused, never silently preferred.
+       */
+      mode: z.enum(postgresTlsModes).optional(),
+      /** PEM file of the CA(s) that sign the server's certificate (managed services publish theirs). */
+      caFile: z.string().min(1).optional(),
+    }).prefault({}),
+  }).prefault({}).transform((postgres, ctx) => {
+    const fromUrls = [postgres.url, postgres.ownerUrl].flatMap((url) => (url ? [urlTls(url)] : []));
+    for (const [i, found] of fromUrls.entries()) {
+      const setting = postgres.url && i === 0 ? 'url' : 'ownerUrl';
+      for (const problem of found.problems) ctx.addIssue({ code: 'custom', path: [setting], message: problem });
+    }
+    const urlModes = [...new Set(fromUrls.flatMap((f) => (f.mode ? [f.mode] : [])))];
+    const urlCas = [...new Set(fromUrls.flatMap((f) => (f.caFile ? [f.caFile] : [])))];
+    const mode = postgres.tls.mode ?? urlModes[0] ?? 'disable';
+    if (urlModes.some((m) => m !== mode)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls', 'mode'],
+        message: `the connection URL says sslmode=${urlModes.find((m) => m !== mode)} but the TLS mode is ${mode}; remove sslmode from the URL (postgres.tls.mode decides)`,
+      });
+    }
+    const caFile = postgres.tls.caFile ?? urlCas[0];
+    if (urlCas.some((c) => c !== caFile)) {
+      ctx.addIssue({ code: 'custom', path: ['tls', 'caFile'], message: 'the connection URL names another sslrootcert than postgres.tls.caFile; remove sslrootcert from the URL' });
+    }
+    if (mode === 'verify-ca' && !caFile) {
+      ctx.addIssue({ code: 'custom', path: ['tls', 'caFile'], message: 'verify-ca needs the CA file that signs the server certificate (any certificate of a public CA would pass); set postgres.tls.caFile or use verify-full' });
+    }
+    return { ...postgres, tls: { mode, ...(caFile ? { caFile } : {}) } };
+  }),
   ldap: z.strictObject({
     external: z.boolean().default(false),
     url: z.string().regex(/^ldaps?:\/\//, 'expected an ldap:// or ldaps:// URL').default('ldap://127.0.0.1:3890'),
@@ -309,6 +373,11 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'TEMPORAL_TASK_QUEUE', path: 'temporal.taskQueue' },
   { env: 'DATABASE_URL', path: 'postgres.url', alsoSets: { 'postgres.external': true } },
   { env: 'PROVISIONER_STORE_SCHEMA', path: 'postgres.schema' },
+  { env: 'DATABASE_PASSWORD_FILE', path: 'postgres.passwordFile' },
+  { env: 'DATABASE_OWNER_URL', path: 'postgres.ownerUrl' },
+  { env: 'DATABASE_OWNER_PASSWORD_FILE', path: 'postgres.ownerPasswordFile' },
+  { env: 'POSTGRES_SSLMODE', path: 'postgres.tls.mode' },
+  { env: 'POSTGRES_CA_FILE', path: 'postgres.tls.caFile' },
   { env: 'LDAP_URL', path: 'ldap.url', alsoSets: { 'ldap.external': true } },
   { env: 'LDAP_BIND_DN', path: 'ldap.bindDn' },
   { env: 'LDAP_BIND_PASSWORD', path: 'ldap.bindPassword' },
@@ -420,6 +489,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   cfg.connectors.file = path.resolve(root, cfg.connectors.file);
   resolveKafkaFiles(cfg, root);
   if (cfg.ldap.bindPasswordFile) cfg.ldap.bindPasswordFile = path.resolve(root, cfg.ldap.bindPasswordFile);
+  if (cfg.postgres.passwordFile) cfg.postgres.passwordFile = path.resolve(root, cfg.postgres.passwordFile);
+  if (cfg.postgres.ownerPasswordFile) cfg.postgres.ownerPasswordFile = path.resolve(root, cfg.postgres.ownerPasswordFile);
+  if (cfg.postgres.tls.caFile) cfg.postgres.tls.caFile = path.resolve(root, cfg.postgres.tls.caFile);
   if (cfg.ldap.tls.caFile) cfg.ldap.tls.caFile = path.resolve(root, cfg.ldap.tls.caFile);
   if (!cfg.ldap.bindPassword && !cfg.ldap.bindPasswordFile && usesLdapDevPassword(cfg)) cfg.ldap.bindPassword = LDAP_DEV_BIND_PASSWORD;
   // In production mode the start-up checks report it with every other problem (runtime/production-checks.ts).
@@ -504,4 +576,35 @@ export function apiDevJwtSecretFile(dataDir: string): string {
 /** The PostgreSQL connection string: DATABASE_URL, or the local server that `stack up` runs. */
 export function databaseUrl(cfg: Config): string {
   return cfg.postgres.url ?? `postgres://postgres@127.0.0.1:${cfg.postgres.port}/${cfg.postgres.database}`;
+}
+
+/** One role's connection to the store's database, as the pool factory (store/db.ts) takes it. */
+export type PostgresConnection = {
+  url: string;
+  /** Read for each new connection; wins over a password in url. */
+  passwordFile?: string;
+  tls: { mode: PostgresTlsMode; caFile?: string };
+  /** The settings that make this connection, named in its failure messages (what to check). */
+  settings: { url: string; password: string };
+};
+
+/** The runtime role's connection: postgres.url (or the local server), passwordFile, tls. */
+export function runtimeConnection(cfg: Config): PostgresConnection {
+  return {
+    url: databaseUrl(cfg),
+    ...(cfg.postgres.passwordFile ? { passwordFile: cfg.postgres.passwordFile } : {}),
+    tls: cfg.postgres.tls,
+    settings: { url: 'postgres.url (DATABASE_URL)', password: 'postgres.passwordFile (DATABASE_PASSWORD_FILE)' },
+  };
+}
+
+/** The owner role's connection (migrations, grants), or undefined when the runtime role owns the schema too. */
+export function ownerConnection(cfg: Config): PostgresConnection | undefined {
+  if (!cfg.postgres.ownerUrl) return undefined;
+  return {
+    url: cfg.postgres.ownerUrl,
+    ...(cfg.postgres.ownerPasswordFile ? { passwordFile: cfg.postgres.ownerPasswordFile } : {}),
+    tls: cfg.postgres.tls,
+    settings: { url: 'postgres.ownerUrl (DATABASE_OWNER_URL)', password: 'postgres.ownerPasswordFile (DATABASE_OWNER_PASSWORD_FILE)' },
+  };
 }

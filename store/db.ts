@@ -2,6 +2,8 @@
 // only identifier ever spliced into SQL is the schema name, and only after it passed SCHEMA_NAME.
 import pg from 'pg';
 import type { Logger } from '../observability/logger.js';
+import { postgresTlsModes, type PostgresConnection } from '../schemas/config.js';
+import { pgClientConfig } from './postgres-connection.js';
 
 /** Anything that runs a query: the pool or a client inside a transaction. */
 export type Db = pg.Pool | pg.PoolClient;
@@ -20,21 +22,36 @@ export type StorePoolOptions = {
   schema?: string;
   max?: number;
   logger?: Logger;
+  /** Shown in pg_stat_activity (default provisioner-store). */
+  applicationName?: string;
 };
 
-export function createStorePool(connectionString: string, options: StorePoolOptions = {}): pg.Pool {
+/**
+ * The one factory of store pools: a configured connection (role, password file, TLS; see
+ * runtimeConnection/ownerConnection in schemas/config.ts), or a plain URL without TLS (tests, the
+ * local stack).
+ */
+export function createStorePool(connection: string | PostgresConnection, options: StorePoolOptions = {}): pg.Pool {
   const schema = assertSchemaName(options.schema ?? 'public');
+  const config = pgClientConfig(typeof connection === 'string' ? plainConnection(connection) : connection);
   const pool = new pg.Pool({
-    connectionString,
+    ...config,
     max: options.max ?? 10,
-    application_name: 'provisioner-store',
+    application_name: options.applicationName ?? 'provisioner-store',
     // The schema goes in the startup packet, so no statement ever runs against the wrong one.
-    options: `-c search_path=${schema}`,
+    options: [config.options, `-c search_path=${schema}`].filter(Boolean).join(' '),
   });
   // An idle client that loses its server emits here; without a listener the process would crash.
   // The next query simply takes a fresh connection.
   pool.on('error', (err) => options.logger?.warn({ err: err.message }, 'store: idle PostgreSQL connection failed'));
   return pool;
+}
+
+/** A URL as a connection: its own password, and its sslmode (default disable). */
+export function plainConnection(url: string): PostgresConnection {
+  const sslmode = new URL(url).searchParams.get('sslmode');
+  const mode = postgresTlsModes.find((m) => m === sslmode) ?? 'disable';
+  return { url, tls: { mode }, settings: { url: 'the connection URL', password: 'the password in the connection URL' } };
 }
 
 /** Runs fn in one transaction: committed if it returns, rolled back if it throws. */
