@@ -9,7 +9,7 @@
 //     variable are both unset (in production the keyrings never generate: codec/keyring.ts,
 //     store/open-store.ts);
 //   - a connection to a server off this machine is unencrypted: plain ldap:// without StartTLS, a
-//     SCIM app marked insecureHttp;
+//     SCIM app marked insecureHttp, Kafka brokers without TLS, PostgreSQL without verified TLS;
 //   - the API would trust development tokens: no JWT secret configured, so the HS256 secret in
 //     <dataDir> would verify them (until OIDC).
 // Development mode is not checked: the demo and the local stack run as they always have.
@@ -18,8 +18,9 @@ import path from 'node:path';
 import { CODEC_KEYS_VARIABLE, codecKeyFile } from '../codec/keyring.js';
 import { isInsecureAppUrl, loadConnectorsFile, type ConnectorConfig } from '../connectors/config.js';
 import type { SecretRef } from '../connectors/credentials.js';
+import { postgresTarget } from '../store/postgres-connection.js';
 import { AUDIT_SIGNING_KEY_VARIABLE, defaultKeyPaths, STORE_KEK_VARIABLE } from '../store/store-keys.js';
-import { apiDevJwtSecretFile, ConfigError, isLoopbackHost, LDAP_DEV_BIND_PASSWORD, ldapBindPasswordProblem, projectRoot, type Config } from '../schemas/config.js';
+import { apiDevJwtSecretFile, ConfigError, isLoopbackHost, LDAP_DEV_BIND_PASSWORD, ldapBindPasswordProblem, projectRoot, runtimeConnection, type Config } from '../schemas/config.js';
 
 /** The long-running processes; each is checked for what it uses. */
 export type LongRunningProcess = 'worker' | 'ingress' | 'api' | 'dev';
@@ -41,6 +42,8 @@ const uses = {
   storeKeys: ['worker', 'dev'],
   codecKeys: ['worker', 'ingress', 'api', 'dev'],
   api: ['api', 'dev'],
+  kafka: ['worker', 'ingress', 'dev'],
+  postgres: ['worker', 'ingress', 'api', 'dev'],
 } satisfies Record<string, LongRunningProcess[]>;
 
 const inside = (dir: string, file: string) => {
@@ -103,6 +106,39 @@ function generatedKeyProblem(env: NodeJS.ProcessEnv, name: string, defaultFile: 
   return `keys: ${name} is not set, so a key would be generated into ${defaultFile} (or an earlier generated one used); set ${name}_FILE (or ${name}) to the production keys`;
 }
 
+const offMachine = (hostPort: string) => !isLoopbackHost(hostPort.replace(/:\d+$/, ''));
+
+function kafkaProblems(cfg: Config): string[] {
+  const { brokers, tls, sasl } = cfg.kafka;
+  const problems: string[] = [];
+  const remote = brokers.filter(offMachine);
+  if (!tls && remote.length > 0) {
+    problems.push(`kafka: ${remote.join(', ')} ${remote.length === 1 ? 'is' : 'are'} reached without TLS (events and any SASL password travel in clear); set KAFKA_TLS=true (kafka.tls), with KAFKA_TLS_CA_FILE for a private CA`);
+  }
+  const devFile = devSecretFileProblem(cfg, 'kafka', 'the SASL password', 'KAFKA_SASL_PASSWORD_FILE (kafka.sasl.passwordFile)', sasl?.passwordFile);
+  if (devFile) problems.push(devFile);
+  return problems;
+}
+
+function postgresProblems(cfg: Config): string[] {
+  const problems: string[] = [];
+  const { tls, passwordFile, ownerPasswordFile } = cfg.postgres;
+  const connection = runtimeConnection(cfg);
+  const target = postgresTarget(connection);
+  if (!isLoopbackHost(target.host) && (tls.mode === 'disable' || tls.mode === 'require')) {
+    const why = tls.mode === 'disable' ? 'without TLS (the store\'s data and the password travel in clear)' : 'with TLS that verifies nothing (postgres.tls.mode require: anyone on the path can pose as the server)';
+    problems.push(`postgres: ${target.host}:${target.port} is reached ${why}; set POSTGRES_SSLMODE=verify-full (postgres.tls.mode), with POSTGRES_CA_FILE for a private CA`);
+  }
+  for (const [what, setting, file] of [
+    ['the runtime role\'s password', 'DATABASE_PASSWORD_FILE (postgres.passwordFile)', passwordFile],
+    ['the owner role\'s password', 'DATABASE_OWNER_PASSWORD_FILE (postgres.ownerPasswordFile)', ownerPasswordFile],
+  ] as const) {
+    const devFile = devSecretFileProblem(cfg, 'postgres', what, setting, file);
+    if (devFile) problems.push(devFile);
+  }
+  return problems;
+}
+
 function apiProblems(cfg: Config): string[] {
   const { secret, secretFile } = cfg.api.jwt;
   const devFile = apiDevJwtSecretFile(cfg.dataDir);
@@ -126,6 +162,8 @@ export function productionProblems(input: ProductionCheckInput): string[] {
       ? [generatedKeyProblem(env, AUDIT_SIGNING_KEY_VARIABLE, keys.signing), generatedKeyProblem(env, STORE_KEK_VARIABLE, keys.kek)]
       : []),
     ...(on(uses.api) ? apiProblems(cfg) : []),
+    ...(on(uses.kafka) ? kafkaProblems(cfg) : []),
+    ...(on(uses.postgres) ? postgresProblems(cfg) : []),
   ].filter((line): line is string => line !== undefined);
 }
 

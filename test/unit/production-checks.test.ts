@@ -103,6 +103,38 @@ describe('production mode refuses', () => {
     ]);
   });
 
+  it('Kafka brokers off this machine without TLS', () => {
+    expect(problems({ KAFKA_BROKERS: 'b-1.kafka.example.com:9096,127.0.0.1:9092' })).toEqual([
+      'kafka: b-1.kafka.example.com:9096 is reached without TLS (events and any SASL password travel in clear); set KAFKA_TLS=true (kafka.tls), with KAFKA_TLS_CA_FILE for a private CA',
+    ]);
+    expect(problems({ KAFKA_BROKERS: 'b-1.kafka.example.com:9096', KAFKA_TLS: 'true' })).toEqual([]);
+  });
+
+  it('a Kafka SASL password file the secured local stack wrote', () => {
+    const file = path.join(data, 'secrets', 'kafka-password');
+    expect(problems({ KAFKA_TLS: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'provisioner', KAFKA_SASL_PASSWORD_FILE: file })).toEqual([
+      `kafka: the SASL password is read from ${file}, a development secret the local stack wrote; name the real secret's file in KAFKA_SASL_PASSWORD_FILE (kafka.sasl.passwordFile)`,
+    ]);
+  });
+
+  it('PostgreSQL off this machine without verified TLS', () => {
+    const url = 'postgres://provisioner_app@db.example.com:5432/provisioner';
+    expect(problems({ DATABASE_URL: url })).toEqual([
+      "postgres: db.example.com:5432 is reached without TLS (the store's data and the password travel in clear); set POSTGRES_SSLMODE=verify-full (postgres.tls.mode), with POSTGRES_CA_FILE for a private CA",
+    ]);
+    expect(problems({ DATABASE_URL: url, POSTGRES_SSLMODE: 'require' })).toEqual([
+      'postgres: db.example.com:5432 is reached with TLS that verifies nothing (postgres.tls.mode require: anyone on the path can pose as the server); set POSTGRES_SSLMODE=verify-full (postgres.tls.mode), with POSTGRES_CA_FILE for a private CA',
+    ]);
+    expect(problems({ DATABASE_URL: url, POSTGRES_SSLMODE: 'verify-full' })).toEqual([]);
+  });
+
+  it('a PostgreSQL password file the secured local stack wrote', () => {
+    const file = path.join(data, 'secrets', 'postgres-app-password');
+    expect(problems({ DATABASE_PASSWORD_FILE: file })).toEqual([
+      `postgres: the runtime role's password is read from ${file}, a development secret the local stack wrote; name the real secret's file in DATABASE_PASSWORD_FILE (postgres.passwordFile)`,
+    ]);
+  });
+
   it('each process only for what it uses: the ingress needs the codec keys, not the directory', () => {
     expect(problems({ LDAP_URL: 'ldap://ldap.example.com', PROVISIONER_STORE_KEK_FILE: undefined }, { process: 'ingress' })).toEqual([]);
   });
@@ -136,9 +168,8 @@ describe('in production the keyrings never generate', () => {
   it('the store opened in production mode writes no key, even when asked to create them', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'provisioner-production-keys-'));
     const cfg = loadConfig({ env: { PROVISIONER_MODE: 'production', PROVISIONER_DATA: dir, DATABASE_URL: 'postgres://nobody@127.0.0.1:9/none' }, root });
-    // No migration: the pool never connects; only the keys are read.
-    const store = await openStore(cfg, { createKeys: true, env: {} });
-    await store.close();
+    // The keys are read before the store connects; nobody listens on port 9, so the open then fails.
+    await expect(openStore(cfg, { createKeys: true, env: {} })).rejects.toThrow(/^postgres: /);
     expect(existsSync(path.join(dir, 'keys'))).toBe(false);
   });
 });
