@@ -8,16 +8,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECURE_STACK_CONFIG, loadConfig, ownerConnection, projectRoot, runtimeConnection, type Config } from '../../schemas/config.js';
+import { ownerConnection, projectRoot, runtimeConnection, SECURE_STACK_CONFIG, type Config } from '../../schemas/config.js';
 import { ensureDevPki } from '../../stack/dev-pki.js';
-import { stackUp } from '../../stack/stack.js';
 import { verifyAuditChain } from '../../store/audit-verify.js';
 import { openStore } from '../../store/open-store.js';
 import { pgClientConfig } from '../../store/postgres-connection.js';
 import type { Store } from '../../store/store.js';
+import { secureStackConfig } from '../helpers/secure-stack.js';
 import { uniqueName } from '../helpers/unique.js';
 
-const secure = loadConfig({ file: path.join(projectRoot, SECURE_STACK_CONFIG), env: {} });
+const secure = secureStackConfig();
 // A schema of this run's own, so repeated and parallel runs never share the chain.
 const schema = uniqueName('sec').toLowerCase().replace(/[^a-z0-9_]/g, '_');
 const cfg: Config = { ...secure, postgres: { ...secure.postgres, schema } };
@@ -30,7 +30,6 @@ const open = (c: Config = cfg) => openStore(c, { migrate: true, createKeys: true
 let store: Store;
 
 beforeAll(async () => {
-  await stackUp(cfg, () => undefined, ['postgres']);
   store = await open();
 });
 

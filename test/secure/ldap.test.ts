@@ -12,12 +12,12 @@ import { createConnector, type ConnectorConfig } from '../../connectors/config.j
 import type { AccountRef, Connector } from '../../connectors/contract.js';
 import { AuthError } from '../../connectors/errors.js';
 import { ldapConnectorConfig } from '../../runtime/connectors.js';
-import { ldapBindPassword, loadConfig, projectRoot, SECURE_STACK_CONFIG } from '../../schemas/config.js';
-import { stackUp } from '../../stack/stack.js';
+import { ldapBindPassword, projectRoot } from '../../schemas/config.js';
+import { secureStackConfig } from '../helpers/secure-stack.js';
 import { createTestPki, type TestPki } from '../helpers/tls.js';
 import { uniqueName } from '../helpers/unique.js';
 
-const cfg = loadConfig({ file: path.join(projectRoot, SECURE_STACK_CONFIG), env: {} });
+const cfg = secureStackConfig();
 const ldapsUrl = `ldaps://localhost:${cfg.ldap.ldapsPort}`;
 let otherCa: TestPki;
 const opened: Connector[] = [];
@@ -30,7 +30,6 @@ function directory(change: (config: Extract<ConnectorConfig, { type: 'ldap' }>) 
 }
 
 beforeAll(async () => {
-  await stackUp(cfg, (line) => process.stdout.write(`[secure stack] ${line}\n`), ['slapd']);
   otherCa = createTestPki('Some Other CA');
 }, 120_000);
 afterAll(async () => {

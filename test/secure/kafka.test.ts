@@ -9,16 +9,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, KafkaConnectionError, type Consumer } from '../../kafka/client.js';
-import { loadConfig, projectRoot, SECURE_STACK_CONFIG, type Config } from '../../schemas/config.js';
+import { projectRoot, SECURE_STACK_CONFIG, type Config } from '../../schemas/config.js';
 import { ensureTopics } from '../../stack/kafka.js';
-import { stackUp } from '../../stack/stack.js';
 import { hrEvent } from '../helpers/hr-events.js';
+import { secureStackConfig } from '../helpers/secure-stack.js';
 import { createTestPki, type TestPki } from '../helpers/tls.js';
 import { uniqueName } from '../helpers/unique.js';
 
-const configFile = path.join(projectRoot, SECURE_STACK_CONFIG);
-// env {}: the plain stack's exported KAFKA_BROKERS and friends must not override the file.
-const cfg = loadConfig({ file: configFile, env: {} });
+// The secured stack's settings (its global setup brought the broker up).
+const cfg = secureStackConfig();
 const password = () => readFileSync(cfg.kafka.sasl!.passwordFile!, 'utf8').trim();
 const dir = mkdtempSync(path.join(tmpdir(), 'secure-kafka-'));
 let otherCa: TestPki;
@@ -40,7 +39,6 @@ async function connectFailure(settings: Pick<Config, 'kafka'>): Promise<Error> {
 }
 
 beforeAll(async () => {
-  await stackUp(cfg, (line) => process.stderr.write(`[secure-stack] ${line}\n`), ['kafka']);
   otherCa = createTestPki('Some Other CA');
 });
 afterAll(() => otherCa?.remove());
@@ -105,7 +103,7 @@ describe('the secured local Kafka', () => {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(KAFKA_|TEMPORAL_|DATABASE_URL|LDAP_)/.test(k)));
     const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'provisioner.js'), 'publish', events], {
       cwd: projectRoot,
-      env: { ...env, PROVISIONER_CONFIG: configFile, KAFKA_SASL_PASSWORD_FILE: wrongFile },
+      env: { ...env, PROVISIONER_CONFIG: path.join(projectRoot, SECURE_STACK_CONFIG), KAFKA_SASL_PASSWORD_FILE: wrongFile },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
