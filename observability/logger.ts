@@ -8,6 +8,7 @@ export const redactPaths = [
   'taskToken', '*.taskToken',
   // The configuration's secrets, should a Config be logged whole or as a field.
   'api.jwt.secret', '*.api.jwt.secret', 'api.token', '*.api.token', 'ldap.bindPassword', '*.ldap.bindPassword',
+  'apiKey', '*.apiKey', 'temporal.apiKey', '*.temporal.apiKey',
 ];
 
 export type { Logger };
