@@ -8,6 +8,7 @@ import type { Config } from '../schemas/config.js';
 import { pidFile, readLivePid, startDetached, stopByPidFile, waitFor } from './processes.js';
 import { run, requireCommand, which, type Reporter } from './shell.js';
 import type { ServerStatus } from './server-status.js';
+import { connectTemporal } from '../clients/temporal-connection.js';
 
 const NAME = 'temporal';
 
@@ -56,7 +57,7 @@ async function obtainCli(cfg: Config, report: Reporter): Promise<string> {
 }
 
 async function connect(cfg: Config): Promise<Connection> {
-  return Connection.connect({ address: cfg.temporal.address, connectTimeout: 1500 });
+  return connectTemporal(cfg, { connectTimeout: 1500 });
 }
 
 /** The server answers (any namespace); with `namespace`, also that cfg.temporal.namespace exists. */
