@@ -148,6 +148,17 @@ export async function connectTemporalNative(cfg: WithTemporal): Promise<NativeCo
   return connection;
 }
 
+/**
+ * The same address, namespace, TLS and API key for a connection the SDK makes itself
+ * (TestWorkflowEnvironment.createFromExistingServer in the tests); no key rotation there.
+ */
+export function existingServerOptions(cfg: WithTemporal): { address: string; namespace: string; connectionOptions: { tls?: TLSConfig; apiKey?: string } } {
+  const t = cfg.temporal;
+  const key = new ApiKeySource(t).current();
+  const tls = temporalTls(t);
+  return { address: t.address, namespace: t.namespace, connectionOptions: { ...(tls ? { tls } : {}), ...(key !== undefined ? { apiKey: key } : {}) } };
+}
+
 /** gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
 const PERMISSION_DENIED = 7;
 const UNAUTHENTICATED = 16;
