@@ -216,14 +216,18 @@ async function startSecureServer(cfg: Config, report: Reporter, dir: string): Pr
       '-namespace', cfg.temporal.namespace,
       '-db-filename', path.join(dir, 'temporal.db'),
       '-tls-ca', pki.caFile, '-tls-cert', pki.certFile, '-tls-key', pki.keyFile,
-      '-tls-worker-cert', pki.clientCertFile, '-tls-worker-key', pki.clientKeyFile,
+      // The system worker presents the server's own certificate: the clients' is the CA's client one.
+      '-tls-worker-cert', pki.certFile, '-tls-worker-key', pki.keyFile,
       '-tls-server-name', 'localhost',
+      // The same API key file the clients read, when one is configured (as Temporal Cloud asks for one).
+      ...(cfg.temporal.apiKeyFile ? ['-api-key-file', cfg.temporal.apiKeyFile] : []),
       ...flags('-sqlite-pragma', SQLITE_PRAGMAS),
       ...flags('-dynamic-config-value', DYNAMIC_CONFIG),
       '-log-level', 'warn',
     ],
   });
-  report(`temporal: starting the secured server, TLS with client certificates of ${pki.caFile} (pid ${proc.pid}, log ${proc.logFile})`);
+  const apiKey = cfg.temporal.apiKeyFile ? ` and the API key in ${cfg.temporal.apiKeyFile}` : '';
+  report(`temporal: starting the secured server, TLS with client certificates of ${pki.caFile}${apiKey} (pid ${proc.pid}, log ${proc.logFile})`);
   return proc;
 }
 

@@ -139,7 +139,6 @@ require (
 	google.golang.org/genproto v0.0.0-20250324211829-b45e905df463 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20250324211829-b45e905df463 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20250324211829-b45e905df463 // indirect
-	google.golang.org/grpc v1.72.2 // indirect
 	google.golang.org/protobuf v1.36.6 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/validator.v2 v2.0.1 // indirect
@@ -154,4 +153,7 @@ require (
 	modernc.org/token v1.1.0 // indirect
 )
 
-require gopkg.in/yaml.v3 v3.0.1
+require (
+	google.golang.org/grpc v1.72.2
+	gopkg.in/yaml.v3 v3.0.1
+)

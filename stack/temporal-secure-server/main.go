@@ -8,6 +8,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"net"
@@ -27,6 +31,12 @@ import (
 	"go.temporal.io/server/common/primitives"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
 	"gopkg.in/yaml.v3"
 )
 
@@ -43,11 +53,16 @@ type options struct {
 	port                            int
 	// The PEM files of the development PKI: the CA that signs servers and clients, the server's
 	// certificate and key (frontend and internode listeners; it carries clientAuth too, so the
-	// services present it to each other), and a client certificate for the system worker, which
-	// calls the frontend like any other client.
+	// services present it to each other), and the certificate of the system worker, which calls
+	// the frontend like any other client (stack/temporal.ts gives it the server's own, so that
+	// it is told apart from the clients of the development CA).
 	caFile, certFile, keyFile, workerCertFile, workerKeyFile, serverName string
-	dynamic                                                              repeated
-	sqlitePragmas                                                        repeated
+	// A file holding the API key every frontend call must carry (`authorization: Bearer <key>`),
+	// read on each call (a rotated key holds at once); empty: no API key. The system worker's
+	// calls (its certificate) need none.
+	apiKeyFile    string
+	dynamic       repeated
+	sqlitePragmas repeated
 }
 
 func main() {
@@ -63,6 +78,7 @@ func main() {
 	flag.StringVar(&o.workerCertFile, "tls-worker-cert", "", "client certificate (PEM) of the system worker")
 	flag.StringVar(&o.workerKeyFile, "tls-worker-key", "", "client private key (PEM) of the system worker")
 	flag.StringVar(&o.serverName, "tls-server-name", "localhost", "name the internal clients expect in the server certificate")
+	flag.StringVar(&o.apiKeyFile, "api-key-file", "", "file holding the API key frontend calls must carry (re-read on each call)")
 	flag.Var(&o.dynamic, "dynamic-config-value", "KEY=VALUE (YAML value), repeatable")
 	flag.Var(&o.sqlitePragmas, "sqlite-pragma", "NAME=VALUE, repeatable")
 	flag.Parse()
@@ -90,7 +106,7 @@ func run(o options) error {
 	host := func(s primitives.ServiceName) static.Hosts {
 		return static.SingleLocalHost(net.JoinHostPort(o.ip, fmt.Sprint(conf.Services[string(s)].RPC.GRPCPort)))
 	}
-	server, err := temporal.NewServer(
+	serverOptions := []temporal.ServerOption{
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
@@ -101,7 +117,15 @@ func run(o options) error {
 		}),
 		temporal.WithLogger(logger),
 		temporal.WithDynamicConfigClient(dynamic),
-	)
+	}
+	if o.apiKeyFile != "" {
+		interceptor, err := apiKeyInterceptor(o.apiKeyFile, o.workerCertFile)
+		if err != nil {
+			return err
+		}
+		serverOptions = append(serverOptions, temporal.WithChainedFrontendGrpcInterceptors(interceptor))
+	}
+	server, err := temporal.NewServer(serverOptions...)
 	if err != nil {
 		return fmt.Errorf("building the server: %w", err)
 	}
@@ -226,6 +250,39 @@ func dynamicConfig(values []string) (dynamicconfig.StaticClient, error) {
 		client[dynamicconfig.Key(key)] = value
 	}
 	return client, nil
+}
+
+// apiKeyInterceptor refuses frontend calls without the API key in the file, the way Temporal Cloud
+// does (UNAUTHENTICATED). The health service and the system worker (it presents workerCertFile) pass.
+func apiKeyInterceptor(keyFile, workerCertFile string) (grpc.UnaryServerInterceptor, error) {
+	pemBytes, err := os.ReadFile(workerCertFile)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		return nil, fmt.Errorf("%s holds no PEM certificate", workerCertFile)
+	}
+	internal := block.Bytes
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if strings.HasPrefix(info.FullMethod, "/grpc.health.v1.") {
+			return handler(ctx, req)
+		}
+		if p, ok := peer.FromContext(ctx); ok {
+			if tlsInfo, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(tlsInfo.State.PeerCertificates) > 0 && bytes.Equal(tlsInfo.State.PeerCertificates[0].Raw, internal) {
+				return handler(ctx, req)
+			}
+		}
+		want, err := os.ReadFile(keyFile)
+		if err != nil || len(bytes.TrimSpace(want)) == 0 {
+			return nil, status.Error(codes.Unavailable, "the server's API key file cannot be read")
+		}
+		got := metadata.ValueFromIncomingContext(ctx, "authorization")
+		if len(got) != 1 || subtle.ConstantTimeCompare([]byte(got[0]), []byte("Bearer "+string(bytes.TrimSpace(want)))) != 1 {
+			return nil, status.Error(codes.Unauthenticated, "missing or invalid API key")
+		}
+		return handler(ctx, req)
+	}, nil
 }
 
 func freePort(ip string) (int, error) {
