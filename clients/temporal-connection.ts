@@ -114,8 +114,11 @@ export async function connectTemporal(cfg: WithTemporal, opts: { connectTimeout?
   }
 }
 
-/** A worker's NativeConnection from cfg.temporal; a rotated API key file is handed to it with setApiKey(). */
-export async function connectTemporalNative(cfg: WithTemporal): Promise<NativeConnection> {
+/**
+ * A worker's NativeConnection from cfg.temporal; a rotated API key file is handed to it with
+ * setApiKey(), looked for every `apiKeyCheckMs` (default 10 s).
+ */
+export async function connectTemporalNative(cfg: WithTemporal, opts: { apiKeyCheckMs?: number } = {}): Promise<NativeConnection> {
   const t = cfg.temporal;
   const keys = new ApiKeySource(t);
   const key = keys.current();
@@ -137,7 +140,7 @@ export async function connectTemporalNative(cfg: WithTemporal): Promise<NativeCo
       if (next === undefined || next === last) return;
       last = next;
       connection.setApiKey(next).catch(() => undefined);
-    }, API_KEY_CHECK_MS);
+    }, opts.apiKeyCheckMs ?? API_KEY_CHECK_MS);
     timer.unref();
     const close = connection.close.bind(connection);
     connection.close = async () => {
