@@ -84,10 +84,15 @@ export class ApiKeySource {
       throw failure(this.t, `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`, SETTINGS.apiKey, { cause: err });
     }
     if (stamp !== this.seen) {
-      const text = readSetting(this.t, file, SETTINGS.apiKey).toString('utf8').trim();
-      if (!text) throw failure(this.t, `${file} is empty`, SETTINGS.apiKey);
-      this.key = text;
-      this.seen = stamp;
+      try {
+        const text = readSetting(this.t, file, SETTINGS.apiKey).toString('utf8').trim();
+        if (!text) throw failure(this.t, `${file} is empty`, SETTINGS.apiKey);
+        this.key = text;
+        this.seen = stamp;
+      } catch (err) {
+        // Half-written by a rotation: the last key until the file reads whole (tried again next time).
+        if (this.key === undefined) throw err;
+      }
     }
     return this.key;
   }

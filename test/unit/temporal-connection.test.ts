@@ -87,8 +87,16 @@ describe('Temporal connection options', () => {
     expect(new ApiKeySource(base).current()).toBeUndefined();
   });
 
-  it('an empty API key file is refused without showing anything of it', () => {
+  it('an empty API key file is refused at the first read, and a half-written rotation keeps the last key', () => {
     expect(() => new ApiKeySource({ ...base, apiKeyFile: file('empty-key', '\n') }).current()).toThrow(/^temporal: .*empty-key is empty .*; check temporal\.apiKey or temporal\.apiKeyFile/);
+    const keyFile = file('rotating-key', 'the-key\n');
+    const keys = new ApiKeySource({ ...base, apiKeyFile: keyFile });
+    expect(keys.current()).toBe('the-key');
+    writeFileSync(keyFile, '');
+    utimesSync(keyFile, new Date(), new Date(Date.now() + 5000));
+    expect(keys.current()).toBe('the-key');
+    writeFileSync(keyFile, 'the-next-key\n');
+    expect(keys.current()).toBe('the-next-key');
   });
 });
 
