@@ -9,6 +9,7 @@ export const redactPaths = [
   // The configuration's secrets, should a Config be logged whole or as a field.
   'api.jwt.secret', '*.api.jwt.secret', 'api.token', '*.api.token', 'ldap.bindPassword', '*.ldap.bindPassword',
   'kafka.sasl.password', '*.kafka.sasl.password',
+  'apiKey', '*.apiKey', 'temporal.apiKey', '*.temporal.apiKey',
 ];
 
 export type { Logger };

@@ -24,6 +24,7 @@ import type { Logger } from '../observability/logger.js';
 import { installTemporalRuntime } from '../observability/temporal-logger.js';
 import type { Config } from '../schemas/config.js';
 import { appTaskQueue, urgentAppTaskQueue } from '../workflows/task-queues.js';
+import { connectTemporalNative } from '../clients/temporal-connection.js';
 
 /** The urgent queue's rate when none is configured (activities/s, across all workers). */
 export const DEFAULT_URGENT_ACTIVITIES_PER_SECOND = 10;
@@ -76,7 +77,7 @@ export async function createAppActivityWorker(options: AppActivityWorkerOptions)
   const taskQueue = appTaskQueue(baseQueue, app);
   const urgentTaskQueue = urgentAppTaskQueue(baseQueue, app);
   const ownConnection = !options.connection;
-  const connection = options.connection ?? (await NativeConnection.connect({ address: cfg.temporal.address }));
+  const connection = options.connection ?? (await connectTemporalNative(cfg));
   const create = (queue: string, rate: number, concurrent: number) =>
     Worker.create({
       connection,

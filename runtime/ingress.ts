@@ -1,11 +1,12 @@
 // The ingress process: the HR and ITSM consumers with their Temporal client. Readiness covers both.
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { dataConverter } from '../codec/data-converter.js';
 import { createHrConsumer, type HrConsumer } from '../ingress/hr-consumer.js';
 import { createItsmConsumer, type ItsmConsumer } from '../ingress/itsm-consumer.js';
 import type { Logger } from '../observability/logger.js';
 import type { Config } from '../schemas/config.js';
 import { openStore, type Store } from '../store/index.js';
+import { connectTemporal } from '../clients/temporal-connection.js';
 
 export type Ingress = {
   /** Readiness of every consumer of the process (the /ready of `provisioner ingress`). */
@@ -30,7 +31,7 @@ export type IngressOptions = {
 
 export async function startIngress(cfg: Config, logger: Logger, options: IngressOptions = {}): Promise<Ingress> {
   const { itsm, ...hrOptions } = options;
-  const connection = await Connection.connect({ address: cfg.temporal.address });
+  const connection = await connectTemporal(cfg);
   const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir, cfg.mode) });
   const hr = createHrConsumer({ cfg, client, logger, ...hrOptions });
   // The store is needed only to audit a refused decision: opened then, not at start-up.

@@ -2,7 +2,7 @@
 // and one activity worker per application on its own rate-limited queue for the connector calls.
 // Everything it needs is built here, once: policy, store, connectors, outcome producer.
 import { Client } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { createGrantSweepActivities } from '../activities/grant-sweep.js';
 import { createActivities } from '../activities/index.js';
 import { dataConverter } from '../codec/data-converter.js';
@@ -20,6 +20,7 @@ import { ensureGrantSweepSchedule } from './grant-sweep-schedule.js';
 import { loadConnectorsFile, type ConnectorConfig } from '../connectors/config.js';
 import { connectorsForPolicy } from './connectors.js';
 import { workflowCode } from './workflows-path.js';
+import { connectTemporalNative } from '../clients/temporal-connection.js';
 
 export type ProvisioningWorker = {
   worker: Worker;
@@ -59,7 +60,7 @@ export async function createProvisioningWorker(
   const auditPublisher = auditSink ? startAuditPublisher(store.pool, auditSink, { logger }) : undefined;
   const checkpointer = !options.store && store.checkpointsFile ? startCheckpointer(store.pool, store.keys.signer, store.checkpointsFile, { intervalMs: 30_000, logger }) : undefined;
   const outcomes = await createOutcomeProducer(cfg, logger);
-  const connection = await NativeConnection.connect({ address: cfg.temporal.address });
+  const connection = await connectTemporalNative(cfg);
   const taskQueue = options.taskQueue ?? cfg.temporal.taskQueue;
   const converter = dataConverter(cfg.dataDir, cfg.mode);
   const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: converter });

@@ -183,6 +183,22 @@ export const configSchema = z.strictObject({
     /** Temporal CLI version to build with `go install` when none is on PATH or in the cache. */
     cliVersion: z.string().regex(/^v\d+\.\d+\.\d+$/).default('v1.5.1'),
     taskQueue: z.string().min(1).default('provisioning'),
+    /**
+     * TLS to the Temporal frontend (self-hosted with TLS or mTLS, Temporal Cloud). Present = TLS: an
+     * empty block trusts the system CAs, caFile trusts that CA instead, certFile + keyFile present a
+     * client certificate (mTLS); serverName is the name the server's certificate must carry when it
+     * is not the host of `address`. The files are read for each new connection (clients/temporal-connection.ts).
+     */
+    tls: z.strictObject({
+      caFile: z.string().min(1).optional(),
+      certFile: z.string().min(1).optional(),
+      keyFile: z.string().min(1).optional(),
+      serverName: z.string().min(1).optional(),
+    }).refine((t) => !t.certFile === !t.keyFile, 'a client certificate needs its key: set both temporal.tls.certFile and temporal.tls.keyFile (TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY) or neither').optional(),
+    /** Secret: never logged. A Temporal Cloud API key (sent as a bearer token); implies TLS, with the system CAs when there is no tls block. */
+    apiKey: z.string().min(1).optional(),
+    /** A file holding the API key, re-read when it changes (rotation without a restart); wins over apiKey. */
+    apiKeyFile: z.string().min(1).optional(),
   }).prefault({}),
   postgres: z.strictObject({
     external: z.boolean().default(false),
@@ -371,6 +387,14 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'TEMPORAL_ADDRESS', path: 'temporal.address', alsoSets: { 'temporal.external': true } },
   { env: 'TEMPORAL_NAMESPACE', path: 'temporal.namespace' },
   { env: 'TEMPORAL_TASK_QUEUE', path: 'temporal.taskQueue' },
+  // The temporal CLI's names. TEMPORAL_TLS=true turns TLS on (system CAs); the file names below imply it.
+  { env: 'TEMPORAL_TLS', path: 'temporal.tls', parse: (v) => (/^(true|1)$/i.test(v) ? {} : /^(false|0)$/i.test(v) ? undefined : v) },
+  { env: 'TEMPORAL_TLS_CA', path: 'temporal.tls.caFile' },
+  { env: 'TEMPORAL_TLS_CERT', path: 'temporal.tls.certFile' },
+  { env: 'TEMPORAL_TLS_KEY', path: 'temporal.tls.keyFile' },
+  { env: 'TEMPORAL_TLS_SERVER_NAME', path: 'temporal.tls.serverName' },
+  { env: 'TEMPORAL_API_KEY', path: 'temporal.apiKey' },
+  { env: 'TEMPORAL_API_KEY_FILE', path: 'temporal.apiKeyFile' },
   { env: 'DATABASE_URL', path: 'postgres.url', alsoSets: { 'postgres.external': true } },
   { env: 'PROVISIONER_STORE_SCHEMA', path: 'postgres.schema' },
   { env: 'DATABASE_PASSWORD_FILE', path: 'postgres.passwordFile' },
@@ -489,6 +513,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   cfg.connectors.file = path.resolve(root, cfg.connectors.file);
   resolveKafkaFiles(cfg, root);
   if (cfg.ldap.bindPasswordFile) cfg.ldap.bindPasswordFile = path.resolve(root, cfg.ldap.bindPasswordFile);
+  for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
+    const file = cfg.temporal.tls?.[key];
+    if (file) cfg.temporal.tls![key] = path.resolve(root, file);
+  }
+  if (cfg.temporal.apiKeyFile) cfg.temporal.apiKeyFile = path.resolve(root, cfg.temporal.apiKeyFile);
   if (cfg.postgres.passwordFile) cfg.postgres.passwordFile = path.resolve(root, cfg.postgres.passwordFile);
   if (cfg.postgres.ownerPasswordFile) cfg.postgres.ownerPasswordFile = path.resolve(root, cfg.postgres.ownerPasswordFile);
   if (cfg.postgres.tls.caFile) cfg.postgres.tls.caFile = path.resolve(root, cfg.postgres.tls.caFile);

@@ -1,13 +1,18 @@
-// The real Temporal CLI dev server (server + Web UI, SQLite), built from its Go module.
-import { existsSync, mkdirSync } from 'node:fs';
+// The real Temporal CLI dev server (server + Web UI, SQLite), built from its Go module; for the
+// secured stack (stack.secure), our own build of the Temporal server serving TLS with client
+// certificates (stack/temporal-secure-server/), as the dev server has no TLS.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import protos from '@temporalio/proto';
 import { msToTs } from '@temporalio/common/lib/time.js';
-import type { Config } from '../schemas/config.js';
+import { projectRoot, stackPkiDir, type Config } from '../schemas/config.js';
+import { devPkiFiles } from './dev-pki.js';
 import { pidFile, readLivePid, startDetached, stopByPidFile, waitFor } from './processes.js';
 import { run, requireCommand, which, type Reporter } from './shell.js';
 import type { ServerStatus } from './server-status.js';
+import { connectTemporal } from '../clients/temporal-connection.js';
 
 const NAME = 'temporal';
 
@@ -26,6 +31,19 @@ export const searchAttributes: Record<string, protos.temporal.api.enums.v1.Index
   TicketId: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
 };
 
+/** Reports a Go build's progress: every 25 modules downloaded, and checksum trouble. */
+function goProgress(report: Reporter): (line: string) => void {
+  let modules = 0;
+  return (line) => {
+    if (line.startsWith('go: downloading')) {
+      modules += 1;
+      if (modules % 25 === 0) report(`temporal: ${modules} Go modules downloaded...`);
+    } else if (/verifying|SECURITY|checksum/i.test(line)) {
+      report(`temporal: ${line} (the Go checksum database must be reachable; it is not disabled)`);
+    }
+  };
+}
+
 /** A `temporal` binary: on PATH, else cached, else built with `go install` into the cache. */
 async function obtainCli(cfg: Config, report: Reporter): Promise<string> {
   const onPath = which('temporal');
@@ -38,25 +56,17 @@ async function obtainCli(cfg: Config, report: Reporter): Promise<string> {
   const go = requireCommand('go', 'Go 1.23+ (https://go.dev/doc/install; Debian: apt-get install -y golang), or put a `temporal` CLI on PATH, or set TEMPORAL_ADDRESS to a running server, or use `docker compose up`');
   report(`temporal: building the Temporal CLI ${cfg.temporal.cliVersion} with go install (about 200 modules; minutes on two cores)...`);
   mkdirSync(path.dirname(bin), { recursive: true });
-  let modules = 0;
   await run(go, ['install', `github.com/temporalio/cli/cmd/temporal@${cfg.temporal.cliVersion}`], {
     env: { ...process.env, GOBIN: path.dirname(bin), CGO_ENABLED: '0' },
     logFile: path.join(cfg.dataDir, 'logs', 'temporal-build.log'),
-    onLine: (line) => {
-      if (line.startsWith('go: downloading')) {
-        modules += 1;
-        if (modules % 25 === 0) report(`temporal: ${modules} Go modules downloaded...`);
-      } else if (/verifying|SECURITY|checksum/i.test(line)) {
-        report(`temporal: ${line} (the Go checksum database must be reachable; it is not disabled)`);
-      }
-    },
+    onLine: goProgress(report),
   });
   report(`temporal: built ${bin}`);
   return bin;
 }
 
 async function connect(cfg: Config): Promise<Connection> {
-  return Connection.connect({ address: cfg.temporal.address, connectTimeout: 1500 });
+  return connectTemporal(cfg, { connectTimeout: 1500 });
 }
 
 /** The server answers (any namespace); with `namespace`, also that cfg.temporal.namespace exists. */
@@ -127,6 +137,100 @@ export function temporalUiUrl(cfg: Config): string {
   return `http://${host}:${cfg.temporal.uiPort}`;
 }
 
+/** The dev server's flags that make the server behave as the workflows expect (both servers take them). */
+const DYNAMIC_CONFIG = [
+  'frontend.enableUpdateWorkflowExecution=true',
+  'frontend.workerVersioningWorkflowAPIs=true',
+  // Task queue priority (leavers' disables before their revokes on the urgent queues,
+  // workflows/apply-plan.ts): server 1.29 matches by priority only with the new matcher,
+  // off by default there (on by default in later servers, temporalio/temporal#9595).
+  'matching.useNewMatcher=true',
+];
+const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=NORMAL'];
+const flags = (name: string, values: string[]) => values.flatMap((v) => [name, v]);
+
+/** The plain dev server: Temporal CLI `server start-dev` with the Web UI. */
+async function startDevServer(cfg: Config, report: Reporter, dir: string): Promise<ReturnType<typeof startDetached>> {
+  const cli = await obtainCli(cfg, report);
+  const [host, port] = cfg.temporal.address.split(':');
+  const proc = startDetached({
+    runDir: cfg.dataDir,
+    name: NAME,
+    command: cli,
+    args: [
+      'server', 'start-dev',
+      '--ip', host!, '--port', port!, '--ui-port', String(cfg.temporal.uiPort),
+      '--namespace', cfg.temporal.namespace,
+      '--db-filename', path.join(dir, 'temporal.db'),
+      ...flags('--sqlite-pragma', SQLITE_PRAGMAS),
+      ...flags('--dynamic-config-value', DYNAMIC_CONFIG),
+      '--log-format', 'json', '--log-level', 'warn',
+    ],
+  });
+  report(`temporal: starting the dev server (pid ${proc.pid}, log ${proc.logFile})`);
+  return proc;
+}
+
+const SECURE_SERVER_SOURCE = path.join(projectRoot, 'stack', 'temporal-secure-server');
+
+/**
+ * The secured server's binary: `<cacheDir>/bin/temporal-secure-server-<hash of its sources>`, built
+ * with `go build` when missing (a changed main.go or go.mod is a new name, so a new build).
+ */
+export async function obtainSecureServer(cfg: Config, report: Reporter): Promise<string> {
+  const hash = createHash('sha256');
+  for (const f of ['main.go', 'go.mod', 'go.sum']) hash.update(readFileSync(path.join(SECURE_SERVER_SOURCE, f)));
+  const bin = path.join(cfg.cacheDir, 'bin', `temporal-secure-server-${hash.digest('hex').slice(0, 12)}`);
+  if (existsSync(bin)) return bin;
+  const go = requireCommand('go', 'Go 1.25+ (https://go.dev/doc/install; Debian: apt-get install -y golang): the secured stack builds its Temporal server from stack/temporal-secure-server');
+  report('temporal: building the secured Temporal server (go.temporal.io/server, stack/temporal-secure-server) with go build (minutes on two cores the first time)...');
+  mkdirSync(path.dirname(bin), { recursive: true });
+  const started = Date.now();
+  const tmp = `${bin}.${process.pid}`;
+  await run(go, ['build', '-o', tmp, '.'], {
+    cwd: SECURE_SERVER_SOURCE,
+    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+    logFile: path.join(cfg.dataDir, 'logs', 'temporal-secure-build.log'),
+    onLine: goProgress(report),
+  });
+  renameSync(tmp, bin);
+  report(`temporal: built ${bin} in ${Math.round((Date.now() - started) / 1000)} s`);
+  return bin;
+}
+
+/** The secured server: TLS on every listener, client certificates from the stack's development CA required. */
+async function startSecureServer(cfg: Config, report: Reporter, dir: string): Promise<ReturnType<typeof startDetached>> {
+  if (!cfg.temporal.tls?.certFile) {
+    throw new Error(`temporal: the secured stack requires client certificates, and temporal.tls has none; set temporal.tls.caFile, certFile, keyFile and serverName as examples/secure-stack.yaml does`);
+  }
+  const server = await obtainSecureServer(cfg, report);
+  const pki = devPkiFiles(stackPkiDir(cfg));
+  const [host, port] = cfg.temporal.address.split(':');
+  const ip = host === 'localhost' ? '127.0.0.1' : host!;
+  const proc = startDetached({
+    runDir: cfg.dataDir,
+    name: NAME,
+    command: server,
+    args: [
+      '-ip', ip, '-port', port!,
+      '-namespace', cfg.temporal.namespace,
+      '-db-filename', path.join(dir, 'temporal.db'),
+      '-tls-ca', pki.caFile, '-tls-cert', pki.certFile, '-tls-key', pki.keyFile,
+      // The system worker presents the server's own certificate: the clients' is the CA's client one.
+      '-tls-worker-cert', pki.certFile, '-tls-worker-key', pki.keyFile,
+      '-tls-server-name', 'localhost',
+      // The same API key file the clients read, when one is configured (as Temporal Cloud asks for one).
+      ...(cfg.temporal.apiKeyFile ? ['-api-key-file', cfg.temporal.apiKeyFile] : []),
+      ...flags('-sqlite-pragma', SQLITE_PRAGMAS),
+      ...flags('-dynamic-config-value', DYNAMIC_CONFIG),
+      '-log-level', 'warn',
+    ],
+  });
+  const apiKey = cfg.temporal.apiKeyFile ? ` and the API key in ${cfg.temporal.apiKeyFile}` : '';
+  report(`temporal: starting the secured server, TLS with client certificates of ${pki.caFile}${apiKey} (pid ${proc.pid}, log ${proc.logFile})`);
+  return proc;
+}
+
 export async function temporalUp(cfg: Config, report: Reporter): Promise<void> {
   if (await serving(cfg, { namespace: false })) {
     report(`temporal: reusing the healthy server at ${cfg.temporal.address}`);
@@ -134,30 +238,9 @@ export async function temporalUp(cfg: Config, report: Reporter): Promise<void> {
   } else if (cfg.temporal.external) {
     throw new Error(`temporal: TEMPORAL_ADDRESS=${cfg.temporal.address} is not reachable; start that server or unset TEMPORAL_ADDRESS`);
   } else {
-    const cli = await obtainCli(cfg, report);
     const dir = path.join(cfg.dataDir, NAME);
     mkdirSync(dir, { recursive: true });
-    const [host, port] = cfg.temporal.address.split(':');
-    const proc = startDetached({
-      runDir: cfg.dataDir,
-      name: NAME,
-      command: cli,
-      args: [
-        'server', 'start-dev',
-        '--ip', host!, '--port', port!, '--ui-port', String(cfg.temporal.uiPort),
-        '--namespace', cfg.temporal.namespace,
-        '--db-filename', path.join(dir, 'temporal.db'),
-        '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL',
-        '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
-        '--dynamic-config-value', 'frontend.workerVersioningWorkflowAPIs=true',
-        // Task queue priority (leavers' disables before their revokes on the urgent queues,
-        // workflows/apply-plan.ts): server 1.29 matches by priority only with the new matcher,
-        // off by default there (on by default in later servers, temporalio/temporal#9595).
-        '--dynamic-config-value', 'matching.useNewMatcher=true',
-        '--log-format', 'json', '--log-level', 'warn',
-      ],
-    });
-    report(`temporal: starting the dev server (pid ${proc.pid}, log ${proc.logFile})`);
+    const proc = cfg.stack.secure ? await startSecureServer(cfg, report, dir) : await startDevServer(cfg, report, dir);
     // A first start on a busy machine (a fresh binary, a new SQLite file, every core taken by a
     // build) took more than 90 s here; a crash still ends the wait at once (`alive`).
     await waitFor('temporal', () => temporalHealthy(cfg), { timeoutMs: 180_000, intervalMs: 500, alive: () => readLivePid(pidFile(cfg.dataDir, NAME)) !== undefined, logFile: proc.logFile });
@@ -165,7 +248,8 @@ export async function temporalUp(cfg: Config, report: Reporter): Promise<void> {
   // A namespace registered just now may take a few seconds to reach every server component.
   let added: string[] = [];
   await waitFor(`temporal namespace ${cfg.temporal.namespace}`, async () => ((added = await ensureSearchAttributes(cfg)), true), { timeoutMs: 30_000, intervalMs: 1000 });
-  report(`temporal: listening on ${cfg.temporal.address}, Web UI ${temporalUiUrl(cfg)}; search attributes ${added.length > 0 ? `registered: ${added.join(', ')}` : 'present'}`);
+  const where = cfg.stack.secure ? 'TLS with client certificates, no Web UI' : `Web UI ${temporalUiUrl(cfg)}`;
+  report(`temporal: listening on ${cfg.temporal.address}, ${where}; search attributes ${added.length > 0 ? `registered: ${added.join(', ')}` : 'present'}`);
 }
 
 export async function temporalDown(cfg: Config): Promise<boolean> {
@@ -175,7 +259,7 @@ export async function temporalDown(cfg: Config): Promise<boolean> {
 export async function temporalStatus(cfg: Config): Promise<ServerStatus> {
   return {
     name: NAME,
-    where: `${cfg.temporal.address} (UI ${temporalUiUrl(cfg)})`,
+    where: cfg.stack.secure ? `${cfg.temporal.address} (TLS, client certificates)` : `${cfg.temporal.address} (UI ${temporalUiUrl(cfg)})`,
     managed: !cfg.temporal.external,
     pid: readLivePid(pidFile(cfg.dataDir, NAME)),
     healthy: await temporalHealthy(cfg),

@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { createKafka } from '../../kafka/client.js';
 import { ensureTopics } from '../../stack/kafka.js';
 import type { Config } from '../../schemas/config.js';
@@ -12,6 +12,7 @@ import { startScimApp } from '../../targets/server.js';
 import { createLogger } from '../../observability/logger.js';
 import type { NoopInput } from '../fixtures/noop-workflow.js';
 import { appTaskQueue } from '../../workflows/task-queues.js';
+import { connectTemporal, connectTemporalNative } from '../../clients/temporal-connection.js';
 
 const silent = createLogger({ level: 'silent', name: 'bench' });
 
@@ -26,7 +27,7 @@ function fixturePath(): string {
  * 1000, per-app queues with the same server-side rate limit and 20 concurrent activities.
  */
 export async function bareTemporalFloor(cfg: Config, options: { taskQueue: string; count: number; input: NoopInput; appRps: number }) {
-  const connection = await NativeConnection.connect({ address: cfg.temporal.address });
+  const connection = await connectTemporalNative(cfg);
   const noop = { noop: async () => undefined };
   const base = await Worker.create({
     connection,
@@ -51,7 +52,7 @@ export async function bareTemporalFloor(cfg: Config, options: { taskQueue: strin
     ),
   );
   const running = Promise.all([base.run(), ...apps.map((w) => w.run())]);
-  const clientConnection = await Connection.connect({ address: cfg.temporal.address });
+  const clientConnection = await connectTemporal(cfg);
   const client = new Client({ connection: clientConnection, namespace: cfg.temporal.namespace });
   const started = performance.now();
   const handles: Array<Promise<unknown>> = [];

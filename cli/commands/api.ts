@@ -3,7 +3,7 @@
 // requests in flight; and `provisioner api token`: a development token signed with the local secret
 // (the deciding commands — approve, reject, fence release/reject — call the API with it).
 import type { Command } from 'commander';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { ApiAuthConfigError, apiRoles, devSecretFile, ensureDevSecret, loadJwtSettings, mintToken, ttlSchema } from '../../api/auth.js';
 import { corsOrigins, startApi } from '../../api/server.js';
 import { dataConverter } from '../../codec/data-converter.js';
@@ -12,6 +12,7 @@ import { refuseUnfitForProduction } from '../../runtime/production-checks.js';
 import { loadConfig } from '../../schemas/config.js';
 import { employeeIdSchema } from '../../schemas/events.js';
 import { openStore, type Store } from '../../store/index.js';
+import { connectTemporal } from '../../clients/temporal-connection.js';
 
 const noSecret = (dataDir: string) =>
   new ApiAuthConfigError(
@@ -25,7 +26,7 @@ async function serve(options: { store: boolean }): Promise<void> {
   const logger = createLogger({ level: cfg.logLevel, name: 'provisioner-api' });
   const jwt = loadJwtSettings(cfg);
   if (!jwt) throw noSecret(cfg.dataDir);
-  const connection = await Connection.connect({ address: cfg.temporal.address });
+  const connection = await connectTemporal(cfg);
   const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir, cfg.mode) });
   let store: Store | undefined;
   try {

@@ -30,6 +30,7 @@ import { demoHrChanges } from './demo-hr.js';
 import { read, step, watchProcesses, type ProcessWatch } from './demo-steps.js';
 import { CommandFailure, oneLine } from '../failure.js';
 import type { Connector } from '../../connectors/contract.js';
+import { connectTemporal } from '../../clients/temporal-connection.js';
 
 type AccountRow = { employeeId: string; app: string; accountId: string; groups: string[] };
 
@@ -150,7 +151,7 @@ async function runDemo(cfg: Config, eventsFile: string): Promise<void> {
     const catalog = new EntitlementCatalog(connectors);
     const title5 = "waiting until each hire's identity workflow has converged";
     const { client, results, rows } = await step(5, title5, { ...watched, name: 'the hires converging', deadlineMs: 4 * 60_000 }, say, async () => {
-      connection = await Connection.connect({ address: cfg.temporal.address });
+      connection = await connectTemporal(cfg);
       const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir, cfg.mode) });
       const results = await waitForConvergence(client, hires, 180_000, devLog);
       return { client, results, rows: await readBack(connectors, catalog, hires.map((e) => e.subject)) };

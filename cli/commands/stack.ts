@@ -26,7 +26,7 @@ export function registerStackCommands(program: Command): void {
       const started = Date.now();
       await stackUp(cfg, say, only);
       const flag = opts.secure ? ' --secure' : '';
-      say(`stack: up in ${((Date.now() - started) / 1000).toFixed(1)} s; Temporal UI ${temporalUiUrl(cfg)}; stop with \`npx provisioner stack down${flag}\``);
+      say(`stack: up in ${((Date.now() - started) / 1000).toFixed(1)} s; ${cfg.stack.secure ? 'Temporal without a UI (TLS, client certificates)' : `Temporal UI ${temporalUiUrl(cfg)}`}; stop with \`npx provisioner stack down${flag}\``);
       if (opts.secure) say(`stack: the other commands take the same configuration: PROVISIONER_CONFIG=${SECURE_STACK_CONFIG} npx provisioner ...`);
     });
   stack

@@ -1,6 +1,6 @@
 // `provisioner status [employeeId]`: the system at a glance (servers, apps, the fence), or one
 // person's state, accounts, waiting steps and recent changes, with links into the Temporal UI.
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { dataConverter } from '../../codec/data-converter.js';
 import { fenceState } from '../../clients/fence.js';
@@ -13,10 +13,11 @@ import { appsStatus, formatAppsStatus } from '../../targets/apps-command.js';
 import { getState, identityWorkflowId, type IdentityState } from '../../workflows/messages.js';
 import { appsOptions } from './apps.js';
 import { say } from '../say.js';
+import { connectTemporal } from '../../clients/temporal-connection.js';
 
 
 export async function withClient<T>(cfg: Config, fn: (client: Client) => Promise<T>): Promise<T> {
-  const connection = await Connection.connect({ address: cfg.temporal.address, connectTimeout: 3000 });
+  const connection = await connectTemporal(cfg, { connectTimeout: 3000 });
   try {
     return await fn(new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir, cfg.mode) }));
   } finally {

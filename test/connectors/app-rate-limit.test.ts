@@ -19,6 +19,7 @@ import { openStore, type Store } from '../../store/index.js';
 import { appTaskQueue } from '../../workflows/task-queues.js';
 import { startTestScimApp } from '../helpers/scim-app.js';
 import { uniqueName } from '../helpers/unique.js';
+import { existingServerOptions } from '../../clients/temporal-connection.js';
 
 const cfg = loadConfig();
 const RATE = 10; // activities per second for the app, across all workers
@@ -106,7 +107,7 @@ describe('per-application rate limit across worker processes', () => {
     processes.push(startWorkerProcess(script, input, storeEnv), startWorkerProcess(script, input, storeEnv));
     const pids = await Promise.all(processes.map((p) => p.ready));
 
-    const env = await TestWorkflowEnvironment.createFromExistingServer({ address: cfg.temporal.address, namespace: cfg.temporal.namespace });
+    const env = await TestWorkflowEnvironment.createFromExistingServer(existingServerOptions(cfg));
     try {
       const workflowQueue = uniqueName('rate-workflows');
       const worker = await Worker.create({

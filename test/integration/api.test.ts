@@ -17,6 +17,7 @@ import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { uniqueName } from '../helpers/unique.js';
+import { connectTemporal } from '../../clients/temporal-connection.js';
 
 const lines: string[] = [];
 const memory = new Writable({
@@ -41,7 +42,7 @@ let api: ApiServer;
 let noStoreApi: ApiServer;
 beforeAll(async () => {
   p = await startPipeline({ appNames: ['chat'] });
-  connection = await Connection.connect({ address: p.cfg.temporal.address });
+  connection = await connectTemporal(p.cfg);
   const client = new Client({ connection, namespace: p.cfg.temporal.namespace, dataConverter: dataConverter(p.cfg.dataDir) });
   const logger = createLogger({ level: 'trace', name: 'api-test', destination: memory });
   api = await startApi({ cfg: p.cfg, logger, client, store: p.store, port: 0, jwt, corsOrigins: [UI] });

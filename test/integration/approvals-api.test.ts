@@ -19,6 +19,7 @@ import type { ApprovalStubInput } from './fixtures/approval-stub-workflows.js';
 import { eventually } from '../helpers/pipeline.js';
 import { uniqueName } from '../helpers/unique.js';
 import { cfg, createTestStore, type TestStore } from './store/test-store.js';
+import { connectTemporal, connectTemporalNative } from '../../clients/temporal-connection.js';
 
 const lines: string[] = [];
 const memory = new Writable({
@@ -55,9 +56,9 @@ const taskQueue = uniqueName('approvals-api');
 
 beforeAll(async () => {
   ts = await createTestStore('approvals_api');
-  connection = await Connection.connect({ address: cfg.temporal.address });
+  connection = await connectTemporal(cfg);
   client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) });
-  workerConnection = await NativeConnection.connect({ address: cfg.temporal.address });
+  workerConnection = await connectTemporalNative(cfg);
   worker = await Worker.create({
     connection: workerConnection,
     namespace: cfg.temporal.namespace,

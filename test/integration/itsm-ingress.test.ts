@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { dataConverter } from '../../codec/data-converter.js';
 import { listDeadLetters } from '../../ingress/dead-letter-queue.js';
 import { createKafka, type Producer } from '../../kafka/client.js';
@@ -21,6 +21,7 @@ import { eventually, logger } from '../helpers/pipeline.js';
 import { uniqueName } from '../helpers/unique.js';
 import { accessRequested, approvalDecided, revokeRequested } from './fixtures/itsm-events.js';
 import { INELIGIBLE_APPROVER, stubDecisions, stubFinish, stubInput, stubRevocations } from './fixtures/itsm-stub-workflows.js';
+import { connectTemporalNative } from '../../clients/temporal-connection.js';
 
 let cfg: Config;
 let taskQueue: string;
@@ -46,7 +47,7 @@ beforeAll(async () => {
   taskQueue = uniqueName('itsm');
   store = await openStore(cfg, { migrate: true, createKeys: true, logger });
   worker = await Worker.create({
-    connection: await NativeConnection.connect({ address: cfg.temporal.address }),
+    connection: await connectTemporalNative(cfg),
     namespace: cfg.temporal.namespace,
     taskQueue,
     workflowsPath: fileURLToPath(new URL('./fixtures/itsm-stub-workflows.ts', import.meta.url)),

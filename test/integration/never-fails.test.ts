@@ -18,6 +18,7 @@ import { eventually, logger, startPipeline, type Pipeline } from '../helpers/pip
 import { writeChatPolicy } from '../helpers/policy-yaml.js';
 import type { TestScimApp } from '../helpers/scim-app.js';
 import { uniqueName } from '../helpers/unique.js';
+import { connectTemporal } from '../../clients/temporal-connection.js';
 
 const DELETION_DELAY_S = 40;
 const MAX_JUMP = 1_000;
@@ -31,7 +32,7 @@ beforeAll(async () => {
   const lifecycle = `{ moverGracePeriod: PT5S, leaverDeletionDelay: PT${DELETION_DELAY_S}S, personalDataRetention: P2Y, onLeave: keep, maxSequenceJump: ${MAX_JUMP} }`;
   p = await startPipeline({ appNames: ['chat'], policyDir: writeChatPolicy({ name: 'never-fails', owner: 'OWNER1', lifecycle }) });
   [chat] = p.apps as [TestScimApp];
-  connection = await Connection.connect({ address: p.cfg.temporal.address });
+  connection = await connectTemporal(p.cfg);
   const client = new Client({ connection, namespace: p.cfg.temporal.namespace, dataConverter: dataConverter(p.cfg.dataDir) });
   api = await startApi({ cfg: p.cfg, logger, client, store: p.store, port: 0, jwt });
 }, 120_000);

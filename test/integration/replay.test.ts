@@ -16,6 +16,7 @@ import { uniqueName } from '../helpers/unique.js';
 import { runWorkers } from '../workflows/harness.js';
 import { person } from '../workflows/people.js';
 import { createStubActivities } from '../workflows/stub-activities.js';
+import { existingServerOptions } from '../../clients/temporal-connection.js';
 
 const { temporal } = protos;
 const cfg = loadConfig();
@@ -44,7 +45,7 @@ function plan(eventType: string, now: number): PlanStep[] {
 
 describe('workflow replay', () => {
   it('a joiner, mover and leaver history from the real server replays deterministically', async () => {
-    const env = await TestWorkflowEnvironment.createFromExistingServer({ address: cfg.temporal.address, namespace: cfg.temporal.namespace });
+    const env = await TestWorkflowEnvironment.createFromExistingServer(existingServerOptions(cfg));
     const taskQueue = uniqueName('replay');
     const stubs = createStubActivities({
       apps: ['chat'],

@@ -4,7 +4,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import { Client as LdapClient } from 'ldapts';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import { seedDirectory } from '../../stack/slapd.js';
 import { ensureNamespace, ensureSearchAttributes } from '../../stack/temporal.js';
 import { fenceWorkflowId } from '../../workflows/fence-messages.js';
 import { eventually, logger } from '../helpers/pipeline.js';
+import { connectTemporal } from '../../clients/temporal-connection.js';
 
 const exampleFile = path.join(projectRoot, 'examples', 'second-pipeline.yaml');
 // The servers' addresses come from the environment, as for the first pipeline; a config file does not.
@@ -129,7 +129,7 @@ describe('a second pipeline from examples/second-pipeline.yaml', () => {
       for (const dn of Object.values(ldapOus(cfg))) expect((await ldap.search(dn, { scope: 'base' })).searchEntries).toHaveLength(1);
       await ldap.unbind();
       // Its worker polls its queue in its namespace.
-      const connection = await Connection.connect({ address: cfg.temporal.address });
+      const connection = await connectTemporal(cfg);
       cleanups.push(() => connection.close());
       await eventually('a poller on the second task queue', async () => {
         const described = await connection.workflowService.describeTaskQueue({ namespace: cfg.temporal.namespace, taskQueue: { name: cfg.temporal.taskQueue }, taskQueueType: 1 });

@@ -8,6 +8,7 @@ import { Worker } from '@temporalio/worker';
 import { databaseUrl, ldapOus, loadConfig } from '../../schemas/config.js';
 import { createKafka } from '../../kafka/client.js';
 import { uniqueName } from '../helpers/unique.js';
+import { existingServerOptions } from '../../clients/temporal-connection.js';
 
 const cfg = loadConfig();
 
@@ -35,7 +36,7 @@ describe('the local stack', () => {
   });
 
   it('Temporal: a workflow runs on the real dev server with an activity', async () => {
-    const env = await TestWorkflowEnvironment.createFromExistingServer({ address: cfg.temporal.address, namespace: cfg.temporal.namespace });
+    const env = await TestWorkflowEnvironment.createFromExistingServer(existingServerOptions(cfg));
     const taskQueue = uniqueName('smoke');
     const worker = await Worker.create({
       connection: env.nativeConnection,

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { dataConverter } from '../../codec/data-converter.js';
@@ -25,6 +25,7 @@ import { connectorConfigOf, eventually, logger } from '../helpers/pipeline.js';
 import { ensureTargetsBuilt, startTestScimApp, type TestScimApp } from '../helpers/scim-app.js';
 import { writeTestPolicy } from '../helpers/test-policy.js';
 import { uniqueName } from '../helpers/unique.js';
+import { connectTemporal } from '../../clients/temporal-connection.js';
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -76,7 +77,7 @@ beforeAll(async () => {
   await ensurePolicyEntitlements(policy, connectors);
   for (const c of connectors.values()) await c.close?.();
   ingress = await startIngress(cfg, logger, { taskQueue: cfg.temporal.taskQueue, groupId: uniqueName('ingress'), itsm: false });
-  const connection = await Connection.connect({ address: cfg.temporal.address });
+  const connection = await connectTemporal(cfg);
   client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir) });
 });
 
