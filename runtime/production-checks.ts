@@ -9,12 +9,13 @@
 //     variable are both unset (in production the keyrings never generate: codec/keyring.ts,
 //     store/open-store.ts);
 //   - a connection to a server off this machine is unencrypted: plain ldap:// without StartTLS, a
-//     SCIM app marked insecureHttp, Kafka brokers without TLS, PostgreSQL without verified TLS;
+//     SCIM app marked insecureHttp, Kafka brokers or Temporal without TLS, PostgreSQL without verified TLS;
 //   - the API would trust development tokens: no JWT secret configured, so the HS256 secret in
 //     <dataDir> would verify them (until OIDC).
 // Development mode is not checked: the demo and the local stack run as they always have.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { usesTls } from '../clients/temporal-connection.js';
 import { CODEC_KEYS_VARIABLE, codecKeyFile } from '../codec/keyring.js';
 import { isInsecureAppUrl, loadConnectorsFile, type ConnectorConfig } from '../connectors/config.js';
 import type { SecretRef } from '../connectors/credentials.js';
@@ -43,6 +44,7 @@ const uses = {
   codecKeys: ['worker', 'ingress', 'api', 'dev'],
   api: ['api', 'dev'],
   kafka: ['worker', 'ingress', 'dev'],
+  temporal: ['worker', 'ingress', 'api', 'dev'],
   postgres: ['worker', 'ingress', 'api', 'dev'],
 } satisfies Record<string, LongRunningProcess[]>;
 
@@ -120,6 +122,17 @@ function kafkaProblems(cfg: Config): string[] {
   return problems;
 }
 
+function temporalProblems(cfg: Config): string[] {
+  const { address, apiKeyFile } = cfg.temporal;
+  const problems: string[] = [];
+  if (offMachine(address) && !usesTls(cfg.temporal)) {
+    problems.push(`temporal: ${address} is reached without TLS (workflow payloads are encrypted, but the connection and any API key are not); set TEMPORAL_TLS=true (temporal.tls), with TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY for mTLS or TEMPORAL_API_KEY_FILE for Temporal Cloud`);
+  }
+  const devFile = devSecretFileProblem(cfg, 'temporal', 'the API key', 'TEMPORAL_API_KEY_FILE (temporal.apiKeyFile)', apiKeyFile);
+  if (devFile) problems.push(devFile);
+  return problems;
+}
+
 function postgresProblems(cfg: Config): string[] {
   const problems: string[] = [];
   const { tls, passwordFile, ownerPasswordFile } = cfg.postgres;
@@ -163,6 +176,7 @@ export function productionProblems(input: ProductionCheckInput): string[] {
       : []),
     ...(on(uses.api) ? apiProblems(cfg) : []),
     ...(on(uses.kafka) ? kafkaProblems(cfg) : []),
+    ...(on(uses.temporal) ? temporalProblems(cfg) : []),
     ...(on(uses.postgres) ? postgresProblems(cfg) : []),
   ].filter((line): line is string => line !== undefined);
 }

@@ -117,6 +117,14 @@ describe('production mode refuses', () => {
     ]);
   });
 
+  it('Temporal off this machine without TLS', () => {
+    expect(problems({ TEMPORAL_ADDRESS: 'temporal-frontend.internal:7233' })).toEqual([
+      'temporal: temporal-frontend.internal:7233 is reached without TLS (workflow payloads are encrypted, but the connection and any API key are not); set TEMPORAL_TLS=true (temporal.tls), with TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY for mTLS or TEMPORAL_API_KEY_FILE for Temporal Cloud',
+    ]);
+    expect(problems({ TEMPORAL_ADDRESS: 'temporal-frontend.internal:7233', TEMPORAL_TLS: 'true' })).toEqual([]);
+    expect(problems({ TEMPORAL_ADDRESS: 'us-east-1.aws.api.temporal.io:7233', TEMPORAL_API_KEY_FILE: '/run/secrets/temporal-api-key' })).toEqual([]);
+  });
+
   it('PostgreSQL off this machine without verified TLS', () => {
     const url = 'postgres://provisioner_app@db.example.com:5432/provisioner';
     expect(problems({ DATABASE_URL: url })).toEqual([

@@ -12,22 +12,22 @@ import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectTemporal, connectTemporalNative } from '../../clients/temporal-connection.js';
-import { loadConfig, projectRoot, SECURE_STACK_CONFIG, stackPkiDir, type Config } from '../../schemas/config.js';
+import { stackPkiDir, type Config } from '../../schemas/config.js';
 import { devPkiFiles } from '../../stack/dev-pki.js';
 import { stackUp } from '../../stack/stack.js';
 import { temporalDown } from '../../stack/temporal.js';
 import { createTestPki, type TestPki } from '../helpers/tls.js';
+import { secureStackConfig } from '../helpers/secure-stack.js';
 import { uniqueName } from '../helpers/unique.js';
 
-// env: {}: the plain stack's exported variables (TEMPORAL_ADDRESS, ...) must not override the file.
-const cfg = loadConfig({ file: path.join(projectRoot, SECURE_STACK_CONFIG), env: {} });
+// The secured stack's settings (its global setup brought the server up).
+const cfg = secureStackConfig();
 const tls = cfg.temporal.tls!;
 const withTls = (t: NonNullable<Config['temporal']['tls']>) => ({ temporal: { ...cfg.temporal, tls: t } });
 const hop = `at ${cfg.temporal.address} (namespace ${cfg.temporal.namespace})`;
 let other: TestPki;
 
 beforeAll(async () => {
-  await stackUp(cfg, (line) => process.stderr.write(`[secure stack] ${line}\n`), ['temporal']);
   other = createTestPki('Another CA');
 });
 afterAll(() => other?.remove());
