@@ -42,7 +42,7 @@ async function runEcho(settings: Pick<Config, 'temporal'>, text: string): Promis
       connection,
       namespace: settings.temporal.namespace,
       taskQueue,
-      workflowsPath: fileURLToPath(new URL('./fixtures/echo-workflow.ts', import.meta.url)),
+      workflowsPath: fileURLToPath(new URL('../integration/fixtures/echo-workflow.ts', import.meta.url)),
       activities: { shout: async (t: string) => t.toUpperCase() },
     });
     const client = new Client({ connection: clientConnection, namespace: settings.temporal.namespace });
