@@ -5,7 +5,8 @@ import { kafkaDown, kafkaStatus, kafkaUp } from './kafka.js';
 import { postgresDown, postgresStatus, postgresUp } from './postgres.js';
 import { slapdDown, slapdStatus, slapdUp } from './slapd.js';
 import { temporalDown, temporalStatus, temporalUp } from './temporal.js';
-import type { Reporter } from './shell.js';
+import { which, type Reporter } from './shell.js';
+import { installDebianPackages } from './debian-packages.js';
 import type { ServerStatus } from './server-status.js';
 
 const servers = [
@@ -24,6 +25,7 @@ function pick(only?: readonly ServerName[]) {
 /** Starts (or reuses) every server, in parallel; fails naming each server that could not start. */
 export async function stackUp(cfg: Config, report: Reporter, only?: readonly ServerName[]): Promise<void> {
   if (cfg.stack.secure) {
+    if (!which('openssl')) await installDebianPackages(['openssl'], 'the openssl CLI (it makes the development CA)', report);
     const pki = ensureDevPki(stackPkiDir(cfg));
     report(`stack: secured with the development CA ${pki.caFile} (never for production)`);
   }
