@@ -4,6 +4,7 @@ import { registerApiCommands } from './commands/api.js';
 import { registerAppsCommands } from './commands/apps.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerConfigCommands } from './commands/config.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerEntitlementsCommands } from './commands/entitlements.js';
 import { registerEventCommands } from './commands/events.js';
@@ -37,6 +38,7 @@ registerApprovalCommands(program);
 registerPlanCommands(program);
 registerApiCommands(program);
 registerStatusCommands(program);
+registerConfigCommands(program);
 registerSweepCommands(program);
 registerStoreCommands(program);
 

@@ -25,6 +25,7 @@ import { appsUp, appTokenFile } from '../../targets/apps-command.js';
 import { loadConnectorsFile, type ConnectorConfig } from '../../connectors/config.js';
 import { appsOptions } from './apps.js';
 import { say } from '../say.js';
+import { productionReadiness } from './config.js';
 import { demoAccessRequest } from './demo-request.js';
 import { demoHrChanges } from './demo-hr.js';
 import { read, step, watchProcesses, type ProcessWatch } from './demo-steps.js';
@@ -91,6 +92,8 @@ function printWhereToLook(cfg: Config, connectorConfigs: readonly ConnectorConfi
   say(`  the request: ${ui}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowType="accessRequest"`)}    npx provisioner request ${ticketId}`);
   say('  approvals: npx provisioner approvals (with PROVISIONER_API_TOKEN from `npx provisioner api token --dev --sub <id> --roles approver`)');
   say('  dead letters: npx provisioner dlq list [--topic itsm]        outcomes: topic provisioning.outcomes');
+  const unfit = productionReadiness(cfg);
+  say(`  production: ${unfit.length === 0 ? 'this configuration is fit for production mode' : `production mode would refuse this demo's ${unfit.length} development defaults (keys, tokens, passwords it made): npx provisioner config check`}; the secured stack: npx provisioner stack up --secure`);
   say(`  logs: ${path.join(cfg.dataDir, 'logs')}/    stop everything: npx provisioner stack down    (demo took ${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 

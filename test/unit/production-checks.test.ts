@@ -8,6 +8,7 @@ import { loadKeyring } from '../../codec/keyring.js';
 import { parseConnectorConfig, type ConnectorConfig } from '../../connectors/config.js';
 import { KeyConfigError } from '../../crypto/keyring.js';
 import { productionProblems, refuseUnfitForProduction, type LongRunningProcess } from '../../runtime/production-checks.js';
+import { productionReadiness } from '../../cli/commands/config.js';
 import { ConfigError, loadConfig } from '../../schemas/config.js';
 import { openStore } from '../../store/open-store.js';
 
@@ -179,5 +180,17 @@ describe('in production the keyrings never generate', () => {
     // The keys are read before the store connects; nobody listens on port 9, so the open then fails.
     await expect(openStore(cfg, { createKeys: true, env: {} })).rejects.toThrow(/^postgres: /);
     expect(existsSync(path.join(dir, 'keys'))).toBe(false);
+  });
+});
+
+describe('provisioner config check', () => {
+  it('lists, once each, what production mode would refuse for any process, whatever mode the configuration is in', () => {
+    const cfg = loadConfig({ env: { LDAP_URL: 'ldap://ldap.example.com', LDAP_BIND_PASSWORD_FILE: '/run/secrets/ldap' }, root });
+    expect(cfg.mode).toBe('development');
+    const lines = productionReadiness(cfg, {});
+    expect(lines.filter((l) => l.startsWith('keys: PROVISIONER_CODEC_KEYS '))).toHaveLength(1);
+    expect(lines.some((l) => l.startsWith('ldap: ldap://ldap.example.com is plain LDAP'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('api: tokens would be verified'))).toBe(true);
+    expect(productionReadiness(loadConfig({ env: fit, root }), fit)).toEqual([]);
   });
 });
