@@ -84,7 +84,7 @@ function withTimeout<T>(ms: number, what: string, fn: () => Promise<T>): Promise
 export async function startApi(options: StartApiOptions): Promise<ApiServer> {
   const { cfg, logger, client, store, jwt } = options;
   const log = logger.child({ component: 'api' });
-  const codec = options.codec ?? new EncryptionCodec(loadKeyring({ dataDir: cfg.dataDir }));
+  const codec = options.codec ?? new EncryptionCodec(loadKeyring({ dataDir: cfg.dataDir, mode: cfg.mode }));
   const origins = new Set(options.corsOrigins ?? corsOrigins(cfg));
   const queryTimeoutMs = options.queryTimeoutMs ?? 10_000;
   const decisionTimeoutMs = options.decisionTimeoutMs ?? 30_000;

@@ -137,9 +137,12 @@ async function ldapBench(): Promise<Result[]> {
   const ou = `ou=bench-${randomBytes(4).toString('hex')},${cfg.ldap.baseDn}`;
   await admin.add(ou, { objectClass: ['organizationalUnit'], ou: ou.slice(3, ou.indexOf(',')) });
   for (const sub of ['people', 'groups', 'disabled']) await admin.add(`ou=${sub},${ou}`, { objectClass: ['organizationalUnit'], ou: sub });
+  const directoryTls = directoryConnectOptions(cfg).tls;
   const connector = new LdapConnector({
     app: 'bench',
     url: cfg.ldap.url,
+    // The directory's TLS (ldaps:// or StartTLS with its CA), as the worker's connector has it.
+    ...(directoryTls ? { tls: directoryTls } : {}),
     bindDn: cfg.ldap.bindDn,
     bindPassword: () => ldapBindPassword(cfg),
     baseDn: ou,
