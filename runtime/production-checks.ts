@@ -21,7 +21,7 @@ import { isInsecureAppUrl, loadConnectorsFile, type ConnectorConfig } from '../c
 import type { SecretRef } from '../connectors/credentials.js';
 import { postgresTarget } from '../store/postgres-connection.js';
 import { AUDIT_SIGNING_KEY_VARIABLE, defaultKeyPaths, STORE_KEK_VARIABLE } from '../store/store-keys.js';
-import { apiDevJwtSecretFile, ConfigError, isLoopbackHost, LDAP_DEV_BIND_PASSWORD, ldapBindPasswordProblem, projectRoot, runtimeConnection, type Config } from '../schemas/config.js';
+import { apiDevJwtSecretFile, ConfigError, isLoopbackHost, LDAP_DEV_BIND_PASSWORD, ldapBindPasswordProblem, ownerConnection, projectRoot, runtimeConnection, stackPkiDir, type Config } from '../schemas/config.js';
 
 /** The long-running processes; each is checked for what it uses. */
 export type LongRunningProcess = 'worker' | 'ingress' | 'api' | 'dev';
@@ -104,7 +104,11 @@ function appProblems(cfg: Config, connectors: readonly ConnectorConfig[], root: 
 
 /** A keyring that would generate its key: neither its variable nor its _FILE variable is set. */
 function generatedKeyProblem(env: NodeJS.ProcessEnv, name: string, defaultFile: string): string | undefined {
-  if (env[name] || env[`${name}_FILE`]) return undefined;
+  const file = env[`${name}_FILE`];
+  if (file && inside(path.dirname(defaultFile), path.resolve(file))) {
+    return `keys: ${name}_FILE names ${file}, a key the local stack generated; set it to the production keys' file`;
+  }
+  if (env[name] || file) return undefined;
   return `keys: ${name} is not set, so a key would be generated into ${defaultFile} (or an earlier generated one used); set ${name}_FILE (or ${name}) to the production keys`;
 }
 
@@ -136,11 +140,14 @@ function temporalProblems(cfg: Config): string[] {
 function postgresProblems(cfg: Config): string[] {
   const problems: string[] = [];
   const { tls, passwordFile, ownerPasswordFile } = cfg.postgres;
-  const connection = runtimeConnection(cfg);
-  const target = postgresTarget(connection);
-  if (!isLoopbackHost(target.host) && (tls.mode === 'disable' || tls.mode === 'require')) {
+  const owner = ownerConnection(cfg);
+  const hosts = new Set([runtimeConnection(cfg), ...(owner ? [owner] : [])].map((c) => postgresTarget(c)).filter((t) => !isLoopbackHost(t.host)).map((t) => `${t.host}:${t.port}`));
+  if (hosts.size > 0 && (tls.mode === 'disable' || tls.mode === 'require')) {
     const why = tls.mode === 'disable' ? 'without TLS (the store\'s data and the password travel in clear)' : 'with TLS that verifies nothing (postgres.tls.mode require: anyone on the path can pose as the server)';
-    problems.push(`postgres: ${target.host}:${target.port} is reached ${why}; set POSTGRES_SSLMODE=verify-full (postgres.tls.mode), with POSTGRES_CA_FILE for a private CA`);
+    problems.push(`postgres: ${[...hosts].join(', ')} ${hosts.size === 1 ? 'is' : 'are'} reached ${why}; set POSTGRES_SSLMODE=verify-full (postgres.tls.mode), with POSTGRES_CA_FILE for a private CA`);
+  }
+  if (owner) {
+    problems.push(`postgres: this process would hold the schema owner's credentials (DATABASE_OWNER_URL, postgres.ownerUrl), enough to drop the audit chain's triggers; run \`provisioner store migrate\` with them as a deploy step and leave them out of the long-running processes' configuration`);
   }
   for (const [what, setting, file] of [
     ['the runtime role\'s password', 'DATABASE_PASSWORD_FILE (postgres.passwordFile)', passwordFile],
@@ -150,6 +157,26 @@ function postgresProblems(cfg: Config): string[] {
     if (devFile) problems.push(devFile);
   }
   return problems;
+}
+
+/** Every TLS file the configuration names (CAs, client certificates and keys), with its setting. */
+function tlsFiles(cfg: Config, connectors: readonly ConnectorConfig[]): Array<[setting: string, file: string | undefined]> {
+  const { kafka, temporal, postgres, ldap } = cfg;
+  return [
+    ['kafka.tls.caFile', kafka.tls?.caFile], ['kafka.tls.certFile', kafka.tls?.certFile], ['kafka.tls.keyFile', kafka.tls?.keyFile],
+    ['temporal.tls.caFile', temporal.tls?.caFile], ['temporal.tls.certFile', temporal.tls?.certFile], ['temporal.tls.keyFile', temporal.tls?.keyFile],
+    ['postgres.tls.caFile', postgres.tls.caFile],
+    ['ldap.tls.caFile', ldap.tls.caFile],
+    ...connectors.map((c): [string, string | undefined] => [`tls.caFile of ${c.app} in ${cfg.connectors.file}`, c.tls?.caFile]),
+  ];
+}
+
+/** The secured local stack's development CA and its certificates (<dataDir>/pki): trusted or presented, never in production. */
+function devPkiProblems(cfg: Config, connectors: readonly ConnectorConfig[], root: string): string[] {
+  const pki = stackPkiDir(cfg);
+  return tlsFiles(cfg, connectors)
+    .filter(([, file]) => file !== undefined && inside(pki, path.resolve(root, file)))
+    .map(([setting, file]) => `tls: ${setting} names ${file}, the local stack's development CA or certificate; name your organisation's`);
 }
 
 function apiProblems(cfg: Config): string[] {
@@ -178,6 +205,7 @@ export function productionProblems(input: ProductionCheckInput): string[] {
     ...(on(uses.kafka) ? kafkaProblems(cfg) : []),
     ...(on(uses.temporal) ? temporalProblems(cfg) : []),
     ...(on(uses.postgres) ? postgresProblems(cfg) : []),
+    ...devPkiProblems(cfg, input.connectors, root),
   ].filter((line): line is string => line !== undefined);
 }
 

@@ -144,6 +144,74 @@ describe('production mode refuses', () => {
     ]);
   });
 
+  it('a SCIM OAuth client secret the local stack wrote', () => {
+    const file = path.join(data, 'secrets', 'crm.client-secret');
+    const connectors = [scim({ kind: 'oauth2', tokenUrl: 'https://crm.example.com/oauth/token', clientId: 'provisioner', clientSecret: { file } })];
+    expect(problems({}, { connectors })).toEqual([
+      `scim crm: the OAuth client secret is read from ${file}, a development secret the local stack wrote; name the real secret's file in auth.clientSecret of ${path.join(root, 'config', 'connectors.yaml')}`,
+    ]);
+  });
+
+  const ldapApp = (url: string, bindPassword: Record<string, string>) =>
+    parseConnectorConfig({
+      type: 'ldap', app: 'hr-directory', url, bindDn: 'cn=provisioner,dc=example,dc=com', bindPassword, baseDn: 'dc=example,dc=com',
+      peopleDn: 'ou=people,dc=example,dc=com', groupsDn: 'ou=groups,dc=example,dc=com', disable: { mode: 'move', disabledDn: 'ou=disabled,dc=example,dc=com' },
+    });
+
+  it('an LDAP application reached in plain LDAP off this machine', () => {
+    const connectors = [ldapApp('ldap://hr-ldap.example.com', { env: 'HR_LDAP_PASSWORD' })];
+    expect(problems({}, { connectors })).toEqual([
+      `ldap hr-directory: ldap://hr-ldap.example.com is plain LDAP to a server off this machine; use an ldaps:// URL or tls.startTls: true in ${path.join(root, 'config', 'connectors.yaml')}`,
+    ]);
+  });
+
+  it("an LDAP application's bind password the local stack wrote", () => {
+    const file = path.join(data, 'secrets', 'hr-ldap-password');
+    const connectors = [ldapApp('ldaps://hr-ldap.example.com', { file })];
+    expect(problems({}, { connectors })).toEqual([
+      `ldap hr-directory: the bind password is read from ${file}, a development secret the local stack wrote; name the real secret's file in bindPassword of ${path.join(root, 'config', 'connectors.yaml')}`,
+    ]);
+  });
+
+  it('a Temporal API key file the local stack wrote', () => {
+    const file = path.join(data, 'secrets', 'temporal-api-key');
+    expect(problems({ TEMPORAL_API_KEY_FILE: file })).toEqual([
+      `temporal: the API key is read from ${file}, a development secret the local stack wrote; name the real secret's file in TEMPORAL_API_KEY_FILE (temporal.apiKeyFile)`,
+    ]);
+  });
+
+  it("the schema owner's credentials in a long-running process, and their password file the local stack wrote", () => {
+    const file = path.join(data, 'secrets', 'postgres-owner-password');
+    const held = "postgres: this process would hold the schema owner's credentials (DATABASE_OWNER_URL, postgres.ownerUrl), enough to drop the audit chain's triggers; run `provisioner store migrate` with them as a deploy step and leave them out of the long-running processes' configuration";
+    expect(problems({ DATABASE_OWNER_URL: 'postgres://provisioner_owner@127.0.0.1:5432/provisioner' })).toEqual([held]);
+    expect(problems({ DATABASE_OWNER_URL: 'postgres://provisioner_owner@127.0.0.1:5432/provisioner', DATABASE_OWNER_PASSWORD_FILE: file })).toEqual([
+      held,
+      `postgres: the owner role's password is read from ${file}, a development secret the local stack wrote; name the real secret's file in DATABASE_OWNER_PASSWORD_FILE (postgres.ownerPasswordFile)`,
+    ]);
+  });
+
+  it('the owner role reached off this machine without TLS, even when the runtime role is local', () => {
+    expect(problems({ DATABASE_OWNER_URL: 'postgres://provisioner_owner@db.example.com:5432/provisioner' })[0]).toBe(
+      "postgres: db.example.com:5432 is reached without TLS (the store's data and the password travel in clear); set POSTGRES_SSLMODE=verify-full (postgres.tls.mode), with POSTGRES_CA_FILE for a private CA",
+    );
+  });
+
+  it("the local stack's development CA or certificates named for a connection", () => {
+    const ca = path.join(data, 'pki', 'ca.crt');
+    expect(problems({ KAFKA_TLS_CA_FILE: ca, TEMPORAL_TLS_KEY: path.join(data, 'pki', 'client.key'), TEMPORAL_TLS_CERT: path.join(data, 'pki', 'client.crt') })).toEqual([
+      `tls: kafka.tls.caFile names ${ca}, the local stack's development CA or certificate; name your organisation's`,
+      `tls: temporal.tls.certFile names ${path.join(data, 'pki', 'client.crt')}, the local stack's development CA or certificate; name your organisation's`,
+      `tls: temporal.tls.keyFile names ${path.join(data, 'pki', 'client.key')}, the local stack's development CA or certificate; name your organisation's`,
+    ]);
+  });
+
+  it("a key file variable naming a key the local stack generated", () => {
+    const file = path.join(data, 'keys', 'store-kek.key');
+    expect(problems({ PROVISIONER_STORE_KEK_FILE: file })).toEqual([
+      `keys: PROVISIONER_STORE_KEK_FILE names ${file}, a key the local stack generated; set it to the production keys' file`,
+    ]);
+  });
+
   it('each process only for what it uses: the ingress needs the codec keys, not the directory', () => {
     expect(problems({ LDAP_URL: 'ldap://ldap.example.com', PROVISIONER_STORE_KEK_FILE: undefined }, { process: 'ingress' })).toEqual([]);
   });
