@@ -161,11 +161,20 @@ describe('a wrong credential at each hop fails with one line naming the hop, and
     await provisionedEverywhere(id);
   });
 
-  it('postgres: a store opened with a wrong password is refused in one line', async () => {
+  it('postgres: a worker with a wrong store password does not start; the hire signalled meanwhile is provisioned by one with the right one', async () => {
+    const id = employee('SP');
+    await p.worker.shutdown();
+    await p.produce([hire(id)]);
+    await eventually(`${id}: its workflow started, with no worker to run it`, async () => ((await handleOf(id).describe()).status.name === 'RUNNING' ? true : undefined));
+
     const wrong = 'postgres-wrong-password';
     const bad: Config = { ...p.cfg, postgres: { ...p.cfg.postgres, passwordFile: wrongFile('postgres-password', wrong) } };
-    const err = await refusal(() => openStore(bad, { env: {} }));
-    oneLine(err, /^postgres: .*provisioner_app.*localhost:15433/, wrong);
+    // The worker opens its own store, as `provisioner worker` does; so does any CLI command.
+    oneLine(await refusal(() => createProvisioningWorker(bad, logger, { taskQueue: p.taskQueue, connectorConfigs: p.connectorConfigs })), /^postgres: .*provisioner_app.*localhost:15433/, wrong);
+    oneLine(await refusal(() => openStore(bad, { env: {} })), /^postgres: .*provisioner_app.*localhost:15433/, wrong);
+
+    await p.startWorker();
+    await provisionedEverywhere(id);
   });
 
   const chatTokenFile = () => {
