@@ -3,7 +3,7 @@
 // presents (Kafka, Temporal, PostgreSQL, slapd, the HTTPS target app), and one client certificate
 // (Temporal's mTLS). Made with the openssl CLI (EC P-256); nothing here is fit for production.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export type DevPki = {
@@ -46,6 +46,7 @@ function issue(dir: string, name: 'server' | 'client', subject: string, days: nu
   openssl(dir, ['req', ...ec, '-keyout', `${name}.key.tmp`, '-out', `${name}.csr`, '-subj', subject]);
   // PKCS#8: the form Kafka's PEM key store and every other server here read.
   openssl(dir, ['pkcs8', '-topk8', '-nocrypt', '-in', `${name}.key.tmp`, '-out', `${name}.key`]);
+  rmSync(path.join(dir, `${name}.key.tmp`));
   writeFileSync(
     path.join(dir, `${name}.ext`),
     name === 'server'
