@@ -58,7 +58,8 @@ export type ApiServer = { port: number; url: string; server: Server; close(): Pr
 
 const base64 = z.string().max(8 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64');
 const jsonPayloadSchema = z.object({ metadata: z.record(z.string().max(256), base64).optional(), data: base64.optional() });
-const codecBodySchema = z.object({ payloads: z.array(jsonPayloadSchema).max(10_000) });
+// The protobuf JSON of Payloads: an empty list is left out (the temporal CLI encodes a query without arguments as `{}`).
+const codecBodySchema = z.object({ payloads: z.array(jsonPayloadSchema).max(10_000).default([]) });
 const namespaceSchema = z.string().min(1).max(256);
 type JsonPayload = z.infer<typeof jsonPayloadSchema>;
 
@@ -142,7 +143,9 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
   app.use(express.json({ limit: '16mb', type: ['application/json', 'application/*+json'] }));
 
   const codecRoute = (direction: 'encode' | 'decode') => async (req: Request, res: Response) => {
-    const namespace = namespaceSchema.optional().safeParse(req.headers['x-namespace']);
+    // The temporal CLI sends the header empty; the Temporal UI names the namespace.
+    const header = req.headers['x-namespace'];
+    const namespace = namespaceSchema.optional().safeParse(header === '' ? undefined : header);
     if (!namespace.success) return sendError(res, 400, 'invalid-namespace', 'the X-Namespace header is not a namespace name');
     if (namespace.data !== undefined && namespace.data !== cfg.temporal.namespace) {
       return sendError(res, 400, 'unknown-namespace', `this codec serves the namespace ${cfg.temporal.namespace}`);

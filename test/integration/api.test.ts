@@ -1,7 +1,10 @@
 // The HTTP API on the real stack: authentication and authorisation (every refusal audited), the
 // Temporal UI's remote codec (with its CORS preflight), and a real identity workflow's state; no
 // token ever reaches the log or the audit trail.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { SignJWT } from 'jose';
@@ -18,6 +21,9 @@ import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { uniqueName } from '../helpers/unique.js';
 import { connectTemporal } from '../../clients/temporal-connection.js';
+import { which } from '../../stack/shell.js';
+
+const execFileAsync = promisify(execFile);
 
 const lines: string[] = [];
 const memory = new Writable({
@@ -258,6 +264,31 @@ describe('identity state', () => {
     const res = await call('/codec/decode', { token: auditor, body: { payloads: [toJson(signal as Payload)] }, headers: { 'x-namespace': p.cfg.temporal.namespace } });
     const decoded = fromJson(((await res.json()) as any).payloads[0]);
     expect(defaultPayloadConverter.fromPayload<any>(decoded).snapshot).toMatchObject({ employeeId: id, familyName: 'Lovelace' });
+  });
+
+  it('the temporal CLI reads a query and the history decoded through the endpoint (`--codec-endpoint`, `--codec-auth`)', async () => {
+    const id = uniqueName('E').replaceAll('.', '');
+    await p.produce([{ key: id, value: JSON.stringify(hrEvent(id)) }]);
+    const handle = p.ingress.client.workflow.getHandle(identityWorkflowId(id));
+    await eventually(`${id} provisioned`, async () => ((await handle.query(getState).catch(() => undefined))?.status === 'provisioned' ? true : undefined));
+    const cli = which('temporal') ?? path.join(p.cfg.cacheDir, 'bin', 'temporal');
+    // A query encodes its (absent) arguments first, so the CLI needs an operator's token.
+    const codec = ['--address', p.cfg.temporal.address, '--namespace', p.cfg.temporal.namespace, '--codec-endpoint', `${api.url}/codec`, '--codec-auth', `Bearer ${await token(['operator'])}`];
+    const query = await execFileAsync(cli, ['workflow', 'query', '--workflow-id', identityWorkflowId(id), '--type', 'getState', '-o', 'json', ...codec]);
+    expect(JSON.parse(query.stdout)).toMatchObject({ queryResult: [{ employeeId: id, status: 'provisioned' }] });
+    // `workflow show -o json` prints each payload as protobuf JSON: its encoding and its data in base64.
+    const signalPayload = (stdout: string) => {
+      const events = (JSON.parse(stdout) as { events: Array<{ workflowExecutionSignaledEventAttributes?: { input: { payloads: Array<{ metadata: Record<string, string>; data: string }> } } }> }).events;
+      const payload = events.find((e) => e.workflowExecutionSignaledEventAttributes)!.workflowExecutionSignaledEventAttributes!.input.payloads[0]!;
+      return { encoding: Buffer.from(payload.metadata.encoding!, 'base64').toString(), data: Buffer.from(payload.data, 'base64') };
+    };
+    const decoded = signalPayload((await execFileAsync(cli, ['workflow', 'show', '--workflow-id', identityWorkflowId(id), '-o', 'json', ...codec])).stdout);
+    expect(decoded.encoding).toBe('json/plain');
+    expect(JSON.parse(decoded.data.toString())).toMatchObject({ snapshot: { employeeId: id, familyName: 'Lovelace' } });
+    // Without the endpoint, the same history is ciphertext.
+    const sealed = signalPayload((await execFileAsync(cli, ['workflow', 'show', '--workflow-id', identityWorkflowId(id), '-o', 'json', '--address', p.cfg.temporal.address, '--namespace', p.cfg.temporal.namespace])).stdout);
+    expect(sealed.encoding).toBe('binary/sealed');
+    expect(sealed.data.includes(Buffer.from('Lovelace'))).toBe(false);
   });
 
   it('504 when no worker answers the query in time', async () => {
