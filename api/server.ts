@@ -13,12 +13,12 @@ import { WorkflowNotFoundError, type Payload, type PayloadCodec } from '@tempora
 import { EncryptionCodec } from '../codec/encryption-codec.js';
 import { loadKeyring } from '../codec/keyring.js';
 import type { Logger } from '../observability/logger.js';
-import type { Config } from '../schemas/config.js';
+import { isLoopbackHost, type Config } from '../schemas/config.js';
 import { employeeIdSchema } from '../schemas/events.js';
 import { recentOutcomes, type Store } from '../store/index.js';
 import { getState, identityWorkflowId } from '../workflows/messages.js';
 import { listenError } from '../runtime/ports.js';
-import { auditRefusals, authenticate, authorize, callerOf, pathOf, sendError, type JwtSettings } from './auth.js';
+import { auditRefusals, authenticate, authorize, callerOf, pathOf, sendError, type Caller, type JwtSettings } from './auth.js';
 import { registerApplicationRoutes } from './routes/applications.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerFenceRoutes } from './routes/fence.js';
@@ -82,6 +82,32 @@ function withTimeout<T>(ms: number, what: string, fn: () => Promise<T>): Promise
   });
 }
 
+/** The caller the local Temporal UI decodes as, in development mode: it reads, never writes. */
+const LOCAL_UI: Caller = { employeeId: 'local-temporal-ui', roles: ['auditor'] };
+
+const isLoopbackAddress = (address: string | undefined) => address !== undefined && (address === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(address));
+
+/**
+ * Development mode only: the Temporal UI of the person running the local stack decodes without a
+ * token (the local dev server's UI cannot pass one), so the demo's UI shows decoded inputs, results
+ * and queries. Only `/codec/decode`, only without an Authorization header, only from a browser page
+ * on an allowed loopback origin (`Origin` is set by the browser, not by the page) and from a loopback
+ * address; everything else goes through the token check as in production.
+ */
+function localUiDecodes(origins: ReadonlySet<string>, log: Logger) {
+  const localOrigins = new Set([...origins].filter((o) => URL.canParse(o) && isLoopbackHost(new URL(o).hostname)));
+  let announced = false;
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const origin = req.headers.origin;
+    if (!req.headers.authorization && origin && localOrigins.has(origin) && isLoopbackAddress(req.socket.remoteAddress)) {
+      res.locals.caller = LOCAL_UI;
+      if (!announced) log.info({ origin }, 'codec: the local Temporal UI decodes without a token (development mode only)');
+      announced = true;
+    }
+    next();
+  };
+}
+
 export async function startApi(options: StartApiOptions): Promise<ApiServer> {
   const { cfg, logger, client, store, jwt } = options;
   const log = logger.child({ component: 'api' });
@@ -139,6 +165,7 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
 
   // Everything below needs a valid bearer token; every 401 and 403 is logged and, with a store, audited.
   const onRefused = auditRefusals({ logger: log, ...(store ? { store } : {}) });
+  if (cfg.mode === 'development') app.use('/codec/decode', localUiDecodes(origins, log));
   app.use(authenticate(jwt, onRefused));
   app.use(express.json({ limit: '16mb', type: ['application/json', 'application/*+json'] }));
 

@@ -149,6 +149,12 @@ const DYNAMIC_CONFIG = [
 const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=NORMAL'];
 const flags = (name: string, values: string[]) => values.flatMap((v) => [name, v]);
 
+/** The API's codec endpoint, for the local UI: api.url, else the API's port on loopback (none when the port is picked at random). */
+export function uiCodecEndpoint(cfg: Config): string | undefined {
+  const base = cfg.api.url ?? (cfg.http.apiPort ? `http://127.0.0.1:${cfg.http.apiPort}` : undefined);
+  return base ? `${base.replace(/\/+$/, '')}/codec` : undefined;
+}
+
 /** The plain dev server: Temporal CLI `server start-dev` with the Web UI. */
 async function startDevServer(cfg: Config, report: Reporter, dir: string): Promise<ReturnType<typeof startDetached>> {
   const cli = await obtainCli(cfg, report);
@@ -160,6 +166,9 @@ async function startDevServer(cfg: Config, report: Reporter, dir: string): Promi
     args: [
       'server', 'start-dev',
       '--ip', host!, '--port', port!, '--ui-port', String(cfg.temporal.uiPort),
+      // The UI decodes payloads through the API's codec endpoint (api/server.ts: without a token
+      // for this loopback UI in development mode), so the demo's workflows read in clear there.
+      ...(uiCodecEndpoint(cfg) ? ['--ui-codec-endpoint', uiCodecEndpoint(cfg)!] : []),
       '--namespace', cfg.temporal.namespace,
       '--db-filename', path.join(dir, 'temporal.db'),
       ...flags('--sqlite-pragma', SQLITE_PRAGMAS),

@@ -230,6 +230,35 @@ describe('the remote codec for the Temporal UI', () => {
   });
 });
 
+describe("the local Temporal UI in development mode", () => {
+  it('decodes without a token from the allowed loopback UI origin only, and only decodes', async () => {
+    expect(p.cfg.mode).toBe('development');
+    const [codec] = dataConverter(p.cfg.dataDir).payloadCodecs!;
+    const [sealed] = await codec!.encode([defaultPayloadConverter.toPayload({ familyName: 'Lovelace' })]);
+    const body = { payloads: [toJson(sealed!)] };
+    const fromUi = await call('/codec/decode', { body, headers: { origin: UI } });
+    expect(fromUi.status).toBe(200);
+    expect(defaultPayloadConverter.fromPayload(fromJson(((await fromUi.json()) as any).payloads[0]))).toEqual({ familyName: 'Lovelace' });
+    expect(fromUi.headers.get('access-control-allow-origin')).toBe(UI);
+    // Any other origin, no origin, or encoding still needs a token.
+    expect((await call('/codec/decode', { body, headers: { origin: 'http://evil.example' } })).status).toBe(401);
+    expect((await call('/codec/decode', { body })).status).toBe(401);
+    expect((await call('/codec/encode', { body: { payloads: [] }, headers: { origin: UI } })).status).toBe(401);
+    // A token that is there is checked as ever.
+    expect((await call('/codec/decode', { body, token: 'not-a-token', headers: { origin: UI } })).status).toBe(401);
+  });
+
+  it('in production mode the same request needs a token', async () => {
+    const prod = await startApi({ cfg: { ...p.cfg, mode: 'production' }, logger: createLogger({ level: 'silent', name: 'api-test' }), client: p.ingress.client, port: 0, jwt, corsOrigins: [UI], codec: new EncryptionCodec(loadKeyring({ dataDir: p.cfg.dataDir })) });
+    try {
+      const res = await fetch(`${prod.url}/codec/decode`, { method: 'POST', headers: { origin: UI, 'content-type': 'application/json' }, body: JSON.stringify({ payloads: [] }) });
+      expect(res.status).toBe(401);
+    } finally {
+      await prod.close();
+    }
+  });
+});
+
 describe('identity state', () => {
   it('returns a real identity workflow’s getState and its recent outcomes; decodes its history for the UI', async () => {
     const id = uniqueName('E').replaceAll('.', '');
