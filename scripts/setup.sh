@@ -32,3 +32,21 @@ fi
 if ! bash scripts/scim-compliance/install.sh; then
   echo "setup: could not install the SCIM compliance checker; test/targets/scim-compliance.test.ts will fail until scripts/scim-compliance/install.sh succeeds" >&2
 fi
+
+# Debian's chromium, which test/integration/temporal-ui.test.ts drives headless (playwright-core's
+# own browser downloads are not used). Installed as the stack installs slapd and PostgreSQL: as
+# root on a Debian-family system; otherwise the command is printed and that test fails until then.
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  chromium_install="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium from Debian's archive (the Temporal UI test drives it headless)..."
+    sh -c "$chromium_install" 2>&1 | { grep -E '^(Get|Setting up|E:)' || true; } | sed 's/^/  /' || true
+    if ! command -v chromium >/dev/null 2>&1; then
+      echo "setup: could not install chromium (see above); test/integration/temporal-ui.test.ts will fail until it is installed: $chromium_install" >&2
+    fi
+  else
+    echo "setup: chromium is not installed; test/integration/temporal-ui.test.ts needs it. Install it with:" >&2
+    echo "  sudo sh -c '$chromium_install'" >&2
+    echo "(or set CHROMIUM to a Chromium binary)" >&2
+  fi
+fi

@@ -1,6 +1,7 @@
 // Background processes that the project starts and later stops by the PID it recorded.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 
 export type ManagedProcess = { name: string; pid: number; logFile: string };
@@ -110,4 +111,16 @@ export async function waitFor(
     await sleep(options.intervalMs ?? 250);
   }
   throw new Error(`${what}: not healthy after ${Math.round(options.timeoutMs / 1000)} s${options.logFile ? `; see ${options.logFile}` : ''}`);
+}
+
+/** A port free on 127.0.0.1 just now (the OS's pick), for a server started next. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -4,11 +4,12 @@
 // wrapper script. The SDK gives the server 5 s to come up; a JVM loading 40 jars takes about 4 s
 // on two busy cores, so the class-data-sharing archive made here once (about 1 s then) matters.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { projectRoot } from '../schemas/config.js';
 import { javaBinary } from './kafka.js';
+import { freePort } from './processes.js';
 import { requireCommand, run, type Reporter } from './shell.js';
 
 /** io.temporal:temporal-test-server (the Java SDK's release; the newest on Maven Central when written). */
@@ -99,17 +100,6 @@ async function makeClassArchive(java: string, libs: string, archive: string, rep
   } finally {
     rmSync(tmp, { force: true });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function listening(port: number): Promise<boolean> {

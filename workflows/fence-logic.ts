@@ -133,3 +133,36 @@ function publicBatch(b: FenceBatch & { scopes?: string[] }): FenceBatch {
 export function fenceState(m: FenceModel, now: number): FenceState {
   return { windowMs: m.windowMs, inWindow: countsInWindow(m, now), held: m.held, batches: m.batches.map(publicBatch) };
 }
+
+/** How many held requests the memo lists: it stays near Temporal's 2 KB memo warning (limit.memoSize.warn); getFenceState lists them all. */
+export const MEMO_HELD_LISTED = 10;
+
+/**
+ * The fence's memo, what the Temporal UI and `temporal workflow describe` show of it: the open
+ * batches and the held requests (the first MEMO_HELD_LISTED with employee id, batch and steps).
+ * Sealed by the payload codec like every payload the worker sends (the SDK encodes memo fields
+ * too), read in clear through the codec endpoint. Every field is an object or a list, never a bare
+ * number: the Temporal UI (2.42) shows a field that decodes to a falsy value (0) as its sealed payload.
+ */
+export type FenceMemo = {
+  openBatches: string[];
+  held: {
+    requests: number;
+    listed: Array<{ employeeId: string; batchId: string; heldAt: string; steps: string[] }>;
+    /** Held requests past MEMO_HELD_LISTED. */
+    notListed: number;
+  };
+};
+
+export function fenceMemo(m: FenceModel): FenceMemo {
+  const listed = m.held.slice(0, MEMO_HELD_LISTED).map((h) => ({
+    employeeId: h.employeeId,
+    batchId: h.batchId,
+    heldAt: h.heldAt,
+    steps: h.steps.map((s) => [s.action, s.app, s.entitlementId].filter(Boolean).join(' ')),
+  }));
+  return {
+    openBatches: m.batches.filter((b) => b.status === 'open').map((b) => b.batchId),
+    held: { requests: m.held.length, listed, notListed: m.held.length - listed.length },
+  };
+}

@@ -4,9 +4,10 @@
 // `releaseBatch`, `rejectBatch` with validators); the fence then signals `fenceDecision` to each
 // held identity workflow. Its state is a workflow's: it survives worker restarts and is carried
 // across continue-as-new. Visible in the Temporal UI: search attribute ProvisioningStatus
-// (fence-holding | fence-clear), memo (held requests, open batches) and the query getFenceState.
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { decideBatch, decidePermit, emptyFence, fenceState, refusal, withdraw, type Decided, type FenceModel } from './fence-logic.js';
+// (fence-holding | fence-clear), memo (open batches and the first held requests, fence-logic.ts
+// fenceMemo: sealed by the payload codec, read through the codec endpoint) and the query getFenceState.
+import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, patched, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { decideBatch, decidePermit, emptyFence, fenceMemo, fenceState, refusal, withdraw, type Decided, type FenceModel } from './fence-logic.js';
 import { fenceDecision, getFenceState, permitWithdrawn, rejectBatch, releaseBatch, requestPermit } from './fence-messages.js';
 import { ProvisioningStatus } from './search-attributes.js';
 
@@ -14,14 +15,16 @@ export type FenceInput = { carried?: FenceModel };
 
 export async function fence(input: FenceInput = {}): Promise<void> {
   const m: FenceModel = input.carried ?? emptyFence();
+  // Runs from before this change showed counts only, and only when a count changed.
+  const listsHeld = patched('fence-memo-lists-held');
   let shown = '';
   const show = () => {
-    const open = m.batches.filter((b) => b.status === 'open').map((b) => b.batchId);
-    const now = JSON.stringify({ held: m.held.length, open });
+    const memo = fenceMemo(m);
+    const now = listsHeld ? JSON.stringify(memo) : JSON.stringify({ held: memo.held.requests, open: memo.openBatches });
     if (now === shown) return;
     shown = now;
     upsertSearchAttributes([{ key: ProvisioningStatus, value: m.held.length > 0 ? 'fence-holding' : 'fence-clear' }]);
-    upsertMemo({ heldRequests: m.held.length, openBatches: open });
+    upsertMemo(listsHeld ? memo : { heldRequests: memo.held.requests, openBatches: memo.openBatches });
   };
   const notify = async ({ notify }: Decided) => {
     // A person's workflow that has ended (terminated by an operator) no longer waits: skip it.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideBatch, decidePermit, emptyFence, fenceState, refusal, withdraw } from '../../workflows/fence-logic.js';
+import { decideBatch, decidePermit, emptyFence, fenceMemo, fenceState, MEMO_HELD_LISTED, refusal, withdraw } from '../../workflows/fence-logic.js';
 import { scopeKey, type PermitRequest } from '../../workflows/fence-messages.js';
 
 const MIN = 60_000;
@@ -87,5 +87,21 @@ describe('the fence', () => {
     for (const n of [1, 2, 3, 4]) decidePermit(m, ask(n), 0);
     withdraw(m, ask(4).requestId);
     expect(fenceState(m, 0).held).toEqual([]);
+  });
+});
+
+describe("the fence's memo", () => {
+  it('lists the first held requests by employee id, batch and steps, and counts the rest', () => {
+    const m = emptyFence();
+    expect(fenceMemo(m)).toEqual({ openBatches: [], held: { requests: 0, listed: [], notListed: 0 } });
+    const over = MEMO_HELD_LISTED + 5;
+    for (let n = 1; n <= 3 + over; n++) decidePermit(m, ask(n, n === 4 ? { steps: [...ask(n).steps, { key: 'revoke/chat/admins', app: 'chat', action: 'revoke', entitlementId: 'admins' }] } : {}), 0);
+    const memo = fenceMemo(m);
+    expect(memo).toMatchObject({ openBatches: ['batch-1'], held: { requests: over, notListed: 5 } });
+    expect(memo.held.listed).toHaveLength(MEMO_HELD_LISTED);
+    expect(memo.held.listed[0]).toEqual({ employeeId: 'E4', batchId: 'batch-1', heldAt: new Date(0).toISOString(), steps: ['disableAccount chat', 'revoke chat admins'] });
+    expect(memo.held.listed[1]!.steps).toEqual(['disableAccount chat']);
+    // Small enough for Temporal's 2 KB memo warning with every listed request.
+    expect(JSON.stringify(memo).length).toBeLessThan(2048);
   });
 });
