@@ -86,7 +86,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle, outcomes, itsmRequests } },
     temporal: { ...base.temporal, taskQueue },
     postgres: { ...base.postgres, schema: storeSchema },
-    audit: { checkpointsFile: path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'checkpoints.jsonl') },
+    audit: { ...base.audit, checkpointsFile: path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'checkpoints.jsonl') },
   };
   await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, outcomes, itsmRequests, `${itsmRequests}.dlq`]);
   const names = options.appNames ?? ['chat', 'code'];
