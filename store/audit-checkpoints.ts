@@ -151,16 +151,19 @@ export async function readCheckpoints(file: string, verifier: AuditVerifier): Pr
 }
 
 /**
- * Reads and checks every checkpoint message on the audit topic, up to its end as of now (the
- * records beside them are skipped). A message that claims to be a checkpoint and is not a valid,
- * signed one is a problem; its place is `partition p offset o`.
+ * Reads and checks every checkpoint message of one chain on the audit topic, up to its end as of
+ * now (the records beside them, and other chains' checkpoints, are skipped: the topic may serve
+ * several pipelines, or outlive a database re-created on purpose). A message of this chain that is
+ * not a valid, signed checkpoint is a problem; its place is `partition p offset o`.
  */
-export async function readKafkaCheckpoints(kafka: Kafka, topic: string, verifier: AuditVerifier): Promise<{ checkpoints: Checkpoint[]; problems: Array<{ at: string; message: string }> }> {
+export async function readKafkaCheckpoints(kafka: Kafka, topic: string, verifier: AuditVerifier, chain: string): Promise<{ checkpoints: Checkpoint[]; problems: Array<{ at: string; message: string }> }> {
   const checkpoints: Checkpoint[] = [];
   const problems: Array<{ at: string; message: string }> = [];
   for (const { partition, message } of await readToEnd(kafka, topic)) {
     if (String(message.headers?.['ce-type'] ?? '') !== CHECKPOINT_MESSAGE_TYPE) continue;
     const parsed = parseJson(message.value?.toString('utf8') ?? '');
+    const claimed = String(message.headers?.chain ?? (parsed as { chain?: unknown } | undefined)?.chain ?? '');
+    if (claimed !== chain || (parsed as { chain?: unknown } | undefined)?.chain !== chain) continue;
     const checked = parsed === undefined ? 'not JSON' : checkCheckpoint(parsed, verifier);
     if (typeof checked === 'string') problems.push({ at: `partition ${partition} offset ${message.offset}`, message: checked });
     else checkpoints.push(checked);

@@ -58,7 +58,8 @@ export type VerifyResult = {
 export type CheckpointSource = {
   name: string;
   foreignChains: 'fail' | 'skip';
-  read(verifier: AuditVerifier): Promise<{ checkpoints: Checkpoint[]; problems: Array<{ at: string; message: string }> }>;
+  /** The checkpoints there (a source that may hold several chains returns `chain`'s only). */
+  read(verifier: AuditVerifier, chain: string): Promise<{ checkpoints: Checkpoint[]; problems: Array<{ at: string; message: string }> }>;
 };
 
 export function fileCheckpointSource(file: string): CheckpointSource {
@@ -73,7 +74,7 @@ export function fileCheckpointSource(file: string): CheckpointSource {
 }
 
 export function kafkaCheckpointSource(kafka: Kafka, topic: string): CheckpointSource {
-  return { name: `kafka ${topic}`, foreignChains: 'skip', read: (verifier) => readKafkaCheckpoints(kafka, topic, verifier) };
+  return { name: `kafka ${topic}`, foreignChains: 'skip', read: (verifier, chain) => readKafkaCheckpoints(kafka, topic, verifier, chain) };
 }
 
 export type VerifyOptions = {
@@ -92,7 +93,9 @@ export async function verifyAuditChain(pool: pg.Pool, options: VerifyOptions): P
   const sources = [...(options.checkpointsFile ? [fileCheckpointSource(options.checkpointsFile)] : []), ...(options.checkpointSources ?? [])];
   // Checkpoints first, the snapshot after: every checkpoint then names a head the snapshot holds.
   const until = options.expect?.until ?? Date.now();
-  const read = await Promise.all(sources.map(async (source) => ({ source, ...(await source.read(options.verifier)) })));
+  // The chain's id never changes: read it now to pick this chain's checkpoints from a shared topic.
+  const chain = headRowSchema.parse((await pool.query('select chain_id, seq, hash from audit_head')).rows[0]).chain_id;
+  const read = await Promise.all(sources.map(async (source) => ({ source, ...(await source.read(options.verifier, chain)) })));
   const client = await pool.connect();
   try {
     // One snapshot for the whole walk, so records appended meanwhile do not look like a mismatch.

@@ -7,9 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerAuditCommands } from '../../../cli/commands/audit.js';
 import { formatKeyEntry } from '../../../crypto/keyring.js';
 import { createKafka } from '../../../kafka/client.js';
 import { readToEnd } from '../../../kafka/topic-reader.js';
@@ -21,6 +19,7 @@ import { createKafkaAuditSink, publishPendingAuditRecords, type AuditSink } from
 import { generateSigningSeed } from '../../../store/signing.js';
 import { loadStoreKeys } from '../../../store/store-keys.js';
 import { uniqueName } from '../../helpers/unique.js';
+import { runAuditCli } from './run-audit-cli.js';
 import { createTestStore, type TestStore } from './test-store.js';
 
 const topic = uniqueName('audit-cp');
@@ -78,23 +77,7 @@ const append = async (t: TestStore, n: number) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function run(...args: string[]): Promise<{ out: string; exitCode: number }> {
-  const program = new Command().exitOverride();
-  registerAuditCommands(program);
-  const lines: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    vi.restoreAllMocks();
-  }
-  const exitCode = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { out: lines.join(''), exitCode };
-}
+const run = runAuditCli;
 
 /** The checkpoint messages of one chain on the topic, as produced. */
 async function checkpointsOnTopic(chain: string): Promise<Array<{ key: string; headers: Record<string, string>; value: Checkpoint }>> {
@@ -112,6 +95,22 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
+  }
+}
+
+/** Runs a checkpointer to the file and the topic while appending each batch, each time until its head is checkpointed. */
+async function checkpointWhileAppending(t: TestStore, intervalMs: number, batches: number[]): Promise<void> {
+  const checkpointer = startCheckpointer(t.store.pool, t.signer, [fileDestination(t.checkpointsFile), kafkaDestination(await sink(), topic)], { intervalMs });
+  try {
+    let seq = 0;
+    for (const n of batches) {
+      await append(t, n);
+      seq += n;
+      const head = seq;
+      await waitFor(`a checkpoint of seq ${head}`, async () => (await readCheckpoints(t.checkpointsFile, t.store.keys.verifier)).checkpoints.some((c) => c.seq === head));
+    }
+  } finally {
+    await checkpointer.stop();
   }
 }
 
@@ -211,16 +210,7 @@ describe('audit checkpoints outside the host', () => {
   it('deleting the newest lines of the file fails audit verify, naming the records no checkpoint vouches for', async () => {
     const t = await store();
     useInCli(t);
-    const s = await sink();
-    const checkpointer = startCheckpointer(t.store.pool, t.signer, [fileDestination(t.checkpointsFile), kafkaDestination(s, topic)], { intervalMs: 1000 });
-    try {
-      await append(t, 3);
-      await waitFor('a checkpoint of seq 3', async () => (await readCheckpoints(t.checkpointsFile, t.store.keys.verifier)).checkpoints.some((c) => c.seq === 3));
-      await append(t, 3);
-      await waitFor('a checkpoint of seq 6', async () => (await readCheckpoints(t.checkpointsFile, t.store.keys.verifier)).checkpoints.some((c) => c.seq === 6));
-    } finally {
-      await checkpointer.stop();
-    }
+    await checkpointWhileAppending(t, 1000, [3, 3]);
     const lines = readFileSync(t.checkpointsFile, 'utf8').trim().split('\n');
     writeFileSync(t.checkpointsFile, `${lines.filter((l) => JSON.parse(l).seq <= 3).join('\n')}\n`);
     await sleep(2500);
@@ -233,14 +223,7 @@ describe('audit checkpoints outside the host', () => {
   it('with the file gone, the checkpoints on the topic alone name a truncated tail', async () => {
     const t = await store();
     useInCli(t);
-    const s = await sink();
-    const checkpointer = startCheckpointer(t.store.pool, t.signer, [fileDestination(t.checkpointsFile), kafkaDestination(s, topic)], { intervalMs: 200 });
-    try {
-      await append(t, 10);
-      await waitFor('a checkpoint of seq 10', async () => (await readCheckpoints(t.checkpointsFile, t.store.keys.verifier)).checkpoints.some((c) => c.seq === 10));
-    } finally {
-      await checkpointer.stop();
-    }
+    await checkpointWhileAppending(t, 200, [10]);
     // Whoever holds the database and this host cuts the last three records, rolls the head back and removes the file.
     const { rows } = await t.store.pool.query<{ seq: string; hash: string; recorded_at: Date }>('select seq, hash, recorded_at from audit_records where seq = 7');
     await t.tamper('delete from audit_records where seq > 7');
