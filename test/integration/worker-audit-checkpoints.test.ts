@@ -13,6 +13,7 @@ import { readToEnd } from '../../kafka/topic-reader.js';
 import { grantSweepScheduleId } from '../../runtime/grant-sweep-schedule.js';
 import { createProvisioningWorker, type ProvisioningWorker } from '../../runtime/worker.js';
 import { databaseUrl, loadConfig, type Config } from '../../schemas/config.js';
+import { ensureTopics } from '../../stack/kafka.js';
 import { CHECKPOINT_MESSAGE_TYPE, readCheckpoints } from '../../store/audit-checkpoints.js';
 import { fileCheckpointSource, kafkaCheckpointSource, verifyAuditChain } from '../../store/audit-verify.js';
 import { eventually, logger } from '../helpers/pipeline.js';
@@ -34,10 +35,7 @@ const kafka = createKafka(cfg);
 let worker: ProvisioningWorker | undefined;
 
 beforeAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] });
-  await admin.disconnect();
+  await ensureTopics(cfg, [topic]);
 });
 afterAll(async () => {
   await worker?.shutdown();

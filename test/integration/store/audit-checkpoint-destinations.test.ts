@@ -12,6 +12,7 @@ import { formatKeyEntry } from '../../../crypto/keyring.js';
 import { createKafka } from '../../../kafka/client.js';
 import { readToEnd } from '../../../kafka/topic-reader.js';
 import { loadConfig } from '../../../schemas/config.js';
+import { ensureTopics } from '../../../stack/kafka.js';
 import {
   CHECKPOINT_MESSAGE_TYPE, checkpointDestinations, checkpointerOptions, fileDestination, kafkaDestination, readCheckpoints, startCheckpointer, type Checkpoint,
 } from '../../../store/audit-checkpoints.js';
@@ -38,10 +39,7 @@ const stores: TestStore[] = [];
 const sinks: AuditSink[] = [];
 
 beforeAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] });
-  await admin.disconnect();
+  await ensureTopics(loadConfig(), [topic]);
 });
 afterAll(async () => {
   process.env = saved;
