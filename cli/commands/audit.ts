@@ -4,13 +4,14 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../schemas/config.js';
 import { createKafka } from '../../kafka/client.js';
 import { checkpointDestinations, signCheckpoint } from '../../store/audit-checkpoints.js';
-import { createKafkaAuditSink, publishPendingAuditRecords } from '../../store/audit-publisher.js';
+import { createKafkaAuditSink, publishPendingAuditRecords, type AuditSink } from '../../store/audit-publisher.js';
 import { queryAudit, type AuditRow } from '../../store/audit-query.js';
 import { fileCheckpointSource, kafkaCheckpointSource, verifyAuditChain, type VerifyResult } from '../../store/audit-verify.js';
 import { openStore } from '../../store/open-store.js';
 import { purgeExpiredPersons } from '../../store/retention.js';
 import type { Store } from '../../store/store.js';
 import { ConfigError } from '../../schemas/config.js';
+import { CommandFailure, kafkaReason, oneLine } from '../failure.js';
 import { say } from '../say.js';
 
 
@@ -178,14 +179,23 @@ export function registerAuditCommands(program: Command): void {
     .action(async () => {
       const cfg = loadConfig();
       await withStore(async (store) => {
-        const sink = cfg.audit.checkpointTo.includes('kafka') ? await createKafkaAuditSink(cfg) : undefined;
+        // Kafka is connected on the first write: a broker that is down fails its destination only.
+        let opened: Promise<AuditSink> | undefined;
+        const sink: AuditSink = { send: async (messages) => (await (opened ??= createKafkaAuditSink(cfg))).send(messages), close: async () => undefined };
         try {
           const cp = await signCheckpoint(store.pool, store.keys.signer);
-          const destinations = checkpointDestinations({ ...cfg, audit: { ...cfg.audit, checkpointsFile: store.checkpointsFile! } }, sink);
-          for (const destination of destinations) await destination.write(cp);
-          say(`audit checkpoint: seq ${cp.seq} head ${cp.head.slice(0, 16)}… written to ${destinations.map((d) => d.name).join(' and ')}`);
+          const written: string[] = [];
+          const failed: string[] = [];
+          for (const destination of checkpointDestinations({ ...cfg, audit: { ...cfg.audit, checkpointsFile: store.checkpointsFile! } }, sink)) {
+            await destination.write(cp).then(
+              () => written.push(destination.name),
+              (err: unknown) => failed.push(`${destination.name}: ${kafkaReason(err) ?? oneLine((err as Error).message)}`),
+            );
+          }
+          if (written.length > 0) say(`audit checkpoint: seq ${cp.seq} head ${cp.head.slice(0, 16)}… written to ${written.join(' and ')}`);
+          if (failed.length > 0) throw new CommandFailure(`audit checkpoint: seq ${cp.seq} not written to ${failed.join('; ')}`);
         } finally {
-          await sink?.close();
+          await (await opened?.catch(() => undefined))?.close();
         }
       });
     });

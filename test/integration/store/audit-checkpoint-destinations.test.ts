@@ -205,6 +205,17 @@ describe('audit checkpoints outside the host', () => {
     expect((await run('audit', 'verify', '--from', 'kafka')).exitCode).toBe(0);
   });
 
+  it('audit checkpoint with the brokers down still writes the file, and fails naming the topic', async () => {
+    const t = await store();
+    useInCli(t);
+    await append(t, 2);
+    // Nobody listens on port 9 (discard): the audit topic cannot be reached.
+    process.env.KAFKA_BROKERS = '127.0.0.1:9';
+    await expect(run('audit', 'checkpoint')).rejects.toThrow(new RegExp(`^audit checkpoint: seq 2 not written to kafka ${topic}: `));
+    const { checkpoints } = await readCheckpoints(t.checkpointsFile, t.store.keys.verifier);
+    expect(checkpoints.map((c) => c.seq)).toEqual([2]);
+  }, 60_000);
+
   it('deleting the newest lines of the file fails audit verify, naming the records no checkpoint vouches for', async () => {
     const t = await store();
     useInCli(t);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { formatVerifyResult, parseSources } from '../../../cli/commands/audit.js';
 import { HEARTBEAT_INTERVALS, missingCheckpoints, type TimedSeq } from '../../../store/checkpoint-expectations.js';
 import type { VerifyResult } from '../../../store/audit-verify.js';
+import { loadConfig } from '../../../schemas/config.js';
 
 const T0 = Date.parse('2026-12-01T08:00:00Z');
 const min = (m: number) => T0 + m * 60_000;
@@ -126,5 +127,22 @@ describe('audit verify output', () => {
     expect(parseSources('kafka')).toEqual(['kafka']);
     expect(parseSources('file, kafka')).toEqual(['file', 'kafka']);
     expect(() => parseSources('s3')).toThrow(/--from expects file, kafka or file,kafka; got s3/);
+  });
+});
+
+describe('the checkpoint settings', () => {
+  const root = '/nonexistent-root';
+  it('default to the file and the topic, every 30 s, 5 min of grace', () => {
+    expect(loadConfig({ env: {}, root }).audit).toEqual({ checkpointsFile: `${root}/.provisioner/audit/checkpoints.jsonl`, checkpointTo: ['file', 'kafka'], checkpointIntervalSeconds: 30, checkpointGraceSeconds: 300 });
+  });
+
+  it('come from the environment', () => {
+    const cfg = loadConfig({ env: { PROVISIONER_AUDIT_CHECKPOINT_TO: 'kafka', PROVISIONER_AUDIT_CHECKPOINT_INTERVAL: '10', PROVISIONER_AUDIT_CHECKPOINT_GRACE: '60', PROVISIONER_AUDIT_CHECKPOINTS: '/mnt/audit/cp.jsonl' }, root });
+    expect(cfg.audit).toEqual({ checkpointsFile: '/mnt/audit/cp.jsonl', checkpointTo: ['kafka'], checkpointIntervalSeconds: 10, checkpointGraceSeconds: 60 });
+  });
+
+  it('refuse a destination that does not exist, naming the variable', () => {
+    expect(() => loadConfig({ env: { PROVISIONER_AUDIT_CHECKPOINT_TO: 'file,s3' }, root })).toThrow(/at audit\.checkpointTo\.1 \(set by PROVISIONER_AUDIT_CHECKPOINT_TO\)/);
+    expect(() => loadConfig({ env: { PROVISIONER_AUDIT_CHECKPOINT_INTERVAL: 'soon' }, root })).toThrow(/at audit\.checkpointIntervalSeconds \(set by PROVISIONER_AUDIT_CHECKPOINT_INTERVAL\)/);
   });
 });
