@@ -56,7 +56,7 @@ const cfg: Config = {
   ...loaded,
   // Its own store schema and checkpoint file, beside a running demo.
   postgres: { ...loaded.postgres, schema: storeSchema },
-  audit: { checkpointsFile: path.join(mkdtempSync(path.join(tmpdir(), 'bench-audit-')), 'checkpoints.jsonl') },
+  audit: { ...loaded.audit, checkpointsFile: path.join(mkdtempSync(path.join(tmpdir(), 'bench-audit-')), 'checkpoints.jsonl') },
   policy: { ...loaded.policy, dir: policyFiles.dir },
   kafka: { ...loaded.kafka, topics: { ...loaded.kafka.topics, hrLifecycle, outcomes } },
   // Both of each app's queues (its own and its urgent one for leavers) get --app-rps.

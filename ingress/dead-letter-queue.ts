@@ -5,7 +5,7 @@ import type { Config } from '../schemas/config.js';
 import { loadKeyring } from '../codec/keyring.js';
 import { describeDeadLetter, dlqTopicOf, DLQ_HEADERS, originalBytes, originalHeaders, type DeadLetter } from './dead-letters.js';
 import { createKafka } from '../kafka/client.js';
-import { committedOffsets, readToEnd } from './topic-reader.js';
+import { committedOffsets, readToEnd } from '../kafka/topic-reader.js';
 
 export type ListedDeadLetter = DeadLetter & { redriven: boolean };
 

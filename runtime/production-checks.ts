@@ -1,7 +1,7 @@
 // Production mode (`mode: production`, PROVISIONER_MODE): what would make a long-running process
 // unfit to run for a company, one line per problem, so that a start is refused with all of them at
 // once (cli/commands/processes.ts, cli/commands/api.ts: exit 2 through the ConfigError path).
-// Four kinds of problem, from issue 17:
+// Four kinds of problem, from issue 17, and the audit trail's own (issue 18):
 //   - a secret is a development default: the local slapd's bind password, a secret file under
 //     <dataDir>/secrets (the development tokens `apps up` writes, the secured stack's passwords),
 //     the API JWT secret `api token --dev` generates into <dataDir>;
@@ -11,7 +11,9 @@
 //   - a connection to a server off this machine is unencrypted: plain ldap:// without StartTLS, a
 //     SCIM app marked insecureHttp, Kafka brokers or Temporal without TLS, PostgreSQL without verified TLS;
 //   - the API would trust development tokens: no JWT secret configured, so the HS256 secret in
-//     <dataDir> would verify them (until OIDC).
+//     <dataDir> would verify them (until OIDC);
+//   - the audit trail would not survive its host: the audit signing key's file inside the data
+//     folder (beside what it signs: whoever takes one takes both), or the checkpoint file there.
 // Development mode is not checked: the demo and the local stack run as they always have.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -112,6 +114,24 @@ function generatedKeyProblem(env: NodeJS.ProcessEnv, name: string, defaultFile: 
   return `keys: ${name} is not set, so a key would be generated into ${defaultFile} (or an earlier generated one used); set ${name}_FILE (or ${name}) to the production keys`;
 }
 
+/**
+ * The audit trail apart from the data folder: the signing key's file (a key generated under
+ * <dataDir>/keys is already refused as generated) and the checkpoint file, when checkpoints go to a
+ * file, must live elsewhere (a secrets mount; another host's mount or a WORM store).
+ */
+function auditProblems(cfg: Config, env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  const keyFile = env[`${AUDIT_SIGNING_KEY_VARIABLE}_FILE`];
+  const generated = path.dirname(defaultKeyPaths(cfg.dataDir).signing);
+  if (keyFile && inside(cfg.dataDir, path.resolve(keyFile)) && !inside(generated, path.resolve(keyFile))) {
+    problems.push(`audit: ${AUDIT_SIGNING_KEY_VARIABLE}_FILE names ${keyFile}, inside the data folder ${cfg.dataDir}: whoever takes the data takes the key that signs it; keep the signing key apart (a secrets mount such as /run/secrets)`);
+  }
+  if (cfg.audit.checkpointTo.includes('file') && inside(cfg.dataDir, cfg.audit.checkpointsFile)) {
+    problems.push(`audit: checkpoints are written to ${cfg.audit.checkpointsFile}, inside the data folder ${cfg.dataDir}, which does not survive this host; point PROVISIONER_AUDIT_CHECKPOINTS (audit.checkpointsFile) at another host's mount, or set PROVISIONER_AUDIT_CHECKPOINT_TO=kafka (audit.checkpointTo)`);
+  }
+  return problems;
+}
+
 const offMachine = (hostPort: string) => !isLoopbackHost(hostPort.replace(/:\d+$/, ''));
 
 function kafkaProblems(cfg: Config): string[] {
@@ -201,6 +221,7 @@ export function productionProblems(input: ProductionCheckInput): string[] {
     ...(on(uses.storeKeys)
       ? [generatedKeyProblem(env, AUDIT_SIGNING_KEY_VARIABLE, keys.signing), generatedKeyProblem(env, STORE_KEK_VARIABLE, keys.kek)]
       : []),
+    ...(on(uses.storeKeys) ? auditProblems(cfg, env) : []),
     ...(on(uses.api) ? apiProblems(cfg) : []),
     ...(on(uses.kafka) ? kafkaProblems(cfg) : []),
     ...(on(uses.temporal) ? temporalProblems(cfg) : []),

@@ -14,7 +14,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import { formatProblem } from '../policy/problems.js';
 import { loadPolicyDir } from '../policy/loader.js';
 import { ConfigError, type Config } from '../schemas/config.js';
-import { createKafkaAuditSink, openStore, startAuditPublisher, startCheckpointer, type Store } from '../store/index.js';
+import { checkpointDestinations, checkpointerOptions, createKafkaAuditSink, openStore, startAuditPublisher, startCheckpointer, type Checkpointer, type Store } from '../store/index.js';
 import { createAppActivityWorker, type AppActivityWorker } from './app-activity-workers.js';
 import { ensureGrantSweepSchedule } from './grant-sweep-schedule.js';
 import { loadConnectorsFile, type ConnectorConfig } from '../connectors/config.js';
@@ -32,6 +32,8 @@ export type ProvisioningWorker = {
   run(): Promise<void>;
   shutdown(): Promise<void>;
   isReady(): boolean;
+  /** Each checkpoint destination's state; healthy() is false once one has failed longer than the grace. */
+  checkpoints: Pick<Checkpointer, 'status' | 'healthy'> | undefined;
 };
 
 export function loadPolicyOrThrow(dir: string): CompiledPolicy {
@@ -55,10 +57,11 @@ export async function createProvisioningWorker(
   if (missing.length > 0) logger.warn({ missing }, 'applications of the policy without a connector: their steps are not planned');
   const store = options.store ?? (await openStore(cfg, { migrate: true, createKeys: true, logger }));
   // The store's owner also ships its audit records to Kafka (for the SIEM) and checkpoints the
-  // head of the chain outside the database (a truncated tail is then detectable).
+  // head of the chain outside the database's host (audit.checkpointTo: the file, the audit topic),
+  // so a truncated tail is detectable; a failing destination is retried and shows in /ready.
   const auditSink = options.store ? undefined : await createKafkaAuditSink(cfg, { logger });
   const auditPublisher = auditSink ? startAuditPublisher(store.pool, auditSink, { logger }) : undefined;
-  const checkpointer = !options.store && store.checkpointsFile ? startCheckpointer(store.pool, store.keys.signer, store.checkpointsFile, { intervalMs: 30_000, logger }) : undefined;
+  const checkpointer = auditSink ? startCheckpointer(store.pool, store.keys.signer, checkpointDestinations(cfg, auditSink), checkpointerOptions(cfg, logger)) : undefined;
   const outcomes = await createOutcomeProducer(cfg, logger);
   const connection = await connectTemporalNative(cfg);
   const taskQueue = options.taskQueue ?? cfg.temporal.taskQueue;
@@ -131,5 +134,6 @@ export async function createProvisioningWorker(
       await stopped;
     },
     isReady: () => worker.getState() === 'RUNNING' && appWorkers.every((w) => w.isReady()),
+    checkpoints: checkpointer,
   };
 }

@@ -351,12 +351,22 @@ export const configSchema = z.strictObject({
     token: z.string().optional(),
   }).prefault({}),
   audit: z.strictObject({
-    /** The signed checkpoint file of the audit chain; default <dataDir>/audit/checkpoints.jsonl. */
+    /** The signed checkpoint file of the audit chain (put it on another host's mount); default <dataDir>/audit/checkpoints.jsonl. */
     checkpointsFile: z.string().min(1).optional(),
+    /**
+     * Where the worker's checkpointer writes each signed checkpoint of the chain's head, and where
+     * `audit verify` reads them by default: `file` (checkpointsFile) and `kafka` (the audit topic,
+     * kafka.topics.audit, as `provisioning.audit.checkpoint` messages beside the records).
+     */
+    checkpointTo: z.array(z.enum(['file', 'kafka'])).min(1).default(['file', 'kafka']),
+    /** How often the checkpointer signs the head when it moved (seconds); when idle, every 10 intervals. */
+    checkpointIntervalSeconds: z.number().int().min(1).max(3600).default(30),
+    /** How much later than expected a checkpoint may be before `audit verify` calls it missing (seconds). */
+    checkpointGraceSeconds: z.number().int().min(0).max(86_400).default(300),
   }).prefault({}),
 }).transform(({ audit, ...cfg }) => ({
   ...cfg,
-  audit: { checkpointsFile: audit.checkpointsFile ?? path.join(cfg.dataDir, 'audit', 'checkpoints.jsonl') },
+  audit: { ...audit, checkpointsFile: audit.checkpointsFile ?? path.join(cfg.dataDir, 'audit', 'checkpoints.jsonl') },
 }));
 
 export type Config = z.output<typeof configSchema>;
@@ -423,6 +433,9 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'PROVISIONER_API_JWT_SECRET_FILE', path: 'api.jwt.secretFile' },
   { env: 'PROVISIONER_API_TOKEN', path: 'api.token' },
   { env: 'PROVISIONER_AUDIT_CHECKPOINTS', path: 'audit.checkpointsFile' },
+  { env: 'PROVISIONER_AUDIT_CHECKPOINT_TO', path: 'audit.checkpointTo', parse: commaList },
+  { env: 'PROVISIONER_AUDIT_CHECKPOINT_INTERVAL', path: 'audit.checkpointIntervalSeconds', parse: Number },
+  { env: 'PROVISIONER_AUDIT_CHECKPOINT_GRACE', path: 'audit.checkpointGraceSeconds', parse: Number },
 ];
 
 /**

@@ -3,25 +3,43 @@
 // the right shape; the hash is the body's; the body's seq and id are the row's (no renumbering or
 // reordering); it belongs to this chain; it names its predecessor's hash (no deletion or insertion);
 // its Ed25519 signature verifies under a trusted key; the query columns agree with it. Then the
-// head row, and every checkpoint outside the database, must name records that exist with those
-// hashes (no truncated tail).
+// head row, and every checkpoint outside the database (the file, the audit topic), must name
+// records that exist with those hashes (no truncated tail). With `expect`, each checkpoint source
+// must also hold the checkpoints the checkpointer writes (store/checkpoint-expectations.ts): none
+// at all, a stretch without them, or a stale newest one fails too. Every result names the last
+// record verified (seq, time, hash).
 import type pg from 'pg';
 import { z } from 'zod';
 import { canonicalize } from './canonical-json.js';
-import { readCheckpoints, type Checkpoint } from './audit-checkpoints.js';
+import { readCheckpoints, readKafkaCheckpoints, type Checkpoint } from './audit-checkpoints.js';
 import { appsOf, GENESIS_HASH, RECORD_COLUMNS, recordBodySchema, recordRowSchema, type RecordBody } from './audit-record.js';
 import { sha256 } from './audit-chain.js';
+import { missingCheckpoints, type CheckpointExpectation, type MissingCheckpoint, type TimedSeq } from './checkpoint-expectations.js';
 import type { AuditVerifier } from './signing.js';
+import type { Kafka } from '../kafka/client.js';
 
-export type ProblemKind = 'modified' | 'missing' | 'inserted' | 'reordered' | 'truncated' | 'unknown-key' | 'checkpoint';
+export type ProblemKind = 'modified' | 'missing' | 'inserted' | 'reordered' | 'truncated' | 'unknown-key' | 'checkpoint' | 'checkpoint-missing';
 
 export type VerifyProblem = {
   kind: ProblemKind;
-  /** The first bad record's seq (for a deletion, the missing seq). */
+  /** The first bad record's seq (for a deletion, the missing seq; for missing checkpoints, the first record none vouches for). */
   seq: number;
   /** The record's id, when the bad record is present. */
   recordId?: string;
   message: string;
+  /** For missing checkpoints: the newest checkpoint before the stretch without them. */
+  lastCheckpointed?: { seq: number; at: string };
+};
+
+export type VerifiedRecord = { seq: number; at: string; hash: string };
+
+export type SourceSummary = {
+  source: string;
+  /** Valid checkpoints of this chain found there. */
+  checkpoints: number;
+  newest?: { seq: number; at: string };
+  /** What is expected there and missing (only with `expect`). */
+  missing: MissingCheckpoint[];
 };
 
 export type VerifyResult = {
@@ -29,25 +47,60 @@ export type VerifyResult = {
   /** Records verified good (all of them when ok; those before the problem otherwise). */
   verified: number;
   head: { seq: number; hash: string } | undefined;
+  /** The last record verified good: the head when the chain is sound, the one before the first bad record otherwise. */
+  lastVerified?: VerifiedRecord;
   checkpoints: number;
+  sources: SourceSummary[];
   problem?: VerifyProblem;
 };
 
+/** Where checkpoints are read from; a file that names another chain fails, the audit topic may hold several. */
+export type CheckpointSource = {
+  name: string;
+  foreignChains: 'fail' | 'skip';
+  /** The checkpoints there (a source that may hold several chains returns `chain`'s only). */
+  read(verifier: AuditVerifier, chain: string): Promise<{ checkpoints: Checkpoint[]; problems: Array<{ at: string; message: string }> }>;
+};
+
+export function fileCheckpointSource(file: string): CheckpointSource {
+  return {
+    name: `file ${file}`,
+    foreignChains: 'fail',
+    async read(verifier) {
+      const read = await readCheckpoints(file, verifier);
+      return { checkpoints: read.checkpoints, problems: read.problems.map((p) => ({ at: `line ${p.line}`, message: p.message })) };
+    },
+  };
+}
+
+export function kafkaCheckpointSource(kafka: Kafka, topic: string): CheckpointSource {
+  return { name: `kafka ${topic}`, foreignChains: 'skip', read: (verifier, chain) => readKafkaCheckpoints(kafka, topic, verifier, chain) };
+}
+
 export type VerifyOptions = {
   verifier: AuditVerifier;
-  /** The checkpoint file; without it a truncated tail is detected only from the head row. */
+  /** The checkpoint file; without any source a truncated tail is detected only from the head row. */
   checkpointsFile?: string;
+  checkpointSources?: CheckpointSource[];
+  /** Fail when a source lacks the checkpoints the checkpointer writes (`until` defaults to now). */
+  expect?: Omit<CheckpointExpectation, 'until'> & { until?: number };
   batchSize?: number;
 };
 
 const headRowSchema = z.object({ chain_id: z.string(), seq: z.coerce.number().int(), hash: z.string() });
 
 export async function verifyAuditChain(pool: pg.Pool, options: VerifyOptions): Promise<VerifyResult> {
+  const sources = [...(options.checkpointsFile ? [fileCheckpointSource(options.checkpointsFile)] : []), ...(options.checkpointSources ?? [])];
+  // Checkpoints first, the snapshot after: every checkpoint then names a head the snapshot holds.
+  const until = options.expect?.until ?? Date.now();
+  // The chain's id never changes: read it now to pick this chain's checkpoints from a shared topic.
+  const chain = headRowSchema.parse((await pool.query('select chain_id, seq, hash from audit_head')).rows[0]).chain_id;
+  const read = await Promise.all(sources.map(async (source) => ({ source, ...(await source.read(options.verifier, chain)) })));
   const client = await pool.connect();
   try {
     // One snapshot for the whole walk, so records appended meanwhile do not look like a mismatch.
     await client.query('begin isolation level repeatable read read only');
-    const result = await verifyInSnapshot(client, options);
+    const result = await verifyInSnapshot(client, options, read, until);
     await client.query('commit');
     return result;
   } catch (err) {
@@ -58,27 +111,41 @@ export async function verifyAuditChain(pool: pg.Pool, options: VerifyOptions): P
   }
 }
 
-async function verifyInSnapshot(client: pg.PoolClient, options: VerifyOptions): Promise<VerifyResult> {
+type ReadSource = { source: CheckpointSource; checkpoints: Checkpoint[]; problems: Array<{ at: string; message: string }> };
+type Anchored = Checkpoint & { source: string };
+
+async function verifyInSnapshot(client: pg.PoolClient, options: VerifyOptions, read: ReadSource[], until: number): Promise<VerifyResult> {
   const { verifier } = options;
   const headRow = headRowSchema.parse((await client.query('select chain_id, seq, hash from audit_head')).rows[0]);
   const chain = headRow.chain_id;
+  let lastVerified: VerifiedRecord | undefined;
+  const sources: SourceSummary[] = read.map(({ source }) => ({ source: source.name, checkpoints: 0, missing: [] }));
+  const fail = (verified: number, head: VerifyResult['head'], checkpoints: number, problem: VerifyProblem): VerifyResult =>
+    ({ ok: false, verified, head, ...(lastVerified ? { lastVerified } : {}), checkpoints, sources, problem });
 
-  let checkpoints: Checkpoint[] = [];
-  if (options.checkpointsFile) {
-    const read = await readCheckpoints(options.checkpointsFile, verifier);
-    const bad = read.problems[0];
-    if (bad) return fail(0, undefined, 0, { kind: 'checkpoint', seq: 0, message: `checkpoint file ${options.checkpointsFile} line ${bad.line}: ${bad.message}` });
-    const foreign = read.checkpoints.find((cp) => cp.chain !== chain);
-    if (foreign) {
+  const ofChain: Anchored[][] = [];
+  for (const [i, { source, checkpoints: found, problems }] of read.entries()) {
+    const bad = problems[0];
+    if (bad) return fail(0, undefined, 0, { kind: 'checkpoint', seq: 0, message: `checkpoints of ${source.name}, ${bad.at}: ${bad.message}` });
+    const foreign = found.find((cp) => cp.chain !== chain);
+    if (foreign && source.foreignChains === 'fail') {
       return fail(0, undefined, 0, {
         kind: 'checkpoint',
         seq: foreign.seq,
-        message: `checkpoint at seq ${foreign.seq} (${foreign.at}) is for chain ${foreign.chain}, but the database holds chain ${chain}: the chain was replaced (if the database was deliberately re-created, move ${options.checkpointsFile} aside)`,
+        message: `checkpoint at seq ${foreign.seq} (${foreign.at}) in ${source.name} is for chain ${foreign.chain}, but the database holds chain ${chain}: the chain was replaced (if the database was deliberately re-created, move the checkpoints aside)`,
       });
     }
-    checkpoints = [...read.checkpoints].sort((a, b) => a.seq - b.seq);
+    const mine = found.filter((cp) => cp.chain === chain).map((cp) => ({ ...cp, source: source.name }));
+    ofChain.push(mine);
+    const newest = mine.reduce<Checkpoint | undefined>((a, cp) => (!a || cp.at > a.at ? cp : a), undefined);
+    sources[i] = { ...sources[i]!, checkpoints: mine.length, ...(newest ? { newest: { seq: newest.seq, at: newest.at } } : {}) };
   }
+  // The same checkpoint may sit in several sources: each is checked against the chain once.
+  const checkpoints = [...new Map(ofChain.flat().map((cp) => [cp.sig, cp])).values()].sort((a, b) => a.seq - b.seq);
   let nextCheckpoint = 0;
+  // The append time of the records a checkpoint could be late for: the first, and each one after a checkpointed seq.
+  const timed = new Set([1, ...checkpoints.map((cp) => cp.seq + 1)]);
+  const timeline: TimedSeq[] = [];
 
   const batchSize = options.batchSize ?? 2000;
   let expectedSeq = 1;
@@ -100,7 +167,7 @@ async function verifyInSnapshot(client: pg.PoolClient, options: VerifyOptions): 
         if (cp.seq === row.seq && cp.head !== row.hash) {
           return fail(verified, undefined, checkpoints.length, {
             kind: 'modified', seq: row.seq, recordId: row.record_id,
-            message: `record ${row.seq} (${row.record_id}) is not the record checkpointed at ${cp.at}: the chain was rewritten from here or earlier`,
+            message: `record ${row.seq} (${row.record_id}) is not the record checkpointed at ${cp.at} (${cp.source}): the chain was rewritten from here or earlier`,
           });
         }
         nextCheckpoint += 1;
@@ -108,6 +175,8 @@ async function verifyInSnapshot(client: pg.PoolClient, options: VerifyOptions): 
       prevHash = row.hash;
       expectedSeq = row.seq + 1;
       verified += 1;
+      lastVerified = { seq: row.seq, at: row.recorded_at, hash: row.hash };
+      if (timed.has(row.seq)) timeline.push({ seq: row.seq, at: Date.parse(row.recorded_at) });
     }
   }
   const last = expectedSeq - 1;
@@ -118,7 +187,7 @@ async function verifyInSnapshot(client: pg.PoolClient, options: VerifyOptions): 
   if (lost) {
     return fail(verified, head, checkpoints.length, {
       kind: 'truncated', seq: last + 1,
-      message: `record ${last + 1} is missing: the chain ends at seq ${last}, but a checkpoint taken at ${lost.at} names seq ${lost.seq} as its head (records ${last + 1}..${lost.seq} were truncated)`,
+      message: `record ${last + 1} is missing: the chain ends at seq ${last}, but a checkpoint taken at ${lost.at} (${lost.source}) names seq ${lost.seq} as its head (records ${last + 1}..${lost.seq} were truncated)`,
     });
   }
   if (headRow.seq > last) {
@@ -133,11 +202,23 @@ async function verifyInSnapshot(client: pg.PoolClient, options: VerifyOptions): 
       message: `the head row (seq ${headRow.seq}) does not match the last record (seq ${last}): records were added without extending the head`,
     });
   }
-  return { ok: true, verified, head, checkpoints: checkpoints.length };
-}
-
-function fail(verified: number, head: VerifyResult['head'], checkpoints: number, problem: VerifyProblem): VerifyResult {
-  return { ok: false, verified, head, checkpoints, problem };
+  // The chain is sound; now whether each source holds the checkpoints it should.
+  if (options.expect) {
+    const expect = { ...options.expect, until };
+    for (const [i, mine] of ofChain.entries()) {
+      const missing = missingCheckpoints({ records: timeline, checkpoints: mine.map((cp) => ({ seq: cp.seq, at: Date.parse(cp.at) })), expect });
+      sources[i] = { ...sources[i]!, missing };
+    }
+    const first = sources.flatMap((src) => src.missing.slice(0, 1).map((m) => ({ src, m }))).sort((a, b) => a.m.from - b.m.from)[0];
+    if (first) {
+      const anchored = first.m.lastCheckpointed;
+      return fail(verified, head, checkpoints.length, {
+        kind: 'checkpoint-missing', seq: first.m.seq, message: `checkpoints missing in ${first.src.source}: ${first.m.message}`,
+        ...(anchored ? { lastCheckpointed: { seq: anchored.seq, at: new Date(anchored.at).toISOString() } } : {}),
+      });
+    }
+  }
+  return { ok: true, verified, head, ...(lastVerified ? { lastVerified } : {}), checkpoints: checkpoints.length, sources };
 }
 
 function checkRecord(

@@ -45,5 +45,5 @@ export {
 export { purgeExpiredPersons } from './retention.js';
 export { verifyAuditChain, type VerifyResult, type VerifyProblem } from './audit-verify.js';
 export { queryAudit, type AuditQuery, type AuditRow } from './audit-query.js';
-export { writeCheckpoint, startCheckpointer, readCheckpoints } from './audit-checkpoints.js';
+export { writeCheckpoint, startCheckpointer, readCheckpoints, checkpointDestinations, checkpointerOptions, type Checkpointer, type DestinationStatus } from './audit-checkpoints.js';
 export { createKafkaAuditSink, publishPendingAuditRecords, startAuditPublisher, publicationLag, type AuditSink } from './audit-publisher.js';

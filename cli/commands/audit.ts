@@ -2,13 +2,16 @@
 // and operators. Keys, checkpoint file and store schema come from the environment (store/store-keys.ts).
 import type { Command } from 'commander';
 import { loadConfig } from '../../schemas/config.js';
-import { writeCheckpoint } from '../../store/audit-checkpoints.js';
-import { createKafkaAuditSink, publishPendingAuditRecords } from '../../store/audit-publisher.js';
+import { createKafka } from '../../kafka/client.js';
+import { checkpointDestinations, signCheckpoint } from '../../store/audit-checkpoints.js';
+import { createKafkaAuditSink, publishPendingAuditRecords, type AuditSink } from '../../store/audit-publisher.js';
 import { queryAudit, type AuditRow } from '../../store/audit-query.js';
-import { verifyAuditChain } from '../../store/audit-verify.js';
+import { fileCheckpointSource, kafkaCheckpointSource, verifyAuditChain, type VerifyResult } from '../../store/audit-verify.js';
 import { openStore } from '../../store/open-store.js';
 import { purgeExpiredPersons } from '../../store/retention.js';
 import type { Store } from '../../store/store.js';
+import { ConfigError } from '../../schemas/config.js';
+import { CommandFailure, kafkaReason, oneLine } from '../failure.js';
 import { say } from '../say.js';
 
 
@@ -66,29 +69,75 @@ export function formatAuditTable(rows: AuditRow[]): string {
   return [line(header), ...cells.map(line)].join('\n');
 }
 
+/** `--from file,kafka` as the sources to read. */
+export function parseSources(text: string): Array<'file' | 'kafka'> {
+  const names = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => n !== 'file' && n !== 'kafka');
+  if (names.length === 0 || unknown.length > 0) throw new ConfigError(`--from expects file, kafka or file,kafka; got ${text}`);
+  return names as Array<'file' | 'kafka'>;
+}
+
+const short = (hash: string) => `${hash.slice(0, 16)}…`;
+
+/** The lines `audit verify` prints: the verdict, and the last record verified (seq, time, hash) in a failure's line. */
+export function formatVerifyResult(result: VerifyResult): string[] {
+  const last = result.lastVerified
+    ? `last verified record: seq ${result.lastVerified.seq} at ${result.lastVerified.at} (hash ${short(result.lastVerified.hash)})`
+    : 'last verified record: none';
+  const sources = result.sources.map((s) => `${s.source}: ${s.checkpoints} checkpoint(s)${s.newest ? `, newest seq ${s.newest.seq} at ${s.newest.at}` : ''}`);
+  if (result.ok) {
+    return [
+      `audit verify: ${result.verified} records verified; head seq ${result.head?.seq ?? 0} (${short(result.head?.hash ?? '')}); ${result.checkpoints} checkpoint(s) matched`,
+      ...sources.map((s) => `audit verify: ${s}`),
+    ];
+  }
+  const problem = result.problem!;
+  if (problem.kind === 'checkpoint-missing') {
+    const anchored = problem.lastCheckpointed;
+    return [
+      `audit verify: FAILED at record ${problem.seq} (${problem.kind}): ${problem.message}; ${last}${anchored ? `; last checkpointed: seq ${anchored.seq} at ${anchored.at}` : '; no checkpoint vouches for any record'}`,
+      `audit verify: the ${result.verified} records verify among themselves, but records after the last checkpointed one could have been rewritten unseen`,
+      ...sources.map((s) => `audit verify: ${s}`),
+    ];
+  }
+  return [
+    `audit verify: FAILED at record ${problem.seq} (${problem.kind}): ${problem.message}; ${last}`,
+    `audit verify: ${result.verified} records verified before it`,
+  ];
+}
+
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('the tamper-evident audit trail: verify it, query it, checkpoint it');
 
   audit
     .command('verify')
-    .description('verify the whole chain (hashes, links, signatures, checkpoints); exit 1 naming the first bad record')
+    .description('verify the whole chain (hashes, links, signatures) and its checkpoints outside the database, and that none are missing; exit 1 naming the first bad record and the last verified one')
     .option('--checkpoints <file>', 'the checkpoint file (default PROVISIONER_AUDIT_CHECKPOINTS or <dataDir>/audit/checkpoints.jsonl)')
     .option('--no-checkpoints', 'ignore checkpoints (a truncated tail is then detected only from the head row)')
+    .option('--from <sources>', 'where to read checkpoints: file, kafka or file,kafka (default audit.checkpointTo)')
+    .option('--since <time>', 'expect checkpoints from this time (ISO) or this long ago (90m, 24h, 7d) on: leaves out a known outage, or the time before checkpoints were configured')
+    .option('--until <time>', 'expect checkpoints up to this time, not now: an archived copy of the database, or a worker stopped on purpose')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { checkpoints?: string | false; json?: boolean }) => {
+    .action(async (opts: { checkpoints?: string | false; from?: string; since?: string; until?: string; json?: boolean }) => {
+      const cfg = loadConfig();
+      const from = opts.from === undefined ? cfg.audit.checkpointTo : parseSources(opts.from);
+      const expect = {
+        intervalMs: cfg.audit.checkpointIntervalSeconds * 1000,
+        graceMs: cfg.audit.checkpointGraceSeconds * 1000,
+        ...(opts.since ? { since: parseTime(opts.since).getTime() } : {}),
+        ...(opts.until ? { until: parseTime(opts.until).getTime() } : {}),
+      };
       await withStore(async (store) => {
         if (store.keys.verifier.keyIds().length === 0) {
           throw new Error('no audit verification key: set PROVISIONER_AUDIT_VERIFY_KEYS (public keys) or PROVISIONER_AUDIT_SIGNING_KEY[_FILE]');
         }
-        const checkpointsFile = opts.checkpoints === false ? undefined : (opts.checkpoints ?? store.checkpointsFile);
-        const result = await verifyAuditChain(store.pool, { verifier: store.keys.verifier, ...(checkpointsFile ? { checkpointsFile } : {}) });
+        const sources = opts.checkpoints === false ? [] : [
+          ...(from.includes('file') ? [fileCheckpointSource(opts.checkpoints ?? store.checkpointsFile!)] : []),
+          ...(from.includes('kafka') ? [kafkaCheckpointSource(createKafka(cfg), cfg.kafka.topics.audit)] : []),
+        ];
+        const result = await verifyAuditChain(store.pool, { verifier: store.keys.verifier, checkpointSources: sources, ...(sources.length > 0 ? { expect } : {}) });
         if (opts.json) say(JSON.stringify(result, null, 2));
-        else if (result.ok) {
-          say(`audit verify: ${result.verified} records verified; head seq ${result.head?.seq ?? 0} (${(result.head?.hash ?? '').slice(0, 16)}…); ${result.checkpoints} checkpoint(s) matched`);
-        } else {
-          say(`audit verify: FAILED at record ${result.problem!.seq} (${result.problem!.kind}): ${result.problem!.message}`);
-          say(`audit verify: ${result.verified} records verified before it`);
-        }
+        else formatVerifyResult(result).forEach((line) => say(line));
         if (!result.ok) process.exitCode = 1;
       });
     });
@@ -126,11 +175,28 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('checkpoint')
-    .description('sign the current head and append it to the checkpoint file (outside the database)')
+    .description('sign the current head and write it to the checkpoint destinations (audit.checkpointTo: the file, the audit topic)')
     .action(async () => {
+      const cfg = loadConfig();
       await withStore(async (store) => {
-        const cp = await writeCheckpoint(store.pool, store.keys.signer, store.checkpointsFile!);
-        say(`audit checkpoint: seq ${cp.seq} head ${cp.head.slice(0, 16)}… written to ${store.checkpointsFile}`);
+        // Kafka is connected on the first write: a broker that is down fails its destination only.
+        let opened: Promise<AuditSink> | undefined;
+        const sink: AuditSink = { send: async (messages) => (await (opened ??= createKafkaAuditSink(cfg))).send(messages), close: async () => undefined };
+        try {
+          const cp = await signCheckpoint(store.pool, store.keys.signer);
+          const written: string[] = [];
+          const failed: string[] = [];
+          for (const destination of checkpointDestinations({ ...cfg, audit: { ...cfg.audit, checkpointsFile: store.checkpointsFile! } }, sink)) {
+            await destination.write(cp).then(
+              () => written.push(destination.name),
+              (err: unknown) => failed.push(`${destination.name}: ${kafkaReason(err) ?? oneLine((err as Error).message)}`),
+            );
+          }
+          if (written.length > 0) say(`audit checkpoint: seq ${cp.seq} head ${cp.head.slice(0, 16)}… written to ${written.join(' and ')}`);
+          if (failed.length > 0) throw new CommandFailure(`audit checkpoint: seq ${cp.seq} not written to ${failed.join('; ')}`);
+        } finally {
+          await (await opened?.catch(() => undefined))?.close();
+        }
       });
     });
 

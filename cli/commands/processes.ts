@@ -101,6 +101,8 @@ async function runProcess(name: ProcessName): Promise<void> {
       name,
       ready: () => ({
         ...(parts.worker ? { workerPolling: parts.worker.isReady() } : {}),
+        // False once a checkpoint destination (file, audit topic) has failed for longer than the grace.
+        ...(parts.worker?.checkpoints ? { auditCheckpoints: parts.worker.checkpoints.healthy() } : {}),
         ...(parts.ingress ? { kafkaConsumerFetching: parts.ingress.consumer.isReady() } : {}),
       }),
     }).catch((err: unknown) => Promise.reject(listenError(err, ports[0]!.port, ports[0]!.setting)));

@@ -88,7 +88,7 @@ describe('per-application rate limit across worker processes', () => {
 
   beforeAll(async () => {
     // The processes read the same schema from their environment (PROVISIONER_STORE_SCHEMA).
-    store = await openStore({ ...cfg, postgres: { ...cfg.postgres, schema: storeSchema }, audit: { checkpointsFile: storeEnv.PROVISIONER_AUDIT_CHECKPOINTS } }, { env: storeEnv, migrate: true, createKeys: true });
+    store = await openStore({ ...cfg, postgres: { ...cfg.postgres, schema: storeSchema }, audit: { ...cfg.audit, checkpointsFile: storeEnv.PROVISIONER_AUDIT_CHECKPOINTS } }, { env: storeEnv, migrate: true, createKeys: true });
     script = await compileFixture();
   }, 120_000);
 

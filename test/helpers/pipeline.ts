@@ -1,7 +1,7 @@
 // The whole walking skeleton for one integration test file: its own topics, task queue, consumer
 // group and SCIM apps, with the real worker and ingress on the real stack.
 import { createKafka } from '../../kafka/client.js';
-import { readToEnd } from '../../ingress/topic-reader.js';
+import { readToEnd } from '../../kafka/topic-reader.js';
 import { ensureTopics } from '../../stack/kafka.js';
 import { createLogger, type Logger } from '../../observability/logger.js';
 import { parseConnectorConfig, type ConnectorConfig } from '../../connectors/config.js';
@@ -86,7 +86,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle, outcomes, itsmRequests } },
     temporal: { ...base.temporal, taskQueue },
     postgres: { ...base.postgres, schema: storeSchema },
-    audit: { checkpointsFile: path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'checkpoints.jsonl') },
+    audit: { ...base.audit, checkpointsFile: path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'checkpoints.jsonl') },
   };
   await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, outcomes, itsmRequests, `${itsmRequests}.dlq`]);
   const names = options.appNames ?? ['chat', 'code'];

@@ -41,7 +41,7 @@ beforeAll(async () => {
     ...base,
     kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle, itsmRequests } },
     postgres: { ...base.postgres, schema: storeSchema },
-    audit: { checkpointsFile: path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'checkpoints.jsonl') },
+    audit: { ...base.audit, checkpointsFile: path.join(mkdtempSync(path.join(tmpdir(), 'audit-')), 'checkpoints.jsonl') },
   };
   await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, itsmRequests, `${itsmRequests}.dlq`]);
   taskQueue = uniqueName('itsm');

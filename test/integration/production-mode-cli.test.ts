@@ -52,7 +52,7 @@ describe('provisioner worker in production mode', () => {
       'worker',
     );
     const lines = stderr.trimEnd().split('\n');
-    expect(lines[0]).toBe('provisioner: worker: refusing to start in production mode (PROVISIONER_MODE=production), 7 problems; fix each line below, or run in development mode');
+    expect(lines[0]).toBe('provisioner: worker: refusing to start in production mode (PROVISIONER_MODE=production), 8 problems; fix each line below, or run in development mode');
     const data = path.join(projectRoot, '.provisioner');
     expect(lines.slice(1)).toEqual([
       '  ldap: no bind password in production mode; set LDAP_BIND_PASSWORD_FILE (ldap.bindPasswordFile) to a file holding it, or LDAP_BIND_PASSWORD',
@@ -62,6 +62,7 @@ describe('provisioner worker in production mode', () => {
       `  keys: PROVISIONER_CODEC_KEYS is not set, so a key would be generated into ${path.join(data, 'keys', 'codec.key')} (or an earlier generated one used); set PROVISIONER_CODEC_KEYS_FILE (or PROVISIONER_CODEC_KEYS) to the production keys`,
       `  keys: PROVISIONER_AUDIT_SIGNING_KEY is not set, so a key would be generated into ${path.join(data, 'keys', 'audit-signing.key')} (or an earlier generated one used); set PROVISIONER_AUDIT_SIGNING_KEY_FILE (or PROVISIONER_AUDIT_SIGNING_KEY) to the production keys`,
       `  keys: PROVISIONER_STORE_KEK is not set, so a key would be generated into ${path.join(data, 'keys', 'store-kek.key')} (or an earlier generated one used); set PROVISIONER_STORE_KEK_FILE (or PROVISIONER_STORE_KEK) to the production keys`,
+      `  audit: checkpoints are written to ${path.join(data, 'audit', 'checkpoints.jsonl')}, inside the data folder ${data}, which does not survive this host; point PROVISIONER_AUDIT_CHECKPOINTS (audit.checkpointsFile) at another host's mount, or set PROVISIONER_AUDIT_CHECKPOINT_TO=kafka (audit.checkpointTo)`,
     ]);
     expect(status).toBe(2);
     expect(connections).toBe(0);

@@ -85,7 +85,7 @@ describe('a second pipeline from examples/second-pipeline.yaml', () => {
     it('polls its own task queue in its own namespace and joins its own consumer groups', async () => {
       // Its data folder in a temporary one: the test writes no keys into the checkout.
       const dataDir = mkdtempSync(path.join(tmpdir(), 'second-pipeline-'));
-      const cfg: Config = { ...second, dataDir, audit: { checkpointsFile: path.join(dataDir, 'audit', 'checkpoints.jsonl') } };
+      const cfg: Config = { ...second, dataDir, audit: { ...second.audit, checkpointsFile: path.join(dataDir, 'audit', 'checkpoints.jsonl') } };
 
       // What `stack up` does for it on servers that already run: its namespace, topics and OUs.
       await ensureNamespace(cfg);

@@ -21,6 +21,7 @@ const fit = {
   PROVISIONER_CODEC_KEYS_FILE: '/run/secrets/codec-keys',
   PROVISIONER_AUDIT_SIGNING_KEY_FILE: '/run/secrets/audit-signing-key',
   PROVISIONER_STORE_KEK_FILE: '/run/secrets/store-kek',
+  PROVISIONER_AUDIT_CHECKPOINTS: '/mnt/audit-host/checkpoints.jsonl',
   PROVISIONER_API_JWT_SECRET_FILE: '/run/secrets/api-jwt-secret',
   LDAP_URL: 'ldaps://ldap.example.com',
   LDAP_BIND_PASSWORD_FILE: '/run/secrets/ldap-bind-password',
@@ -212,6 +213,26 @@ describe('production mode refuses', () => {
     ]);
   });
 
+  it('the audit signing key file inside the data folder: apart from what it signs', () => {
+    const file = path.join(data, 'secrets', 'audit-signing.key');
+    expect(problems({ PROVISIONER_AUDIT_SIGNING_KEY_FILE: file })).toEqual([
+      `audit: PROVISIONER_AUDIT_SIGNING_KEY_FILE names ${file}, inside the data folder ${data}: whoever takes the data takes the key that signs it; keep the signing key apart (a secrets mount such as /run/secrets)`,
+    ]);
+    // A key the local stack generated is refused once, as generated.
+    expect(problems({ PROVISIONER_AUDIT_SIGNING_KEY_FILE: path.join(data, 'keys', 'audit-signing.key') })).toEqual([
+      `keys: PROVISIONER_AUDIT_SIGNING_KEY_FILE names ${path.join(data, 'keys', 'audit-signing.key')}, a key the local stack generated; set it to the production keys' file`,
+    ]);
+  });
+
+  it('the checkpoint file inside the data folder, unless checkpoints go to Kafka only', () => {
+    const file = path.join(data, 'audit', 'checkpoints.jsonl');
+    expect(problems({ PROVISIONER_AUDIT_CHECKPOINTS: undefined })).toEqual([
+      `audit: checkpoints are written to ${file}, inside the data folder ${data}, which does not survive this host; point PROVISIONER_AUDIT_CHECKPOINTS (audit.checkpointsFile) at another host's mount, or set PROVISIONER_AUDIT_CHECKPOINT_TO=kafka (audit.checkpointTo)`,
+    ]);
+    expect(problems({ PROVISIONER_AUDIT_CHECKPOINTS: undefined, PROVISIONER_AUDIT_CHECKPOINT_TO: 'kafka' })).toEqual([]);
+    expect(problems({ PROVISIONER_AUDIT_CHECKPOINTS: undefined }, { process: 'ingress' })).toEqual([]);
+  });
+
   it('each process only for what it uses: the ingress needs the codec keys, not the directory', () => {
     expect(problems({ LDAP_URL: 'ldap://ldap.example.com', PROVISIONER_STORE_KEK_FILE: undefined }, { process: 'ingress' })).toEqual([]);
   });
@@ -225,8 +246,8 @@ describe('production mode refuses', () => {
       refused = err;
     }
     expect(refused).toBeInstanceOf(ConfigError);
-    expect((refused as ConfigError).message).toBe('dev: refusing to start in production mode (PROVISIONER_MODE=production), 5 problems; fix each line below, or run in development mode');
-    expect((refused as ConfigError).details.map((l) => l.split(':')[0])).toEqual(['ldap', 'keys', 'keys', 'keys', 'api']);
+    expect((refused as ConfigError).message).toBe('dev: refusing to start in production mode (PROVISIONER_MODE=production), 6 problems; fix each line below, or run in development mode');
+    expect((refused as ConfigError).details.map((l) => l.split(':')[0])).toEqual(['ldap', 'keys', 'keys', 'keys', 'audit', 'api']);
   });
 
   it('development mode is not checked', () => {

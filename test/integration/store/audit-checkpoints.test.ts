@@ -1,7 +1,7 @@
 // Checkpoints outside the database: written as the head moves, and tied to one chain.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readCheckpoints, startCheckpointer, writeCheckpoint } from '../../../store/audit-checkpoints.js';
+import { fileDestination, readCheckpoints, startCheckpointer, writeCheckpoint } from '../../../store/audit-checkpoints.js';
 import { verifyAuditChain } from '../../../store/audit-verify.js';
 import { createTestStore, testKeys, type TestStore } from './test-store.js';
 
@@ -20,7 +20,7 @@ const append = (t: TestStore, n: number) =>
 describe('audit checkpoints', () => {
   it('the checkpointer writes one when the head moved, none when it did not, and a last one on stop', async () => {
     const t = await open();
-    const checkpointer = startCheckpointer(t.store.pool, t.signer, t.checkpointsFile, { intervalMs: 50 });
+    const checkpointer = startCheckpointer(t.store.pool, t.signer, [fileDestination(t.checkpointsFile)], { intervalMs: 50 });
     await append(t, 5);
     await new Promise((r) => setTimeout(r, 300));
     await append(t, 3);

@@ -1,13 +1,12 @@
 // `provisioner audit verify | query | checkpoint | purge` against a store of the test's own, set up
 // through the same environment variables an operator would use.
 import { randomBytes } from 'node:crypto';
-import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerAuditCommands } from '../../../cli/commands/audit.js';
 import { upsertIdentity } from '../../../store/identities.js';
 import { formatKeyEntry } from '../../../crypto/keyring.js';
 import { generateSigningSeed } from '../../../store/signing.js';
 import { loadStoreKeys } from '../../../store/store-keys.js';
+import { runAuditCli } from './run-audit-cli.js';
 import { createTestStore, type TestStore } from './test-store.js';
 
 const tag = randomBytes(3).toString('hex').toUpperCase();
@@ -35,23 +34,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function run(...args: string[]): Promise<{ out: string; exitCode: number }> {
-  const program = new Command().exitOverride();
-  registerAuditCommands(program);
-  const lines: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    vi.restoreAllMocks();
-  }
-  const exitCode = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { out: lines.join(''), exitCode };
-}
+const run = runAuditCli;
 
 describe('provisioner audit', () => {
   it('checkpoint, then verify: exit 0 with the count of records verified', async () => {

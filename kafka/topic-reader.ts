@@ -1,5 +1,6 @@
-// Reads a topic from given offsets up to its end as of now, then stops: for `dlq list | redrive`.
-import type { Kafka, KafkaMessage } from '../kafka/client.js';
+// Reads a topic from given offsets up to its end as of now, then stops: for `dlq list | redrive`
+// and for `audit verify` reading the checkpoints on the audit topic.
+import type { Kafka, KafkaMessage } from './client.js';
 
 export type ReadMessage = { partition: number; message: KafkaMessage };
 
