@@ -356,6 +356,18 @@ export const configSchema = z.strictObject({
     }).prefault({}),
     /** Secret: the CLI caller's bearer token (`--token-file` wins). */
     token: z.string().optional(),
+    /**
+     * The organisation's OpenID provider. People sign in with `provisioner login` (device
+     * authorization grant, RFC 8628); unset in development mode: the local stack's development IdP.
+     */
+    oidc: z.strictObject({
+      /** The issuer (discovery at <issuer>/.well-known/openid-configuration): https, or http to this machine. */
+      issuer: z.string().refine(httpsOrLoopback, 'expected an https:// issuer URL (http:// only to localhost or 127.0.0.1)'),
+      /** The API's audience the CLI asks tokens for (sent as `audience`, and as `resource` when it is a URI); unset: the IdP's default. */
+      audience: z.string().min(1).optional(),
+      /** The CLI's public client at the IdP (device authorization grant, no secret). */
+      cliClientId: z.string().min(1).default('provisioner-cli'),
+    }).optional(),
   }).prefault({}),
   audit: z.strictObject({
     /** The signed checkpoint file of the audit chain; default <dataDir>/audit/checkpoints.jsonl. */
@@ -431,6 +443,9 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'PROVISIONER_API_JWT_SECRET', path: 'api.jwt.secret' },
   { env: 'PROVISIONER_API_JWT_SECRET_FILE', path: 'api.jwt.secretFile' },
   { env: 'PROVISIONER_API_TOKEN', path: 'api.token' },
+  { env: 'PROVISIONER_OIDC_ISSUER', path: 'api.oidc.issuer' },
+  { env: 'PROVISIONER_OIDC_AUDIENCE', path: 'api.oidc.audience' },
+  { env: 'PROVISIONER_OIDC_CLI_CLIENT_ID', path: 'api.oidc.cliClientId' },
   { env: 'PROVISIONER_AUDIT_CHECKPOINTS', path: 'audit.checkpointsFile' },
 ];
 
