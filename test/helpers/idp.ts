@@ -2,6 +2,7 @@
 // oidc-provider) as its own process on a free port with its own keys, and `tokenFor`, which signs a
 // person in over HTTP exactly as they would in a browser (device authorization grant, RFC 8628).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -87,26 +88,15 @@ class CookieJar {
   }
 }
 
-const hiddenInputs = (html: string, formId?: string): URLSearchParams => {
-  const form = formId ? new RegExp(`<form[^>]*id="${formId.replace('.', '\\.')}"[\\s\\S]*?</form>`).exec(html)?.[0] : html;
-  if (!form) throw new Error(`the page has no form ${formId}: ${html.slice(0, 300)}`);
-  const out = new URLSearchParams();
-  for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/?>/g)) out.set(m[1]!, m[2]!.replace(/&#(\d+);/g, (_, c: string) => String.fromCharCode(Number(c))));
-  return out;
-};
-
-/**
- * The browser half of the device flow, as a person does it: open the verification page, type the
- * user code, confirm, sign in with employee id and password. Consent is granted by the IdP for its
- * first-party clients. Throws with the page's message when the IdP refuses (wrong password, ...).
- */
-export async function completeDeviceSignIn(options: { verificationUri: string; userCode: string; employeeId: string; password: string; abort?: boolean }): Promise<void> {
+/** Pages as a browser gets them: cookies kept, redirects followed (up to `stopAt`, a client's redirect URI). */
+function browser() {
   const jar = new CookieJar();
-  const browse = async (url: string, init: { method?: string; form?: URLSearchParams } = {}): Promise<{ status: number; url: URL; html: string }> => {
+  return async (url: string, init: { method?: string; form?: URLSearchParams; stopAt?: string } = {}): Promise<{ status: number; url: URL; html: string }> => {
     let target = new URL(url);
     let method = init.method ?? 'GET';
     let body = init.form?.toString();
     for (let hops = 0; hops < 10; hops++) {
+      if (init.stopAt && target.href.startsWith(init.stopAt)) return { status: 303, url: target, html: '' };
       const res = await fetch(target, {
         method,
         redirect: 'manual',
@@ -125,7 +115,33 @@ export async function completeDeviceSignIn(options: { verificationUri: string; u
     }
     throw new Error(`more than 10 redirects from ${url}`);
   };
-  const problem = (html: string) => /class="problem"[^>]*>([^<]*)</.exec(html)?.[1];
+}
+
+const problemOf = (html: string) => /class="problem"[^>]*>([^<]*)</.exec(html)?.[1];
+
+/** Submits the development IdP's login form of this page; returns the page the sign-in leads to. */
+async function submitLogin(browse: ReturnType<typeof browser>, page: { url: URL; html: string; status: number }, employeeId: string, password: string, stopAt?: string) {
+  const action = /<form id="login" method="post" action="([^"]+)"/.exec(page.html)?.[1];
+  if (!action) throw new Error(`idp: no login page: ${problemOf(page.html) ?? page.status}`);
+  return browse(new URL(action, page.url).href, { method: 'POST', form: new URLSearchParams({ username: employeeId, password }), ...(stopAt ? { stopAt } : {}) });
+}
+
+const hiddenInputs = (html: string, formId?: string): URLSearchParams => {
+  const form = formId ? new RegExp(`<form[^>]*id="${formId.replace('.', '\\.')}"[\\s\\S]*?</form>`).exec(html)?.[0] : html;
+  if (!form) throw new Error(`the page has no form ${formId}: ${html.slice(0, 300)}`);
+  const out = new URLSearchParams();
+  for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/?>/g)) out.set(m[1]!, m[2]!.replace(/&#(\d+);/g, (_, c: string) => String.fromCharCode(Number(c))));
+  return out;
+};
+
+/**
+ * The browser half of the device flow, as a person does it: open the verification page, type the
+ * user code, confirm, sign in with employee id and password. Consent is granted by the IdP for its
+ * first-party clients. Throws with the page's message when the IdP refuses (wrong password, ...).
+ */
+export async function completeDeviceSignIn(options: { verificationUri: string; userCode: string; employeeId: string; password: string; abort?: boolean }): Promise<void> {
+  const browse = browser();
+  const problem = problemOf;
 
   const input = await browse(options.verificationUri);
   const codeForm = hiddenInputs(input.html, 'op.deviceInputForm');
@@ -141,9 +157,7 @@ export async function completeDeviceSignIn(options: { verificationUri: string; u
     return;
   }
   let page = await browse(options.verificationUri, { method: 'POST', form: confirmForm });
-  const action = /<form id="login" method="post" action="([^"]+)"/.exec(page.html)?.[1];
-  if (!action) throw new Error(`idp: no login page after the confirmation: ${problem(page.html) ?? page.status}`);
-  page = await browse(new URL(action, page.url).href, { method: 'POST', form: new URLSearchParams({ username: options.employeeId, password: options.password }) });
+  page = await submitLogin(browse, page, options.employeeId, options.password);
   if (!page.html.includes('id="signed-in"')) throw new Error(`idp: sign-in of ${options.employeeId} failed: ${problem(page.html) ?? page.status}`);
 }
 
@@ -158,14 +172,39 @@ export async function deviceFlowTokens(issuer: string, employeeId: string, passw
   const device = (await start.json()) as { device_code: string; user_code: string; verification_uri: string; error?: string; error_description?: string };
   if (!start.ok) throw new Error(`idp: device authorization refused: ${device.error} ${device.error_description ?? ''}`);
   await completeDeviceSignIn({ verificationUri: device.verification_uri, userCode: device.user_code, employeeId, password });
-  const res = await fetch(idp.token_endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: DEVICE_CODE_GRANT, device_code: device.device_code, client_id: CLI_CLIENT_ID }),
-  });
+  return tokenRequest(idp.token_endpoint, { grant_type: DEVICE_CODE_GRANT, device_code: device.device_code, client_id: CLI_CLIENT_ID });
+}
+
+/** A token endpoint request (RFC 6749 §4.1.3, RFC 8628 §3.4) and its tokens. */
+async function tokenRequest(endpoint: string, form: Record<string, string>): Promise<Tokens> {
+  const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
   const body = (await res.json()) as { access_token?: string; refresh_token?: string; id_token?: string; expires_in?: number; error?: string; error_description?: string };
   if (!res.ok || !body.access_token) throw new Error(`idp: token request refused: ${body.error} ${body.error_description ?? ''}`);
   return { accessToken: body.access_token, expiresIn: body.expires_in ?? 0, ...(body.refresh_token ? { refreshToken: body.refresh_token } : {}), ...(body.id_token ? { idToken: body.id_token } : {}) };
+}
+
+/**
+ * The authorization code flow with PKCE (RFC 7636 S256) as a web app such as a self-hosted Temporal
+ * UI runs it (client `temporal-ui`, its secret from the IdP's data folder): the person's browser
+ * signs in, the app exchanges the code. Returns the tokens.
+ */
+export async function authorizationCodeTokens(issuer: string, options: { clientId: string; clientSecret: string; redirectUri: string; employeeId: string; password: string; scope?: string }): Promise<Tokens> {
+  const idp = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Discovery & { authorization_endpoint: string };
+  const verifier = randomBytes(32).toString('base64url');
+  const state = randomBytes(8).toString('hex');
+  const authorize = new URL(idp.authorization_endpoint);
+  for (const [k, v] of Object.entries({
+    client_id: options.clientId, response_type: 'code', redirect_uri: options.redirectUri, scope: options.scope ?? 'openid profile email groups', state,
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+  })) authorize.searchParams.set(k, v);
+  const browse = browser();
+  const loginPage = await browse(authorize.href, { stopAt: options.redirectUri });
+  const back = await submitLogin(browse, loginPage, options.employeeId, options.password, options.redirectUri);
+  const code = back.url.searchParams.get('code');
+  if (!back.url.href.startsWith(options.redirectUri) || !code || back.url.searchParams.get('state') !== state) {
+    throw new Error(`idp: the sign-in did not come back to ${options.redirectUri} with a code: ${back.url.searchParams.get('error') ?? problemOf(back.html) ?? back.status}`);
+  }
+  return tokenRequest(idp.token_endpoint, { grant_type: 'authorization_code', code, redirect_uri: options.redirectUri, code_verifier: verifier, client_id: options.clientId, client_secret: options.clientSecret });
 }
 
 function passwordOf(employeeId: string, password?: string): string {

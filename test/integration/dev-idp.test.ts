@@ -1,11 +1,11 @@
 // The development IdP (stack/dev-idp/) as the tests run it: a real OpenID provider process whose
 // access tokens carry the person's employee id and groups for the API's audience, signed with keys
 // it publishes, obtained by the device authorization flow a person completes in a browser.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { completeDeviceSignIn, discover, startIdp, type TestIdp } from '../helpers/idp.js';
+import { authorizationCodeTokens, completeDeviceSignIn, discover, startIdp, type TestIdp } from '../helpers/idp.js';
 
 let idp: TestIdp;
 let shortIdp: TestIdp;
@@ -66,6 +66,16 @@ describe('the development IdP', () => {
     const token = await idp.tokenFor('E9003');
     const otherJwks = (await (await fetch((await discover(shortIdp.issuer)).jwks_uri)).json()) as JSONWebKeySet;
     await expect(jwtVerify(token, createLocalJWKSet(otherJwks))).rejects.toThrow(/no applicable key found/);
+  });
+
+  it('signs a person in to a self-hosted Temporal UI (client temporal-ui: authorization code with PKCE), with an access token for provisioner-api', async () => {
+    const clientSecret = readFileSync(path.join(idp.dataDir, 'idp', 'temporal-ui-client-secret'), 'utf8').trim();
+    const redirectUri = 'http://127.0.0.1:8233/auth/sso/callback';
+    const tokens = await authorizationCodeTokens(idp.issuer, { clientId: 'temporal-ui', clientSecret, redirectUri, employeeId: 'E9003', password: 'dev-audrey' });
+    const { payload } = await verify(idp.issuer, tokens.accessToken);
+    expect(payload).toMatchObject({ sub: 'E9003', groups: ['provisioner-auditors'], client_id: 'temporal-ui' });
+    expect(decodeJwt(tokens.idToken!)).toMatchObject({ sub: 'E9003', aud: 'temporal-ui', email: 'audrey.auditor@example.com', groups: ['provisioner-auditors'] });
+    await expect(authorizationCodeTokens(idp.issuer, { clientId: 'temporal-ui', clientSecret, redirectUri: 'http://evil.example/cb', employeeId: 'E9003', password: 'dev-audrey' })).rejects.toThrow(/no login page/);
   });
 
   it("the local stack's IdP (`stack up`, the server idp) signs the demo's approver in", async () => {
