@@ -133,6 +133,13 @@ export const configSchema = z.strictObject({
      * certificates, PostgreSQL and slapd over TLS, passwords in <dataDir>/secrets.
      */
     secure: z.boolean().default(false),
+    /**
+     * The development OpenID provider (`stack up` starts it as the server `idp`; stack/dev-idp/):
+     * issuer http://127.0.0.1:<idpPort>. Not part of the secured stack.
+     */
+    idpPort: port.default(9470),
+    /** The people the development IdP signs in (employee id, password, groups); development only. */
+    idpPeopleFile: z.string().min(1).default('examples/dev-idp-people.yaml'),
   }).prefault({}),
   kafka: z.strictObject({
     /** Set when the user runs their own brokers: the stack then starts none. */
@@ -349,6 +356,18 @@ export const configSchema = z.strictObject({
     }).prefault({}),
     /** Secret: the CLI caller's bearer token (`--token-file` wins). */
     token: z.string().optional(),
+    /**
+     * The organisation's OpenID provider. People sign in with `provisioner login` (device
+     * authorization grant, RFC 8628); unset in development mode: the local stack's development IdP.
+     */
+    oidc: z.strictObject({
+      /** The issuer (discovery at <issuer>/.well-known/openid-configuration): https, or http to this machine. */
+      issuer: z.string().refine(httpsOrLoopback, 'expected an https:// issuer URL (http:// only to localhost or 127.0.0.1)'),
+      /** The API's audience the CLI asks tokens for (sent as `audience`, and as `resource` when it is a URI); unset: the IdP's default. */
+      audience: z.string().min(1).optional(),
+      /** The CLI's public client at the IdP (device authorization grant, no secret). */
+      cliClientId: z.string().min(1).default('provisioner-cli'),
+    }).optional(),
   }).prefault({}),
   audit: z.strictObject({
     /** The signed checkpoint file of the audit chain (put it on another host's mount); default <dataDir>/audit/checkpoints.jsonl. */
@@ -382,6 +401,8 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'PROVISIONER_CACHE', path: 'cacheDir' },
   { env: 'LOG_LEVEL', path: 'logLevel' },
   { env: 'PROVISIONER_MODE', path: 'mode' },
+  { env: 'PROVISIONER_IDP_PORT', path: 'stack.idpPort' },
+  { env: 'PROVISIONER_IDP_PEOPLE', path: 'stack.idpPeopleFile' },
   { env: 'KAFKA_BROKERS', path: 'kafka.brokers', parse: commaList, alsoSets: { 'kafka.external': true } },
   { env: 'KAFKA_HOME', path: 'kafka.home' },
   { env: 'KAFKA_VERSION', path: 'kafka.version' },
@@ -432,6 +453,9 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'PROVISIONER_API_JWT_SECRET', path: 'api.jwt.secret' },
   { env: 'PROVISIONER_API_JWT_SECRET_FILE', path: 'api.jwt.secretFile' },
   { env: 'PROVISIONER_API_TOKEN', path: 'api.token' },
+  { env: 'PROVISIONER_OIDC_ISSUER', path: 'api.oidc.issuer' },
+  { env: 'PROVISIONER_OIDC_AUDIENCE', path: 'api.oidc.audience' },
+  { env: 'PROVISIONER_OIDC_CLI_CLIENT_ID', path: 'api.oidc.cliClientId' },
   { env: 'PROVISIONER_AUDIT_CHECKPOINTS', path: 'audit.checkpointsFile' },
   { env: 'PROVISIONER_AUDIT_CHECKPOINT_TO', path: 'audit.checkpointTo', parse: commaList },
   { env: 'PROVISIONER_AUDIT_CHECKPOINT_INTERVAL', path: 'audit.checkpointIntervalSeconds', parse: Number },
@@ -526,6 +550,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   cfg.connectors.file = path.resolve(root, cfg.connectors.file);
   resolveKafkaFiles(cfg, root);
   if (cfg.ldap.bindPasswordFile) cfg.ldap.bindPasswordFile = path.resolve(root, cfg.ldap.bindPasswordFile);
+  cfg.stack.idpPeopleFile = path.resolve(root, cfg.stack.idpPeopleFile);
   for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
     const file = cfg.temporal.tls?.[key];
     if (file) cfg.temporal.tls![key] = path.resolve(root, file);
