@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { createDecisionVerifier, DEV_ITSM_KEY_ID, ensureDevItsmKey, signDecision, type SignedDecision } from '../../crypto/decision-signatures.js';
+import { createDecisionVerifier, decisionOf, DEV_ITSM_KEY_ID, ensureDevItsmKey, signDecision, type SignedDecision } from '../../crypto/decision-signatures.js';
+import { signDecisionLines, validateEventFile } from '../../ingress/event-files.js';
+import { loadConfig } from '../../schemas/config.js';
+import { accessRequested, approvalDecided } from '../integration/fixtures/itsm-events.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'decision-signatures-'));
 const dev = ensureDevItsmKey(dir);
@@ -94,5 +97,24 @@ describe('signed ITSM decisions', () => {
     const file = path.join(dir, 'private.jwks.json');
     writeFileSync(file, JSON.stringify({ keys: [JSON.parse(readFileSync(dev.privateKey, 'utf8'))] }));
     await expect(createDecisionVerifier({ keysFile: file, ...ITSM, maxAgeMinutes: 60 }).verify(await sign(), decision)).rejects.toThrow(/holds a private key/);
+  });
+
+  it('sign-decisions and publish --sign sign each decision of a file with the development ITSM key, and leave the other lines as they are', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'sign-decisions-'));
+    const cfg = loadConfig({ env: { PROVISIONER_DATA: dataDir } });
+    const request = JSON.stringify(accessRequested('RITM9', 'E00025'));
+    const text = [request, '// a comment', JSON.stringify(approvalDecided('req-RITM9.1.1', 'E00025', { data: { ticketId: 'RITM9' } })), ''].join('\n');
+    const signedText = await signDecisionLines(cfg, text);
+    const lines = signedText.split('\n');
+    expect(lines[0]).toBe(request);
+    expect(lines[1]).toBe('// a comment');
+    const { events, errors } = validateEventFile(signedText);
+    expect(errors).toEqual([]);
+    const decided = events.find((e) => e.type === 'itsm.approval.decided')!;
+    const event = decided.event as Extract<typeof decided.event, { type: 'itsm.approval.decided' }>;
+    const devVerifier = createDecisionVerifier({ keysFile: ensureDevItsmKey(dataDir).publicKeys, issuer: cfg.itsm.issuer, audience: cfg.itsm.audience, maxAgeMinutes: 60 });
+    expect(await devVerifier.verify(event.signature, decisionOf(event))).toEqual({ ok: true, keyId: DEV_ITSM_KEY_ID });
+    // Production mode has no development key to sign with.
+    await expect(signDecisionLines(loadConfig({ env: { PROVISIONER_DATA: dataDir, PROVISIONER_MODE: 'production' } }), text)).rejects.toThrow(/give the ITSM's private key with --key/);
   });
 });
