@@ -10,9 +10,10 @@ import { entitlementRef } from '../policy/compile.js';
 import type { Identity } from '../policy/identity.js';
 import type { ActualAccount } from '../policy/planner.js';
 import type { WorkerSnapshot } from '../schemas/events.js';
-import { addGrant, endRequestGrants, getIdentity, listGrants, recordApprovalEvents, type Store } from '../store/index.js';
+import { addGrant, endRequestGrants, getApprovalWithVotes, getIdentity, listApprovals, listGrants, queryAudit, recordApprovalEvents, type Store } from '../store/index.js';
+import { grantApprovalProblem, type RecordedApproval } from '../policy/grant-approvals.js';
 import type { ApprovalEvent, ChainSpec } from '../policy/approval-chain.js';
-import type { AccessRequestInput } from '../workflows/approval-messages.js';
+import { accessRequestWorkflowId, type AccessRequestInput } from '../workflows/approval-messages.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
 import { readActualAccounts } from './actual-accounts.js';
 import { activityWorkflowId, callContext } from './call-context.js';
@@ -179,7 +180,46 @@ export function createApprovalActivities(deps: ApprovalDeps) {
       );
       return result.length;
     },
+
+    /**
+     * Before an access request's grant is recorded or applied: does the store hold the assessment and
+     * the approvals its policy requires for the ticket (policy/grant-approvals.ts)? A refusal is
+     * audited (`grant.refused`); the workflow then applies nothing.
+     */
+    async checkRequestGrant(input: RecordRequestGrantInput & { requesterId: string }): Promise<GrantCheck> {
+      const policy = deps.policy();
+      const workflowId = activityWorkflowId();
+      const requestWorkflow = accessRequestWorkflowId(input.ticketId);
+      const assessments = await queryAudit(store.pool, store.keys.kek, { employeeId: input.employeeId, action: 'request.received', limit: 10_000 });
+      const assessed = assessments.some((r) => r.workflowId === requestWorkflow && r.changes.some((c) => c.app === input.app && c.entitlement === input.entitlementId && c.outcome === 'approval'));
+      const summaries = await listApprovals(store.pool, undefined, { ticketId: input.ticketId, limit: 1000 });
+      const approvals: RecordedApproval[] = [];
+      for (const { approvalId } of summaries) {
+        const a = await getApprovalWithVotes(store.pool, undefined, approvalId);
+        if (a) approvals.push({ ...a, votes: a.votes.map((v) => ({ approverId: v.approverId, decision: v.decision })) });
+      }
+      const problem = grantApprovalProblem(policy, input, { assessed, approvals });
+      if (!problem) return { verdict: 'approved', policyVersion: policy.version };
+      await store.audit({
+        actor: { type: 'system', id: 'grant-check' },
+        action: 'grant.refused',
+        // Problems name tickets, approval ids of requests, rules and entitlements: never people.
+        reason: `ticket ${input.ticketId}: ${problem}`.slice(0, 2000),
+        eventId: input.eventId,
+        workflowId,
+        policyVersion: policy.version,
+        subject: { employeeId: input.employeeId },
+        changes: [{ op: 'grant', app: input.app, entitlement: input.entitlementId, outcome: 'refused' }],
+        personal: { requesterId: input.requesterId, approvalIds: [...input.approvalIds] },
+        idempotencyKey: `${workflowId}/grant/${input.ticketId}/${input.eventId}/refused`,
+      });
+      deps.logger.warn({ workflowId, employeeId: input.employeeId, app: input.app, ticketId: input.ticketId }, 'grant refused: the store does not hold the approvals its policy requires');
+      return { verdict: 'refused', reason: problem, policyVersion: policy.version };
+    },
   };
 }
+
+/** Whether a request grant may be applied (checkRequestGrant). */
+export type GrantCheck = { verdict: 'approved'; policyVersion: string } | { verdict: 'refused'; reason: string; policyVersion: string };
 
 export type ApprovalActivities = ReturnType<typeof createApprovalActivities>;

@@ -8,6 +8,7 @@ import { open, openUnbound, seal } from '../crypto/aes-gcm.js';
 import { activeKey, keyById, type Keyring } from '../crypto/keyring.js';
 import type { IHeaders, KafkaMessage, Producer } from '../kafka/client.js';
 import { MAX_EVENT_BYTES } from '../schemas/events.js';
+import type { DecisionRefusalCode } from '../crypto/decision-signatures.js';
 
 export const dlqTopicOf = (topic: string) => `${topic}.dlq`;
 
@@ -16,11 +17,14 @@ export const dlqTopicOf = (topic: string) => `${topic}.dlq`;
  * MAX_EVENT_BYTES (schemas/events.ts), refused unread. The last four only on
  * itsm.requests: `unknown-beneficiary` (a revoke for a person with no identity workflow),
  * `unknown-approval` (an approval id no workflow holds), `no-such-workflow` (the approval's workflow
- * never existed here), `decision-failed` (the decision's update ran and failed, not a refusal).
+ * never existed here), `decision-failed` (the decision's update ran and failed, not a refusal);
+ * and a decision without a valid signature of the ITSM (crypto/decision-signatures.ts):
+ * `unsigned-decision`, `bad-signature`, `stale-decision`, `decision-mismatch`.
  */
 export type DeadLetterReason =
   | 'empty' | 'too-large' | 'invalid-json' | 'invalid-event' | 'key-mismatch' | 'rejected-by-temporal'
-  | 'unknown-beneficiary' | 'unknown-approval' | 'no-such-workflow' | 'decision-failed';
+  | 'unknown-beneficiary' | 'unknown-approval' | 'no-such-workflow' | 'decision-failed'
+  | DecisionRefusalCode;
 
 export const DLQ_HEADERS = {
   reasonCode: 'dlq-reason-code',

@@ -6,6 +6,7 @@ import type { Config } from '../schemas/config.js';
 import { parseHrEvent, type HrEvent } from '../schemas/events.js';
 import { parseItsmEvent, type ItsmEvent } from '../schemas/itsm-events.js';
 import { createKafka } from '../kafka/client.js';
+import { decisionOf, ensureDevItsmKey, signDecision } from '../crypto/decision-signatures.js';
 
 export type EventFeed = 'hr' | 'itsm';
 
@@ -69,4 +70,30 @@ export async function publishEventFile(cfg: Config, validated: EventFileValidati
     await producer.disconnect();
   }
   return counts;
+}
+
+/** How `sign-decisions` and `publish --sign` sign: a private key file, or in development the development ITSM key. */
+export type DecisionSigning = { keyFile?: string; kid?: string };
+
+/**
+ * The file's lines with every `itsm.approval.decided` event signed as the ITSM would sign it
+ * (crypto/decision-signatures.ts; issuer and audience from the itsm section). Other lines are kept
+ * as they are; a decided line that is not valid JSON is left for validation to report.
+ */
+export async function signDecisionLines(cfg: Config, text: string, signing: DecisionSigning = {}): Promise<string> {
+  const keyFile = signing.keyFile ?? (cfg.mode === 'development' ? ensureDevItsmKey(cfg.dataDir).privateKey : undefined);
+  if (!keyFile) throw new Error("sign: production mode signs with no development key; give the ITSM's private key with --key");
+  const lines = text.split('\n');
+  const out: string[] = [];
+  for (const line of lines) {
+    const parsed = line.trim() === '' || line.trimStart().startsWith('//') ? undefined : parseItsmEvent(line);
+    if (!parsed?.ok || parsed.value.type !== 'itsm.approval.decided') {
+      out.push(line);
+      continue;
+    }
+    const raw = JSON.parse(line) as Record<string, unknown>;
+    raw.signature = await signDecision(decisionOf(parsed.value), { keyFile, issuer: cfg.itsm.issuer, audience: cfg.itsm.audience, ...(signing.kid ? { kid: signing.kid } : {}) });
+    out.push(JSON.stringify(raw));
+  }
+  return out.join('\n');
 }

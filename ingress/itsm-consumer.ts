@@ -8,7 +8,14 @@
 //   same ticket, finds it started and changes nothing.
 // - `itsm.access.revoke.requested` signals the beneficiary's identity workflow, which owns the
 //   grant; a person without one is dead-lettered (`unknown-beneficiary`).
-// - `itsm.approval.decided` is sent as the `approve`/`reject` update (clients/approvals.ts),
+// - `itsm.approval.decided` is taken only with the ITSM's signature (crypto/decision-signatures.ts):
+//   an unsigned decision (`unsigned-decision`), one whose signature does not verify with
+//   itsm.decisionKeys or names another issuer or audience (`bad-signature`), one signed longer ago
+//   than itsm.decisionMaxAgeMinutes (`stale-decision`), and one whose signed claims differ from the
+//   event (another approver, approval, decision, ticket, comment or event id: `decision-mismatch`)
+//   are audited (`approval.refused`, by the ingress: the approver it names did not act) and
+//   dead-lettered; nothing reaches the workflow. A verified decision
+//   is sent as the `approve`/`reject` update (clients/approvals.ts),
 //   with the event id as update id, so a replayed decision is not counted twice. A refusal by the
 //   validator (requester, beneficiary, not eligible, not pending, already voted) is audited and
 //   the offset moves on: the input was valid and replaying it cannot change the answer. A decision
@@ -30,12 +37,15 @@ import { decideApproval, type DecisionAnswer } from '../clients/approvals.js';
 import { signalRevocation, startAccessRequest, workflowStatus } from '../clients/requests.js';
 import { accessRequestWorkflowId, type AccessRequestInput, type AccessRevocationRequested } from '../workflows/approval-messages.js';
 import { identityWorkflowId } from '../workflows/messages.js';
+import { createDecisionVerifier, decisionKeysFile, decisionOf, type DecisionRefusalCode, type DecisionVerifier } from '../crypto/decision-signatures.js';
 import { createEventConsumer, handled, isRejectedByTemporal, judgeMessage, type Disposition, type EventConsumer, type FeedConsumerOptions, type Verdict } from './event-consumer.js';
 import type { KafkaMessage } from '../kafka/client.js';
 
 export type ItsmConsumerOptions = FeedConsumerOptions & {
   /** Audits refused decisions (docs/architecture.md#approvals: the receiver audits a refused attempt). A function opens it on first use. */
   store?: Store | (() => Promise<Store>);
+  /** Verifies the ITSM's decision signatures; default: one over the configuration's itsm section. */
+  decisionVerifier?: DecisionVerifier;
 };
 
 export type ItsmConsumer = EventConsumer;
@@ -72,6 +82,29 @@ export function createItsmConsumer(options: ItsmConsumerOptions): ItsmConsumer {
   const taskQueue = options.taskQueue ?? cfg.temporal.taskQueue;
   const log = logger.child({ component: 'itsm-consumer', topic });
   const store = async (): Promise<Store | undefined> => (typeof options.store === 'function' ? options.store() : options.store);
+  const verifier: DecisionVerifier =
+    options.decisionVerifier ??
+    createDecisionVerifier({ keysFile: decisionKeysFile(cfg), issuer: cfg.itsm.issuer, audience: cfg.itsm.audience, maxAgeMinutes: cfg.itsm.decisionMaxAgeMinutes });
+
+  /** A decision without a valid signature of the ITSM: audited as refused by the ingress, then dead-lettered. */
+  async function refuseUnverified(event: ApprovalDecidedEvent, code: DecisionRefusalCode, text: string): Promise<Disposition> {
+    const { approvalId, approverId, decision } = event.data;
+    const kind = decision === 'approved' ? 'approve' : 'reject';
+    await (await store())?.audit({
+      // The approver the event names did not act (nobody vouched for it): the ingress records the refusal.
+      actor: { type: 'system', id: 'itsm-ingress' },
+      action: 'approval.refused',
+      reason: `${kind} refused (${code}) via itsm: the decision is not signed by the ITSM as the event says`,
+      eventId: event.id,
+      idempotencyKey: `${event.id}#unverified/${code}`,
+      changes: [{ op: `approval.${kind}`, outcome: code }],
+      // About the beneficiary's access; the claimed approver and the details can name people: sealed.
+      subject: { employeeId: event.subject },
+      personal: { approvalId, approverId, source: event.source.slice(0, 500), message: text.slice(0, 1000) },
+    });
+    log.warn({ eventId: event.id, reasonCode: code }, 'approval decision without a valid ITSM signature: audited and dead-lettered');
+    return { status: 'dead-letter', code, text };
+  }
 
   async function startRequest(event: AccessRequestedEvent): Promise<Disposition> {
     const { ticketId, beneficiaryId } = event.data;
@@ -95,6 +128,8 @@ export function createItsmConsumer(options: ItsmConsumerOptions): ItsmConsumer {
 
   async function decide(event: ApprovalDecidedEvent): Promise<Disposition> {
     const { approvalId, approverId, comment, decision } = event.data;
+    const check = await verifier.verify(event.signature, decisionOf(event));
+    if (!check.ok) return refuseUnverified(event, check.code, check.text);
     let answer: DecisionAnswer;
     try {
       answer = await decideApproval(
@@ -126,7 +161,6 @@ export function createItsmConsumer(options: ItsmConsumerOptions): ItsmConsumer {
     log.warn({ ...fields, refusal: answer.code }, 'approval decision refused: audited, offset moves on');
     return handled;
   }
-
 
 
   async function handle(message: KafkaMessage): Promise<Disposition> {
@@ -161,6 +195,8 @@ export function createItsmConsumer(options: ItsmConsumerOptions): ItsmConsumer {
   return {
     ...consumer,
     async start() {
+      // A missing or malformed itsm.decisionKeys file stops the start, not the first decision.
+      verifier.check();
       await consumer.start();
       log.info({ taskQueue }, 'consuming ITSM requests');
     },

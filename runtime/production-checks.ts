@@ -14,11 +14,15 @@
 //     <dataDir> would verify them (until OIDC);
 //   - the audit trail would not survive its host: the audit signing key's file inside the data
 //     folder (beside what it signs: whoever takes one takes both), or the checkpoint file there.
+//   - approval decisions from the ITSM would be verified with the development ITSM key (issue 18):
+//     no itsm.decisionKeys, or keys the local stack generated (under <dataDir>/keys, or carrying
+//     the development key's kid).
 // Development mode is not checked: the demo and the local stack run as they always have.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { usesTls } from '../clients/temporal-connection.js';
 import { CODEC_KEYS_VARIABLE, codecKeyFile } from '../codec/keyring.js';
+import { DEV_ITSM_KEY_ID, devItsmKeyFiles } from '../crypto/decision-signatures.js';
 import { isInsecureAppUrl, loadConnectorsFile, type ConnectorConfig } from '../connectors/config.js';
 import type { SecretRef } from '../connectors/credentials.js';
 import { postgresTarget } from '../store/postgres-connection.js';
@@ -45,6 +49,7 @@ const uses = {
   storeKeys: ['worker', 'dev'],
   codecKeys: ['worker', 'ingress', 'api', 'dev'],
   api: ['api', 'dev'],
+  itsm: ['ingress', 'dev'],
   kafka: ['worker', 'ingress', 'dev'],
   temporal: ['worker', 'ingress', 'api', 'dev'],
   postgres: ['worker', 'ingress', 'api', 'dev'],
@@ -208,6 +213,24 @@ function apiProblems(cfg: Config): string[] {
   return [];
 }
 
+/** Decisions on itsm.requests verified with the development ITSM key: none configured, or the generated one named. */
+function itsmProblems(cfg: Config): string[] {
+  const file = cfg.itsm.decisionKeys;
+  const setting = 'PROVISIONER_ITSM_DECISION_KEYS (itsm.decisionKeys)';
+  if (!file) {
+    return [`itsm: no decision keys, so approval decisions would be verified with the development ITSM key (${devItsmKeyFiles(cfg.dataDir).publicKeys}); set ${setting} to the ITSM's JWKS or PEM public key file`];
+  }
+  if (inside(path.join(cfg.dataDir, 'keys'), file)) return [`itsm: ${setting} names ${file}, a key the local stack generated; name the ITSM's own public keys`];
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    // An unreadable file stops the ingress at start, with its own message.
+  }
+  if (text.includes(`"${DEV_ITSM_KEY_ID}"`)) return [`itsm: ${file} (${setting}) holds the development ITSM key (kid ${DEV_ITSM_KEY_ID}); name the ITSM's own public keys`];
+  return [];
+}
+
 /** One line per problem that makes this process unfit for production (pure: the config, the environment, the connector configs). */
 export function productionProblems(input: ProductionCheckInput): string[] {
   const { cfg, env } = input;
@@ -223,6 +246,7 @@ export function productionProblems(input: ProductionCheckInput): string[] {
       : []),
     ...(on(uses.storeKeys) ? auditProblems(cfg, env) : []),
     ...(on(uses.api) ? apiProblems(cfg) : []),
+    ...(on(uses.itsm) ? itsmProblems(cfg) : []),
     ...(on(uses.kafka) ? kafkaProblems(cfg) : []),
     ...(on(uses.temporal) ? temporalProblems(cfg) : []),
     ...(on(uses.postgres) ? postgresProblems(cfg) : []),

@@ -369,6 +369,21 @@ export const configSchema = z.strictObject({
       cliClientId: z.string().min(1).default('provisioner-cli'),
     }).optional(),
   }).prefault({}),
+  itsm: z.strictObject({
+    /** The ITSM's name: the `iss` every decision signature must carry. */
+    issuer: z.string().min(1).default('provisioner-dev-itsm'),
+    /** The `aud` every decision signature must carry: this system, as the ITSM names it. */
+    audience: z.string().min(1).default('provisioner'),
+    /**
+     * The ITSM's public keys that sign approval decisions: a JWKS file (several keys, picked by
+     * `kid`: rotation) or a PEM file of public keys, re-read when it changes. Default: the
+     * development ITSM key <dataDir>/keys/itsm-dev-decisions.jwks.json, generated in development
+     * mode only (production refuses it).
+     */
+    decisionKeys: z.string().min(1).optional(),
+    /** How old (by its `iat`) a signed decision may be when it arrives; older ones are dead-lettered as stale. */
+    decisionMaxAgeMinutes: z.coerce.number().int().min(1).max(30 * 24 * 60).default(24 * 60),
+  }).prefault({}),
   audit: z.strictObject({
     /** The signed checkpoint file of the audit chain (put it on another host's mount); default <dataDir>/audit/checkpoints.jsonl. */
     checkpointsFile: z.string().min(1).optional(),
@@ -460,6 +475,10 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'PROVISIONER_AUDIT_CHECKPOINT_TO', path: 'audit.checkpointTo', parse: commaList },
   { env: 'PROVISIONER_AUDIT_CHECKPOINT_INTERVAL', path: 'audit.checkpointIntervalSeconds', parse: Number },
   { env: 'PROVISIONER_AUDIT_CHECKPOINT_GRACE', path: 'audit.checkpointGraceSeconds', parse: Number },
+  { env: 'PROVISIONER_ITSM_ISSUER', path: 'itsm.issuer' },
+  { env: 'PROVISIONER_ITSM_AUDIENCE', path: 'itsm.audience' },
+  { env: 'PROVISIONER_ITSM_DECISION_KEYS', path: 'itsm.decisionKeys' },
+  { env: 'PROVISIONER_ITSM_DECISION_MAX_AGE_MINUTES', path: 'itsm.decisionMaxAgeMinutes' },
 ];
 
 /**
@@ -567,6 +586,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   cfg.policy.dir = path.resolve(root, cfg.policy.dir);
   cfg.audit.checkpointsFile = path.resolve(root, cfg.audit.checkpointsFile);
   if (cfg.api.jwt.secretFile) cfg.api.jwt.secretFile = path.resolve(root, cfg.api.jwt.secretFile);
+  if (cfg.itsm.decisionKeys) cfg.itsm.decisionKeys = path.resolve(root, cfg.itsm.decisionKeys);
   return cfg;
 }
 

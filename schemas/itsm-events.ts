@@ -64,14 +64,28 @@ export const approvalDecidedSchema = z.object({
 });
 export type ApprovalDecided = z.infer<typeof approvalDecidedSchema>;
 
-const itsmEvent = <T extends ItsmEventType, D extends z.ZodType>(type: T, data: D) =>
-  z.looseObject({ ...envelope, type: z.literal(type), data });
+/**
+ * The ITSM's signature of a decision (a CloudEvents extension attribute): a compact JWS whose claims
+ * bind the event id, the approval, the decision and the approver (crypto/decision-signatures.ts).
+ * Optional in the schema so that an unsigned decision is dead-lettered as `unsigned-decision`.
+ */
+export const decisionSignatureSchema = z
+  .string()
+  .min(1)
+  .max(16_000)
+  .meta({
+    description:
+      'Compact JWS (typ itsm-decision+jwt; ES256, RS256, PS256 or EdDSA) by the ITSM: iss the ITSM, aud this system, sub the approver, jti the event id, iat, and approvalId, decision, ticketId and comment as in data. Required: an unsigned decision is dead-lettered.',
+  });
+
+const itsmEvent = <T extends ItsmEventType, D extends z.ZodType, X extends z.ZodRawShape = Record<never, never>>(type: T, data: D, extensions?: X) =>
+  z.looseObject({ ...envelope, ...(extensions ?? ({} as X)), type: z.literal(type), data });
 
 export const itsmEventSchema = z
   .discriminatedUnion('type', [
     itsmEvent('itsm.access.requested', accessRequestedSchema),
     itsmEvent('itsm.access.revoke.requested', accessRevokeRequestedSchema),
-    itsmEvent('itsm.approval.decided', approvalDecidedSchema),
+    itsmEvent('itsm.approval.decided', approvalDecidedSchema, { signature: decisionSignatureSchema.optional() }),
   ])
   .superRefine((e, ctx) => {
     if (e.type === 'itsm.approval.decided') {
@@ -99,5 +113,10 @@ export const ITSM_JSON_SCHEMA_FILE = 'itsm-request-event.schema.json';
 
 export function renderItsmJsonSchema(): string {
   const schema = { $id: `https://provisioner.dev/schemas/${ITSM_JSON_SCHEMA_FILE}`, ...z.toJSONSchema(itsmEventSchema, { io: 'input', target: 'draft-2020-12' }) };
+  // The contract requires the signature of a decision; the zod schema leaves it optional only so
+  // that the ingress can dead-letter an unsigned decision under its own reason (`unsigned-decision`).
+  for (const branch of (schema as { oneOf?: Array<{ properties?: Record<string, unknown>; required?: string[] }> }).oneOf ?? []) {
+    if (branch.properties?.signature && branch.required && !branch.required.includes('signature')) branch.required.push('signature');
+  }
   return `${JSON.stringify(schema, null, 2)}\n`;
 }

@@ -11,6 +11,8 @@ import { DecryptionError } from '../crypto/aes-gcm.js';
 export type AuditQuery = {
   employeeId?: string;
   app?: string;
+  /** One action, e.g. `request.received`. */
+  action?: string;
   /** An employee id, or `system:<name>` / `service:<name>`. */
   actor?: string;
   from?: Date;
@@ -65,6 +67,7 @@ export async function queryAudit(db: Db, kek: KeyEncryptionKeys | undefined, que
     }
   }
   if (query.app) where.push(`apps @> array[${param(query.app)}]::text[]`);
+  if (query.action) where.push(`action = ${param(query.action)}`);
   if (query.from) where.push(`recorded_at >= ${param(query.from)}`);
   if (query.to) where.push(`recorded_at < ${param(query.to)}`);
   const limit = z.number().int().min(1).max(100_000).parse(query.limit ?? 100);

@@ -64,7 +64,12 @@ export type IdentityState = {
   retry?: RetryView;
   /** An HR snapshot held for an operator (its sequence jumped too far ahead): `provisioner identity resequence` accepts it. */
   held?: HeldView;
+  /** Grants refused because the store holds no approvals their policy requires for their ticket (the newest 20 of this run). */
+  refusedGrants?: RefusedGrant[];
 };
+
+/** A grant the identity workflow refused to apply, and why. */
+export type RefusedGrant = { ticketId: string; eventId: string; app: string; entitlementId: string; reason: string; at: string };
 
 /** What getState shows of a change waiting for its retry. */
 export type RetryView = { changeId: string; eventType: string; sequence: number; attempt: number; nextAt: string; reason: string };

@@ -1,8 +1,8 @@
 // `provisioner publish <file.jsonl>` and `provisioner dlq list | redrive`: commands for HRIS and ITSM teams.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { listDeadLetters, redriveDeadLetters, type LetterAddress } from '../../ingress/dead-letter-queue.js';
-import { publishEventFile, topicOf, validateEventFile } from '../../ingress/event-files.js';
+import { publishEventFile, signDecisionLines, topicOf, validateEventFile } from '../../ingress/event-files.js';
 import { KafkaConnectionError, withKafkaConnectionProblem } from '../../kafka/client.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { CommandFailure, kafkaReason, oneLine } from '../failure.js';
@@ -27,9 +27,13 @@ export function registerEventCommands(program: Command): void {
     .description('validate HR and ITSM events (CloudEvents, one per line) and publish them, keyed by subject: hr.* to hr.lifecycle, itsm.* to itsm.requests')
     .argument('<file>', 'a .jsonl file')
     .option('--dry-run', 'validate only')
-    .action(async (file: string, opts: { dryRun?: boolean }) => {
+    .option('--sign', "sign the file's approval decisions first, as the ITSM would (with --key, or the development ITSM key)")
+    .option('--key <file>', "the ITSM's private key (JWK or PKCS#8 PEM) that --sign uses")
+    .option('--kid <kid>', 'the key id the signatures carry (default: the JWK\'s kid)')
+    .action(async (file: string, opts: { dryRun?: boolean; sign?: boolean; key?: string; kid?: string }) => {
       const cfg = loadConfig();
-      const validated = validateEventFile(readFileSync(file, 'utf8'));
+      const text = readFileSync(file, 'utf8');
+      const validated = validateEventFile(opts.sign ? await signDecisionLines(cfg, text, { ...(opts.key ? { keyFile: opts.key } : {}), ...(opts.kid ? { kid: opts.kid } : {}) }) : text);
       for (const e of validated.errors) say(`${file}:${e.line}: ${e.reason.replaceAll('\n', '\n    ')}`);
       if (validated.errors.length > 0) {
         say(`publish: ${validated.errors.length} invalid line(s); nothing was published`);
@@ -46,6 +50,20 @@ export function registerEventCommands(program: Command): void {
       });
       const parts = (['hr', 'itsm'] as const).filter((feed) => counts[feed] > 0).map((feed) => `${counts[feed]} event(s) to ${topicOf(cfg, feed)}`);
       say(`publish: ${parts.length > 0 ? parts.join(', ') : 'no events'} published`);
+    });
+
+  program
+    .command('sign-decisions')
+    .description("sign the approval decisions (itsm.approval.decided) of a .jsonl file as the ITSM does, for ITSM integrators and the demo: prints the file with each decision's signature")
+    .argument('<file>', 'a .jsonl file of ITSM events')
+    .option('--key <file>', "the ITSM's private key: a JWK (its kid and alg are used) or a PKCS#8 PEM; default in development: the development ITSM key")
+    .option('--kid <kid>', 'the key id the signatures carry (default: the JWK\'s kid)')
+    .option('--out <file>', 'write the signed lines here instead of printing them')
+    .action(async (file: string, opts: { key?: string; kid?: string; out?: string }) => {
+      const cfg = loadConfig();
+      const signed = await signDecisionLines(cfg, readFileSync(file, 'utf8'), { ...(opts.key ? { keyFile: opts.key } : {}), ...(opts.kid ? { kid: opts.kid } : {}) });
+      if (opts.out) writeFileSync(opts.out, signed.endsWith('\n') ? signed : `${signed}\n`);
+      else say(signed.replace(/\n$/, ''));
     });
 
   const dlq = program.command('dlq').description('dead letters: events that could not be processed, with the reason');

@@ -74,6 +74,7 @@ async function personStatus(cfg: Config, employeeId: string): Promise<boolean> {
   if ((state as { fenceHold?: unknown }).fenceHold) say(`  fence    held: ${JSON.stringify((state as { fenceHold?: unknown }).fenceHold)}`);
   if (state.retry) say(`  retry    ${state.retry.eventType} #${state.retry.sequence}, attempt ${state.retry.attempt}, next at ${state.retry.nextAt} (or \`provisioner retry ${employeeId}\`): ${state.retry.reason}`);
   if (state.held) say(`  held     ${state.held.eventType} #${state.held.sequence}: ${state.held.reason}`);
+  for (const g of state.refusedGrants ?? []) say(`  refused  grant ${g.app}:${g.entitlementId} (ticket ${g.ticketId}) at ${g.at}: ${g.reason}`);
   await printRecentChanges(cfg, employeeId);
   return true;
 }

@@ -14,8 +14,11 @@ export const hrAttributesYaml = `attributes:
   - { name: employmentType, type: string }
 regions: [eu, us]`;
 
-/** Writes the chat policy to a temporary folder, owned by `owner`, with the `lifecycle` section given (YAML flow mapping); returns the folder. */
-export function writeChatPolicy(options: { name: string; owner: string; lifecycle: string }): string {
+/**
+ * Writes the chat policy to a temporary folder, owned by `owner`, with the `lifecycle` section given
+ * (YAML flow mapping), and any more `approvals` rules and chat `entitlements` (YAML flow mappings); returns the folder.
+ */
+export function writeChatPolicy(options: { name: string; owner: string; lifecycle: string; approvals?: string[]; entitlements?: string[] }): string {
   const dir = mkdtempSync(path.join(tmpdir(), `policy-${options.name}-`));
   writeFileSync(
     path.join(dir, 'policy.yaml'),
@@ -23,7 +26,7 @@ export function writeChatPolicy(options: { name: string; owner: string; lifecycl
 ${hrAttributesYaml}
 approverGroups:
   - { id: chat-owners, members: [${options.owner}] }
-applications:
+${options.approvals?.length ? `approvals:\n${options.approvals.map((a) => `  - ${a}`).join('\n')}\n` : ''}applications:
   - id: chat
     connector: scim
     config: chat
@@ -32,7 +35,7 @@ applications:
     entitlements:
       - { id: all-staff }
       - { id: war-room, maxDuration: PT1H }
-roles:
+${(options.entitlements ?? []).map((e) => `      - ${e}\n`).join('')}roles:
   - { id: staff, entitlements: [chat:all-staff] }
 birthright:
   - { id: everyone, when: 'employmentType == "employee"', roles: [staff] }

@@ -1,13 +1,15 @@
 // The ITSM ingress on the real stack: itsm.requests on Kafka → ingress → Temporal. The workflows it
 // talks to are stand-ins (fixtures/itsm-stub-workflows.ts) on this file's own task queue: the
 // ingress only needs them to exist under their names and message contracts.
-import { mkdtempSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { dataConverter } from '../../codec/data-converter.js';
+import { DEV_ITSM_KEY_ID } from '../../crypto/decision-signatures.js';
 import { listDeadLetters } from '../../ingress/dead-letter-queue.js';
 import { createKafka, type Producer } from '../../kafka/client.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
@@ -19,7 +21,7 @@ import { identityWorkflowId } from '../../workflows/messages.js';
 import { EmployeeId, TicketId } from '../../workflows/search-attributes.js';
 import { eventually, logger } from '../helpers/pipeline.js';
 import { uniqueName } from '../helpers/unique.js';
-import { accessRequested, approvalDecided, revokeRequested } from './fixtures/itsm-events.js';
+import { accessRequested, approvalDecided, revokeRequested, signed } from './fixtures/itsm-events.js';
 import { INELIGIBLE_APPROVER, stubDecisions, stubFinish, stubInput, stubRevocations } from './fixtures/itsm-stub-workflows.js';
 import { connectTemporalNative } from '../../clients/temporal-connection.js';
 
@@ -187,8 +189,8 @@ describe('the ITSM ingress', () => {
 
   it('a decision on an approval that does not exist is refused, audited and dead-lettered without blocking the partition', async () => {
     const [id, ticketId] = [employee(), ticket()];
-    const unknownId = approvalDecided('not-one-of-ours-1', id, { id: uniqueName('decision') });
-    const noWorkflow = approvalDecided(`req-${ticket()}.1.1`, id, { id: uniqueName('decision') });
+    const unknownId = await signed(approvalDecided('not-one-of-ours-1', id, { id: uniqueName('decision') }), cfg);
+    const noWorkflow = await signed(approvalDecided(`req-${ticket()}.1.1`, id, { id: uniqueName('decision') }), cfg);
     await produce([
       { key: id, value: json(unknownId) },
       { key: id, value: json(noWorkflow) },
@@ -210,8 +212,8 @@ describe('the ITSM ingress', () => {
     await started(ticketId);
     const handle = ingress.client.workflow.getHandle(accessRequestWorkflowId(ticketId));
     const approvalId = `req-${ticketId}.1.1`;
-    const decision = approvalDecided(approvalId, id, { id: uniqueName('decision'), data: { ticketId } });
-    const ineligible = approvalDecided(approvalId, id, { id: uniqueName('decision'), data: { approverId: INELIGIBLE_APPROVER } });
+    const decision = await signed(approvalDecided(approvalId, id, { id: uniqueName('decision'), data: { ticketId } }), cfg);
+    const ineligible = await signed(approvalDecided(approvalId, id, { id: uniqueName('decision'), data: { approverId: INELIGIBLE_APPROVER } }), cfg);
     await produce([{ key: id, value: json(decision) }, { key: id, value: json(decision) }, { key: id, value: json(ineligible) }, { key: id, value: json(decision) }]);
     await drained(id, 0); // the refusal went to no dead-letter topic: only the marker is there
     expect(await handle.query(stubDecisions)).toEqual([{ kind: 'approve', approvalId, approverId: 'E00021', comment: 'ok', channel: 'itsm', eventId: decision.id }]);
@@ -225,5 +227,35 @@ describe('the ITSM ingress', () => {
     await produce([{ key: id, value: json(decision) }]);
     await drained(id, 1);
     expect((await lettersFor(id, 2)).map((l) => l.reasonCode)).toEqual(['invalid-json', 'invalid-json']);
+  });
+  it('a forged decision (unsigned, signed by another key, signed for another approver, stale) is dead-lettered with its reason, audited, and never reaches the workflow', async () => {
+    const [id, ticketId] = [employee(), ticket()];
+    await produce([{ key: id, value: json(accessRequested(ticketId, id)) }]);
+    await started(ticketId);
+    const handle = ingress.client.workflow.getHandle(accessRequestWorkflowId(ticketId));
+    const approvalId = `req-${ticketId}.1.1`;
+    const decision = () => approvalDecided(approvalId, id, { id: uniqueName('decision'), data: { ticketId } });
+    const otherKey = path.join(mkdtempSync(path.join(tmpdir(), 'other-itsm-')), 'key.jwk');
+    writeFileSync(otherKey, JSON.stringify({ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: DEV_ITSM_KEY_ID, alg: 'EdDSA' }));
+    const unsigned = decision();
+    const byAnotherKey = await signed(decision(), cfg, { keyFile: otherKey });
+    // Signed by the ITSM for INELIGIBLE_APPROVER, sent as E00021's decision.
+    const anotherApprover = await signed(decision(), cfg, { approverId: INELIGIBLE_APPROVER });
+    const stale = await signed(decision(), cfg, { issuedAt: new Date(Date.now() - (cfg.itsm.decisionMaxAgeMinutes + 5) * 60_000) });
+    await produce([unsigned, byAnotherKey, anotherApprover, stale].map((e) => ({ key: id, value: json(e) })));
+    const letters = await lettersFor(id, 4);
+    expect(letters.map((l) => l.reasonCode)).toEqual(['unsigned-decision', 'bad-signature', 'decision-mismatch', 'stale-decision']);
+    expect(letters[2]!.reason).toMatch(/another approver \(sub\)/);
+    expect(await handle.query(stubDecisions)).toEqual([]);
+    const refused = await eventually('the forged decisions audited', async () => {
+      const rows = (await queryAudit(store.pool, store.keys.kek, { actor: 'system:itsm-ingress', limit: 1000 })).filter((r) => [unsigned, byAnotherKey, anotherApprover, stale].some((e) => e.id === r.eventId));
+      return rows.length >= 4 ? rows : undefined;
+    });
+    expect(refused.map((r) => r.changes[0]?.outcome).sort()).toEqual(['bad-signature', 'decision-mismatch', 'stale-decision', 'unsigned-decision']);
+    expect(refused.every((r) => r.action === 'approval.refused' && r.subjectEmployeeId === id && r.personal?.approverId === 'E00021')).toBe(true);
+    // The same decision, signed as it says, is taken.
+    const genuine = await signed(decision(), cfg);
+    await produce([{ key: id, value: json(genuine) }]);
+    await eventually('the signed decision taken', async () => ((await handle.query(stubDecisions)).length === 1 ? true : undefined));
   });
 });

@@ -1,7 +1,8 @@
-// Replay of a history the real server produced: a joiner (with a sensitive entitlement whose
-// approver never decides), a mover with a scheduled removal and a leaver, run on the dev server
+// Replay of histories the real server produced: a joiner (with a sensitive entitlement whose
+// approver never decides), a mover with a scheduled removal and a leaver; and a grant refused by
+// its approval check beside one applied. Each runs on the dev server
 // with stubbed activities, then replayed in process. Run with UPDATE_REPLAY_HISTORIES=1 to store
-// it in test/replay/histories/ as a new shape, which test/replay/ then replays on every run
+// each in test/replay/histories/ as a new shape, which test/replay/ then replays on every run
 // without a server.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import type { PlanStep } from '../../policy/planner.js';
 import { workflowsPath } from '../../runtime/workflows-path.js';
 import { loadConfig, projectRoot } from '../../schemas/config.js';
 import { uniqueName } from '../helpers/unique.js';
+import { accessGranted } from '../../workflows/approval-messages.js';
 import { runWorkers } from '../workflows/harness.js';
 import { person } from '../workflows/people.js';
 import { createStubActivities } from '../workflows/stub-activities.js';
@@ -69,10 +71,39 @@ describe('workflow replay', () => {
     await env.teardown();
     expect(history.events?.length).toBeGreaterThan(10);
 
-    if (process.env.UPDATE_REPLAY_HISTORIES === '1') {
-      mkdirSync(historiesDir, { recursive: true });
-      writeFileSync(path.join(historiesDir, `identity-lifecycle-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify(temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), { longs: String, enums: String, bytes: String }), null, 1));
-    }
+    store(history, 'joiner-mover-leaver');
+    await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, p.handle.workflowId);
+  });
+
+  it('a history with a grant refused by its approval check and a grant applied replays deterministically', async () => {
+    const env = await TestWorkflowEnvironment.createFromExistingServer(existingServerOptions(cfg));
+    const taskQueue = uniqueName('replay');
+    const stubs = createStubActivities({
+      apps: ['chat'],
+      plan: (input) => (input.eventType === 'hr.worker.hired' ? [{ key: 'ensureAccount/chat', action: 'ensureAccount', app: 'chat', reason: 'birthright' }] : input.eventType === 'itsm.access.requested' ? [{ key: 'grant/chat/admins', action: 'grant', app: 'chat', entitlementId: 'admins', reason: 'request' }] : []),
+      checkGrant: (input) => (input.ticketId === 'FORGED-1' ? { verdict: 'refused', reason: 'no access request was assessed under ticket FORGED-1', policyVersion: 'sha256:stub' } : { verdict: 'approved', policyVersion: 'sha256:stub' }),
+    });
+    const p = person({ env, taskQueue }, uniqueName('R').replaceAll('.', ''));
+    const history = await runWorkers(env.nativeConnection, { namespace: cfg.temporal.namespace, taskQueue, apps: ['chat'], stubs, workflows: { workflowsPath: workflowsPath() } }, async () => {
+      await p.hr('hr.worker.hired', 1);
+      const grant = { eventId: 'grant-1', requesterId: p.employeeId, app: 'chat', entitlementId: 'admins', approvalIds: ['req-T1.1.1'] };
+      await p.handle.signal(accessGranted, { ...grant, ticketId: 'FORGED-1' });
+      await p.until('the forged grant refused', (s) => (s.refusedGrants?.length ?? 0) === 1);
+      await p.handle.signal(accessGranted, { ...grant, ticketId: 'T1' });
+      await p.until('the real grant applied', () => stubs.held('chat', p.employeeId)?.entitlements.includes('admins') === true);
+      const fetched = await p.handle.fetchHistory();
+      await p.handle.terminate('replay history captured');
+      return fetched;
+    });
+    await env.teardown();
+    store(history, 'grants-checked');
     await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, p.handle.workflowId);
   });
 });
+
+/** With UPDATE_REPLAY_HISTORIES=1, keeps the history as a new shape for test/replay/. */
+function store(history: Parameters<typeof temporal.api.history.v1.History.fromObject>[0], name: string): void {
+  if (process.env.UPDATE_REPLAY_HISTORIES !== '1') return;
+  mkdirSync(historiesDir, { recursive: true });
+  writeFileSync(path.join(historiesDir, `identity-lifecycle-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify(temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), { longs: String, enums: String, bytes: String }), null, 1));
+}

@@ -1,12 +1,13 @@
 // Production mode: each rule of runtime/production-checks.ts, its exact line; and in production the
 // keyrings generate nothing.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadKeyring } from '../../codec/keyring.js';
 import { parseConnectorConfig, type ConnectorConfig } from '../../connectors/config.js';
 import { KeyConfigError } from '../../crypto/keyring.js';
+import { ensureDevItsmKey } from '../../crypto/decision-signatures.js';
 import { productionProblems, refuseUnfitForProduction, type LongRunningProcess } from '../../runtime/production-checks.js';
 import { productionReadiness } from '../../cli/commands/config.js';
 import { ConfigError, loadConfig } from '../../schemas/config.js';
@@ -25,6 +26,7 @@ const fit = {
   PROVISIONER_API_JWT_SECRET_FILE: '/run/secrets/api-jwt-secret',
   LDAP_URL: 'ldaps://ldap.example.com',
   LDAP_BIND_PASSWORD_FILE: '/run/secrets/ldap-bind-password',
+  PROVISIONER_ITSM_DECISION_KEYS: '/run/secrets/itsm-decisions.jwks.json',
 };
 const scim = (auth: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   parseConnectorConfig({ type: 'scim', app: 'crm', baseUrl: 'https://crm.example.com/scim/v2', auth, ...extra });
@@ -233,6 +235,24 @@ describe('production mode refuses', () => {
     expect(problems({ PROVISIONER_AUDIT_CHECKPOINTS: undefined }, { process: 'ingress' })).toEqual([]);
   });
 
+  it('approval decisions verified with the development ITSM key: none configured, the generated file, or a copy of it', () => {
+    expect(problems({ PROVISIONER_ITSM_DECISION_KEYS: undefined })).toEqual([
+      `itsm: no decision keys, so approval decisions would be verified with the development ITSM key (${path.join(data, 'keys', 'itsm-dev-decisions.jwks.json')}); set PROVISIONER_ITSM_DECISION_KEYS (itsm.decisionKeys) to the ITSM's JWKS or PEM public key file`,
+    ]);
+    const generated = ensureDevItsmKey(mkdtempSync(path.join(tmpdir(), 'provisioner-itsm-key-'))).publicKeys;
+    const inData = path.join(data, 'keys', 'itsm-dev-decisions.jwks.json');
+    expect(problems({ PROVISIONER_ITSM_DECISION_KEYS: inData })).toEqual([
+      `itsm: PROVISIONER_ITSM_DECISION_KEYS (itsm.decisionKeys) names ${inData}, a key the local stack generated; name the ITSM's own public keys`,
+    ]);
+    const copy = path.join(mkdtempSync(path.join(tmpdir(), 'provisioner-itsm-copy-')), 'itsm.jwks.json');
+    writeFileSync(copy, readFileSync(generated));
+    expect(problems({ PROVISIONER_ITSM_DECISION_KEYS: copy })).toEqual([
+      `itsm: ${copy} (PROVISIONER_ITSM_DECISION_KEYS (itsm.decisionKeys)) holds the development ITSM key (kid provisioner-dev-itsm-1); name the ITSM's own public keys`,
+    ]);
+    // The worker takes no decisions from Kafka.
+    expect(problems({ PROVISIONER_ITSM_DECISION_KEYS: undefined }, { process: 'worker' })).toEqual([]);
+  });
+
   it('each process only for what it uses: the ingress needs the codec keys, not the directory', () => {
     expect(problems({ LDAP_URL: 'ldap://ldap.example.com', PROVISIONER_STORE_KEK_FILE: undefined }, { process: 'ingress' })).toEqual([]);
   });
@@ -246,8 +266,8 @@ describe('production mode refuses', () => {
       refused = err;
     }
     expect(refused).toBeInstanceOf(ConfigError);
-    expect((refused as ConfigError).message).toBe('dev: refusing to start in production mode (PROVISIONER_MODE=production), 6 problems; fix each line below, or run in development mode');
-    expect((refused as ConfigError).details.map((l) => l.split(':')[0])).toEqual(['ldap', 'keys', 'keys', 'keys', 'audit', 'api']);
+    expect((refused as ConfigError).message).toBe('dev: refusing to start in production mode (PROVISIONER_MODE=production), 7 problems; fix each line below, or run in development mode');
+    expect((refused as ConfigError).details.map((l) => l.split(':')[0])).toEqual(['ldap', 'keys', 'keys', 'keys', 'audit', 'api', 'itsm']);
   });
 
   it('development mode is not checked', () => {

@@ -5,7 +5,7 @@ import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/clien
 import { describe, expect, it } from 'vitest';
 import type { PlanStep } from '../../policy/planner.js';
 import type { accessRequest } from '../../workflows/access-request.js';
-import { accessRequestWorkflowId, approve, getRequestState, type DecisionRequest, type RequestState } from '../../workflows/approval-messages.js';
+import { accessGranted, accessRequestWorkflowId, approve, getRequestState, type DecisionRequest, type RequestState } from '../../workflows/approval-messages.js';
 import { DAY, HOUR, outcome, scenario, unique, until, type Scenario } from './harness.js';
 import { person } from './people.js';
 import { createStubActivities, type ChainSpec, type RequestAssessment, type StubScript } from './stub-activities.js';
@@ -139,6 +139,34 @@ describe('approval chains on policy time', () => {
       expect(stubs.held('chat', p.employeeId)?.entitlements).toEqual([]);
       const ended = await outcome(stubs, 'the expiry', (o) => o.eventType === 'provisioner.grant.expired');
       expect(ended).toMatchObject({ status: 'succeeded', ticketId: request.ticketId });
+    });
+  });
+  it('refuses a grant signalled without the approvals its ticket needs: nothing recorded or applied, shown in getState and the outcome', async () => {
+    const stubs = createStubActivities({
+      ...script(),
+      // The store holds approvals only for tickets whose request ran: the forged ticket has none.
+      checkGrant: (input) => (input.ticketId === 'FORGED-1' ? { verdict: 'refused', reason: 'no access request for chat:admins was assessed under ticket FORGED-1', policyVersion: 'sha256:stub' } : { verdict: 'approved', policyVersion: 'sha256:stub' }),
+    });
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const p = person(run, unique('B'));
+      await p.hr('hr.worker.hired', 1);
+      await p.until('the hire applied', (s) => s.status === 'provisioned');
+      const forged = { ticketId: 'FORGED-1', eventId: 'forged-1', requesterId: p.employeeId, app: 'chat', entitlementId: 'admins', approvalIds: ['req-FORGED-1.1.1'] };
+      await p.handle.signal(accessGranted, forged);
+      const refused = await p.until('the grant refused', (s) => (s.refusedGrants?.length ?? 0) > 0);
+      expect(refused.refusedGrants).toEqual([{ ticketId: 'FORGED-1', eventId: 'forged-1', app: 'chat', entitlementId: 'admins', reason: expect.stringMatching(/no access request/), at: expect.any(String) }]);
+      expect(stubs.calls.filter((c) => c.activity === 'recordRequestGrant')).toEqual([]);
+      expect(stubs.connectorCalls().filter((c) => c.action === 'grant')).toEqual([]);
+      expect(stubs.held('chat', p.employeeId)?.entitlements).toEqual([]);
+      const outcomeOfForged = await outcome(stubs, 'the refusal', (o) => o.ticketId === 'FORGED-1');
+      expect(outcomeOfForged).toMatchObject({ status: 'rejected', steps: [{ app: 'chat', action: 'grant', outcome: 'rejected', entitlementId: 'admins' }] });
+      expect(outcomeOfForged.reason).toMatch(/grant refused: no access request/);
+
+      // The real request's grant, checked the same way, is applied.
+      const request = await fileRequest(run, p.employeeId);
+      await request.decide(MANAGER);
+      await p.until('the real grant applied', () => stubs.held('chat', p.employeeId)?.entitlements.includes('admins') === true);
+      expect(stubs.calls.filter((c) => c.activity === 'checkRequestGrant')).toHaveLength(2);
     });
   });
 });

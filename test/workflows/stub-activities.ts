@@ -53,6 +53,8 @@ export type StubScript = {
   chains?: (step: { key: string; entitlement: string; rules: string[] }) => ChainSpec[];
   /** An access request's assessment. */
   assess?: (input: AccessRequestInput) => RequestAssessment;
+  /** Whether the store holds the approvals of a request grant (`checkRequestGrant`); default: it does. */
+  checkGrant?: (input: Input<'checkRequestGrant'>) => Output<'checkRequestGrant'>;
   /** A planning activity that fails for good while this says so: the failure's type and message (e.g. AuthError). */
   breaks?: (activity: Breakable) => { type: string; message: string } | undefined;
   /** `lifecycle.maxSequenceJump`: preparePlan holds a snapshot that jumps further (policy/sequence-jump.ts). */
@@ -235,6 +237,10 @@ export function createStubActivities(script: StubScript = {}) {
     async recordRequestGrant(input: Input<'recordRequestGrant'>): Promise<void> {
       record('recordRequestGrant', { app: input.app, entitlementId: input.entitlementId });
       broken('recordRequestGrant');
+    },
+    async checkRequestGrant(input: Input<'checkRequestGrant'>): Promise<Output<'checkRequestGrant'>> {
+      record('checkRequestGrant', { app: input.app, entitlementId: input.entitlementId });
+      return script.checkGrant?.(input) ?? { verdict: 'approved', policyVersion: 'sha256:stub' };
     },
     async endRequestGrants(input: Input<'endRequestGrants'>): Promise<number> {
       record('endRequestGrants', { app: input.app, entitlementId: input.entitlementId });

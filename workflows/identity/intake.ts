@@ -4,7 +4,7 @@ import { patched, setHandler } from '@temporalio/workflow';
 import { handleApprovals } from '../approval-handlers.js';
 import { accessGranted, accessRevocationRequested } from '../approval-messages.js';
 import { fenceDecision } from '../fence-messages.js';
-import { getState, hrEventReceived, resequenceRequested, retryRequested } from '../messages.js';
+import { getState, hrEventReceived, resequenceRequested, retryRequested, type RequestWork } from '../messages.js';
 import { converge } from './converge.js';
 import { accountsAwaitingApproval } from './dated.js';
 import { finish } from './outcomes.js';
@@ -25,7 +25,11 @@ export function listen(id: Identity): void {
   setHandler(getState, () => ({ ...id.state, ...accountsAwaitingApproval(id), pendingEvents: id.pending.length + id.requests.length }));
   // Access requests hand over approved grants and revoke requests; duplicates are harmless.
   setHandler(accessGranted, (grant) => {
-    if (id.recentEventIds.includes(`grant/${grant.ticketId}`) || id.requests.some((r) => r.kind === 'grant' && r.grant.ticketId === grant.ticketId)) return;
+    if (id.recentEventIds.includes(`grant/${grant.ticketId}`)) return;
+    // Grants are checked against the store's approvals (identity/requests.ts): only the very same
+    // grant is dropped while one is queued, so a forged signal for a ticket cannot shadow its real grant.
+    const queued = (r: RequestWork) => r.kind === 'grant' && (patched('grants-checked-against-approvals') ? JSON.stringify(r.grant) === JSON.stringify(grant) : r.grant.ticketId === grant.ticketId);
+    if (id.requests.some(queued)) return;
     id.requests.push({ kind: 'grant', grant });
   });
   setHandler(accessRevocationRequested, (revoke) => {
