@@ -180,6 +180,13 @@ export const configSchema = z.strictObject({
      * certificates, PostgreSQL and slapd over TLS, passwords in <dataDir>/secrets.
      */
     secure: z.boolean().default(false),
+    /**
+     * The development OpenID provider (`stack up` starts it as the server `idp`; stack/dev-idp/):
+     * issuer http://127.0.0.1:<idpPort>. Not part of the secured stack.
+     */
+    idpPort: port.default(9470),
+    /** The people the development IdP signs in (employee id, password, groups); development only. */
+    idpPeopleFile: z.string().min(1).default('examples/dev-idp-people.yaml'),
   }).prefault({}),
   kafka: z.strictObject({
     /** Set when the user runs their own brokers: the stack then starts none. */
@@ -421,6 +428,8 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'PROVISIONER_CACHE', path: 'cacheDir' },
   { env: 'LOG_LEVEL', path: 'logLevel' },
   { env: 'PROVISIONER_MODE', path: 'mode' },
+  { env: 'PROVISIONER_IDP_PORT', path: 'stack.idpPort' },
+  { env: 'PROVISIONER_IDP_PEOPLE', path: 'stack.idpPeopleFile' },
   { env: 'KAFKA_BROKERS', path: 'kafka.brokers', parse: commaList, alsoSets: { 'kafka.external': true } },
   { env: 'KAFKA_HOME', path: 'kafka.home' },
   { env: 'KAFKA_VERSION', path: 'kafka.version' },
@@ -573,6 +582,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   cfg.connectors.file = path.resolve(root, cfg.connectors.file);
   resolveKafkaFiles(cfg, root);
   if (cfg.ldap.bindPasswordFile) cfg.ldap.bindPasswordFile = path.resolve(root, cfg.ldap.bindPasswordFile);
+  cfg.stack.idpPeopleFile = path.resolve(root, cfg.stack.idpPeopleFile);
   for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
     const file = cfg.temporal.tls?.[key];
     if (file) cfg.temporal.tls![key] = path.resolve(root, file);

@@ -1,4 +1,5 @@
-// `provisioner stack up | down | status`: the local Kafka, Temporal, PostgreSQL and slapd.
+// `provisioner stack up | down | status`: the local Kafka, Temporal, PostgreSQL, slapd and, on the
+// plain stack, the development IdP.
 import { stackPkiDir, type Config } from '../schemas/config.js';
 import { ensureDevPki } from './dev-pki.js';
 import { kafkaDown, kafkaStatus, kafkaUp } from './kafka.js';
@@ -7,6 +8,7 @@ import { slapdDown, slapdStatus, slapdUp } from './slapd.js';
 import { temporalDown, temporalStatus, temporalUp } from './temporal.js';
 import { which, type Reporter } from './shell.js';
 import { installDebianPackages } from './debian-packages.js';
+import { idpDown, idpStatus, idpUp } from './idp.js';
 import type { ServerStatus } from './server-status.js';
 
 const servers = [
@@ -14,12 +16,15 @@ const servers = [
   { name: 'temporal', up: temporalUp, down: temporalDown, status: temporalStatus },
   { name: 'postgres', up: postgresUp, down: postgresDown, status: postgresStatus },
   { name: 'slapd', up: slapdUp, down: slapdDown, status: slapdStatus },
+  // The organisation's identity provider stands in for the plain stack only (stack/dev-idp/).
+  { name: 'idp', up: idpUp, down: idpDown, status: idpStatus, plainOnly: true },
 ] as const;
 
 export type ServerName = (typeof servers)[number]['name'];
 
-function pick(only?: readonly ServerName[]) {
-  return only && only.length > 0 ? servers.filter((s) => only.includes(s.name)) : servers;
+function pick(cfg: Config, only?: readonly ServerName[]) {
+  const ours = servers.filter((s) => !(cfg.stack.secure && 'plainOnly' in s));
+  return only && only.length > 0 ? ours.filter((s) => only.includes(s.name)) : ours;
 }
 
 /** Starts (or reuses) every server, in parallel; fails naming each server that could not start. */
@@ -29,10 +34,10 @@ export async function stackUp(cfg: Config, report: Reporter, only?: readonly Ser
     const pki = ensureDevPki(stackPkiDir(cfg));
     report(`stack: secured with the development CA ${pki.caFile} (never for production)`);
   }
-  const results = await Promise.allSettled(pick(only).map((s) => s.up(cfg, report)));
+  const results = await Promise.allSettled(pick(cfg, only).map((s) => s.up(cfg, report)));
   const failures = results.flatMap((r, i) => {
     if (r.status === 'fulfilled') return [];
-    const name = pick(only)[i]!.name;
+    const name = pick(cfg, only)[i]!.name;
     const message = ((r.reason as Error).message ?? String(r.reason)).split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
     return [message.startsWith(`${name}:`) ? message : `${name}: ${message}`];
   });
@@ -43,7 +48,7 @@ export async function stackUp(cfg: Config, report: Reporter, only?: readonly Ser
 /** Stops what the project started, by the PIDs it recorded; servers given by the user are left alone. */
 export async function stackDown(cfg: Config, report: Reporter, only?: readonly ServerName[]): Promise<void> {
   await Promise.all(
-    pick(only).map(async (s) => {
+    pick(cfg, only).map(async (s) => {
       const stopped = await s.down(cfg);
       report(`${s.name}: ${stopped ? 'stopped' : 'was not running (started by the project)'}`);
     }),
@@ -51,7 +56,7 @@ export async function stackDown(cfg: Config, report: Reporter, only?: readonly S
 }
 
 export async function stackStatus(cfg: Config, only?: readonly ServerName[]): Promise<ServerStatus[]> {
-  return Promise.all(pick(only).map((s) => s.status(cfg)));
+  return Promise.all(pick(cfg, only).map((s) => s.status(cfg)));
 }
 
 export function formatStatus(rows: ServerStatus[]): string {

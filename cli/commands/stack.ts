@@ -15,11 +15,11 @@ function stackConfig(opts: { secure?: boolean }): Config {
 }
 
 export function registerStackCommands(program: Command): void {
-  const stack = program.command('stack').description('the local Kafka, Temporal, PostgreSQL and slapd servers');
+  const stack = program.command('stack').description('the local Kafka, Temporal, PostgreSQL and slapd servers, and the development IdP');
   stack
     .command('up')
     .description('obtain and start the servers (idempotent: reuses what is healthy)')
-    .argument('[servers...]', 'only these: kafka temporal postgres slapd')
+    .argument('[servers...]', 'only these: kafka temporal postgres slapd idp')
     .option('--secure', `the secured stack (${SECURE_STACK_CONFIG}): a development CA, TLS and credentials on every server`)
     .action(async (only: ServerName[], opts: { secure?: boolean }) => {
       const cfg = stackConfig(opts);
@@ -32,7 +32,7 @@ export function registerStackCommands(program: Command): void {
   stack
     .command('down')
     .description('stop the servers the project started (by PID), and the demo processes')
-    .argument('[servers...]', 'only these: kafka temporal postgres slapd')
+    .argument('[servers...]', 'only these: kafka temporal postgres slapd idp')
     .option('--secure', 'the secured stack')
     .action(async (only: ServerName[], opts: { secure?: boolean }) => {
       const cfg = stackConfig(opts);

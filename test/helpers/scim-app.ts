@@ -164,10 +164,18 @@ export const targetMainJs = path.join(projectRoot, 'dist', 'targets', 'main.js')
 
 /** Builds dist/ (tsconfig.build.json) when dist/targets/main.js is missing or older than its sources. */
 export function ensureTargetsBuilt(): void {
-  const sources = ['targets', 'schemas', 'observability', 'stack'].flatMap((d) =>
-    readdirSync(path.join(projectRoot, d)).filter((f) => f.endsWith('.ts')).map((f) => path.join(projectRoot, d, f)),
+  ensureDistBuilt(targetMainJs, ['targets', 'schemas', 'observability', 'stack']);
+}
+
+/**
+ * Builds dist/ (tsconfig.build.json) when `mainJs` is missing or older than a .ts file of
+ * `sourceDirs` (folders of the project; their subfolders too when `recursive`).
+ */
+export function ensureDistBuilt(mainJs: string, sourceDirs: string[], options: { recursive?: boolean } = {}): void {
+  const sources = sourceDirs.flatMap((d) =>
+    readdirSync(path.join(projectRoot, d), { recursive: options.recursive ?? false, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => path.join(projectRoot, d, f)),
   );
-  const fresh = () => existsSync(targetMainJs) && sources.every((s) => statSync(s).mtimeMs <= statSync(targetMainJs).mtimeMs);
+  const fresh = () => existsSync(mainJs) && sources.every((s) => statSync(s).mtimeMs <= statSync(mainJs).mtimeMs);
   // Test files run in parallel: one builds while the others wait (mkdir is atomic).
   const lock = path.join(projectRoot, 'dist', '.targets-build.lock');
   mkdirSync(path.dirname(lock), { recursive: true });
@@ -190,7 +198,7 @@ export function ensureTargetsBuilt(): void {
       encoding: 'utf8',
     });
     // tsc emits even when other parts of the project do not type-check; what matters is a fresh main.js.
-    if (!fresh()) throw new Error(`could not build ${targetMainJs}:\n${build.stdout}${build.stderr}`);
+    if (!fresh()) throw new Error(`could not build ${mainJs}:\n${build.stdout}${build.stderr}`);
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
