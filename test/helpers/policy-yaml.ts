@@ -1,5 +1,6 @@
 // The small inline policies integration tests write: the HR attributes every rule may read, and a
-// one-application policy (chat: everyone gets all-staff; war-room can be requested for an hour).
+// one-application policy (chat: everyone gets all-staff; war-room can be requested for an hour,
+// with its owner's approval when asked).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,8 +15,11 @@ export const hrAttributesYaml = `attributes:
   - { name: employmentType, type: string }
 regions: [eu, us]`;
 
-/** Writes the chat policy to a temporary folder, owned by `owner`, with the `lifecycle` section given (YAML flow mapping); returns the folder. */
-export function writeChatPolicy(options: { name: string; owner: string; lifecycle: string }): string {
+/**
+ * Writes the chat policy to a temporary folder, owned by `owner`, with the `lifecycle` section given
+ * (YAML flow mapping); `ownerApproval`: a war-room request waits for the owner's approval. Returns the folder.
+ */
+export function writeChatPolicy(options: { name: string; owner: string; lifecycle: string; ownerApproval?: boolean }): string {
   const dir = mkdtempSync(path.join(tmpdir(), `policy-${options.name}-`));
   writeFileSync(
     path.join(dir, 'policy.yaml'),
@@ -23,7 +27,7 @@ export function writeChatPolicy(options: { name: string; owner: string; lifecycl
 ${hrAttributesYaml}
 approverGroups:
   - { id: chat-owners, members: [${options.owner}] }
-applications:
+${options.ownerApproval ? 'approvals:\n  - { id: owner-only, mode: any-of, approvers: [app-owner], timeout: PT5M }\n' : ''}applications:
   - id: chat
     connector: scim
     config: chat
@@ -31,7 +35,7 @@ applications:
     classification: internal
     entitlements:
       - { id: all-staff }
-      - { id: war-room, maxDuration: PT1H }
+      - { id: war-room, maxDuration: PT1H${options.ownerApproval ? ', approval: owner-only' : ''} }
 roles:
   - { id: staff, entitlements: [chat:all-staff] }
 birthright:

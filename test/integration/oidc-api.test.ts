@@ -32,7 +32,7 @@ import { EmployeeId, TicketId } from '../../workflows/search-attributes.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { startIdp, type TestIdp } from '../helpers/idp.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
-import { hrAttributesYaml } from '../helpers/policy-yaml.js';
+import { writeChatPolicy } from '../helpers/policy-yaml.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const execFileAsync = promisify(execFile);
@@ -52,36 +52,6 @@ function writePeople(): string {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'oidc-people-')), 'people.yaml');
   writeFileSync(file, `people:\n${groups.map(([id, g]) => `  - { employeeId: ${id}, name: Test ${id}, email: ${id.toLowerCase()}@example.com, password: ${PASSWORD}, groups: [${g.join(', ')}] }`).join('\n')}\n`);
   return file;
-}
-
-/** A policy whose chat entitlement `incident-commanders` needs its owner's approval: APPROVER. */
-function writePolicy(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'policy-oidc-'));
-  writeFileSync(
-    path.join(dir, 'policy.yaml'),
-    `
-${hrAttributesYaml}
-approverGroups:
-  - { id: chat-owners, members: [${APPROVER}] }
-approvals:
-  - { id: owner-only, mode: any-of, approvers: [app-owner], timeout: PT5M }
-applications:
-  - id: chat
-    connector: scim
-    config: chat
-    owner: chat-owners
-    classification: internal
-    entitlements:
-      - { id: all-staff }
-      - { id: incident-commanders, approval: owner-only }
-roles:
-  - { id: staff, entitlements: [chat:all-staff] }
-birthright:
-  - { id: everyone, when: 'employmentType == "employee"', roles: [staff] }
-lifecycle: { moverGracePeriod: PT5S, leaverDeletionDelay: PT30S, personalDataRetention: P2Y, onLeave: keep }
-`,
-  );
-  return dir;
 }
 
 const ROLE_MAP = JSON.stringify({ 'provisioner-approvers': ['approver'], 'provisioner-operators': ['operator'], 'provisioner-auditors': ['auditor'] });
@@ -113,7 +83,7 @@ beforeAll(async () => {
   [idp, shortIdp, p] = await Promise.all([
     startIdp({ peopleFile }),
     startIdp({ peopleFile, accessTokenTtlSeconds: 2 }),
-    startPipeline({ appNames: ['chat'], policyDir: writePolicy() }),
+    startPipeline({ appNames: ['chat'], policyDir: writeChatPolicy({ name: 'oidc', owner: APPROVER, lifecycle: '{ moverGracePeriod: PT5S, leaverDeletionDelay: PT30S, personalDataRetention: P2Y, onLeave: keep }', ownerApproval: true }) }),
   ]);
   api = await startApiFor({ ...p.cfg, api: { ...p.cfg.api, oidc: oidcFor(idp.issuer) } });
 }, 240_000);
@@ -151,7 +121,7 @@ describe('an approval decided with a token from the identity provider', () => {
     });
     const ticketId = person('CHG');
     const input: AccessRequestInput = {
-      ticketId, requesterId: BENEFICIARY, beneficiaryId: BENEFICIARY, app: 'chat', entitlementId: 'incident-commanders',
+      ticketId, requesterId: BENEFICIARY, beneficiaryId: BENEFICIARY, app: 'chat', entitlementId: 'war-room',
       justification: 'on call this week', eventId: `${ticketId}-requested`, source: 'urn:itsm:test', time: new Date().toISOString(),
     };
     const handle: WorkflowHandle = await p.ingress.client.workflow.start('accessRequest', {
