@@ -59,6 +59,9 @@ const ROLE_MAP = JSON.stringify({ 'provisioner-approvers': ['approver'], 'provis
 const oidcFor = (issuer: string, extra: Record<string, string> = {}) =>
   loadConfig({ env: { PROVISIONER_OIDC_ISSUER: issuer, PROVISIONER_OIDC_AUDIENCE: 'provisioner-api', PROVISIONER_OIDC_ROLE_MAP: ROLE_MAP, ...extra } }).api.oidc!;
 
+/** The short-lived IdP's token lifetime: long enough to be used once on a busy machine, short enough to wait out. */
+const SHORT_TTL_SECONDS = 5;
+
 const logLines: string[] = [];
 const logger = createLogger({ level: 'info', name: 'oidc-api-test', destination: new Writable({ write: (chunk: Buffer, _e, done) => (logLines.push(chunk.toString()), done()) }) });
 
@@ -82,7 +85,7 @@ beforeAll(async () => {
   const peopleFile = writePeople();
   [idp, shortIdp, p] = await Promise.all([
     startIdp({ peopleFile }),
-    startIdp({ peopleFile, accessTokenTtlSeconds: 2 }),
+    startIdp({ peopleFile, accessTokenTtlSeconds: SHORT_TTL_SECONDS }),
     startPipeline({ appNames: ['chat'], policyDir: writeChatPolicy({ name: 'oidc', owner: APPROVER, lifecycle: '{ moverGracePeriod: PT5S, leaverDeletionDelay: PT30S, personalDataRetention: P2Y, onLeave: keep }', ownerApproval: true }) }),
   ]);
   api = await startApiFor({ ...p.cfg, api: { ...p.cfg.api, oidc: oidcFor(idp.issuer) } });
@@ -163,11 +166,12 @@ describe('tokens the API refuses', () => {
     // The approver's real token is accepted where its role allows.
     expect((await call(api, '/approvals', { token: real })).status).toBe(200);
 
-    // Expired: the short-lived IdP's token (2 s), at an API that trusts that IdP with no clock tolerance.
+    // Expired: the short-lived IdP's token, at an API that trusts that IdP with no clock tolerance.
     const shortApi = await startApiFor({ ...p.cfg, api: { ...p.cfg.api, oidc: oidcFor(shortIdp.issuer, { PROVISIONER_OIDC_CLOCK_TOLERANCE: '0' }) } });
     const shortLived = await shortIdp.tokenFor(OP1, PASSWORD);
     expect((await call(shortApi, '/fence', { token: shortLived })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 3_000));
+    const { exp } = decodeJwt(shortLived);
+    await new Promise((r) => setTimeout(r, exp! * 1000 - Date.now() + 1_000));
     expect(await answer(await call(shortApi, '/fence', { token: shortLived }))).toEqual([401, 'expired-token']);
     // Another provider's token: signed with a key this API's provider does not publish.
     const otherIdp = await shortIdp.tokenFor(OP1, PASSWORD);
