@@ -12,7 +12,8 @@ import { employeeIdSchema } from '../schemas/events.js';
 import { NoRoleError, UnauthenticatedError, type ApiRole, type Caller, type TokenVerifier } from './auth.js';
 import { discover, idpHttp, IdpUnavailableError, type IdpGet } from './oidc-discovery.js';
 
-export type OidcSettings = NonNullable<Config['api']['oidc']>;
+/** api.oidc as the API needs it: with the audience (the CLI alone may go without). */
+export type OidcSettings = NonNullable<Config['api']['oidc']> & { audience: string };
 
 /** How long a failure to reach the provider is answered from memory (503) before it is asked again. */
 const RETRY_AFTER_MS = 5_000;

@@ -60,7 +60,10 @@ export function apiVerifier(cfg: Pick<Config, 'mode' | 'dataDir' | 'api'>, logge
       `api: no tokens could be verified; set PROVISIONER_OIDC_ISSUER and PROVISIONER_OIDC_AUDIENCE (api.oidc) for the identity provider, or create a development secret in ${devSecretFile(cfg.dataDir)} with \`provisioner api token --dev ...\``,
     );
   }
-  const oidc = settings ? createOidcVerifier(settings) : undefined;
+  if (settings && !settings.audience) {
+    throw new ApiAuthConfigError("api: api.oidc.audience is not set, and the API accepts only tokens for its own audience; set PROVISIONER_OIDC_AUDIENCE (api.oidc.audience) to the API's identifier at the identity provider");
+  }
+  const oidc = settings ? createOidcVerifier({ ...settings, audience: settings.audience! }) : undefined;
   if (settings) {
     if (Object.keys(settings.roleMap).length === 0) logger.warn({ issuer: settings.issuer }, 'api: api.oidc.roleMap maps no group to a role, so every token from the identity provider is refused (403 no-role)');
     oidc!.warm().then(

@@ -2,13 +2,12 @@
 // Deciding commands (approve, reject, fence release/reject) go through the API, so the decision is
 // taken as the authenticated caller and audited there (docs/architecture.md#security); the CLI never names the
 // approver or operator itself. The token is never printed, logged or put in an error message.
+// Where it comes from: --token-file, PROVISIONER_API_TOKEN, then `provisioner login` (cli/login/).
 import { readFileSync } from 'node:fs';
 import { ConfigError, type Config } from '../schemas/config.js';
+import { chooseToken, storedLoginToken, TOKEN_HINT } from './login/token-source.js';
 
-/** How to get a token, for the error that says there is none. */
-export const TOKEN_HINT =
-  'set PROVISIONER_API_TOKEN or pass --token-file <path>; for local development mint one with ' +
-  '`provisioner api token --dev --sub <yourEmployeeId> --roles approver` (or operator, auditor, admin)';
+export { TOKEN_HINT };
 
 /** There is no usable token, or no usable API address: a configuration problem of the caller. */
 export class ApiClientConfigError extends ConfigError {}
@@ -31,30 +30,40 @@ export class ApiCallError extends Error {
 // A JWT is base64url segments and dots; anything else would not survive an HTTP header anyway.
 const TOKEN_SHAPE = /^[A-Za-z0-9._~+/=-]+$/;
 
+type TokenOptions = { tokenFile?: string; token?: string | undefined; readFile?: (file: string) => string };
+
 /**
- * The caller's bearer token: the file named by --token-file when given (an explicit choice for this
- * invocation), else the configured one (api.token, PROVISIONER_API_TOKEN); otherwise an error
- * saying how to get one.
+ * The token given for this invocation: the file named by --token-file when given (an explicit
+ * choice), else the configured one (api.token, PROVISIONER_API_TOKEN); undefined when neither is
+ * (the stored login is next: cli/login/token-source.ts).
  */
-export function resolveApiToken(options: { tokenFile?: string; token?: string | undefined; readFile?: (file: string) => string }): string {
+export function explicitApiToken(options: TokenOptions): string | undefined {
   const read = options.readFile ?? ((file: string) => readFileSync(file, 'utf8'));
   let token: string;
   let source: string;
-  if (options.tokenFile) {
-    source = `--token-file ${options.tokenFile}`;
+  const choice = chooseToken({ tokenFile: options.tokenFile, envToken: options.token, now: 0 });
+  if (choice.kind === 'file') {
+    source = `--token-file ${choice.file}`;
     try {
-      token = read(options.tokenFile).trim();
+      token = read(choice.file).trim();
     } catch (err) {
       throw new ApiClientConfigError(`cannot read the API token from ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
-  } else if (options.token !== undefined && options.token.trim() !== '') {
+  } else if (choice.kind === 'env') {
     source = 'PROVISIONER_API_TOKEN';
-    token = options.token.trim();
+    token = options.token!.trim();
   } else {
-    throw new ApiClientConfigError(`this command calls the API as you and needs your API token: ${TOKEN_HINT}`);
+    return undefined;
   }
   if (token === '') throw new ApiClientConfigError(`the API token from ${source} is empty: ${TOKEN_HINT}`);
   if (!TOKEN_SHAPE.test(token)) throw new ApiClientConfigError(`the API token from ${source} is not a bearer token (a JWT): ${TOKEN_HINT}`);
+  return token;
+}
+
+/** The token given for this invocation (explicitApiToken), or an error saying how to get one. */
+export function resolveApiToken(options: TokenOptions): string {
+  const token = explicitApiToken(options);
+  if (token === undefined) throw new ApiClientConfigError(`this command calls the API as you and needs your API token: ${TOKEN_HINT}`);
   return token;
 }
 
@@ -81,7 +90,8 @@ export type ApiClient = {
 
 export type ApiClientOptions = {
   baseUrl: string;
-  token: string;
+  /** The bearer token, or where to get it at the first call (the stored login, refreshed when near expiry). */
+  token: string | (() => Promise<string>);
   /** Injected by tests. */
   fetch?: typeof fetch;
   timeoutMs?: number;
@@ -95,13 +105,14 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const call = async <T>(method: 'GET' | 'POST', path: string, body: unknown, headers: Record<string, string>): Promise<T> => {
     const url = `${options.baseUrl}${path}`;
+    const token = typeof options.token === 'string' ? options.token : await options.token();
     let res: Response;
     try {
       res = await doFetch(url, {
         method,
         headers: {
           accept: 'application/json',
-          authorization: `Bearer ${options.token}`,
+          authorization: `Bearer ${token}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...headers,
         },
@@ -136,14 +147,18 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   };
 }
 
-/** The API client for this invocation: address from the configuration, token from --token-file or the configuration. */
-export function apiClientFromConfig(cfg: Pick<Config, 'api' | 'http'>, options: { tokenFile?: string; fetch?: typeof fetch } = {}): ApiClient {
-  return createApiClient({
-    baseUrl: apiBaseUrl(cfg),
-    token: resolveApiToken({ token: cfg.api.token, ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}) }),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
+/**
+ * The API client for this invocation: address from the configuration; token from --token-file,
+ * else PROVISIONER_API_TOKEN, else the stored login of `provisioner login` (read at the first call).
+ */
+export function apiClientFromConfig(
+  cfg: Pick<Config, 'api' | 'http' | 'mode' | 'stack'>,
+  options: { tokenFile?: string; fetch?: typeof fetch; credentialsFile?: string } = {},
+): ApiClient {
+  const explicit = explicitApiToken({ token: cfg.api.token, ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}) });
+  const stored = () => storedLoginToken(cfg, { ...(options.credentialsFile ? { file: options.credentialsFile } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) });
+  return createApiClient({ baseUrl: apiBaseUrl(cfg), token: explicit ?? stored, ...(options.fetch ? { fetch: options.fetch } : {}) });
 }
 
 /** The option every API-calling command takes. */
-export const TOKEN_FILE_OPTION = ['--token-file <path>', 'a file holding your API bearer token (default: PROVISIONER_API_TOKEN)'] as const;
+export const TOKEN_FILE_OPTION = ['--token-file <path>', 'a file holding your API bearer token (default: PROVISIONER_API_TOKEN, then your `provisioner login`)'] as const;

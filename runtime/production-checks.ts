@@ -186,8 +186,11 @@ function apiProblems(cfg: Config): string[] {
   const { oidc, jwt } = cfg.api;
   if (!oidc) {
     problems.push("api: no identity provider is configured, and production mode accepts only its tokens; set PROVISIONER_OIDC_ISSUER and PROVISIONER_OIDC_AUDIENCE (api.oidc)");
-  } else if (Object.keys(oidc.roleMap).length === 0) {
-    problems.push(`api: api.oidc.roleMap maps none of the identity provider's groups (claim ${oidc.rolesClaim}) to a role, so every person would be refused; map them, e.g. PROVISIONER_OIDC_ROLE_MAP='{"provisioner-approvers":["approver"]}'`);
+  } else {
+    if (!oidc.audience) problems.push("api: api.oidc.audience is not set, and the API accepts only tokens for its own audience; set PROVISIONER_OIDC_AUDIENCE (api.oidc.audience) to the API's identifier at the identity provider");
+    if (Object.keys(oidc.roleMap).length === 0) {
+      problems.push(`api: api.oidc.roleMap maps none of the identity provider's groups (claim ${oidc.rolesClaim}) to a role, so every person would be refused; map them, e.g. PROVISIONER_OIDC_ROLE_MAP='{"provisioner-approvers":["approver"]}'`);
+    }
   }
   if (jwt.secret || jwt.secretFile) {
     const setting = jwt.secret ? 'PROVISIONER_API_JWT_SECRET (api.jwt.secret)' : `PROVISIONER_API_JWT_SECRET_FILE (api.jwt.secretFile, ${jwt.secretFile})`;

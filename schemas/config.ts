@@ -68,10 +68,14 @@ const oidcAlgorithm = z.string().superRefine((alg, ctx) => {
 const apiOidc = z.strictObject({
   /** The OpenID provider's issuer (the `iss` of its tokens); discovery reads <issuer>/.well-known/openid-configuration. */
   issuer: z.string().refine(httpsOrLoopback, 'expected an https:// issuer URL (http:// only to localhost or 127.0.0.1)'),
-  /** The `aud` the API accepts: the API's identifier (resource) at the IdP. */
-  audience: z.string().min(1),
-  /** The public client `provisioner login` signs people in with (device authorization flow). */
-  cliClientId: z.string().min(1).optional(),
+  /**
+   * The `aud` the API accepts: the API's identifier (resource) at the IdP; the CLI asks tokens for
+   * it (sent as `audience`, and as `resource` when it is a URI). Required by the API; unset, the CLI
+   * takes the IdP's default.
+   */
+  audience: z.string().min(1).optional(),
+  /** The CLI's public client at the IdP (device authorization grant, no secret). */
+  cliClientId: z.string().min(1).default('provisioner-cli'),
   /** The IdP's JWKS; default the discovery document's jwks_uri. */
   jwksUri: z.string().refine(httpsOrLoopback, 'expected an https:// URL (http:// only to localhost or 127.0.0.1)').optional(),
   /** The signature algorithms accepted (asymmetric only); default every one in oidcAlgorithms. */
@@ -403,7 +407,11 @@ export const configSchema = z.strictObject({
     }).prefault({}),
     /** Secret: the CLI caller's bearer token (`--token-file` wins). */
     token: z.string().optional(),
-    /** People's tokens from the organisation's OpenID provider (the only tokens production mode accepts). */
+    /**
+     * The organisation's OpenID provider: the API verifies people's tokens from it (the only tokens
+     * production mode accepts), and people sign in with `provisioner login` (device authorization
+     * grant, RFC 8628); unset in development mode: `login` uses the local stack's development IdP.
+     */
     oidc: apiOidc.optional(),
   }).prefault({}),
   audit: z.strictObject({

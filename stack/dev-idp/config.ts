@@ -83,11 +83,11 @@ export function devIdpConfiguration(options: DevIdpOptions): Configuration {
       deviceFlow: {
         enabled: true,
         userCodeInputSource: (ctx: ProviderContext, form: string, _out: unknown, err?: { name?: string; userCode?: string }) => {
-          const problem = err ? (err.userCode || err.name === 'NoCodeError' ? 'That code is not right; try again.' : 'The sign-in was interrupted or failed; start again.') : undefined;
+          const problem = !err ? undefined : err.name === 'AbortedError' ? 'The sign-in was aborted.' : err.userCode || err.name === 'NoCodeError' ? 'That code is not right; try again.' : 'The sign-in failed; start again.';
           ctx.body = htmlPage('Sign in to provisioner', `${problem ? `<p class="problem">${problem}</p>` : '<p>Enter the code your terminal shows.</p>'}${form}<button type="submit" form="op.deviceInputForm">Continue</button>`);
         },
         userCodeConfirmSource: (ctx: ProviderContext, form: string, client: { clientName?: string; clientId: string }, _info: unknown, userCode: string) => {
-          ctx.body = htmlPage('Confirm the device', `<p><strong>${escapeHtml(client.clientName ?? client.clientId)}</strong> asks to sign in with code <code id="user-code">${escapeHtml(userCode)}</code>.</p>${form}<button type="submit" form="op.deviceConfirmForm">Continue</button>`);
+          ctx.body = htmlPage('Confirm the device', `<p><strong>${escapeHtml(client.clientName ?? client.clientId)}</strong> asks to sign in with code <code id="user-code">${escapeHtml(userCode)}</code>.</p>${form}<button type="submit" form="op.deviceConfirmForm">Continue</button><button type="submit" form="op.deviceConfirmForm" name="abort" value="yes">Abort</button>`);
         },
         successSource: (ctx: ProviderContext) => {
           ctx.body = htmlPage('Signed in', '<p id="signed-in">You are signed in; return to your terminal.</p>');

@@ -100,7 +100,7 @@ const hiddenInputs = (html: string, formId?: string): URLSearchParams => {
  * user code, confirm, sign in with employee id and password. Consent is granted by the IdP for its
  * first-party clients. Throws with the page's message when the IdP refuses (wrong password, ...).
  */
-export async function completeDeviceSignIn(options: { verificationUri: string; userCode: string; employeeId: string; password: string }): Promise<void> {
+export async function completeDeviceSignIn(options: { verificationUri: string; userCode: string; employeeId: string; password: string; abort?: boolean }): Promise<void> {
   const jar = new CookieJar();
   const browse = async (url: string, init: { method?: string; form?: URLSearchParams } = {}): Promise<{ status: number; url: URL; html: string }> => {
     let target = new URL(url);
@@ -132,7 +132,15 @@ export async function completeDeviceSignIn(options: { verificationUri: string; u
   codeForm.set('user_code', options.userCode);
   const confirm = await browse(options.verificationUri, { method: 'POST', form: codeForm });
   if (!confirm.html.includes('op.deviceConfirmForm')) throw new Error(`idp: the user code was not taken: ${problem(confirm.html) ?? confirm.status}`);
-  let page = await browse(options.verificationUri, { method: 'POST', form: hiddenInputs(confirm.html, 'op.deviceConfirmForm') });
+  const confirmForm = hiddenInputs(confirm.html, 'op.deviceConfirmForm');
+  if (options.abort) {
+    // The person presses Abort instead: the device code is denied (RFC 8628 §3.5 access_denied).
+    confirmForm.set('abort', 'yes');
+    const aborted = await browse(options.verificationUri, { method: 'POST', form: confirmForm });
+    if (problem(aborted.html) !== 'The sign-in was aborted.') throw new Error(`idp: the abort was not taken: ${problem(aborted.html) ?? aborted.status}`);
+    return;
+  }
+  let page = await browse(options.verificationUri, { method: 'POST', form: confirmForm });
   const action = /<form id="login" method="post" action="([^"]+)"/.exec(page.html)?.[1];
   if (!action) throw new Error(`idp: no login page after the confirmation: ${problem(page.html) ?? page.status}`);
   page = await browse(new URL(action, page.url).href, { method: 'POST', form: new URLSearchParams({ username: options.employeeId, password: options.password }) });

@@ -58,7 +58,7 @@ const settingsWith = (caFile?: string): OidcSettings =>
       PROVISIONER_OIDC_ROLE_MAP: '{"provisioner-operators":["operator"]}',
       ...(caFile ? { PROVISIONER_OIDC_CA_FILE: caFile } : {}),
     },
-  }).api.oidc!;
+  }).api.oidc as OidcSettings;
 
 /** A token as the provider signs it, with its RS256 key. */
 async function providerToken(): Promise<string> {

@@ -100,7 +100,7 @@ describe("the CLI's API client", () => {
     await expect(api.get('/a')).rejects.toMatchObject({ name: 'ApiCallError', status: 403, reason: 'requester', message: '403 requester: E8 requested this access' });
     const expired = await api.get('/b').catch((err: ApiCallError) => err);
     expect(expired).toBeInstanceOf(ApiCallError);
-    expect((expired as ApiCallError).message).toMatch(/^401 expired-token: the token has expired \(set PROVISIONER_API_TOKEN/);
+    expect((expired as ApiCallError).message).toMatch(/^401 expired-token: the token has expired \(run `provisioner login`, or set PROVISIONER_API_TOKEN/);
     expect((expired as ApiCallError).message).not.toContain(TOKEN);
   });
 
@@ -177,13 +177,16 @@ describe('provisioner approvals | approve | reject | request', () => {
     expect(out).toContain('may decide: E2, E3');
   });
 
-  it('without a token, says how to get one', async () => {
-    const saved = process.env.PROVISIONER_API_TOKEN;
+  it('without a token or a stored login, says how to get one', async () => {
+    const saved = { token: process.env.PROVISIONER_API_TOKEN, xdg: process.env.XDG_CONFIG_HOME };
     delete process.env.PROVISIONER_API_TOKEN;
+    process.env.XDG_CONFIG_HOME = mkdtempSync(path.join(tmpdir(), 'no-login-'));
     try {
-      await expect(cli((p) => registerApprovalCommands(p), ['approvals'])).rejects.toThrow(/provisioner api token --dev/);
+      await expect(cli((p) => registerApprovalCommands(p), ['approvals'])).rejects.toThrow(/you are not signed in to .*; run `provisioner login`, .*provisioner api token --dev/);
     } finally {
-      if (saved !== undefined) process.env.PROVISIONER_API_TOKEN = saved;
+      if (saved.token !== undefined) process.env.PROVISIONER_API_TOKEN = saved.token;
+      if (saved.xdg !== undefined) process.env.XDG_CONFIG_HOME = saved.xdg;
+      else delete process.env.XDG_CONFIG_HOME;
     }
   });
 });

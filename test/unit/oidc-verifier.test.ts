@@ -18,7 +18,7 @@ const AUDIENCE = 'api://provisioner';
 const roleMap = JSON.stringify({ 'prov-approvers': ['approver'], 'prov-ops': ['operator', 'auditor'], 'prov-audit': 'auditor' });
 
 const configOf = (env: Record<string, string>) => loadConfig({ env: { PROVISIONER_OIDC_ISSUER: ISSUER, PROVISIONER_OIDC_AUDIENCE: AUDIENCE, PROVISIONER_OIDC_ROLE_MAP: roleMap, ...env }, root });
-const settings: OidcSettings = configOf({}).api.oidc!;
+const settings = configOf({}).api.oidc as OidcSettings;
 
 async function keyPair(kid: string, alg = 'RS256') {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
@@ -110,7 +110,7 @@ describe('the api.oidc configuration', () => {
 
   it('has defaults for everything but the issuer and the audience', () => {
     expect(settings).toEqual({
-      issuer: ISSUER, audience: AUDIENCE, maxTokenAgeSeconds: 43_200, clockToleranceSeconds: 30, employeeIdClaim: 'employee_id', rolesClaim: 'groups',
+      issuer: ISSUER, audience: AUDIENCE, cliClientId: 'provisioner-cli', maxTokenAgeSeconds: 43_200, clockToleranceSeconds: 30, employeeIdClaim: 'employee_id', rolesClaim: 'groups',
       roleMap: { 'prov-approvers': ['approver'], 'prov-ops': ['operator', 'auditor'], 'prov-audit': ['auditor'] },
     });
     expect(loadConfig({ env: {}, root }).api.oidc).toBeUndefined();

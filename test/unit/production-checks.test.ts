@@ -74,6 +74,12 @@ describe('production mode refuses', () => {
     expect(problems({ PROVISIONER_OIDC_ISSUER: undefined, PROVISIONER_OIDC_AUDIENCE: undefined, PROVISIONER_OIDC_ROLE_MAP: undefined }, { process: 'worker' })).toEqual([]);
   });
 
+  it('an identity provider without the audience the API accepts', () => {
+    expect(problems({ PROVISIONER_OIDC_AUDIENCE: undefined }, { process: 'api' })).toEqual([
+      "api: api.oidc.audience is not set, and the API accepts only tokens for its own audience; set PROVISIONER_OIDC_AUDIENCE (api.oidc.audience) to the API's identifier at the identity provider",
+    ]);
+  });
+
   it('an identity provider whose groups map to no role', () => {
     expect(problems({ PROVISIONER_OIDC_ROLE_MAP: undefined }, { process: 'api' })).toEqual([
       `api: api.oidc.roleMap maps none of the identity provider's groups (claim groups) to a role, so every person would be refused; map them, e.g. PROVISIONER_OIDC_ROLE_MAP='{"provisioner-approvers":["approver"]}'`,
