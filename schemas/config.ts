@@ -65,7 +65,7 @@ const oidcAlgorithm = z.string().superRefine((alg, ctx) => {
   }
 });
 
-const apiOidc = z.strictObject({
+export const apiOidc = z.strictObject({
   /** The OpenID provider's issuer (the `iss` of its tokens); discovery reads <issuer>/.well-known/openid-configuration. */
   issuer: z.string().refine(httpsOrLoopback, 'expected an https:// issuer URL (http:// only to localhost or 127.0.0.1)'),
   /**

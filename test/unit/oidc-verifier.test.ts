@@ -2,6 +2,7 @@
 // signed here with local keys, verified against a local key set or a key set served by a stand-in
 // for the provider's HTTP answers; the configuration's refusals; which verifier reads which token.
 import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
@@ -9,8 +10,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mintToken, NoRoleError, UnauthenticatedError, type JwtSettings } from '../../api/auth.js';
 import { createOidcVerifier, callerFromClaims, type OidcSettings } from '../../api/oidc.js';
 import { discover, discoveryUrl, IdpUnavailableError } from '../../api/oidc-discovery.js';
-import { chooseVerifier } from '../../api/verifier.js';
-import { loadConfig } from '../../schemas/config.js';
+import { apiVerifier, chooseVerifier, developmentIdp } from '../../api/verifier.js';
+import { createLogger } from '../../observability/logger.js';
+import { ConfigError, loadConfig } from '../../schemas/config.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'provisioner-oidc-'));
 const ISSUER = 'https://login.example.com/tenant-1';
@@ -218,5 +220,29 @@ describe('which verifier reads a token', () => {
     const verify = chooseVerifier({ mode: 'production', oidc, development: dev });
     expect(await reasonOf(verify(await mintToken(dev, { sub: 'E9', roles: ['admin'] })))).toBe('development-token');
     expect(await verify(await sign(key))).toEqual({ employeeId: 'E1001', roles: ['approver'] });
+  });
+
+  it("from the configuration: development mode without api.oidc trusts the local stack's development IdP beside development tokens; production refuses to start without api.oidc", async () => {
+    const logger = createLogger({ level: 'silent' });
+    // A port nobody listens on: the development IdP is not running.
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = s.address() as AddressInfo;
+        s.close(() => resolve(p));
+      });
+    });
+    const cfg = loadConfig({ env: { PROVISIONER_IDP_PORT: String(port), PROVISIONER_API_JWT_SECRET: 'a-development-secret-of-32-bytes!!' }, root });
+    expect(developmentIdp(cfg)).toMatchObject({ issuer: `http://127.0.0.1:${port}`, audience: 'provisioner-api', roleMap: { 'provisioner-operators': ['operator'] } });
+    const verifier = apiVerifier(cfg, logger);
+    try {
+      expect(await verifier.verify(await mintToken(dev, { sub: 'E9', roles: ['operator'] }))).toEqual({ employeeId: 'E9', roles: ['operator'] });
+      expect(await reasonOf(verifier.verify(await sign(key)))).toBe('idp-unavailable');
+    } finally {
+      await verifier.close();
+    }
+    const production = loadConfig({ env: { PROVISIONER_MODE: 'production' }, root });
+    expect(() => apiVerifier(production, logger)).toThrow(ConfigError);
+    expect(() => apiVerifier(production, logger)).toThrow(/^api: production mode accepts only the identity provider's tokens and api.oidc is not configured; set PROVISIONER_OIDC_ISSUER and PROVISIONER_OIDC_AUDIENCE \(api.oidc\)$/);
+    expect(() => apiVerifier({ ...production, api: { ...production.api, oidc: { ...settings, audience: undefined } } }, logger)).toThrow(/api.oidc.audience is not set/);
   });
 });
