@@ -1,6 +1,8 @@
-// Authentication of API callers: bearer JWTs (HS256, a shared secret) carrying the caller's
-// employee id (`sub`) and roles, with issuer, audience and expiry verified; and authorisation per
-// route from one table. Tokens are never logged, echoed or put in an error message.
+// Authentication of API callers: a bearer token that a verifier turns into the caller (people's
+// tokens from the organisation's OpenID provider, api/oidc.ts; in development mode also the HS256
+// development tokens below, api/verifier.ts chooses); and authorisation per route from one table.
+// Every refusal goes to one hook (logged and audited). Tokens are never logged, echoed or put in an
+// error message.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,15 +10,22 @@ import type { NextFunction, Request, Response } from 'express';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import type { Logger } from '../observability/logger.js';
-import { apiDevJwtSecretFile, ConfigError, type Config } from '../schemas/config.js';
+import { apiDevJwtSecretFile, apiRoles, ConfigError, type Config } from '../schemas/config.js';
 import type { AuditEntry } from '../store/audit-record.js';
+import { IdpUnavailableError } from './oidc-discovery.js';
 import { employeeIdSchema } from '../schemas/events.js';
 
-export const apiRoles = ['approver', 'auditor', 'operator', 'admin'] as const;
+export { apiRoles };
 export type ApiRole = (typeof apiRoles)[number];
 
 /** The authenticated caller: the approver of a decision is always this, never a typed name. */
 export type Caller = { employeeId: string; roles: ApiRole[] };
+
+/**
+ * Turns a bearer token into its caller, or throws: UnauthenticatedError (401), NoRoleError (403),
+ * IdpUnavailableError (503: the identity provider could not be asked).
+ */
+export type TokenVerifier = (token: string) => Promise<Caller>;
 
 export type JwtSettings = {
   /** HS256 shared secret (at least 32 bytes). */
@@ -95,7 +104,18 @@ export async function mintToken(settings: JwtSettings, request: z.input<typeof m
     .sign(settings.secret);
 }
 
-export type AuthFailureReason = 'missing-token' | 'malformed-authorization' | 'expired-token' | 'invalid-token' | 'invalid-claims';
+export type AuthFailureReason =
+  | 'missing-token'
+  | 'malformed-authorization'
+  | 'expired-token'
+  | 'invalid-token'
+  | 'invalid-claims'
+  | 'wrong-audience'
+  | 'wrong-issuer'
+  | 'token-too-old'
+  | 'no-employee-id'
+  /** An HS256 development token where only the identity provider's are accepted (production mode, or no development secret). */
+  | 'development-token';
 
 /**
  * The API caller is not authenticated (HTTP 401): no token, a malformed header, a bad or expired
@@ -109,9 +129,17 @@ export class UnauthenticatedError extends Error {
   }
 }
 
+/** A person the identity provider vouches for, whose groups map to no provisioner role (HTTP 403). */
+export class NoRoleError extends Error {
+  override readonly name = 'NoRoleError';
+  constructor(readonly employeeId: string, message: string) {
+    super(message);
+  }
+}
+
 const claimsSchema = z.object({ sub: employeeIdSchema, roles: rolesSchema, exp: z.number() });
 
-/** Verifies signature, algorithm, issuer, audience and expiry, then the claims; throws UnauthenticatedError (never naming the token). */
+/** Verifies a development token: signature, algorithm, issuer, audience and expiry, then the claims; throws UnauthenticatedError (never naming the token). */
 export async function verifyToken(settings: JwtSettings, token: string): Promise<Caller> {
   let payload: unknown;
   try {
@@ -198,10 +226,16 @@ export function routeKeyOf(method: string, path: string): RouteKey | undefined {
   });
 }
 
-/** A request refused before its handler ran: 401 (no valid token) or 403 (a role the route does not allow). */
+/**
+ * A request refused before its handler ran: 401 (no valid token), 403 (a person with no provisioner
+ * role, or a role the route does not allow), 503 (the identity provider could not be asked; `detail`
+ * says why, for the log).
+ */
 export type AuthRefusal =
   | { status: 401; kind: AuthFailureReason; method: string; path: string; route: RouteKey | undefined }
-  | { status: 403; kind: 'role-not-allowed'; method: string; path: string; route: RouteKey; caller: Caller };
+  | { status: 403; kind: 'no-role'; method: string; path: string; route: RouteKey | undefined; caller: { employeeId: string; roles: [] } }
+  | { status: 403; kind: 'role-not-allowed'; method: string; path: string; route: RouteKey; caller: Caller }
+  | { status: 503; kind: 'idp-unavailable'; method: string; path: string; route: RouteKey | undefined; detail: string };
 
 /** Told of every refusal before the answer goes out (it logs and audits; see auditRefusals). */
 export type RefusalHook = (refusal: AuthRefusal) => void | Promise<void>;
@@ -218,19 +252,35 @@ async function tell(onRefused: RefusalHook | undefined, refusal: AuthRefusal): P
   }
 }
 
-/** Express middleware: authenticates the bearer token and sets the caller (see callerOf), or answers 401. */
-export function authenticate(settings: JwtSettings, onRefused?: RefusalHook) {
+/**
+ * Express middleware: the verifier turns the bearer token into the caller (see callerOf), or the
+ * request is refused: 401 (no valid token), 403 no-role (nobody provisioner knows a role for), 503
+ * idp-unavailable (the identity provider could not be asked; try again shortly).
+ */
+export function authenticate(verify: TokenVerifier, onRefused?: RefusalHook) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     // A caller the server established before (the local Temporal UI in development mode) stands.
     if (res.locals.caller) return next();
     try {
-      res.locals.caller = await verifyToken(settings, bearerToken(req.headers.authorization));
+      res.locals.caller = await verify(bearerToken(req.headers.authorization));
       next();
     } catch (err) {
-      if (!(err instanceof UnauthenticatedError)) return next(err);
       const urlPath = pathOf(req);
-      await tell(onRefused, { status: 401, kind: err.reason, method: req.method, path: urlPath, route: routeKeyOf(req.method, urlPath) });
-      sendError(res, 401, err.reason, err.message);
+      const where = { method: req.method, path: urlPath, route: routeKeyOf(req.method, urlPath) };
+      if (err instanceof UnauthenticatedError) {
+        await tell(onRefused, { status: 401, kind: err.reason, ...where });
+        return sendError(res, 401, err.reason, err.message);
+      }
+      if (err instanceof NoRoleError) {
+        await tell(onRefused, { status: 403, kind: 'no-role', ...where, caller: { employeeId: err.employeeId, roles: [] } });
+        return sendError(res, 403, 'no-role', err.message);
+      }
+      if (err instanceof IdpUnavailableError) {
+        await tell(onRefused, { status: 503, kind: 'idp-unavailable', ...where, detail: err.message });
+        res.setHeader('Retry-After', '5');
+        return sendError(res, 503, 'idp-unavailable', 'the identity provider could not be reached to verify the token; try again shortly');
+      }
+      next(err);
     }
   };
 }
@@ -267,16 +317,18 @@ export function auditRefusals(options: { logger: Logger; store?: RefusalAuditor 
   return async (refusal) => {
     const where = refusal.route ?? `${refusal.method} (a path the API does not serve)`;
     if (refusal.status === 401) logger.warn({ method: refusal.method, path: refusal.path, reason: refusal.kind }, 'api authentication refused');
-    else logger.warn({ method: refusal.method, path: refusal.path, route: refusal.route, caller: refusal.caller.employeeId, roles: refusal.caller.roles }, 'api authorisation refused');
+    else if (refusal.status === 503) logger.error({ method: refusal.method, path: refusal.path, reason: refusal.kind, detail: refusal.detail }, 'api: the identity provider could not be asked');
+    else logger.warn({ method: refusal.method, path: refusal.path, route: refusal.route, reason: refusal.kind, caller: refusal.caller.employeeId, roles: refusal.caller.roles }, 'api authorisation refused');
     if (!store) return;
+    const why =
+      refusal.kind === 'role-not-allowed'
+        ? ` (caller's roles: ${refusal.caller.roles.join(', ')}; allowed: ${routeRoles[refusal.route].join(', ')})`
+        : refusal.kind === 'no-role' ? " (the identity provider's groups map to no provisioner role)" : '';
     try {
       await store.audit({
         actor: { type: 'service', id: 'api' },
         action: 'api.refused',
-        reason:
-          refusal.status === 401
-            ? `${where}: ${refusal.status} ${refusal.kind}`
-            : `${where}: ${refusal.status} ${refusal.kind} (caller's roles: ${refusal.caller.roles.join(', ')}; allowed: ${routeRoles[refusal.route].join(', ')})`,
+        reason: `${where}: ${refusal.status} ${refusal.kind}${why}`,
         ...(refusal.status === 403 ? { subject: { employeeId: refusal.caller.employeeId } } : {}),
         changes: [{ op: 'api.request', outcome: refusal.kind }],
       });

@@ -18,7 +18,8 @@ import { employeeIdSchema } from '../schemas/events.js';
 import { recentOutcomes, type Store } from '../store/index.js';
 import { getState, identityWorkflowId } from '../workflows/messages.js';
 import { listenError } from '../runtime/ports.js';
-import { auditRefusals, authenticate, authorize, callerOf, pathOf, sendError, type Caller, type JwtSettings } from './auth.js';
+import { auditRefusals, authenticate, authorize, callerOf, pathOf, sendError, type Caller, type JwtSettings, type TokenVerifier } from './auth.js';
+import { chooseVerifier } from './verifier.js';
 import { registerApplicationRoutes } from './routes/applications.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerFenceRoutes } from './routes/fence.js';
@@ -41,7 +42,10 @@ export type StartApiOptions = {
   store?: Store;
   /** 0 picks a free port (default: http.apiPort). */
   port?: number;
-  jwt: JwtSettings;
+  /** Turns a bearer token into the caller (api/verifier.ts apiVerifier); or give jwt. */
+  verify?: TokenVerifier;
+  /** Development tokens only (tests and the demo): shorthand for verify = chooseVerifier({ mode, development: jwt }); refused in production mode. */
+  jwt?: JwtSettings;
   /** Origins allowed by CORS on the codec routes (default: corsOrigins(cfg)). */
   corsOrigins?: string[];
   /** The payload codec (default: EncryptionCodec over loadKeyring({ dataDir: cfg.dataDir, mode: cfg.mode })). */
@@ -109,7 +113,9 @@ function localUiDecodes(origins: ReadonlySet<string>, log: Logger) {
 }
 
 export async function startApi(options: StartApiOptions): Promise<ApiServer> {
-  const { cfg, logger, client, store, jwt } = options;
+  const { cfg, logger, client, store } = options;
+  if (!options.verify && !options.jwt) throw new TypeError('startApi: give verify (or jwt for development tokens)');
+  const verify = options.verify ?? chooseVerifier({ mode: cfg.mode, development: options.jwt });
   const log = logger.child({ component: 'api' });
   const codec = options.codec ?? new EncryptionCodec(loadKeyring({ dataDir: cfg.dataDir, mode: cfg.mode }));
   const origins = new Set(options.corsOrigins ?? corsOrigins(cfg));
@@ -166,7 +172,7 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
   // Everything below needs a valid bearer token; every 401 and 403 is logged and, with a store, audited.
   const onRefused = auditRefusals({ logger: log, ...(store ? { store } : {}) });
   if (cfg.mode === 'development') app.use('/codec/decode', localUiDecodes(origins, log));
-  app.use(authenticate(jwt, onRefused));
+  app.use(authenticate(verify, onRefused));
   app.use(express.json({ limit: '16mb', type: ['application/json', 'application/*+json'] }));
 
   const codecRoute = (direction: 'encode' | 'decode') => async (req: Request, res: Response) => {

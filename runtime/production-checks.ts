@@ -10,8 +10,9 @@
 //     store/open-store.ts);
 //   - a connection to a server off this machine is unencrypted: plain ldap:// without StartTLS, a
 //     SCIM app marked insecureHttp, Kafka brokers or Temporal without TLS, PostgreSQL without verified TLS;
-//   - the API would trust development tokens: no JWT secret configured, so the HS256 secret in
-//     <dataDir> would verify them (until OIDC);
+//   - the API's people: no identity provider (api.oidc) to verify their tokens, one that maps no
+//     group to a role, or an HS256 secret configured (production accepts no development token, so
+//     a shared secret there is only a secret to leak).
 //   - the audit trail would not survive its host: the audit signing key's file inside the data
 //     folder (beside what it signs: whoever takes one takes both), or the checkpoint file there.
 //   - approval decisions from the ITSM would be verified with the development ITSM key (issue 18):
@@ -27,7 +28,7 @@ import { isInsecureAppUrl, loadConnectorsFile, type ConnectorConfig } from '../c
 import type { SecretRef } from '../connectors/credentials.js';
 import { postgresTarget } from '../store/postgres-connection.js';
 import { AUDIT_SIGNING_KEY_VARIABLE, defaultKeyPaths, STORE_KEK_VARIABLE } from '../store/store-keys.js';
-import { apiDevJwtSecretFile, ConfigError, isLoopbackHost, LDAP_DEV_BIND_PASSWORD, ldapBindPasswordProblem, ownerConnection, projectRoot, runtimeConnection, stackPkiDir, type Config } from '../schemas/config.js';
+import { ConfigError, isLoopbackHost, LDAP_DEV_BIND_PASSWORD, ldapBindPasswordProblem, ownerConnection, projectRoot, runtimeConnection, stackPkiDir, type Config } from '../schemas/config.js';
 
 /** The long-running processes; each is checked for what it uses. */
 export type LongRunningProcess = 'worker' | 'ingress' | 'api' | 'dev';
@@ -192,6 +193,7 @@ function tlsFiles(cfg: Config, connectors: readonly ConnectorConfig[]): Array<[s
     ['temporal.tls.caFile', temporal.tls?.caFile], ['temporal.tls.certFile', temporal.tls?.certFile], ['temporal.tls.keyFile', temporal.tls?.keyFile],
     ['postgres.tls.caFile', postgres.tls.caFile],
     ['ldap.tls.caFile', ldap.tls.caFile],
+    ['api.oidc.caFile', cfg.api.oidc?.caFile],
     ...connectors.map((c): [string, string | undefined] => [`tls.caFile of ${c.app} in ${cfg.connectors.file}`, c.tls?.caFile]),
   ];
 }
@@ -205,12 +207,21 @@ function devPkiProblems(cfg: Config, connectors: readonly ConnectorConfig[], roo
 }
 
 function apiProblems(cfg: Config): string[] {
-  const { secret, secretFile } = cfg.api.jwt;
-  const devFile = apiDevJwtSecretFile(cfg.dataDir);
-  if (!secret && (!secretFile || path.resolve(secretFile) === devFile)) {
-    return [`api: tokens would be verified with the development HS256 secret ${devFile} (\`api token --dev\` mints with it); set PROVISIONER_API_JWT_SECRET_FILE (api.jwt.secretFile) to the production secret`];
+  const problems: string[] = [];
+  const { oidc, jwt } = cfg.api;
+  if (!oidc) {
+    problems.push("api: no identity provider is configured, and production mode accepts only its tokens; set PROVISIONER_OIDC_ISSUER and PROVISIONER_OIDC_AUDIENCE (api.oidc)");
+  } else {
+    if (!oidc.audience) problems.push("api: api.oidc.audience is not set, and the API accepts only tokens for its own audience; set PROVISIONER_OIDC_AUDIENCE (api.oidc.audience) to the API's identifier at the identity provider");
+    if (Object.keys(oidc.roleMap).length === 0) {
+      problems.push(`api: api.oidc.roleMap maps none of the identity provider's groups (claim ${oidc.rolesClaim}) to a role, so every person would be refused; map them, e.g. PROVISIONER_OIDC_ROLE_MAP='{"provisioner-approvers":["approver"]}'`);
+    }
   }
-  return [];
+  if (jwt.secret || jwt.secretFile) {
+    const setting = jwt.secret ? 'PROVISIONER_API_JWT_SECRET (api.jwt.secret)' : `PROVISIONER_API_JWT_SECRET_FILE (api.jwt.secretFile, ${jwt.secretFile})`;
+    problems.push(`api: ${setting} configures an HS256 token secret, and production mode accepts no development token; remove it (people sign in with the identity provider)`);
+  }
+  return problems;
 }
 
 /** Decisions on itsm.requests verified with the development ITSM key: none configured, or the generated one named. */

@@ -19,6 +19,14 @@ const hostPort = z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port, e.g. 127
 /** Organisational units below ldap.baseDn, without the base: `ou=people` or `ou=people,ou=second`. */
 const relativeDn = z.string().regex(/^ou=[^,=+]+(,ou=[^,=+]+)*$/i, 'expected organisational units below ldap.baseDn without the base, e.g. ou=people or ou=people,ou=second');
 const commaList = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+/** A JSON value from a variable; text that is not JSON is left for the schema to refuse. */
+const jsonOrText = (v: string): unknown => {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+};
 /** `true`/`false` from a variable; anything else is left for the schema to refuse. */
 const boolean = (v: string): unknown => (v === 'true' ? true : v === 'false' ? false : v);
 
@@ -34,7 +42,7 @@ export const LDAP_DEV_BIND_PASSWORD = 'provisioner-local-admin';
 const switchOn = (v: string): unknown => (/^(true|1|yes|on)$/i.test(v) ? {} : /^(false|0|no|off)$/i.test(v) ? undefined : v);
 
 /** A URL to call with a secret: https, or plain http only to this machine. */
-const httpsOrLoopback = (u: string): boolean => {
+export const httpsOrLoopback = (u: string): boolean => {
   try {
     const { protocol, hostname } = new URL(u);
     return protocol === 'https:' || (protocol === 'http:' && isLoopbackHost(hostname));
@@ -42,6 +50,49 @@ const httpsOrLoopback = (u: string): boolean => {
     return false;
   }
 };
+
+/** The roles of the API (api/auth.ts re-exports them): what a mapped IdP group grants. */
+export const apiRoles = ['approver', 'auditor', 'operator', 'admin'] as const;
+
+/** Signature algorithms an OpenID provider signs people's tokens with: asymmetric only (RFC 7518 §3.1, RFC 8037). */
+export const oidcAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+
+const oidcAlgorithm = z.string().superRefine((alg, ctx) => {
+  if (/^HS\d+$/i.test(alg) || alg.toLowerCase() === 'none') {
+    ctx.addIssue({ code: 'custom', message: `${alg} is not accepted: ${alg.toLowerCase() === 'none' ? 'an unsigned token proves nothing' : 'a shared-secret algorithm lets whoever holds the secret mint any identity'}; an OpenID provider signs with an asymmetric key (e.g. RS256, PS256, ES256, EdDSA)` });
+  } else if (!(oidcAlgorithms as readonly string[]).includes(alg)) {
+    ctx.addIssue({ code: 'custom', message: `unknown signature algorithm ${alg}; expected some of ${oidcAlgorithms.join(', ')}` });
+  }
+});
+
+export const apiOidc = z.strictObject({
+  /** The OpenID provider's issuer (the `iss` of its tokens); discovery reads <issuer>/.well-known/openid-configuration. */
+  issuer: z.string().refine(httpsOrLoopback, 'expected an https:// issuer URL (http:// only to localhost or 127.0.0.1)'),
+  /**
+   * The `aud` the API accepts: the API's identifier (resource) at the IdP; the CLI asks tokens for
+   * it (sent as `audience`, and as `resource` when it is a URI). Required by the API; unset, the CLI
+   * takes the IdP's default.
+   */
+  audience: z.string().min(1).optional(),
+  /** The CLI's public client at the IdP (device authorization grant, no secret). */
+  cliClientId: z.string().min(1).default('provisioner-cli'),
+  /** The IdP's JWKS; default the discovery document's jwks_uri. */
+  jwksUri: z.string().refine(httpsOrLoopback, 'expected an https:// URL (http:// only to localhost or 127.0.0.1)').optional(),
+  /** The signature algorithms accepted (asymmetric only); default every one in oidcAlgorithms. */
+  algorithms: z.array(oidcAlgorithm).min(1).optional(),
+  /** The oldest token accepted, from its `iat` and, when present, its `auth_time` (seconds). */
+  maxTokenAgeSeconds: z.number().int().positive().default(12 * 60 * 60),
+  /** Clock skew accepted on exp, nbf, iat (seconds). */
+  clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+  /** The claim holding the person's employee id (no fallback: a token without it is refused). */
+  employeeIdClaim: z.string().min(1).default('employee_id'),
+  /** The claim listing the person's groups (an array of names, or one name). */
+  rolesClaim: z.string().min(1).default('groups'),
+  /** Group name -> the provisioner roles it grants; a group not listed grants nothing. */
+  roleMap: z.record(z.string().min(1), z.union([z.enum(apiRoles), z.array(z.enum(apiRoles)).min(1)]).transform((r) => (Array.isArray(r) ? r : [r]))).default({}),
+  /** PEM CA bundle the IdP's HTTPS certificate must chain to (a private CA); unset: the system CAs. */
+  caFile: z.string().min(1).optional(),
+});
 
 const kafkaTls = z.strictObject({
   /** PEM CA bundle the brokers' certificates must chain to; unset: the system CAs (Confluent Cloud, MSK). */
@@ -357,17 +408,11 @@ export const configSchema = z.strictObject({
     /** Secret: the CLI caller's bearer token (`--token-file` wins). */
     token: z.string().optional(),
     /**
-     * The organisation's OpenID provider. People sign in with `provisioner login` (device
-     * authorization grant, RFC 8628); unset in development mode: the local stack's development IdP.
+     * The organisation's OpenID provider: the API verifies people's tokens from it (the only tokens
+     * production mode accepts), and people sign in with `provisioner login` (device authorization
+     * grant, RFC 8628); unset in development mode: `login` uses the local stack's development IdP.
      */
-    oidc: z.strictObject({
-      /** The issuer (discovery at <issuer>/.well-known/openid-configuration): https, or http to this machine. */
-      issuer: z.string().refine(httpsOrLoopback, 'expected an https:// issuer URL (http:// only to localhost or 127.0.0.1)'),
-      /** The API's audience the CLI asks tokens for (sent as `audience`, and as `resource` when it is a URI); unset: the IdP's default. */
-      audience: z.string().min(1).optional(),
-      /** The CLI's public client at the IdP (device authorization grant, no secret). */
-      cliClientId: z.string().min(1).default('provisioner-cli'),
-    }).optional(),
+    oidc: apiOidc.optional(),
   }).prefault({}),
   itsm: z.strictObject({
     /** The ITSM's name: the `iss` every decision signature must carry. */
@@ -471,6 +516,14 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'PROVISIONER_OIDC_ISSUER', path: 'api.oidc.issuer' },
   { env: 'PROVISIONER_OIDC_AUDIENCE', path: 'api.oidc.audience' },
   { env: 'PROVISIONER_OIDC_CLI_CLIENT_ID', path: 'api.oidc.cliClientId' },
+  { env: 'PROVISIONER_OIDC_JWKS_URI', path: 'api.oidc.jwksUri' },
+  { env: 'PROVISIONER_OIDC_ALGORITHMS', path: 'api.oidc.algorithms', parse: commaList },
+  { env: 'PROVISIONER_OIDC_MAX_TOKEN_AGE', path: 'api.oidc.maxTokenAgeSeconds', parse: Number },
+  { env: 'PROVISIONER_OIDC_CLOCK_TOLERANCE', path: 'api.oidc.clockToleranceSeconds', parse: Number },
+  { env: 'PROVISIONER_OIDC_EMPLOYEE_ID_CLAIM', path: 'api.oidc.employeeIdClaim' },
+  { env: 'PROVISIONER_OIDC_ROLES_CLAIM', path: 'api.oidc.rolesClaim' },
+  { env: 'PROVISIONER_OIDC_ROLE_MAP', path: 'api.oidc.roleMap', parse: jsonOrText },
+  { env: 'PROVISIONER_OIDC_CA_FILE', path: 'api.oidc.caFile' },
   { env: 'PROVISIONER_AUDIT_CHECKPOINTS', path: 'audit.checkpointsFile' },
   { env: 'PROVISIONER_AUDIT_CHECKPOINT_TO', path: 'audit.checkpointTo', parse: commaList },
   { env: 'PROVISIONER_AUDIT_CHECKPOINT_INTERVAL', path: 'audit.checkpointIntervalSeconds', parse: Number },
@@ -587,6 +640,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   cfg.audit.checkpointsFile = path.resolve(root, cfg.audit.checkpointsFile);
   if (cfg.api.jwt.secretFile) cfg.api.jwt.secretFile = path.resolve(root, cfg.api.jwt.secretFile);
   if (cfg.itsm.decisionKeys) cfg.itsm.decisionKeys = path.resolve(root, cfg.itsm.decisionKeys);
+  if (cfg.api.oidc?.caFile) cfg.api.oidc.caFile = path.resolve(root, cfg.api.oidc.caFile);
   return cfg;
 }
 

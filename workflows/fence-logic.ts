@@ -6,6 +6,7 @@
 // operator releases it (as many operators as the strictest request asked for) or rejects it.
 import type { BatchDecision, FenceBatch, FenceDecision, FenceState, HeldRequest, PermitAnswer, PermitRequest } from './fence-messages.js';
 import { scopeKey } from './fence-messages.js';
+import { includesEmployee } from '../policy/employee-ids.js';
 
 export type FenceModel = {
   windowMs: number;
@@ -88,7 +89,8 @@ export function refusal(m: FenceModel, d: BatchDecision, kind: 'release' | 'reje
   const batch = m.batches.find((b) => b.batchId === d.batchId);
   if (!batch) return `no batch ${d.batchId}`;
   if (batch.status !== 'open') return `batch ${d.batchId} was already ${batch.status}`;
-  if (kind === 'release' && batch.releasedBy.includes(d.operator)) return `${d.operator} already released batch ${d.batchId}: it needs another operator`;
+  // One person in any letter case (policy/employee-ids.ts): `e1001` cannot add a second release to `E1001`'s.
+  if (kind === 'release' && includesEmployee(batch.releasedBy, d.operator)) return `${d.operator} already released batch ${d.batchId}: it needs another operator`;
   return undefined;
 }
 

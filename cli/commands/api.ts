@@ -1,11 +1,13 @@
 // `provisioner api [serve]`: the HTTP API process (health, readiness, the Temporal UI's codec
 // endpoint, identity state, the fence, approvals and access requests), with a SIGTERM that drains
 // requests in flight; and `provisioner api token`: a development token signed with the local secret
-// (the deciding commands — approve, reject, fence release/reject — call the API with it).
+// (the deciding commands — approve, reject, fence release/reject — call the API with it), which
+// only development mode accepts: in production, people's tokens come from the identity provider.
 import type { Command } from 'commander';
 import { Client } from '@temporalio/client';
 import { ApiAuthConfigError, apiRoles, devSecretFile, ensureDevSecret, loadJwtSettings, mintToken, ttlSchema } from '../../api/auth.js';
 import { corsOrigins, startApi } from '../../api/server.js';
+import { apiVerifier } from '../../api/verifier.js';
 import { dataConverter } from '../../codec/data-converter.js';
 import { createLogger } from '../../observability/logger.js';
 import { refuseUnfitForProduction } from '../../runtime/production-checks.js';
@@ -24,8 +26,7 @@ async function serve(options: { store: boolean }): Promise<void> {
   const cfg = loadConfig();
   refuseUnfitForProduction(cfg, 'api');
   const logger = createLogger({ level: cfg.logLevel, name: 'provisioner-api' });
-  const jwt = loadJwtSettings(cfg);
-  if (!jwt) throw noSecret(cfg.dataDir);
+  const verifier = apiVerifier(cfg, logger);
   const connection = await connectTemporal(cfg);
   const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir, cfg.mode) });
   let store: Store | undefined;
@@ -35,7 +36,7 @@ async function serve(options: { store: boolean }): Promise<void> {
     await connection.close();
     throw err;
   }
-  const api = await startApi({ cfg, logger, client, jwt, corsOrigins: corsOrigins(cfg), ...(store ? { store } : {}) });
+  const api = await startApi({ cfg, logger, client, verify: verifier.verify, corsOrigins: corsOrigins(cfg), ...(store ? { store } : {}) });
   logger.info(
     { health: `${api.url}/health`, ready: `${api.url}/ready`, uiCodecEndpoint: `${api.url}/codec` },
     `api running; start the Temporal dev server with --ui-codec-endpoint ${api.url}/codec to see decoded payloads`,
@@ -48,6 +49,7 @@ async function serve(options: { store: boolean }): Promise<void> {
     await api.close().catch((err: Error) => logger.error({ err }, 'api close failed'));
     await store?.close().catch((err: Error) => logger.error({ err }, 'store close failed'));
     await connection.close().catch(() => undefined);
+    await verifier.close().catch(() => undefined);
     logger.info('drained; exiting');
     process.exit(0);
   };
@@ -64,7 +66,7 @@ async function token(options: { sub: string; roles: string; ttl: string; dev?: b
   if (roles.length === 0 || unknown.length > 0) throw new ApiAuthConfigError(`--roles: expected a comma-separated list of ${apiRoles.join(', ')}${unknown.length ? ` (not: ${unknown.join(', ')})` : ''}`);
   const ttl = ttlSchema.safeParse(options.ttl);
   if (!ttl.success) throw new ApiAuthConfigError(`--ttl: ${ttl.error.issues[0]?.message}`);
-  if (options.dev && cfg.mode === 'production') throw new ApiAuthConfigError('api token --dev: production mode makes no development secret; mint tokens with the production secret (api.jwt.secretFile)');
+  if (cfg.mode === 'production') throw new ApiAuthConfigError("api token: production mode accepts only the identity provider's tokens; sign in with `provisioner login` (or set PROVISIONER_API_TOKEN to a token from the identity provider)");
   if (options.dev && !loadJwtSettings(cfg)) {
     const file = ensureDevSecret(cfg.dataDir);
     process.stderr.write(`created a development API JWT secret in ${file} (mode 0600)\n`);

@@ -11,6 +11,7 @@ import { createProvisioningWorker, type ProvisioningWorker } from '../../runtime
 import { refuseUnfitForProduction } from '../../runtime/production-checks.js';
 import { API_PORT_SETTING, corsOrigins, startApi, type ApiServer } from '../../api/server.js';
 import { ensureDevSecret, loadJwtSettings } from '../../api/auth.js';
+import { apiVerifier } from '../../api/verifier.js';
 import { assertPortFree, listenError, PortInUseError } from '../../runtime/ports.js';
 import { CommandFailure, kafkaReason, oneLine } from '../failure.js';
 import { KafkaConnectionError, withKafkaConnectionProblem } from '../../kafka/client.js';
@@ -90,10 +91,11 @@ async function runProcess(name: ProcessName): Promise<void> {
     }
     if (name === 'dev' && parts.worker && parts.ingress) {
       stage = 'the API';
-      // A configured secret wins; otherwise the checkout's development secret (created once, 0600).
-      if (!loadJwtSettings(cfg)) ensureDevSecret(cfg.dataDir);
-      const jwt = loadJwtSettings(cfg)!;
-      parts.api = await startApi({ cfg, logger, client: parts.ingress.client, store: parts.worker.store, port: ports[1]!.port, jwt, corsOrigins: corsOrigins(cfg) });
+      // Development mode: a configured secret wins, else the checkout's development secret (created
+      // once, 0600); the identity provider's tokens too when api.oidc is set. Production: only those.
+      if (cfg.mode === 'development' && !loadJwtSettings(cfg)) ensureDevSecret(cfg.dataDir);
+      const { verify } = apiVerifier(cfg, logger);
+      parts.api = await startApi({ cfg, logger, client: parts.ingress.client, store: parts.worker.store, port: ports[1]!.port, verify, corsOrigins: corsOrigins(cfg) });
     }
     stage = 'the health endpoint';
     parts.health = health = await startHealthServer({

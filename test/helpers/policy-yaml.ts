@@ -1,5 +1,6 @@
 // The small inline policies integration tests write: the HR attributes every rule may read, and a
-// one-application policy (chat: everyone gets all-staff; war-room can be requested for an hour).
+// one-application policy (chat: everyone gets all-staff; war-room can be requested for an hour,
+// with its owner's approval when asked).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,9 +17,10 @@ regions: [eu, us]`;
 
 /**
  * Writes the chat policy to a temporary folder, owned by `owner`, with the `lifecycle` section given
- * (YAML flow mapping), and any more `approvals` rules and chat `entitlements` (YAML flow mappings); returns the folder.
+ * (YAML flow mapping), and any more `approvals` rules and chat `entitlements` (YAML flow mappings);
+ * `ownerApproval`: a war-room request waits for the owner's approval. Returns the folder.
  */
-export function writeChatPolicy(options: { name: string; owner: string; lifecycle: string; approvals?: string[]; entitlements?: string[] }): string {
+export function writeChatPolicy(options: { name: string; owner: string; lifecycle: string; approvals?: string[]; entitlements?: string[]; ownerApproval?: boolean }): string {
   const dir = mkdtempSync(path.join(tmpdir(), `policy-${options.name}-`));
   writeFileSync(
     path.join(dir, 'policy.yaml'),
@@ -26,7 +28,7 @@ export function writeChatPolicy(options: { name: string; owner: string; lifecycl
 ${hrAttributesYaml}
 approverGroups:
   - { id: chat-owners, members: [${options.owner}] }
-${options.approvals?.length ? `approvals:\n${options.approvals.map((a) => `  - ${a}`).join('\n')}\n` : ''}applications:
+${options.approvals?.length || options.ownerApproval ? `approvals:\n${[...(options.ownerApproval ? ['{ id: owner-only, mode: any-of, approvers: [app-owner], timeout: PT5M }'] : []), ...(options.approvals ?? [])].map((a) => `  - ${a}`).join('\n')}\n` : ''}applications:
   - id: chat
     connector: scim
     config: chat
@@ -34,7 +36,7 @@ ${options.approvals?.length ? `approvals:\n${options.approvals.map((a) => `  - $
     classification: internal
     entitlements:
       - { id: all-staff }
-      - { id: war-room, maxDuration: PT1H }
+      - { id: war-room, maxDuration: PT1H${options.ownerApproval ? ', approval: owner-only' : ''} }
 ${(options.entitlements ?? []).map((e) => `      - ${e}\n`).join('')}roles:
   - { id: staff, entitlements: [chat:all-staff] }
 birthright:

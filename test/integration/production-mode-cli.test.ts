@@ -1,12 +1,12 @@
-// The real `provisioner worker` (dist/cli/main.js) in production mode on the development defaults:
-// it prints one refusal line per problem and exits 2 before it opens a connection to any server
-// (every server address points at a listener here that counts connections).
+// The real `provisioner worker` and `provisioner api serve` (dist/cli/main.js) in production mode on
+// the development defaults: each prints one refusal line per problem and exits 2 before it opens a
+// connection to any server (every server address points at a listener here that counts connections).
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../schemas/config.js';
-import { ensureTargetsBuilt } from '../helpers/scim-app.js';
+import { ensureDistBuilt, ensureTargetsBuilt } from '../helpers/scim-app.js';
 
 let connections = 0;
 const listener = net.createServer((socket) => {
@@ -17,6 +17,7 @@ let port = 0;
 
 beforeAll(async () => {
   ensureTargetsBuilt();
+  ensureDistBuilt(path.join(projectRoot, 'dist', 'cli', 'main.js'), ['cli', 'api', 'runtime', 'schemas'], { recursive: true });
   await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
   port = (listener.address() as net.AddressInfo).port;
 }, 300_000);
@@ -66,5 +67,36 @@ describe('provisioner worker in production mode', () => {
     ]);
     expect(status).toBe(2);
     expect(connections).toBe(0);
+  });
+});
+
+describe('provisioner api serve in production mode', () => {
+  const env = () => ({
+    PROVISIONER_MODE: 'production',
+    PROVISIONER_CODEC_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
+    TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+    DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/provisioner`,
+  });
+
+  it('without an identity provider, refuses with the one line that says what to set, before connecting anywhere', async () => {
+    const before = connections;
+    const { status, stderr } = await provisioner(env(), 'api', 'serve');
+    expect(stderr.trimEnd().split('\n')).toEqual([
+      'provisioner: api: refusing to start in production mode (PROVISIONER_MODE=production), 1 problem; fix each line below, or run in development mode',
+      '  api: no identity provider is configured, and production mode accepts only its tokens; set PROVISIONER_OIDC_ISSUER and PROVISIONER_OIDC_AUDIENCE (api.oidc)',
+    ]);
+    expect(status).toBe(2);
+    expect(connections).toBe(before);
+  });
+
+  it('with an HS256 secret beside the identity provider, refuses it: production accepts no development token', async () => {
+    const { status, stderr } = await provisioner(
+      { ...env(), PROVISIONER_OIDC_ISSUER: 'https://login.example.com', PROVISIONER_OIDC_AUDIENCE: 'provisioner-api', PROVISIONER_OIDC_ROLE_MAP: '{"ops":["operator"]}', PROVISIONER_API_JWT_SECRET: 'x'.repeat(40) },
+      'api', 'serve',
+    );
+    expect(stderr.trimEnd().split('\n').slice(1)).toEqual([
+      '  api: PROVISIONER_API_JWT_SECRET (api.jwt.secret) configures an HS256 token secret, and production mode accepts no development token; remove it (people sign in with the identity provider)',
+    ]);
+    expect(status).toBe(2);
   });
 });

@@ -2,13 +2,15 @@ import { Writable } from 'node:stream';
 import type { NextFunction, Request, Response } from 'express';
 import { describe, expect, it } from 'vitest';
 import {
-  auditRefusals, authenticate, authorize, isAllowed, mintToken, routeKeyOf, type AuthRefusal, type JwtSettings, type RefusalAuditor,
+  auditRefusals, authenticate, authorize, isAllowed, mintToken, NoRoleError, routeKeyOf, verifyToken, type AuthRefusal, type JwtSettings, type RefusalAuditor,
 } from '../../api/auth.js';
+import { IdpUnavailableError } from '../../api/oidc-discovery.js';
 import { decisionBodySchema, decisionUpdateId, refusalStatus } from '../../api/routes/approvals.js';
 import { createLogger } from '../../observability/logger.js';
 import { auditEntrySchema, type AuditEntry } from '../../store/audit-record.js';
 
 const settings: JwtSettings = { secret: new TextEncoder().encode('a-test-secret-of-at-least-32-bytes!!'), issuer: 'provisioner', audience: 'provisioner-api' };
+const devTokens = (token: string) => verifyToken(settings, token);
 
 type Answer = { status?: number; body?: any; headers: Record<string, string>; nextCalled: boolean; nextError?: unknown };
 
@@ -88,7 +90,7 @@ describe('the route table key of a request', () => {
 describe('a refused request', () => {
   it('without a token: 401, and the hook hears the method, the route and the kind before the answer', async () => {
     const { refusals, hook } = recorder();
-    const answer = await run(authenticate(settings, hook), { method: 'POST', url: '/approvals/req-T1.1.1/approve?x=1' });
+    const answer = await run(authenticate(devTokens, hook), { method: 'POST', url: '/approvals/req-T1.1.1/approve?x=1' });
     expect(answer.status).toBe(401);
     expect(answer.body).toMatchObject({ reason: 'missing-token' });
     expect(answer.nextCalled).toBe(false);
@@ -98,10 +100,10 @@ describe('a refused request', () => {
   it('with a forged token: 401 invalid-token; with a valid one the request goes on, unrefused', async () => {
     const { refusals, hook } = recorder();
     const forged = await mintToken({ ...settings, secret: new TextEncoder().encode('not-the-api-secret-but-long-enough!!') }, { sub: 'E1', roles: ['admin'] });
-    expect((await run(authenticate(settings, hook), { method: 'GET', url: '/approvals', authorization: `Bearer ${forged}` })).status).toBe(401);
+    expect((await run(authenticate(devTokens, hook), { method: 'GET', url: '/approvals', authorization: `Bearer ${forged}` })).status).toBe(401);
     expect(refusals.map((r) => r.kind)).toEqual(['invalid-token']);
     const locals: Record<string, unknown> = {};
-    const ok = await run(authenticate(settings, hook), { method: 'GET', url: '/approvals', authorization: `Bearer ${await mintToken(settings, { sub: 'E2', roles: ['approver'] })}` }, locals);
+    const ok = await run(authenticate(devTokens, hook), { method: 'GET', url: '/approvals', authorization: `Bearer ${await mintToken(settings, { sub: 'E2', roles: ['approver'] })}` }, locals);
     expect(ok.nextCalled).toBe(true);
     expect(locals.caller).toEqual({ employeeId: 'E2', roles: ['approver'] });
     expect(refusals).toHaveLength(1);
@@ -126,8 +128,8 @@ describe('a refused request', () => {
     const { lines, logger } = memoryLog();
     const onRefused = auditRefusals({ logger, store });
     const forged = await mintToken({ ...settings, secret: new TextEncoder().encode('not-the-api-secret-but-long-enough!!') }, { sub: 'E1', roles: ['admin'] });
-    await run(authenticate(settings, onRefused), { method: 'GET', url: '/identities/E1001', authorization: `Bearer ${forged}` });
-    await run(authenticate(settings, onRefused), { method: 'GET', url: '/admin/E1001-secrets' });
+    await run(authenticate(devTokens, onRefused), { method: 'GET', url: '/identities/E1001', authorization: `Bearer ${forged}` });
+    await run(authenticate(devTokens, onRefused), { method: 'GET', url: '/admin/E1001-secrets' });
     await run(authorize('POST /approvals/:approvalId/approve', onRefused), { method: 'POST', url: '/approvals/req-T9.1.1/approve' }, { caller: { employeeId: 'E4', roles: ['auditor'] } });
 
     expect(entries).toHaveLength(3);
@@ -149,10 +151,27 @@ describe('a refused request', () => {
     expect(JSON.stringify(lines)).not.toContain(forged);
   });
 
+  it("from the identity provider: a person with no role is 403 no-role, an unreachable provider 503 idp-unavailable; both audited", async () => {
+    const { entries, store } = auditStore();
+    const { lines, logger } = memoryLog();
+    const onRefused = auditRefusals({ logger, store });
+    const noRole = await run(authenticate(async () => Promise.reject(new NoRoleError('E7', 'no group maps to a role')), onRefused), { method: 'GET', url: '/fence', authorization: 'Bearer a.b.c' });
+    expect(noRole).toMatchObject({ status: 403, body: { reason: 'no-role' }, nextCalled: false });
+    const down = await run(authenticate(async () => Promise.reject(new IdpUnavailableError('oidc: https://idp.example/.well-known/openid-configuration: connect ECONNREFUSED')), onRefused), { method: 'GET', url: '/fence', authorization: 'Bearer a.b.c' });
+    expect(down).toMatchObject({ status: 503, body: { reason: 'idp-unavailable' }, headers: { 'retry-after': '5' } });
+    // The provider's address is for the log, not for the caller.
+    expect(JSON.stringify(down.body)).not.toContain('idp.example');
+    expect(entries.map((e) => [e.reason, e.subject])).toEqual([
+      ["GET /fence: 403 no-role (the identity provider's groups map to no provisioner role)", { employeeId: 'E7' }],
+      ['GET /fence: 503 idp-unavailable', undefined],
+    ]);
+    expect(lines.find((l) => l.msg === 'api: the identity provider could not be asked')).toMatchObject({ detail: expect.stringContaining('ECONNREFUSED') });
+  });
+
   it('is still answered when the audit trail cannot be written, and the failure is logged', async () => {
     const { store } = auditStore({ fail: true });
     const { lines, logger } = memoryLog();
-    const answer = await run(authenticate(settings, auditRefusals({ logger, store })), { method: 'GET', url: '/approvals' });
+    const answer = await run(authenticate(devTokens, auditRefusals({ logger, store })), { method: 'GET', url: '/approvals' });
     expect(answer.status).toBe(401);
     expect(lines.map((l) => l.msg)).toContain('api: could not audit a refused request');
   });

@@ -63,6 +63,8 @@ describe('the fence', () => {
     expect(refusal(m, { batchId: 'batch-1', operator: 'alice' }, 'release')).toBeUndefined();
     expect(decideBatch(m, { batchId: 'batch-1', operator: 'alice' }, 'release', 1).notify).toEqual([]);
     expect(refusal(m, { batchId: 'batch-1', operator: 'alice' }, 'release')).toMatch(/already released/);
+    // The same person in another letter case is not a second operator (employee ids compare case-insensitively).
+    expect(refusal(m, { batchId: 'batch-1', operator: 'ALICE' }, 'release')).toMatch(/already released/);
     const done = decideBatch(m, { batchId: 'batch-1', operator: 'bob' }, 'release', 2);
     expect(done.batch).toMatchObject({ status: 'released', decidedBy: ['alice', 'bob'] });
     expect(done.notify.map((n) => n.workflowId)).toEqual(['identity/E4', 'identity/E5']);

@@ -23,7 +23,9 @@ const fit = {
   PROVISIONER_AUDIT_SIGNING_KEY_FILE: '/run/secrets/audit-signing-key',
   PROVISIONER_STORE_KEK_FILE: '/run/secrets/store-kek',
   PROVISIONER_AUDIT_CHECKPOINTS: '/mnt/audit-host/checkpoints.jsonl',
-  PROVISIONER_API_JWT_SECRET_FILE: '/run/secrets/api-jwt-secret',
+  PROVISIONER_OIDC_ISSUER: 'https://login.example.com',
+  PROVISIONER_OIDC_AUDIENCE: 'api://provisioner',
+  PROVISIONER_OIDC_ROLE_MAP: '{"provisioner-operators":["operator"]}',
   LDAP_URL: 'ldaps://ldap.example.com',
   LDAP_BIND_PASSWORD_FILE: '/run/secrets/ldap-bind-password',
   PROVISIONER_ITSM_DECISION_KEYS: '/run/secrets/itsm-decisions.jwks.json',
@@ -68,17 +70,41 @@ describe('production mode refuses', () => {
     ]);
   });
 
-  it('the API JWT secret `api token --dev` generated into the data folder', () => {
-    const file = path.join(data, 'api-jwt-secret');
-    const line = `api: tokens would be verified with the development HS256 secret ${file} (\`api token --dev\` mints with it); set PROVISIONER_API_JWT_SECRET_FILE (api.jwt.secretFile) to the production secret`;
-    expect(problems({ PROVISIONER_API_JWT_SECRET_FILE: file }, { process: 'api' })).toEqual([line]);
+  it('an API without an identity provider: production accepts only its tokens', () => {
+    const line = 'api: no identity provider is configured, and production mode accepts only its tokens; set PROVISIONER_OIDC_ISSUER and PROVISIONER_OIDC_AUDIENCE (api.oidc)';
+    expect(problems({ PROVISIONER_OIDC_ISSUER: undefined, PROVISIONER_OIDC_AUDIENCE: undefined, PROVISIONER_OIDC_ROLE_MAP: undefined }, { process: 'api' })).toEqual([line]);
+    expect(problems({ PROVISIONER_OIDC_ISSUER: undefined, PROVISIONER_OIDC_AUDIENCE: undefined, PROVISIONER_OIDC_ROLE_MAP: undefined }, { process: 'dev' })).toEqual([line]);
+    expect(problems({ PROVISIONER_OIDC_ISSUER: undefined, PROVISIONER_OIDC_AUDIENCE: undefined, PROVISIONER_OIDC_ROLE_MAP: undefined }, { process: 'worker' })).toEqual([]);
   });
 
-  it('an API that would trust development tokens: no JWT secret configured', () => {
-    expect(problems({ PROVISIONER_API_JWT_SECRET_FILE: undefined }, { process: 'api' })).toEqual([
-      `api: tokens would be verified with the development HS256 secret ${path.join(data, 'api-jwt-secret')} (\`api token --dev\` mints with it); set PROVISIONER_API_JWT_SECRET_FILE (api.jwt.secretFile) to the production secret`,
+  it('an identity provider without the audience the API accepts', () => {
+    expect(problems({ PROVISIONER_OIDC_AUDIENCE: undefined }, { process: 'api' })).toEqual([
+      "api: api.oidc.audience is not set, and the API accepts only tokens for its own audience; set PROVISIONER_OIDC_AUDIENCE (api.oidc.audience) to the API's identifier at the identity provider",
     ]);
-    expect(problems({ PROVISIONER_API_JWT_SECRET_FILE: undefined }, { process: 'worker' })).toEqual([]);
+  });
+
+  it('an identity provider whose groups map to no role', () => {
+    expect(problems({ PROVISIONER_OIDC_ROLE_MAP: undefined }, { process: 'api' })).toEqual([
+      `api: api.oidc.roleMap maps none of the identity provider's groups (claim groups) to a role, so every person would be refused; map them, e.g. PROVISIONER_OIDC_ROLE_MAP='{"provisioner-approvers":["approver"]}'`,
+    ]);
+  });
+
+  it('any HS256 secret: production accepts no development token', () => {
+    const file = path.join(data, 'api-jwt-secret');
+    expect(problems({ PROVISIONER_API_JWT_SECRET_FILE: file }, { process: 'api' })).toEqual([
+      `api: PROVISIONER_API_JWT_SECRET_FILE (api.jwt.secretFile, ${file}) configures an HS256 token secret, and production mode accepts no development token; remove it (people sign in with the identity provider)`,
+    ]);
+    expect(problems({ PROVISIONER_API_JWT_SECRET: 'x'.repeat(40) }, { process: 'api' })).toEqual([
+      'api: PROVISIONER_API_JWT_SECRET (api.jwt.secret) configures an HS256 token secret, and production mode accepts no development token; remove it (people sign in with the identity provider)',
+    ]);
+    expect(problems({ PROVISIONER_API_JWT_SECRET: 'x'.repeat(40) }, { process: 'worker' })).toEqual([]);
+  });
+
+  it("the identity provider's CA from the local stack's development PKI", () => {
+    const ca = path.join(data, 'pki', 'ca.pem');
+    expect(problems({ PROVISIONER_OIDC_CA_FILE: ca }, { process: 'api' })).toEqual([
+      `tls: api.oidc.caFile names ${ca}, the local stack's development CA or certificate; name your organisation's`,
+    ]);
   });
 
   it.each([
@@ -299,7 +325,7 @@ describe('provisioner config check', () => {
     const lines = productionReadiness(cfg, {});
     expect(lines.filter((l) => l.startsWith('keys: PROVISIONER_CODEC_KEYS '))).toHaveLength(1);
     expect(lines.some((l) => l.startsWith('ldap: ldap://ldap.example.com is plain LDAP'))).toBe(true);
-    expect(lines.some((l) => l.startsWith('api: tokens would be verified'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('api: no identity provider is configured'))).toBe(true);
     expect(productionReadiness(loadConfig({ env: fit, root }), fit)).toEqual([]);
   });
 });
