@@ -1,16 +1,16 @@
 // The demo's access-request scene: the ITSM asks for time-bound access on Kafka, the policy routes
 // it to the beneficiary's manager, the beneficiary's own attempt to approve is refused, the manager
-// approves through the API with their own token, the grant appears in the app and is revoked there
+// signs in at the local IdP and approves through the API with that token, the grant appears in the app and is revoked there
 // when its time is up.
 import type { Client } from '@temporalio/client';
 import type { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
-import { loadJwtSettings, mintToken } from '../../api/auth.js';
 import type { Connector } from '../../connectors/contract.js';
 import { publishEventFile, validateEventFile } from '../../ingress/event-files.js';
 import type { Config } from '../../schemas/config.js';
 import { accessRequestWorkflowId, getRequestState, type RequestState } from '../../workflows/approval-messages.js';
 import { ApiCallError, createApiClient, segment } from '../api-client.js';
 import { read } from './demo-steps.js';
+import { signInAtDevIdp } from './demo-sign-in.js';
 
 export const DEMO_REQUEST = { beneficiaryId: 'E1003', managerId: 'E1001', app: 'code', entitlementId: 'copilot', duration: 'PT30S' } as const;
 
@@ -63,20 +63,20 @@ export async function demoAccessRequest(deps: Deps): Promise<{ ticketId: string;
   });
   say(`  policy: ${pending.rule} (${pending.mode}); approval ${pending.approvalId} may be decided by ${pending.eligible.join(', ')}`);
 
-  const jwt = loadJwtSettings(cfg);
-  if (!jwt) throw new Error(`no API JWT secret (provisioner dev creates one in ${cfg.dataDir}/api-jwt-secret)`);
   const baseUrl = `http://127.0.0.1:${cfg.http.apiPort}`;
-  const as = async (employeeId: string) => createApiClient({ baseUrl, token: await mintToken(jwt, { sub: employeeId, roles: ['approver'], ttl: '10m' }) });
+  // Both sign in at the local IdP (the device flow `provisioner login` runs): the API verifies its tokens.
+  const [beneficiaryToken, managerToken] = await Promise.all([signInAtDevIdp(cfg, r.beneficiaryId), signInAtDevIdp(cfg, r.managerId)]);
+  const as = (token: string) => createApiClient({ baseUrl, token });
   const path = `/approvals/${segment(pending.approvalId)}/approve`;
   try {
-    await (await as(r.beneficiaryId)).post(path, { comment: 'approving my own request' });
+    await as(beneficiaryToken).post(path, { comment: 'approving my own request' });
     throw new Error('the beneficiary was allowed to approve their own request');
   } catch (err) {
     if (!(err instanceof ApiCallError)) throw err;
-    say(`  ${r.beneficiaryId} tries to approve it: refused (${err.message.split(':')[0]}), and audited`);
+    say(`  ${r.beneficiaryId} signs in at the local IdP and tries to approve it: refused (${err.message.split(':')[0]}), and audited`);
   }
-  await (await as(r.managerId)).post(path, { comment: 'ok for the sprint' });
-  say(`  ${r.managerId} approves it through the API (npx provisioner approve ${pending.approvalId})`);
+  await as(managerToken).post(path, { comment: 'ok for the sprint' });
+  say(`  ${r.managerId} signs in at the local IdP (device flow, as npx provisioner login) and approves it through the API with that token (npx provisioner approve ${pending.approvalId})`);
 
   const holds = async () => {
     const account = await read((call) => deps.connectors.get(r.app)!.getAccount({ employeeId: r.beneficiaryId }, call));
