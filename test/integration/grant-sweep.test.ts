@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
 import { ensureGrantSweepSchedule, grantSweepScheduleId, triggerGrantSweep } from '../../runtime/grant-sweep-schedule.js';
 import { listGrants, queryAudit } from '../../store/index.js';
-import { accessGranted } from '../../workflows/approval-messages.js';
 import type { GrantSweepResult, grantSweep } from '../../workflows/grant-sweep.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { groupNamesOf } from '../helpers/groups.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { grantThroughRequest } from '../helpers/request-grant.js';
 import { writeChatPolicy } from '../helpers/policy-yaml.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -59,10 +59,10 @@ describe('grant sweep', () => {
       const state = await person.query(getState).catch(() => undefined);
       return state?.status === 'provisioned' ? state : undefined;
     });
-    // An approved request's grant, ending in a few seconds, handed over as the request workflow does.
+    // A request's grant, ending in a few seconds, asked for through the ITSM as people do.
     const ticketId = id('CHG');
-    const expiresAt = new Date(Date.now() + 6_000);
-    await person.signal(accessGranted, { ticketId, eventId: `${ticketId}-granted`, requesterId: employeeId, app: 'chat', entitlementId: 'war-room', expiresAt: expiresAt.toISOString(), approvalIds: [] });
+    const grant = await grantThroughRequest(p, { employeeId, ticketId, app: 'chat', entitlementId: 'war-room', duration: 'PT6S' });
+    const expiresAt = new Date(grant.expiresAt);
     await eventually('the grant in the app', async () => ((await groupsOf(employeeId)).includes('war-room') ? true : undefined));
     // An operator terminates the person's workflow: its timer will never revoke the grant.
     await person.terminate('operator: test of the grant sweep');

@@ -10,11 +10,11 @@ import { mintToken, type ApiRole, type JwtSettings } from '../../api/auth.js';
 import { startApi, type ApiServer } from '../../api/server.js';
 import { dataConverter } from '../../codec/data-converter.js';
 import { getIdentity, queryAudit } from '../../store/index.js';
-import { accessGranted } from '../../workflows/approval-messages.js';
 import { getState, identityWorkflowId, type IdentityState } from '../../workflows/messages.js';
 import { Application, ProvisioningStatus } from '../../workflows/search-attributes.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, logger, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { grantThroughRequest } from '../helpers/request-grant.js';
 import { writeChatPolicy } from '../helpers/policy-yaml.js';
 import type { TestScimApp } from '../helpers/scim-app.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -82,10 +82,9 @@ describe("an application's token revoked mid-life", () => {
     const id = employee('TR');
     await send(id, { sequence: 1 });
     await stateUntil(id, 'provisioned', (s) => s.status === 'provisioned');
-    // An approved request's grant, ending soon, handed over as the request workflow does.
+    // A request's grant, ending soon, asked for through the ITSM as people do.
     const ticketId = employee('CHG');
-    const expiresAt = new Date(Date.now() + 15_000).toISOString();
-    await handleOf(id).signal(accessGranted, { ticketId, eventId: `${ticketId}-granted`, requesterId: id, app: 'chat', entitlementId: 'war-room', expiresAt, approvalIds: [] });
+    await grantThroughRequest(p, { employeeId: id, ticketId, app: 'chat', entitlementId: 'war-room', duration: 'PT15S' });
     await stateUntil(id, 'the grant with its expiry', (s) => (s.grants ?? []).some((g) => g.ticketId === ticketId) && s.pendingEvents === 0 && s.status === 'provisioned');
 
     await send(id, { type: 'hr.worker.terminated', sequence: 2, data: { status: 'terminated' } });
