@@ -10,7 +10,8 @@ async function layerProblems(filePath: string, code: string): Promise<string[]> 
   return result!.messages.filter((m) => m.ruleId === 'layers/one-way').map((m) => m.message);
 }
 
-describe('imports run one way through the layers', () => {
+// The first lint loads the type-aware parser for the whole project: seconds on a busy machine.
+describe('imports run one way through the layers', { timeout: 60_000 }, () => {
   it('an import of a layer above fails, naming both folders and the order', async () => {
     const problems = await layerProblems('store/example.ts', "import { startIngress } from '../runtime/ingress.js';\nexport const x = startIngress;\n");
     expect(problems).toHaveLength(1);
