@@ -94,7 +94,6 @@ export function grantApprovalProblem(policy: CompiledPolicy, grant: GrantToCheck
   if (!ent) return `${ref} is not an entitlement of policy ${policy.version}`;
   const assessment = recorded.assessment;
   if (!assessment) return `no access request for ${ref} was assessed under ${ticket}: the grant did not come from its access request`;
-  if (recorded.grantsOfTicket > 0) return `${ticket} already brought a grant of ${ref} (live or ended): a ticket grants once`;
   if (assessment.requesterId !== undefined && !sameEmployee(assessment.requesterId, grant.requesterId)) return `the grant names another requester than the one ${ticket} was assessed for`;
   const ofTicket = recorded.approvals.filter((a) => a.workflowId === requestWorkflowId(grant.ticketId));
   const foreign = ofTicket.find((a) => !sameEmployee(a.beneficiaryId, grant.employeeId) || a.app !== grant.app || a.entitlementId !== grant.entitlementId);
@@ -143,7 +142,8 @@ export function grantApprovalProblem(policy: CompiledPolicy, grant: GrantToCheck
       return `approval ${a.approvalId} of ${ticket} has ${verified.length} approving vote(s) the API or the ITSM ingress verified, and needs ${required}: a vote sent straight to the workflow does not count`;
     }
   }
-  return expiryProblem(grant, assessment, ofTicket);
+  // Last, so a replay that also moves the end is refused for the end it asks.
+  return expiryProblem(grant, assessment, ofTicket) ?? (recorded.grantsOfTicket > 0 ? `${ticket} already brought a grant of ${ref} (live or ended): a ticket grants once` : undefined);
 }
 
 /** The grant ends no later than the approved duration after the decisive vote (or the assessment, without approvals). */
