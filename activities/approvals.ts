@@ -2,6 +2,7 @@
 // resolving the approval chains of sensitive birthright steps, recording what the gates did (each
 // event with its audit record), and the grants an approved request brings or a revoke request ends.
 import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
 import type { Connector } from '../connectors/contract.js';
 import type { Logger } from '../observability/logger.js';
 import { approvalChainsFor, assessAccessRequest } from '../policy/access-requests.js';
@@ -10,8 +11,8 @@ import { entitlementRef } from '../policy/compile.js';
 import type { Identity } from '../policy/identity.js';
 import type { ActualAccount } from '../policy/planner.js';
 import type { WorkerSnapshot } from '../schemas/events.js';
-import { addGrant, endRequestGrants, getApprovalWithVotes, getIdentity, listApprovals, listGrants, queryAudit, recordApprovalEvents, type Store } from '../store/index.js';
-import { grantApprovalProblem, type RecordedApproval } from '../policy/grant-approvals.js';
+import { addGrant, endRequestGrants, getApprovalWithVotes, getIdentity, listApprovals, listGrants, queryAudit, recordApprovalEvents, type AuditRow, type Store } from '../store/index.js';
+import { DECISION_VERIFIED, grantApprovalProblem, type AssessedChain, type RecordedApproval, type RecordedAssessment, type VerifiedDecision } from '../policy/grant-approvals.js';
 import type { ApprovalEvent, ChainSpec } from '../policy/approval-chain.js';
 import { accessRequestWorkflowId, type AccessRequestInput } from '../workflows/approval-messages.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
@@ -108,8 +109,14 @@ export function createApprovalActivities(deps: ApprovalDeps) {
         policyVersion: result.policyVersion,
         subject: { employeeId: input.beneficiaryId },
         changes: [{ op: 'request', app: input.app, entitlement: input.entitlementId, outcome: result.verdict }],
-        // The ticket's justification is free text: sealed under the beneficiary's key.
-        personal: { justification: input.justification.slice(0, 2000), ticketId: input.ticketId },
+        // The ticket's justification is free text: sealed under the beneficiary's key. The assessed
+        // chains (every rule, separation-of-duties reviews included) and the approved duration bound
+        // the grant (checkRequestGrant).
+        personal: {
+          justification: input.justification.slice(0, 2000),
+          ticketId: input.ticketId,
+          ...(result.verdict === 'approval' ? { chains: assessedChains(result.chains), durationMs: result.durationMs ?? null } : {}),
+        },
         idempotencyKey: `${workflowId}/assessed`,
       });
       deps.logger.info({ workflowId, employeeId: input.beneficiaryId, app: input.app, verdict: result.verdict }, 'access request assessed');
@@ -191,14 +198,18 @@ export function createApprovalActivities(deps: ApprovalDeps) {
       const workflowId = activityWorkflowId();
       const requestWorkflow = accessRequestWorkflowId(input.ticketId);
       const assessments = await queryAudit(store.pool, store.keys.kek, { employeeId: input.employeeId, action: 'request.received', limit: 10_000 });
-      const assessed = assessments.some((r) => r.workflowId === requestWorkflow && r.changes.some((c) => c.app === input.app && c.entitlement === input.entitlementId && c.outcome === 'approval'));
+      const record = assessments.find((r) => r.workflowId === requestWorkflow && r.changes.some((c) => c.app === input.app && c.entitlement === input.entitlementId && c.outcome === 'approval'));
       const summaries = await listApprovals(store.pool, undefined, { ticketId: input.ticketId, limit: 1000 });
       const approvals: RecordedApproval[] = [];
       for (const { approvalId } of summaries) {
         const a = await getApprovalWithVotes(store.pool, undefined, approvalId);
-        if (a) approvals.push({ ...a, votes: a.votes.map((v) => ({ approverId: v.approverId, decision: v.decision })) });
+        if (a) approvals.push({ ...a, votes: a.votes.map((v) => ({ approverId: v.approverId, decision: v.decision, at: v.decidedAt.toISOString() })) });
       }
-      const problem = grantApprovalProblem(policy, input, { assessed, approvals });
+      const grantsOfTicket = (await listGrants(store.pool, input.employeeId, { includeRevoked: true })).filter(
+        (g) => g.provenance.kind === 'request' && g.provenance.ticketId === input.ticketId && g.app === input.app && g.entitlementId === input.entitlementId,
+      ).length;
+      const verified = await verifiedDecisions(store, approvals);
+      const problem = grantApprovalProblem(policy, input, { assessment: record && assessmentOf(record), approvals, verified, grantsOfTicket });
       if (!problem) return { verdict: 'approved', policyVersion: policy.version };
       await store.audit({
         actor: { type: 'system', id: 'grant-check' },
@@ -217,6 +228,39 @@ export function createApprovalActivities(deps: ApprovalDeps) {
       return { verdict: 'refused', reason: problem, policyVersion: policy.version };
     },
   };
+}
+
+/** The chains of an assessment as the `request.received` record keeps them. */
+function assessedChains(chains: readonly ChainSpec[]): AssessedChain[] {
+  return chains.map((c) => ({ rule: c.rule, reason: c.reason, stages: c.mode === 'sequential' ? c.slots.length : 1 }));
+}
+
+const chainsSchema = z.array(z.object({ rule: z.string(), reason: z.string(), stages: z.number().int().min(0) }));
+
+/** What a `request.received` record says about the request: older records carry no chains or duration (the check then falls back, policy/grant-approvals.ts). */
+function assessmentOf(record: AuditRow): RecordedAssessment {
+  const chains = chainsSchema.safeParse(record.personal?.chains);
+  const durationMs = record.personal?.durationMs;
+  return {
+    at: record.at,
+    ...(record.actorEmployeeId ? { requesterId: record.actorEmployeeId } : {}),
+    ...(chains.success ? { chains: chains.data } : {}),
+    ...(durationMs === null || typeof durationMs === 'number' ? { durationMs } : {}),
+  };
+}
+
+/** The verified decisions (clients/approvals.ts recordVerifiedDecision) of the people who voted on these approvals. */
+async function verifiedDecisions(store: Store, approvals: readonly RecordedApproval[]): Promise<VerifiedDecision[]> {
+  const ids = new Set(approvals.map((a) => a.approvalId));
+  const voters = [...new Set(approvals.flatMap((a) => a.votes.flatMap((v) => (v.approverId === null ? [] : [v.approverId]))))];
+  const out: VerifiedDecision[] = [];
+  for (const approverId of voters) {
+    for (const r of await queryAudit(store.pool, store.keys.kek, { employeeId: approverId, action: DECISION_VERIFIED, limit: 10_000 })) {
+      const { approvalId, decision } = r.personal ?? {};
+      if (typeof approvalId === 'string' && ids.has(approvalId) && (decision === 'approved' || decision === 'rejected')) out.push({ approvalId, approverId, decision });
+    }
+  }
+  return out;
 }
 
 /** Whether a request grant may be applied (checkRequestGrant). */

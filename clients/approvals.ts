@@ -5,6 +5,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Store } from '../store/index.js';
+import { DECISION_VERIFIED } from '../policy/grant-approvals.js';
 import {
   APPROVAL_REFUSED,
   approvalWorkflowId,
@@ -56,6 +57,31 @@ export async function sendDecision(
     }
     throw err;
   }
+}
+
+/** Who vouches for a decision: the API (a verified bearer token of the approver) or the ITSM ingress (a verified JWS). */
+export type DecisionProof = { source: 'api'; tokenSubject: string } | { source: 'itsm'; eventId: string; keyId?: string };
+
+/**
+ * Records, before the decision is sent, that its receiver authenticated the approver: the API after
+ * verifying the token, the ITSM ingress after verifying the JWS. A request grant counts a vote only
+ * when this record exists for its approval, approver and decision, so a vote sent straight to a
+ * workflow as a Temporal update never makes a grant pass. `idempotencyKey` keeps a retried delivery to one record.
+ */
+export async function recordVerifiedDecision(store: Store, kind: DecisionKind, request: DecisionRequest, proof: DecisionProof, idempotencyKey?: string): Promise<void> {
+  const workflowId = approvalWorkflowId(request.approvalId);
+  await store.audit({
+    actor: { type: 'person', employeeId: request.approverId },
+    action: DECISION_VERIFIED,
+    reason: `${kind} verified via ${proof.source}`,
+    ...(request.eventId ? { eventId: request.eventId } : {}),
+    ...(workflowId ? { workflowId } : {}),
+    ...(idempotencyKey ? { idempotencyKey } : {}),
+    changes: [{ op: `approval.${kind}`, outcome: 'verified' }],
+    // Approval ids of identity gates embed the beneficiary's employee id: sealed, under the approver's key.
+    subject: { employeeId: request.approverId },
+    personal: { approvalId: request.approvalId, decision: kind === 'approve' ? 'approved' : 'rejected', ...proof },
+  });
 }
 
 /**

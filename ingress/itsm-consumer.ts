@@ -14,8 +14,9 @@
 //   than itsm.decisionMaxAgeMinutes (`stale-decision`), and one whose signed claims differ from the
 //   event (another approver, approval, decision, ticket, comment or event id: `decision-mismatch`)
 //   are audited (`approval.refused`, by the ingress: the approver it names did not act) and
-//   dead-lettered; nothing reaches the workflow. A verified decision
-//   is sent as the `approve`/`reject` update (clients/approvals.ts),
+//   dead-lettered; nothing reaches the workflow. A verified decision is recorded as such
+//   (`approval.decision-verified`: only such votes count for a grant, policy/grant-approvals.ts)
+//   and sent as the `approve`/`reject` update (clients/approvals.ts),
 //   with the event id as update id, so a replayed decision is not counted twice. A refusal by the
 //   validator (requester, beneficiary, not eligible, not pending, already voted) is audited and
 //   the offset moves on: the input was valid and replaying it cannot change the answer. A decision
@@ -33,7 +34,7 @@ import {
   type ItsmEvent,
 } from '../schemas/itsm-events.js';
 import type { Store } from '../store/index.js';
-import { decideApproval, type DecisionAnswer } from '../clients/approvals.js';
+import { decideApproval, recordVerifiedDecision, type DecisionAnswer } from '../clients/approvals.js';
 import { signalRevocation, startAccessRequest, workflowStatus } from '../clients/requests.js';
 import { accessRequestWorkflowId, type AccessRequestInput, type AccessRevocationRequested } from '../workflows/approval-messages.js';
 import { identityWorkflowId } from '../workflows/messages.js';
@@ -130,14 +131,14 @@ export function createItsmConsumer(options: ItsmConsumerOptions): ItsmConsumer {
     const { approvalId, approverId, comment, decision } = event.data;
     const check = await verifier.verify(event.signature, decisionOf(event));
     if (!check.ok) return refuseUnverified(event, check.code, check.text);
+    const kind = decision === 'approved' ? 'approve' : 'reject';
+    const request = { approvalId, approverId, ...(comment !== undefined ? { comment } : {}), channel: 'itsm' as const, eventId: event.id };
+    const audit = await store();
+    // The JWS verified: recorded before the update, so the grant check counts this vote.
+    if (audit) await recordVerifiedDecision(audit, kind, request, { source: 'itsm', eventId: event.id, ...(check.keyId ? { keyId: check.keyId } : {}) }, `${event.id}#verified`);
     let answer: DecisionAnswer;
     try {
-      answer = await decideApproval(
-        { client, store: await store() },
-        decision === 'approved' ? 'approve' : 'reject',
-        { approvalId, approverId, ...(comment !== undefined ? { comment } : {}), channel: 'itsm', eventId: event.id },
-        { updateId: event.id },
-      );
+      answer = await decideApproval({ client, store: audit }, kind, request, { updateId: event.id });
     } catch (err) {
       // The workflow ran the update and it failed (not a refusal): the same input fails the same way.
       if (!(err instanceof WorkflowUpdateFailedError)) throw err;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import { z } from 'zod';
 import { WorkflowNotFoundError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
-import { decideApproval, type DecisionAnswer, type DecisionKind } from '../../clients/approvals.js';
+import { decideApproval, recordVerifiedDecision, type DecisionAnswer, type DecisionKind } from '../../clients/approvals.js';
 import { getApprovalWithVotes, listApprovals, pendingApprovalsFor, type ApprovalWithVotes, type Store } from '../../store/index.js';
 import type { ApprovalView } from '../../policy/approval-chain.js';
 import { employeeKey } from '../../policy/employee-ids.js';
@@ -140,16 +140,13 @@ export function registerApprovalRoutes(app: Express, deps: ApprovalRouteDeps): v
       // Without the store a refused attempt could not be audited: no decisions then.
       if (!store) return noStore(res);
       const approverId = callerOf(res)!.employeeId;
+      const request = { approvalId: id.data, approverId, channel: 'api' as const, ...(body.data.comment ? { comment: body.data.comment } : {}) };
+      const updateId = key?.success ? decisionUpdateId(approverId, id.data, kind, key.data) : undefined;
+      // The token was verified (authorize): recorded before the update, so the grant check counts this vote.
+      await recordVerifiedDecision(store, kind, request, { source: 'api', tokenSubject: approverId }, updateId ? `${updateId}#verified` : undefined);
       let answer: DecisionAnswer;
       try {
-        answer = await client.withDeadline(Date.now() + decisionTimeoutMs, () =>
-          decideApproval(
-            { client, store },
-            kind,
-            { approvalId: id.data, approverId, channel: 'api', ...(body.data.comment ? { comment: body.data.comment } : {}) },
-            key?.success ? { updateId: decisionUpdateId(approverId, id.data, kind, key.data) } : {},
-          ),
-        );
+        answer = await client.withDeadline(Date.now() + decisionTimeoutMs, () => decideApproval({ client, store }, kind, request, updateId ? { updateId } : {}));
       } catch (err) {
         // The deadline can pass in a read before the update (a gRPC deadline error) or in the update
         // itself, which the client reports as its own timeout error.

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
-import { decideApproval } from '../../clients/approvals.js';
+import { decideApproval, recordVerifiedDecision } from '../../clients/approvals.js';
 import { queryAudit } from '../../store/index.js';
 import { accessRequestWorkflowId, getApprovals, getRequestState, type AccessRequestInput } from '../../workflows/approval-messages.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
@@ -140,8 +140,12 @@ async function pendingApproval(handle: WorkflowHandle, approvalId: string) {
   });
 }
 
-const decide = (kind: 'approve' | 'reject', approvalId: string, approverId: string, updateId?: string) =>
-  decideApproval({ client: p.ingress.client, store: p.store }, kind, { approvalId, approverId, channel: 'api', comment: 'ok from the test' }, updateId ? { updateId } : {});
+/** A decision as the API takes it once the approver's token is verified: recorded as verified, then sent. */
+async function decide(kind: 'approve' | 'reject', approvalId: string, approverId: string, updateId?: string) {
+  const request = { approvalId, approverId, channel: 'api' as const, comment: 'ok from the test' };
+  await recordVerifiedDecision(p.store, kind, request, { source: 'api', tokenSubject: approverId }, updateId ? `${updateId}#verified` : undefined);
+  return decideApproval({ client: p.ingress.client, store: p.store }, kind, request, updateId ? { updateId } : {});
+}
 
 async function outcomesOf(ticketId: string): Promise<Outcome[]> {
   return (await p.read(p.cfg.kafka.topics.outcomes)).map((m) => outcomeSchema.parse(JSON.parse(m.value))).filter((o) => o.ticketId === ticketId);

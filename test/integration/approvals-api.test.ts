@@ -243,6 +243,9 @@ describe('a decision through the API', () => {
     expect(state.approvals[0]!.votes).toEqual([expect.objectContaining({ approverId: OWNER, decision: 'approved', channel: 'api' })]);
     // The comment travels to the workflow but is not shown by its query.
     expect(JSON.stringify(state)).not.toContain('on-call');
+    // The API recorded that it verified the caller's decision before sending it (the grant check counts only such votes).
+    const verified = (await queryAudit(ts.store.pool, ts.store.keys.kek, { actor: OWNER, action: 'approval.decision-verified', limit: 100 })).filter((r) => r.personal?.approvalId === approvalId);
+    expect(verified.map((r) => [r.reason, r.workflowId, r.personal?.decision, r.personal?.source, r.personal?.tokenSubject])).toEqual([['approve verified via api', accessRequestWorkflowId(ticketId), 'approved', 'api', OWNER]]);
 
     // The store learns of the vote as the production workflow tells it; the comment is for auditors' eyes.
     const vote = state.approvals[0]!.votes[0]!;

@@ -2,25 +2,29 @@
 // PostgreSQL): an approval decision on itsm.requests that the ITSM did not sign as it says is
 // dead-lettered with its reason and audited, and an `accessGranted` signal sent straight to a
 // person's workflow with the Temporal client is refused and audited; in neither case does the
-// application hold anything. The ITSM's properly signed decision still grants.
+// application hold anything. A vote sent straight to the access request workflow as a Temporal
+// update counts for nothing (no receiver verified it), and a ticket's grant is bounded by what was
+// approved: once per ticket, no later end. The ITSM's properly signed decision still grants.
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApprovalActivities } from '../../activities/approvals.js';
 import { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
 import { DEV_ITSM_KEY_ID } from '../../crypto/decision-signatures.js';
 import { listDeadLetters } from '../../ingress/dead-letter-queue.js';
 import { outcomeSchema, type Outcome } from '../../schemas/outcomes.js';
-import { queryAudit } from '../../store/index.js';
-import { accessGranted, accessRequestWorkflowId, getRequestState } from '../../workflows/approval-messages.js';
+import { listGrants, queryAudit } from '../../store/index.js';
+import { accessGranted, accessRequestWorkflowId, approve, getRequestState, type AccessGranted } from '../../workflows/approval-messages.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { groupNamesOf } from '../helpers/groups.js';
 import { hrEvent } from '../helpers/hr-events.js';
-import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { eventually, logger, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { writeChatPolicy } from '../helpers/policy-yaml.js';
 import { uniqueName } from '../helpers/unique.js';
-import { accessRequested, approvalDecided, signed } from './fixtures/itsm-events.js';
+import { accessRequested, approvalDecided, revokeRequested, signed } from './fixtures/itsm-events.js';
 
 const id = (prefix: string) => uniqueName(prefix).replaceAll('.', '');
 const MANAGER = id('M');
@@ -60,12 +64,20 @@ async function hire(): Promise<string> {
 }
 
 /** An ITSM access request on Kafka, awaiting the manager's approval. */
-async function requestOnKafka(employeeId: string, entitlementId: string) {
+async function requestOnKafka(employeeId: string, entitlementId: string, duration?: string) {
   const ticketId = id('RITM');
-  await p.produceItsm([{ key: employeeId, value: json(accessRequested(ticketId, employeeId, { data: { entitlement: { app: 'chat', id: entitlementId }, duration: undefined } })) }]);
+  const event = accessRequested(ticketId, employeeId, { data: { entitlement: { app: 'chat', id: entitlementId }, duration } });
+  await p.produceItsm([{ key: employeeId, value: json(event) }]);
   const handle = p.ingress.client.workflow.getHandle(accessRequestWorkflowId(ticketId));
   await eventually(`request/${ticketId} awaiting approval`, async () => ((await handle.query(getRequestState).catch(() => undefined))?.status === 'awaiting-approval' ? true : undefined));
-  return { ticketId, handle, approvalId: `req-${ticketId}.1.1` };
+  return { ticketId, handle, approvalId: `req-${ticketId}.1.1`, event };
+}
+
+/** The worker's grant check (activities/approvals.ts checkRequestGrant) on the real store, as the person's workflow runs it. */
+async function checkGrant(employeeId: string, grant: AccessGranted) {
+  const activities = createApprovalActivities({ policy: () => p.worker.policy, connectors: p.worker.connectors, store: p.store, logger, catalog });
+  const env = new MockActivityEnvironment({ workflowExecution: { workflowId: identityWorkflowId(employeeId), runId: 'grant-check' } });
+  return env.run(activities.checkRequestGrant, { employeeId, ...grant, approvalIds: [...grant.approvalIds] });
 }
 
 const lettersFor = (key: string, count: number) =>
@@ -149,5 +161,58 @@ describe('decisions nobody can forge', () => {
     expect((await handle.result()).status).toBe('granted');
     await eventually('the real grant in the app', async () => ((await groupsOf(employeeId)).includes('incident-commanders') ? true : undefined));
     expect(await groupsOf(employeeId)).not.toContain('lunch-club');
+  }, 180_000);
+
+  it('a vote sent straight to the access request workflow as a Temporal update in the manager’s name grants nothing: refused and audited, the app holds nothing', async () => {
+    const employeeId = await hire();
+    const { ticketId, handle, approvalId, event } = await requestOnKafka(employeeId, 'incident-commanders');
+    // No API, no ITSM: the update names the manager, whom nobody authenticated.
+    const taken = await handle.executeUpdate(approve, { args: [{ approvalId, approverId: MANAGER, channel: 'api' }] });
+    expect(taken).toMatchObject({ approvalId, status: 'approved', gateStatus: 'approved' });
+    const person = p.ingress.client.workflow.getHandle(identityWorkflowId(employeeId));
+    const refused = await eventually('the grant refused', async () => (await person.query(getState)).refusedGrants?.find((g) => g.ticketId === ticketId));
+    expect(refused.reason).toBe(`approval ${approvalId} of ticket ${ticketId} has 0 approving vote(s) the API or the ITSM ingress verified, and needs 1: a vote sent straight to the workflow does not count`);
+    const audit = await queryAudit(p.store.pool, p.store.keys.kek, { employeeId, action: 'grant.refused', limit: 100 });
+    expect(audit.map((r) => [r.actor, r.eventId, r.reason])).toEqual([['system:grant-check', event.id, `ticket ${ticketId}: ${refused.reason}`]]);
+    // The vote itself is in the store (the workflow recorded it), without a verified decision behind it.
+    expect(await queryAudit(p.store.pool, p.store.keys.kek, { employeeId: MANAGER, action: 'approval.decision-verified', limit: 1000 }).then((rows) => rows.filter((r) => r.personal?.approvalId === approvalId))).toEqual([]);
+    expect(await groupsOf(employeeId)).toEqual(['all-staff']);
+    expect(await queryAudit(p.store.pool, p.store.keys.kek, { employeeId, action: 'grant.approved', limit: 100 })).toEqual([]);
+    expect((await listGrants(p.store.pool, employeeId, { includeRevoked: true })).filter((g) => g.provenance.kind === 'request')).toEqual([]);
+  }, 180_000);
+
+  it('a grant is bounded by what was approved: a longer end is refused, and a replay after the revoke grants nothing again', async () => {
+    const employeeId = await hire();
+    const { ticketId, handle, approvalId, event } = await requestOnKafka(employeeId, 'incident-commanders', 'PT1H');
+    await p.produceItsm([{ key: employeeId, value: json(await signed(approvalDecided(approvalId, employeeId, { id: uniqueName('decision'), data: { approverId: MANAGER, ticketId } }), p.cfg)) }]);
+    const result = await handle.result();
+    expect(result.status).toBe('granted');
+    await eventually('the grant in the app', async () => ((await groupsOf(employeeId)).includes('incident-commanders') ? true : undefined));
+    const real: AccessGranted = { ticketId, eventId: event.id, requesterId: event.data.requesterId, app: 'chat', entitlementId: 'incident-commanders', expiresAt: result.expiresAt!, approvalIds: [approvalId] };
+
+    // The same ticket's grant with an end a week later: refused for its end, and audited.
+    const later = new Date(Date.parse(real.expiresAt!) + 7 * 86_400_000).toISOString();
+    const longer = await checkGrant(employeeId, { ...real, eventId: 'forged-longer', expiresAt: later });
+    expect(longer).toMatchObject({ verdict: 'refused', reason: expect.stringMatching(new RegExp(`^the grant ends at ${later}, later than ticket ${ticketId} was approved for \\(3600000 ms from `)) });
+    const withoutEnd = await checkGrant(employeeId, { ...real, eventId: 'forged-no-end', expiresAt: undefined });
+    expect(withoutEnd).toMatchObject({ verdict: 'refused', reason: `the grant has no end, and ticket ${ticketId} was approved for 3600000 ms` });
+
+    // The ITSM revokes it; the app drops it.
+    await p.produceItsm([{ key: employeeId, value: json(revokeRequested(ticketId, employeeId, { data: { entitlement: { app: 'chat', id: 'incident-commanders' } } })) }]);
+    await eventually('the revoke in the app', async () => (!(await groupsOf(employeeId)).includes('incident-commanders') ? true : undefined), 60_000);
+    // The very signal replayed: the person's workflow drops a ticket it already took, and the check
+    // (which a replay meets once the workflow's remembered ids have rolled over) refuses it.
+    const person = p.ingress.client.workflow.getHandle(identityWorkflowId(employeeId));
+    await person.signal(accessGranted, real);
+    const replayed = await checkGrant(employeeId, real);
+    expect(replayed).toMatchObject({ verdict: 'refused', reason: `ticket ${ticketId} already brought a grant of chat:incident-commanders (live or ended): a ticket grants once` });
+    const audit = await queryAudit(p.store.pool, p.store.keys.kek, { employeeId, action: 'grant.refused', limit: 100, order: 'asc' });
+    expect(audit.map((r) => r.eventId)).toEqual(['forged-longer', 'forged-no-end', event.id]);
+    expect((await person.query(getState)).refusedGrants ?? []).toEqual([]);
+    expect(await groupsOf(employeeId)).toEqual(['all-staff']);
+    const grants = (await listGrants(p.store.pool, employeeId, { includeRevoked: true })).filter((g) => g.provenance.kind === 'request');
+    expect(grants).toHaveLength(1);
+    expect(grants[0]!.expiresAt!.getTime()).toBeLessThanOrEqual(Date.now());
+    expect((await queryAudit(p.store.pool, p.store.keys.kek, { employeeId, action: 'grant.approved', limit: 100 }))).toHaveLength(1);
   }, 180_000);
 });

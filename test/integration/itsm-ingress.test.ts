@@ -217,8 +217,11 @@ describe('the ITSM ingress', () => {
     await produce([{ key: id, value: json(decision) }, { key: id, value: json(decision) }, { key: id, value: json(ineligible) }, { key: id, value: json(decision) }]);
     await drained(id, 0); // the refusal went to no dead-letter topic: only the marker is there
     expect(await handle.query(stubDecisions)).toEqual([{ kind: 'approve', approvalId, approverId: 'E00021', comment: 'ok', channel: 'itsm', eventId: decision.id }]);
-    const refused = (await queryAudit(store.pool, store.keys.kek, { actor: INELIGIBLE_APPROVER, limit: 1000 })).filter((r) => r.eventId === ineligible.id);
+    const refused = (await queryAudit(store.pool, store.keys.kek, { actor: INELIGIBLE_APPROVER, action: 'approval.refused', limit: 1000 })).filter((r) => r.eventId === ineligible.id);
     expect(refused).toHaveLength(1);
+    // Each verified decision is recorded once before it is sent (the grant check counts only such votes), however often it is delivered.
+    const verified = (await queryAudit(store.pool, store.keys.kek, { actor: 'E00021', action: 'approval.decision-verified', limit: 1000 })).filter((r) => r.eventId === decision.id);
+    expect(verified.map((r) => [r.reason, r.personal?.approvalId, r.personal?.decision, r.personal?.source])).toEqual([['approve verified via itsm', approvalId, 'approved', 'itsm']]);
     expect(refused[0]).toMatchObject({ action: 'approval.refused', workflowId: accessRequestWorkflowId(ticketId), reason: expect.stringMatching(/refused \(not-eligible\) via itsm/) });
 
     // Once the workflow has closed, a replayed decision is audited and skipped, not dead-lettered.

@@ -25,7 +25,8 @@ export async function takeRequest(id: Identity, work: RequestWork): Promise<void
     // signal sent straight to this workflow names a ticket, only its access request records approvals.
     // A refused grant is not remembered, so a forged signal cannot shadow the ticket's real grant.
     if (patched('grants-checked-against-approvals')) {
-      const check = await checkRequestGrant({ employeeId, ticketId: grant.ticketId, eventId: grant.eventId, requesterId: grant.requesterId, app: grant.app, entitlementId: grant.entitlementId, approvalIds: grant.approvalIds });
+      // The grant's end goes along so the check bounds it: only the activity's input grew, no command changed (histories replay).
+      const check = await checkRequestGrant({ employeeId, ticketId: grant.ticketId, eventId: grant.eventId, requesterId: grant.requesterId, app: grant.app, entitlementId: grant.entitlementId, approvalIds: grant.approvalIds, ...(grant.expiresAt ? { expiresAt: grant.expiresAt } : {}) });
       if (check.verdict === 'refused') return refuseGrant(id, grant, check.reason, check.policyVersion);
     }
     remember(id, `grant/${grant.ticketId}`);
