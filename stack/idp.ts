@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot, type Config } from '../schemas/config.js';
+import { devIdpIssuer } from '../schemas/dev-idp.js';
 import { pidFile, readLivePid, startDetached, stopByPidFile, waitFor } from './processes.js';
 import type { Reporter } from './shell.js';
 import type { ServerStatus } from './server-status.js';
@@ -13,7 +14,6 @@ const NAME = 'idp';
 /** The process entry, compiled: the stack runs from dist/ whether the CLI or a test calls it. */
 export const devIdpServerJs = path.join(projectRoot, 'dist', 'stack', 'dev-idp', 'server.js');
 
-export const devIdpIssuer = (cfg: Pick<Config, 'stack'>) => `http://127.0.0.1:${cfg.stack.idpPort}`;
 
 /** The IdP answers discovery with its own issuer. */
 export async function idpHealthy(cfg: Config): Promise<boolean> {

@@ -4,7 +4,7 @@
 // about to expire. `chooseToken` is that order, pure; `storedLoginToken` does the reading and the
 // refresh.
 import { ConfigError, type Config } from '../../schemas/config.js';
-import { devIdpIssuer } from '../../stack/idp.js';
+import { devIdpIssuer } from '../../schemas/dev-idp.js';
 import { IdpError, oauthErrorSchema, postForm, tokenAnswerSchema, type Discovery, type TokenAnswer } from './discovery.js';
 import { credentialsFile, readLogin, saveLogin, unverifiedClaims, type StoredLogin } from './credentials.js';
 
