@@ -8,14 +8,14 @@ import { loadConfig, ConfigError } from '../../schemas/config.js';
 import { credentialsFile, readLogin, removeLogin, saveLogin, unverifiedClaims, type StoredLogin } from '../login/credentials.js';
 import { discoverForLogin, loginHttp } from '../login/discovery.js';
 import { pollForTokens, startDeviceAuthorization } from '../login/device-flow.js';
-import { loginRecord, NO_ISSUER, oidcSettings, type OidcSettings } from '../login/token-source.js';
+import { loginRecord, NO_ISSUER, loginSettings, type LoginSettings } from '../login/token-source.js';
 import { say } from '../say.js';
 
 /** What the CLI asks for: an ID token's subject and a refresh token for the next days. */
 export const LOGIN_SCOPE = 'openid offline_access';
 
-function settingsOrFail(): OidcSettings {
-  const settings = oidcSettings(loadConfig());
+function settingsOrFail(): LoginSettings {
+  const settings = loginSettings(loadConfig());
   if (!settings) throw new ConfigError(`login: ${NO_ISSUER}`);
   return settings;
 }
@@ -35,7 +35,7 @@ async function login(): Promise<void> {
   }
 }
 
-async function signIn(settings: OidcSettings, http: IdpHttp): Promise<void> {
+async function signIn(settings: LoginSettings, http: IdpHttp): Promise<void> {
   const idp = await discoverForLogin(settings.issuer, http);
   const device = await startDeviceAuthorization(idp, { clientId: settings.clientId, scope: LOGIN_SCOPE, ...(settings.audience ? { audience: settings.audience } : {}) }, http.postForm);
   say(`login: open ${device.verification_uri} in a browser and enter the code ${device.user_code}`);
@@ -53,7 +53,7 @@ async function signIn(settings: OidcSettings, http: IdpHttp): Promise<void> {
 }
 
 /** RFC 7009: the refresh token is revoked at the IdP, best effort (the local copy goes either way). */
-async function revoke(entry: StoredLogin, settings: OidcSettings): Promise<boolean> {
+async function revoke(entry: StoredLogin, settings: LoginSettings): Promise<boolean> {
   if (!entry.revocationEndpoint || !entry.refreshToken) return false;
   const http = loginHttp(settings);
   try {

@@ -4,7 +4,7 @@
 // about to expire. `chooseToken` is that order, pure; `storedLoginToken` does the reading and the
 // refresh.
 import { ConfigError, type Config } from '../../schemas/config.js';
-import { devIdpIssuer } from '../../schemas/dev-idp.js';
+import { DEV_IDP_CLI_CLIENT_ID, devIdpIssuer } from '../../schemas/dev-idp.js';
 import type { IdpPostForm } from '../../api/oidc-discovery.js';
 import { IdpError, loginHttp, oauthErrorSchema, tokenAnswerSchema, unreachable, type Discovery, type TokenAnswer } from './discovery.js';
 import { credentialsFile, readLogin, saveLogin, unverifiedClaims, type StoredLogin } from './credentials.js';
@@ -17,7 +17,7 @@ export class LoginRequiredError extends ConfigError {
   override readonly name = 'LoginRequiredError';
 }
 
-export type OidcSettings = {
+export type LoginSettings = {
   issuer: string;
   clientId: string;
   audience?: string;
@@ -27,13 +27,13 @@ export type OidcSettings = {
 };
 
 /** The IdP to sign in with: api.oidc, else in development mode the local stack's development IdP. */
-export function oidcSettings(cfg: Pick<Config, 'api' | 'mode' | 'stack'>): OidcSettings | undefined {
+export function loginSettings(cfg: Pick<Config, 'api' | 'mode' | 'stack'>): LoginSettings | undefined {
   const oidc = cfg.api.oidc;
     // The issuer exactly as configured: discovery matches it exactly (OpenID Connect Discovery 1.0 §4.3), as the API does.
   if (oidc) {
     return { issuer: oidc.issuer, clientId: oidc.cliClientId, ...(oidc.audience ? { audience: oidc.audience } : {}), ...(oidc.caFile ? { caFile: oidc.caFile } : {}), developmentIdp: false };
   }
-  if (cfg.mode === 'development') return { issuer: devIdpIssuer(cfg), clientId: 'provisioner-cli', developmentIdp: true };
+  if (cfg.mode === 'development') return { issuer: devIdpIssuer(cfg), clientId: DEV_IDP_CLI_CLIENT_ID, developmentIdp: true };
   return undefined;
 }
 
@@ -62,7 +62,7 @@ export function chooseToken(options: { tokenFile?: string | undefined; envToken?
 }
 
 /** The login record for a token answer: when the access token expires comes from expires_in, else its exp. */
-export function loginRecord(tokens: TokenAnswer, idp: Pick<Discovery, 'token_endpoint' | 'revocation_endpoint'>, settings: Pick<OidcSettings, 'clientId' | 'audience'>, now: number, previous?: StoredLogin): StoredLogin {
+export function loginRecord(tokens: TokenAnswer, idp: Pick<Discovery, 'token_endpoint' | 'revocation_endpoint'>, settings: Pick<LoginSettings, 'clientId' | 'audience'>, now: number, previous?: StoredLogin): StoredLogin {
   const exp = unverifiedClaims(tokens.access_token)?.exp;
   const expiresAt = tokens.expires_in !== undefined ? now + tokens.expires_in * 1000 : typeof exp === 'number' ? exp * 1000 : now + 300_000;
   const refreshToken = tokens.refresh_token ?? previous?.refreshToken;
@@ -97,7 +97,7 @@ export async function refreshLogin(issuer: string, login: StoredLogin, options: 
 
 /** The stored login's access token for the configured IdP, refreshed first when near expiry. */
 export async function storedLoginToken(cfg: Pick<Config, 'api' | 'mode' | 'stack'>, options: { file?: string; now?: () => number } = {}): Promise<string> {
-  const settings = oidcSettings(cfg);
+  const settings = loginSettings(cfg);
   if (!settings) throw new LoginRequiredError(`this command calls the API as you and needs your token: ${TOKEN_HINT} (${NO_ISSUER})`);
   const file = options.file ?? credentialsFile();
   const now = options.now ?? Date.now;

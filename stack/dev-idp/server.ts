@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import Provider from 'oidc-provider';
 import { createLogger } from '../../observability/logger.js';
 import { ensureDevSecret } from '../dev-secrets.js';
-import { DEFAULT_AUDIENCE, devIdpConfiguration } from './config.js';
+import { DEV_IDP_AUDIENCE, devIdpIssuerAt } from '../../schemas/dev-idp.js';
+import { devIdpConfiguration } from './config.js';
 import { handleInteraction } from './interactions.js';
 import { cookieKey, ensureSigningKeys, temporalUiClientSecretFile } from './keys.js';
 import { loadPeople } from './people.js';
@@ -27,7 +28,7 @@ function options() {
       'data-dir': { type: 'string' },
       people: { type: 'string' },
       'access-token-ttl': { type: 'string' },
-      audience: { type: 'string', default: DEFAULT_AUDIENCE },
+      audience: { type: 'string', default: DEV_IDP_AUDIENCE },
       'temporal-ui-redirect': { type: 'string', multiple: true },
     },
     strict: true,
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = devIdpIssuerAt(port);
   const provider = new Provider(
     issuer,
     devIdpConfiguration({

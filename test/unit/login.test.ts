@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { credentialsFile, readLogin, removeLogin, saveLogin, type StoredLogin } from '../../cli/login/credentials.js';
 import { discoverForLogin, loginHttp } from '../../cli/login/discovery.js';
 import { initialPollState, nextPoll, type PollState } from '../../cli/login/device-flow.js';
-import { chooseToken, loginRecord, oidcSettings, REFRESH_BEFORE_MS, storedLoginToken } from '../../cli/login/token-source.js';
+import { chooseToken, loginRecord, loginSettings, REFRESH_BEFORE_MS, storedLoginToken } from '../../cli/login/token-source.js';
 import { explicitApiToken } from '../../cli/api-client.js';
 import { formatWhoAmI, whoAmI } from '../../cli/commands/login.js';
 import { loadConfig } from '../../schemas/config.js';
@@ -99,8 +99,8 @@ describe('the IdP settings', () => {
   it('api.oidc from the environment; in development mode without it, the local development IdP', () => {
     const cfg = loadConfig({ env: { PROVISIONER_OIDC_ISSUER: 'https://idp.example.com/', PROVISIONER_OIDC_AUDIENCE: 'api://provisioner' } });
     // The issuer as configured: discovery matches it exactly, as the API does.
-    expect(oidcSettings(cfg)).toEqual({ issuer: 'https://idp.example.com/', clientId: 'provisioner-cli', audience: 'api://provisioner', developmentIdp: false });
-    expect(oidcSettings(loadConfig({ env: { PROVISIONER_IDP_PORT: '9555' } }))).toEqual({ issuer: 'http://127.0.0.1:9555', clientId: 'provisioner-cli', developmentIdp: true });
+    expect(loginSettings(cfg)).toEqual({ issuer: 'https://idp.example.com/', clientId: 'provisioner-cli', audience: 'api://provisioner', developmentIdp: false });
+    expect(loginSettings(loadConfig({ env: { PROVISIONER_IDP_PORT: '9555' } }))).toEqual({ issuer: 'http://127.0.0.1:9555', clientId: 'provisioner-cli', developmentIdp: true });
     expect(() => loadConfig({ env: { PROVISIONER_OIDC_ISSUER: 'http://idp.example.com' } })).toThrow(/expected an https:\/\/ issuer URL .* at api\.oidc\.issuer \(set by PROVISIONER_OIDC_ISSUER\)/);
   });
 });
