@@ -17,6 +17,9 @@ export const DEV_IDP_CLI_CLIENT_ID = 'provisioner-cli';
 /** The audience of its access tokens unless asked for another: the API's. */
 export const DEV_IDP_AUDIENCE = 'provisioner-api';
 
+/** Its access tokens' lifetime unless stack.idpAccessTokenTtlSeconds (or --access-token-ttl) says otherwise. */
+export const DEV_IDP_ACCESS_TOKEN_TTL_SECONDS = 600;
+
 /** Its people's groups (examples/dev-idp-people.yaml) and the API role each grants. */
 export const DEV_IDP_ROLE_MAP = {
   'provisioner-approvers': 'approver',

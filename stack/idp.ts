@@ -37,6 +37,7 @@ export async function idpUp(cfg: Config, report: Reporter): Promise<void> {
     name: NAME,
     command: process.execPath,
     args: [devIdpServerJs, '--port', String(cfg.stack.idpPort), '--data-dir', cfg.dataDir, '--people', cfg.stack.idpPeopleFile,
+      '--access-token-ttl', String(cfg.stack.idpAccessTokenTtlSeconds),
       '--temporal-ui-redirect', `http://127.0.0.1:${cfg.temporal.uiPort}/auth/sso/callback`],
     cwd: projectRoot,
   });
