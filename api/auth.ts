@@ -113,6 +113,8 @@ export type AuthFailureReason =
   | 'wrong-audience'
   | 'wrong-issuer'
   | 'token-too-old'
+  /** An OpenID Connect ID token (it carries a nonce) where an access token belongs. */
+  | 'id-token'
   | 'no-employee-id'
   /** An HS256 development token where only the identity provider's are accepted (production mode, or no development secret). */
   | 'development-token';

@@ -4,6 +4,8 @@
 // a private CA when api.oidc.caFile names one (an undici Agent, as the SCIM connector does), each
 // answer bounded in time and size. A provider that cannot be reached, or answers what no provider
 // would, is IdpUnavailableError: the API answers 503 then, never 401, as the token may be fine.
+// `provisioner login` (cli/login/) reaches the provider through this module too: the same trust,
+// bounds and issuer check, and a form POST for the token, device and revocation endpoints.
 import { readFileSync } from 'node:fs';
 import { fetch } from 'undici';
 import { z } from 'zod';
@@ -20,6 +22,16 @@ export class IdpUnavailableError extends Error {
 /** GETs a URL of the provider and returns its body; throws IdpUnavailableError naming the URL and what went wrong. */
 export type IdpGet = (url: string) => Promise<string>;
 
+/**
+ * POSTs a form to one of the provider's endpoints (RFC 6749 §4.1.3 style: token, device
+ * authorization, revocation) and returns its status and JSON answer, whatever the status (an OAuth
+ * error answer is the caller's to read, RFC 6749 §5.2); IdpUnavailableError when it cannot be asked
+ * or a success is not JSON.
+ */
+export type IdpPostForm = (url: string, form: Record<string, string>) => Promise<{ status: number; json: unknown }>;
+
+export type IdpHttp = { get: IdpGet; postForm: IdpPostForm; close(): Promise<void> };
+
 export type IdpHttpOptions = {
   /** PEM CA bundle file (api.oidc.caFile), re-read on use: a replaced bundle is picked up. */
   caFile?: string | undefined;
@@ -28,18 +40,15 @@ export type IdpHttpOptions = {
   maxBytes?: number;
 };
 
-/** The provider's HTTP client: bounded GETs, through the private CA when one is configured. */
-export function idpHttp(options: IdpHttpOptions = {}): { get: IdpGet; close(): Promise<void> } {
+/** The provider's HTTP client: bounded requests, no redirects, through the private CA when one is configured. */
+export function idpHttp(options: IdpHttpOptions = {}): IdpHttp {
   const { caFile, timeoutMs = 5_000, maxBytes = 512 * 1024 } = options;
   const tls = tlsDispatcher(caFile ? { ca: () => readFileSync(caFile, 'utf8'), source: `api.oidc.caFile ${caFile}` } : undefined);
-  const get: IdpGet = async (url) => {
-    let text: string;
-    let status: number;
+  const request = async (url: string, init: { method?: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; text: string }> => {
     try {
       const dispatcher = tls.current();
-      const res = await fetch(url, { headers: { accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(timeoutMs), ...(dispatcher ? { dispatcher } : {}) });
-      status = res.status;
-      text = await readBoundedText(res, maxBytes);
+      const res = await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(timeoutMs), ...(dispatcher ? { dispatcher } : {}) });
+      return { status: res.status, text: await readBoundedText(res, maxBytes) };
     } catch (err) {
       const cause = (err as { cause?: unknown }).cause;
       const certificate = certificateErrorCode(cause);
@@ -51,19 +60,43 @@ export function idpHttp(options: IdpHttpOptions = {}): { get: IdpGet; close(): P
               : `${(cause as Error | undefined)?.message ?? (err as Error).message}`;
       throw new IdpUnavailableError(`oidc: ${url}: ${why}`, { cause: err });
     }
+  };
+  const get: IdpGet = async (url) => {
+    const { status, text } = await request(url, { headers: { accept: 'application/json' } });
     if (status !== 200) throw new IdpUnavailableError(`oidc: ${url} answered HTTP ${status}`);
     return text;
   };
-  return { get, close: () => tls.close() };
+  const postForm: IdpPostForm = async (url, form) => {
+    const { status, text } = await request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams(form).toString(),
+    });
+    try {
+      return { status, json: text === '' ? undefined : JSON.parse(text) };
+    } catch {
+      // An error page is the caller's to name by its status; a success without JSON is the provider's fault.
+      if (status < 200 || status > 299) return { status, json: undefined };
+      throw new IdpUnavailableError(`oidc: ${url} answered HTTP ${status} without JSON`);
+    }
+  };
+  return { get, postForm, close: () => tls.close() };
 }
 
 const providerUrl = z.string().refine(httpsOrLoopback, 'expected an https:// URL (http:// only to localhost or 127.0.0.1)');
 
-/** The part of the provider's metadata the API uses (a tolerant object: the provider sends much more). */
+/**
+ * The part of the provider's metadata the API (issuer, jwks_uri) and `provisioner login` (the
+ * token, device authorization and revocation endpoints; RFC 8414 §2, RFC 8628 §4, RFC 7009) use: a
+ * tolerant object, the provider sends much more.
+ */
 const discoverySchema = z.object({
   issuer: z.string().min(1),
   jwks_uri: providerUrl,
   id_token_signing_alg_values_supported: z.array(z.string()).optional(),
+  token_endpoint: providerUrl.optional(),
+  device_authorization_endpoint: providerUrl.optional(),
+  revocation_endpoint: providerUrl.optional(),
 });
 export type ProviderMetadata = z.infer<typeof discoverySchema>;
 

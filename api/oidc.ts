@@ -24,9 +24,10 @@ const KEYS_MAX_AGE_MS = 10 * 60_000;
 
 /** A claim by its name, else by a dotted path (`realm_access.roles`): names may hold dots themselves (Auth0's namespaced claims). */
 function claimAt(claims: JWTPayload, name: string): unknown {
-  if (name in claims) return claims[name];
+  // Own properties only: a claim named `constructor` or `toString` is not the prototype's.
+  if (Object.hasOwn(claims, name)) return claims[name];
   let at: unknown = claims;
-  for (const part of name.split('.')) at = typeof at === 'object' && at !== null && !Array.isArray(at) ? (at as Record<string, unknown>)[part] : undefined;
+  for (const part of name.split('.')) at = typeof at === 'object' && at !== null && !Array.isArray(at) && Object.hasOwn(at, part) ? (at as Record<string, unknown>)[part] : undefined;
   return at;
 }
 
@@ -139,6 +140,12 @@ export function createOidcVerifier(settings: OidcSettings, options: OidcVerifier
     } catch (err) {
       if (err instanceof IdpUnavailableError) throw err;
       throw refusalOf(err, settings);
+    }
+    // An ID token is for the client that signed the person in, not a key to the API (OIDC Core §2:
+    // it may name the API's client id as aud); only ID tokens carry a nonce (RFC 9068 §2.2 access
+    // tokens have none), so one that does is refused.
+    if (Object.hasOwn(payload, 'nonce')) {
+      throw new UnauthenticatedError('id-token', 'this is an ID token (it carries a nonce); send the access token the identity provider issued with it');
     }
     // A token refreshed long after the person signed in carries a fresh iat but the old auth_time (OIDC Core §2).
     if (typeof payload.auth_time === 'number' && Date.now() / 1000 - payload.auth_time > settings.maxTokenAgeSeconds + settings.clockToleranceSeconds) {

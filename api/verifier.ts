@@ -8,6 +8,7 @@
 import { decodeProtectedHeader } from 'jose';
 import type { Logger } from '../observability/logger.js';
 import { apiOidc, type Config } from '../schemas/config.js';
+import { DEV_IDP_AUDIENCE, DEV_IDP_ROLE_MAP, devIdpIssuer } from '../schemas/dev-idp.js';
 import { ApiAuthConfigError, loadJwtSettings, UnauthenticatedError, verifyToken, type JwtSettings, type TokenVerifier } from './auth.js';
 import { createOidcVerifier, type OidcSettings } from './oidc.js';
 
@@ -49,9 +50,9 @@ export function chooseVerifier(parts: VerifierParts): TokenVerifier {
  */
 export function developmentIdp(cfg: Pick<Config, 'stack'>): OidcSettings {
   return apiOidc.parse({
-    issuer: `http://127.0.0.1:${cfg.stack.idpPort}`,
-    audience: 'provisioner-api',
-    roleMap: { 'provisioner-approvers': 'approver', 'provisioner-operators': 'operator', 'provisioner-auditors': 'auditor', 'provisioner-admins': 'admin' },
+    issuer: devIdpIssuer(cfg),
+    audience: DEV_IDP_AUDIENCE,
+    roleMap: DEV_IDP_ROLE_MAP,
   }) as OidcSettings;
 }
 

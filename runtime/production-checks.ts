@@ -10,8 +10,9 @@
 //     store/open-store.ts);
 //   - a connection to a server off this machine is unencrypted: plain ldap:// without StartTLS, a
 //     SCIM app marked insecureHttp, Kafka brokers or Temporal without TLS, PostgreSQL without verified TLS;
-//   - the API's people: no identity provider (api.oidc) to verify their tokens, one that maps no
-//     group to a role, or an HS256 secret configured (production accepts no development token, so
+//   - the API's people: no identity provider (api.oidc) to verify their tokens, the local stack's
+//     development IdP or any provider reached over plain http:, one that maps no group to a role,
+//     or an HS256 secret configured (production accepts no development token, so
 //     a shared secret there is only a secret to leak).
 //   - the audit trail would not survive its host: the audit signing key's file inside the data
 //     folder (beside what it signs: whoever takes one takes both), or the checkpoint file there.
@@ -27,6 +28,7 @@ import { DEV_ITSM_KEY_ID, devItsmKeyFiles } from '../crypto/decision-signatures.
 import { isInsecureAppUrl, loadConnectorsFile, type ConnectorConfig } from '../connectors/config.js';
 import type { SecretRef } from '../connectors/credentials.js';
 import { postgresTarget } from '../store/postgres-connection.js';
+import { devIdpIssuer } from '../schemas/dev-idp.js';
 import { AUDIT_SIGNING_KEY_VARIABLE, defaultKeyPaths, STORE_KEK_VARIABLE } from '../store/store-keys.js';
 import { ConfigError, isLoopbackHost, LDAP_DEV_BIND_PASSWORD, ldapBindPasswordProblem, ownerConnection, projectRoot, runtimeConnection, stackPkiDir, type Config } from '../schemas/config.js';
 
@@ -213,6 +215,15 @@ function apiProblems(cfg: Config): string[] {
     problems.push("api: no identity provider is configured, and production mode accepts only its tokens; set PROVISIONER_OIDC_ISSUER and PROVISIONER_OIDC_AUDIENCE (api.oidc)");
   } else {
     if (!oidc.audience) problems.push("api: api.oidc.audience is not set, and the API accepts only tokens for its own audience; set PROVISIONER_OIDC_AUDIENCE (api.oidc.audience) to the API's identifier at the identity provider");
+    // The development IdP is refused as itself (its people and passwords are public); any other
+    // http: URL as plain http (the schema allows it only to loopback, for development).
+    const devIssuer = oidc.issuer.replace(/\/+$/, '') === devIdpIssuer(cfg);
+    if (devIssuer) {
+      problems.push(`api: PROVISIONER_OIDC_ISSUER (api.oidc.issuer) ${oidc.issuer} is the local stack's development IdP, whose people and passwords are in examples/dev-idp-people.yaml; set it to your organisation's identity provider`);
+    }
+    for (const [setting, url] of [['PROVISIONER_OIDC_ISSUER (api.oidc.issuer)', devIssuer ? undefined : oidc.issuer], ['PROVISIONER_OIDC_JWKS_URI (api.oidc.jwksUri)', oidc.jwksUri]] as const) {
+      if (url?.startsWith('http:')) problems.push(`api: ${setting} is ${url}, plain http, so the identity provider's keys could be swapped on the way; use its https:// URL`);
+    }
     if (Object.keys(oidc.roleMap).length === 0) {
       problems.push(`api: api.oidc.roleMap maps none of the identity provider's groups (claim ${oidc.rolesClaim}) to a role, so every person would be refused; map them, e.g. PROVISIONER_OIDC_ROLE_MAP='{"provisioner-approvers":["approver"]}'`);
     }

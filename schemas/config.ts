@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEV_IDP_ACCESS_TOKEN_TTL_SECONDS } from './dev-idp.js';
 
 /** The project folder: the nearest ancestor holding package.json (works from the sources and from dist/). */
 export const projectRoot = ((): string => {
@@ -191,6 +192,8 @@ export const configSchema = z.strictObject({
     idpPort: port.default(9470),
     /** The people the development IdP signs in (employee id, password, groups); development only. */
     idpPeopleFile: z.string().min(1).default('examples/dev-idp-people.yaml'),
+    /** The development IdP's access token lifetime in seconds (read when `stack up` starts it); development only. */
+    idpAccessTokenTtlSeconds: z.coerce.number().int().min(1).max(86_400).default(DEV_IDP_ACCESS_TOKEN_TTL_SECONDS),
   }).prefault({}),
   kafka: z.strictObject({
     /** Set when the user runs their own brokers: the stack then starts none. */
@@ -463,6 +466,7 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'PROVISIONER_MODE', path: 'mode' },
   { env: 'PROVISIONER_IDP_PORT', path: 'stack.idpPort' },
   { env: 'PROVISIONER_IDP_PEOPLE', path: 'stack.idpPeopleFile' },
+  { env: 'PROVISIONER_IDP_ACCESS_TOKEN_TTL', path: 'stack.idpAccessTokenTtlSeconds' },
   { env: 'KAFKA_BROKERS', path: 'kafka.brokers', parse: commaList, alsoSets: { 'kafka.external': true } },
   { env: 'KAFKA_HOME', path: 'kafka.home' },
   { env: 'KAFKA_VERSION', path: 'kafka.version' },

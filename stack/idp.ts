@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot, type Config } from '../schemas/config.js';
+import { devIdpIssuer } from '../schemas/dev-idp.js';
 import { pidFile, readLivePid, startDetached, stopByPidFile, waitFor } from './processes.js';
 import type { Reporter } from './shell.js';
 import type { ServerStatus } from './server-status.js';
@@ -13,7 +14,6 @@ const NAME = 'idp';
 /** The process entry, compiled: the stack runs from dist/ whether the CLI or a test calls it. */
 export const devIdpServerJs = path.join(projectRoot, 'dist', 'stack', 'dev-idp', 'server.js');
 
-export const devIdpIssuer = (cfg: Pick<Config, 'stack'>) => `http://127.0.0.1:${cfg.stack.idpPort}`;
 
 /** The IdP answers discovery with its own issuer. */
 export async function idpHealthy(cfg: Config): Promise<boolean> {
@@ -37,6 +37,7 @@ export async function idpUp(cfg: Config, report: Reporter): Promise<void> {
     name: NAME,
     command: process.execPath,
     args: [devIdpServerJs, '--port', String(cfg.stack.idpPort), '--data-dir', cfg.dataDir, '--people', cfg.stack.idpPeopleFile,
+      '--access-token-ttl', String(cfg.stack.idpAccessTokenTtlSeconds),
       '--temporal-ui-redirect', `http://127.0.0.1:${cfg.temporal.uiPort}/auth/sso/callback`],
     cwd: projectRoot,
   });

@@ -32,7 +32,7 @@ import { read, step, watchProcesses, type ProcessWatch } from './demo-steps.js';
 import { CommandFailure, oneLine } from '../failure.js';
 import type { Connector } from '../../connectors/contract.js';
 import { connectTemporal } from '../../clients/temporal-connection.js';
-import { oidcSettings } from '../login/token-source.js';
+import { loginSettings } from '../login/token-source.js';
 
 type AccountRow = { employeeId: string; app: string; accountId: string; groups: string[] };
 
@@ -91,7 +91,7 @@ function printWhereToLook(cfg: Config, connectorConfigs: readonly ConnectorConfi
   const scimApps = connectorConfigs.flatMap((c) => (c.type === 'scim' ? [`${c.app} ${c.baseUrl}/Users`] : []));
   say(`  SCIM apps: ${scimApps.join(', ')} (bearer tokens in ${path.relative(projectRoot, appTokenFile(cfg.dataDir, '<app>'))}); LDAP ${cfg.ldap.url} ${cfg.ldap.baseDn}`);
   say(`  the request: ${ui}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowType="accessRequest"`)}    npx provisioner request ${ticketId}`);
-  say(`  approvals: npx provisioner login (sign in at the local IdP ${oidcSettings(cfg)?.issuer ?? ''} as E1001, password dev-ada: ${path.relative(projectRoot, cfg.stack.idpPeopleFile)}), then npx provisioner approvals; whoami, logout`);
+  say(`  approvals: npx provisioner login (sign in at the local IdP ${loginSettings(cfg)?.issuer ?? ''} as E1001, password dev-ada: ${path.relative(projectRoot, cfg.stack.idpPeopleFile)}), then npx provisioner approvals; whoami, logout`);
   say(`  audit: npx provisioner audit verify (the signed chain, and its checkpoints in ${path.relative(projectRoot, cfg.audit.checkpointsFile)} and on ${cfg.kafka.topics.audit})`);
   say('  dead letters: npx provisioner dlq list [--topic itsm]        outcomes: topic provisioning.outcomes');
   const unfit = productionReadiness(cfg);

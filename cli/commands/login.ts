@@ -3,18 +3,19 @@
 // URL and a code, they sign in in any browser, and the CLI keeps the tokens in their config folder
 // (0600) for the deciding commands. No token, refresh token or password is ever printed.
 import type { Command } from 'commander';
+import type { IdpHttp } from '../../api/oidc-discovery.js';
 import { loadConfig, ConfigError } from '../../schemas/config.js';
 import { credentialsFile, readLogin, removeLogin, saveLogin, unverifiedClaims, type StoredLogin } from '../login/credentials.js';
-import { discover, postForm } from '../login/discovery.js';
+import { discoverForLogin, loginHttp } from '../login/discovery.js';
 import { pollForTokens, startDeviceAuthorization } from '../login/device-flow.js';
-import { loginRecord, NO_ISSUER, oidcSettings, type OidcSettings } from '../login/token-source.js';
+import { loginRecord, NO_ISSUER, loginSettings, type LoginSettings } from '../login/token-source.js';
 import { say } from '../say.js';
 
 /** What the CLI asks for: an ID token's subject and a refresh token for the next days. */
 export const LOGIN_SCOPE = 'openid offline_access';
 
-function settingsOrFail(): OidcSettings {
-  const settings = oidcSettings(loadConfig());
+function settingsOrFail(): LoginSettings {
+  const settings = loginSettings(loadConfig());
   if (!settings) throw new ConfigError(`login: ${NO_ISSUER}`);
   return settings;
 }
@@ -26,12 +27,21 @@ async function login(): Promise<void> {
   const settings = settingsOrFail();
   const where = settings.developmentIdp ? ' (the local stack\'s development IdP; PROVISIONER_OIDC_ISSUER names another)' : '';
   say(`login: signing in to ${settings.issuer}${where} as client ${settings.clientId}`);
-  const idp = await discover(settings.issuer);
-  const device = await startDeviceAuthorization(idp, { clientId: settings.clientId, scope: LOGIN_SCOPE, ...(settings.audience ? { audience: settings.audience } : {}) });
+  const http = loginHttp(settings);
+  try {
+    await signIn(settings, http);
+  } finally {
+    await http.close();
+  }
+}
+
+async function signIn(settings: LoginSettings, http: IdpHttp): Promise<void> {
+  const idp = await discoverForLogin(settings.issuer, http);
+  const device = await startDeviceAuthorization(idp, { clientId: settings.clientId, scope: LOGIN_SCOPE, ...(settings.audience ? { audience: settings.audience } : {}) }, http.postForm);
   say(`login: open ${device.verification_uri} in a browser and enter the code ${device.user_code}`);
   if (device.verification_uri_complete) say(`login: or open ${device.verification_uri_complete}`);
   say(`login: the code is valid for ${Math.max(1, Math.round(device.expires_in / 60))} minutes`);
-  const tokens = await pollForTokens(idp, device, { clientId: settings.clientId, say });
+  const tokens = await pollForTokens(idp, device, { clientId: settings.clientId, say, postForm: http.postForm });
   const record = loginRecord(tokens, idp, settings, Date.now());
   const file = credentialsFile();
   saveLogin(settings.issuer, record, file);
@@ -43,13 +53,16 @@ async function login(): Promise<void> {
 }
 
 /** RFC 7009: the refresh token is revoked at the IdP, best effort (the local copy goes either way). */
-async function revoke(entry: StoredLogin): Promise<boolean> {
+async function revoke(entry: StoredLogin, settings: LoginSettings): Promise<boolean> {
   if (!entry.revocationEndpoint || !entry.refreshToken) return false;
+  const http = loginHttp(settings);
   try {
-    const { status } = await postForm(entry.revocationEndpoint, { token: entry.refreshToken, token_type_hint: 'refresh_token', client_id: entry.clientId });
+    const { status } = await http.postForm(entry.revocationEndpoint, { token: entry.refreshToken, token_type_hint: 'refresh_token', client_id: entry.clientId });
     return status === 200;
   } catch {
     return false;
+  } finally {
+    await http.close();
   }
 }
 
@@ -58,7 +71,7 @@ async function logout(): Promise<void> {
   const file = credentialsFile();
   const removed = removeLogin(settings.issuer, file);
   if (!removed) return say(`logout: you were not signed in to ${settings.issuer}`);
-  const revoked = await revoke(removed);
+  const revoked = await revoke(removed, settings);
   say(`logout: signed out of ${settings.issuer}; removed your tokens from ${file}${revoked ? '; the refresh token was revoked at the IdP' : ''}`);
 }
 

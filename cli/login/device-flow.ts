@@ -3,7 +3,8 @@
 // the IdP sets until they have signed in, refused, or the code expired. `nextPoll` is the whole
 // polling state machine, pure, so its every answer is unit-tested.
 import { z } from 'zod';
-import { IdpError, oauthErrorSchema, postForm, tokenAnswerSchema, type Discovery, type TokenAnswer } from './discovery.js';
+import type { IdpPostForm } from '../../api/oidc-discovery.js';
+import { IdpError, oauthErrorSchema, tokenAnswerSchema, type Discovery, type TokenAnswer } from './discovery.js';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 /** RFC 8628 §3.5: by how much a `slow_down` answer lengthens the interval. */
@@ -72,7 +73,7 @@ export function nextPoll(state: PollState, answer: { status: number; json: unkno
 }
 
 /** Asks the IdP for a device code and a user code (RFC 8628 §3.1, §3.2). */
-export async function startDeviceAuthorization(idp: Discovery, options: { clientId: string; audience?: string; scope: string }, doFetch: typeof fetch = fetch): Promise<DeviceAuthorization> {
+export async function startDeviceAuthorization(idp: Discovery, options: { clientId: string; audience?: string; scope: string }, postForm: IdpPostForm): Promise<DeviceAuthorization> {
   if (!idp.device_authorization_endpoint) {
     throw new IdpError(`login: the IdP ${idp.issuer} offers no device authorization endpoint; ask its administrators to enable the device authorization grant (RFC 8628) for the client ${options.clientId}`);
   }
@@ -82,7 +83,7 @@ export async function startDeviceAuthorization(idp: Discovery, options: { client
     // RFC 8707: a resource indicator is an absolute URI; an audience that is one is sent as one too.
     if (URL.canParse(options.audience)) form.resource = options.audience;
   }
-  const { status, json } = await postForm(idp.device_authorization_endpoint, form, doFetch);
+  const { status, json } = await postForm(idp.device_authorization_endpoint, form);
   if (status !== 200) {
     const error = oauthErrorSchema.safeParse(json);
     const why = error.success ? `${error.data.error}${error.data.error_description ? ` (${error.data.error_description})` : ''}` : `status ${status}`;
@@ -100,13 +101,13 @@ export const realClock: Clock = { now: () => Date.now(), sleep: (ms) => new Prom
 export async function pollForTokens(
   idp: Discovery,
   device: DeviceAuthorization,
-  options: { clientId: string; say: (line: string) => void; clock?: Clock; fetch?: typeof fetch },
+  options: { clientId: string; say: (line: string) => void; postForm: IdpPostForm; clock?: Clock },
 ): Promise<TokenAnswer> {
   const clock = options.clock ?? realClock;
   let state = initialPollState(device, clock.now());
   for (;;) {
     await clock.sleep(state.intervalSeconds * 1000);
-    const answer = await postForm(idp.token_endpoint, { grant_type: DEVICE_CODE_GRANT, device_code: device.device_code, client_id: options.clientId }, options.fetch).catch((err: Error) => ({ unreachable: err.message }));
+    const answer = await options.postForm(idp.token_endpoint, { grant_type: DEVICE_CODE_GRANT, device_code: device.device_code, client_id: options.clientId }).catch((err: Error) => ({ unreachable: err.message }));
     const step = nextPoll(state, answer, clock.now());
     if (step.kind === 'done') return step.tokens;
     if (step.kind === 'failed') throw new IdpError(step.message);

@@ -4,8 +4,9 @@
 // about to expire. `chooseToken` is that order, pure; `storedLoginToken` does the reading and the
 // refresh.
 import { ConfigError, type Config } from '../../schemas/config.js';
-import { devIdpIssuer } from '../../stack/idp.js';
-import { IdpError, oauthErrorSchema, postForm, tokenAnswerSchema, type Discovery, type TokenAnswer } from './discovery.js';
+import { DEV_IDP_CLI_CLIENT_ID, devIdpIssuer } from '../../schemas/dev-idp.js';
+import type { IdpPostForm } from '../../api/oidc-discovery.js';
+import { IdpError, loginHttp, oauthErrorSchema, tokenAnswerSchema, unreachable, type Discovery, type TokenAnswer } from './discovery.js';
 import { credentialsFile, readLogin, saveLogin, unverifiedClaims, type StoredLogin } from './credentials.js';
 
 /** A stored access token this close to its expiry is refreshed first (clocks differ; calls take time). */
@@ -16,13 +17,23 @@ export class LoginRequiredError extends ConfigError {
   override readonly name = 'LoginRequiredError';
 }
 
-export type OidcSettings = { issuer: string; clientId: string; audience?: string; developmentIdp: boolean };
+export type LoginSettings = {
+  issuer: string;
+  clientId: string;
+  audience?: string;
+  /** api.oidc.caFile: the private CA the provider's certificate is checked against. */
+  caFile?: string;
+  developmentIdp: boolean;
+};
 
 /** The IdP to sign in with: api.oidc, else in development mode the local stack's development IdP. */
-export function oidcSettings(cfg: Pick<Config, 'api' | 'mode' | 'stack'>): OidcSettings | undefined {
+export function loginSettings(cfg: Pick<Config, 'api' | 'mode' | 'stack'>): LoginSettings | undefined {
   const oidc = cfg.api.oidc;
-  if (oidc) return { issuer: oidc.issuer.replace(/\/+$/, ''), clientId: oidc.cliClientId, ...(oidc.audience ? { audience: oidc.audience } : {}), developmentIdp: false };
-  if (cfg.mode === 'development') return { issuer: devIdpIssuer(cfg), clientId: 'provisioner-cli', developmentIdp: true };
+    // The issuer exactly as configured: discovery matches it exactly (OpenID Connect Discovery 1.0 §4.3), as the API does.
+  if (oidc) {
+    return { issuer: oidc.issuer, clientId: oidc.cliClientId, ...(oidc.audience ? { audience: oidc.audience } : {}), ...(oidc.caFile ? { caFile: oidc.caFile } : {}), developmentIdp: false };
+  }
+  if (cfg.mode === 'development') return { issuer: devIdpIssuer(cfg), clientId: DEV_IDP_CLI_CLIENT_ID, developmentIdp: true };
   return undefined;
 }
 
@@ -51,7 +62,7 @@ export function chooseToken(options: { tokenFile?: string | undefined; envToken?
 }
 
 /** The login record for a token answer: when the access token expires comes from expires_in, else its exp. */
-export function loginRecord(tokens: TokenAnswer, idp: Pick<Discovery, 'token_endpoint' | 'revocation_endpoint'>, settings: Pick<OidcSettings, 'clientId' | 'audience'>, now: number, previous?: StoredLogin): StoredLogin {
+export function loginRecord(tokens: TokenAnswer, idp: Pick<Discovery, 'token_endpoint' | 'revocation_endpoint'>, settings: Pick<LoginSettings, 'clientId' | 'audience'>, now: number, previous?: StoredLogin): StoredLogin {
   const exp = unverifiedClaims(tokens.access_token)?.exp;
   const expiresAt = tokens.expires_in !== undefined ? now + tokens.expires_in * 1000 : typeof exp === 'number' ? exp * 1000 : now + 300_000;
   const refreshToken = tokens.refresh_token ?? previous?.refreshToken;
@@ -68,10 +79,10 @@ export function loginRecord(tokens: TokenAnswer, idp: Pick<Discovery, 'token_end
 }
 
 /** A new access token from the refresh token (RFC 6749 §6); the new record is saved. */
-export async function refreshLogin(issuer: string, login: StoredLogin, options: { file?: string; fetch?: typeof fetch; now?: () => number } = {}): Promise<StoredLogin> {
+export async function refreshLogin(issuer: string, login: StoredLogin, options: { postForm: IdpPostForm; file?: string; now?: () => number }): Promise<StoredLogin> {
   const now = options.now ?? Date.now;
   if (!login.refreshToken) throw new LoginRequiredError(`your sign-in to ${issuer} has expired and holds no refresh token; run \`provisioner login\``);
-  const { status, json } = await postForm(login.tokenEndpoint, { grant_type: 'refresh_token', refresh_token: login.refreshToken, client_id: login.clientId }, options.fetch);
+  const { status, json } = await options.postForm(login.tokenEndpoint, { grant_type: 'refresh_token', refresh_token: login.refreshToken, client_id: login.clientId });
   if (status !== 200) {
     const error = oauthErrorSchema.safeParse(json);
     const why = error.success ? error.data.error : `status ${status}`;
@@ -85,8 +96,8 @@ export async function refreshLogin(issuer: string, login: StoredLogin, options: 
 }
 
 /** The stored login's access token for the configured IdP, refreshed first when near expiry. */
-export async function storedLoginToken(cfg: Pick<Config, 'api' | 'mode' | 'stack'>, options: { file?: string; fetch?: typeof fetch; now?: () => number } = {}): Promise<string> {
-  const settings = oidcSettings(cfg);
+export async function storedLoginToken(cfg: Pick<Config, 'api' | 'mode' | 'stack'>, options: { file?: string; now?: () => number } = {}): Promise<string> {
+  const settings = loginSettings(cfg);
   if (!settings) throw new LoginRequiredError(`this command calls the API as you and needs your token: ${TOKEN_HINT} (${NO_ISSUER})`);
   const file = options.file ?? credentialsFile();
   const now = options.now ?? Date.now;
@@ -97,11 +108,14 @@ export async function storedLoginToken(cfg: Pick<Config, 'api' | 'mode' | 'stack
   }
   if (choice.kind !== 'stored') throw new Error(`unexpected token choice ${choice.kind}`);
   if (!choice.refresh) return choice.login.accessToken;
+  const http = loginHttp(settings);
   try {
-    return (await refreshLogin(settings.issuer, choice.login, { file, ...(options.fetch ? { fetch: options.fetch } : {}), now })).accessToken;
+    return (await refreshLogin(settings.issuer, choice.login, { postForm: http.postForm, file, now })).accessToken;
   } catch (err) {
-    // An IdP that cannot be reached does not end a sign-in whose access token is still valid.
-    if (err instanceof IdpError && Date.parse(choice.login.expiresAt) > now()) return choice.login.accessToken;
+    // An IdP that cannot be reached, or answers nonsense, does not end a sign-in whose access token is still valid.
+    if ((err instanceof IdpError || unreachable(err)) && Date.parse(choice.login.expiresAt) > now()) return choice.login.accessToken;
     throw err;
+  } finally {
+    await http.close();
   }
 }

@@ -4,13 +4,12 @@
 // and our own login page (interactions.ts) instead of the package's development interactions.
 import type { Configuration, ProviderContext, ProviderToken } from 'oidc-provider';
 import { errors } from 'oidc-provider';
+import { DEV_IDP_CLI_CLIENT_ID } from '../../schemas/dev-idp.js';
 import { findPerson, type Person } from './people.js';
 import type { PrivateJwks } from './keys.js';
 import { escapeHtml, htmlPage } from './interactions.js';
 
-export const CLI_CLIENT_ID = 'provisioner-cli';
 export const TEMPORAL_UI_CLIENT_ID = 'temporal-ui';
-export const DEFAULT_AUDIENCE = 'provisioner-api';
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /**
@@ -53,7 +52,7 @@ export function devIdpConfiguration(options: DevIdpOptions): Configuration {
   return {
     clients: [
       {
-        client_id: CLI_CLIENT_ID,
+        client_id: DEV_IDP_CLI_CLIENT_ID,
         client_name: 'provisioner CLI',
         application_type: 'native',
         token_endpoint_auth_method: 'none',

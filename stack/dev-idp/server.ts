@@ -7,18 +7,18 @@
 //   node dist/stack/dev-idp/server.js --port 9470 --data-dir .provisioner --people examples/dev-idp-people.yaml
 //     [--access-token-ttl <seconds>] [--audience provisioner-api] [--temporal-ui-redirect <url>]...
 //
-// PROVISIONER_IDP_ACCESS_TOKEN_TTL sets the access token lifetime when --access-token-ttl is not given.
+// --access-token-ttl sets the access token lifetime (`stack up` passes stack.idpAccessTokenTtlSeconds, PROVISIONER_IDP_ACCESS_TOKEN_TTL).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import Provider from 'oidc-provider';
 import { createLogger } from '../../observability/logger.js';
 import { ensureDevSecret } from '../dev-secrets.js';
-import { DEFAULT_AUDIENCE, devIdpConfiguration } from './config.js';
+import { DEV_IDP_ACCESS_TOKEN_TTL_SECONDS, DEV_IDP_AUDIENCE, devIdpIssuerAt } from '../../schemas/dev-idp.js';
+import { devIdpConfiguration } from './config.js';
 import { handleInteraction } from './interactions.js';
 import { cookieKey, ensureSigningKeys, temporalUiClientSecretFile } from './keys.js';
 import { loadPeople } from './people.js';
 
-export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 600;
 
 function options() {
   const { values } = parseArgs({
@@ -27,7 +27,7 @@ function options() {
       'data-dir': { type: 'string' },
       people: { type: 'string' },
       'access-token-ttl': { type: 'string' },
-      audience: { type: 'string', default: DEFAULT_AUDIENCE },
+      audience: { type: 'string', default: DEV_IDP_AUDIENCE },
       'temporal-ui-redirect': { type: 'string', multiple: true },
     },
     strict: true,
@@ -38,7 +38,7 @@ function options() {
     return v;
   };
   const port = Number(need('port'));
-  const ttlText = values['access-token-ttl'] ?? process.env.PROVISIONER_IDP_ACCESS_TOKEN_TTL ?? String(DEFAULT_ACCESS_TOKEN_TTL_SECONDS);
+  const ttlText = values['access-token-ttl'] ?? String(DEV_IDP_ACCESS_TOKEN_TTL_SECONDS);
   const ttl = Number(ttlText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`idp: --port ${values.port} is not a port number`);
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) throw new Error(`idp: the access token lifetime ${ttlText} is not a whole number of seconds between 1 and 86400`);
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = devIdpIssuerAt(port);
   const provider = new Provider(
     issuer,
     devIdpConfiguration({

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadConfig, projectRoot } from '../../schemas/config.js';
+import { DEV_IDP_CLI_CLIENT_ID, devIdpIssuer } from '../../schemas/dev-idp.js';
 import { ensureDistBuilt } from './scim-app.js';
 import { browser, completeDeviceSignIn, problemOf, submitLogin } from '../../stack/dev-idp/browser-sign-in.js';
 
@@ -15,7 +16,6 @@ export { completeDeviceSignIn };
 
 export const idpServerJs = path.join(projectRoot, 'dist', 'stack', 'dev-idp', 'server.js');
 export const DEV_IDP_PEOPLE = path.join(projectRoot, 'examples', 'dev-idp-people.yaml');
-export const CLI_CLIENT_ID = 'provisioner-cli';
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** The development passwords of examples/dev-idp-people.yaml (`dev-<given name>`). */
@@ -69,12 +69,12 @@ export async function deviceFlowTokens(issuer: string, employeeId: string, passw
   const start = await fetch(idp.device_authorization_endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ client_id: CLI_CLIENT_ID, scope: options.scope ?? 'openid offline_access profile groups', ...(options.audience ? { audience: options.audience } : {}) }),
+    body: new URLSearchParams({ client_id: DEV_IDP_CLI_CLIENT_ID, scope: options.scope ?? 'openid offline_access profile groups', ...(options.audience ? { audience: options.audience } : {}) }),
   });
   const device = (await start.json()) as { device_code: string; user_code: string; verification_uri: string; error?: string; error_description?: string };
   if (!start.ok) throw new Error(`idp: device authorization refused: ${device.error} ${device.error_description ?? ''}`);
   await completeDeviceSignIn({ verificationUri: device.verification_uri, userCode: device.user_code, employeeId, password });
-  return tokenRequest(idp.token_endpoint, { grant_type: DEVICE_CODE_GRANT, device_code: device.device_code, client_id: CLI_CLIENT_ID });
+  return tokenRequest(idp.token_endpoint, { grant_type: DEVICE_CODE_GRANT, device_code: device.device_code, client_id: DEV_IDP_CLI_CLIENT_ID });
 }
 
 /** A token endpoint request (RFC 6749 §4.1.3, RFC 8628 §3.4) and its tokens. */
@@ -124,7 +124,7 @@ function idpClient(issuer: string, dataDir: string, stop: () => Promise<void>): 
 export async function startIdp(options: StartIdpOptions = {}): Promise<TestIdp> {
   if (options.stack) {
     const cfg = loadConfig();
-    const issuer = `http://127.0.0.1:${cfg.stack.idpPort}`;
+    const issuer = devIdpIssuer(cfg);
     await discover(issuer);
     return idpClient(issuer, cfg.dataDir, async () => undefined);
   }

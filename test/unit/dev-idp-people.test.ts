@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../schemas/config.js';
+import { ConfigError, loadConfig, projectRoot } from '../../schemas/config.js';
 import { authenticate, loadPeople } from '../../stack/dev-idp/people.js';
 import { resourceIndicator } from '../../stack/dev-idp/config.js';
 
@@ -47,5 +47,13 @@ describe('resource indicators', () => {
   it('carries an audience that is not a URI under a URN, and a URI as itself (RFC 8707 §2)', () => {
     expect(resourceIndicator('provisioner-api')).toBe('urn:provisioner:dev-idp:audience:provisioner-api');
     expect(resourceIndicator('https://api.example.com')).toBe('https://api.example.com');
+  });
+});
+
+describe("the development IdP's access token lifetime", () => {
+  it('is stack.idpAccessTokenTtlSeconds, from PROVISIONER_IDP_ACCESS_TOKEN_TTL through the config, 600 s by default', () => {
+    expect(loadConfig({ env: {} }).stack.idpAccessTokenTtlSeconds).toBe(600);
+    expect(loadConfig({ env: { PROVISIONER_IDP_ACCESS_TOKEN_TTL: '90' } }).stack.idpAccessTokenTtlSeconds).toBe(90);
+    expect(() => loadConfig({ env: { PROVISIONER_IDP_ACCESS_TOKEN_TTL: '0' } })).toThrow(ConfigError);
   });
 });

@@ -1,13 +1,15 @@
 // `provisioner login`'s logic without an IdP: the RFC 8628 polling state machine, the token order
 // of the deciding commands, the credentials file, and discovery's checks.
 import { chmodSync, mkdtempSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { credentialsFile, readLogin, removeLogin, saveLogin, type StoredLogin } from '../../cli/login/credentials.js';
-import { discover, readBounded } from '../../cli/login/discovery.js';
+import { discoverForLogin, loginHttp } from '../../cli/login/discovery.js';
 import { initialPollState, nextPoll, type PollState } from '../../cli/login/device-flow.js';
-import { chooseToken, loginRecord, oidcSettings, REFRESH_BEFORE_MS, storedLoginToken } from '../../cli/login/token-source.js';
+import { chooseToken, loginRecord, loginSettings, REFRESH_BEFORE_MS, storedLoginToken } from '../../cli/login/token-source.js';
 import { explicitApiToken } from '../../cli/api-client.js';
 import { formatWhoAmI, whoAmI } from '../../cli/commands/login.js';
 import { loadConfig } from '../../schemas/config.js';
@@ -96,8 +98,9 @@ describe("the deciding commands' token order", () => {
 describe('the IdP settings', () => {
   it('api.oidc from the environment; in development mode without it, the local development IdP', () => {
     const cfg = loadConfig({ env: { PROVISIONER_OIDC_ISSUER: 'https://idp.example.com/', PROVISIONER_OIDC_AUDIENCE: 'api://provisioner' } });
-    expect(oidcSettings(cfg)).toEqual({ issuer: 'https://idp.example.com', clientId: 'provisioner-cli', audience: 'api://provisioner', developmentIdp: false });
-    expect(oidcSettings(loadConfig({ env: { PROVISIONER_IDP_PORT: '9555' } }))).toEqual({ issuer: 'http://127.0.0.1:9555', clientId: 'provisioner-cli', developmentIdp: true });
+    // The issuer as configured: discovery matches it exactly, as the API does.
+    expect(loginSettings(cfg)).toEqual({ issuer: 'https://idp.example.com/', clientId: 'provisioner-cli', audience: 'api://provisioner', developmentIdp: false });
+    expect(loginSettings(loadConfig({ env: { PROVISIONER_IDP_PORT: '9555' } }))).toEqual({ issuer: 'http://127.0.0.1:9555', clientId: 'provisioner-cli', developmentIdp: true });
     expect(() => loadConfig({ env: { PROVISIONER_OIDC_ISSUER: 'http://idp.example.com' } })).toThrow(/expected an https:\/\/ issuer URL .* at api\.oidc\.issuer \(set by PROVISIONER_OIDC_ISSUER\)/);
   });
 });
@@ -150,23 +153,36 @@ describe('provisioner whoami', () => {
   });
 });
 
-describe('discovery', () => {
-  const answer = (body: unknown, init: ResponseInit = {}) => (async () => new Response(typeof body === 'string' ? body : JSON.stringify(body), { status: 200, ...init })) as unknown as typeof fetch;
-  const doc = { issuer: 'https://idp.example.com', token_endpoint: 'https://idp.example.com/token', device_authorization_endpoint: 'https://idp.example.com/device/auth' };
+describe('discovery (the API\'s client, api/oidc-discovery.ts)', () => {
+  const answer = (body: unknown) => ({ get: async () => (typeof body === 'string' ? body : JSON.stringify(body)) });
+  const doc = { issuer: 'https://idp.example.com', jwks_uri: 'https://idp.example.com/jwks', token_endpoint: 'https://idp.example.com/token', device_authorization_endpoint: 'https://idp.example.com/device/auth' };
 
-  it('takes a document that names the same issuer', async () => {
-    expect(await discover('https://idp.example.com/', answer(doc))).toMatchObject({ token_endpoint: 'https://idp.example.com/token' });
+  it('takes a document that names the configured issuer exactly, with its token endpoint', async () => {
+    expect(await discoverForLogin('https://idp.example.com', answer(doc))).toMatchObject({ token_endpoint: 'https://idp.example.com/token', device_authorization_endpoint: 'https://idp.example.com/device/auth' });
   });
 
-  it('refuses another issuer, a plain-http endpoint elsewhere, and a bad status', async () => {
-    await expect(discover('https://idp.example.com', answer({ ...doc, issuer: 'https://evil.example.com' }))).rejects.toThrow(/names the issuer https:\/\/evil\.example\.com, not https:\/\/idp\.example\.com/);
-    await expect(discover('https://idp.example.com', answer({ ...doc, token_endpoint: 'http://idp.example.com/token' }))).rejects.toThrow(/expected an https:\/\/ URL .* at token_endpoint/);
-    await expect(discover('https://idp.example.com', answer('nope', { status: 404 }))).rejects.toThrow(/answered 404; check api\.oidc\.issuer/);
+  it('refuses another issuer (even one differing by a slash), a plain-http endpoint elsewhere, and no token endpoint', async () => {
+    await expect(discoverForLogin('https://idp.example.com', answer({ ...doc, issuer: 'https://evil.example.com' }))).rejects.toThrow(/names the issuer "https:\/\/evil\.example\.com", not the configured "https:\/\/idp\.example\.com"; set PROVISIONER_OIDC_ISSUER/);
+    await expect(discoverForLogin('https://idp.example.com/', answer(doc))).rejects.toThrow(/names the issuer "https:\/\/idp\.example\.com", not the configured "https:\/\/idp\.example\.com\/"/);
+    await expect(discoverForLogin('https://idp.example.com', answer({ ...doc, token_endpoint: 'http://idp.example.com/token' }))).rejects.toThrow(/token_endpoint: expected an https:\/\/ URL .*; check api\.oidc\.issuer \(PROVISIONER_OIDC_ISSUER\)$/);
+    await expect(discoverForLogin('https://idp.example.com', answer({ ...doc, token_endpoint: undefined }))).rejects.toThrow(/names no token_endpoint/);
   });
 
-  it('reads at most the bound of an answer', async () => {
-    await expect(readBounded(new Response('x'.repeat(2000)), 1000)).rejects.toThrow(/more than the 1000 bytes/);
-    expect(await readBounded(new Response('small'), 1000)).toBe('small');
-    await expect(discover('https://idp.example.com', answer(`{"issuer":"${'x'.repeat(300_000)}"}`))).rejects.toThrow(/more than the 262144 bytes/);
+  it('over HTTP: a bad status and an answer past the bound are one line naming the URL', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/big/.well-known/openid-configuration') return res.end(`{"issuer":"${'x'.repeat(600_000)}"}`);
+      res.statusCode = 404;
+      res.end('nope');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const http = loginHttp({});
+    try {
+      await expect(discoverForLogin(base, http)).rejects.toThrow(`oidc: ${base}/.well-known/openid-configuration answered HTTP 404; check api.oidc.issuer (PROVISIONER_OIDC_ISSUER)`);
+      await expect(discoverForLogin(`${base}/big`, http)).rejects.toThrow(/it answered more than 524288 bytes/);
+    } finally {
+      await http.close();
+      server.close();
+    }
   });
 });

@@ -73,6 +73,8 @@ describe("a person's token from the identity provider", () => {
     expect(await reasonOf(verify(await sign(key, { groups: ['everyone'] })))).toBe('no-role');
     expect(await reasonOf(verify(await sign(key, { groups: undefined })))).toBe('no-role');
     expect(await reasonOf(verify(await sign(key, { employee_id: undefined })))).toBe('no-employee-id');
+    // An ID token for the API's client id is not an access token: its nonce gives it away (RFC 9068).
+    expect(await reasonOf(verify(await sign(key, { nonce: 'n-0S6_WzA2Mj' })))).toBe('id-token');
     expect(await reasonOf(verify(await sign(key, { employee_id: 'E1" or 1=1' })))).toBe('invalid-claims');
   });
 
@@ -94,6 +96,9 @@ describe("a person's token from the identity provider", () => {
     expect(callerFromClaims({ preferred_username: 'e2002', realm_access: { roles: ['prov-ops'] } }, keycloak)).toEqual({ employeeId: 'e2002', roles: ['auditor', 'operator'] });
     const auth0 = { ...settings, rolesClaim: 'https://example.com/groups' };
     expect(callerFromClaims({ employee_id: 'E3', 'https://example.com/groups': 'prov-approvers' }, auth0)).toEqual({ employeeId: 'E3', roles: ['approver'] });
+    // Only the token's own claims: a claim name that is an object's property (constructor) reads nothing.
+    expect(() => callerFromClaims({ groups: ['prov-audit'] }, { ...settings, employeeIdClaim: 'constructor' })).toThrow(expect.objectContaining({ reason: 'no-employee-id' }));
+    expect(() => callerFromClaims({ employee_id: 'E4', realm_access: {} }, { ...settings, rolesClaim: 'realm_access.constructor' })).toThrow(NoRoleError);
     // A number is an id too; a group named like an object's property grants nothing.
     expect(callerFromClaims({ employee_id: 4004, groups: ['prov-audit'] }, settings)).toEqual({ employeeId: '4004', roles: ['auditor'] });
     expect(() => callerFromClaims({ employee_id: 'E5', groups: ['constructor', '__proto__'] }, settings)).toThrow(NoRoleError);

@@ -100,6 +100,19 @@ describe('production mode refuses', () => {
     expect(problems({ PROVISIONER_API_JWT_SECRET: 'x'.repeat(40) }, { process: 'worker' })).toEqual([]);
   });
 
+  it('the local stack\'s development IdP, and any identity provider URL over plain http:', () => {
+    expect(problems({ PROVISIONER_OIDC_ISSUER: 'http://127.0.0.1:9555', PROVISIONER_IDP_PORT: '9555' }, { process: 'api' })).toEqual([
+      "api: PROVISIONER_OIDC_ISSUER (api.oidc.issuer) http://127.0.0.1:9555 is the local stack's development IdP, whose people and passwords are in examples/dev-idp-people.yaml; set it to your organisation's identity provider",
+    ]);
+    expect(problems({ PROVISIONER_OIDC_ISSUER: 'http://localhost:8443/realms/acme' }, { process: 'api' })).toEqual([
+      "api: PROVISIONER_OIDC_ISSUER (api.oidc.issuer) is http://localhost:8443/realms/acme, plain http, so the identity provider's keys could be swapped on the way; use its https:// URL",
+    ]);
+    expect(problems({ PROVISIONER_OIDC_JWKS_URI: 'http://127.0.0.1:8080/keys' }, { process: 'api' })).toEqual([
+      "api: PROVISIONER_OIDC_JWKS_URI (api.oidc.jwksUri) is http://127.0.0.1:8080/keys, plain http, so the identity provider's keys could be swapped on the way; use its https:// URL",
+    ]);
+    expect(problems({ PROVISIONER_OIDC_ISSUER: 'http://127.0.0.1:9555', PROVISIONER_IDP_PORT: '9555' }, { process: 'worker' })).toEqual([]);
+  });
+
   it("the identity provider's CA from the local stack's development PKI", () => {
     const ca = path.join(data, 'pki', 'ca.pem');
     expect(problems({ PROVISIONER_OIDC_CA_FILE: ca }, { process: 'api' })).toEqual([
