@@ -8,6 +8,10 @@ import { defineConfig } from 'vitest/config';
 // global setup of the last three brings its stack up or reuses it.
 export default defineConfig({
   test: {
+    // Two test files at a time (vitest's default is one fewer than the CPUs: one on the 2-CPU CI
+    // machine). The integration files mostly wait on Kafka, Temporal and the apps, so two at once
+    // take about two thirds of the time; each file owns its topics, task queue and store schema.
+    maxWorkers: 2,
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles: ['test/helpers/no-console.ts'] } },
       {
