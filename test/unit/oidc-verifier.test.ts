@@ -2,7 +2,6 @@
 // signed here with local keys, verified against a local key set or a key set served by a stand-in
 // for the provider's HTTP answers; the configuration's refusals; which verifier reads which token.
 import { mkdtempSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
@@ -13,6 +12,7 @@ import { discover, discoveryUrl, IdpUnavailableError } from '../../api/oidc-disc
 import { apiVerifier, chooseVerifier, developmentIdp } from '../../api/verifier.js';
 import { createLogger } from '../../observability/logger.js';
 import { ConfigError, loadConfig } from '../../schemas/config.js';
+import { freePort } from '../../stack/processes.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'provisioner-oidc-'));
 const ISSUER = 'https://login.example.com/tenant-1';
@@ -230,12 +230,7 @@ describe('which verifier reads a token', () => {
   it("from the configuration: development mode without api.oidc trusts the local stack's development IdP beside development tokens; production refuses to start without api.oidc", async () => {
     const logger = createLogger({ level: 'silent' });
     // A port nobody listens on: the development IdP is not running.
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const { port: p } = s.address() as AddressInfo;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const cfg = loadConfig({ env: { PROVISIONER_IDP_PORT: String(port), PROVISIONER_API_JWT_SECRET: 'a-development-secret-of-32-bytes!!' }, root });
     expect(developmentIdp(cfg)).toMatchObject({ issuer: `http://127.0.0.1:${port}`, audience: 'provisioner-api', roleMap: { 'provisioner-operators': ['operator'] } });
     const verifier = apiVerifier(cfg, logger);
