@@ -7,6 +7,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { databaseUrl, ldapOus, loadConfig } from '../../schemas/config.js';
 import { createKafka } from '../../kafka/client.js';
+import { ensureTopics } from '../../stack/kafka.js';
 import { uniqueName } from '../helpers/unique.js';
 import { existingServerOptions } from '../../clients/temporal-connection.js';
 
@@ -18,7 +19,7 @@ describe('the local stack', () => {
     const kafka = createKafka(cfg);
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, replicationFactor: 1 }] });
+    await ensureTopics({ ...cfg, kafka: { ...cfg.kafka, partitions: 2 } }, [topic]);
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({ topic, messages: [{ key: 'E1', value: 'hello kafka' }] });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, type Consumer } from '../../../kafka/client.js';
 import { sha256 } from '../../../store/audit-chain.js';
 import { createKafkaAuditSink, publicationLag, publishPendingAuditRecords, startAuditPublisher, type AuditSink } from '../../../store/audit-publisher.js';
+import { ensureTopics } from '../../../stack/kafka.js';
 import { uniqueName } from '../../helpers/unique.js';
 import { cfg, createTestStore, type TestStore } from './test-store.js';
 
@@ -17,10 +18,9 @@ const received: Received[] = [];
 
 beforeAll(async () => {
   t = await createTestStore('publisher');
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] });
-  await admin.disconnect();
+  // ensureTopics waits for every partition's leader itself: kafkajs' waitForLeaders gives up on a
+  // broker that answers UNKNOWN_TOPIC_OR_PARTITION for a moment after the create.
+  await ensureTopics({ ...cfg, kafka: { ...cfg.kafka, partitions: 3 } }, [topic]);
   consumer = kafka.consumer({ groupId: uniqueName('audit-siem') });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
