@@ -1,0 +1,232 @@
+// Reconciliation benchmark (`npm run bench -- reconcile`): N accounts (default 100,000) in a SCIM
+// target app and in the directory (slapd), with 1 % seeded drift of each kind
+// (lib/reconcile-population.ts), listed page by page through the production connectors
+// (connectors/scim, connectors/ldap) and compared with the desired state by the production
+// classifier (policy/drift.ts classifyDrift). Prints, per application, the listing rate, the compare
+// rate and the listing-plus-compare rate in accounts/s against the 5,000/s goal, and recall and
+// precision of the findings against the seeded truth. Never a pass/fail: figures.
+//
+//   npm run bench -- reconcile [--accounts 100000] [--seed 1] [--scim-page 1000] [--ldap-page 1000]
+//                              [--profile standard] [--only scim|ldap] [--json bench/results/<file>.json]
+//
+// The SCIM app runs as its own process (dist/targets/main.js) on a state file the seeder writes, so
+// its CPU is its own; the directory gets a private OU under the local slapd's base. Both are
+// removed at the end, whatever happens.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Client } from 'ldapts';
+import { collectPages, type Account, type CallContext, type Connector, type ListAccountsCapable } from '../connectors/contract.js';
+import { bindLdap, directoryConnectOptions } from '../connectors/ldap/connect.js';
+import { LdapConnector } from '../connectors/ldap/ldap-connector.js';
+import { ScimConnector } from '../connectors/scim/scim-connector.js';
+import { classifyDrift, countByKind, type DesiredAccount, type DriftFinding } from '../policy/drift.js';
+import { ldapBindPassword, loadConfig, projectRoot } from '../schemas/config.js';
+import { freePort, stopPid, waitFor } from '../stack/processes.js';
+import { ProcessMeter, machineFacts, sampleStack, stackDelta, stackPids, versions } from './lib/machine.js';
+import { GROUPS, generatePopulation, type Population, type TruthFinding } from './lib/reconcile-population.js';
+import { benchOu, ldapDn, removeDirectory, scimGroupId, scimUserId, seedDirectory, writeScimState, type BenchOu } from './lib/reconcile-seed.js';
+
+const GOAL = 5_000; // accounts/s, docs/architecture.md#performance
+
+const { values: flags } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    accounts: { type: 'string', default: '100000' },
+    seed: { type: 'string', default: '1' },
+    'scim-page': { type: 'string', default: '1000' },
+    'ldap-page': { type: 'string', default: '1000' },
+    profile: { type: 'string', default: 'standard' },
+    only: { type: 'string' },
+    json: { type: 'string' },
+    'log-level': { type: 'string', default: 'silent' },
+  },
+});
+const count = Number(flags.accounts);
+const seed = Number(flags.seed);
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
+const secondsSince = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function call(): CallContext {
+  return { idempotencyKey: `bench-reconcile/${randomBytes(4).toString('hex')}`, correlationId: 'bench-reconcile', signal: new AbortController().signal };
+}
+
+/** What the policy wants each person to have in one application, in that application's ids and attribute names. */
+function desiredOf(population: Population, app: string, kind: 'scim' | 'ldap', groupId: (g: number) => string): DesiredAccount[] {
+  return population.people.map((p) => {
+    const display = `${p.givenName} ${p.familyName}`;
+    const attributes: Record<string, string> =
+      kind === 'scim'
+        ? { userName: p.userName, 'name.givenName': p.givenName, 'name.familyName': p.familyName, displayName: display, emails: p.email, title: p.title }
+        : { uid: p.userName, cn: display, sn: p.familyName, givenName: p.givenName, mail: p.email, displayName: display, title: p.title };
+    return { employeeId: p.employeeId, app, active: p.active, entitlements: p.groups.map(groupId), attributes, userName: p.userName, email: p.email };
+  });
+}
+
+/** The seeded truth as finding keys in the application's ids. */
+function truthKeys(truth: readonly TruthFinding[], accountId: (key: string) => string, groupId: (g: number) => string): Set<string> {
+  return new Set(truth.map((t) => key({ kind: t.kind, employeeId: t.employeeId, accountId: t.kind === 'orphan-account' || t.kind === 'uncorrelated-account' ? accountId(t.accountKey!) : undefined, entitlementId: t.group !== undefined ? groupId(t.group) : undefined, attribute: t.attribute })));
+}
+
+function key(f: { kind: string; employeeId?: string | undefined; accountId?: string | undefined; entitlementId?: string | undefined; attribute?: string | undefined }): string {
+  return [f.kind, f.employeeId ?? '', f.accountId ?? '', f.entitlementId ?? '', f.attribute ?? ''].join('|');
+}
+
+/** A finding as the truth names it: the account only for the kinds whose subject is an account. */
+const findingKey = (f: DriftFinding) => key({ ...f, accountId: f.kind === 'orphan-account' || f.kind === 'uncorrelated-account' ? f.accountId : undefined });
+
+type AppResult = Awaited<ReturnType<typeof measure>>;
+
+async function measure(app: string, connector: Connector & ListAccountsCapable, pageSize: number, population: Population, desired: DesiredAccount[], truth: Set<string>, server: Record<string, number>) {
+  const meter = new ProcessMeter();
+  const cpu0 = meter.cpu();
+  const stack0 = sampleStack(server);
+  let pages = 0;
+  const t0 = process.hrtime.bigint();
+  const listed: Account[] = await collectPages(async (req) => {
+    pages += 1;
+    return connector.listAccounts(req, call());
+  }, pageSize);
+  const listSeconds = secondsSince(t0);
+  const listCpu = meter.cpuSince(cpu0);
+  const stack1 = sampleStack(server);
+  const t1 = process.hrtime.bigint();
+  const findings = classifyDrift({ app, desired, listed, correlation: { matchBy: 'userName', adopt: 'automatic' } });
+  const compareSeconds = secondsSince(t1);
+  meter.stop();
+  const found = new Set(findings.map(findingKey));
+  const truePositives = [...found].filter((k) => truth.has(k)).length;
+  const falsePositives = [...found].filter((k) => !truth.has(k));
+  const missed = [...truth].filter((k) => !found.has(k));
+  const total = listSeconds + compareSeconds;
+  const result = {
+    app,
+    accountsListed: listed.length,
+    accountsSeeded: population.accounts.length,
+    pages,
+    pageSize,
+    listSeconds: round(listSeconds, 2),
+    compareSeconds: round(compareSeconds, 3),
+    listRate: Math.round(listed.length / listSeconds),
+    compareRate: Math.round(listed.length / compareSeconds),
+    listPlusCompareRate: Math.round(listed.length / total),
+    ratioToGoal: round(listed.length / total / GOAL, 2),
+    benchProcessCpuSeconds: listCpu,
+    serverCpuSeconds: stackDelta(stack0, stack1),
+    findings: findings.length,
+    findingsByKind: countByKind(findings),
+    seededPerKind: population.perKind,
+    truth: truth.size,
+    recall: truth.size === 0 ? 1 : truePositives / truth.size,
+    precision: found.size === 0 ? 1 : truePositives / found.size,
+    duplicateFindings: findings.length - found.size,
+    falsePositivesSample: falsePositives.slice(0, 5),
+    missedSample: missed.slice(0, 5),
+  };
+  log(
+    `${app}: listed ${result.accountsListed} accounts in ${result.pages} pages in ${result.listSeconds} s (${result.listRate}/s), ` +
+      `compared in ${result.compareSeconds} s (${result.compareRate}/s): listing + compare ${result.listPlusCompareRate} accounts/s = ${result.ratioToGoal}× the ${GOAL}/s goal; ` +
+      `recall ${result.recall}, precision ${result.precision} (${result.findings} findings, truth ${result.truth})`,
+  );
+  return result;
+}
+
+async function startScimProcess(dir: string, population: Population): Promise<{ child: ChildProcess; scimUrl: string; token: string; seedSeconds: number }> {
+  const t0 = process.hrtime.bigint();
+  const stateFile = path.join(dir, 'scim-state.json');
+  writeScimState(stateFile, population.accounts);
+  const port = await freePort();
+  const token = `bench-${randomBytes(12).toString('hex')}`;
+  // BENCH_PROFILE (bench/run.sh) profiles the app too: where its listing spends its time.
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, '--cpu-prof-name=scim-target.cpuprofile'] : [];
+  const child = spawn(process.execPath, [...profile, path.join(projectRoot, 'dist', 'targets', 'main.js'), '--name', 'rb-scim', '--port', String(port), '--state-file', stateFile, '--log-level', flags['log-level'], '--profile', flags.profile], {
+    env: { ...process.env, SCIM_APP_BEARER_TOKEN: token },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(`SCIM app on ${base}`, () => fetch(`${base}/health`).then((r) => r.ok), { timeoutMs: 120_000, intervalMs: 250, alive: () => child.exitCode === null });
+  const basePath = flags.profile === 'base-path' || flags.profile === 'saas' ? '/api/v1/identity/scim' : '/scim/v2';
+  return { child, scimUrl: `${base}${basePath}`, token, seedSeconds: round(secondsSince(t0), 1) };
+}
+
+async function main(): Promise<void> {
+  const cfg = loadConfig();
+  const machine = machineFacts();
+  log(`reconcile bench: ${count} people, 1 % drift of each kind, seed ${seed}; load average ${machine.loadAverageAtStart.join(' ')}`);
+  const t0 = process.hrtime.bigint();
+  const population = generatePopulation(count, seed);
+  log(`population: ${population.accounts.length} accounts, ${population.truth.length} seeded findings (${round(secondsSince(t0), 1)} s)`);
+  const results: AppResult[] = [];
+  const seeding: Record<string, number> = {};
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-reconcile-'));
+  const stack = stackPids();
+  let child: ChildProcess | undefined;
+  const clients: Client[] = [];
+  let ou: BenchOu | undefined;
+  try {
+    if (flags.only !== 'ldap') {
+      const scim = await startScimProcess(dir, population);
+      child = scim.child;
+      seeding.scimSeconds = scim.seedSeconds;
+      log(`SCIM app (${flags.profile}) up on its state file with ${population.accounts.length} users in ${scim.seedSeconds} s`);
+      const connector = new ScimConnector({ app: 'rb-scim', baseUrl: scim.scimUrl, bearerToken: () => scim.token, pageSize: Number(flags['scim-page']), timeoutMs: 60_000 });
+      const groupId = (g: number) => scimGroupId(g);
+      const byKey = new Map(population.accounts.map((a) => [a.key, scimUserId(a)]));
+      results.push(await measure('rb-scim', connector, Number(flags['scim-page']), population, desiredOf(population, 'rb-scim', 'scim', groupId), truthKeys(population.truth, (k) => byKey.get(k)!, groupId), { scimApp: child.pid!, ...stack }));
+      await connector.close();
+    }
+    if (flags.only !== 'scim') {
+      const t1 = process.hrtime.bigint();
+      for (let i = 0; i < 4; i += 1) clients.push(await bindLdap(directoryConnectOptions(cfg, { timeoutMs: 120_000, connectTimeoutMs: 5_000 }), cfg.ldap.bindDn, ldapBindPassword(cfg)));
+      const name = `bench-reconcile-${randomBytes(3).toString('hex')}`;
+      ou = benchOu(cfg.ldap.baseDn, name);
+      await seedDirectory(clients, ou, population.accounts, name);
+      seeding.ldapSeconds = round(secondsSince(t1), 1);
+      log(`directory seeded under ${ou.dn} with ${population.accounts.length} entries in ${seeding.ldapSeconds} s`);
+      const at = ou;
+      const connector = new LdapConnector({
+        app: 'rb-ldap',
+        url: cfg.ldap.url,
+        bindDn: cfg.ldap.bindDn,
+        bindPassword: () => ldapBindPassword(cfg),
+        baseDn: at.dn,
+        peopleDn: at.people,
+        groupsDn: at.groups,
+        disable: { mode: 'move', disabledDn: at.disabled },
+        pageSize: Number(flags['ldap-page']),
+        timeoutMs: 60_000,
+      });
+      const groupId = (g: number) => GROUPS[g]!;
+      const byKey = new Map(population.accounts.map((a) => [a.key, ldapDn(at, a)]));
+      results.push(await measure('rb-ldap', connector, Number(flags['ldap-page']), population, desiredOf(population, 'rb-ldap', 'ldap', groupId), truthKeys(population.truth, (k) => byKey.get(k)!, groupId), stack.slapd ? { slapd: stack.slapd } : {}));
+      await connector.close?.();
+    }
+  } finally {
+    if (child?.pid) await stopPid(child.pid, 10_000);
+    if (ou && clients.length > 0) {
+      const t2 = process.hrtime.bigint();
+      await removeDirectory(clients, ou).catch((err: unknown) => log(`could not remove ${ou!.dn}: ${String(err)}`));
+      log(`directory OU removed in ${round(secondsSince(t2), 1)} s`);
+    }
+    await Promise.all(clients.map((c) => c.unbind().catch(() => undefined)));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const out = {
+    benchmark: 'reconcile',
+    at: new Date().toISOString(),
+    command: `npm run bench -- reconcile ${process.argv.slice(2).join(' ')}`.trim(),
+    settings: { accounts: count, seed, driftShare: 0.01, scimPage: Number(flags['scim-page']), ldapPage: Number(flags['ldap-page']), scimProfile: flags.profile, goalAccountsPerSecond: GOAL },
+    machine,
+    versions: versions(),
+    seeding,
+    results,
+  };
+  if (flags.json) writeFileSync(flags.json, `${JSON.stringify(out, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(out.results.map((r) => ({ app: r.app, listRate: r.listRate, compareRate: r.compareRate, listPlusCompareRate: r.listPlusCompareRate, ratioToGoal: r.ratioToGoal, recall: r.recall, precision: r.precision })), null, 2)}\n`);
+}
+
+await main();
