@@ -84,6 +84,34 @@ function present(type: ResourceType, stored: StoredRecord, ctx: ScimContext): Re
   return groups.length > 0 ? { ...record, groups } : record;
 }
 
+/** Attributes a schema never returns (RFC 7643 §7 `returned: "never"`): User's password. */
+const NEVER_RETURNED: Record<ResourceType, readonly string[]> = { User: ['password'], Group: [] };
+const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+/**
+ * A stored resource as a read of it returns it with the default attributes (RFC 7644 §3.4.2,
+ * §3.9), built directly: `schemas`, absolute meta.location, nothing `returned: "never"`. What
+ * scimmy's per-resource schema coercion gives for a record our own ingress stored, without
+ * coercing it again: that coercion was ~90 % of a 1,000-user page (bench/results/README.md,
+ * reconciliation). test/targets/list-fast-path.test.ts holds every listed resource equal to its read.
+ */
+export function presentListed(type: ResourceType, stored: StoredRecord, ctx: ScimContext): Record<string, unknown> {
+  const shown = present(type, stored, ctx);
+  const { id, meta, ...rest } = shown as { id: string; meta: Record<string, unknown> } & Record<string, unknown>;
+  for (const name of NEVER_RETURNED[type]) delete rest[name];
+  delete rest.schemas;
+  const schemas = [SCIMMY.Schemas[type].definition.id, ...(type === 'User' && rest[ENTERPRISE_USER] !== undefined ? [ENTERPRISE_USER] : [])];
+  const location = `${ctx.origin}${ctx.target.behaviour.basePath}/${endpoints[type]}/${id}`;
+  return { schemas, id, ...rest, meta: { resourceType: type, ...meta, location } };
+}
+
+/** One page of an unfiltered, unsorted listing and the total, straight from the store (see presentListed). */
+export function listedPage(type: ResourceType, window: { startIndex: number; count: number }, ctx: ScimContext): { total: number; resources: Array<Record<string, unknown>> } {
+  const all = ctx.target.store.all(type);
+  const page = all.slice(window.startIndex - 1, window.startIndex - 1 + window.count);
+  return { total: all.length, resources: page.map((record) => presentListed(type, record, ctx)) };
+}
+
 /** `attr eq "value"` on id or a unique attribute: answered from the store's indexes. */
 function indexedLookup(type: ResourceType, filter: Filter, ctx: ScimContext): StoredRecord[] | undefined {
   if (filter.length !== 1) return undefined;

@@ -15,7 +15,7 @@ import { allowOnly } from './method-not-allowed.js';
 import { rewriteExtensionOperations } from './patch-extension.js';
 import { assertRemoveTargets } from './patch.js';
 import { assertNoNullValues, assertPatchShape } from './request-body.js';
-import { endpoints, scimResources } from './resources.js';
+import { endpoints, listedPage, scimResources } from './resources.js';
 import { isScimError, SCIM_CONTENT_TYPE, scimError, sendScimError } from './scim-errors.js';
 import { searchAllTypes, searchParams } from './search.js';
 import type { ResourceType } from './store.js';
@@ -123,6 +123,15 @@ export function scimRouter(options: ScimRouterOptions): Router {
     const { attributes, excludedAttributes } = params;
     assertMembersFilterAllowed(state.behaviour, type, params.filter);
     const filter = memberFilterAsApplied(state.behaviour, type, params.filter);
+    if (filter === undefined && !attributes && !excludedAttributes && !window.sortBy) {
+      // The listing a reconciliation reads, page after page: built without scimmy (resources.ts presentListed).
+      const { total, resources } = listedPage(type, window, context(req, window));
+      const body: Json = { schemas: [SCIMMY.Messages.ListResponse.id], totalResults: total, Resources: resources, startIndex: window.startIndex, itemsPerPage: resources.length };
+      if (state.behaviour.totalResults === 'absent') delete body.totalResults;
+      else if (state.behaviour.totalResults === 'approximate') body.totalResults = resources.length;
+      res.status(200).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
+      return;
+    }
     const resource = new scimResources[type](undefined, {
       ...(filter !== undefined ? { filter } : {}),
       ...(attributes ? { attributes } : {}),
