@@ -10,25 +10,24 @@
 //                              [--profile standard] [--only scim|ldap] [--json bench/results/<file>.json]
 //
 // The SCIM app runs as its own process (dist/targets/main.js) on a state file the seeder writes, so
-// its CPU is its own; the directory gets a private OU under the local slapd's base. Both are
-// removed at the end, whatever happens.
-import { spawn, type ChildProcess } from 'node:child_process';
+// its CPU is its own; the directory is the bench's own slapd, loaded by slapadd
+// (lib/reconcile-seed.ts). Both are stopped and removed at the end, whatever happens.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Client } from 'ldapts';
 import { collectPages, type Account, type CallContext, type Connector, type ListAccountsCapable } from '../connectors/contract.js';
-import { bindLdap, directoryConnectOptions } from '../connectors/ldap/connect.js';
 import { LdapConnector } from '../connectors/ldap/ldap-connector.js';
 import { ScimConnector } from '../connectors/scim/scim-connector.js';
 import { classifyDrift, countByKind, type DesiredAccount, type DriftFinding } from '../policy/drift.js';
-import { ldapBindPassword, loadConfig, projectRoot } from '../schemas/config.js';
-import { freePort, stopPid, waitFor } from '../stack/processes.js';
+import { ldapBindPassword, loadConfig, projectRoot, type Config } from '../schemas/config.js';
+import { writeSlapdConf } from '../stack/slapd.js';
+import { freePort, readLivePid, stopPid, waitFor } from '../stack/processes.js';
 import { ProcessMeter, machineFacts, sampleStack, stackDelta, stackPids, versions } from './lib/machine.js';
 import { GROUPS, generatePopulation, type Population, type TruthFinding } from './lib/reconcile-population.js';
-import { benchOu, ldapDn, removeDirectory, scimGroupId, scimUserId, seedDirectory, writeScimState, type BenchOu } from './lib/reconcile-seed.js';
+import { benchOu, directoryLdif, ldapDn, scimGroupId, scimUserId, writeScimState, type BenchOu } from './lib/reconcile-seed.js';
 
 const GOAL = 5_000; // accounts/s, docs/architecture.md#performance
 
@@ -153,6 +152,25 @@ async function startScimProcess(dir: string, population: Population): Promise<{ 
   return { child, scimUrl: `${base}${basePath}`, token, seedSeconds: round(secondsSince(t0), 1) };
 }
 
+/** The bench's own slapd (reconcile-seed.ts says why): the stack's slapd.conf, loaded by slapadd, then started. */
+async function startSlapd(cfg: Config, dir: string, population: Population): Promise<{ url: string; pid: number; ou: BenchOu; seedSeconds: number }> {
+  const t0 = process.hrtime.bigint();
+  const slapdDir = path.join(dir, 'slapd');
+  mkdirSync(slapdDir, { recursive: true });
+  const conf = writeSlapdConf({ ...cfg, stack: { ...cfg.stack, secure: false } }, slapdDir);
+  const name = 'bench-reconcile';
+  const ou = benchOu(cfg.ldap.baseDn, name);
+  const file = path.join(dir, 'directory.ldif');
+  writeFileSync(file, directoryLdif(cfg.ldap.baseDn, ou, population.accounts, name));
+  execFileSync('/usr/sbin/slapadd', ['-q', '-f', conf, '-l', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const port = await freePort();
+  const url = `ldap://127.0.0.1:${port}`;
+  execFileSync('/usr/sbin/slapd', ['-f', conf, '-h', `${url}/`], { stdio: 'inherit' });
+  const pidPath = path.join(slapdDir, 'slapd.pid');
+  await waitFor('the bench slapd', async () => readLivePid(pidPath) !== undefined, { timeoutMs: 20_000 });
+  return { url, pid: readLivePid(pidPath)!, ou, seedSeconds: round(secondsSince(t0), 1) };
+}
+
 async function main(): Promise<void> {
   const cfg = loadConfig();
   const machine = machineFacts();
@@ -165,8 +183,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-reconcile-'));
   const stack = stackPids();
   let child: ChildProcess | undefined;
-  const clients: Client[] = [];
-  let ou: BenchOu | undefined;
+  let slapdPid: number | undefined;
   try {
     if (flags.only !== 'ldap') {
       const scim = await startScimProcess(dir, population);
@@ -180,17 +197,14 @@ async function main(): Promise<void> {
       await connector.close();
     }
     if (flags.only !== 'scim') {
-      const t1 = process.hrtime.bigint();
-      for (let i = 0; i < 4; i += 1) clients.push(await bindLdap(directoryConnectOptions(cfg, { timeoutMs: 120_000, connectTimeoutMs: 5_000 }), cfg.ldap.bindDn, ldapBindPassword(cfg)));
-      const name = `bench-reconcile-${randomBytes(3).toString('hex')}`;
-      ou = benchOu(cfg.ldap.baseDn, name);
-      await seedDirectory(clients, ou, population.accounts, name);
-      seeding.ldapSeconds = round(secondsSince(t1), 1);
-      log(`directory seeded under ${ou.dn} with ${population.accounts.length} entries in ${seeding.ldapSeconds} s`);
-      const at = ou;
+      const directory = await startSlapd(cfg, dir, population);
+      slapdPid = directory.pid;
+      seeding.ldapSeconds = directory.seedSeconds;
+      log(`directory (own slapd, ${directory.url}) loaded with ${population.accounts.length} entries under ${directory.ou.dn} in ${directory.seedSeconds} s`);
+      const at = directory.ou;
       const connector = new LdapConnector({
         app: 'rb-ldap',
-        url: cfg.ldap.url,
+        url: directory.url,
         bindDn: cfg.ldap.bindDn,
         bindPassword: () => ldapBindPassword(cfg),
         baseDn: at.dn,
@@ -202,17 +216,12 @@ async function main(): Promise<void> {
       });
       const groupId = (g: number) => GROUPS[g]!;
       const byKey = new Map(population.accounts.map((a) => [a.key, ldapDn(at, a)]));
-      results.push(await measure('rb-ldap', connector, Number(flags['ldap-page']), population, desiredOf(population, 'rb-ldap', 'ldap', groupId), truthKeys(population.truth, (k) => byKey.get(k)!, groupId), stack.slapd ? { slapd: stack.slapd } : {}));
+      results.push(await measure('rb-ldap', connector, Number(flags['ldap-page']), population, desiredOf(population, 'rb-ldap', 'ldap', groupId), truthKeys(population.truth, (k) => byKey.get(k)!, groupId), { slapd: directory.pid }));
       await connector.close?.();
     }
   } finally {
     if (child?.pid) await stopPid(child.pid, 10_000);
-    if (ou && clients.length > 0) {
-      const t2 = process.hrtime.bigint();
-      await removeDirectory(clients, ou).catch((err: unknown) => log(`could not remove ${ou!.dn}: ${String(err)}`));
-      log(`directory OU removed in ${round(secondsSince(t2), 1)} s`);
-    }
-    await Promise.all(clients.map((c) => c.unbind().catch(() => undefined)));
+    if (slapdPid !== undefined) await stopPid(slapdPid, 10_000);
     rmSync(dir, { recursive: true, force: true });
   }
   const out = {

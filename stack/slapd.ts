@@ -49,7 +49,7 @@ function listenUrls(cfg: Config): string {
   return cfg.stack.secure && url.protocol === 'ldap:' ? `${plain} ldaps://${url.hostname}:${cfg.ldap.ldapsPort}/` : plain;
 }
 
-function writeSlapdConf(cfg: Config, dir: string): string {
+export function writeSlapdConf(cfg: Config, dir: string): string {
   const conf = path.join(dir, 'slapd.conf');
   const schema = (name: string) => `include /etc/ldap/schema/${name}.schema`;
   mkdirSync(path.join(dir, 'data'), { recursive: true });

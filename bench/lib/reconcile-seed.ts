@@ -4,12 +4,13 @@
 //            loads), with the ids, versions and group members it would hold after the same
 //            creates; the app process (dist/targets/main.js) starts on it. 100,000 users through
 //            POST /Users would take minutes and measure nothing the listing needs.
-//   LDAP     a private OU under the local slapd's base (people, groups, disabled), the entries
-//            added over several connections at once, the groups' members added in batches (the
-//            memberof overlay writes each member's memberOf, as for any grant); removed at the end.
+//   LDAP     the bench's own slapd (the stack's slapd.conf: same modules, overlays and indexes, on
+//            its own port and data folder), loaded offline by slapadd from LDIF with each entry's
+//            memberOf as the memberof overlay writes it, then started; stopped and deleted at the
+//            end. The shared slapd of the stack took ~60 adds/s (a synchronous commit per add, and
+//            other sessions' load): 100,000 entries would take half an hour.
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { Attribute, Change, type Client } from 'ldapts';
 import { escapeDnValue } from '../../connectors/ldap/escape.js';
 import type { StoreSnapshot, StoredRecord } from '../../targets/store.js';
 import { GROUPS, type SeedAccount } from './reconcile-population.js';
@@ -63,68 +64,40 @@ export function benchOu(baseDn: string, name: string): BenchOu {
 export const ldapDn = (ou: BenchOu, a: SeedAccount) => `uid=${escapeDnValue(a.userName)},${a.active ? ou.people : ou.disabled}`;
 export const ldapGroupDn = (ou: BenchOu, group: number) => `cn=${escapeDnValue(GROUPS[group]!)},${ou.groups}`;
 
-/** Runs `fn` over `items` with at most `parallel` at once. */
-async function pool<T>(items: readonly T[], parallel: number, fn: (item: T, worker: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async (_, worker) => {
-      while (next < items.length) {
-        const item = items[next++]!;
-        await fn(item, worker);
-      }
-    }),
-  );
+/** One LDIF record (RFC 2849); the values here are ASCII without leading spaces or colons. */
+function ldif(dn: string, attributes: Record<string, string | string[]>): string {
+  const lines = [`dn: ${dn}`];
+  for (const [name, value] of Object.entries(attributes)) for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
+  return `${lines.join('\n')}\n\n`;
 }
 
-/** Adds the OU, the accounts and the groups with their members; `clients` share the work. */
-export async function seedDirectory(clients: readonly Client[], ou: BenchOu, accounts: readonly SeedAccount[], name: string): Promise<void> {
-  const admin = clients[0]!;
-  await admin.add(ou.dn, { objectClass: ['top', 'organizationalUnit'], ou: name });
-  for (const sub of ['people', 'groups', 'disabled'] as const) await admin.add(ou[sub], { objectClass: ['top', 'organizationalUnit'], ou: sub });
-  // LDAP multiplexes operations on a connection: a few in flight on each keep slapd's threads busy.
-  const perClient = 8;
-  await pool(accounts, clients.length * perClient, async (a, worker) => {
-    await clients[worker % clients.length]!.add(ldapDn(ou, a), {
-      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
-      uid: a.userName,
-      ...(a.externalId !== undefined ? { employeeNumber: a.externalId } : {}),
-      cn: `${a.givenName} ${a.familyName}`,
-      sn: a.familyName,
-      givenName: a.givenName,
-      displayName: `${a.givenName} ${a.familyName}`,
-      mail: a.email,
-      title: a.title,
-    });
-  });
-  const batches: Array<{ group: number; dns: string[] }> = [];
-  const batchSize = 500;
-  for (let g = 0; g < GROUPS.length; g += 1) {
-    const groupDn = ldapGroupDn(ou, g);
-    // The group's own DN is its placeholder member (connectors/ldap: groupOfNames needs one).
-    await admin.add(groupDn, { objectClass: ['top', 'groupOfNames'], cn: GROUPS[g]!, member: groupDn });
-    const dns = accounts.filter((a) => a.groups.includes(g)).map((a) => ldapDn(ou, a));
-    for (let i = 0; i < dns.length; i += batchSize) batches.push({ group: g, dns: dns.slice(i, i + batchSize) });
+/**
+ * The directory as LDIF for slapadd: the base, the OU, the accounts and the groups with their
+ * members, and each account's memberOf as the memberof overlay keeps it (slapadd runs no overlay).
+ */
+export function directoryLdif(baseDn: string, ou: BenchOu, accounts: readonly SeedAccount[], name: string): string {
+  const dc = /^dc=([^,]+)/i.exec(baseDn)?.[1] ?? 'provisioner';
+  const out = [ldif(baseDn, { objectClass: ['top', 'dcObject', 'organization'], dc, o: dc }), ldif(ou.dn, { objectClass: ['top', 'organizationalUnit'], ou: name })];
+  for (const sub of ['people', 'groups', 'disabled'] as const) out.push(ldif(ou[sub], { objectClass: ['top', 'organizationalUnit'], ou: sub }));
+  const members: string[][] = GROUPS.map((_, g) => [ldapGroupDn(ou, g)]); // the group's own DN: its placeholder member
+  for (const a of accounts) {
+    const dn = ldapDn(ou, a);
+    for (const g of a.groups) members[g]!.push(dn);
+    out.push(
+      ldif(dn, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+        uid: a.userName,
+        ...(a.externalId !== undefined ? { employeeNumber: a.externalId } : {}),
+        cn: `${a.givenName} ${a.familyName}`,
+        sn: a.familyName,
+        givenName: a.givenName,
+        displayName: `${a.givenName} ${a.familyName}`,
+        mail: a.email,
+        title: a.title,
+        ...(a.groups.length > 0 ? { memberOf: a.groups.map((g) => ldapGroupDn(ou, g)) } : {}),
+      }),
+    );
   }
-  // One modify per batch; batches of one group run one at a time (they change one entry).
-  const byGroup = GROUPS.map((_, g) => batches.filter((b) => b.group === g));
-  await Promise.all(
-    byGroup.map(async (list, g) => {
-      for (const b of list) {
-        await clients[g % clients.length]!.modify(ldapGroupDn(ou, b.group), new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: b.dns }) }));
-      }
-    }),
-  );
-}
-
-/** Deletes the OU and everything under it: groups first, so neither refint nor memberof has members to rewrite. */
-export async function removeDirectory(clients: readonly Client[], ou: BenchOu): Promise<void> {
-  const admin = clients[0]!;
-  for (let g = 0; g < GROUPS.length; g += 1) await admin.del(ldapGroupDn(ou, g)).catch(() => undefined);
-  const { searchEntries } = await admin.search(ou.dn, { scope: 'sub', attributes: ['1.1'], paged: { pageSize: 1000 } });
-  const leaves = searchEntries.map((e) => e.dn).filter((dn) => dn.toLowerCase().startsWith('uid='));
-  await pool(leaves, clients.length * 8, async (dn, worker) => {
-    await clients[worker % clients.length]!.del(dn).catch(() => undefined);
-  });
-  const rest = searchEntries.map((e) => e.dn).filter((dn) => !dn.toLowerCase().startsWith('uid=')).sort((a, b) => b.length - a.length);
-  for (const dn of rest) await admin.del(dn).catch(() => undefined);
+  GROUPS.forEach((cn, g) => out.push(ldif(ldapGroupDn(ou, g), { objectClass: ['top', 'groupOfNames'], cn, member: members[g]! })));
+  return out.join('');
 }

@@ -342,9 +342,13 @@ export class LdapConnector implements Connector, UpdateCapable, DisableCapable, 
     }
   }
 
+  /**
+   * Every account in the people (and disabled) OU, those without employeeNumber too (externalId
+   * ''), as the SCIM connector lists users without externalId: a reconciliation must see an
+   * account nobody correlates with, to report it or to adopt it by the correlation rule.
+   */
   async listAccounts(req: PageRequest, call: CallContext): Promise<Page<Account>> {
-    const filter = new AndFilter({ filters: [eq('objectClass', 'inetOrgPerson'), new PresenceFilter({ attribute: 'employeeNumber' })] });
-    const search = { bases: this.entries.accountBases, scope: 'sub' as const, filter, attributes: this.entries.accountAttributes };
+    const search = { bases: this.entries.accountBases, scope: 'sub' as const, filter: eq('objectClass', 'inetOrgPerson'), attributes: this.entries.accountAttributes };
     const page = await this.listings.page(req, search, call);
     return { items: page.items.map((e) => this.entries.account(e)), ...(page.next ? { next: page.next } : {}) };
   }
