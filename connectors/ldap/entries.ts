@@ -159,8 +159,19 @@ export class EntryMapping {
     return `cn=${escapeDnValue(id)},${this.layout.groupsDn}`;
   }
 
+  /** entitlementId by DN: a listing meets the same few groups in every entry's memberOf. Bounded. */
+  readonly #entitlementIds = new Map<string, string | undefined>();
+
   /** The cn of a group directly under groupsDn, or undefined for any other DN. */
   entitlementId(dn: string): string | undefined {
+    if (this.#entitlementIds.has(dn)) return this.#entitlementIds.get(dn);
+    const id = this.#entitlementIdOf(dn);
+    if (this.#entitlementIds.size >= 10_000) this.#entitlementIds.clear();
+    this.#entitlementIds.set(dn, id);
+    return id;
+  }
+
+  #entitlementIdOf(dn: string): string | undefined {
     try {
       const [rdn] = parseDn(dn);
       if (!rdn || rdn.length !== 1 || rdn[0]!.type.toLowerCase() !== 'cn' || !isChildOf(dn, this.layout.groupsDn)) return undefined;

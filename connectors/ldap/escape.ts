@@ -143,10 +143,32 @@ export function firstRdn(dn: string): string {
   return formatDn([rdn]);
 }
 
+/**
+ * normalizeDn, remembered for the DNs a listing meets over and over (the OUs that hold its entries,
+ * the groups in memberOf): parsing them again for each of 100,000 entries was most of an LDAP
+ * listing's CPU (bench/reconcile.ts). Bounded: emptied when full.
+ */
+const normalized = new Map<string, string>();
+function normalizeDnCached(dn: string): string {
+  let n = normalized.get(dn);
+  if (n === undefined) {
+    n = normalizeDn(dn);
+    if (normalized.size >= 10_000) normalized.clear();
+    normalized.set(dn, n);
+  }
+  return n;
+}
+
 /** Is `dn` an immediate child of `parent`? */
 export function isChildOf(dn: string, parent: string): boolean {
-  const child = parseDn(dn);
-  return child.length > 0 && normalizeDn(formatDn(child.slice(1))) === normalizeDn(parent);
+  if (dn.trim() === '') return false;
+  let above: string;
+  try {
+    above = formatParent(dn);
+  } catch {
+    return normalizeDnCached(parent) === ''; // a one-RDN DN is a child of the root only
+  }
+  return normalizeDnCached(above) === normalizeDnCached(parent);
 }
 
 /** Do `a` and `b` name the same entry? A DN that does not parse names none. */

@@ -28,7 +28,7 @@
 // The transport lives beside this file: the connection pool, bind and timeouts (pool.ts), paged
 // listings (paged-search.ts), entries as accounts and entitlements (entries.ts), waiting for refint
 // after a move (memberships.ts), the result-code table (result-codes.ts).
-import { AndFilter, Attribute, Change, PresenceFilter, type Entry, type Filter } from 'ldapts';
+import { AndFilter, Attribute, Change, type Entry, type Filter } from 'ldapts';
 import type { Logger } from 'pino';
 import type {
   Account,
