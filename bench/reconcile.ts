@@ -25,7 +25,7 @@ import { classifyDrift, countByKind, type DesiredAccount, type DriftFinding } fr
 import { ldapBindPassword, loadConfig, projectRoot, type Config } from '../schemas/config.js';
 import { writeSlapdConf } from '../stack/slapd.js';
 import { freePort, readLivePid, stopPid, waitFor } from '../stack/processes.js';
-import { ProcessMeter, machineFacts, sampleStack, stackDelta, stackPids, versions } from './lib/machine.js';
+import { ProcessMeter, machineFacts, sampleStack, stackDelta, versions } from './lib/machine.js';
 import { GROUPS, generatePopulation, type Population, type TruthFinding } from './lib/reconcile-population.js';
 import { benchOu, directoryLdif, ldapDn, scimGroupId, scimUserId, writeScimState, type BenchOu } from './lib/reconcile-seed.js';
 
@@ -80,6 +80,7 @@ const findingKey = (f: DriftFinding) => key({ ...f, accountId: f.kind === 'orpha
 
 type AppResult = Awaited<ReturnType<typeof measure>>;
 
+/** `server`: the pids of the application's own server processes (their CPU during the listing is counted). */
 async function measure(app: string, connector: Connector & ListAccountsCapable, pageSize: number, population: Population, desired: DesiredAccount[], truth: Set<string>, server: Record<string, number>) {
   const meter = new ProcessMeter();
   const cpu0 = meter.cpu();
@@ -92,10 +93,12 @@ async function measure(app: string, connector: Connector & ListAccountsCapable, 
   }, pageSize);
   const listSeconds = secondsSince(t0);
   const listCpu = meter.cpuSince(cpu0);
-  const stack1 = sampleStack(server);
+  const serverCpu = stackDelta(stack0, sampleStack(server));
   const t1 = process.hrtime.bigint();
+  const cpu1 = meter.cpu();
   const findings = classifyDrift({ app, desired, listed, correlation: { matchBy: 'userName', adopt: 'automatic' } });
   const compareSeconds = secondsSince(t1);
+  const compareCpu = meter.cpuSince(cpu1);
   meter.stop();
   const found = new Set(findings.map(findingKey));
   const truePositives = [...found].filter((k) => truth.has(k)).length;
@@ -114,8 +117,11 @@ async function measure(app: string, connector: Connector & ListAccountsCapable, 
     compareRate: Math.round(listed.length / compareSeconds),
     listPlusCompareRate: Math.round(listed.length / total),
     ratioToGoal: round(listed.length / total / GOAL, 2),
-    benchProcessCpuSeconds: listCpu,
-    serverCpuSeconds: stackDelta(stack0, stack1),
+    listCpuSeconds: listCpu,
+    compareCpuSeconds: compareCpu,
+    serverCpuSeconds: serverCpu,
+    // Wall-clock rates swing with whatever else runs on the machine; CPU per account does not.
+    accountsPerCpuSecond: Math.round(listed.length / (listCpu + compareCpu + Object.values(serverCpu).reduce((sum, s) => sum + (s.cpuSeconds ?? 0), 0))),
     findings: findings.length,
     findingsByKind: countByKind(findings),
     seededPerKind: population.perKind,
@@ -181,7 +187,6 @@ async function main(): Promise<void> {
   const results: AppResult[] = [];
   const seeding: Record<string, number> = {};
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-reconcile-'));
-  const stack = stackPids();
   let child: ChildProcess | undefined;
   let slapdPid: number | undefined;
   try {
@@ -193,7 +198,7 @@ async function main(): Promise<void> {
       const connector = new ScimConnector({ app: 'rb-scim', baseUrl: scim.scimUrl, bearerToken: () => scim.token, pageSize: Number(flags['scim-page']), timeoutMs: 60_000 });
       const groupId = (g: number) => scimGroupId(g);
       const byKey = new Map(population.accounts.map((a) => [a.key, scimUserId(a)]));
-      results.push(await measure('rb-scim', connector, Number(flags['scim-page']), population, desiredOf(population, 'rb-scim', 'scim', groupId), truthKeys(population.truth, (k) => byKey.get(k)!, groupId), { scimApp: child.pid!, ...stack }));
+      results.push(await measure('rb-scim', connector, Number(flags['scim-page']), population, desiredOf(population, 'rb-scim', 'scim', groupId), truthKeys(population.truth, (k) => byKey.get(k)!, groupId), { scimApp: child.pid! }));
       await connector.close();
     }
     if (flags.only !== 'scim') {
