@@ -39,8 +39,58 @@ type Facts = ServerFacts & { observed: Observed };
 
 export type MembershipReaderOptions = { http: ScimHttp; discovery: Discovery; pageSize: number };
 
+/** How long a listing's membership index (MembershipReader.ofListed) is used for its later pages. */
+const LISTING_INDEX_MS = 5 * 60_000;
+
 export class MembershipReader {
+  /** Who is in which group, from the member lists, for the pages of one listing. */
+  private listingIndex: { builtAt: number; byUser: Map<string, string[]> } | undefined;
+
   constructor(private readonly options: MembershipReaderOptions) {}
+
+  /**
+   * What each user of a listing page holds. A server whose users carry `groups` answers from the
+   * page itself (of). Elsewhere, asking per user would be a request per account (100,000 for a
+   * reconciliation of 100,000): the groups' member lists are read once, on the listing's first
+   * page (`first`), and serve its later pages. A membership changed during the listing may be
+   * seen as before, like any change to a listing that is not a snapshot.
+   */
+  async ofListed(users: ScimUser[], first: boolean, call: CallContext): Promise<Held[]> {
+    const { discovery } = this.options;
+    const facts = await discovery.facts(call);
+    const mayCarry = carriesGroups(facts);
+    if ((mayCarry && facts.userGroups === 'request') || facts.groupMembers === 'never' || facts.groupMembers === 'undeclared') return this.each(users, call);
+    const carried = users.some((u) => (u.groups?.length ?? 0) > 0);
+    if (mayCarry && (carried || facts.observed.userGroups === 'returned')) {
+      // The page shows `groups`: the server returns it, and an absent one means none (as in `of`).
+      if (carried) discovery.observe({ userGroups: 'returned' });
+      return users.map((u) => ({ known: true, groupIds: (u.groups ?? []).map((g) => g.value) }));
+    }
+    if (first || !this.listingIndex || Date.now() - this.listingIndex.builtAt > LISTING_INDEX_MS) {
+      const groups = await listAll(this.listing(facts, 'list group members'), groupMembersSchema, { attributes: 'displayName,members', count: this.options.pageSize }, call);
+      // Groups and none shows members: the server leaves them out of listings (memberships.ts, way 3).
+      if (groups.length > 0 && !groups.some((g) => (g.members?.length ?? 0) > 0)) return this.each(users, call);
+      const byUser = new Map<string, string[]>();
+      for (const g of groups) {
+        for (const m of g.members ?? []) {
+          const held = byUser.get(m.value);
+          if (held) held.push(g.id);
+          else byUser.set(m.value, [g.id]);
+        }
+      }
+      this.listingIndex = { builtAt: Date.now(), byUser };
+    }
+    const { byUser } = this.listingIndex;
+    // Members by the member lists that carried no `groups`: this server does not return it.
+    if (mayCarry && users.some((u) => byUser.has(u.id))) discovery.observe({ userGroups: 'missing' });
+    return users.map((u) => ({ known: true, groupIds: byUser.get(u.id) ?? [] }));
+  }
+
+  private async each(users: ScimUser[], call: CallContext): Promise<Held[]> {
+    const held: Held[] = [];
+    for (const user of users) held.push(await this.of(user, call));
+    return held;
+  }
 
   /** The ids of the groups `user` (as read with default attributes) holds, or why they cannot be known. */
   async of(user: ScimUser, call: CallContext): Promise<Held> {

@@ -262,10 +262,9 @@ export class ScimConnector implements Connector, UpdateCapable, DisableCapable, 
   async listAccounts(req: PageRequest, call: CallContext): Promise<Page<Account>> {
     const params = { startIndex: startIndexOf(this.app, req.cursor), count: req.pageSize ?? this.pageSize };
     const page = await listPage(await this.listing('User', 'list users', call), scimUserSchema, params, call);
-    // Each user's memberships as the reader finds them: from the page itself on a server that returns `groups`.
-    const accounts: Account[] = [];
-    for (const user of page.items) accounts.push(account(this.app, user, await this.memberships.of(user, call)));
-    return contractPage({ ...page, items: accounts }, (a) => a);
+    // Each user's memberships: from the page itself on a server that returns `groups`, else from the member lists once per listing.
+    const held = await this.memberships.ofListed(page.items, req.cursor === undefined, call);
+    return contractPage({ ...page, items: page.items.map((user, i) => account(this.app, user, held[i]!)) }, (a) => a);
   }
 
   // ---- entitlements (groups) ------------------------------------------------------------------

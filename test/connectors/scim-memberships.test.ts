@@ -81,6 +81,29 @@ describe('users that never carry groups (no-groups)', () => {
   });
 });
 
+describe('listings on servers whose users do not carry groups', () => {
+  for (const profile of ['no-groups', 'ignored-member-filter'] as const) {
+    it(`${profile}: the member lists are read once per listing, not once per user, and each user gets exactly their groups`, async () => {
+      const { app, connector } = await appWith(profile, 3);
+      const [sales, support] = [await group(app, 'sales'), await group(app, 'support')];
+      const refs: AccountRef[] = [];
+      for (let i = 0; i < 8; i += 1) refs.push(((await connector.ensureAccount(person(`E-LI${i}`), callContext())) as { account: AccountRef }).account);
+      for (const i of [0, 3, 7]) await app.scim('PATCH', `/Groups/${sales}`, { body: patchOp({ op: 'add', path: 'members', value: [{ value: refs[i]!.id }] }) });
+      for (const i of [3, 4]) await app.scim('PATCH', `/Groups/${support}`, { body: patchOp({ op: 'add', path: 'members', value: [{ value: refs[i]!.id }] }) });
+      const before = await requests(app);
+      const listed = await collectPages((p) => connector.listAccounts(p, callContext()), 3);
+      const used = (await requests(app)) - before;
+      const want: Record<string, string[]> = { 'E-LI0': [sales], 'E-LI3': [sales, support], 'E-LI4': [support], 'E-LI7': [sales] };
+      expect(Object.fromEntries(listed.map((a) => [a.externalId, [...(a.entitlements ?? [])].sort()]))).toEqual(
+        Object.fromEntries(refs.map((_, i) => [`E-LI${i}`, [...(want[`E-LI${i}`] ?? [])].sort()])),
+      );
+      expect(listed.every((a) => a.entitlementsUnknown === undefined)).toBe(true);
+      // 3 pages of users (8 users in pages of 3) and 1 page of groups; never one request per user.
+      expect(used).toBe(4);
+    });
+  }
+});
+
 describe('a server that drops a members filter and answers every group (ignored-member-filter)', () => {
   it('the member filter is checked first, found ignored, and memberships come from the member lists: exactly the user\'s groups', async () => {
     const { app, connector } = await appWith('ignored-member-filter');
@@ -111,6 +134,8 @@ describe('listings without exact totals', () => {
       expect(listed.map((a) => a.externalId).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `E-PG${i}`));
       // Re-ensuring the last one finds it (a lookup by externalId): no duplicate is created.
       expect((await connector.ensureAccount(person('E-PG7'), callContext())).status).toBe('unchanged');
+      // The listing read memberships from the member lists, so the first member filter is checked once (memberships.ts).
+      await connector.getAccount({ employeeId: 'E-PG2' }, callContext());
       const before = await requests(app);
       expect(await connector.getAccount({ employeeId: 'E-PG3' }, callContext())).toMatchObject({ externalId: 'E-PG3' });
       // The lookup (1) and, for a user without groups on a server not yet seen to return them, the Groups endpoint (1).
