@@ -19,20 +19,6 @@ import { rng } from './args.js';
 
 export const GROUPS = ['rb-sales', 'rb-support', 'rb-engineering', 'rb-finance'] as const;
 
-export type Person = {
-  index: number;
-  employeeId: string;
-  userName: string;
-  email: string;
-  givenName: string;
-  familyName: string;
-  title: string;
-  /** False: a leaver, whose account should be disabled and hold nothing. */
-  active: boolean;
-  /** Indexes into GROUPS the policy gives them. */
-  groups: number[];
-};
-
 /** One account in the application, in connector-neutral terms; the seeders write it in their shape. */
 export type SeedAccount = {
   /** Stable within the population: the SCIM id and the LDAP RDN are made from it. */
@@ -44,9 +30,14 @@ export type SeedAccount = {
   givenName: string;
   familyName: string;
   title: string;
+  /** A person: false for a leaver, whose account should be disabled and hold nothing. */
   active: boolean;
+  /** Indexes into GROUPS: the policy's (a person) or the held ones (an account). */
   groups: number[];
 };
+
+/** A person in the store, with what the policy wants their account to be. */
+export type Person = Omit<SeedAccount, 'key' | 'externalId'> & { index: number; employeeId: string };
 
 export type TruthFinding = { kind: DriftKind; employeeId?: string; accountKey?: string; group?: number; attribute?: string };
 
