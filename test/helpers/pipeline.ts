@@ -10,6 +10,7 @@ import type { Behaviour } from '../../targets/profiles.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
 import { grantSweepScheduleId } from '../../runtime/grant-sweep-schedule.js';
+import { deleteReconcileSchedules } from '../../runtime/reconcile-schedules.js';
 import { createProvisioningWorker, loadPolicyOrThrow, type ProvisioningWorker } from '../../runtime/worker.js';
 import { ensurePolicyEntitlements } from '../../activities/entitlement-sync.js';
 import { openStore, type Store } from '../../store/index.js';
@@ -145,6 +146,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
         await ingress.client.workflow.getHandle(wf.workflowId, wf.runId).terminate('integration test finished').catch(() => undefined);
       }
       await ingress.client.schedule.getHandle(grantSweepScheduleId(taskQueue)).delete().catch(() => undefined);
+      await deleteReconcileSchedules(ingress.client, taskQueue).catch(() => undefined);
       await ingress.shutdown();
       await worker.shutdown();
       await Promise.all(apps.map((app) => app.close()));
