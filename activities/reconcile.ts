@@ -196,7 +196,10 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         const call = callContext(`${runId}/list/${page}`);
         const listed = await atBoundary(() => connector.listAccounts({ ...(cursor !== undefined ? { cursor } : {}), pageSize: input.pageSize }, call));
         const stored: StoredAccount[] = [];
-        for (const a of listed.items) stored.push(await toStored(app, a, digest, call));
+        for (const a of listed.items) {
+          stored.push(await toStored(app, a, digest, call));
+          ctx.heartbeat({ page, accounts: accounts + stored.length } satisfies ListingProgress);
+        }
         await storePage(store.pool, { runId, pageNo: page, ...(cursor !== undefined ? { cursor } : {}), ...(listed.next !== undefined ? { nextCursor: listed.next } : {}), accounts: stored });
         accounts += stored.length;
         reportedTotal = listed.total;

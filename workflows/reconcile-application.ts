@@ -47,7 +47,7 @@ const listing = (app: string) =>
   proxyActivities<Activities>({
     taskQueue: appTaskQueue(workflowInfo().taskQueue, app),
     startToCloseTimeout: '4 hours',
-    heartbeatTimeout: '10 seconds',
+    heartbeatTimeout: '20 seconds',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 4, nonRetryableErrorTypes: ['InvalidRequestError', 'AuthError'] },
     summary: `${app}: list accounts`,
   });

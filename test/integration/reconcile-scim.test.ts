@@ -236,7 +236,9 @@ describe('reconciling a SCIM app', () => {
     expect(held.find((f) => f.accountId === orphan.id)?.remediation).toMatch(/^held: removals stopped \(shrank\)/);
     expect(await disablesAndRevokes(before)).toEqual([]);
 
-    // Every account gone: the listing is empty where the last complete one was not.
+    // Every account gone (once the re-evaluations the shrunken run asked for have settled): the
+    // listing is empty where the last complete one was not.
+    for (const e of [E1, E2, E3, E4, E5, E6]) await provisioned(e);
     for (const u of (await chat().scim('GET', '/Users?count=100')).body.Resources as { id: string }[]) await chat().scim('DELETE', `/Users/${u.id}`);
     const emptyFrom = await lastWrite();
     const empty = await reconcile(true);
@@ -244,4 +246,30 @@ describe('reconciling a SCIM app', () => {
     expect(empty.removalsBlocked.join('; ')).toMatch(/the listing is empty and the last complete one held \d+ accounts/);
     expect(await chat().admin.writes({ since: emptyFrom })).toEqual([]);
   });
+
+  it('a listing whose worker stops mid-way resumes on another worker after its last stored page', async () => {
+    for (let i = 0; i < 30; i++) await createUser({ userName: id(`bulk${i}`) });
+    // Slow pages (2 accounts each, 1.5 s a request): the listing outlives the stopping worker's 20 s grace.
+    await chat().admin.setFaults({ latencyMs: 1500 });
+    const workflowId = await startReconcile(p.ingress.client, p.taskQueue, { app: 'chat', dryRun: true });
+    const pagesStored = async () => (await p.store.pool.query('select count(*)::int as n from reconcile_pages where run_id = $1', [workflowId])).rows[0].n as number;
+    await eventually('two pages listed', async () => ((await pagesStored()) >= 2 ? true : undefined), 60_000);
+    const logsFrom = chat().logs.length;
+    await p.worker.shutdown();
+    const atStop = await pagesStored();
+    expect(atStop).toBeLessThan(15);
+    await p.startWorker();
+    const run: ReconcileResult = await p.ingress.client.workflow.getHandle(workflowId).result();
+    await chat().admin.clearFaults();
+    expect(run).toMatchObject({ listingComplete: true, accounts: 30 });
+    // 15 full pages (and the empty one a SCIM listing may end on), each stored once.
+    expect(run.pages).toBe(await pagesStored());
+    expect(run.pages).toBeGreaterThanOrEqual(15);
+    // Each page was asked for once, but the one in flight when the worker stopped (and the listing's closing empty page).
+    const listRequests = chat().logs.slice(logsFrom).filter((l) => l.msg === 'request' && l.method === 'GET' && String(l.path).endsWith('/Users')).length;
+    expect(listRequests).toBeLessThanOrEqual(run.pages - atStop + 2);
+    const history = await p.ingress.client.workflow.getHandle(workflowId).fetchHistory();
+    const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    expect(Math.max(...attempts.map(Number))).toBeGreaterThanOrEqual(2);
+  }, 300_000);
 });
