@@ -255,6 +255,7 @@ describe('reconciling a SCIM app', () => {
     const pagesStored = async () => (await p.store.pool.query('select count(*)::int as n from reconcile_pages where run_id = $1', [workflowId])).rows[0].n as number;
     await eventually('two pages listed', async () => ((await pagesStored()) >= 2 ? true : undefined), 60_000);
     const logsFrom = chat().logs.length;
+    const beforeStop = await pagesStored();
     await p.worker.shutdown();
     const atStop = await pagesStored();
     expect(atStop).toBeLessThan(15);
@@ -265,9 +266,10 @@ describe('reconciling a SCIM app', () => {
     // 15 full pages (and the empty one a SCIM listing may end on), each stored once.
     expect(run.pages).toBe(await pagesStored());
     expect(run.pages).toBeGreaterThanOrEqual(15);
-    // Each page was asked for once, but the one in flight when the worker stopped (and the listing's closing empty page).
+    // From here on each page was asked for once, but the one in flight when the worker stopped: a
+    // listing started again from its first page would ask for the first pages a second time.
     const listRequests = chat().logs.slice(logsFrom).filter((l) => l.msg === 'request' && l.method === 'GET' && String(l.path).endsWith('/Users')).length;
-    expect(listRequests).toBeLessThanOrEqual(run.pages - atStop + 2);
+    expect(listRequests).toBeLessThanOrEqual(run.pages - beforeStop + 1);
     const history = await p.ingress.client.workflow.getHandle(workflowId).fetchHistory();
     const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
     expect(Math.max(...attempts.map(Number))).toBeGreaterThanOrEqual(2);
