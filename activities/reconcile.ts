@@ -13,12 +13,13 @@
 // are stored as keyed digests (store/blind-index.ts), and compared as digests.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Account, AccountRef, Connector } from '../connectors/contract.js';
+import type { Account, Connector } from '../connectors/contract.js';
 import { can } from '../connectors/contract.js';
 import type { Logger } from '../observability/logger.js';
 import { normalizeValue } from '../policy/attribute-map.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { classifyDrift, countByKind, findingKey, type DriftFinding, type DriftKind } from '../policy/drift.js';
+import { classifyDrift, countByKind, type DriftKind } from '../policy/drift.js';
+import { decide, type OrphanToDisable, type Reevaluation } from '../policy/reconcile-remediation.js';
 import type { Grant } from '../policy/evaluator.js';
 import type { Identity } from '../policy/identity.js';
 import { desiredAccounts, type ReconcilePerson } from '../policy/reconcile-desired.js';
@@ -42,13 +43,13 @@ import {
   storePage,
   updateOpenFindings,
   type StoredAccount,
-  type StoredFinding,
 } from '../store/reconcile.js';
 import { requestReevaluation } from '../clients/identity.js';
 import type { ApplicationModeReader } from './application-modes.js';
 import { activityWorkflowId, callContext } from './call-context.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
 import { atBoundary } from './failures.js';
+import { asPolicyGrant } from './plan.js';
 
 export const RECONCILE_ACTOR = { type: 'system' as const, id: 'reconcile' };
 
@@ -70,15 +71,13 @@ export type ListingResult = { pages: number; accounts: number; complete: true; r
 /** Where a listing stands, sent with each heartbeat (what the Temporal UI shows of a running listing). */
 export type ListingProgress = { page: number; accounts: number };
 
-/** An orphan the run will disable once the fence allows. */
-export type OrphanToDisable = { key: string; account: AccountRef };
 
 export type CompareResult = {
   counts: Record<DriftKind, number>;
   /** Why the run's removals stopped (empty: they did not). */
   blocks: RemovalBlock[];
   /** People whose identity workflow is asked to re-evaluate them (remediation `fix`). */
-  reevaluate: { employeeId: string; keys: string[]; kinds: DriftKind[] }[];
+  reevaluate: Reevaluation[];
   /** Orphans to disable (remediation `disable-orphans`), after the fence. */
   disable: OrphanToDisable[];
   policyVersion: string;
@@ -147,7 +146,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     const grants = new Map<string, Grant[]>();
     for (const g of await liveGrantsOfEveryone(store.pool)) {
       const list = grants.get(g.employeeId) ?? [];
-      list.push({ id: g.grantId, entitlement: `${g.app}:${g.entitlementId}`, grantedAt: g.grantedAt.toISOString(), ...(g.expiresAt ? { expiresAt: g.expiresAt.toISOString() } : {}) });
+      list.push(asPolicyGrant(g));
       grants.set(g.employeeId, list);
     }
     let after: string | undefined;
@@ -358,60 +357,3 @@ export function createReconcileActivities(deps: ReconcileDeps) {
 }
 
 export type ReconcileActivities = ReturnType<typeof createReconcileActivities>;
-
-/** Kinds whose fix the identity workflow carries out by removing something (revoke, disable). */
-const removes = (f: DriftFinding, listedActive: boolean | undefined): boolean => f.kind === 'extra-entitlement' || (f.kind === 'wrong-state' && listedActive === true);
-
-/**
- * What the run does about each finding, by the application's remediation per kind:
- *  - report: nothing (recorded and listed);
- *  - disable-orphans: an enabled orphan is disabled after the fence, unless removals are blocked;
- *  - fix: the person's identity workflow re-evaluates them, which converges everything it finds
- *    for them. So a person is re-evaluated only when every finding of theirs it would act on is
- *    `fix` (an extra entitlement the policy says to report is never revoked behind its back), and,
- *    when the run's removals are blocked, only when none of their findings would remove something.
- *    Extra entitlements the policy does not manage are left alone by the planner: reported.
- */
-export function decide(findings: readonly DriftFinding[], settings: ReconcileSettings, blocks: readonly RemovalBlock[], listed: ReadonlyMap<string, { active: boolean; externalId?: string }>, dryRun: boolean) {
-  const would = (what: string) => (dryRun ? `would ${what}` : what);
-  const blocked = blocks.length > 0 ? `held: removals stopped (${blocks.map((b) => b.rule).join(', ')})` : undefined;
-  const stored: StoredFinding[] = [];
-  const disable: OrphanToDisable[] = [];
-  const byPerson = new Map<string, StoredFinding[]>();
-  for (const f of findings) {
-    const key = findingKey(f);
-    const mode = settings.remediation[f.kind];
-    const s: StoredFinding = { ...f, key, remediation: 'report' };
-    stored.push(s);
-    if (f.kind === 'orphan-account') {
-      if (mode !== 'disable-orphans') continue;
-      const account = listed.get(f.accountId!);
-      if (!account?.active) s.remediation = 'report: already disabled';
-      else if (blocked) s.remediation = blocked;
-      else {
-        s.remediation = would('disable');
-        if (!dryRun) disable.push({ key, account: { app: f.app, id: f.accountId!, externalId: account.externalId ?? '' } });
-      }
-      continue;
-    }
-    if (f.kind === 'extra-entitlement' && f.unmanaged) {
-      s.remediation = 'report: the policy does not manage this entitlement';
-      continue;
-    }
-    if (f.employeeId) byPerson.set(f.employeeId, [...(byPerson.get(f.employeeId) ?? []), s]);
-  }
-  const reevaluate: CompareResult['reevaluate'] = [];
-  for (const [employeeId, own] of byPerson) {
-    const fixes = own.filter((f) => settings.remediation[f.kind] === 'fix');
-    if (fixes.length === 0) continue;
-    const reported = own.filter((f) => settings.remediation[f.kind] !== 'fix');
-    const removing = own.some((f) => removes(f, f.accountId !== undefined ? listed.get(f.accountId)?.active : undefined));
-    let outcome: string;
-    if (reported.length > 0) outcome = `held: re-evaluating would also act on ${[...new Set(reported.map((f) => f.kind))].join(', ')}, which the policy says to report`;
-    else if (removing && blocked) outcome = blocked;
-    else outcome = would('fix: re-evaluation asked');
-    for (const f of fixes) f.remediation = outcome;
-    if (!dryRun && outcome.startsWith('fix')) reevaluate.push({ employeeId, keys: fixes.map((f) => f.key), kinds: [...new Set(fixes.map((f) => f.kind))] });
-  }
-  return { stored, disable, reevaluate };
-}
