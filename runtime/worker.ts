@@ -49,7 +49,14 @@ export function loadPolicyOrThrow(dir: string): CompiledPolicy {
 export async function createProvisioningWorker(
   cfg: Config,
   logger: Logger,
-  options: { taskQueue?: string; connectorConfigs?: ConnectorConfig[]; policy?: CompiledPolicy; store?: Store } = {},
+  options: {
+    taskQueue?: string;
+    connectorConfigs?: ConnectorConfig[];
+    policy?: CompiledPolicy;
+    store?: Store;
+    /** false: create no reconciliation schedules (tests that start reconciliations themselves). Default true. */
+    reconcileSchedules?: boolean;
+  } = {},
 ): Promise<ProvisioningWorker> {
   installTemporalRuntime(logger);
   const policy = options.policy ?? loadPolicyOrThrow(cfg.policy.dir);
@@ -106,7 +113,7 @@ export async function createProvisioningWorker(
   // The safety net of request grants: a schedule this worker's queue serves (idempotent across restarts).
   const grantSweepSchedule = await ensureGrantSweepSchedule(client, taskQueue, cfg.grantSweep);
   // Each application's reconciliation, at the policy's interval (policy `reconcile`).
-  const reconcileSchedules = await ensureReconcileSchedules(client, taskQueue, policy, connectors);
+  const reconcileSchedules = options.reconcileSchedules === false ? [] : await ensureReconcileSchedules(client, taskQueue, policy, connectors);
   logger.info({ taskQueue, grantSweepSchedule, reconcileSchedules, policyVersion: policy.version, apps: [...connectors.keys()], planOnly: cfg.safety.planOnly }, 'worker ready');
   let stopped: Promise<void> | undefined;
   const running = (async () => {

@@ -69,6 +69,11 @@ export type PipelineOptions = {
   config?: Config;
   /** Serve the test apps over HTTPS. */
   https?: PipelineHttps;
+  /**
+   * Keep the reconciliation schedules the worker creates (default: deleted at once, so an hourly
+   * run never lands in another test's audit counts).
+   */
+  reconcileSchedules?: boolean;
 };
 
 export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
@@ -104,7 +109,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const connectorConfigs = apps.map((app, i) => connectorConfigOf(app, names[i]!, https));
   const policy = loadPolicyOrThrow(cfg.policy.dir);
   const store = await openStore(cfg, { migrate: true, createKeys: true, logger: log });
-  const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, connectorConfigs, policy, store });
+  const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, connectorConfigs, policy, store, reconcileSchedules: options.reconcileSchedules ?? false });
   let worker = await startWorker();
   await ensurePolicyEntitlements(policy, worker.connectors);
   const ingress = await startIngress(cfg, log, { taskQueue, groupId: uniqueName('ingress'), itsm: { store } });

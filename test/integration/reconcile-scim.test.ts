@@ -62,7 +62,7 @@ reconcile: { every: PT2H, pageSize: 2, maxShrink: 0.3 }
 
 let p: Pipeline;
 beforeAll(async () => {
-  p = await startPipeline({ appNames: ['chat'], policyDir: writePolicy() });
+  p = await startPipeline({ appNames: ['chat'], policyDir: writePolicy(), reconcileSchedules: true });
 }, 120_000);
 afterAll(async () => {
   await p?.close();

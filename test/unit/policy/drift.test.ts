@@ -87,16 +87,16 @@ describe('classifying drift', () => {
     expect(run().map(findingKey)).toEqual(run().map(findingKey));
   });
 
-  it('classifies 100,000 accounts with 1 % missing entitlements exactly', () => {
+  it('classifies 20,000 accounts with 1 % missing entitlements exactly', () => {
     const desired: DesiredAccount[] = [];
     const listed: ListedAccount[] = [];
-    for (let i = 0; i < 100_000; i++) {
+    for (let i = 0; i < 20_000; i++) {
       desired.push(want(`E${i}`, { entitlements: ['staff', 'eng'] }));
       listed.push(has(`a${i}`, `E${i}`, { entitlements: i % 100 === 0 ? ['staff'] : ['staff', 'eng'] }));
     }
     const counts = countByKind(classifyDrift({ app: 'chat', desired, listed }));
-    expect(counts['missing-entitlement']).toBe(1000);
-    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(1000);
+    expect(counts['missing-entitlement']).toBe(200);
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(200);
   });
 });
 
