@@ -15,6 +15,7 @@ import { EntitlementCatalog } from './entitlement-catalog.js';
 import { createFenceActivities } from './fence.js';
 import { createPlanActivities } from './plan.js';
 import { createPublishActivities } from './publish.js';
+import { createReconcileActivities } from './reconcile.js';
 import { createRecordActivities } from './record.js';
 import { createStepActivities } from './steps.js';
 
@@ -49,6 +50,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createFenceActivities({ policy, store, logger, ...(populationEstimate !== undefined ? { populationEstimate } : {}) }),
     ...createRecordActivities({ store }),
     ...createPublishActivities(deps),
+    ...createReconcileActivities({ policy, connectors, catalog, store, logger, modes }),
   };
 }
 

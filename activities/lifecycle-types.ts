@@ -31,7 +31,7 @@ export type ApplicationsToRead = { apps: string[]; /** Why the snapshot is held 
 export type ReadAccountInput = { app: string; employeeId: string; idempotencyKey: string };
 
 /** Changes that come from access requests and their timers rather than from HR. */
-export type ChangeEventType = 'itsm.access.requested' | 'itsm.access.revoke.requested' | 'provisioner.grant.expired' | 'provisioner.approval.decided' | 'provisioner.wake.due';
+export type ChangeEventType = 'itsm.access.requested' | 'itsm.access.revoke.requested' | 'provisioner.grant.expired' | 'provisioner.approval.decided' | 'provisioner.wake.due' | 'provisioner.reevaluation.requested';
 
 /** A plan with the snapshot it was made from (the stored one when the change had none). */
 export type PlannedChange = Plan & { snapshot: WorkerSnapshot };

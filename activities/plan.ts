@@ -18,7 +18,7 @@ import { holdAccountsForApprovals } from '../policy/least-privilege.js';
 import { sequenceJumpHold } from '../policy/sequence-jump.js';
 import { planIdentity, type ActualAccount, type Plan, type PlanStep } from '../policy/planner.js';
 import type { WorkerSnapshot } from '../schemas/events.js';
-import { listGrants, recordPlan, upsertIdentity, type Store } from '../store/index.js';
+import { listGrants, recordPlan, upsertIdentity, type Grant as StoredGrant, type Store } from '../store/index.js';
 import { storedSnapshot } from './approvals.js';
 import { activityWorkflowId, callContext } from './call-context.js';
 import { applicationsToRead, readActualAccount, readActualAccounts } from './actual-accounts.js';
@@ -61,6 +61,9 @@ export function planFor(policy: CompiledPolicy, input: PlanFor): Plan {
   // A request's grant needs no approval here, so its application's account is made at once.
   return { ...rest, steps: holdAccountsForApprovals(plan.steps.filter((s) => input.served(s.app)).map(settled)), ...(held.length > 0 ? { held } : {}) };
 }
+
+/** A stored grant as the evaluator reads it (policy/evaluator.ts Grant). */
+export const asPolicyGrant = (g: StoredGrant): Grant => ({ id: g.grantId, entitlement: `${g.app}:${g.entitlementId}`, grantedAt: g.grantedAt.toISOString(), ...(g.expiresAt ? { expiresAt: g.expiresAt.toISOString() } : {}) });
 
 /** A step as the store keeps it: the attribute names of an update, not the person's values. */
 function withoutValues(step: PlanStep): Omit<PlanStep, 'attributes'> & { attributes?: string[] } {
@@ -130,7 +133,7 @@ export function createPlanActivities(deps: PlanActivityDeps) {
       const actual = input.actual ?? (await readActualAccounts(policy, deps.connectors, deps.catalog, employeeId, callContext(`${input.changeId}/plan`)));
       const grants = (await listGrants(store.pool, employeeId))
         .filter((g) => g.provenance.kind !== 'birthright')
-        .map((g) => ({ id: g.grantId, entitlement: `${g.app}:${g.entitlementId}`, grantedAt: g.grantedAt.toISOString(), ...(g.expiresAt ? { expiresAt: g.expiresAt.toISOString() } : {}) }));
+        .map(asPolicyGrant);
       const duplicates = await duplicatesOf(store, snapshot);
       const managerAccounts = await readManagerAccounts(policy, deps.connectors, snapshot as Identity, (app) => callContext(`${input.changeId}/manager/${app}`));
       const plan = planFor(policy, { identity: snapshot as Identity, actual, grants, now: new Date().toISOString(), served: (app) => deps.connectors.has(app), duplicates, managerAccounts });

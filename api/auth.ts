@@ -197,6 +197,10 @@ export const routeRoles = {
   'GET /applications': ['operator', 'auditor', 'admin'],
   'POST /applications/:app/arm': ['operator', 'admin'],
   'POST /applications/:app/disarm': ['operator', 'admin'],
+  // Reconciliation (api/routes/reconcile.ts): start a run; read runs and drift.
+  'POST /reconcile/:app': ['operator', 'admin'],
+  'GET /reconcile/runs': ['operator', 'auditor', 'admin'],
+  'GET /drift': ['operator', 'auditor', 'admin'],
 } as const satisfies Record<string, readonly ApiRole[]>;
 
 export type RouteKey = keyof typeof routeRoles;

@@ -18,6 +18,7 @@ import { registerStackCommands } from './commands/stack.js';
 import { registerStatusCommands } from './commands/status.js';
 import { registerStoreCommands } from './commands/store.js';
 import { registerSweepCommands } from './commands/sweep.js';
+import { registerReconcileCommands } from './commands/reconcile.js';
 import { endQuietlyOnClosedOutput, exitWithError } from './failure.js';
 
 const program = new Command()
@@ -42,6 +43,7 @@ registerApiCommands(program);
 registerStatusCommands(program);
 registerConfigCommands(program);
 registerSweepCommands(program);
+registerReconcileCommands(program);
 registerStoreCommands(program);
 
 endQuietlyOnClosedOutput();

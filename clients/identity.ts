@@ -1,10 +1,11 @@
 // The identity workflow as its clients see it: an HR event handed to the person's workflow
 // (`identity/<employeeId>`) by signalWithStart, which starts it if it is not running; an operator's
-// retry of a change that could not be planned, and the acceptance of a held snapshot.
+// retry of a change that could not be planned, the acceptance of a held snapshot, and a re-evaluation
+// (reconciliation, policy rollout).
 import type { Client } from '@temporalio/client';
 import type { HrEvent } from '../schemas/events.js';
 import type { identityLifecycle } from '../workflows/identity-lifecycle.js';
-import { getState, hrEventReceived, identityWorkflowId, resequenceRequested, retryRequested, type HrEventReceived, type ResequenceRequest, type RetryRequest } from '../workflows/messages.js';
+import { getState, hrEventReceived, identityWorkflowId, reevaluationRequested, resequenceRequested, retryRequested, type HrEventReceived, type ReevaluationRequest, type ResequenceRequest, type RetryRequest } from '../workflows/messages.js';
 import { EmployeeId } from '../workflows/search-attributes.js';
 
 /** Hands an HR event to the person's identity workflow; resolves once Temporal has it durably. */
@@ -17,6 +18,21 @@ export async function signalHrEvent(client: Client, taskQueue: string, event: Hr
     signal: hrEventReceived,
     signalArgs: [received],
     typedSearchAttributes: [{ key: EmployeeId, value: event.subject }],
+  });
+}
+
+/**
+ * Asks the person's workflow to plan them again now (a reconciliation's `fix`, a policy rollout),
+ * starting it if it is not running: it plans on the stored snapshot. Resolves once Temporal has it durably.
+ */
+export async function requestReevaluation(client: Client, taskQueue: string, employeeId: string, request: ReevaluationRequest): Promise<void> {
+  await client.workflow.signalWithStart<typeof identityLifecycle, [ReevaluationRequest]>('identityLifecycle', {
+    workflowId: identityWorkflowId(employeeId),
+    taskQueue,
+    args: [{ employeeId }],
+    signal: reevaluationRequested,
+    signalArgs: [request],
+    typedSearchAttributes: [{ key: EmployeeId, value: employeeId }],
   });
 }
 

@@ -15,11 +15,11 @@
 // Personal values (userNames, e-mails, attribute values) never enter a finding: `detail` says
 // what differs, not what the values are. Ids, externalIds, states and entitlement ids are fine.
 import type { ApplicationDecl } from '../schemas/policy.js';
+import { driftKinds, type DriftKind } from '../schemas/reconcile.js';
 import { normalizeValue } from './attribute-map.js';
 import { employeeKey } from './employee-ids.js';
 
-export const driftKinds = ['missing-account', 'orphan-account', 'uncorrelated-account', 'missing-entitlement', 'extra-entitlement', 'wrong-state', 'attribute-drift'] as const;
-export type DriftKind = (typeof driftKinds)[number];
+export { driftKinds, type DriftKind };
 
 /** What the policy wants one person to have in the application. */
 export type DesiredAccount = {

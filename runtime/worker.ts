@@ -17,6 +17,7 @@ import { ConfigError, type Config } from '../schemas/config.js';
 import { checkpointDestinations, checkpointerOptions, createKafkaAuditSink, openStore, startAuditPublisher, startCheckpointer, type Checkpointer, type Store } from '../store/index.js';
 import { createAppActivityWorker, type AppActivityWorker } from './app-activity-workers.js';
 import { ensureGrantSweepSchedule } from './grant-sweep-schedule.js';
+import { ensureReconcileSchedules } from './reconcile-schedules.js';
 import { loadConnectorsFile, type ConnectorConfig } from '../connectors/config.js';
 import { connectorsForPolicy } from './connectors.js';
 import { workflowCode } from './workflows-path.js';
@@ -48,7 +49,14 @@ export function loadPolicyOrThrow(dir: string): CompiledPolicy {
 export async function createProvisioningWorker(
   cfg: Config,
   logger: Logger,
-  options: { taskQueue?: string; connectorConfigs?: ConnectorConfig[]; policy?: CompiledPolicy; store?: Store } = {},
+  options: {
+    taskQueue?: string;
+    connectorConfigs?: ConnectorConfig[];
+    policy?: CompiledPolicy;
+    store?: Store;
+    /** false: create no reconciliation schedules (tests that start reconciliations themselves). Default true. */
+    reconcileSchedules?: boolean;
+  } = {},
 ): Promise<ProvisioningWorker> {
   installTemporalRuntime(logger);
   const policy = options.policy ?? loadPolicyOrThrow(cfg.policy.dir);
@@ -104,7 +112,9 @@ export async function createProvisioningWorker(
   );
   // The safety net of request grants: a schedule this worker's queue serves (idempotent across restarts).
   const grantSweepSchedule = await ensureGrantSweepSchedule(client, taskQueue, cfg.grantSweep);
-  logger.info({ taskQueue, grantSweepSchedule, policyVersion: policy.version, apps: [...connectors.keys()], planOnly: cfg.safety.planOnly }, 'worker ready');
+  // Each application's reconciliation, at the policy's interval (policy `reconcile`).
+  const reconcileSchedules = options.reconcileSchedules === false ? [] : await ensureReconcileSchedules(client, taskQueue, policy, connectors);
+  logger.info({ taskQueue, grantSweepSchedule, reconcileSchedules, policyVersion: policy.version, apps: [...connectors.keys()], planOnly: cfg.safety.planOnly }, 'worker ready');
   let stopped: Promise<void> | undefined;
   const running = (async () => {
     try {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { DURATION_HINT, isDuration, isWithinMaxDuration, MAX_DURATION_HINT } from './durations.js';
 import { employeeIdSchema } from './events.js';
+import { reconcileSchema, type ReconcileDecl } from './reconcile.js';
 
 /** An ISO 8601 duration that parses (P7D, PT15M, P1Y6M, P2W), of at most MAX_DURATION. */
 export const durationSchema = z.string().refine(isDuration, { message: DURATION_HINT }).refine(isWithinMaxDuration, { message: MAX_DURATION_HINT });
@@ -185,6 +186,8 @@ export const applicationSchema = z.strictObject({
   attributes: z.record(z.string(), z.string().min(1)).optional(),
   /** A changed userName (SCIM) or uid (LDAP): renamed, or left for a human (the default). */
   rename: z.enum(['allowed', 'action-required']).optional(),
+  /** Reconciliation of this application (schemas/reconcile.ts); overrides the top-level `reconcile` key by key. */
+  reconcile: reconcileSchema.optional(),
 });
 export type ApplicationDecl = z.infer<typeof applicationSchema>;
 
@@ -306,6 +309,7 @@ export const policyFileSchema = z.strictObject({
   approvals: z.array(approvalRuleSchema).optional(),
   fencing: fencingSchema.optional(),
   lifecycle: lifecycleSchema.optional(),
+  reconcile: reconcileSchema.optional(),
 });
 export type PolicyFile = z.infer<typeof policyFileSchema>;
 
@@ -324,9 +328,9 @@ export const sectionItemSchemas = {
 } satisfies Record<ListSection, z.ZodType>;
 
 /** The sections at most one file may hold. */
-export const singleSections = ['fencing', 'lifecycle'] as const;
+export const singleSections = ['fencing', 'lifecycle', 'reconcile'] as const;
 export type SingleSection = (typeof singleSections)[number];
-export const singleSectionSchemas = { fencing: fencingSchema, lifecycle: lifecycleSchema } satisfies Record<SingleSection, z.ZodType>;
+export const singleSectionSchemas = { fencing: fencingSchema, lifecycle: lifecycleSchema, reconcile: reconcileSchema } satisfies Record<SingleSection, z.ZodType>;
 
 /** The whole policy: every file's sections merged, with defaults for what no file sets. */
 export type PolicyModel = {
@@ -340,4 +344,6 @@ export type PolicyModel = {
   approvals: ApprovalRule[];
   fencing: Fencing;
   lifecycle: Lifecycle;
+  /** The default reconciliation settings (schemas/reconcile.ts). */
+  reconcile: ReconcileDecl;
 };

@@ -39,3 +39,13 @@ export function blindDigest(kek: KeyEncryptionKeys, attribute: BlindIndexed, val
 export function blindDigests(kek: KeyEncryptionKeys, attribute: BlindIndexed, value: string): Buffer[] {
   return [...kek.keys.values()].map((k) => digestUnder(k, attribute, value));
 }
+
+/**
+ * Keyed digests (hex) of values only ever compared for equality, such as what a reconciliation's
+ * listing holds (store/reconcile.ts): under the active KEK, with a key of its own per `purpose`,
+ * derived once per digester. The caller normalises first (a value is digested as given).
+ */
+export function equalityDigester(kek: KeyEncryptionKeys, purpose: string): (value: string) => string {
+  const key = Buffer.from(hkdfSync('sha256', activeKek(kek), Buffer.alloc(0), `provisioner equality digest ${purpose}`, 32));
+  return (value) => createHmac('sha256', key).update(value, 'utf8').digest('hex');
+}

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { workerSnapshotSchema, type WorkerSnapshot } from '../schemas/events.js';
 import type { Db } from './db.js';
 import { blindDigest, blindDigests, blindIndexed, type BlindIndexed } from './blind-index.js';
-import { ensurePerson, openJson, personKey, sealJson } from './person-keys.js';
+import { ensurePerson, openJson, personKey, sealJson, unwrap } from './person-keys.js';
 import type { StoreTx } from './store.js';
 import type { KeyEncryptionKeys } from './store-keys.js';
 
@@ -120,4 +120,25 @@ export async function peopleSharing(db: Db, kek: KeyEncryptionKeys, input: { emp
     if (rows.length > 0) found.push({ ...v, employeeIds: rows.map((r) => r.employee_id) });
   }
   return found;
+}
+
+export type StoredSnapshot = { employeeId: string; status: IdentityStatus | null; snapshot: WorkerSnapshot };
+
+/**
+ * The stored snapshots of everyone, a batch at a time in employee id order (those after `after`):
+ * for what looks at every identity (reconciliation). One query per batch, keys unwrapped here;
+ * people without a snapshot or whose key was shredded are skipped.
+ */
+export async function storedSnapshots(db: Db, kek: KeyEncryptionKeys, input: { after?: string; limit: number }): Promise<StoredSnapshot[]> {
+  const { rows } = await db.query<{ employee_id: string; person_id: string; status: IdentityStatus | null; attributes: Buffer; kek_id: string; wrapped_key: Buffer }>(
+    `select i.employee_id, i.person_id, i.status, i.attributes, k.kek_id, k.wrapped_key
+       from identities i join person_keys k using (person_id)
+      where i.attributes is not null and ($1::text is null or i.employee_id > $1)
+      order by i.employee_id limit $2`,
+    [input.after ?? null, input.limit],
+  );
+  return rows.map((r) => {
+    const person = { personId: r.person_id, key: unwrap(kek, r.person_id, r.kek_id, r.wrapped_key) };
+    return { employeeId: r.employee_id, status: r.status, snapshot: workerSnapshotSchema.parse(openJson(person, attributesContext, r.attributes)) };
+  });
 }

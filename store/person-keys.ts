@@ -17,7 +17,8 @@ function requireKek(kek: KeyEncryptionKeys | undefined): KeyEncryptionKeys {
 
 const wrapContext = (personId: string): string => `person-key:${personId}`;
 
-function unwrap(kek: KeyEncryptionKeys, personId: string, kekId: string, wrapped: Buffer): Buffer {
+/** A person's data key from its stored, wrapped form (for readers that fetch many rows at once). */
+export function unwrap(kek: KeyEncryptionKeys, personId: string, kekId: string, wrapped: Buffer): Buffer {
   const key = kek.keys.get(kekId);
   if (!key) throw new KeyConfigError(`person keys are wrapped by KEK ${kekId}, which is not configured (PROVISIONER_STORE_KEK)`);
   return open(key, wrapped, wrapContext(personId));

@@ -37,8 +37,8 @@ export type StepGate = { changeId: string; eventId: string; policyVersion: strin
 /** When the person is planned again though nothing arrives (a prehire window opens), and why. */
 export type Wake = { at: string; reason: string; changeId: string };
 
-/** Work from access requests, queued like HR events. */
-export type RequestWork = { kind: 'grant'; grant: AccessGranted } | { kind: 'revoke'; revoke: AccessRevocationRequested };
+/** Work from access requests and re-evaluations, queued like HR events. */
+export type RequestWork = { kind: 'grant'; grant: AccessGranted } | { kind: 'revoke'; revoke: AccessRevocationRequested } | { kind: 'reevaluate'; reevaluation: ReevaluationRequest };
 
 export type IdentityState = {
   employeeId: string;
@@ -84,6 +84,16 @@ export const retryRequested = defineSignal<[RetryRequest]>('retryRequested');
 /** An operator accepts the held snapshot as the person's new sequence baseline (after an HRIS renumbering). */
 export type ResequenceRequest = { operator: string; reason?: string };
 export const resequenceRequested = defineSignal<[ResequenceRequest]>('resequenceRequested');
+
+/**
+ * Plan the person again now, from their newest snapshot and what the applications hold: a
+ * reconciliation found drift in their accounts, or a new policy version changes what they should
+ * have. The change goes through the person's workflow like an HR event's (ordering, approvals, the
+ * fence, the saga, the audit); `source` is the feed the fence counts it under (`reconcile/<app>`,
+ * `policy/<version>`), `requestId` makes a repeated ask harmless.
+ */
+export type ReevaluationRequest = { requestId: string; source: string; reason: string };
+export const reevaluationRequested = defineSignal<[ReevaluationRequest]>('reevaluationRequested');
 
 export const getState = defineQuery<IdentityState>('getState');
 

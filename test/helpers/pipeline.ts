@@ -10,6 +10,7 @@ import type { Behaviour } from '../../targets/profiles.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
 import { grantSweepScheduleId } from '../../runtime/grant-sweep-schedule.js';
+import { deleteReconcileSchedules } from '../../runtime/reconcile-schedules.js';
 import { createProvisioningWorker, loadPolicyOrThrow, type ProvisioningWorker } from '../../runtime/worker.js';
 import { ensurePolicyEntitlements } from '../../activities/entitlement-sync.js';
 import { openStore, type Store } from '../../store/index.js';
@@ -68,6 +69,11 @@ export type PipelineOptions = {
   config?: Config;
   /** Serve the test apps over HTTPS. */
   https?: PipelineHttps;
+  /**
+   * Keep the reconciliation schedules the worker creates (default: deleted at once, so an hourly
+   * run never lands in another test's audit counts).
+   */
+  reconcileSchedules?: boolean;
 };
 
 export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
@@ -103,7 +109,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const connectorConfigs = apps.map((app, i) => connectorConfigOf(app, names[i]!, https));
   const policy = loadPolicyOrThrow(cfg.policy.dir);
   const store = await openStore(cfg, { migrate: true, createKeys: true, logger: log });
-  const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, connectorConfigs, policy, store });
+  const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, connectorConfigs, policy, store, reconcileSchedules: options.reconcileSchedules ?? false });
   let worker = await startWorker();
   await ensurePolicyEntitlements(policy, worker.connectors);
   const ingress = await startIngress(cfg, log, { taskQueue, groupId: uniqueName('ingress'), itsm: { store } });
@@ -145,6 +151,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
         await ingress.client.workflow.getHandle(wf.workflowId, wf.runId).terminate('integration test finished').catch(() => undefined);
       }
       await ingress.client.schedule.getHandle(grantSweepScheduleId(taskQueue)).delete().catch(() => undefined);
+      await deleteReconcileSchedules(ingress.client, taskQueue).catch(() => undefined);
       await ingress.shutdown();
       await worker.shutdown();
       await Promise.all(apps.map((app) => app.close()));

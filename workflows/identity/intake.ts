@@ -4,12 +4,12 @@ import { patched, setHandler } from '@temporalio/workflow';
 import { handleApprovals } from '../approval-handlers.js';
 import { accessGranted, accessRevocationRequested } from '../approval-messages.js';
 import { fenceDecision } from '../fence-messages.js';
-import { getState, hrEventReceived, resequenceRequested, retryRequested, type RequestWork } from '../messages.js';
+import { getState, hrEventReceived, reevaluationRequested, resequenceRequested, retryRequested, type RequestWork } from '../messages.js';
 import { converge } from './converge.js';
 import { accountsAwaitingApproval } from './dated.js';
 import { finish } from './outcomes.js';
 import { retryChange, retryOptions, sequenceBaseline } from './retry.js';
-import { hrChange, remember, type Identity } from './state.js';
+import { hrChange, reevaluationKey, remember, type Identity } from './state.js';
 
 /** Registers the workflow's signal, query and update handlers; they queue work for the main loop. */
 export function listen(id: Identity): void {
@@ -47,6 +47,12 @@ export function listen(id: Identity): void {
   });
   setHandler(resequenceRequested, () => {
     if (id.held) id.resequenceRequested = true;
+  });
+  // A reconciliation's or a policy rollout's ask to plan the person again; a repeated ask is harmless.
+  setHandler(reevaluationRequested, (reevaluation) => {
+    const key = reevaluationKey(reevaluation.requestId);
+    if (id.recentEventIds.includes(key) || id.requests.some((r) => r.kind === 'reevaluate' && r.reevaluation.requestId === reevaluation.requestId)) return;
+    id.requests.push({ kind: 'reevaluate', reevaluation });
   });
 }
 

@@ -7,7 +7,7 @@ import type { RequestWork } from '../messages.js';
 import { checkRequestGrant, endRequestGrants, recordRequestGrant } from './activities.js';
 import { finish } from './outcomes.js';
 import { converge } from './converge.js';
-import { remember, type Identity } from './state.js';
+import { reevaluationKey, remember, type Identity } from './state.js';
 
 /** When the first time-bound grant ends, if any. */
 export function nextExpiry(id: Identity): number | undefined {
@@ -33,6 +33,12 @@ export async function takeRequest(id: Identity, work: RequestWork): Promise<void
     await recordRequestGrant({ employeeId, ticketId: grant.ticketId, eventId: grant.eventId, app: grant.app, entitlementId: grant.entitlementId, approvalIds: grant.approvalIds, ...(grant.expiresAt ? { expiresAt: grant.expiresAt } : {}) });
     if (grant.expiresAt) state.grants = [...(state.grants ?? []).filter((g) => g.ticketId !== grant.ticketId), { ticketId: grant.ticketId, app: grant.app, entitlementId: grant.entitlementId, expiresAt: grant.expiresAt }];
     await converge(id, { ...base, changeId: `grant/${grant.ticketId}`, eventId: grant.eventId, eventType: 'itsm.access.requested', ticketId: grant.ticketId });
+  } else if (work.kind === 'reevaluate') {
+    // Planned on the newest snapshot, like a grant: only an HR snapshot moves the sequence.
+    const { reevaluation } = work;
+    const key = reevaluationKey(reevaluation.requestId);
+    remember(id, key);
+    await converge(id, { ...base, source: reevaluation.source, changeId: key, eventId: key, eventType: 'provisioner.reevaluation.requested' });
   } else {
     const { revoke } = work;
     remember(id, revoke.eventId);

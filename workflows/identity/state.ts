@@ -56,6 +56,9 @@ export type Change = {
   ticketId?: string;
 };
 
+/** The change id (and remembered event id) of a re-evaluation. */
+export const reevaluationKey = (requestId: string) => `reevaluate/${requestId}`;
+
 export const hrChange = (event: HrEventReceived): Change => ({ changeId: event.eventId, eventId: event.eventId, eventType: event.type, source: event.source, sequence: event.snapshot.sequence, snapshot: event.snapshot });
 
 /** The person's workflow as it starts, or as the previous run carried it over. */

@@ -1,0 +1,359 @@
+// The reconciliation's activities (workflows/reconcile-application.ts):
+//   startReconcileRun          the run's row, and the application's settings in force;
+//   listApplicationAccounts    the listing, page by page into PostgreSQL, on the application's own
+//                              (rate-limited) queue, heartbeating; after a lost worker it resumes
+//                              after the last page it stored;
+//   recordListingFailure       a listing that failed for good: the run goes on without removals;
+//   compareApplicationListing  every identity's desired state against the listing: drift stored,
+//                              each new finding audited once, resolved ones audited, the safety
+//                              rules applied, and what the run may do about each finding decided;
+//   disableOrphanAccount       one orphan disabled (never deleted), between its audit records;
+//   finishReconcileRun         the run's counts and outcome.
+// The listing keeps personal values out of clear text: correlation values and mapped attributes
+// are stored as keyed digests (store/blind-index.ts), and compared as digests.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Account, Connector } from '../connectors/contract.js';
+import { can } from '../connectors/contract.js';
+import type { Logger } from '../observability/logger.js';
+import { normalizeValue } from '../policy/attribute-map.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { classifyDrift, countByKind, type DriftKind } from '../policy/drift.js';
+import { decide, type OrphanToDisable, type Reevaluation } from '../policy/reconcile-remediation.js';
+import type { Grant } from '../policy/evaluator.js';
+import type { Identity } from '../policy/identity.js';
+import { desiredAccounts, type ReconcilePerson } from '../policy/reconcile-desired.js';
+import { removalBlocks, type RemovalBlock } from '../policy/reconcile-safety.js';
+import { reconcileSettings, type ReconcileSettings } from '../schemas/reconcile.js';
+import { equalityDigester, normaliseForIndex } from '../store/blind-index.js';
+import { liveGrantsOfEveryone } from '../store/grants.js';
+import { storedSnapshots } from '../store/identities.js';
+import type { Store } from '../store/index.js';
+import {
+  createRun,
+  finishListing,
+  finishRun,
+  getRun,
+  lastListedPage,
+  previousCompleteListing,
+  readListing,
+  setFindingRemediation,
+  setRunStatus,
+  storeFindings,
+  storePage,
+  updateOpenFindings,
+  type StoredAccount,
+} from '../store/reconcile.js';
+import { requestReevaluation } from '../clients/identity.js';
+import type { ApplicationModeReader } from './application-modes.js';
+import { activityWorkflowId, callContext } from './call-context.js';
+import type { EntitlementCatalog } from './entitlement-catalog.js';
+import { atBoundary } from './failures.js';
+import { asPolicyGrant } from './plan.js';
+
+export const RECONCILE_ACTOR = { type: 'system' as const, id: 'reconcile' };
+
+/** The fence's source for a reconciliation's removals: its own feed, with its own budget. */
+export const reconcileSource = (app: string) => `reconcile/${app}`;
+
+export type ReconcileDeps = {
+  policy: () => CompiledPolicy;
+  connectors: ReadonlyMap<string, Connector>;
+  catalog: EntitlementCatalog;
+  store: Store;
+  logger: Logger;
+  modes: ApplicationModeReader;
+};
+
+export type StartRunInput = { runId: string; app: string; dryRun: boolean };
+export type ListingInput = { runId: string; app: string; pageSize: number };
+export type ListingResult = { pages: number; accounts: number; complete: true; reportedTotal?: number };
+/** Where a listing stands, sent with each heartbeat (what the Temporal UI shows of a running listing). */
+export type ListingProgress = { page: number; accounts: number };
+
+
+export type CompareResult = {
+  counts: Record<DriftKind, number>;
+  /** Why the run's removals stopped (empty: they did not). */
+  blocks: RemovalBlock[];
+  /** People whose identity workflow is asked to re-evaluate them (remediation `fix`). */
+  reevaluate: Reevaluation[];
+  /** Orphans to disable (remediation `disable-orphans`), after the fence. */
+  disable: OrphanToDisable[];
+  policyVersion: string;
+  /** Findings first seen by this run (audited now) and findings resolved since the last. */
+  opened: number;
+  resolved: number;
+};
+
+export type FinishRunInput = {
+  runId: string;
+  status: 'completed' | 'failed';
+  counts: Record<DriftKind, number>;
+  blocks: RemovalBlock[];
+  remediation: Record<string, number>;
+};
+
+const PEOPLE_BATCH = 2000;
+const AUDIT_PARALLEL = 100;
+
+export function createReconcileActivities(deps: ReconcileDeps) {
+  const { store, connectors, catalog, logger } = deps;
+  const kek = () => {
+    if (!store.keys.kek) throw ApplicationFailure.create({ type: 'KeyConfigError', message: 'no store key-encryption key: the listing cannot be stored without its digests (PROVISIONER_STORE_KEK)', nonRetryable: true });
+    return store.keys.kek;
+  };
+  const digests = () => {
+    const k = kek();
+    const userName = equalityDigester(k, 'reconcile userName');
+    const email = equalityDigester(k, 'reconcile email');
+    const attribute = equalityDigester(k, 'reconcile attribute');
+    return {
+      correlation: (kind: 'userName' | 'email', value: string) => (kind === 'userName' ? userName : email)(normaliseForIndex(value)),
+      attribute: (name: string, value: string) => attribute(`${name}\u0000${value}`),
+    };
+  };
+  const settingsOf = (policy: CompiledPolicy, app: string): ReconcileSettings => {
+    const decl = policy.applications.get(app);
+    if (!decl) throw ApplicationFailure.create({ type: 'UnknownApplication', message: `the policy in force has no application ${app}`, nonRetryable: true });
+    return reconcileSettings(policy.model.reconcile, decl.reconcile);
+  };
+
+  async function toStored(app: string, a: Account, digest: ReturnType<typeof digests>, call: ReturnType<typeof callContext>): Promise<StoredAccount> {
+    const names = a.entitlementsUnknown === undefined && a.entitlements ? await catalog.namesOf(app, a.entitlements, call) : undefined;
+    let attributeDigests: Record<string, string> | undefined;
+    if (a.attributes) {
+      attributeDigests = {};
+      for (const [name, value] of Object.entries(a.attributes)) {
+        const v = normalizeValue(value);
+        if (v !== null) attributeDigests[name] = digest.attribute(name, v);
+      }
+    }
+    return {
+      accountId: a.id,
+      ...(a.externalId ? { externalId: a.externalId } : {}),
+      active: a.active,
+      ...(names ? { entitlements: names } : {}),
+      ...(a.entitlementsUnknown !== undefined ? { entitlementsUnknown: a.entitlementsUnknown } : {}),
+      ...(a.userName ? { userNameDigest: digest.correlation('userName', a.userName) } : {}),
+      ...(a.email ? { emailDigest: digest.correlation('email', a.email) } : {}),
+      ...(attributeDigests ? { attributeDigests } : {}),
+    };
+  }
+
+  /** Everyone the store knows, with their approved grants and (from the listing) what they hold now. */
+  async function* people(listedEntitlements: ReadonlyMap<string, string[]>, app: string): AsyncGenerator<ReconcilePerson[]> {
+    const grants = new Map<string, Grant[]>();
+    for (const g of await liveGrantsOfEveryone(store.pool)) {
+      const list = grants.get(g.employeeId) ?? [];
+      list.push(asPolicyGrant(g));
+      grants.set(g.employeeId, list);
+    }
+    let after: string | undefined;
+    for (;;) {
+      const batch = await storedSnapshots(store.pool, kek(), { ...(after !== undefined ? { after } : {}), limit: PEOPLE_BATCH });
+      if (batch.length === 0) return;
+      after = batch[batch.length - 1]!.employeeId;
+      Context.current().heartbeat();
+      yield batch.map((p) => ({
+        identity: p.snapshot as Identity,
+        grants: grants.get(p.employeeId) ?? [],
+        current: (listedEntitlements.get(p.employeeId.toUpperCase()) ?? []).map((id) => `${app}:${id}`),
+      }));
+    }
+  }
+
+  return {
+    /** Starts the run's record (a retry is a no-op) and returns the application's settings in force. */
+    async startReconcileRun(input: StartRunInput): Promise<ReconcileSettings & { policyVersion: string }> {
+      const policy = deps.policy();
+      const settings = settingsOf(policy, input.app);
+      if (!connectors.has(input.app)) throw ApplicationFailure.create({ type: 'UnknownApplication', message: `no connector serves ${input.app}: nothing to list`, nonRetryable: true });
+      await createRun(store.pool, { ...input, policyVersion: policy.version });
+      return { ...settings, policyVersion: policy.version };
+    },
+
+    /**
+     * Lists the application's accounts page by page into the store, on the application's queue.
+     * Resumes after the last page it stored (a worker lost mid-listing), heartbeating each page.
+     */
+    async listApplicationAccounts(input: ListingInput): Promise<ListingResult> {
+      const { runId, app } = input;
+      const connector = connectors.get(app);
+      if (!connector || !can(connector, 'list-accounts')) throw ApplicationFailure.create({ type: 'InvalidRequestError', message: `${app} cannot list its accounts`, nonRetryable: true });
+      const ctx = Context.current();
+      const digest = digests();
+      const last = await lastListedPage(store.pool, runId);
+      let page = last ? last.pageNo + 1 : 0;
+      let accounts = last?.accounts ?? 0;
+      let cursor = last ? (last.nextCursor ?? undefined) : undefined;
+      let reportedTotal: number | undefined;
+      if (last) logger.info({ runId, app, resumeAt: page, attempt: ctx.info.attempt }, 'reconcile: listing resumes after its last stored page');
+      if (last && last.nextCursor === null) return { pages: page, accounts, complete: true };
+      for (;;) {
+        ctx.heartbeat({ page, accounts } satisfies ListingProgress);
+        const call = callContext(`${runId}/list/${page}`);
+        const listed = await atBoundary(() => connector.listAccounts({ ...(cursor !== undefined ? { cursor } : {}), pageSize: input.pageSize }, call));
+        const stored: StoredAccount[] = [];
+        for (const a of listed.items) {
+          stored.push(await toStored(app, a, digest, call));
+          ctx.heartbeat({ page, accounts: accounts + stored.length } satisfies ListingProgress);
+        }
+        await storePage(store.pool, { runId, pageNo: page, ...(cursor !== undefined ? { cursor } : {}), ...(listed.next !== undefined ? { nextCursor: listed.next } : {}), accounts: stored });
+        accounts += stored.length;
+        reportedTotal = listed.total;
+        page += 1;
+        if (listed.next === undefined) break;
+        cursor = listed.next;
+        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      }
+      return { pages: page, accounts, complete: true, ...(reportedTotal !== undefined ? { reportedTotal } : {}) };
+    },
+
+    /** Closes the listing: complete (with the application's own count) or failed (why). */
+    async recordListingEnd(input: { runId: string; complete: boolean; failure?: string; reportedTotal?: number }): Promise<void> {
+      await finishListing(store.pool, input.runId, {
+        complete: input.complete,
+        ...(input.failure !== undefined ? { failure: input.failure.slice(0, 1000) } : {}),
+        ...(input.reportedTotal !== undefined ? { reportedTotal: input.reportedTotal } : {}),
+      });
+    },
+
+    /**
+     * Compares the listing with every identity's desired state: stores the drift, audits each new
+     * finding once (and each resolved one), applies the safety rules, and decides per finding what
+     * the run does (a dry run decides the same and says `would`).
+     */
+    async compareApplicationListing(input: { runId: string; app: string; dryRun: boolean }): Promise<CompareResult> {
+      const { runId, app, dryRun } = input;
+      const policy = deps.policy();
+      const settings = settingsOf(policy, app);
+      const decl = policy.applications.get(app)!;
+      const run = await getRun(store.pool, runId);
+      if (!run) throw ApplicationFailure.create({ type: 'UnknownRun', message: `no reconciliation run ${runId} in the store`, nonRetryable: true });
+      const listed = await readListing(store.pool, runId);
+      const previousAccounts = await previousCompleteListing(store.pool, app, runId);
+      const blocks = removalBlocks({
+        listing: { accounts: run.accounts, complete: run.listingComplete, ...(run.listingFailure ? { failure: run.listingFailure } : {}), ...(run.reportedTotal !== null ? { reportedTotal: run.reportedTotal } : {}), entitlementsUnknown: run.entitlementsUnknown },
+        ...(previousAccounts !== undefined ? { previousAccounts } : {}),
+        maxShrink: settings.maxShrink,
+      });
+
+      const held = new Map<string, string[]>();
+      for (const a of listed) if (a.externalId && a.entitlements) held.set(a.externalId.toUpperCase(), a.entitlements);
+      const digest = digests();
+      const now = new Date().toISOString();
+      const desired = [];
+      for await (const batch of people(held, app)) desired.push(...desiredAccounts(policy, { app, people: batch, now, digest }));
+      const managedEntitlements = new Set(decl.entitlements.map((e) => e.id));
+      const findings = classifyDrift({ app, desired, listed, ...(decl.correlation ? { correlation: decl.correlation } : {}), managedEntitlements });
+      const decided = decide(findings, settings, blocks, new Map(listed.map((a) => [a.id, a])), dryRun);
+      await storeFindings(store.pool, runId, decided.stored);
+
+      let opened = 0;
+      let resolved = 0;
+      if (!dryRun) {
+        const open = await updateOpenFindings(store.pool, { app, runId, findings: decided.stored, complete: run.listingComplete });
+        const byKey = new Map(decided.stored.map((f) => [f.key, f]));
+        const entries = [
+          ...open.opened.map((key) => byKey.get(key)!).map((f) => ({
+            actor: RECONCILE_ACTOR,
+            action: 'drift.found',
+            reason: `${f.kind} in ${app}${f.entitlementId ? ` (${f.entitlementId})` : ''}${f.attribute ? ` (attribute ${f.attribute})` : ''}; remediation: ${f.remediation}`,
+            workflowId: runId,
+            policyVersion: policy.version,
+            ...(f.employeeId ? { subject: { employeeId: f.employeeId } } : {}),
+            changes: [{ op: f.kind, app, ...(f.entitlementId ? { entitlement: f.entitlementId } : {}), ...(f.attribute ? { fields: [f.attribute] } : {}), ...(f.employeeId && f.accountId ? { account: f.accountId } : {}) }],
+            idempotencyKey: `drift/${app}/${f.key}/found/${runId}`,
+          })),
+          ...open.resolved.map((r) => ({
+            actor: RECONCILE_ACTOR,
+            action: 'drift.resolved',
+            reason: `${r.kind} in ${app} is no longer found by a complete listing`,
+            workflowId: runId,
+            policyVersion: policy.version,
+            changes: [{ op: r.kind, app }],
+            idempotencyKey: `drift/${app}/${r.key}/resolved/${runId}`,
+          })),
+        ];
+        for (let i = 0; i < entries.length; i += AUDIT_PARALLEL) {
+          await Promise.all(entries.slice(i, i + AUDIT_PARALLEL).map((e) => store.audit(e)));
+          Context.current().heartbeat();
+        }
+        opened = open.opened.length;
+        resolved = open.resolved.length;
+      }
+      await setRunStatus(store.pool, runId, 'remediating');
+      const counts = countByKind(findings);
+      logger.info({ runId, app, dryRun, accounts: listed.length, counts, blocks: blocks.map((b) => b.rule), opened, resolved }, 'reconcile: drift classified');
+      return { counts, blocks, reevaluate: decided.reevaluate, disable: decided.disable, policyVersion: policy.version, opened, resolved };
+    },
+
+    /**
+     * Asks the person's identity workflow (started if it is not running) to plan them again: the
+     * remediation `fix`. The source `reconcile/<app>` makes the fence count what it removes as
+     * the reconciliation's feed; the request id (run and person) makes a retry a no-op.
+     */
+    async askIdentityToReevaluate(input: { runId: string; app: string; employeeId: string; kinds: DriftKind[] }): Promise<'asked'> {
+      const { runId, app, employeeId } = input;
+      const { taskQueue } = Context.current().info;
+      await store.audit({
+        actor: RECONCILE_ACTOR,
+        action: 'drift.fix-requested',
+        reason: `reconciliation of ${app} asks for a re-evaluation: ${input.kinds.join(', ')}`,
+        workflowId: runId,
+        subject: { employeeId },
+        changes: input.kinds.map((k) => ({ op: k, app })),
+        idempotencyKey: `${runId}/fix/${employeeId}`,
+      });
+      await requestReevaluation(Context.current().client, taskQueue, employeeId, { requestId: `${runId}/${employeeId}`, source: reconcileSource(app), reason: `drift in ${app}: ${input.kinds.join(', ')}` });
+      return 'asked';
+    },
+
+    /** Records what the run did about findings (after the fence, or a failed disable). */
+    async recordRemediation(input: { runId: string; keys: string[]; remediation: string }): Promise<void> {
+      await setFindingRemediation(store.pool, input.runId, input.keys, input.remediation.slice(0, 500));
+    },
+
+    /** Disables one orphan account (never deletes it), between its audit records; plan-only applications are not called. */
+    async disableOrphanAccount(input: { runId: string; orphan: OrphanToDisable }): Promise<'applied' | 'already-in-state' | 'planned' | 'gone'> {
+      const { runId, orphan } = input;
+      const { app } = orphan.account;
+      const workflowId = activityWorkflowId();
+      const change = { op: 'disableAccount', app };
+      const base = { actor: RECONCILE_ACTOR, workflowId, reason: `orphan account ${orphan.account.id} in ${app}: no identity correlates (remediation disable-orphans)` };
+      if (await deps.modes.isPlanOnly(app)) {
+        await store.audit({ ...base, action: 'step.planned', changes: [{ ...change, outcome: 'planned' }], idempotencyKey: `${runId}/disable/${orphan.key}#planned` });
+        return 'planned';
+      }
+      const connector = connectors.get(app);
+      if (!connector || !can(connector, 'disable')) throw ApplicationFailure.create({ type: 'InvalidRequestError', message: `${app} cannot disable accounts`, nonRetryable: true });
+      const call = callContext(`${runId}/disable/${orphan.key}`);
+      return atBoundary(() =>
+        store.step(
+          {
+            key: call.idempotencyKey,
+            intent: { ...base, action: 'step.requested', changes: [change] },
+            done: (r: string) => ({ ...base, action: 'step.completed', changes: [{ ...change, outcome: r }] }),
+            failed: (err) => ({ ...base, action: 'step.failed', reason: `disableAccount of an orphan failed: ${err instanceof Error ? err.name : 'error'}`, changes: [{ ...change, outcome: 'failed' }] }),
+          },
+          async () => {
+            try {
+              return (await connector.disableAccount({ account: orphan.account }, call)).status;
+            } catch (err) {
+              if ((err as Error).name === 'NotFoundError') return 'gone' as const;
+              throw err;
+            }
+          },
+        ),
+      );
+    },
+
+    /** Ends the run with its counts, why its removals stopped, and what it did. */
+    async finishReconcileRun(input: FinishRunInput): Promise<void> {
+      await finishRun(store.pool, input.runId, { status: input.status, counts: input.counts, removalsBlocked: input.blocks, remediation: input.remediation });
+    },
+  };
+}
+
+export type ReconcileActivities = ReturnType<typeof createReconcileActivities>;
