@@ -3,11 +3,11 @@
 // cannot see (references, cycles, CEL conditions). Objects are strict: a misspelt key is an error,
 // not a silently ignored setting.
 import { z } from 'zod';
-import { DURATION_HINT, isDuration, isWithinMaxDuration, MAX_DURATION_HINT } from './durations.js';
+import { durationSchema } from './duration-schema.js';
 import { employeeIdSchema } from './events.js';
+import { applicationQuarantineSchema, quarantineSchema, type Quarantine } from './quarantine.js';
 
-/** An ISO 8601 duration that parses (P7D, PT15M, P1Y6M, P2W), of at most MAX_DURATION. */
-export const durationSchema = z.string().refine(isDuration, { message: DURATION_HINT }).refine(isWithinMaxDuration, { message: MAX_DURATION_HINT });
+export { durationSchema };
 
 /** Ids of roles, rules, approval rules, groups: lower-case, digits, `.`, `_`, `-`. */
 export const idSchema = z
@@ -185,6 +185,8 @@ export const applicationSchema = z.strictObject({
   attributes: z.record(z.string(), z.string().min(1)).optional(),
   /** A changed userName (SCIM) or uid (LDAP): renamed, or left for a human (the default). */
   rename: z.enum(['allowed', 'action-required']).optional(),
+  /** Quarantine settings of this application (schemas/quarantine.ts); absent fields: the top-level `quarantine`. */
+  quarantine: applicationQuarantineSchema.optional(),
 });
 export type ApplicationDecl = z.infer<typeof applicationSchema>;
 
@@ -306,6 +308,7 @@ export const policyFileSchema = z.strictObject({
   approvals: z.array(approvalRuleSchema).optional(),
   fencing: fencingSchema.optional(),
   lifecycle: lifecycleSchema.optional(),
+  quarantine: quarantineSchema.optional(),
 });
 export type PolicyFile = z.infer<typeof policyFileSchema>;
 
@@ -324,9 +327,9 @@ export const sectionItemSchemas = {
 } satisfies Record<ListSection, z.ZodType>;
 
 /** The sections at most one file may hold. */
-export const singleSections = ['fencing', 'lifecycle'] as const;
+export const singleSections = ['fencing', 'lifecycle', 'quarantine'] as const;
 export type SingleSection = (typeof singleSections)[number];
-export const singleSectionSchemas = { fencing: fencingSchema, lifecycle: lifecycleSchema } satisfies Record<SingleSection, z.ZodType>;
+export const singleSectionSchemas = { fencing: fencingSchema, lifecycle: lifecycleSchema, quarantine: quarantineSchema } satisfies Record<SingleSection, z.ZodType>;
 
 /** The whole policy: every file's sections merged, with defaults for what no file sets. */
 export type PolicyModel = {
@@ -340,4 +343,5 @@ export type PolicyModel = {
   approvals: ApprovalRule[];
   fencing: Fencing;
   lifecycle: Lifecycle;
+  quarantine: Quarantine;
 };
