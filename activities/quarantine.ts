@@ -66,7 +66,8 @@ export function createQuarantine(deps: QuarantineDeps) {
       } catch (err) {
         if (!countsTowardQuarantine(err)) throw err;
         const s = settings(app);
-        const errorType = err instanceof Error ? err.name : 'Error';
+        // The class, never the message (it can name a person): a failure the boundary converted keeps it as its type.
+        const errorType = err instanceof ApplicationFailure ? (err.type ?? err.name) : err instanceof Error ? err.name : 'Error';
         const recorded = await recordApplicationFailure(store, { app, errorType, failures: s.failures, window: s.window, windowMs: s.windowMs });
         if (!recorded.quarantined) throw err;
         cache.set(app, { at: Date.now(), state: 'quarantined' });

@@ -197,6 +197,10 @@ export const routeRoles = {
   'GET /applications': ['operator', 'auditor', 'admin'],
   'POST /applications/:app/arm': ['operator', 'admin'],
   'POST /applications/:app/disarm': ['operator', 'admin'],
+  // Quarantined applications; holding or releasing one is an operator's decision, taken as the caller.
+  'GET /quarantine': ['operator', 'auditor', 'admin'],
+  'POST /quarantine/:app/hold': ['operator', 'admin'],
+  'POST /quarantine/:app/release': ['operator', 'admin'],
 } as const satisfies Record<string, readonly ApiRole[]>;
 
 export type RouteKey = keyof typeof routeRoles;
