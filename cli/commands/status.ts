@@ -33,6 +33,7 @@ async function systemStatus(cfg: Config): Promise<boolean> {
   say(formatStatus(servers));
   const apps = await appsStatus({ ...appsOptions(cfg), log: () => undefined }).catch(() => []);
   if (apps.length > 0) say(formatAppsStatus(apps));
+  if (servers.find((s) => s.name === 'postgres')?.healthy) for (const line of await quarantineLines(cfg)) say(line);
   if (servers.find((s) => s.name === 'temporal')?.healthy) {
     const fence = await withClient(cfg, (client) => fenceState(client, cfg.temporal.taskQueue));
     const open = fence?.batches.filter((b) => b.status === 'open') ?? [];
@@ -42,7 +43,6 @@ async function systemStatus(cfg: Config): Promise<boolean> {
         : `fence     HOLDING ${open.length} batch(es), ${fence!.held.length} people: ${open.map((b) => `${b.batchId} (${b.reasons.join('; ')})`).join(', ')}; see \`provisioner fence list\``,
     );
   }
-  if (servers.find((s) => s.name === 'postgres')?.healthy) for (const line of await quarantineLines(cfg)) say(line);
   say(`Temporal UI ${temporalUiUrl(cfg)}`);
   return servers.every((s) => s.healthy) && apps.every((a) => a.healthy);
 }
