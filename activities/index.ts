@@ -4,6 +4,7 @@
 // requests' and approval gates' bookkeeping (approvals.ts). Every change to a target goes through
 // the store's audited step: the intent is recorded before the connector is called, and nothing is
 // called when it cannot be recorded (fail closed).
+import type { Client } from '@temporalio/client';
 import type { Connector } from '../connectors/contract.js';
 import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
@@ -17,6 +18,7 @@ import { createPlanActivities } from './plan.js';
 import { createPublishActivities } from './publish.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createRecordActivities } from './record.js';
+import { createQuarantine } from './quarantine.js';
 import { createStepActivities } from './steps.js';
 
 export type ActivityDeps = {
@@ -34,6 +36,8 @@ export type ActivityDeps = {
   safety?: { planOnly: readonly string[]; populationEstimate?: number };
   /** Which applications are plan-only now (default: config `safety.planOnly` overridden by the store's modes, re-read every 2 s). */
   applicationModes?: ApplicationModeReader;
+  /** The worker's Temporal client and base queue: quarantine probes are started and waiting workflows woken with it. */
+  temporal?: { client: Client; taskQueue: string };
 };
 
 export function createActivities(deps: ActivityDeps) {
@@ -43,10 +47,13 @@ export function createActivities(deps: ActivityDeps) {
   const modes = deps.applicationModes ?? createApplicationModeReader({ db: store.pool, planOnly: deps.safety?.planOnly ?? [], logger });
   const catalog = new EntitlementCatalog(connectors);
   const populationEstimate = deps.safety?.populationEstimate;
+  // Quarantined applications are not called; retryable failures count toward their quarantine (activities/quarantine.ts).
+  const quarantine = createQuarantine({ policy, store, logger, connectors, ...(deps.temporal ? { temporal: deps.temporal } : {}) });
   return {
     ...createApprovalActivities({ policy, connectors, store, logger, catalog }),
-    ...createPlanActivities({ policy, connectors, catalog, store, logger }),
-    ...createStepActivities({ connectors, catalog, store, logger, modes }),
+    ...createPlanActivities({ policy, connectors, catalog, store, logger, quarantine: quarantine.guard }),
+    ...createStepActivities({ connectors, catalog, store, logger, modes, quarantine: quarantine.guard }),
+    ...quarantine.activities,
     ...createFenceActivities({ policy, store, logger, ...(populationEstimate !== undefined ? { populationEstimate } : {}) }),
     ...createRecordActivities({ store }),
     ...createPublishActivities(deps),

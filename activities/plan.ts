@@ -25,6 +25,7 @@ import { applicationsToRead, readActualAccount, readActualAccounts } from './act
 import { duplicatesOf } from './duplicates.js';
 import { readManagerAccounts } from './manager-accounts.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
+import type { QuarantineGuard } from './quarantine.js';
 import type { PlanChangeInput, PlannedChange, ApplicationsToRead, ReadAccountInput } from './lifecycle-types.js';
 import { IDENTITY_WORKFLOW_ACTOR as SYSTEM } from './lifecycle-types.js';
 
@@ -77,6 +78,8 @@ export type PlanActivityDeps = {
   catalog: EntitlementCatalog;
   store: Store;
   logger: Logger;
+  /** A quarantined application is not read (activities/quarantine.ts). */
+  quarantine?: QuarantineGuard;
 };
 
 export function createPlanActivities(deps: PlanActivityDeps) {
@@ -120,7 +123,8 @@ export function createPlanActivities(deps: PlanActivityDeps) {
 
     /** The person's account in one application as it reports it (runs on the application's task queue). */
     async readAccount(input: ReadAccountInput): Promise<ActualAccount | null> {
-      return readActualAccount(deps.connectors, deps.catalog, input.app, input.employeeId, callContext(input.idempotencyKey));
+      const read = () => readActualAccount(deps.connectors, deps.catalog, input.app, input.employeeId, callContext(input.idempotencyKey));
+      return deps.quarantine ? deps.quarantine.run(input.app, read) : read();
     },
 
     /** Plans the change on `actual` (read through the applications' queues), or, for older histories, on what it reads itself. */

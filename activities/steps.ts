@@ -17,6 +17,7 @@ import { readActualAccount } from './actual-accounts.js';
 import type { ApplicationModeReader } from './application-modes.js';
 import { activityWorkflowId, callContext } from './call-context.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
+import type { QuarantineGuard } from './quarantine.js';
 import { atBoundary } from './failures.js';
 import type { ApplyStepInput, StepResult, UndoStepInput } from './lifecycle-types.js';
 import { IDENTITY_WORKFLOW_ACTOR as SYSTEM } from './lifecycle-types.js';
@@ -28,6 +29,8 @@ export type StepActivityDeps = {
   logger: Logger;
   /** Which applications are plan-only now. */
   modes: ApplicationModeReader;
+  /** A quarantined application is not called (activities/quarantine.ts). */
+  quarantine?: QuarantineGuard;
 };
 
 /** One verb's connector call for a step: what the application answered, as the step's result. */
@@ -184,8 +187,10 @@ export function createStepActivities(deps: StepActivityDeps) {
       return { outcome: 'planned', detail };
     }
     const call = callContext(input.idempotencyKey);
+    // A quarantined application is not called (nor its intent recorded): the workflow waits for its release.
+    const guarded = <T>(fn: () => Promise<T>): Promise<T> => (deps.quarantine ? deps.quarantine.run(step.app, fn) : fn());
     const result = await atBoundary(() =>
-      store.step(
+      guarded(() => store.step(
         {
           key: input.idempotencyKey,
           intent: { ...base, action: 'step.requested', reason: step.reason, changes: [change] },
@@ -194,7 +199,7 @@ export function createStepActivities(deps: StepActivityDeps) {
           failed: (err) => ({ ...base, action: 'step.failed', reason: `${step.action} failed: ${err instanceof Error ? err.name : 'error'}`, changes: [{ ...change, outcome: 'failed' }], personal: { error: err instanceof Error ? err.message.slice(0, 2000) : String(err) } }),
         },
         () => calls[verb](input, call),
-      ),
+      )),
     );
     await remember(input, result, workflowId);
     deps.logger.info({ employeeId, workflowId, app: step.app, action: step.action, outcome: result.outcome, attempt: Context.current().info.attempt }, 'step applied');

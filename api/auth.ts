@@ -201,6 +201,10 @@ export const routeRoles = {
   'POST /reconcile/:app': ['operator', 'admin'],
   'GET /reconcile/runs': ['operator', 'auditor', 'admin'],
   'GET /drift': ['operator', 'auditor', 'admin'],
+  // Quarantined applications; holding or releasing one is an operator's decision, taken as the caller.
+  'GET /quarantine': ['operator', 'auditor', 'admin'],
+  'POST /quarantine/:app/hold': ['operator', 'admin'],
+  'POST /quarantine/:app/release': ['operator', 'admin'],
 } as const satisfies Record<string, readonly ApiRole[]>;
 
 export type RouteKey = keyof typeof routeRoles;

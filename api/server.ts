@@ -25,6 +25,7 @@ import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerFenceRoutes } from './routes/fence.js';
 import { registerIdentityRoutes } from './routes/identities.js';
 import { registerReconcileRoutes } from './routes/reconcile.js';
+import { registerQuarantineRoutes } from './routes/quarantine.js';
 import { noWorkerAnswered } from '../clients/unanswered.js';
 
 /** The setting that chooses the API's port, as error messages name it. */
@@ -220,6 +221,7 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
   registerApprovalRoutes(app, { client, store, logger: log, onRefused, queryTimeoutMs, decisionTimeoutMs });
   registerApplicationRoutes(app, { cfg, store, logger: log, onRefused });
   registerReconcileRoutes(app, { client, store, onRefused, taskQueue: cfg.temporal.taskQueue });
+  registerQuarantineRoutes(app, { client, store, logger: log, onRefused });
 
   app.use((_req, res) => sendError(res, 404, 'not-found', 'no such route'));
 

@@ -136,6 +136,7 @@ export function mergeFiles(files: readonly ValidatedFile[]): { model: PolicyMode
     fencing: singleSectionSchemas.fencing.parse({}),
     lifecycle: singleSectionSchemas.lifecycle.parse({}),
     reconcile: singleSectionSchemas.reconcile.parse({}),
+    quarantine: singleSectionSchemas.quarantine.parse({}),
   };
   const origins = Object.fromEntries(listSections.map((s) => [s, []])) as unknown as Origins;
   const firstSeen: Partial<Record<SingleSection, Origin>> = {};

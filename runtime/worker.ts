@@ -76,7 +76,7 @@ export async function createProvisioningWorker(
   const converter = dataConverter(cfg.dataDir, cfg.mode);
   const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: converter });
   const activities = {
-    ...createActivities({ policy: () => policy, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety }),
+    ...createActivities({ policy: () => policy, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety, temporal: { client, taskQueue } }),
     ...createGrantSweepActivities({ store, client }),
   };
   const worker = await Worker.create({

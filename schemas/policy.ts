@@ -3,12 +3,12 @@
 // cannot see (references, cycles, CEL conditions). Objects are strict: a misspelt key is an error,
 // not a silently ignored setting.
 import { z } from 'zod';
-import { DURATION_HINT, isDuration, isWithinMaxDuration, MAX_DURATION_HINT } from './durations.js';
+import { durationSchema } from './duration-schema.js';
 import { employeeIdSchema } from './events.js';
 import { reconcileSchema, type ReconcileDecl } from './reconcile.js';
+import { applicationQuarantineSchema, quarantineSchema, type Quarantine } from './quarantine.js';
 
-/** An ISO 8601 duration that parses (P7D, PT15M, P1Y6M, P2W), of at most MAX_DURATION. */
-export const durationSchema = z.string().refine(isDuration, { message: DURATION_HINT }).refine(isWithinMaxDuration, { message: MAX_DURATION_HINT });
+export { durationSchema };
 
 /** Ids of roles, rules, approval rules, groups: lower-case, digits, `.`, `_`, `-`. */
 export const idSchema = z
@@ -188,6 +188,8 @@ export const applicationSchema = z.strictObject({
   rename: z.enum(['allowed', 'action-required']).optional(),
   /** Reconciliation of this application (schemas/reconcile.ts); overrides the top-level `reconcile` key by key. */
   reconcile: reconcileSchema.optional(),
+  /** Quarantine settings of this application (schemas/quarantine.ts); absent fields: the top-level `quarantine`. */
+  quarantine: applicationQuarantineSchema.optional(),
 });
 export type ApplicationDecl = z.infer<typeof applicationSchema>;
 
@@ -310,6 +312,7 @@ export const policyFileSchema = z.strictObject({
   fencing: fencingSchema.optional(),
   lifecycle: lifecycleSchema.optional(),
   reconcile: reconcileSchema.optional(),
+  quarantine: quarantineSchema.optional(),
 });
 export type PolicyFile = z.infer<typeof policyFileSchema>;
 
@@ -328,9 +331,9 @@ export const sectionItemSchemas = {
 } satisfies Record<ListSection, z.ZodType>;
 
 /** The sections at most one file may hold. */
-export const singleSections = ['fencing', 'lifecycle', 'reconcile'] as const;
+export const singleSections = ['fencing', 'lifecycle', 'reconcile', 'quarantine'] as const;
 export type SingleSection = (typeof singleSections)[number];
-export const singleSectionSchemas = { fencing: fencingSchema, lifecycle: lifecycleSchema, reconcile: reconcileSchema } satisfies Record<SingleSection, z.ZodType>;
+export const singleSectionSchemas = { fencing: fencingSchema, lifecycle: lifecycleSchema, reconcile: reconcileSchema, quarantine: quarantineSchema } satisfies Record<SingleSection, z.ZodType>;
 
 /** The whole policy: every file's sections merged, with defaults for what no file sets. */
 export type PolicyModel = {
@@ -346,4 +349,6 @@ export type PolicyModel = {
   lifecycle: Lifecycle;
   /** The default reconciliation settings (schemas/reconcile.ts). */
   reconcile: ReconcileDecl;
+  /** The default quarantine settings (schemas/quarantine.ts). */
+  quarantine: Quarantine;
 };

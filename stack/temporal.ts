@@ -29,6 +29,7 @@ export const searchAttributes: Record<string, protos.temporal.api.enums.v1.Index
   ProvisioningStatus: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   Application: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
   TicketId: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  QuarantinedApplications: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 };
 
 /** Reports a Go build's progress: every 25 modules downloaded, and checksum trouble. */

@@ -47,3 +47,16 @@ export { verifyAuditChain, type VerifyResult, type VerifyProblem } from './audit
 export { queryAudit, type AuditQuery, type AuditRow } from './audit-query.js';
 export { writeCheckpoint, startCheckpointer, readCheckpoints, checkpointDestinations, checkpointerOptions, type Checkpointer, type DestinationStatus } from './audit-checkpoints.js';
 export { createKafkaAuditSink, publishPendingAuditRecords, startAuditPublisher, publicationLag, type AuditSink } from './audit-publisher.js';
+export {
+  recordApplicationFailure,
+  applicationQuarantine,
+  quarantinedApplications,
+  recordProbe,
+  holdApplication,
+  releaseApplication,
+  PROBE_ACTOR,
+  MAX_QUARANTINE_REASON,
+  type QuarantinedApplication,
+  type QuarantineState,
+  type FailureThreshold,
+} from './quarantine.js';

@@ -18,9 +18,19 @@ import { undoKey, undoOf } from '../policy/undo-step.js';
 import type { StepOutcome } from '../schemas/outcomes.js';
 import { connectorActivities, DISABLE_PRIORITY, stepSummary, URGENT_PRIORITY, type Placement } from './connector-activities.js';
 import { Saga, type CompensationReport } from './saga.js';
+import { quarantinedBy } from './identity/quarantine.js';
+import type { QuarantinedDetails } from './messages.js';
 
 /** What a change did: its steps' outcomes, what it undid, and the person's accounts after it (`removed`: the applications where it deleted one or undid the one it created). */
-export type AppliedChange = { steps: StepOutcome[]; compensations: CompensationReport[]; failed: boolean; accounts: Record<string, AccountRef>; removed?: string[] };
+export type AppliedChange = {
+  steps: StepOutcome[];
+  compensations: CompensationReport[];
+  failed: boolean;
+  accounts: Record<string, AccountRef>;
+  removed?: string[];
+  /** Quarantined applications: their steps from the first one refused on were not run (the change waits for them). */
+  quarantined?: QuarantinedDetails[];
+};
 
 export type ChangeContext = Omit<ApplyStepInput, 'step' | 'idempotencyKey'>;
 
@@ -99,6 +109,8 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
   // entry, so the revokes after it act on, and report, where it lives now).
   const reported: Record<string, AccountRef> = {};
   const blockedApps = new Set<string>();
+  /** Applications found quarantined: their remaining steps wait (the change is planned again once released). */
+  const quarantined = new Map<string, QuarantinedDetails>();
   /** Undo labels of the accounts this change created, by application; and the applications whose account went. */
   const created = new Map<string, string>();
   const removed = new Set<string>();
@@ -113,6 +125,10 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
       [...byApp].map(async ([app, appSteps]) => {
         for (const planned of appSteps) {
           if (failed) return;
+          if (quarantined.has(app)) {
+            outcomes.push({ app, action: planned.action, outcome: 'skipped', detail: `waiting: ${app} is quarantined`, ...(planned.entitlementId ? { entitlementId: planned.entitlementId } : {}) });
+            continue;
+          }
           if (blockedApps.has(app)) {
             outcomes.push({ app, action: planned.action, outcome: 'skipped', detail: 'no account in this application (see the ensureAccount step)' });
             continue;
@@ -129,6 +145,14 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
             result = await calls.apply(input);
             seen.result = result;
           } catch (err) {
+            // A quarantined application was not called: nothing to undo, and its steps wait instead of failing the change.
+            const quarantine = quarantinedBy(err);
+            if (quarantine) {
+              saga.forget(undo);
+              quarantined.set(app, quarantine);
+              outcomes.push({ app, action: step.action, outcome: 'skipped', detail: `waiting: ${app} is quarantined`, ...(step.entitlementId ? { entitlementId: step.entitlementId } : {}) });
+              continue;
+            }
             failed = true;
             outcomes.push({ app, action: step.action, outcome: 'failed', detail: failureMessage(err), ...(step.entitlementId ? { entitlementId: step.entitlementId } : {}) });
             return;
@@ -162,5 +186,5 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
     if (report.ok && app !== undefined) removed.add(app);
   }
   for (const app of removed) delete accounts[app];
-  return { steps: outcomes, compensations, failed, accounts, ...(removed.size > 0 ? { removed: [...removed] } : {}) };
+  return { steps: outcomes, compensations, failed, accounts, ...(removed.size > 0 ? { removed: [...removed] } : {}), ...(quarantined.size > 0 ? { quarantined: [...quarantined.values()] } : {}) };
 }

@@ -15,6 +15,7 @@ import { listen, takeEvents } from './identity/intake.js';
 import { expireGrants, nextExpiry, takeRequest } from './identity/requests.js';
 import { nextScheduled, retryFailedSteps, runScheduled } from './identity/scheduled.js';
 import { converge } from './identity/converge.js';
+import { checkWaiting, waitingDue } from './identity/quarantine.js';
 import { resequence } from './identity/held.js';
 import { isSurvivable, retryChange, retryOptions, stalled } from './identity/retry.js';
 import { carry, restore, type Identity } from './identity/state.js';
@@ -29,7 +30,7 @@ export async function identityLifecycle(input: IdentityLifecycleInput): Promise<
 
   for (;;) {
     // Sleep until something arrives, a gate, a step, a wake or a retry is due, or the history has grown long.
-    const due = earliest([nextScheduled(id), nextExpiry(id), ...gateDueTimes(id), nextWake(id), id.retry?.nextAt]);
+    const due = earliest([nextScheduled(id), nextExpiry(id), ...gateDueTimes(id), nextWake(id), id.retry?.nextAt, id.waiting?.nextCheckAt]);
     const wake = () => hasWork(id) || historyTooLong();
     if (due === undefined) await condition(wake);
     else await condition(wake, Math.max(1, due - Date.now()));
@@ -69,6 +70,10 @@ async function takeWork(id: Identity, due: number | undefined): Promise<boolean>
     id.retryRequested = false;
     retryFailedSteps(id);
     if (id.retry) await converge(id, retryChange(id.retry), retryOptions(id.retry));
+  } else if (waitingDue(id, Date.now())) {
+    // The change waiting for quarantined applications: planned again once every one is released.
+    const resumed = await checkWaiting(id);
+    if (resumed) await converge(id, resumed.change, { resuming: resumed.resuming });
   } else if (isDue(due)) {
     const now = Date.now();
     if (tickDueGates(id, now)) await settleGates(id);
@@ -84,7 +89,7 @@ const isDue = (due: number | undefined) => due !== undefined && due <= Date.now(
 
 /** HR events, access requests or approval decisions waiting to be taken. */
 function hasWork(id: Identity): boolean {
-  return id.pending.length > 0 || id.requests.length > 0 || gatesMoved(id) || id.retryRequested || id.resequenceRequested;
+  return id.pending.length > 0 || id.requests.length > 0 || gatesMoved(id) || id.retryRequested || id.resequenceRequested || id.waitingReleased;
 }
 
 function historyTooLong(): boolean {

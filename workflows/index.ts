@@ -4,3 +4,4 @@ export { fence } from './fence.js';
 export { accessRequest } from './access-request.js';
 export { grantSweep } from './grant-sweep.js';
 export { reconcileApplication } from './reconcile-application.js';
+export { applicationQuarantine } from './application-quarantine.js';

@@ -44,7 +44,7 @@ export type IdentityState = {
   employeeId: string;
   lastAppliedSequence: number;
   lastEventType?: HrEventType;
-  status: 'idle' | 'provisioning' | 'provisioned' | 'deprovisioned' | 'action-required' | 'failed';
+  status: 'idle' | 'provisioning' | 'provisioned' | 'deprovisioned' | 'action-required' | 'failed' | 'waiting-for-application';
   /** The account this person has in each application, by application. */
   accounts: Record<string, { accountId: string }>;
   scheduled: ScheduledStep[];
@@ -66,6 +66,8 @@ export type IdentityState = {
   held?: HeldView;
   /** Grants refused because the store holds no approvals their policy requires for their ticket (the newest 20 of this run). */
   refusedGrants?: RefusedGrant[];
+  /** Quarantined applications the person's change waits for: their steps run once each is released. */
+  quarantinedApplications?: string[];
 };
 
 /** A grant the identity workflow refused to apply, and why. */
@@ -122,6 +124,8 @@ export type CarriedState = {
   retry?: PendingRetry;
   /** The HR event held for an operator. */
   held?: HrEventReceived & { reason: string };
+  /** The change waiting for quarantined applications. */
+  waiting?: WaitingForApplications;
 };
 
 /** A change that could not be planned: the change itself (JSON-plain), the attempts so far and when it is tried again. */
@@ -135,3 +139,30 @@ export type PendingRetry = {
 };
 
 export const identityWorkflowId = (employeeId: string) => `identity/${employeeId}`;
+
+// ---- quarantine of failing applications (workflows/application-quarantine.ts, identity/quarantine.ts) ----
+
+/** The failure type of a step or a read of a quarantined application (activities/quarantine.ts): never retried by Temporal. */
+export const APPLICATION_QUARANTINED = 'ApplicationQuarantined';
+
+/** What that failure carries: the application, its state, and when the workflow asks again. */
+export type QuarantinedDetails = { app: string; state: 'quarantined' | 'held'; recheckMs: number };
+
+/** An application a person's change waits for: quarantined, its steps re-planned once it is released. */
+export type WaitingForApplications = {
+  /** The change whose steps there did not run (re-planned whole once every application is released). */
+  change: Change;
+  apps: string[];
+  /** When the workflow asks the store again, whatever signal arrives (the probe's interval). */
+  nextCheckAt: number;
+  recheckMs: number;
+  attempt: number;
+};
+
+/** A quarantined application was released (by its probe or an operator): its waiting workflows check now. */
+export type ApplicationReleased = { app: string };
+export const applicationReleased = defineSignal<[ApplicationReleased]>('applicationReleased');
+
+/** The probe workflow of one quarantined application, `quarantine/<app>`. */
+export type ApplicationQuarantineInput = { app: string; probeEveryMs: number };
+export const quarantineWorkflowId = (app: string) => `quarantine/${app}`;

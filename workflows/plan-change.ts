@@ -12,19 +12,37 @@ import type { RequestAssessment } from '../activities/approvals.js';
 import type { AccessRequestInput } from './approval-messages.js';
 import { bookkeepingOptions, planningReadOptions } from './activity-options.js';
 import { connectorActivities, DISABLE_PRIORITY, type Placement } from './connector-activities.js';
+import { byApplication, quarantinedBy } from './identity/quarantine.js';
+import type { QuarantinedDetails } from './messages.js';
 
 const { preparePlan, planChange, listApplicationsToRead, assessAccessRequest } = proxyActivities<Activities>(bookkeepingOptions);
 
-/** What each application reports the person has, read on every application's own queue at once. */
-async function readAccounts(input: { employeeId: string; apps: string[]; keyPrefix: string; placement: Placement }): Promise<ActualAccount[]> {
+/**
+ * What each application reports the person has, read on every application's own queue at once.
+ * `quarantined` collects the applications that are quarantined (not read) when the caller can wait for them; else their failure is thrown.
+ */
+async function readAccounts(input: { employeeId: string; apps: string[]; keyPrefix: string; placement: Placement; quarantined?: QuarantinedDetails[] }): Promise<ActualAccount[]> {
   const found = await Promise.all(
-    input.apps.map((app) => connectorActivities(app, input.placement, `${app}: readAccount`, planningReadOptions).readAccount({ app, employeeId: input.employeeId, idempotencyKey: `${input.keyPrefix}/${app}` })),
+    input.apps.map(async (app) => {
+      try {
+        return await connectorActivities(app, input.placement, `${app}: readAccount`, planningReadOptions).readAccount({ app, employeeId: input.employeeId, idempotencyKey: `${input.keyPrefix}/${app}` });
+      } catch (err) {
+        const quarantine = input.quarantined ? quarantinedBy(err) : undefined;
+        if (!quarantine) throw err;
+        input.quarantined!.push(quarantine);
+        return null;
+      }
+    }),
   );
   return found.filter((a): a is ActualAccount => a !== null);
 }
 
-/** A change's plan with what the applications reported (`read`: absent for histories that read in process), or why its snapshot is held. */
-export type ChangePlanning = { plan: PlannedChange; read?: { apps: string[]; found: ActualAccount[] } } | { held: string };
+/**
+ * A change's plan with what the applications reported (`read`: absent for histories that read in
+ * process), or why its snapshot is held. `quarantined`: applications that were not read (their
+ * steps are not in the plan: the change waits for them).
+ */
+export type ChangePlanning = { plan: PlannedChange; read?: { apps: string[]; found: ActualAccount[] }; quarantined?: QuarantinedDetails[] } | { held: string };
 
 /** The plan of one change of the person (the identity workflow's `converge`). */
 export async function planChangeThroughQueues(input: Omit<PlanChangeInput, 'actual'>): Promise<ChangePlanning> {
@@ -33,9 +51,15 @@ export async function planChangeThroughQueues(input: Omit<PlanChangeInput, 'actu
   if (hold !== undefined) return { held: hold };
   // A leaver's reads come before its disable: the same queue, ahead of the rest.
   const placement: Placement = input.snapshot?.status === 'terminated' ? { urgency: 'urgent', priorityKey: DISABLE_PRIORITY } : { urgency: 'normal' };
-  const actual = await readAccounts({ employeeId: input.employeeId, apps, placement, keyPrefix: `${workflowInfo().workflowId}/${input.changeId}/readAccount` });
+  const quarantined: QuarantinedDetails[] = [];
+  const actual = await readAccounts({ employeeId: input.employeeId, apps, placement, keyPrefix: `${workflowInfo().workflowId}/${input.changeId}/readAccount`, quarantined });
   const { appliedSequence: _applied, acceptSequenceJump: _accepted, ...planInput } = input;
-  return { plan: await planChange({ ...planInput, actual }), read: { apps, found: actual } };
+  const plan = await planChange({ ...planInput, actual });
+  if (quarantined.length === 0) return { plan, read: { apps, found: actual } };
+  // What a quarantined application holds is unknown: none of its steps are planned now, and its remembered account stays.
+  const waiting = byApplication(quarantined);
+  const skipped = new Set(waiting.map((q) => q.app));
+  return { plan: { ...plan, steps: plan.steps.filter((s) => !skipped.has(s.app)) }, read: { apps: apps.filter((a) => !skipped.has(a)), found: actual }, quarantined: waiting };
 }
 
 /**

@@ -7,3 +7,5 @@ export const LifecycleEvent = defineSearchAttributeKey('LifecycleEvent', 'KEYWOR
 export const ProvisioningStatus = defineSearchAttributeKey('ProvisioningStatus', 'KEYWORD');
 export const Application = defineSearchAttributeKey('Application', 'KEYWORD_LIST');
 export const TicketId = defineSearchAttributeKey('TicketId', 'KEYWORD');
+/** The quarantined applications a person's change waits for (workflows/identity/quarantine.ts). */
+export const QuarantinedApplications = defineSearchAttributeKey('QuarantinedApplications', 'KEYWORD_LIST');

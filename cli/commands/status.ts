@@ -8,7 +8,8 @@ import { employeeIdSchema } from '../../schemas/events.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { formatStatus, stackStatus } from '../../stack/stack.js';
 import { temporalUiUrl } from '../../stack/temporal.js';
-import { openStore, recentOutcomes } from '../../store/index.js';
+import { openStore, quarantinedApplications, recentOutcomes } from '../../store/index.js';
+import { releaseCommand } from '../../api/routes/quarantine.js';
 import { appsStatus, formatAppsStatus } from '../../targets/apps-command.js';
 import { getState, identityWorkflowId, type IdentityState } from '../../workflows/messages.js';
 import { appsOptions } from './apps.js';
@@ -32,6 +33,7 @@ async function systemStatus(cfg: Config): Promise<boolean> {
   say(formatStatus(servers));
   const apps = await appsStatus({ ...appsOptions(cfg), log: () => undefined }).catch(() => []);
   if (apps.length > 0) say(formatAppsStatus(apps));
+  if (servers.find((s) => s.name === 'postgres')?.healthy) for (const line of await quarantineLines(cfg)) say(line);
   if (servers.find((s) => s.name === 'temporal')?.healthy) {
     const fence = await withClient(cfg, (client) => fenceState(client, cfg.temporal.taskQueue));
     const open = fence?.batches.filter((b) => b.status === 'open') ?? [];
@@ -43,6 +45,22 @@ async function systemStatus(cfg: Config): Promise<boolean> {
   }
   say(`Temporal UI ${temporalUiUrl(cfg)}`);
   return servers.every((s) => s.healthy) && apps.every((a) => a.healthy);
+}
+
+/** Quarantined applications, each with the command that releases it (nothing when the store cannot be read). */
+async function quarantineLines(cfg: Config): Promise<string[]> {
+  const store = await openStore(cfg).catch(() => undefined);
+  if (!store) return [];
+  try {
+    const apps = await quarantinedApplications(store.pool);
+    if (apps.length === 0) return ['quarantine none (every application is called)'];
+    return apps.map((q) => `quarantine ${q.app} ${q.state.toUpperCase()} since ${q.since.toISOString()}: ${q.reason}; release: ${releaseCommand(q.app)}`);
+  } catch {
+    // The store may not be migrated on this machine yet.
+    return [];
+  } finally {
+    await store.close();
+  }
 }
 
 async function personStatus(cfg: Config, employeeId: string): Promise<boolean> {
@@ -74,6 +92,7 @@ async function personStatus(cfg: Config, employeeId: string): Promise<boolean> {
   if ((state as { fenceHold?: unknown }).fenceHold) say(`  fence    held: ${JSON.stringify((state as { fenceHold?: unknown }).fenceHold)}`);
   if (state.retry) say(`  retry    ${state.retry.eventType} #${state.retry.sequence}, attempt ${state.retry.attempt}, next at ${state.retry.nextAt} (or \`provisioner retry ${employeeId}\`): ${state.retry.reason}`);
   if (state.held) say(`  held     ${state.held.eventType} #${state.held.sequence}: ${state.held.reason}`);
+  if (state.quarantinedApplications?.length) say(`  waiting  for quarantined ${state.quarantinedApplications.join(', ')}: the change runs there once released (\`provisioner quarantine list\`)`);
   for (const g of state.refusedGrants ?? []) say(`  refused  grant ${g.app}:${g.entitlementId} (ticket ${g.ticketId}) at ${g.at}: ${g.reason}`);
   await printRecentChanges(cfg, employeeId);
   return true;

@@ -18,6 +18,7 @@ import type { WorkerSnapshot } from '../../schemas/events.js';
 import type { Outcome } from '../../schemas/outcomes.js';
 import { sequenceJumpHold } from '../../policy/sequence-jump.js';
 import { requestPermit, type PermitAnswer, type PermitRequest } from '../../workflows/fence-messages.js';
+import { APPLICATION_QUARANTINED } from '../../workflows/messages.js';
 
 type Input<K extends keyof Activities> = Parameters<Activities[K]>[0];
 type Output<K extends keyof Activities> = Awaited<ReturnType<Activities[K]>>;
@@ -59,6 +60,8 @@ export type StubScript = {
   breaks?: (activity: Breakable) => { type: string; message: string } | undefined;
   /** `lifecycle.maxSequenceJump`: preparePlan holds a snapshot that jumps further (policy/sequence-jump.ts). */
   maxSequenceJump?: number;
+  /** Applications quarantined now: their reads and steps fail fast with ApplicationQuarantined (activities/quarantine.ts), re-checked every `recheckMs`. */
+  quarantine?: { apps: Set<string>; recheckMs: number; /** false: the plan's reads still answer (only the steps find it quarantined). */ reads?: boolean };
   /** Fence limits per scope key: when set, permits are asked of the real fence workflow. */
   fence?: { limits: Record<string, number>; windowMs?: number; releasesRequired?: number };
 };
@@ -129,8 +132,15 @@ export function createStubActivities(script: StubScript = {}) {
     const { step } = input;
     const undo = step.key.startsWith(UNDO_PREFIX);
     record(activity, { kind: undo ? 'undo' : 'step', app: step.app, action, key: undo ? step.key.slice(UNDO_PREFIX.length) : step.key, ...(step.entitlementId ? { entitlementId: step.entitlementId } : {}) });
+    if (!undo) quarantined(step.app);
     if (!undo && script.fails?.(step)) throw ApplicationFailure.create({ type: 'InvalidRequestError', message: `${step.key} fails (scripted)`, nonRetryable: true });
     return perform(input.employeeId, step, action);
+  }
+
+  /** A quarantined application is not called: its read or step fails fast, for good. */
+  function quarantined(app: string): void {
+    if (!script.quarantine?.apps.has(app)) return;
+    throw ApplicationFailure.create({ type: APPLICATION_QUARANTINED, message: `${app} is quarantined (scripted)`, nonRetryable: true, details: [{ app, state: 'quarantined', recheckMs: script.quarantine.recheckMs }] });
   }
 
   /** Fails the planning activity the script says is broken, for good (not retried by Temporal). */
@@ -181,6 +191,7 @@ export function createStubActivities(script: StubScript = {}) {
     async readAccount(input: { app: string; employeeId: string; idempotencyKey: string }): Promise<ActualAccount | null> {
       record('readAccount', { kind: 'read', app: input.app });
       broken('readAccount');
+      if (script.quarantine?.reads !== false) quarantined(input.app);
       const held = directory.get(`${input.app}/${input.employeeId}`);
       return held ? { app: input.app, account: held.account, active: held.active, entitlements: [...held.entitlements] } : null;
     },
@@ -222,6 +233,12 @@ export function createStubActivities(script: StubScript = {}) {
     async requestFencePermit(input: FencePermitInput): Promise<PermitAnswer> {
       record('requestFencePermit');
       return askFence(input);
+    },
+
+    async quarantinedApplicationsOf(input: Input<'quarantinedApplicationsOf'>): Promise<Output<'quarantinedApplicationsOf'>> {
+      record('quarantinedApplicationsOf');
+      const q = script.quarantine;
+      return { waiting: input.apps.filter((app) => q?.apps.has(app)).map((app) => ({ app, state: 'quarantined' as const, recheckMs: q!.recheckMs })) };
     },
 
     // Approvals and access requests.

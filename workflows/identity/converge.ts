@@ -2,7 +2,7 @@
 // now, later (scheduled) and gated (approvals), and what runs now applied through the fence.
 import { CancellationScope, isCancellation, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import type { PlannedChange } from '../../activities/lifecycle-types.js';
-import type { PendingRetry } from '../messages.js';
+import type { PendingRetry, QuarantinedDetails, WaitingForApplications } from '../messages.js';
 import type { HrEventType } from '../../schemas/events.js';
 import type { Outcome } from '../../schemas/outcomes.js';
 import type { AppliedChange } from '../apply-plan.js';
@@ -13,6 +13,7 @@ import { applyFenced } from './fence.js';
 import { gateSteps } from './gates.js';
 import { holdSnapshot } from './held.js';
 import { deferredOf, failedReason, finish } from './outcomes.js';
+import { byApplication, stopWaiting, waitFor, waitingReason } from './quarantine.js';
 import { heldInstead, isSurvivable, planned, planningFailed } from './retry.js';
 import { knownAccounts, rememberAccounts, takeReadAccounts, type Change, type Identity } from './state.js';
 
@@ -27,7 +28,7 @@ function heldReason(held: NonNullable<PlannedChange['held']>): string {
 }
 
 /** How a change is converged: as the retry of a change that could not be planned, or with its sequence jump accepted by an operator. */
-export type ConvergeOptions = { retrying?: PendingRetry; acceptSequenceJump?: boolean };
+export type ConvergeOptions = { retrying?: PendingRetry; acceptSequenceJump?: boolean; /** The wait for quarantined applications this change is planned again after. */ resuming?: WaitingForApplications };
 
 /** Plans the change and applies what is due now; a newer termination supersedes it while it is applied. */
 export async function converge(id: Identity, change: Change, options: ConvergeOptions = {}): Promise<void> {
@@ -61,6 +62,8 @@ export async function converge(id: Identity, change: Change, options: ConvergeOp
     return holdSnapshot(id, change, planning.held);
   }
   const { plan, read } = planning;
+  // A new plan covers the change that waited for quarantined applications (it waits again below if it must).
+  stopWaiting(id);
   // Only a change that was planned is the person's last event (a held or unplanned one is not).
   if (change.snapshot) {
     state.lastEventType = change.eventType as HrEventType;
@@ -69,7 +72,7 @@ export async function converge(id: Identity, change: Change, options: ConvergeOp
   planned(id, change);
   if (read) takeReadAccounts(id, read);
   try {
-    await applyPlanned(id, change, plan);
+    await applyPlanned(id, change, plan, { quarantined: planning.quarantined ?? [], ...(options.resuming ? { resuming: options.resuming } : {}) });
   } catch (err) {
     // A failure after planning (opening approval gates, asking the fence, recording the outcome)
     // loses nothing either: the change waits for its retry and is planned again.
@@ -79,7 +82,7 @@ export async function converge(id: Identity, change: Change, options: ConvergeOp
 }
 
 /** Splits the plan into now, later and gated, and applies what runs now through the fence. */
-async function applyPlanned(id: Identity, change: Change, plan: PlannedChange): Promise<void> {
+async function applyPlanned(id: Identity, change: Change, plan: PlannedChange, quarantine: { quarantined: QuarantinedDetails[]; resuming?: WaitingForApplications }): Promise<void> {
   const { employeeId, state } = id;
   const changeId = change.changeId;
   // Plans from builds before access requests carry no snapshot: then it is the event's.
@@ -133,6 +136,9 @@ async function applyPlanned(id: Identity, change: Change, plan: PlannedChange): 
   // A termination dated ahead deprovisions when its scheduled disable runs, not now.
   const deprovisioned = snapshot.status === 'terminated' && !later.some((s) => s.action === 'disableAccount');
   state.status = status === 'succeeded' ? (deprovisioned ? 'deprovisioned' : 'provisioned') : status === 'superseded' ? 'idle' : status;
+  // Quarantined applications, found by the plan's reads or by the steps: the change waits for them.
+  const waiting = superseded ? [] : byApplication([...quarantine.quarantined, ...(applied.quarantined ?? [])]);
+  if (waiting.length > 0) waitFor(id, change, waiting, quarantine.resuming);
   await finish(id, change, {
     status,
     policyVersion: plan.policyVersion,
@@ -143,8 +149,8 @@ async function applyPlanned(id: Identity, change: Change, plan: PlannedChange): 
         ? { reason: 'an operator rejected the fence batch that held its destructive steps: they were not applied' }
         : applied.failed
           ? { reason: failedReason(applied) }
-          : unread.length > 0 || held.length > 0
-            ? { reason: [...(held.length > 0 ? [heldReason(held)] : []), ...(unread.length > 0 ? [unreadReason(unread)] : [])].join('; ') }
+          : unread.length > 0 || held.length > 0 || waiting.length > 0
+            ? { reason: [...(held.length > 0 ? [heldReason(held)] : []), ...(unread.length > 0 ? [unreadReason(unread)] : []), ...(waiting.length > 0 ? [waitingReason(waiting)] : [])].join('; ') }
             : {}),
     ...(applied.compensations.length > 0 ? { compensations: applied.compensations } : {}),
     ...deferredOf([...later.filter((s) => !rejected || !s.fenced), ...gated, ...waitingAccounts.flatMap((h) => [h.account, ...(h.enable ? [h.enable] : [])])]),

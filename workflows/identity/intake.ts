@@ -4,7 +4,7 @@ import { patched, setHandler } from '@temporalio/workflow';
 import { handleApprovals } from '../approval-handlers.js';
 import { accessGranted, accessRevocationRequested } from '../approval-messages.js';
 import { fenceDecision } from '../fence-messages.js';
-import { getState, hrEventReceived, reevaluationRequested, resequenceRequested, retryRequested, type RequestWork } from '../messages.js';
+import { applicationReleased, getState, hrEventReceived, reevaluationRequested, resequenceRequested, retryRequested, type RequestWork } from '../messages.js';
 import { converge } from './converge.js';
 import { accountsAwaitingApproval } from './dated.js';
 import { finish } from './outcomes.js';
@@ -21,6 +21,10 @@ export function listen(id: Identity): void {
     // snapshot supersedes scheduled steps the fence is holding (a termination rescinded or moved).
     const { applying } = id;
     if (applying && event.snapshot.sequence > applying.sequence && (applying.scheduled ? id.state.fenceHold !== undefined : event.type === 'hr.worker.terminated')) applying.scope.cancel();
+  });
+  // A quarantined application the change waits for was released: the main loop asks the store now.
+  setHandler(applicationReleased, ({ app }) => {
+    if (id.waiting?.apps.includes(app)) id.waitingReleased = true;
   });
   setHandler(getState, () => ({ ...id.state, ...accountsAwaitingApproval(id), pendingEvents: id.pending.length + id.requests.length }));
   // Access requests hand over approved grants and revoke requests; duplicates are harmless.

@@ -6,7 +6,7 @@ import type { AccountRef } from '../../connectors/contract.js';
 import type { HrEventType, WorkerSnapshot } from '../../schemas/events.js';
 import type { ApprovalView } from '../../policy/approval-chain.js';
 import type { FenceDecision } from '../fence-messages.js';
-import type { CarriedState, HrEventReceived, IdentityLifecycleInput, IdentityState, PendingRetry, RequestWork, StepGate } from '../messages.js';
+import type { CarriedState, HrEventReceived, IdentityLifecycleInput, IdentityState, PendingRetry, RequestWork, StepGate, WaitingForApplications } from '../messages.js';
 
 const RECENT_EVENT_IDS = 200;
 
@@ -42,6 +42,9 @@ export type Identity = {
   /** The HR event held for an operator (its sequence jumped too far ahead), and whether an operator accepted it. */
   held: (HrEventReceived & { reason: string }) | undefined;
   resequenceRequested: boolean;
+  /** The change waiting for quarantined applications (identity/quarantine.ts), and whether a release was signalled. */
+  waiting: WaitingForApplications | undefined;
+  waitingReleased: boolean;
 };
 
 /** One change to converge: an HR event, or a change from an access request, its expiry or an approval. */
@@ -80,6 +83,7 @@ export function restore(input: IdentityLifecycleInput, workflowId: string): Iden
   if (carried?.wake) state.wake = carried.wake;
   if (carried?.retry) state.retry = retryView(carried.retry);
   if (carried?.held) state.held = heldView(carried.held);
+  if (carried?.waiting) state.quarantinedApplications = carried.waiting.apps;
   return {
     employeeId,
     workflowId,
@@ -97,6 +101,8 @@ export function restore(input: IdentityLifecycleInput, workflowId: string): Iden
     retryRequested: false,
     held: carried?.held,
     resequenceRequested: false,
+    waiting: carried?.waiting,
+    waitingReleased: false,
   };
 }
 
@@ -130,6 +136,7 @@ export function carry(id: Identity): CarriedState {
     status: state.status,
     ...(id.retry ? { retry: id.retry } : {}),
     ...(id.held ? { held: id.held } : {}),
+    ...(id.waiting ? { waiting: id.waiting } : {}),
   };
 }
 

@@ -1,0 +1,130 @@
+// Quarantine at the activity boundary. Every connector call of a step or a plan's read runs through
+// the guard: a quarantined application is not called (the activity fails fast with a
+// non-retryable `ApplicationQuarantined`, and the identity workflow waits for the release instead
+// of burning retries), and a retryable failure is counted in the store across workers, past the
+// policy's threshold quarantining the application. The probe (workflows/application-quarantine.ts)
+// reads the application with one cheap call and releases it when it answers.
+import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import { ensureProbe, wakeWaiting } from '../clients/quarantine.js';
+import { can, type Connector } from '../connectors/contract.js';
+import type { Logger } from '../observability/logger.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { countsTowardQuarantine, quarantineSettings } from '../policy/quarantine.js';
+import { applicationQuarantine, PROBE_ACTOR, recordApplicationFailure, recordProbe, releaseApplication, type QuarantineState, type Store } from '../store/index.js';
+import { APPLICATION_QUARANTINED, type QuarantinedDetails } from '../workflows/messages.js';
+import { callContext } from './call-context.js';
+
+
+/** How stale a worker's view of the quarantined applications may be. */
+const QUARANTINE_MAX_AGE_MS = 1_000;
+
+export type QuarantineDeps = {
+  policy: () => CompiledPolicy;
+  store: Store;
+  logger: Logger;
+  connectors: ReadonlyMap<string, Connector>;
+  /** Starts probes and wakes waiting workflows; without it (tests of single activities) they rely on their timers. */
+  temporal?: { client: Client; taskQueue: string };
+};
+
+export type QuarantineGuard = {
+  /** Runs one connector call of `app`, unless it is quarantined; counts its retryable failure. */
+  run<T>(app: string, call: () => Promise<T>): Promise<T>;
+};
+
+export function createQuarantine(deps: QuarantineDeps) {
+  const { store, logger } = deps;
+  const settings = (app: string) => quarantineSettings(deps.policy().model, app);
+  const cache = new Map<string, { at: number; state: QuarantineState | undefined }>();
+
+  async function stateOf(app: string): Promise<QuarantineState | undefined> {
+    const cached = cache.get(app);
+    if (cached && Date.now() - cached.at < QUARANTINE_MAX_AGE_MS) return cached.state;
+    const state = (await applicationQuarantine(store.pool, app))?.state;
+    cache.set(app, { at: Date.now(), state });
+    return state;
+  }
+
+  function quarantined(app: string, state: QuarantineState): ApplicationFailure {
+    const details: QuarantinedDetails = { app, state, recheckMs: settings(app).probeEveryMs };
+    const by = state === 'held' ? 'held by an operator' : 'quarantined after repeated failures';
+    return ApplicationFailure.create({ type: APPLICATION_QUARANTINED, message: `${app} is ${by}: the step waits for its release (provisioner quarantine list)`, nonRetryable: true, details: [details] });
+  }
+
+  async function startProbe(app: string): Promise<void> {
+    if (!deps.temporal) return;
+    await ensureProbe(deps.temporal.client, { app, probeEveryMs: settings(app).probeEveryMs, taskQueue: deps.temporal.taskQueue });
+  }
+
+  const guard: QuarantineGuard = {
+    async run(app, call) {
+      const state = await stateOf(app);
+      if (state !== undefined) throw quarantined(app, state);
+      try {
+        return await call();
+      } catch (err) {
+        if (!countsTowardQuarantine(err)) throw err;
+        const s = settings(app);
+        // The class, never the message (it can name a person): a failure the boundary converted keeps it as its type.
+        const errorType = err instanceof ApplicationFailure ? (err.type ?? err.name) : err instanceof Error ? err.name : 'Error';
+        const recorded = await recordApplicationFailure(store, { app, errorType, failures: s.failures, window: s.window, windowMs: s.windowMs });
+        if (!recorded.quarantined) throw err;
+        cache.set(app, { at: Date.now(), state: 'quarantined' });
+        if (recorded.newly) {
+          logger.warn({ app, failures: recorded.failures, window: s.window }, 'application quarantined');
+          await startProbe(app).catch((e: unknown) => logger.warn({ app, err: (e as Error).message }, 'quarantine: could not start the probe (waiting workflows start it)'));
+        }
+        throw quarantined(app, 'quarantined');
+      }
+    },
+  };
+
+  /** One cheap read: the first page of one account, or an absent person's account. */
+  async function healthRead(app: string): Promise<void> {
+    const c = deps.connectors.get(app);
+    if (!c) throw new Error(`no connector is configured for application ${app}`);
+    const call = callContext(`quarantine/${app}/probe/${Date.now()}`);
+    if (can(c, 'list-accounts')) await c.listAccounts!({ pageSize: 1 }, call);
+    else await c.getAccount({ employeeId: 'quarantine-probe' }, call);
+  }
+
+  const activities = {
+    /** Which of `apps` are still quarantined (each with its probe running), for the workflows that wait for them. */
+    async quarantinedApplicationsOf(input: { apps: string[] }): Promise<{ waiting: QuarantinedDetails[] }> {
+      const waiting: QuarantinedDetails[] = [];
+      for (const app of input.apps) {
+        const row = await applicationQuarantine(store.pool, app);
+        if (!row) continue;
+        waiting.push({ app, state: row.state, recheckMs: settings(app).probeEveryMs });
+        // Whoever waits keeps the probe alive (its start when the application was quarantined may have failed).
+        await startProbe(app);
+      }
+      return { waiting };
+    },
+
+    /** The probe: reads the application once; a success releases a quarantined one and wakes who waits. */
+    async probeApplication(input: { app: string }): Promise<{ state: QuarantineState | 'released'; healthy: boolean; probeEveryMs: number }> {
+      const { app } = input;
+      const probeEveryMs = settings(app).probeEveryMs;
+      const row = await applicationQuarantine(store.pool, app);
+      if (!row) return { state: 'released', healthy: true, probeEveryMs };
+      try {
+        await healthRead(app);
+      } catch (err) {
+        await recordProbe(store.pool, app, err instanceof Error ? err.name : 'Error');
+        logger.info({ app, err: err instanceof Error ? err.name : 'Error' }, 'quarantine probe: still failing');
+        return { state: row.state, healthy: false, probeEveryMs };
+      }
+      await recordProbe(store.pool, app, null);
+      // Held by an operator: healthy or not, only an operator releases it.
+      if (row.state === 'held') return { state: 'held', healthy: true, probeEveryMs };
+      const { released } = await releaseApplication(store, { app, actor: PROBE_ACTOR, onlyIf: 'quarantined' });
+      cache.delete(app);
+      if (released) logger.info({ app }, 'quarantine probe: the application answers again, released');
+      if (deps.temporal) await wakeWaiting(deps.temporal.client, app);
+      return { state: released ? 'released' : (await applicationQuarantine(store.pool, app))?.state ?? 'released', healthy: true, probeEveryMs };
+    },
+  };
+  return { guard, activities };
+}

@@ -1,0 +1,35 @@
+// Quarantine as its clients see it: the probe workflow of a quarantined application (started once
+// across workers) and the wake-up of the identity workflows waiting for an application (found by
+// their `QuarantinedApplications` search attribute) once it is released.
+import type { Client } from '@temporalio/client';
+import { applicationReleased, quarantineWorkflowId, type ApplicationQuarantineInput } from '../workflows/messages.js';
+
+const APP_ID = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** Starts the application's probe unless it runs already (one per application, whoever asks). */
+export async function ensureProbe(client: Client, input: ApplicationQuarantineInput & { taskQueue: string }): Promise<void> {
+  await client.workflow.start('applicationQuarantine', {
+    workflowId: quarantineWorkflowId(input.app),
+    taskQueue: input.taskQueue,
+    args: [{ app: input.app, probeEveryMs: input.probeEveryMs }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+}
+
+/**
+ * Signals every running workflow that waits for `app` (visibility is eventually consistent: a
+ * workflow that is not listed yet re-checks on its own timer). Returns how many were signalled.
+ */
+export async function wakeWaiting(client: Client, app: string): Promise<number> {
+  if (!APP_ID.test(app)) throw new RangeError(`"${app}" is not an application id`);
+  let woken = 0;
+  for await (const wf of client.workflow.list({ query: `QuarantinedApplications = '${app}' AND ExecutionStatus = 'Running'` })) {
+    try {
+      await client.workflow.getHandle(wf.workflowId, wf.runId).signal(applicationReleased, { app });
+      woken += 1;
+    } catch {
+      // Ended since it was listed: nothing waits there any more.
+    }
+  }
+  return woken;
+}
