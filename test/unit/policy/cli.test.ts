@@ -38,7 +38,7 @@ describe('provisioner policy validate', () => {
   it('passes on the example policy', () => {
     const r = policyValidate(EXAMPLE);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^examples\/policy: valid, policy sha256:[0-9a-f]{16} \(10 files: 4 applications/);
+    expect(r.stdout).toMatch(/^examples\/policy: valid, policy sha256:[0-9a-f]{16} \(11 files: 4 applications/);
   });
 
   it('fails on a role inheritance cycle, naming file and line', () => {
