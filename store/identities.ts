@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { workerSnapshotSchema, type WorkerSnapshot } from '../schemas/events.js';
 import type { Db } from './db.js';
 import { blindDigest, blindDigests, blindIndexed, type BlindIndexed } from './blind-index.js';
-import { ensurePerson, openJson, personKey, sealJson } from './person-keys.js';
+import { ensurePerson, openJson, personKey, sealJson, unwrapPersonKey } from './person-keys.js';
 import type { StoreTx } from './store.js';
 import type { KeyEncryptionKeys } from './store-keys.js';
 
@@ -120,4 +120,26 @@ export async function peopleSharing(db: Db, kek: KeyEncryptionKeys, input: { emp
     if (rows.length > 0) found.push({ ...v, employeeIds: rows.map((r) => r.employee_id) });
   }
   return found;
+}
+
+/** A stored snapshot as a page of storedSnapshots gives it. */
+export type StoredSnapshot = { personId: string; employeeId: string; snapshot: WorkerSnapshot };
+
+/**
+ * A page of the people with a stored snapshot, in person_id order after `after` (a resumable
+ * cursor), their snapshots opened with their keys (a purged person, whose key is gone, is skipped).
+ */
+export async function storedSnapshots(db: Db, kek: KeyEncryptionKeys | undefined, page: { after?: string; limit: number }): Promise<{ items: StoredSnapshot[]; next: string | undefined }> {
+  const { rows } = await db.query<{ person_id: string; employee_id: string; attributes: Buffer; kek_id: string | null; wrapped_key: Buffer | null }>(
+    `select i.person_id, i.employee_id, i.attributes, k.kek_id, k.wrapped_key from identities i left join person_keys k using (person_id)
+      where i.attributes is not null and ($1::uuid is null or i.person_id > $1) order by i.person_id limit $2`,
+    [page.after ?? null, page.limit],
+  );
+  const items: StoredSnapshot[] = [];
+  for (const r of rows) {
+    if (!r.kek_id || !r.wrapped_key) continue;
+    const key = unwrapPersonKey(kek, r.person_id, r.kek_id, r.wrapped_key);
+    items.push({ personId: r.person_id, employeeId: r.employee_id, snapshot: openJson({ personId: r.person_id, key }, attributesContext, r.attributes) as WorkerSnapshot });
+  }
+  return { items, next: rows.length === page.limit ? rows[rows.length - 1]!.person_id : undefined };
 }

@@ -90,6 +90,11 @@ export async function ensurePersons(db: Db, kekConfig: KeyEncryptionKeys | undef
   return found;
 }
 
+/** A person's data key from its stored row (kek id, wrapped key), for readers that page through many people. */
+export function unwrapPersonKey(kekConfig: KeyEncryptionKeys | undefined, personId: string, kekId: string, wrapped: Buffer): Buffer {
+  return unwrap(requireKek(kekConfig), personId, kekId, wrapped);
+}
+
 /** The person's data key, or undefined once the person was purged (their key shredded). */
 export async function personKey(db: Db, kekConfig: KeyEncryptionKeys | undefined, personId: string): Promise<Buffer | undefined> {
   const kek = requireKek(kekConfig);
