@@ -18,7 +18,7 @@ import { holdAccountsForApprovals } from '../policy/least-privilege.js';
 import { sequenceJumpHold } from '../policy/sequence-jump.js';
 import { planIdentity, type ActualAccount, type Plan, type PlanStep } from '../policy/planner.js';
 import type { WorkerSnapshot } from '../schemas/events.js';
-import { listGrants, recordPlan, upsertIdentity, type Store } from '../store/index.js';
+import { listGrants, recordPlan, upsertIdentity, type Grant as StoredGrant, type Store } from '../store/index.js';
 import { storedSnapshot } from './approvals.js';
 import { activityWorkflowId, callContext } from './call-context.js';
 import { applicationsToRead, readActualAccount, readActualAccounts } from './actual-accounts.js';
@@ -60,6 +60,13 @@ export function planFor(policy: CompiledPolicy, input: PlanFor): Plan {
   const held = all?.filter((h) => h.app === undefined || input.served(h.app)) ?? [];
   // A request's grant needs no approval here, so its application's account is made at once.
   return { ...rest, steps: holdAccountsForApprovals(plan.steps.filter((s) => input.served(s.app)).map(settled)), ...(held.length > 0 ? { held } : {}) };
+}
+
+/** The store's live grants as the policy sees them: approved requests and exceptions (birthright grants are the policy's own). */
+export function policyGrants(grants: readonly StoredGrant[]): Grant[] {
+  return grants
+    .filter((g) => g.provenance.kind !== 'birthright')
+    .map((g) => ({ id: g.grantId, entitlement: `${g.app}:${g.entitlementId}`, grantedAt: g.grantedAt.toISOString(), ...(g.expiresAt ? { expiresAt: g.expiresAt.toISOString() } : {}) }));
 }
 
 /** A step as the store keeps it: the attribute names of an update, not the person's values. */
@@ -128,9 +135,7 @@ export function createPlanActivities(deps: PlanActivityDeps) {
       // With `actual` (read through the queues), preparePlan has stored the change's snapshot already.
       const snapshot = await snapshotOf(input, workflowId, { store: input.actual === undefined });
       const actual = input.actual ?? (await readActualAccounts(policy, deps.connectors, deps.catalog, employeeId, callContext(`${input.changeId}/plan`)));
-      const grants = (await listGrants(store.pool, employeeId))
-        .filter((g) => g.provenance.kind !== 'birthright')
-        .map((g) => ({ id: g.grantId, entitlement: `${g.app}:${g.entitlementId}`, grantedAt: g.grantedAt.toISOString(), ...(g.expiresAt ? { expiresAt: g.expiresAt.toISOString() } : {}) }));
+      const grants = policyGrants(await listGrants(store.pool, employeeId));
       const duplicates = await duplicatesOf(store, snapshot);
       const managerAccounts = await readManagerAccounts(policy, deps.connectors, snapshot as Identity, (app) => callContext(`${input.changeId}/manager/${app}`));
       const plan = planFor(policy, { identity: snapshot as Identity, actual, grants, now: new Date().toISOString(), served: (app) => deps.connectors.has(app), duplicates, managerAccounts });

@@ -3,3 +3,4 @@ export { identityLifecycle } from './identity-lifecycle.js';
 export { fence } from './fence.js';
 export { accessRequest } from './access-request.js';
 export { grantSweep } from './grant-sweep.js';
+export { policyRollout } from './policy-rollout.js';
