@@ -197,6 +197,10 @@ export const routeRoles = {
   'GET /applications': ['operator', 'auditor', 'admin'],
   'POST /applications/:app/arm': ['operator', 'admin'],
   'POST /applications/:app/disarm': ['operator', 'admin'],
+  // Applying a policy version changes everyone's access: an admin's decision, taken as the caller; its rollout is for all to follow.
+  'POST /policy/apply': ['admin'],
+  'GET /policy/rollouts': ['operator', 'auditor', 'admin'],
+  'GET /policy/rollouts/:version': ['operator', 'auditor', 'admin'],
 } as const satisfies Record<string, readonly ApiRole[]>;
 
 export type RouteKey = keyof typeof routeRoles;

@@ -24,6 +24,7 @@ import { registerApplicationRoutes } from './routes/applications.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerFenceRoutes } from './routes/fence.js';
 import { registerIdentityRoutes } from './routes/identities.js';
+import { registerPolicyRoutes } from './routes/policy.js';
 import { noWorkerAnswered } from '../clients/unanswered.js';
 
 /** The setting that chooses the API's port, as error messages name it. */
@@ -218,6 +219,7 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
   registerFenceRoutes(app, { client, store, onRefused, taskQueue: cfg.temporal.taskQueue });
   registerApprovalRoutes(app, { client, store, logger: log, onRefused, queryTimeoutMs, decisionTimeoutMs });
   registerApplicationRoutes(app, { cfg, store, logger: log, onRefused });
+  registerPolicyRoutes(app, { cfg, client, store, logger: log, onRefused });
 
   app.use((_req, res) => sendError(res, 404, 'not-found', 'no such route'));
 
