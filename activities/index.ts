@@ -19,8 +19,10 @@ import { createRecordActivities } from './record.js';
 import { createStepActivities } from './steps.js';
 
 export type ActivityDeps = {
-  /** The policy in force (re-read by its owner when the files change). */
+  /** The policy in force (the newest applied version, polled by runtime/policy-source.ts). */
   policy: () => CompiledPolicy;
+  /** The newest applied version looked up now; planning uses it (default: `policy`). */
+  freshPolicy?: () => Promise<CompiledPolicy>;
   connectors: ReadonlyMap<string, Connector>;
   store: Store;
   publishOutcome: (outcome: Outcome) => Promise<void>;
@@ -44,7 +46,7 @@ export function createActivities(deps: ActivityDeps) {
   const populationEstimate = deps.safety?.populationEstimate;
   return {
     ...createApprovalActivities({ policy, connectors, store, logger, catalog }),
-    ...createPlanActivities({ policy, connectors, catalog, store, logger }),
+    ...createPlanActivities({ policy, connectors, catalog, store, logger, ...(deps.freshPolicy ? { freshPolicy: deps.freshPolicy } : {}) }),
     ...createStepActivities({ connectors, catalog, store, logger, modes }),
     ...createFenceActivities({ policy, store, logger, ...(populationEstimate !== undefined ? { populationEstimate } : {}) }),
     ...createRecordActivities({ store }),

@@ -77,6 +77,11 @@ function withoutValues(step: PlanStep): Omit<PlanStep, 'attributes'> & { attribu
 
 export type PlanActivityDeps = {
   policy: () => CompiledPolicy;
+  /**
+   * The newest applied policy version, looked up now (runtime/policy-source.ts): a plan never uses a
+   * version older than one applied before it started (a rollout's re-evaluation arrives right after its apply).
+   */
+  freshPolicy?: () => Promise<CompiledPolicy>;
   connectors: ReadonlyMap<string, Connector>;
   catalog: EntitlementCatalog;
   store: Store;
@@ -107,7 +112,7 @@ export function createPlanActivities(deps: PlanActivityDeps) {
   return {
     /** Stores the change's snapshot and names the applications whose accounts the plan reads. */
     async preparePlan(input: PlanChangeInput): Promise<ApplicationsToRead> {
-      const policy = deps.policy();
+      const policy = deps.freshPolicy ? await deps.freshPolicy() : deps.policy();
       // Checked before the snapshot is stored: a held snapshot must not become the stored baseline.
       if (input.snapshot && input.appliedSequence !== undefined && !input.acceptSequenceJump) {
         const hold = sequenceJumpHold({ appliedSequence: input.appliedSequence, sequence: input.snapshot.sequence, maxJump: policy.model.lifecycle.maxSequenceJump });
@@ -129,7 +134,7 @@ export function createPlanActivities(deps: PlanActivityDeps) {
 
     /** Plans the change on `actual` (read through the applications' queues), or, for older histories, on what it reads itself. */
     async planChange(input: PlanChangeInput): Promise<PlannedChange> {
-      const policy = deps.policy();
+      const policy = deps.freshPolicy ? await deps.freshPolicy() : deps.policy();
       const workflowId = activityWorkflowId();
       const { employeeId } = input;
       // With `actual` (read through the queues), preparePlan has stored the change's snapshot already.

@@ -1,6 +1,6 @@
 // Starting a policy version's rollout (workflows/policy-rollout.ts): once per applied version, by
-// whoever sees it first (the API that applied it, or a worker that picks it up). A second start of
-// the same version is a no-op.
+// the API that applied it. A start while that version's rollout runs is a no-op; once it closed, a
+// start runs it again, which is harmless (its people were signalled once each, recorded in the store).
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { getAppliedPolicy, rolloutCounts, type RolloutCounts, type RolloutStatus } from '../store/policy-applied.js';
 import type { Store } from '../store/index.js';
@@ -14,7 +14,7 @@ export { policyRolloutWorkflowId };
 export async function startPolicyRollout(client: Client, taskQueue: string, input: PolicyRolloutInput): Promise<{ workflowId: string; started: boolean }> {
   const workflowId = policyRolloutWorkflowId(input.rolloutId);
   try {
-    await client.workflow.start<typeof policyRollout>('policyRollout', { workflowId, taskQueue, args: [input], workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+    await client.workflow.start<typeof policyRollout>('policyRollout', { workflowId, taskQueue, args: [input], workflowIdReusePolicy: 'ALLOW_DUPLICATE' });
     return { workflowId, started: true };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, started: false };

@@ -68,6 +68,8 @@ export type PipelineOptions = {
   config?: Config;
   /** Serve the test apps over HTTPS. */
   https?: PipelineHttps;
+  /** The worker follows the newest policy version applied in the store (seeded from policyDir), as in production. */
+  followAppliedPolicy?: boolean;
 };
 
 export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
@@ -103,7 +105,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const connectorConfigs = apps.map((app, i) => connectorConfigOf(app, names[i]!, https));
   const policy = loadPolicyOrThrow(cfg.policy.dir);
   const store = await openStore(cfg, { migrate: true, createKeys: true, logger: log });
-  const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, connectorConfigs, policy, store });
+  const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, connectorConfigs, policy, store, ...(options.followAppliedPolicy ? { followAppliedPolicy: true } : {}) });
   let worker = await startWorker();
   await ensurePolicyEntitlements(policy, worker.connectors);
   const ingress = await startIngress(cfg, log, { taskQueue, groupId: uniqueName('ingress'), itsm: { store } });
