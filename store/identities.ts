@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { workerSnapshotSchema, type WorkerSnapshot } from '../schemas/events.js';
 import type { Db } from './db.js';
 import { blindDigest, blindDigests, blindIndexed, type BlindIndexed } from './blind-index.js';
-import { ensurePerson, openJson, personKey, sealJson, unwrapPersonKey } from './person-keys.js';
+import { ensurePerson, newPersonKey, openJson, personKey, sealJson, unwrapPersonKey } from './person-keys.js';
+import { randomUUID } from 'node:crypto';
 import type { StoreTx } from './store.js';
 import type { KeyEncryptionKeys } from './store-keys.js';
 
@@ -142,4 +143,35 @@ export async function storedSnapshots(db: Db, kek: KeyEncryptionKeys | undefined
     items.push({ personId: r.person_id, employeeId: r.employee_id, snapshot: openJson({ personId: r.person_id, key }, attributesContext, r.attributes) as WorkerSnapshot });
   }
   return { items, next: rows.length === page.limit ? rows[rows.length - 1]!.person_id : undefined };
+}
+
+/**
+ * Many new people at once, each with a fresh pseudonym and key and their snapshot sealed under it,
+ * exactly as upsertIdentity stores one (benchmarks and migrations from another system: one
+ * statement per call; people the store knows are refused by the unique employee id). Returns their person ids.
+ */
+export async function insertSnapshots(tx: StoreTx, snapshots: readonly WorkerSnapshot[]): Promise<string[]> {
+  if (!tx.kek) throw new RangeError('insertSnapshots: the store has no key-encryption key');
+  const kek = tx.kek;
+  const rows = snapshots.map((snapshot) => {
+    const personId = randomUUID();
+    const { key, kekId, wrapped } = newPersonKey(kek, personId);
+    const person = { personId, key };
+    return {
+      personId, kekId, wrapped, employeeId: snapshot.employeeId, status: snapshot.status, sequence: snapshot.sequence,
+      terminatedAt: snapshot.status === 'terminated' ? snapshot.effectiveAt : null,
+      attributes: sealJson(person, attributesContext, snapshot), email: blindDigest(kek, 'email', snapshot.email),
+    };
+  });
+  await tx.client.query(
+    `with people as (
+       insert into identities (person_id, employee_id, status, terminated_at, snapshot_sequence, attributes, email_digest)
+       select * from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[], $6::bytea[], $7::bytea[])
+       returning person_id
+     )
+     insert into person_keys (person_id, kek_id, wrapped_key) select * from unnest($1::uuid[], $8::text[], $9::bytea[])`,
+    [rows.map((r) => r.personId), rows.map((r) => r.employeeId), rows.map((r) => r.status), rows.map((r) => r.terminatedAt), rows.map((r) => r.sequence),
+      rows.map((r) => r.attributes), rows.map((r) => r.email), rows.map((r) => r.kekId), rows.map((r) => r.wrapped)],
+  );
+  return rows.map((r) => r.personId);
 }

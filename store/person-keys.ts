@@ -25,6 +25,12 @@ function unwrap(kek: KeyEncryptionKeys, personId: string, kekId: string, wrapped
 
 type KeyRow = { person_id: string; kek_id: string | null; wrapped_key: Buffer | null };
 
+/** A fresh data key for a person, and the same wrapped by the active KEK (as person_keys stores it). */
+export function newPersonKey(kek: KeyEncryptionKeys, personId: string): { key: Buffer; kekId: string; wrapped: Buffer } {
+  const key = randomBytes(KEY_BYTES);
+  return { key, kekId: kek.activeId, wrapped: seal(activeKey(kek).key, key, wrapContext(personId)) };
+}
+
 /**
  * SQL for the person_id of the employee id in parameter `param` (e.g. `$1`), compared
  * case-insensitively (policy/employee-ids.ts; PostgreSQL's upper() and JavaScript's toUpperCase()
@@ -51,8 +57,7 @@ export async function ensurePerson(db: Db, kekConfig: KeyEncryptionKeys | undefi
       return { personId: found.person_id, key: unwrap(kek, found.person_id, found.kek_id, found.wrapped_key), created: false };
     }
     const personId = found?.person_id ?? randomUUID();
-    const key = randomBytes(KEY_BYTES);
-    const wrapped = seal(activeKey(kek).key, key, wrapContext(personId));
+    const { key, wrapped } = newPersonKey(kek, personId);
     const inserted = found
       ? await db.query(
           'insert into person_keys (person_id, kek_id, wrapped_key) values ($1, $2, $3) on conflict (person_id) do nothing',
