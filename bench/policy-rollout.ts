@@ -7,6 +7,7 @@
 // Prints and writes (--json) the evaluation rate and the time until every change was applied.
 //
 //   node dist/bench/policy-rollout.js [--identities 100000] [--moved 1000] [--rate 200] [--batch 100] [--json <file>]
+//                                     [--evaluate-only]   (the store and the evaluation activity only, no Temporal)
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,6 +99,33 @@ for (let i = 0; i < people.length; i += CHUNK) {
 }
 const seedMs = performance.now() - seedStart;
 say(`seeded in ${round(seedMs / 1000)} s (${Math.round(IDENTITIES / (seedMs / 1000))} identities/s)`);
+
+if (argv.includes('--evaluate-only')) {
+  // The rollout's evaluation activity itself, in a mock activity context: no worker, no Temporal.
+  const { MockActivityEnvironment } = await import('@temporalio/testing');
+  const { createPolicyRolloutActivities } = await import('../activities/policy-rollout.js');
+  const { seedAppliedPolicy } = await import('../runtime/policy-source.js');
+  await seedAppliedPolicy(store, v1, logger);
+  const applied = await recordPolicyApplied(store, { version: after.version, files: readPolicyDir(v2), appliedBy: { employeeId: `ADMIN-${tag}` }, reason: 'bench: a new birthright group for one cost centre' });
+  const activities = createPolicyRolloutActivities({ store, client: undefined as unknown as Client, logger });
+  const started = performance.now();
+  const r = (await new MockActivityEnvironment().run(activities.evaluatePolicyRollout, { seq: applied.seq })) as { evaluated: number; changed: number };
+  const seconds = (performance.now() - started) / 1000;
+  const report = {
+    benchmark: 'policy-rollout --evaluate-only', startedAt: startedAt.toISOString(), command: `npm run bench -- policy-rollout ${argv.join(' ')}`.trim(),
+    settings: { identities: IDENTITIES, moved: MOVED },
+    seed: { seconds: round(seedMs / 1000), identitiesPerSecond: Math.round(IDENTITIES / (seedMs / 1000)) },
+    evaluation: { evaluated: r.evaluated, changed: r.changed, seconds: round(seconds), evaluationsPerSecond: Math.round(r.evaluated / seconds) },
+    check: { marked: marked.length, exact: r.changed === marked.length && r.evaluated === IDENTITIES },
+    machine: machineFacts(), versions: versions(),
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(report, null, 2)}\n`);
+  await store.pool.query(`drop schema if exists "${storeSchema}" cascade`).catch(() => undefined);
+  await store.close();
+  await chat.close();
+  process.exit(report.check.exact ? 0 : 1);
+}
 
 // ---- the worker (follows the store: v1 recorded as applied at its start) ----
 const worker = await createProvisioningWorker(cfg, logger, { taskQueue, connectorConfigs, store });
