@@ -77,7 +77,7 @@ export async function applyPolicyVersion(tx: StoreTx, input: ApplyPolicyInput): 
 export function policyAppliedAudit(input: ApplyPolicyInput, result: ApplyPolicyResult): AuditEntry {
   const person = 'employeeId' in input.appliedBy ? input.appliedBy.employeeId : undefined;
   return {
-    actor: person ? { type: 'person', employeeId: person } : { type: 'system', id: 'system:startup' },
+    actor: person ? { type: 'person', employeeId: person } : { type: 'system', id: 'startup' },
     action: 'policy.applied',
     reason: `policy ${input.version} applied (before: ${result.previousVersion ?? 'none'}; ${input.files.length} files)`,
     policyVersion: input.version,
