@@ -3,7 +3,7 @@
 import { Context } from '@temporalio/activity';
 import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { fenceLimit, fenceWindowMs } from '../policy/fencing.js';
+import { fenceBudget, fenceLimit, fenceWindowMs } from '../policy/fencing.js';
 import type { Store } from '../store/index.js';
 import { askFencePermit } from '../clients/fence.js';
 import { scopeKey, type PermitAnswer, type PermitRequest } from '../workflows/fence-messages.js';
@@ -43,13 +43,14 @@ export function createFenceActivities(deps: FenceActivityDeps) {
       // The policy's population wins; then an operator's estimate (config); then the identities the store knows.
       const population = fencing.population ?? deps.populationEstimate ?? (await countIdentities());
       const limits: Record<string, number> = {};
+      const budget = fenceBudget(fencing, input.request.source);
       for (const s of steps) {
-        const bySource = fenceLimit(fencing, { scope: 'source', source: input.request.source }, s.action, population);
+        const bySource = fenceLimit(fencing, { scope: 'source', source: budget }, s.action, population);
         const byApp = fenceLimit(fencing, { scope: 'application', app: s.app }, s.action, population);
-        if (Number.isFinite(bySource)) limits[scopeKey('source', input.request.source, s.action)] = bySource;
+        if (Number.isFinite(bySource)) limits[scopeKey('source', budget, s.action)] = bySource;
         if (Number.isFinite(byApp)) limits[scopeKey('app', s.app, s.action)] = byApp;
       }
-      const request: PermitRequest = { ...input.request, steps, limits, windowMs: fenceWindowMs(fencing), releasesRequired: fencing.releasesRequired };
+      const request: PermitRequest = { ...input.request, ...(budget !== input.request.source ? { budget } : {}), steps, limits, windowMs: fenceWindowMs(fencing), releasesRequired: fencing.releasesRequired };
       const answer = await askFencePermit(Context.current().client, { fenceWorkflowId: input.fenceWorkflowId, taskQueue: input.taskQueue, request });
       if (answer.permit === 'held') deps.logger.warn({ employeeId: input.request.employeeId, batchId: answer.batchId, reasons: answer.reasons }, 'destructive steps held by the fence');
       return answer;

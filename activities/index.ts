@@ -22,8 +22,10 @@ import { createQuarantine } from './quarantine.js';
 import { createStepActivities } from './steps.js';
 
 export type ActivityDeps = {
-  /** The policy in force (re-read by its owner when the files change). */
+  /** The policy in force (the newest applied version, polled by runtime/policy-source.ts). */
   policy: () => CompiledPolicy;
+  /** The newest applied version looked up now; planning uses it (default: `policy`). */
+  freshPolicy?: () => Promise<CompiledPolicy>;
   connectors: ReadonlyMap<string, Connector>;
   store: Store;
   publishOutcome: (outcome: Outcome) => Promise<void>;
@@ -51,7 +53,7 @@ export function createActivities(deps: ActivityDeps) {
   const quarantine = createQuarantine({ policy, store, logger, connectors, ...(deps.temporal ? { temporal: deps.temporal } : {}) });
   return {
     ...createApprovalActivities({ policy, connectors, store, logger, catalog }),
-    ...createPlanActivities({ policy, connectors, catalog, store, logger, quarantine: quarantine.guard }),
+    ...createPlanActivities({ policy, connectors, catalog, store, logger, quarantine: quarantine.guard, ...(deps.freshPolicy ? { freshPolicy: deps.freshPolicy } : {}) }),
     ...createStepActivities({ connectors, catalog, store, logger, modes, quarantine: quarantine.guard }),
     ...quarantine.activities,
     ...createFenceActivities({ policy, store, logger, ...(populationEstimate !== undefined ? { populationEstimate } : {}) }),

@@ -66,6 +66,11 @@ export function planFor(policy: CompiledPolicy, input: PlanFor): Plan {
 /** A stored grant as the evaluator reads it (policy/evaluator.ts Grant). */
 export const asPolicyGrant = (g: StoredGrant): Grant => ({ id: g.grantId, entitlement: `${g.app}:${g.entitlementId}`, grantedAt: g.grantedAt.toISOString(), ...(g.expiresAt ? { expiresAt: g.expiresAt.toISOString() } : {}) });
 
+/** The store's live grants as the policy sees them: approved requests and exceptions (birthright grants are the policy's own). */
+export function policyGrants(grants: readonly StoredGrant[]): Grant[] {
+  return grants.filter((g) => g.provenance.kind !== 'birthright').map(asPolicyGrant);
+}
+
 /** A step as the store keeps it: the attribute names of an update, not the person's values. */
 function withoutValues(step: PlanStep): Omit<PlanStep, 'attributes'> & { attributes?: string[] } {
   if (!step.attributes) return step as Omit<PlanStep, 'attributes'>;
@@ -74,6 +79,11 @@ function withoutValues(step: PlanStep): Omit<PlanStep, 'attributes'> & { attribu
 
 export type PlanActivityDeps = {
   policy: () => CompiledPolicy;
+  /**
+   * The newest applied policy version, looked up now (runtime/policy-source.ts): a plan never uses a
+   * version older than one applied before it started (a rollout's re-evaluation arrives right after its apply).
+   */
+  freshPolicy?: () => Promise<CompiledPolicy>;
   connectors: ReadonlyMap<string, Connector>;
   catalog: EntitlementCatalog;
   store: Store;
@@ -106,7 +116,7 @@ export function createPlanActivities(deps: PlanActivityDeps) {
   return {
     /** Stores the change's snapshot and names the applications whose accounts the plan reads. */
     async preparePlan(input: PlanChangeInput): Promise<ApplicationsToRead> {
-      const policy = deps.policy();
+      const policy = deps.freshPolicy ? await deps.freshPolicy() : deps.policy();
       // Checked before the snapshot is stored: a held snapshot must not become the stored baseline.
       if (input.snapshot && input.appliedSequence !== undefined && !input.acceptSequenceJump) {
         const hold = sequenceJumpHold({ appliedSequence: input.appliedSequence, sequence: input.snapshot.sequence, maxJump: policy.model.lifecycle.maxSequenceJump });
@@ -129,15 +139,13 @@ export function createPlanActivities(deps: PlanActivityDeps) {
 
     /** Plans the change on `actual` (read through the applications' queues), or, for older histories, on what it reads itself. */
     async planChange(input: PlanChangeInput): Promise<PlannedChange> {
-      const policy = deps.policy();
+      const policy = deps.freshPolicy ? await deps.freshPolicy() : deps.policy();
       const workflowId = activityWorkflowId();
       const { employeeId } = input;
       // With `actual` (read through the queues), preparePlan has stored the change's snapshot already.
       const snapshot = await snapshotOf(input, workflowId, { store: input.actual === undefined });
       const actual = input.actual ?? (await readActualAccounts(policy, deps.connectors, deps.catalog, employeeId, callContext(`${input.changeId}/plan`)));
-      const grants = (await listGrants(store.pool, employeeId))
-        .filter((g) => g.provenance.kind !== 'birthright')
-        .map(asPolicyGrant);
+      const grants = policyGrants(await listGrants(store.pool, employeeId));
       const duplicates = await duplicatesOf(store, snapshot);
       const managerAccounts = await readManagerAccounts(policy, deps.connectors, snapshot as Identity, (app) => callContext(`${input.changeId}/manager/${app}`));
       const plan = planFor(policy, { identity: snapshot as Identity, actual, grants, now: new Date().toISOString(), served: (app) => deps.connectors.has(app), duplicates, managerAccounts });

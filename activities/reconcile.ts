@@ -151,15 +151,17 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     }
     let after: string | undefined;
     for (;;) {
-      const batch = await storedSnapshots(store.pool, kek(), { ...(after !== undefined ? { after } : {}), limit: PEOPLE_BATCH });
-      if (batch.length === 0) return;
-      after = batch[batch.length - 1]!.employeeId;
+      const page = await storedSnapshots(store.pool, kek(), { ...(after !== undefined ? { after } : {}), limit: PEOPLE_BATCH });
       Context.current().heartbeat();
-      yield batch.map((p) => ({
-        identity: p.snapshot as Identity,
-        grants: grants.get(p.employeeId) ?? [],
-        current: (listedEntitlements.get(p.employeeId.toUpperCase()) ?? []).map((id) => `${app}:${id}`),
-      }));
+      if (page.items.length > 0) {
+        yield page.items.map((p) => ({
+          identity: p.snapshot as Identity,
+          grants: grants.get(p.employeeId) ?? [],
+          current: (listedEntitlements.get(p.employeeId.toUpperCase()) ?? []).map((id) => `${app}:${id}`),
+        }));
+      }
+      if (!page.next) return;
+      after = page.next;
     }
   }
 

@@ -205,6 +205,10 @@ export const routeRoles = {
   'GET /quarantine': ['operator', 'auditor', 'admin'],
   'POST /quarantine/:app/hold': ['operator', 'admin'],
   'POST /quarantine/:app/release': ['operator', 'admin'],
+  // Applying a policy version changes everyone's access: an admin's decision, taken as the caller; its rollout is for all to follow.
+  'POST /policy/apply': ['admin'],
+  'GET /policy/rollouts': ['operator', 'auditor', 'admin'],
+  'GET /policy/rollouts/:version': ['operator', 'auditor', 'admin'],
 } as const satisfies Record<string, readonly ApiRole[]>;
 
 export type RouteKey = keyof typeof routeRoles;

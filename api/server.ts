@@ -26,6 +26,7 @@ import { registerFenceRoutes } from './routes/fence.js';
 import { registerIdentityRoutes } from './routes/identities.js';
 import { registerReconcileRoutes } from './routes/reconcile.js';
 import { registerQuarantineRoutes } from './routes/quarantine.js';
+import { registerPolicyRoutes } from './routes/policy.js';
 import { noWorkerAnswered } from '../clients/unanswered.js';
 
 /** The setting that chooses the API's port, as error messages name it. */
@@ -222,6 +223,7 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
   registerApplicationRoutes(app, { cfg, store, logger: log, onRefused });
   registerReconcileRoutes(app, { client, store, onRefused, taskQueue: cfg.temporal.taskQueue });
   registerQuarantineRoutes(app, { client, store, logger: log, onRefused });
+  registerPolicyRoutes(app, { cfg, client, store, logger: log, onRefused });
 
   app.use((_req, res) => sendError(res, 404, 'not-found', 'no such route'));
 

@@ -1,7 +1,7 @@
 // What a policy change would do: for each identity, the entitlements (and roles) it would gain
 // and lose going from one policy to another. Pure; the CLI prints it as a table or JSON.
 import type { CompiledPolicy } from './compile.js';
-import { evaluateIdentity, type DesiredAccess } from './evaluator.js';
+import { evaluateIdentity, type DesiredAccess, type Grant } from './evaluator.js';
 import type { Identity } from './identity.js';
 
 export type IdentityChange = {
@@ -30,7 +30,11 @@ const minus = (a: readonly string[], b: readonly string[]): string[] => {
 const refs = (d: DesiredAccess): string[] => d.entitlements.map((e) => e.entitlement);
 const roleIds = (d: DesiredAccess): string[] => d.roles.map((r) => r.id);
 
-export function diffPolicies(from: CompiledPolicy, to: CompiledPolicy, identities: readonly Identity[], now: string): PolicyDiff {
+/**
+ * Who gains and loses what going from `from` to `to`: each identity evaluated under both, with its
+ * approved grants when `grantsOf` gives them (a rollout reads them from the store; the CLI's diff has none).
+ */
+export function diffPolicies(from: CompiledPolicy, to: CompiledPolicy, identities: readonly Identity[], now: string, options: { grantsOf?: (employeeId: string) => readonly Grant[] } = {}): PolicyDiff {
   const changes: IdentityChange[] = [];
   const counts = new Map<string, { gain: number; lose: number }>();
   const count = (ref: string, key: 'gain' | 'lose'): void => {
@@ -39,8 +43,9 @@ export function diffPolicies(from: CompiledPolicy, to: CompiledPolicy, identitie
     counts.set(ref, c);
   };
   for (const identity of identities) {
-    const before = evaluateIdentity(from, { identity, now });
-    const after = evaluateIdentity(to, { identity, now });
+    const grants = options.grantsOf?.(identity.employeeId) ?? [];
+    const before = evaluateIdentity(from, { identity, grants, now });
+    const after = evaluateIdentity(to, { identity, grants, now });
     const change: IdentityChange = {
       employeeId: identity.employeeId,
       gains: minus(refs(after), refs(before)),

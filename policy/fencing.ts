@@ -6,6 +6,17 @@ import { durationMs } from '../schemas/durations.js';
 
 export type FenceScope = { scope: 'source'; source: string } | { scope: 'application'; app: string };
 
+/**
+ * The budget a source's destructive steps count against: its own entry when the policy names it
+ * (`hr`, `policy/1a2b3c4d`), else its family's (`policy`, `reconcile` for `reconcile/crm`), else the
+ * one shared `default` budget, so an unknown or per-version source never gets a fresh budget of its own.
+ */
+export function fenceBudget(fencing: Fencing, source: string): string {
+  if (fencing.perSource[source]) return source;
+  const family = source.split('/')[0]!;
+  return fencing.perSource[family] ? family : 'default';
+}
+
 /** The threshold for `action` in `scope`: the named entry's, else the scope's `default`. */
 export function thresholdFor(fencing: Fencing, where: FenceScope, action: FencedAction): Threshold | undefined {
   const table = where.scope === 'source' ? fencing.perSource : fencing.perApplication;

@@ -11,9 +11,7 @@ import { createOutcomeProducer } from '../ingress/outcome-producer.js';
 import type { Logger } from '../observability/logger.js';
 import { installTemporalRuntime } from '../observability/temporal-logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { formatProblem } from '../policy/problems.js';
-import { loadPolicyDir } from '../policy/loader.js';
-import { ConfigError, type Config } from '../schemas/config.js';
+import type { Config } from '../schemas/config.js';
 import { checkpointDestinations, checkpointerOptions, createKafkaAuditSink, openStore, startAuditPublisher, startCheckpointer, type Checkpointer, type Store } from '../store/index.js';
 import { createAppActivityWorker, type AppActivityWorker } from './app-activity-workers.js';
 import { ensureGrantSweepSchedule } from './grant-sweep-schedule.js';
@@ -21,12 +19,17 @@ import { ensureReconcileSchedules } from './reconcile-schedules.js';
 import { loadConnectorsFile, type ConnectorConfig } from '../connectors/config.js';
 import { connectorsForPolicy } from './connectors.js';
 import { workflowCode } from './workflows-path.js';
+import { fixedPolicy, followAppliedPolicy, loadPolicyOrThrow } from './policy-source.js';
+import { createPolicyRolloutActivities } from '../activities/policy-rollout.js';
+
+export { loadPolicyOrThrow };
 import { connectTemporalNative } from '../clients/temporal-connection.js';
 
 export type ProvisioningWorker = {
   worker: Worker;
   appWorkers: AppActivityWorker[];
-  policy: CompiledPolicy;
+  /** The policy in force now (the newest applied version when the worker follows the store). */
+  readonly policy: CompiledPolicy;
   connectors: ReadonlyMap<string, Connector>;
   store: Store;
   /** Runs until shutdown() (SIGTERM): in-flight activities finish first. */
@@ -37,33 +40,35 @@ export type ProvisioningWorker = {
   checkpoints: Pick<Checkpointer, 'status' | 'healthy'> | undefined;
 };
 
-export function loadPolicyOrThrow(dir: string): CompiledPolicy {
-  const loaded = loadPolicyDir(dir);
-  if (!loaded.ok) {
-    const problems = loaded.problems.map(formatProblem);
-    throw new ConfigError(`the policy in ${dir} has ${problems.length} problem(s); correct the files as listed below (\`provisioner policy validate\` shows them too)`, { details: problems });
-  }
-  return loaded.policy;
-}
-
 export async function createProvisioningWorker(
   cfg: Config,
   logger: Logger,
   options: {
     taskQueue?: string;
     connectorConfigs?: ConnectorConfig[];
+    /** A fixed policy (tests, tools); without it the worker follows the newest version applied in the store. */
     policy?: CompiledPolicy;
+    /** With `policy`: follow the store all the same (seeded from cfg.policy.dir when nothing was applied). */
+    followAppliedPolicy?: boolean;
     store?: Store;
     /** false: create no reconciliation schedules (tests that start reconciliations themselves). Default true. */
     reconcileSchedules?: boolean;
   } = {},
 ): Promise<ProvisioningWorker> {
   installTemporalRuntime(logger);
-  const policy = options.policy ?? loadPolicyOrThrow(cfg.policy.dir);
+  const fixed = options.policy && !options.followAppliedPolicy ? options.policy : undefined;
+  // A broken policy folder stops the start before anything is opened (the store's version may be valid, the folder is what people edit).
+  if (!fixed) loadPolicyOrThrow(cfg.policy.dir);
   const connectorConfigs = options.connectorConfigs ?? loadConnectorsFile(cfg.connectors.file);
-  const { connectors, missing } = connectorsForPolicy(cfg, policy, connectorConfigs, logger.child({ component: 'connectors' }));
-  if (missing.length > 0) logger.warn({ missing }, 'applications of the policy without a connector: their steps are not planned');
   const store = options.store ?? (await openStore(cfg, { migrate: true, createKeys: true, logger }));
+  const policySource = fixed
+    ? fixedPolicy(fixed)
+    : await followAppliedPolicy({ store, dir: cfg.policy.dir, pollSeconds: cfg.policy.pollSeconds, logger: logger.child({ component: 'policy' }) });
+  const policy = policySource.current;
+  // The connectors are built for the policy in force at start; an application a later version adds needs a restart.
+  const startPolicy = policy();
+  const { connectors, missing } = connectorsForPolicy(cfg, startPolicy, connectorConfigs, logger.child({ component: 'connectors' }));
+  if (missing.length > 0) logger.warn({ missing }, 'applications of the policy without a connector: their steps are not planned');
   // The store's owner also ships its audit records to Kafka (for the SIEM) and checkpoints the
   // head of the chain outside the database's host (audit.checkpointTo: the file, the audit topic),
   // so a truncated tail is detectable; a failing destination is retried and shows in /ready.
@@ -76,8 +81,9 @@ export async function createProvisioningWorker(
   const converter = dataConverter(cfg.dataDir, cfg.mode);
   const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: converter });
   const activities = {
-    ...createActivities({ policy: () => policy, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety, temporal: { client, taskQueue } }),
+    ...createActivities({ policy, freshPolicy: policySource.refresh, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety, temporal: { client, taskQueue } }),
     ...createGrantSweepActivities({ store, client }),
+    ...createPolicyRolloutActivities({ store, client, logger: logger.child({ component: 'policy-rollout' }) }),
   };
   const worker = await Worker.create({
     connection,
@@ -92,7 +98,7 @@ export async function createProvisioningWorker(
   // Per app: its queue and its urgent queue (leavers first), each with its server-enforced rate.
   const appWorkers = await Promise.all(
     [...connectors.entries()].map(([app, connector]) => {
-      const decl = policy.applications.get(app);
+      const decl = startPolicy.applications.get(app);
       const limits = decl?.connector === 'ldap' ? cfg.ldapConnector : cfg.scimConnector;
       // An application's own rate (its connector entry) wins over the connector kind's default.
       const own = connectorConfigs.find((c) => c.type === decl?.connector && c.app === decl?.config)?.maxActivitiesPerSecond;
@@ -112,14 +118,15 @@ export async function createProvisioningWorker(
   );
   // The safety net of request grants: a schedule this worker's queue serves (idempotent across restarts).
   const grantSweepSchedule = await ensureGrantSweepSchedule(client, taskQueue, cfg.grantSweep);
-  // Each application's reconciliation, at the policy's interval (policy `reconcile`).
-  const reconcileSchedules = options.reconcileSchedules === false ? [] : await ensureReconcileSchedules(client, taskQueue, policy, connectors);
-  logger.info({ taskQueue, grantSweepSchedule, reconcileSchedules, policyVersion: policy.version, apps: [...connectors.keys()], planOnly: cfg.safety.planOnly }, 'worker ready');
+  // Each application's reconciliation, at the interval of the policy in force at start (policy `reconcile`).
+  const reconcileSchedules = options.reconcileSchedules === false ? [] : await ensureReconcileSchedules(client, taskQueue, startPolicy, connectors);
+  logger.info({ taskQueue, grantSweepSchedule, reconcileSchedules, policyVersion: policy().version, apps: [...connectors.keys()], planOnly: cfg.safety.planOnly }, 'worker ready');
   let stopped: Promise<void> | undefined;
   const running = (async () => {
     try {
       await Promise.all([worker.run(), ...appWorkers.map((w) => w.run())]);
     } finally {
+      policySource.stop();
       await outcomes.close().catch(() => undefined);
       await auditPublisher?.stop().catch(() => undefined);
       await checkpointer?.stop().catch(() => undefined);
@@ -131,7 +138,9 @@ export async function createProvisioningWorker(
   return {
     worker,
     appWorkers,
-    policy,
+    get policy() {
+      return policy();
+    },
     connectors,
     store,
     run: () => running,

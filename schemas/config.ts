@@ -360,6 +360,12 @@ export const configSchema = z.strictObject({
   policy: z.strictObject({
     /** The folder of policy YAML files (roles, birthright rules, applications, ...). */
     dir: z.string().default('examples/policy'),
+    /** How often a worker looks for a newly applied policy version (`provisioner policy apply`), in seconds. */
+    pollSeconds: z.number().positive().max(300).default(3),
+    /** A rollout's pace: people asked to plan again per second, like a feed (the fence counts them under `policy/<version>`). */
+    rolloutPerSecond: z.number().positive().max(10_000).default(20),
+    /** A rollout signals its people in batches of this many (one activity each). */
+    rolloutBatchSize: z.number().int().min(1).max(1000).default(100),
   }).prefault({}),
   ldapConnector: z.strictObject({
     /** How the LDAP connector disables an account: move it to ou=disabled (refint keeps group DNs right), or set an attribute. */
@@ -507,6 +513,9 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'PROVISIONER_APPS', path: 'apps.file' },
   { env: 'PROVISIONER_CONNECTORS', path: 'connectors.file' },
   { env: 'PROVISIONER_POLICY', path: 'policy.dir' },
+  { env: 'PROVISIONER_POLICY_POLL_SECONDS', path: 'policy.pollSeconds', parse: Number },
+  { env: 'PROVISIONER_POLICY_ROLLOUT_PER_SECOND', path: 'policy.rolloutPerSecond', parse: Number },
+  { env: 'PROVISIONER_POLICY_ROLLOUT_BATCH', path: 'policy.rolloutBatchSize', parse: Number },
   { env: 'PROVISIONER_PLAN_ONLY', path: 'safety.planOnly', parse: commaList },
   { env: 'PROVISIONER_FENCE_POPULATION', path: 'safety.populationEstimate', parse: Number },
   { env: 'PROVISIONER_API_PORT', path: 'http.apiPort' },

@@ -170,3 +170,15 @@ export async function liveGrantsOfEveryone(db: Db): Promise<Array<Grant & { empl
   );
   return rows.map((r) => ({ ...toGrant(r), employeeId: r.employee_id }));
 }
+
+/** The live grants of many people at once (a rollout's page), by person id. */
+export async function liveGrantsOf(db: Db, personIds: readonly string[]): Promise<Map<string, Grant[]>> {
+  const out = new Map<string, Grant[]>();
+  if (personIds.length === 0) return out;
+  const { rows } = await db.query<GrantRow & { person_id: string }>(
+    'select g.* from grants g where g.person_id = any($1::uuid[]) and g.revoked_at is null order by g.app, g.entitlement_id, g.granted_at',
+    [personIds],
+  );
+  for (const r of rows) out.set(r.person_id, [...(out.get(r.person_id) ?? []), toGrant(r)]);
+  return out;
+}

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { workerSnapshotSchema, type WorkerSnapshot } from '../schemas/events.js';
 import type { Db } from './db.js';
 import { blindDigest, blindDigests, blindIndexed, type BlindIndexed } from './blind-index.js';
-import { ensurePerson, openJson, personKey, sealJson, unwrap } from './person-keys.js';
+import { randomUUID } from 'node:crypto';
+import { ensurePerson, newPersonKey, openJson, personKey, sealJson, unwrapPersonKey } from './person-keys.js';
 import type { StoreTx } from './store.js';
 import type { KeyEncryptionKeys } from './store-keys.js';
 
@@ -122,23 +123,58 @@ export async function peopleSharing(db: Db, kek: KeyEncryptionKeys, input: { emp
   return found;
 }
 
-export type StoredSnapshot = { employeeId: string; status: IdentityStatus | null; snapshot: WorkerSnapshot };
+/** A stored snapshot as a page of storedSnapshots gives it. */
+export type StoredSnapshot = { personId: string; employeeId: string; status: IdentityStatus | null; snapshot: WorkerSnapshot };
 
 /**
- * The stored snapshots of everyone, a batch at a time in employee id order (those after `after`):
- * for what looks at every identity (reconciliation). One query per batch, keys unwrapped here;
- * people without a snapshot or whose key was shredded are skipped.
+ * A page of the people with a stored snapshot, in employee id order after `after` (a resumable
+ * cursor), their snapshots opened with their keys: for what looks at every identity (a
+ * reconciliation's comparison, a policy rollout's evaluation). One query per page; a purged
+ * person, whose key is gone, is skipped.
  */
-export async function storedSnapshots(db: Db, kek: KeyEncryptionKeys, input: { after?: string; limit: number }): Promise<StoredSnapshot[]> {
-  const { rows } = await db.query<{ employee_id: string; person_id: string; status: IdentityStatus | null; attributes: Buffer; kek_id: string; wrapped_key: Buffer }>(
-    `select i.employee_id, i.person_id, i.status, i.attributes, k.kek_id, k.wrapped_key
-       from identities i join person_keys k using (person_id)
-      where i.attributes is not null and ($1::text is null or i.employee_id > $1)
-      order by i.employee_id limit $2`,
-    [input.after ?? null, input.limit],
+export async function storedSnapshots(db: Db, kek: KeyEncryptionKeys | undefined, page: { after?: string; limit: number }): Promise<{ items: StoredSnapshot[]; next: string | undefined }> {
+  const { rows } = await db.query<{ person_id: string; employee_id: string; status: IdentityStatus | null; attributes: Buffer; kek_id: string | null; wrapped_key: Buffer | null }>(
+    `select i.person_id, i.employee_id, i.status, i.attributes, k.kek_id, k.wrapped_key from identities i left join person_keys k using (person_id)
+      where i.attributes is not null and ($1::text is null or i.employee_id > $1) order by i.employee_id limit $2`,
+    [page.after ?? null, page.limit],
   );
-  return rows.map((r) => {
-    const person = { personId: r.person_id, key: unwrap(kek, r.person_id, r.kek_id, r.wrapped_key) };
-    return { employeeId: r.employee_id, status: r.status, snapshot: workerSnapshotSchema.parse(openJson(person, attributesContext, r.attributes)) };
+  const items: StoredSnapshot[] = [];
+  for (const r of rows) {
+    if (!r.kek_id || !r.wrapped_key) continue;
+    const key = unwrapPersonKey(kek, r.person_id, r.kek_id, r.wrapped_key);
+    // Parsed, not cast: a snapshot stored by an older build gets the defaults of today's schema.
+    items.push({ personId: r.person_id, employeeId: r.employee_id, status: r.status, snapshot: workerSnapshotSchema.parse(openJson({ personId: r.person_id, key }, attributesContext, r.attributes)) });
+  }
+  return { items, next: rows.length === page.limit ? rows[rows.length - 1]!.employee_id : undefined };
+}
+
+/**
+ * Many new people at once, each with a fresh pseudonym and key and their snapshot sealed under it,
+ * exactly as upsertIdentity stores one (benchmarks and migrations from another system: one
+ * statement per call; people the store knows are refused by the unique employee id). Returns their person ids.
+ */
+export async function insertSnapshots(tx: StoreTx, snapshots: readonly WorkerSnapshot[]): Promise<string[]> {
+  if (!tx.kek) throw new RangeError('insertSnapshots: the store has no key-encryption key');
+  const kek = tx.kek;
+  const rows = snapshots.map((snapshot) => {
+    const personId = randomUUID();
+    const { key, kekId, wrapped } = newPersonKey(kek, personId);
+    const person = { personId, key };
+    return {
+      personId, kekId, wrapped, employeeId: snapshot.employeeId, status: snapshot.status, sequence: snapshot.sequence,
+      terminatedAt: snapshot.status === 'terminated' ? snapshot.effectiveAt : null,
+      attributes: sealJson(person, attributesContext, snapshot), email: blindDigest(kek, 'email', snapshot.email),
+    };
   });
+  await tx.client.query(
+    `with people as (
+       insert into identities (person_id, employee_id, status, terminated_at, snapshot_sequence, attributes, email_digest)
+       select * from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[], $6::bytea[], $7::bytea[])
+       returning person_id
+     )
+     insert into person_keys (person_id, kek_id, wrapped_key) select * from unnest($1::uuid[], $8::text[], $9::bytea[])`,
+    [rows.map((r) => r.personId), rows.map((r) => r.employeeId), rows.map((r) => r.status), rows.map((r) => r.terminatedAt), rows.map((r) => r.sequence),
+      rows.map((r) => r.attributes), rows.map((r) => r.email), rows.map((r) => r.kekId), rows.map((r) => r.wrapped)],
+  );
+  return rows.map((r) => r.personId);
 }

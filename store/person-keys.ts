@@ -26,6 +26,12 @@ export function unwrap(kek: KeyEncryptionKeys, personId: string, kekId: string, 
 
 type KeyRow = { person_id: string; kek_id: string | null; wrapped_key: Buffer | null };
 
+/** A fresh data key for a person, and the same wrapped by the active KEK (as person_keys stores it). */
+export function newPersonKey(kek: KeyEncryptionKeys, personId: string): { key: Buffer; kekId: string; wrapped: Buffer } {
+  const key = randomBytes(KEY_BYTES);
+  return { key, kekId: kek.activeId, wrapped: seal(activeKey(kek).key, key, wrapContext(personId)) };
+}
+
 /**
  * SQL for the person_id of the employee id in parameter `param` (e.g. `$1`), compared
  * case-insensitively (policy/employee-ids.ts; PostgreSQL's upper() and JavaScript's toUpperCase()
@@ -52,8 +58,7 @@ export async function ensurePerson(db: Db, kekConfig: KeyEncryptionKeys | undefi
       return { personId: found.person_id, key: unwrap(kek, found.person_id, found.kek_id, found.wrapped_key), created: false };
     }
     const personId = found?.person_id ?? randomUUID();
-    const key = randomBytes(KEY_BYTES);
-    const wrapped = seal(activeKey(kek).key, key, wrapContext(personId));
+    const { key, wrapped } = newPersonKey(kek, personId);
     const inserted = found
       ? await db.query(
           'insert into person_keys (person_id, kek_id, wrapped_key) values ($1, $2, $3) on conflict (person_id) do nothing',
@@ -89,6 +94,11 @@ export async function ensurePersons(db: Db, kekConfig: KeyEncryptionKeys | undef
   for (const r of rows) found.set(r.employee_id, { personId: r.person_id, key: unwrap(kek, r.person_id, r.kek_id!, r.wrapped_key!) });
   for (const id of unique) if (!found.has(id)) found.set(id, await ensurePerson(db, kek, id));
   return found;
+}
+
+/** A person's data key from its stored row (kek id, wrapped key), for readers that page through many people. */
+export function unwrapPersonKey(kekConfig: KeyEncryptionKeys | undefined, personId: string, kekId: string, wrapped: Buffer): Buffer {
+  return unwrap(requireKek(kekConfig), personId, kekId, wrapped);
 }
 
 /** The person's data key, or undefined once the person was purged (their key shredded). */

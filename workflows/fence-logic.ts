@@ -56,7 +56,7 @@ export function decidePermit(m: FenceModel, req: PermitRequest, now: number): Pe
   const counts = countsInWindow(m, now);
   const need: Record<string, number> = {};
   for (const s of req.steps) {
-    for (const key of [scopeKey('source', req.source, s.action), scopeKey('app', s.app, s.action)]) need[key] = (need[key] ?? 0) + 1;
+    for (const key of [scopeKey('source', req.budget ?? req.source, s.action), scopeKey('app', s.app, s.action)]) need[key] = (need[key] ?? 0) + 1;
   }
   const tripped = Object.keys(need).filter((key) => req.limits[key] !== undefined && (counts[key] ?? 0) + need[key]! > req.limits[key]!);
   const reasons = tripped.map((key) => `${describeKey(key)}: ${(counts[key] ?? 0) + need[key]!} would exceed ${req.limits[key]} in ${seconds(m.windowMs)}`);
@@ -75,7 +75,7 @@ export function decidePermit(m: FenceModel, req: PermitRequest, now: number): Pe
     for (const r of reasons) if (!open.reasons.includes(r) && open.reasons.length < 20) open.reasons.push(r);
     open.requests += 1;
     open.releasesRequired = Math.max(open.releasesRequired, req.releasesRequired);
-    m.held.push({ requestId: req.requestId, batchId: open.batchId, workflowId: req.workflowId, employeeId: req.employeeId, source: req.source, steps: req.steps, heldAt: new Date(now).toISOString() });
+    m.held.push({ requestId: req.requestId, batchId: open.batchId, workflowId: req.workflowId, employeeId: req.employeeId, source: req.source, ...(req.budget ? { budget: req.budget } : {}), steps: req.steps, heldAt: new Date(now).toISOString() });
     answer = { permit: 'held', batchId: open.batchId, reasons: reasons.length > 0 ? reasons : joins.map((key) => `${describeKey(key)}: batch ${open!.batchId} is open`) };
   }
   m.answers.push({ requestId: req.requestId, answer });
@@ -110,7 +110,7 @@ export function decideBatch(m: FenceModel, d: BatchDecision, kind: 'release' | '
   m.held = m.held.filter((h) => h.batchId !== batch.batchId);
   // Released steps run now: they count in the window like any other.
   if (kind === 'release') {
-    for (const h of held) for (const s of h.steps) m.admitted.push({ at: now, key: scopeKey('source', h.source, s.action) }, { at: now, key: scopeKey('app', s.app, s.action) });
+    for (const h of held) for (const s of h.steps) m.admitted.push({ at: now, key: scopeKey('source', h.budget ?? h.source, s.action) }, { at: now, key: scopeKey('app', s.app, s.action) });
   }
   const decided = m.batches.filter((b) => b.status !== 'open');
   if (decided.length > KEEP_DECIDED) m.batches = m.batches.filter((b) => b.status === 'open' || decided.indexOf(b) >= decided.length - KEEP_DECIDED);

@@ -19,6 +19,11 @@ export type PermitRequest = {
   employeeId: string;
   /** The HR event's `source` (the feed). */
   source: string;
+  /**
+   * The source budget the steps count against (policy/fencing.ts fenceBudget): the source itself when
+   * the policy names it, else its family or `default`. Absent (older requests): the source.
+   */
+  budget?: string;
   steps: FencedStep[];
   /** Computed by the asking activity from the policy in force: max steps per scope key in the window (absent: no limit). */
   limits: Record<string, number>;
@@ -34,7 +39,7 @@ export type BatchDecision = { batchId: string; operator: string };
 export type FenceDecision = { batchId: string; decision: 'released' | 'rejected'; operators: string[] };
 
 /** A held request: who (employee id only) and what it would change. */
-export type HeldRequest = { requestId: string; batchId: string; workflowId: string; employeeId: string; source: string; steps: FencedStep[]; heldAt: string };
+export type HeldRequest = { requestId: string; batchId: string; workflowId: string; employeeId: string; source: string; budget?: string; steps: FencedStep[]; heldAt: string };
 
 export type FenceBatch = {
   batchId: string;

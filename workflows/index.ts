@@ -5,3 +5,4 @@ export { accessRequest } from './access-request.js';
 export { grantSweep } from './grant-sweep.js';
 export { reconcileApplication } from './reconcile-application.js';
 export { applicationQuarantine } from './application-quarantine.js';
+export { policyRollout } from './policy-rollout.js';

@@ -1,8 +1,10 @@
-// `provisioner policy validate | diff | explain`: policy as code, checked before it is merged.
+// `provisioner policy validate | diff | explain | apply | rollout`: policy as code, checked before it is merged.
 //   validate <dir>                                     every problem as `file:line: path: message`; exit 1 on any
 //   diff <old-dir> <new-dir> --identities <file>       who would gain and lose what (table or --json)
 //   explain <dir> --identity <file> [--employee <id>] [--entitlement <id>]
 //                                                      why a person has, or would have, each entitlement
+//   apply [--dir <dir>] --reason <text>                validates, then applies the version through the API as yourself (admin)
+//   rollout [<version>]                                how far a version's rollout got (operator, auditor)
 // The command logic is in plain functions returning { code, stdout, stderr }, so tests call them
 // directly; the commander actions only print and set the exit code.
 import { readFileSync } from 'node:fs';
@@ -17,6 +19,11 @@ import { explainAccess, formatExplanation } from '../../policy/explain.js';
 import { identitySchema, type Identity } from '../../policy/identity.js';
 import { loadPolicyDir, PolicyDirError, type LoadResult } from '../../policy/loader.js';
 import { formatProblem } from '../../policy/problems.js';
+import { readPolicyDir } from '../../policy/loader.js';
+import type { PolicyApplyAnswer } from '../../api/routes/policy.js';
+import { formatPolicyRollout, type PolicyRolloutView } from '../../clients/policy-rollout.js';
+import { loadConfig } from '../../schemas/config.js';
+import { apiClientFromConfig, segment, TOKEN_FILE_OPTION, type ApiClient } from '../api-client.js';
 
 export type CommandResult = { code: number; stdout: string; stderr: string };
 
@@ -184,14 +191,40 @@ function readGrants(file: string, employeeId: string): Grant[] {
   return out;
 }
 
+/**
+ * `policy apply [--dir] --reason`: validated here first (a policy with problems is refused with them,
+ * nothing is sent), then applied through the API as the caller, who is recorded as applying it.
+ */
+export async function policyApply(api: ApiClient, dir: string, opts: { reason: string; json?: boolean }): Promise<CommandResult> {
+  const checked = guard(() => {
+    const result = load(dir);
+    return result.ok ? ok('') : fail(`${problemsText(dir, result)}nothing was applied\n`);
+  });
+  if (checked.code !== 0) return checked;
+  const answer = await api.post<PolicyApplyAnswer>('/policy/apply', { files: readPolicyDir(dir), reason: opts.reason });
+  if (opts.json) return ok(`${JSON.stringify(answer, null, 2)}\n`);
+  if (!answer.changed) return ok(`policy ${answer.version} is already in force: nothing changed\n`);
+  return ok(
+    `policy ${answer.version} applied (before: ${answer.previousVersion ?? 'none'}); the workers plan with it within seconds.\n` +
+      `rollout ${answer.workflowId ?? answer.rolloutId}: follow it with \`provisioner policy rollout ${answer.version}\`\n`,
+  );
+}
+
+/** `policy rollout [<version>]` */
+export async function policyRollout(api: ApiClient, version: string | undefined, opts: { json?: boolean }): Promise<CommandResult> {
+  const view = await api.get<PolicyRolloutView>(version ? `/policy/rollouts/${segment(version)}` : '/policy/rollouts');
+  return ok(opts.json ? `${JSON.stringify(view, null, 2)}\n` : formatPolicyRollout(view));
+}
+
 const print = (result: CommandResult): void => {
   if (result.stdout) process.stdout.write(result.stdout);
   if (result.stderr) process.stderr.write(result.stderr);
   if (result.code !== 0) process.exitCode = result.code;
 };
 
-export function registerPolicyCommands(program: Command): void {
-  const policy = program.command('policy').description('policy as code: validate, diff and explain (YAML + CEL)');
+export function registerPolicyCommands(program: Command, deps: { client?: (opts: { tokenFile?: string }) => ApiClient } = {}): void {
+  const clientFor = deps.client ?? ((opts: { tokenFile?: string }) => apiClientFromConfig(loadConfig(), opts));
+  const policy = program.command('policy').description('policy as code: validate, diff, explain, apply and follow its rollout (YAML + CEL)');
   policy
     .command('validate')
     .description('check a policy directory; prints every problem as file:line: path: message, exit 1 on any')
@@ -220,4 +253,23 @@ export function registerPolicyCommands(program: Command): void {
     .action((dir: string, opts: { identity: string; employee?: string; entitlement?: string; grants?: string; json?: boolean; now?: string }) =>
       print(policyExplain(dir, opts)),
     );
+  policy
+    .command('apply')
+    .description('validate the policy, then apply it as yourself (admin): the workers plan with it without a restart, and everyone it changes is re-evaluated (audited as policy.applied)')
+    .option('--dir <dir>', 'the policy directory (default: PROVISIONER_POLICY, policy.dir)')
+    .requiredOption('--reason <text>', 'why, in a few words (1-500 characters; kept sealed, shown to operators and auditors)')
+    .option('--json', 'machine-readable output')
+    .option(...TOKEN_FILE_OPTION)
+    .action(async (opts: { dir?: string; reason: string; json?: boolean; tokenFile?: string }) => {
+      print(await policyApply(clientFor(opts), opts.dir ?? loadConfig().policy.dir, opts));
+    });
+  policy
+    .command('rollout')
+    .description('how far a policy version\'s rollout got: evaluated, changed, signalled, converged, held by the fence, failed (through the API)')
+    .argument('[version]', 'the version (sha256:...); default: the newest applied')
+    .option('--json', 'machine-readable output')
+    .option(...TOKEN_FILE_OPTION)
+    .action(async (version: string | undefined, opts: { json?: boolean; tokenFile?: string }) => {
+      print(await policyRollout(clientFor(opts), version, opts));
+    });
 }

@@ -74,12 +74,14 @@ export type PipelineOptions = {
    * run never lands in another test's audit counts).
    */
   reconcileSchedules?: boolean;
+  /** The worker follows the newest policy version applied in the store (seeded from policyDir), as in production. */
+  followAppliedPolicy?: boolean;
 };
 
 export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
   const log = options.logger ?? logger;
   const loaded = options.config ?? loadConfig();
-  const base = options.policyDir ? { ...loaded, policy: { dir: options.policyDir } } : loaded;
+  const base = options.policyDir ? { ...loaded, policy: { ...loaded.policy, dir: options.policyDir } } : loaded;
   const hrLifecycle = uniqueName('hr.lifecycle');
   const outcomes = uniqueName('provisioning.outcomes');
   const itsmRequests = uniqueName('itsm.requests');
@@ -109,7 +111,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const connectorConfigs = apps.map((app, i) => connectorConfigOf(app, names[i]!, https));
   const policy = loadPolicyOrThrow(cfg.policy.dir);
   const store = await openStore(cfg, { migrate: true, createKeys: true, logger: log });
-  const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, connectorConfigs, policy, store, reconcileSchedules: options.reconcileSchedules ?? false });
+  const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, connectorConfigs, policy, store, reconcileSchedules: options.reconcileSchedules ?? false, ...(options.followAppliedPolicy ? { followAppliedPolicy: true } : {}) });
   let worker = await startWorker();
   await ensurePolicyEntitlements(policy, worker.connectors);
   const ingress = await startIngress(cfg, log, { taskQueue, groupId: uniqueName('ingress'), itsm: { store } });

@@ -64,7 +64,7 @@ beforeAll(async () => {
     kafka: { ...base.kafka, topics: { ...base.kafka.topics, hrLifecycle } },
     temporal: { ...base.temporal, taskQueue: uniqueName('provisioning') },
     connectors: { file: connectorsFile },
-    policy: { dir: policyDir },
+    policy: { ...base.policy, dir: policyDir },
     http: { ...base.http, workerPort: await freePort() },
   };
   await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`]);

@@ -152,7 +152,7 @@ describe('provisioner policy explain', () => {
 });
 
 describe('registerPolicyCommands', () => {
-  it('wires validate, diff and explain into the program', async () => {
+  it('wires validate, diff, explain, apply and rollout into the program', async () => {
     const out: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       out.push(String(chunk));
@@ -163,6 +163,6 @@ describe('registerPolicyCommands', () => {
     await program.parseAsync(['node', 'provisioner', 'policy', 'validate', EXAMPLE]);
     expect(out.join('')).toMatch(/valid, policy sha256:/);
     expect(process.exitCode ?? 0).toBe(0);
-    expect(program.commands.find((c) => c.name() === 'policy')!.commands.map((c) => c.name())).toEqual(['validate', 'diff', 'explain']);
+    expect(program.commands.find((c) => c.name() === 'policy')!.commands.map((c) => c.name())).toEqual(['validate', 'diff', 'explain', 'apply', 'rollout']);
   });
 });
