@@ -47,3 +47,4 @@ export { verifyAuditChain, type VerifyResult, type VerifyProblem } from './audit
 export { queryAudit, type AuditQuery, type AuditRow } from './audit-query.js';
 export { writeCheckpoint, startCheckpointer, readCheckpoints, checkpointDestinations, checkpointerOptions, type Checkpointer, type DestinationStatus } from './audit-checkpoints.js';
 export { createKafkaAuditSink, publishPendingAuditRecords, startAuditPublisher, publicationLag, type AuditSink } from './audit-publisher.js';
+export { askFencePermit, decideFence, withdrawFencePermit, fenceListing, FenceRefusedError, type FencePermitAsk, type FencePerson, type FenceDecisionInput, type FenceDecided } from './fence.js';
