@@ -44,7 +44,8 @@ export type IdentityState = {
   employeeId: string;
   lastAppliedSequence: number;
   lastEventType?: HrEventType;
-  status: 'idle' | 'provisioning' | 'provisioned' | 'deprovisioned' | 'action-required' | 'failed';
+  /** `fence-rejected`: an operator rejected the fence batch (or this person in it) that held the change; until a newer snapshot or `provisioner retry`. */
+  status: 'idle' | 'provisioning' | 'provisioned' | 'deprovisioned' | 'action-required' | 'failed' | 'fence-rejected';
   /** The account this person has in each application, by application. */
   accounts: Record<string, { accountId: string }>;
   scheduled: ScheduledStep[];
