@@ -10,6 +10,7 @@ import { judgePermit, stepsPerScope } from '../policy/fence-count.js';
 import { employeeKey, includesEmployee } from '../policy/employee-ids.js';
 import type { FenceBatch, FenceDecision, FenceState, FencedStep, HeldRequest, PermitAnswer, PermitRequest } from '../schemas/fence.js';
 import type { AuditEntry } from './audit-record.js';
+import { validateEntry } from './audit-chain.js';
 import type { Db } from './db.js';
 import type { Store, StoreTx } from './store.js';
 
@@ -46,50 +47,95 @@ function batchOf(row: BatchRow, requests: number): FenceBatch {
   };
 }
 
-/** Counts the ask's scopes, and lets it through or holds it. The first answer to a request id is the answer. */
-async function decidePermit(tx: StoreTx, ask: FencePermitAsk): Promise<{ answer: PermitAnswer; repeated: boolean }> {
-  await lock(tx, ask.fenceId);
-  const prior = await tx.client.query<{ answer: PermitAnswer }>('select answer from fence_requests where fence_id = $1 and request_id = $2', [ask.fenceId, ask.requestId]);
-  if (prior.rows[0]) return { answer: prior.rows[0].answer, repeated: true };
-  await tx.client.query(
-    `insert into fence_counters (fence_id, window_ms) values ($1, $2) on conflict (fence_id) do update set window_ms = excluded.window_ms`,
-    [ask.fenceId, ask.windowMs],
-  );
-  const need = stepsPerScope(ask.budget, ask.steps);
-  const keys = Object.keys(need);
+/**
+ * Decides a group of asks of one fence in one transaction, in order: each is counted, let through
+ * or held as if it were alone (the counts and the open batch carry from one to the next). The first
+ * answer to a request id is the answer (`repeated`: nothing is written for it).
+ */
+async function decidePermits(tx: StoreTx, fenceId: string, asks: readonly FencePermitAsk[]): Promise<Array<{ answer: PermitAnswer; repeated: boolean }>> {
+  await lock(tx, fenceId);
+  const ids = asks.map((a) => a.requestId);
+  const prior = new Map((await tx.client.query<{ request_id: string; answer: PermitAnswer }>('select request_id, answer from fence_requests where fence_id = $1 and request_id = any($2)', [fenceId, ids])).rows.map((r) => [r.request_id, r.answer]));
+  const windowMs = asks[asks.length - 1]!.windowMs;
+  await tx.client.query(`insert into fence_counters (fence_id, window_ms) values ($1, $2) on conflict (fence_id) do update set window_ms = excluded.window_ms`, [fenceId, windowMs]);
+  const needs = asks.map((a) => stepsPerScope(a.budget, a.steps));
+  const keys = [...new Set(needs.flatMap((n) => Object.keys(n)))];
   const counted = await tx.client.query<{ scope_key: string; n: string }>(
     `select scope_key, sum(steps) as n from fence_admitted
       where fence_id = $1 and scope_key = any($2) and at > clock_timestamp() - $3 * interval '1 millisecond'
       group by scope_key`,
-    [ask.fenceId, keys, ask.windowMs],
+    [fenceId, keys, windowMs],
   );
-  const inWindow = Object.fromEntries(counted.rows.map((r) => [r.scope_key, Number(r.n)]));
-  const openRow = (await tx.client.query<BatchRow>(`select ${BATCH_COLUMNS} from fence_batches where fence_id = $1 and status = 'open'`, [ask.fenceId])).rows[0];
-  const judged = judgePermit({ inWindow, need, limits: ask.limits, windowMs: ask.windowMs, ...(openRow ? { open: { batchId: openRow.batch_id, scopes: openRow.scopes } } : {}) });
-  let answer: PermitAnswer;
-  if (judged.permit === 'allowed') {
-    await admit(tx, ask.fenceId, need, ask.requestId);
-    answer = { permit: 'allowed' };
-  } else {
-    const batchId = openRow?.batch_id ?? (await openBatch(tx, ask.fenceId, ask.releasesRequired));
-    const reasons = judged.tripped.length > 0 ? judged.reasons : [];
-    await tx.client.query(
-      `update fence_batches set
-         scopes = array(select distinct unnest(scopes || $3::text[]) order by 1),
-         reasons = case when jsonb_array_length(reasons) >= $5 then reasons
-                        else reasons || coalesce((select jsonb_agg(r) from unnest($4::text[]) r where not reasons ? r), '[]'::jsonb) end,
-         releases_required = greatest(releases_required, $6)
-       where fence_id = $1 and batch_id = $2`,
-      [ask.fenceId, batchId, judged.tripped, reasons, KEEP_REASONS, ask.releasesRequired],
-    );
-    answer = { permit: 'held', batchId, reasons: judged.reasons };
+  const inWindow: Record<string, number> = Object.fromEntries(counted.rows.map((r) => [r.scope_key, Number(r.n)]));
+  const openRow = (await tx.client.query<BatchRow>(`select ${BATCH_COLUMNS} from fence_batches where fence_id = $1 and status = 'open'`, [fenceId])).rows[0];
+  let open: { batchId: string; scopes: string[]; reasons: string[]; releasesRequired: number; changed: boolean } | undefined = openRow
+    ? { batchId: openRow.batch_id, scopes: [...openRow.scopes], reasons: [...openRow.reasons], releasesRequired: openRow.releases_required, changed: false }
+    : undefined;
+  const admitted: Array<{ key: string; n: number; requestId: string }> = [];
+  const written: FencePermitAsk[] = [];
+  const writtenAnswers: PermitAnswer[] = [];
+  const out: Array<{ answer: PermitAnswer; repeated: boolean }> = [];
+  for (const [i, ask] of asks.entries()) {
+    const first = prior.get(ask.requestId);
+    if (first) {
+      out.push({ answer: first, repeated: true });
+      continue;
+    }
+    const need = needs[i]!;
+    const judged = judgePermit({ inWindow, need, limits: ask.limits, windowMs: ask.windowMs, ...(open ? { open } : {}) });
+    let answer: PermitAnswer;
+    if (judged.permit === 'allowed') {
+      for (const [key, n] of Object.entries(need)) {
+        inWindow[key] = (inWindow[key] ?? 0) + n;
+        admitted.push({ key, n, requestId: ask.requestId });
+      }
+      answer = { permit: 'allowed' };
+    } else {
+      if (!open) open = { batchId: await openBatch(tx, fenceId, ask.releasesRequired), scopes: [], reasons: [], releasesRequired: ask.releasesRequired, changed: true };
+      const scopes = judged.tripped.filter((key) => !open!.scopes.includes(key));
+      const reasons = judged.tripped.length === 0 ? [] : judged.reasons.filter((r) => !open!.reasons.includes(r)).slice(0, Math.max(0, KEEP_REASONS - open.reasons.length));
+      if (scopes.length > 0 || reasons.length > 0 || ask.releasesRequired > open.releasesRequired) {
+        open.scopes.push(...scopes);
+        open.reasons.push(...reasons);
+        open.releasesRequired = Math.max(open.releasesRequired, ask.releasesRequired);
+        open.changed = true;
+      }
+      answer = { permit: 'held', batchId: open.batchId, reasons: judged.reasons };
+    }
+    prior.set(ask.requestId, answer);
+    written.push(ask);
+    writtenAnswers.push(answer);
+    out.push({ answer, repeated: false });
   }
-  await tx.client.query(
-    `insert into fence_requests (fence_id, request_id, workflow_id, employee_id, source, budget, steps, answer, status, batch_id)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [ask.fenceId, ask.requestId, ask.workflowId, ask.employeeId, ask.source, ask.budget, JSON.stringify(ask.steps), JSON.stringify(answer), answer.permit, answer.permit === 'held' ? answer.batchId : null],
-  );
-  return { answer, repeated: false };
+  if (open?.changed) {
+    await tx.client.query(`update fence_batches set scopes = $3, reasons = $4, releases_required = $5 where fence_id = $1 and batch_id = $2`, [fenceId, open.batchId, open.scopes, JSON.stringify(open.reasons), open.releasesRequired]);
+  }
+  if (admitted.length > 0) {
+    await tx.client.query(
+      `insert into fence_admitted (fence_id, scope_key, at, steps, request_id) select $1, k, clock_timestamp(), n, r from unnest($2::text[], $3::int[], $4::text[]) as t(k, n, r)`,
+      [fenceId, admitted.map((a) => a.key), admitted.map((a) => a.n), admitted.map((a) => a.requestId)],
+    );
+    await forgetOldCounts(tx, fenceId);
+  }
+  if (written.length > 0) {
+    await tx.client.query(
+      `insert into fence_requests (fence_id, request_id, workflow_id, employee_id, source, budget, steps, answer, status, batch_id)
+       select $1, r, w, e, s, b, st::jsonb, an::jsonb, stt, bt from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) as t(r, w, e, s, b, st, an, stt, bt)`,
+      [
+        fenceId,
+        written.map((a) => a.requestId),
+        written.map((a) => a.workflowId),
+        written.map((a) => a.employeeId),
+        written.map((a) => a.source),
+        written.map((a) => a.budget),
+        written.map((a) => JSON.stringify(a.steps)),
+        writtenAnswers.map((a) => JSON.stringify(a)),
+        writtenAnswers.map((a) => a.permit),
+        writtenAnswers.map((a) => (a.permit === 'held' ? a.batchId : null)),
+      ],
+    );
+  }
+  return out;
 }
 
 async function openBatch(tx: StoreTx, fenceId: string, releasesRequired: number): Promise<string> {
@@ -99,7 +145,7 @@ async function openBatch(tx: StoreTx, fenceId: string, releasesRequired: number)
   return batchId;
 }
 
-/** Counts steps let through (an allowed ask, or released people) in the window; forgets what left every window long ago. */
+/** Counts steps let through (released people) in the window. */
 async function admit(tx: StoreTx, fenceId: string, need: Record<string, number>, requestId: string): Promise<void> {
   const keys = Object.keys(need);
   if (keys.length === 0) return;
@@ -107,6 +153,11 @@ async function admit(tx: StoreTx, fenceId: string, need: Record<string, number>,
     `insert into fence_admitted (fence_id, scope_key, at, steps, request_id) select $1, k, clock_timestamp(), n, $4 from unnest($2::text[], $3::int[]) as t(k, n)`,
     [fenceId, keys, keys.map((k) => need[k]!), requestId],
   );
+  await forgetOldCounts(tx, fenceId);
+}
+
+/** Forgets what left every window long ago. */
+async function forgetOldCounts(tx: StoreTx, fenceId: string): Promise<void> {
   await tx.client.query(
     `delete from fence_admitted where fence_id = $1 and at < clock_timestamp() - greatest((select window_ms from fence_counters where fence_id = $1), $2) * interval '1 millisecond'`,
     [fenceId, KEEP_ADMITTED_MS],
@@ -126,11 +177,60 @@ function permitAudit(ask: FencePermitAsk, answer: PermitAnswer): AuditEntry {
   };
 }
 
-/** Asks the fence for a permit: one transaction, audited; a retried ask gets the first answer and writes nothing. */
-export async function askFencePermit(store: Store, ask: FencePermitAsk): Promise<PermitAnswer> {
-  if (ask.steps.length === 0) return { permit: 'allowed' };
-  const { result } = await store.change((tx) => decidePermit(tx, ask), (r) => (r.repeated ? null : permitAudit(ask, r.answer)));
-  return result.answer;
+type PendingAsk = { ask: FencePermitAsk; resolve: (a: PermitAnswer) => void; reject: (err: unknown) => void };
+/** Asks waiting for the transaction in flight, per store and fence (group commit). */
+const queues = new WeakMap<Store, Map<string, { pending: PendingAsk[]; flushing: boolean }>>();
+const MAX_GROUP = 200;
+
+/**
+ * Asks the fence for a permit, audited; a retried ask gets the first answer and writes nothing.
+ * Asks are decided one fence transaction at a time, so while one is written the asks arriving in
+ * this process queue up and the next transaction decides them all, in order, under one lock
+ * (group commit: a burst of thousands costs a few hundred transactions, not thousands). A group
+ * that fails is decided again one ask at a time, so one ask's trouble fails only that ask.
+ */
+export function askFencePermit(store: Store, ask: FencePermitAsk): Promise<PermitAnswer> {
+  if (ask.steps.length === 0) return Promise.resolve({ permit: 'allowed' });
+  validateEntry(permitAudit(ask, { permit: 'allowed' }));
+  let byFence = queues.get(store);
+  if (!byFence) queues.set(store, (byFence = new Map()));
+  let q = byFence.get(ask.fenceId);
+  if (!q) byFence.set(ask.fenceId, (q = { pending: [], flushing: false }));
+  const queue = q;
+  return new Promise<PermitAnswer>((resolve, reject) => {
+    queue.pending.push({ ask, resolve, reject });
+    if (!queue.flushing) void flushAsks(store, ask.fenceId, queue);
+  });
+}
+
+async function decideGroup(store: Store, fenceId: string, group: PendingAsk[]): Promise<void> {
+  const asks = group.map((p) => p.ask);
+  const { result } = await store.changeMany(
+    (tx) => decidePermits(tx, fenceId, asks),
+    (answers) => answers.flatMap((r, i) => (r.repeated ? [] : [permitAudit(asks[i]!, r.answer)])),
+  );
+  group.forEach((p, i) => p.resolve(result[i]!.answer));
+}
+
+async function flushAsks(store: Store, fenceId: string, queue: { pending: PendingAsk[]; flushing: boolean }): Promise<void> {
+  queue.flushing = true;
+  try {
+    while (queue.pending.length > 0) {
+      // One window per transaction: asks made under another policy's window wait for the next.
+      const windowMs = queue.pending[0]!.ask.windowMs;
+      const other = queue.pending.findIndex((p) => p.ask.windowMs !== windowMs);
+      const n = Math.min(MAX_GROUP, other === -1 ? queue.pending.length : other);
+      const group = queue.pending.splice(0, n);
+      try {
+        await decideGroup(store, fenceId, group);
+      } catch (err) {
+        if (group.length === 1) group[0]!.reject(err);
+        else for (const p of group) await decideGroup(store, fenceId, [p]).catch((e: unknown) => p.reject(e));
+      }
+    }
+  } finally {
+    queue.flushing = false;
+  }
 }
 
 /** Who a single-person decision is about: a request id, or an employee id (any letter case) held in the batch. */

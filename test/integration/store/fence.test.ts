@@ -63,8 +63,13 @@ describe('the fence in the store', () => {
     expect(permits.filter((r) => r.action === 'fence.permit.allowed')).toHaveLength(LIMIT);
     expect(permits.filter((r) => r.action === 'fence.permit.held')).toHaveLength(200 - LIMIT);
 
-    // A later ask in the tripped scope joins the open batch even with room in another scope.
-    expect(await askFencePermit(t.store, ask(999))).toMatchObject({ permit: 'held', batchId: 'batch-1', reasons: [expect.stringMatching(/batch batch-1 is open/)] });
+    // Another budget (a source the policy names) counts on its own; an ask whose scope the open batch holds joins it,
+    // though its own count has room (a slow drip cannot trickle past a tripped fence).
+    const named = { budget: 'hr.lifecycle', source: 'hr.lifecycle', limits: { [scopeKey('source', 'hr.lifecycle', 'disableAccount')]: 5, [scopeKey('app', 'mail', 'disableAccount')]: 1000 }, steps: [{ key: 'disableAccount/mail', app: 'mail', action: 'disableAccount' as const }] };
+    expect(await askFencePermit(t.store, ask(901, named))).toEqual({ permit: 'allowed' });
+    const drip = await askFencePermit(t.store, ask(902, { limits: { [scopeKey('source', 'default', 'disableAccount')]: 1_000, [scopeKey('app', 'chat', 'disableAccount')]: 1000 } }));
+    expect(drip).toMatchObject({ permit: 'held', batchId: 'batch-1', reasons: [expect.stringMatching(/disableAccount from source default: batch batch-1 is open/)] });
+    await withdrawFencePermit(t.store, { fenceId: FENCE, requestId: ask(902).requestId, employeeId: 'E902' });
   });
 
   it('releases one person inside a batch (two distinct operators, any letter case), rejects another, and the batch for the rest', async () => {
@@ -103,7 +108,7 @@ describe('the fence in the store', () => {
     expect((await fenceListing(t.store.pool, FENCE))!.held).toEqual([]);
 
     const decisions = (await queryAudit(t.store.pool, t.store.keys.kek, { limit: 1000 })).filter((r) => ['fence.released', 'fence.rejected', 'fence.release.recorded', 'fence.permit.withdrawn'].includes(r.action));
-    expect(decisions.map((r) => r.action).reverse()).toEqual(['fence.release.recorded', 'fence.released', 'fence.rejected', 'fence.permit.withdrawn', 'fence.release.recorded', 'fence.released']);
+    expect(decisions.map((r) => r.action).reverse()).toEqual(['fence.permit.withdrawn', 'fence.release.recorded', 'fence.released', 'fence.rejected', 'fence.permit.withdrawn', 'fence.release.recorded', 'fence.released']);
   });
 
   it('bad decisions are refused and change nothing', async () => {
