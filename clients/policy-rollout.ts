@@ -62,13 +62,12 @@ export async function policyRolloutView(store: Store, client: Client | undefined
   const request = rolloutRequest(applied.rolloutId, '');
   const counts = await rolloutCounts(store.pool, { seq: applied.seq, changeId: `reevaluate/${request.requestId}` });
   let heldByFence: number | null = null;
-  if (client) {
-    try {
-      const fence = await fenceState(client, taskQueue);
-      heldByFence = fence ? fence.held.filter((h) => h.source === request.source).length : 0;
-    } catch {
-      heldByFence = null;
-    }
+  try {
+    // The fence counts and holds in the store (store/fence.ts).
+    const fence = await fenceState(store, taskQueue);
+    heldByFence = fence ? fence.held.filter((h) => h.source === request.source).length : 0;
+  } catch {
+    heldByFence = null;
   }
   const outcome = (s: string): number => counts.outcomes[s] ?? 0;
   return {

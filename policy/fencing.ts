@@ -1,27 +1,33 @@
-// Fencing thresholds (docs/architecture.md#fence): how many destructive steps of a kind may happen in the
-// sliding window, per source feed and per application, before the rest wait for a human.
-// The fence itself (counting, holding, releasing) lives with the workflows; this reads the policy.
+// Fencing thresholds (docs/architecture.md#fence): how many fenced steps of a kind may happen in the
+// sliding window, per source budget and per application, before the rest wait for a human.
+// The fence itself (counting, holding, releasing) lives in the store (store/fence.ts); this reads
+// the policy, and policy/fence-count.ts decides one ask from the counts.
 import type { FencedAction, Fencing, Threshold } from '../schemas/policy.js';
 import { durationMs } from '../schemas/durations.js';
 
 export type FenceScope = { scope: 'source'; source: string } | { scope: 'application'; app: string };
 
 /**
- * The budget a source's destructive steps count against: its own entry when the policy names it
- * (`hr`, `policy/1a2b3c4d`), else its family's (`policy`, `reconcile` for `reconcile/crm`), else the
- * one shared `default` budget, so an unknown or per-version source never gets a fresh budget of its own.
+ * The budget a source counts against: its own entry when the policy names it (`hr.lifecycle`,
+ * `reconcile/crm`), else its family's (`reconcile/*` for `reconcile/crm`, `policy/*` for
+ * `policy/<version>`), else the one shared `default`. An unknown source never gets a fresh budget:
+ * a feed that changes its source string every message shares `default` with every other stranger.
  */
-export function fenceBudget(fencing: Fencing, source: string): string {
-  if (fencing.perSource[source]) return source;
-  const family = source.split('/')[0]!;
-  return fencing.perSource[family] ? family : 'default';
+export function sourceBudget(fencing: Pick<Fencing, 'perSource'>, source: string): string {
+  if (source !== 'default' && Object.hasOwn(fencing.perSource, source)) return source;
+  const slash = source.indexOf('/');
+  if (slash > 0) {
+    const family = `${source.slice(0, slash)}/*`;
+    if (Object.hasOwn(fencing.perSource, family)) return family;
+  }
+  return 'default';
 }
 
-/** The threshold for `action` in `scope`: the named entry's, else the scope's `default`. */
+/** The threshold for `action` in `scope`: the named entry's, else the scope's `default`. Sources are named by their budget (sourceBudget). */
 export function thresholdFor(fencing: Fencing, where: FenceScope, action: FencedAction): Threshold | undefined {
   const table = where.scope === 'source' ? fencing.perSource : fencing.perApplication;
-  const key = where.scope === 'source' ? where.source : where.app;
-  return table[key]?.[action] ?? table.default?.[action];
+  const key = where.scope === 'source' ? sourceBudget(fencing, where.source) : where.app;
+  return (Object.hasOwn(table, key) ? table[key]?.[action] : undefined) ?? table.default?.[action];
 }
 
 /**
@@ -32,6 +38,11 @@ export function fenceLimit(fencing: Fencing, where: FenceScope, action: FencedAc
   const t = thresholdFor(fencing, where, action);
   if (!t) return Number.POSITIVE_INFINITY;
   return Math.max(t.absolute ?? 0, t.share === undefined ? 0 : Math.ceil(t.share * population));
+}
+
+/** Whether any threshold names `action`: grants are fenced steps only then (the planner marks them). */
+export function fencesAction(fencing: Pick<Fencing, 'perSource' | 'perApplication'>, action: FencedAction): boolean {
+  return [...Object.values(fencing.perSource), ...Object.values(fencing.perApplication)].some((t) => t[action] !== undefined);
 }
 
 export function fenceWindowMs(fencing: Fencing): number {

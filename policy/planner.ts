@@ -12,6 +12,7 @@
 // Pure: identity, actual state and time in, JSON-plain steps out.
 import type { AccountRef } from '../connectors/contract.js';
 import type { FencedAction } from '../schemas/policy.js';
+import { fencesAction } from './fencing.js';
 import type { ApprovalNeed } from './approvals.js';
 import { entitlementRef, type CompiledPolicy } from './compile.js';
 import { addDuration } from '../schemas/durations.js';
@@ -60,7 +61,7 @@ export type PlanStep = {
   approvals?: string[];
   /** For ensureAccount: how an existing account may be adopted (the application's correlation rule). */
   correlation?: { matchBy: 'email' | 'userName'; adopt: 'automatic' | 'after-approval' | 'never'; approval?: string };
-  /** Destructive steps ask the fence first. */
+  /** Destructive steps ask the fence first; grants too where the policy sets a threshold for them. */
   fenced?: FencedAction;
   /** For ensureAccount: false makes the account disabled (a future start: enabled at the start, policy/dated.ts). */
   active?: false;
@@ -145,6 +146,8 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
   const { identity, desired, actual } = input;
   const base = identity.effectiveAt ?? input.now;
   const { lifecycle } = policy.model;
+  // A surge of grants trips the fence like a surge of removals, where the policy sets a threshold for grants.
+  const fenceGrants = fencesAction(policy.model.fencing, 'grant');
   const steps: Phased[] = [];
   const unmanaged: Plan['unmanaged'] = [];
   const step = (phase: number, s: Omit<PlanStep, 'key'> & { key?: string }): void => {
@@ -231,6 +234,7 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
         entitlementId: e.id,
         reason: provenance(e),
         ...(approvals ? { approvals } : {}),
+        ...(fenceGrants ? { fenced: 'grant' as const } : {}),
       });
     }
 

@@ -240,13 +240,16 @@ export const thresholdSchema = z
   .refine((t) => t.absolute !== undefined || t.share !== undefined, { message: 'give absolute, share or both' });
 export type Threshold = z.infer<typeof thresholdSchema>;
 
-export const fencedActions = ['disableAccount', 'revoke', 'deleteAccount'] as const;
+/** Removals, and grants: a surge of grants (a policy edit that makes everyone an admin) trips the fence like a surge of removals. */
+export const fencedActions = ['disableAccount', 'revoke', 'deleteAccount', 'grant'] as const;
 export type FencedAction = (typeof fencedActions)[number];
 
 export const thresholdsSchema = z.strictObject({
   disableAccount: thresholdSchema.optional(),
   revoke: thresholdSchema.optional(),
   deleteAccount: thresholdSchema.optional(),
+  /** Grants are fenced only where a threshold names them (no default: a joiner surge is not held unless the policy says so). */
+  grant: thresholdSchema.optional(),
 });
 export type Thresholds = z.infer<typeof thresholdsSchema>;
 
@@ -259,7 +262,11 @@ export const defaultThresholds: Thresholds = {
 export const fencingSchema = z.strictObject({
   /** The sliding window destructive steps are counted in. */
   window: durationSchema.default('PT15M'),
-  /** Per source feed (`default`, or a feed such as hr.lifecycle). */
+  /**
+   * Per source (`default`, a feed such as hr.lifecycle, `reconcile/<app>`, or a family such as
+   * `reconcile/*` or `policy/*`). A source the policy does not name counts against the one shared
+   * `default` budget, never a fresh one of its own (policy/fencing.ts sourceBudget).
+   */
   perSource: z.record(z.string(), thresholdsSchema).default({ default: defaultThresholds }),
   /** Per application (`default`, or an application id). */
   perApplication: z.record(z.string(), thresholdsSchema).default({ default: defaultThresholds }),

@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { Logger } from '../observability/logger.js';
 import { createAuditBatcher } from './audit-batcher.js';
-import { appendAuditRecord, type AuditContext } from './audit-chain.js';
+import { appendAuditRecord, appendAuditRecords, type AuditContext } from './audit-chain.js';
 import type { AppendedRecord, AuditEntry } from './audit-record.js';
 import { inTransaction } from './db.js';
 import type { StoreKeys, KeyEncryptionKeys } from './store-keys.js';
@@ -43,6 +43,8 @@ export type Store = {
    * result; returning null declares that fn changed nothing (then no record is written).
    */
   change<T>(fn: (tx: StoreTx) => Promise<T>, entry: AuditEntry | ((result: T) => AuditEntry | null)): Promise<{ result: T; record: AppendedRecord | null }>;
+  /** As `change`, for a change that several audit records describe (a group of fence permits): all are appended in its transaction, in order. */
+  changeMany<T>(fn: (tx: StoreTx) => Promise<T>, entries: (result: T) => AuditEntry[]): Promise<{ result: T; records: AppendedRecord[] }>;
   /**
    * A record that accompanies no store change (an ignored event, a refused approval attempt).
    * Concurrent calls are committed together (group commit); each resolves once its record is durable.
@@ -81,6 +83,14 @@ export function createStore(options: CreateStoreOptions): Store {
         const resolved = typeof entry === 'function' ? entry(result) : entry;
         const record = resolved === null ? null : await appendAuditRecord(client, ctx, resolved);
         return { result, record };
+      });
+    },
+    async changeMany(fn, entries) {
+      return inTransaction(pool, async (client) => {
+        const result = await fn({ client, kek: keys.kek } as StoreTx);
+        const resolved = entries(result);
+        const records = resolved.length === 0 ? [] : await appendAuditRecords(client, ctx, resolved);
+        return { result, records };
       });
     },
     async audit(entry) {

@@ -8,7 +8,7 @@ export const bookkeepingOptions: ActivityOptions = {
   retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
 };
 
-/** Asks the fence (update-with-start on fence/<taskQueue>): retried until the fence answers. */
+/** Asks the fence (one transaction in the store, activities/fence.ts): retried until the fence answers. */
 export const fencePermitOptions: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },

@@ -1,5 +1,6 @@
-// The fence's bookkeeping, pure and JSON-plain (the fence workflow holds it and carries it across
-// continue-as-new; unit tests drive it directly). Destructive steps are counted in a sliding window
+// The retired fence workflow's bookkeeping, pure and JSON-plain (it holds it and carries it across
+// continue-as-new; unit tests drive it directly). The fence now counts and holds in the store
+// (store/fence.ts); both decide an ask with policy/fence-count.ts. Destructive steps are counted in a sliding window
 // per scope (source feed × action, application × action): a step that would take a scope past its
 // limit holds its whole request, and so does any request in a scope of a batch still open, so a
 // slow drip cannot trickle past a tripped fence. Held requests wait in one open batch until an
@@ -7,6 +8,7 @@
 import type { BatchDecision, FenceBatch, FenceDecision, FenceState, HeldRequest, PermitAnswer, PermitRequest } from './fence-messages.js';
 import { scopeKey } from './fence-messages.js';
 import { includesEmployee } from '../policy/employee-ids.js';
+import { judgePermit, stepsPerScope } from '../policy/fence-count.js';
 
 export type FenceModel = {
   windowMs: number;
@@ -24,13 +26,6 @@ const KEEP_ANSWERS = 2_000;
 const KEEP_DECIDED = 50;
 
 export const emptyFence = (): FenceModel => ({ windowMs: 15 * 60_000, admitted: [], held: [], batches: [], nextBatch: 1, answers: [] });
-
-function describeKey(key: string): string {
-  const [scope, name, action] = key.split('|');
-  return `${action} ${scope === 'source' ? 'from source' : 'in application'} ${name}`;
-}
-
-const seconds = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
 
 function prune(m: FenceModel, now: number): void {
   const from = now - m.windowMs;
@@ -53,17 +48,11 @@ export function decidePermit(m: FenceModel, req: PermitRequest, now: number): Pe
   if (prior) return prior.answer;
   m.windowMs = req.windowMs;
   prune(m, now);
-  const counts = countsInWindow(m, now);
-  const need: Record<string, number> = {};
-  for (const s of req.steps) {
-    for (const key of [scopeKey('source', req.budget ?? req.source, s.action), scopeKey('app', s.app, s.action)]) need[key] = (need[key] ?? 0) + 1;
-  }
-  const tripped = Object.keys(need).filter((key) => req.limits[key] !== undefined && (counts[key] ?? 0) + need[key]! > req.limits[key]!);
-  const reasons = tripped.map((key) => `${describeKey(key)}: ${(counts[key] ?? 0) + need[key]!} would exceed ${req.limits[key]} in ${seconds(m.windowMs)}`);
+  const need = stepsPerScope(req.source, req.steps);
   let open = openBatch(m);
-  const joins = open ? Object.keys(need).filter((key) => open!.scopes.includes(key)) : [];
+  const judged = judgePermit({ inWindow: countsInWindow(m, now), need, limits: req.limits, windowMs: m.windowMs, ...(open ? { open: { batchId: open.batchId, scopes: open.scopes } } : {}) });
   let answer: PermitAnswer;
-  if (tripped.length === 0 && joins.length === 0) {
+  if (judged.permit === 'allowed') {
     for (const [key, n] of Object.entries(need)) for (let i = 0; i < n; i++) m.admitted.push({ at: now, key });
     answer = { permit: 'allowed' };
   } else {
@@ -71,12 +60,12 @@ export function decidePermit(m: FenceModel, req: PermitRequest, now: number): Pe
       open = { batchId: `batch-${m.nextBatch++}`, status: 'open', openedAt: new Date(now).toISOString(), reasons: [], releasesRequired: 1, releasedBy: [], requests: 0, scopes: [] };
       m.batches.push(open);
     }
-    for (const key of tripped) if (!open.scopes.includes(key)) open.scopes.push(key);
-    for (const r of reasons) if (!open.reasons.includes(r) && open.reasons.length < 20) open.reasons.push(r);
+    for (const key of judged.tripped) if (!open.scopes.includes(key)) open.scopes.push(key);
+    if (judged.tripped.length > 0) for (const r of judged.reasons) if (!open.reasons.includes(r) && open.reasons.length < 20) open.reasons.push(r);
     open.requests += 1;
     open.releasesRequired = Math.max(open.releasesRequired, req.releasesRequired);
-    m.held.push({ requestId: req.requestId, batchId: open.batchId, workflowId: req.workflowId, employeeId: req.employeeId, source: req.source, ...(req.budget ? { budget: req.budget } : {}), steps: req.steps, heldAt: new Date(now).toISOString() });
-    answer = { permit: 'held', batchId: open.batchId, reasons: reasons.length > 0 ? reasons : joins.map((key) => `${describeKey(key)}: batch ${open!.batchId} is open`) };
+    m.held.push({ requestId: req.requestId, batchId: open.batchId, workflowId: req.workflowId, employeeId: req.employeeId, source: req.source, steps: req.steps, heldAt: new Date(now).toISOString() });
+    answer = { permit: 'held', batchId: open.batchId, reasons: judged.reasons };
   }
   m.answers.push({ requestId: req.requestId, answer });
   if (m.answers.length > KEEP_ANSWERS) m.answers.splice(0, m.answers.length - KEEP_ANSWERS);
@@ -110,7 +99,7 @@ export function decideBatch(m: FenceModel, d: BatchDecision, kind: 'release' | '
   m.held = m.held.filter((h) => h.batchId !== batch.batchId);
   // Released steps run now: they count in the window like any other.
   if (kind === 'release') {
-    for (const h of held) for (const s of h.steps) m.admitted.push({ at: now, key: scopeKey('source', h.budget ?? h.source, s.action) }, { at: now, key: scopeKey('app', s.app, s.action) });
+    for (const h of held) for (const s of h.steps) m.admitted.push({ at: now, key: scopeKey('source', h.source, s.action) }, { at: now, key: scopeKey('app', s.app, s.action) });
   }
   const decided = m.batches.filter((b) => b.status !== 'open');
   if (decided.length > KEEP_DECIDED) m.batches = m.batches.filter((b) => b.status === 'open' || decided.indexOf(b) >= decided.length - KEEP_DECIDED);

@@ -1,67 +1,14 @@
 // Messages of the fence (docs/architecture.md#fence), shared by the fence workflow, the identity
 // workflow, the activity that asks for permits, the CLI and the tests. Names are permanent.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { FencedAction } from '../schemas/policy.js';
+import type { BatchDecision, FenceBatch, FenceDecision, FenceState, PermitAnswer, PermitRequest } from '../schemas/fence.js';
 
 /** One fence per deployment (per base task queue): `fence/<taskQueue>`. */
 export const fenceWorkflowId = (taskQueue: string) => `fence/${taskQueue}`;
 
-/** A destructive step as the fence sees it: what it would change, never names or e-mails. */
-export type FencedStep = { key: string; app: string; action: FencedAction; entitlementId?: string };
-
-/** The counting scope of a limit: `source|<feed>|<action>` or `app|<app>|<action>`. */
-export const scopeKey = (scope: 'source' | 'app', name: string, action: FencedAction) => `${scope}|${name}|${action}`;
-
-export type PermitRequest = {
-  /** Stable per change (`${workflowId}/${changeId}`): a retried ask gets the same answer. */
-  requestId: string;
-  workflowId: string;
-  employeeId: string;
-  /** The HR event's `source` (the feed). */
-  source: string;
-  /**
-   * The source budget the steps count against (policy/fencing.ts fenceBudget): the source itself when
-   * the policy names it, else its family or `default`. Absent (older requests): the source.
-   */
-  budget?: string;
-  steps: FencedStep[];
-  /** Computed by the asking activity from the policy in force: max steps per scope key in the window (absent: no limit). */
-  limits: Record<string, number>;
-  windowMs: number;
-  /** Operators who must release a batch this request joins. */
-  releasesRequired: number;
-};
-
-export type PermitAnswer = { permit: 'allowed' } | { permit: 'held'; batchId: string; reasons: string[] };
-
-export type BatchDecision = { batchId: string; operator: string };
-
-export type FenceDecision = { batchId: string; decision: 'released' | 'rejected'; operators: string[] };
-
-/** A held request: who (employee id only) and what it would change. */
-export type HeldRequest = { requestId: string; batchId: string; workflowId: string; employeeId: string; source: string; budget?: string; steps: FencedStep[]; heldAt: string };
-
-export type FenceBatch = {
-  batchId: string;
-  status: 'open' | 'released' | 'rejected';
-  openedAt: string;
-  /** The thresholds that tripped, in words. */
-  reasons: string[];
-  releasesRequired: number;
-  releasedBy: string[];
-  decidedBy?: string[];
-  decidedAt?: string;
-  /** Requests (people) in the batch; steps are listed in `held` while open. */
-  requests: number;
-};
-
-export type FenceState = {
-  windowMs: number;
-  /** Destructive steps let through in the current window, per scope key. */
-  inWindow: Record<string, number>;
-  held: HeldRequest[];
-  batches: FenceBatch[];
-};
+// The data the messages carry lives in schemas/fence.ts (the store counts and holds with it too).
+export { scopeKey } from '../schemas/fence.js';
+export type { BatchDecision, FenceBatch, FenceDecision, FenceState, FencedStep, HeldRequest, PermitAnswer, PermitRequest } from '../schemas/fence.js';
 
 /** Asked by the identity workflows (through the requestFencePermit activity, update-with-start). */
 export const requestPermit = defineUpdate<PermitAnswer, [PermitRequest]>('requestPermit');

@@ -7,7 +7,7 @@
 // gates (approvals), scheduled (steps for later), dated (a plan's wake time, accounts held for
 // approval), retry (changes that could not be planned), held (absurd sequences), converge, fence
 // and outcomes.
-import { allHandlersFinished, condition, continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { IdentityLifecycleInput } from './messages.js';
 import { nextWake, wakeUp } from './identity/dated.js';
 import { gateDueTimes, gatesMoved, settleGates, tickDueGates } from './identity/gates.js';
@@ -18,7 +18,7 @@ import { converge } from './identity/converge.js';
 import { checkWaiting, waitingDue } from './identity/quarantine.js';
 import { resequence } from './identity/held.js';
 import { isSurvivable, retryChange, retryOptions, stalled } from './identity/retry.js';
-import { carry, restore, type Identity } from './identity/state.js';
+import { afterFenceRejection, carry, restore, type Identity } from './identity/state.js';
 
 const MAX_HISTORY_EVENTS = 5_000;
 
@@ -70,6 +70,7 @@ async function takeWork(id: Identity, due: number | undefined): Promise<boolean>
     id.retryRequested = false;
     retryFailedSteps(id);
     if (id.retry) await converge(id, retryChange(id.retry), retryOptions(id.retry));
+    else if (id.state.status === 'fence-rejected' && id.lastSnapshot && patched('fence-rejected-retry')) await converge(id, afterFenceRejection(id, id.lastSnapshot));
   } else if (waitingDue(id, Date.now())) {
     // The change waiting for quarantined applications: planned again once every one is released.
     const resumed = await checkWaiting(id);

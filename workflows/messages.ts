@@ -44,7 +44,8 @@ export type IdentityState = {
   employeeId: string;
   lastAppliedSequence: number;
   lastEventType?: HrEventType;
-  status: 'idle' | 'provisioning' | 'provisioned' | 'deprovisioned' | 'action-required' | 'failed' | 'waiting-for-application';
+  /** `fence-rejected`: an operator rejected the fence batch (or this person in it) that held the change; until a newer snapshot or `provisioner retry`. `waiting-for-application`: steps wait for a quarantined application. */
+  status: 'idle' | 'provisioning' | 'provisioned' | 'deprovisioned' | 'action-required' | 'failed' | 'waiting-for-application' | 'fence-rejected';
   /** The account this person has in each application, by application. */
   accounts: Record<string, { accountId: string }>;
   scheduled: ScheduledStep[];

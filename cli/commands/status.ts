@@ -34,13 +34,14 @@ async function systemStatus(cfg: Config): Promise<boolean> {
   const apps = await appsStatus({ ...appsOptions(cfg), log: () => undefined }).catch(() => []);
   if (apps.length > 0) say(formatAppsStatus(apps));
   if (servers.find((s) => s.name === 'postgres')?.healthy) for (const line of await quarantineLines(cfg)) say(line);
-  if (servers.find((s) => s.name === 'temporal')?.healthy) {
-    const fence = await withClient(cfg, (client) => fenceState(client, cfg.temporal.taskQueue));
+  const fence = await fenceFromStore(cfg);
+  if (fence !== 'unknown') {
     const open = fence?.batches.filter((b) => b.status === 'open') ?? [];
+    const heldPeople = (fence?.held.length ?? 0) + (fence?.notListed ?? 0);
     say(
       open.length === 0
         ? 'fence     clear (no batch held)'
-        : `fence     HOLDING ${open.length} batch(es), ${fence!.held.length} people: ${open.map((b) => `${b.batchId} (${b.reasons.join('; ')})`).join(', ')}; see \`provisioner fence list\``,
+        : `fence     HOLDING ${open.length} batch(es), ${heldPeople} people: ${open.map((b) => `${b.batchId} (${b.reasons.join('; ')})`).join(', ')}; see \`provisioner fence list\``,
     );
   }
   say(`Temporal UI ${temporalUiUrl(cfg)}`);
@@ -105,6 +106,19 @@ export function datedLines(state: IdentityState): string[] {
     ...(state.wake ? [`  wake     ${state.wake.at}: ${state.wake.reason}`] : []),
     ...(state.accountsAwaitingApproval ?? []).map((a) => `  held     ensureAccount ${a.app}: ${a.reason}`),
   ];
+}
+
+/** The fence's state from the store (it counts and holds there); 'unknown' when the store cannot be read here. */
+async function fenceFromStore(cfg: Config): Promise<Awaited<ReturnType<typeof fenceState>> | 'unknown'> {
+  const store = await openStore(cfg).catch(() => undefined);
+  if (!store) return 'unknown';
+  try {
+    return await fenceState(store, cfg.temporal.taskQueue, { limit: 1 });
+  } catch {
+    return 'unknown';
+  } finally {
+    await store.close();
+  }
 }
 
 async function printRecentChanges(cfg: Config, employeeId: string): Promise<void> {

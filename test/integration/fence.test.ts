@@ -54,7 +54,9 @@ async function outcomesOf(ids: string[], sequence: number) {
 const send = (ids: string[], options: (id: string) => Parameters<typeof hrEvent>[1]) =>
   p.produce(ids.map((id) => ({ key: id, value: JSON.stringify(hrEvent(id, options(id))) })));
 
-const state = () => fenceState(p.ingress.client, p.taskQueue);
+const state = () => fenceState(p.store, p.taskQueue);
+const decide = async (kind: 'release' | 'reject', batchId: string, operator: string) =>
+  (await decideFenceBatch({ store: p.store, client: p.ingress.client }, { taskQueue: p.taskQueue, kind, batchId, operator })).batch;
 const active = async (ids: string[]) => (await Promise.all(ids.map(async (id) => ((await user(id))?.active ? id : undefined)))).filter((x): x is string => x !== undefined);
 
 describe('the mass-change fence', () => {
@@ -97,7 +99,7 @@ describe('the mass-change fence', () => {
     expect((await p.ingress.client.workflow.getHandle(identityWorkflowId(held[0]!)).query(getState)).fenceHold?.batchId).toBe(batchId);
 
     // Reject: nothing changes for the held people; the outcome says so.
-    const rejected = await decideFenceBatch(p.ingress.client, p.taskQueue, 'reject', batchId, 'carol');
+    const rejected = await decide('reject', batchId, 'carol');
     expect(rejected.status).toBe('rejected');
     for (const o of await outcomesOf(held, 2)) {
       expect(o.status).toBe('action-required');
@@ -105,6 +107,10 @@ describe('the mass-change fence', () => {
       expect(o.steps.every((s: { outcome: string }) => s.outcome === 'rejected')).toBe(true);
     }
     expect((await active(ids)).sort()).toEqual(held);
+    // A rejected person's workflow says so (state and search attribute) until a newer snapshot.
+    const rejectedHandle = p.ingress.client.workflow.getHandle(identityWorkflowId(held[0]!));
+    await eventually('the rejected person says fence-rejected', async () => ((await rejectedHandle.query(getState)).status === 'fence-rejected' ? true : undefined));
+    await eventually('the search attribute says fence-rejected', async () => ((await rejectedHandle.describe()).searchAttributes.ProvisioningStatus?.[0] === 'fence-rejected' ? true : undefined));
     const terminatedWrites = (await chat.admin.writes()).filter((w) => held.includes(w.externalId ?? '') && w.operation !== 'create');
     expect(terminatedWrites).toEqual([]);
 
@@ -125,11 +131,11 @@ describe('the mass-change fence', () => {
     expect((await active(ids)).sort()).toEqual(held);
 
     // Release needs a second person; the same operator twice is refused.
-    const half = await decideFenceBatch(p.ingress.client, p.taskQueue, 'release', batch2, 'alice');
+    const half = await decide('release', batch2, 'alice');
     expect(half).toMatchObject({ status: 'open', releasedBy: ['alice'] });
-    await expect(decideFenceBatch(p.ingress.client, p.taskQueue, 'release', batch2, 'alice')).rejects.toThrow(/already released/);
+    await expect(decide('release', batch2, 'alice')).rejects.toThrow(/already released/);
     expect((await active(ids)).sort()).toEqual(held);
-    const released = await decideFenceBatch(p.ingress.client, p.taskQueue, 'release', batch2, 'bob');
+    const released = await decide('release', batch2, 'bob');
     expect(released).toMatchObject({ status: 'released', decidedBy: ['alice', 'bob'] });
     await eventually('the released ones disabled', async () => ((await active(ids)).length === 0 ? true : undefined));
     for (const o of await outcomesOf(held, 3)) {

@@ -18,13 +18,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../api/auth.js';
 import { startApi, type ApiServer } from '../../api/server.js';
 import { apiVerifier, type ApiVerifier } from '../../api/verifier.js';
-import { askFencePermit } from '../../clients/fence.js';
 import { EncryptionCodec } from '../../codec/encryption-codec.js';
 import { loadKeyring } from '../../codec/keyring.js';
 import { createLogger } from '../../observability/logger.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { which } from '../../stack/shell.js';
-import { queryAudit } from '../../store/index.js';
+import { askFencePermit, queryAudit } from '../../store/index.js';
 import { accessRequestWorkflowId, getApprovals, type AccessRequestInput } from '../../workflows/approval-messages.js';
 import { fenceWorkflowId, scopeKey } from '../../workflows/fence-messages.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
@@ -198,16 +197,14 @@ describe('tokens the API refuses', () => {
 
 describe('the fence’s two-person release with tokens from the identity provider', () => {
   it('one operator cannot release alone, with a second token or their id in another case; a second operator can', async () => {
-    // A request held in a batch that needs two operators (the fence's own workflow on the pipeline's task queue).
+    // A request held in a batch that needs two operators (the fence of the pipeline's task queue, in the store).
     const held = person('Eheld');
-    const answerOfFence = await askFencePermit(p.ingress.client, {
-      fenceWorkflowId: fenceWorkflowId(p.taskQueue),
-      taskQueue: p.taskQueue,
-      request: {
-        requestId: `${identityWorkflowId(held)}/1`, workflowId: identityWorkflowId(held), employeeId: held, source: 'urn:hris:test',
-        steps: [{ key: 'disableAccount/chat', app: 'chat', action: 'disableAccount' }],
-        limits: { [scopeKey('app', 'chat', 'disableAccount')]: 0 }, windowMs: 600_000, releasesRequired: 2,
-      },
+    const answerOfFence = await askFencePermit(p.store, {
+      fenceId: fenceWorkflowId(p.taskQueue),
+      budget: 'default',
+      requestId: `${identityWorkflowId(held)}/1`, workflowId: identityWorkflowId(held), employeeId: held, source: 'urn:hris:test',
+      steps: [{ key: 'disableAccount/chat', app: 'chat', action: 'disableAccount' }],
+      limits: { [scopeKey('app', 'chat', 'disableAccount')]: 0 }, windowMs: 600_000, releasesRequired: 2,
     });
     expect(answerOfFence.permit).toBe('held');
     const batchId = (answerOfFence as { batchId: string }).batchId;
@@ -238,7 +235,7 @@ describe('the fence’s two-person release with tokens from the identity provide
     expect(await other.json()).toMatchObject({ batch: { status: 'released', decidedBy: [OP1, OP2] } });
     const audit = await queryAudit(p.store.pool, p.store.keys.kek, { limit: 1000 });
     const fence = audit.filter((r) => r.action.startsWith('fence.') && r.reason.includes(batchId));
-    expect(fence.map((r) => r.action).sort()).toEqual(['fence.refused', 'fence.refused', 'fence.released', 'fence.released']);
+    expect(fence.map((r) => r.action).sort()).toEqual(['fence.permit.held', 'fence.refused', 'fence.refused', 'fence.release.recorded', 'fence.released']);
   });
 });
 

@@ -205,12 +205,22 @@ describe('provisioner fence through the API', () => {
       'POST /fence/batches/batch-1/release': [200, { batch: open }],
       'POST /fence/batches/batch-1/reject': [200, { batch: { ...open, status: 'rejected', decidedBy: ['E1'], decidedAt: 'now' } }],
     });
-    expect(await run(['fence', 'list'])).toBe('fence: nothing held (no fence workflow yet)\n');
+    expect(await run(['fence', 'list'])).toBe('fence: nothing held (nothing was ever fenced)\n');
     expect(await run(['fence', 'release', 'batch-1'])).toBe('fence: batch-1 released by E1; it needs 1 more operator(s)\n');
     expect(await run(['fence', 'reject', 'batch-1'])).toBe('fence: batch-1 rejected by E1 (4 people); nothing changes for them\n');
     expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['GET /fence', 'POST /fence/batches/batch-1/release', 'POST /fence/batches/batch-1/reject']);
     expect(seen.every((s) => s.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
     await expect(run(['fence', 'release', 'batch-1', '--operator', 'E1'])).rejects.toThrow(/unknown option '--operator'/);
+  });
+
+  it('releases or rejects one person in a batch with --person', async () => {
+    const { seen, run } = setup({
+      'POST /fence/batches/batch-1/release?person=E77': [200, { batch: open, decided: [] }],
+      'POST /fence/batches/batch-1/reject?person=E78': [200, { batch: { ...open, requests: 3 }, decided: [{ requestId: 'identity/E78/ev', employeeId: 'E78', decision: 'rejected' }] }],
+    });
+    expect(await run(['fence', 'release', 'batch-1', '--person', 'E77'])).toBe('fence: your release of E77 in batch-1 is recorded; it needs 2 operator(s) in all\n');
+    expect(await run(['fence', 'reject', 'batch-1', '--person', 'E78'])).toBe('fence: E78 rejected in batch-1; nothing changes for them; the batch stays open with 3 people held\n');
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['POST /fence/batches/batch-1/release?person=E77', 'POST /fence/batches/batch-1/reject?person=E78']);
   });
 
   it("a refused release rejects with the fence's reason", async () => {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PlanStep } from '../../policy/planner.js';
 import { fenceWorkflowId, getFenceState, rejectBatch, releaseBatch, scopeKey } from '../../workflows/fence-messages.js';
+import { retryRequested } from '../../workflows/messages.js';
 import { DAY, iso, outcome, scenario, unique, until, type Scenario } from './harness.js';
 import { person } from './people.js';
 import { createStubActivities } from './stub-activities.js';
@@ -42,6 +43,8 @@ async function heldLeaver(run: Scenario, stubs: ReturnType<typeof leaverStubs>) 
   return { p, fence, batchId: held.fenceHold!.batchId };
 }
 
+const RETRY = { operator: 'op-2', reason: 'the feed was right after all' };
+
 describe('the fence', () => {
   it('holds a destructive step until an operator releases its batch; the step then runs', async () => {
     const stubs = leaverStubs();
@@ -68,7 +71,7 @@ describe('the fence', () => {
       const left = await outcome(stubs, 'the termination', (o) => o.sequence === 2 && o.eventType === 'hr.worker.terminated');
       expect(left.status).toBe('action-required');
       expect(left.steps.map((s) => `${s.action} ${s.outcome}`)).toEqual(['disableAccount rejected']);
-      const state = await p.until('the rejection to be settled', (s) => s.fenceHold === undefined && s.status === 'action-required');
+      const state = await p.until('the rejection to be settled', (s) => s.fenceHold === undefined && s.status === 'fence-rejected');
       expect(state.scheduled).toEqual([]);
 
       // Not even after the deletion delay.
@@ -76,6 +79,14 @@ describe('the fence', () => {
       await until('the fence to list nothing held', async () => ((await fence.query(getFenceState)).held.length === 0 ? true : undefined));
       expect(stubs.connectorCalls().filter((c) => c.action === 'disableAccount' || c.action === 'deleteAccount')).toEqual([]);
       expect(stubs.held('chat', p.employeeId)?.active).toBe(true);
+      expect((await p.state()).status).toBe('fence-rejected');
+
+      // An operator's retry asks the fence again (a new request, held in a new batch); released, the leaver is deprovisioned.
+      await p.handle.signal(retryRequested, RETRY);
+      const again = await p.until('the retried change to be held', (s) => s.fenceHold !== undefined && s.fenceHold.batchId !== batchId);
+      await fence.executeUpdate(releaseBatch, { args: [{ batchId: again.fenceHold!.batchId, operator: 'op-2' }] });
+      await p.until('the retried leaver to be deprovisioned', (s) => s.status === 'deprovisioned');
+      expect(stubs.held('chat', p.employeeId)?.active).toBe(false);
     });
   });
 });

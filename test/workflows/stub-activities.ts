@@ -17,7 +17,7 @@ import type { ActualAccount, StepAction } from '../../policy/planner.js';
 import type { WorkerSnapshot } from '../../schemas/events.js';
 import type { Outcome } from '../../schemas/outcomes.js';
 import { sequenceJumpHold } from '../../policy/sequence-jump.js';
-import { requestPermit, type PermitAnswer, type PermitRequest } from '../../workflows/fence-messages.js';
+import { permitWithdrawn, requestPermit, type PermitAnswer, type PermitRequest } from '../../workflows/fence-messages.js';
 import { APPLICATION_QUARANTINED } from '../../workflows/messages.js';
 
 type Input<K extends keyof Activities> = Parameters<Activities[K]>[0];
@@ -62,7 +62,7 @@ export type StubScript = {
   maxSequenceJump?: number;
   /** Applications quarantined now: their reads and steps fail fast with ApplicationQuarantined (activities/quarantine.ts), re-checked every `recheckMs`. */
   quarantine?: { apps: Set<string>; recheckMs: number; /** false: the plan's reads still answer (only the steps find it quarantined). */ reads?: boolean };
-  /** Fence limits per scope key: when set, permits are asked of the real fence workflow. */
+  /** Fence limits per scope key: when set, permits are asked of the (retired) fence workflow, a stand-in for the store's fence that also signals fenceDecision. */
   fence?: { limits: Record<string, number>; windowMs?: number; releasesRequired?: number };
 };
 
@@ -233,6 +233,10 @@ export function createStubActivities(script: StubScript = {}) {
     async requestFencePermit(input: FencePermitInput): Promise<PermitAnswer> {
       record('requestFencePermit');
       return askFence(input);
+    },
+    async withdrawFencePermit(input: Input<'withdrawFencePermit'>): Promise<void> {
+      record('withdrawFencePermit');
+      if (script.fence) await Context.current().client.workflow.getHandle(input.fenceWorkflowId).signal(permitWithdrawn, { requestId: input.requestId }).catch(() => undefined);
     },
 
     async quarantinedApplicationsOf(input: Input<'quarantinedApplicationsOf'>): Promise<Output<'quarantinedApplicationsOf'>> {

@@ -7,4 +7,4 @@ import { bookkeepingOptions, fencePermitOptions } from '../activity-options.js';
 
 export const { recordChange, publishOutcome, resolveApprovalChains, recordApprovalEvents, recordRequestGrant, endRequestGrants, checkRequestGrant } = proxyActivities<Activities>(bookkeepingOptions);
 
-export const { requestFencePermit } = proxyActivities<Activities>(fencePermitOptions);
+export const { requestFencePermit, withdrawFencePermit } = proxyActivities<Activities>(fencePermitOptions);

@@ -136,6 +136,11 @@ async function applyPlanned(id: Identity, change: Change, plan: PlannedChange, q
   // A termination dated ahead deprovisions when its scheduled disable runs, not now.
   const deprovisioned = snapshot.status === 'terminated' && !later.some((s) => s.action === 'disableAccount');
   state.status = status === 'succeeded' ? (deprovisioned ? 'deprovisioned' : 'provisioned') : status === 'superseded' ? 'idle' : status;
+  // A rejected person says so until a newer snapshot or an operator's retry (runs from before said action-required).
+  if (rejected && status === 'action-required' && patched('fence-rejected-status')) {
+    state.status = 'fence-rejected';
+    id.fenceRejected = { eventId: change.eventId, source: change.source };
+  }
   // Quarantined applications, found by the plan's reads or by the steps: the change waits for them.
   const waiting = superseded ? [] : byApplication([...quarantine.quarantined, ...(applied.quarantined ?? [])]);
   if (waiting.length > 0) waitFor(id, change, waiting, quarantine.resuming);

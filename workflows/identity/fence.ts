@@ -1,12 +1,14 @@
-// The fence from a person's workflow: a change's destructive steps ask the fence first; a held
-// batch waits for an operator's release or rejection, and what was rejected is reported, not applied.
+// The fence from a person's workflow: a change's fenced steps (removals, and grants where the policy
+// fences them) ask the fence first (requestFencePermit: counted and held in the store); a held change
+// waits for an operator's release or rejection of its batch or of this person (the `fenceDecision`
+// signal), and what was rejected is reported, not applied.
 import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { PlanStep } from '../../activities/lifecycle-types.js';
 import type { StepOutcome } from '../../schemas/outcomes.js';
 import { applyPlan, type AppliedChange, type ChangeContext } from '../apply-plan.js';
 import { fenceWorkflowId, permitWithdrawn } from '../fence-messages.js';
 import { ProvisioningStatus } from '../search-attributes.js';
-import { requestFencePermit } from './activities.js';
+import { requestFencePermit, withdrawFencePermit } from './activities.js';
 import { knownAccounts, type Identity } from './state.js';
 
 /** Applies the steps once the fence lets their destructive ones through; what it rejected is skipped and reported. */
@@ -36,8 +38,12 @@ async function passFence(id: Identity, ctx: ChangeContext, source: string, steps
   try {
     await condition(() => fenceDecisions[answer.batchId] !== undefined);
   } catch (err) {
-    // Superseded while held: the fence no longer lists this request.
-    if (isCancellation(err)) await CancellationScope.nonCancellable(() => getExternalWorkflowHandle(fenceId).signal(permitWithdrawn, { requestId }).catch(() => undefined));
+    // Superseded while held: the fence no longer lists this request (it holds in the store now; runs from before told the fence workflow).
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() =>
+        patched('fence-in-store') ? withdrawFencePermit({ fenceWorkflowId: fenceId, requestId, employeeId }) : getExternalWorkflowHandle(fenceId).signal(permitWithdrawn, { requestId }).catch(() => undefined),
+      );
+    }
     throw err;
   } finally {
     delete state.fenceHold;

@@ -45,6 +45,8 @@ export type Identity = {
   /** The change waiting for quarantined applications (identity/quarantine.ts), and whether a release was signalled. */
   waiting: WaitingForApplications | undefined;
   waitingReleased: boolean;
+  /** The change whose fenced steps an operator rejected (status `fence-rejected`): `provisioner retry` converges the person again. */
+  fenceRejected?: { eventId: string; source: string };
 };
 
 /** One change to converge: an HR event, or a change from an access request, its expiry or an approval. */
@@ -166,4 +168,14 @@ export function rememberAccounts(id: Identity, accounts: Record<string, AccountR
 export function takeReadAccounts(id: Identity, read: { apps: readonly string[]; found: ReadonlyArray<{ app: string; account: AccountRef }> }): void {
   for (const app of read.apps) delete id.state.accounts[app];
   for (const a of read.found) id.state.accounts[a.app] = { accountId: a.account.id };
+}
+
+/**
+ * An operator's retry of a person the fence rejected: the newest snapshot converged again, as a
+ * change of its own (a new permit ask, counted from the source that brought the rejected change).
+ */
+export function afterFenceRejection(id: Identity, snapshot: WorkerSnapshot): Change {
+  const rejected = id.fenceRejected;
+  const changeId = `${rejected?.eventId ?? 'snapshot'}/after-fence-rejection-${Date.now()}`;
+  return { changeId, eventId: rejected?.eventId ?? changeId, eventType: id.state.lastEventType ?? 'hr.worker.updated', source: rejected?.source ?? 'operator-retry', sequence: snapshot.sequence, snapshot };
 }

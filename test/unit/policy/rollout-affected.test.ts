@@ -3,7 +3,7 @@
 // fence budget its re-evaluations count against; the request id and source they carry.
 import { describe, expect, it } from 'vitest';
 import { diffPolicies } from '../../../policy/diff.js';
-import { fenceBudget } from '../../../policy/fencing.js';
+import { sourceBudget } from '../../../policy/fencing.js';
 import type { Grant } from '../../../policy/evaluator.js';
 import { rolloutRequest } from '../../../workflows/policy-rollout.js';
 import { baseFiles, compiled, NOW, person } from './fixtures.js';
@@ -56,11 +56,11 @@ describe('a rollout as the fence and the people see it', () => {
 
   it('an unknown source shares the default budget; a named family or source keeps its own', () => {
     const { fencing } = before.model;
-    expect(fenceBudget(fencing, 'policy/01234567')).toBe('default');
-    expect(fenceBudget(fencing, 'urn:hris:anything')).toBe('default');
-    const named = { ...fencing, perSource: { ...fencing.perSource, policy: {}, 'urn:hris:workday': {} } };
-    expect(fenceBudget(named, 'policy/01234567')).toBe('policy');
-    expect(fenceBudget(named, 'urn:hris:workday')).toBe('urn:hris:workday');
-    expect(fenceBudget(named, 'reconcile/crm')).toBe('default');
+    expect(sourceBudget(fencing, 'policy/01234567')).toBe('default');
+    expect(sourceBudget(fencing, 'urn:hris:anything')).toBe('default');
+    const named = { ...fencing, perSource: { ...fencing.perSource, 'policy/*': {}, 'urn:hris:workday': {} } };
+    expect(sourceBudget(named, 'policy/01234567')).toBe('policy/*');
+    expect(sourceBudget(named, 'urn:hris:workday')).toBe('urn:hris:workday');
+    expect(sourceBudget(named, 'reconcile/crm')).toBe('default');
   });
 });
