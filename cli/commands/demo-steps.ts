@@ -7,7 +7,7 @@ import { withRetries } from '../../connectors/retry.js';
 import type { DevProcessWatch } from '../dev-process.js';
 import { CommandFailure, kafkaReason, oneLine } from '../failure.js';
 
-export const DEMO_STEPS = 7;
+export const DEMO_STEPS = 8;
 
 export type StepOptions = {
   /** The step in a few words, for the line that reports its failure (the title can be long). */

@@ -27,6 +27,7 @@ import { appsOptions } from './apps.js';
 import { say } from '../say.js';
 import { productionReadiness } from './config.js';
 import { demoAccessRequest } from './demo-request.js';
+import { demoReconcile } from './demo-reconcile.js';
 import { demoHrChanges } from './demo-hr.js';
 import { read, step, watchProcesses, type ProcessWatch } from './demo-steps.js';
 import { CommandFailure, oneLine } from '../failure.js';
@@ -92,6 +93,8 @@ function printWhereToLook(cfg: Config, connectorConfigs: readonly ConnectorConfi
   say(`  SCIM apps: ${scimApps.join(', ')} (bearer tokens in ${path.relative(projectRoot, appTokenFile(cfg.dataDir, '<app>'))}); LDAP ${cfg.ldap.url} ${cfg.ldap.baseDn}`);
   say(`  the request: ${ui}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowType="accessRequest"`)}    npx provisioner request ${ticketId}`);
   say(`  approvals: npx provisioner login (sign in at the local IdP ${loginSettings(cfg)?.issuer ?? ''} as E1001, password dev-ada: ${path.relative(projectRoot, cfg.stack.idpPeopleFile)}), then npx provisioner approvals; whoami, logout`);
+  say('  reconciliation: npx provisioner reconcile <app> [--dry-run], npx provisioner drift [--app] [--kind]; failing apps: npx provisioner quarantine list; the fence: npx provisioner fence list');
+  say('  a policy change without a restart: npx provisioner policy apply --reason <why> (as an admin, E9004), then npx provisioner policy rollout');
   say(`  audit: npx provisioner audit verify (the signed chain, and its checkpoints in ${path.relative(projectRoot, cfg.audit.checkpointsFile)} and on ${cfg.kafka.topics.audit})`);
   say('  dead letters: npx provisioner dlq list [--topic itsm]        outcomes: topic provisioning.outcomes');
   const unfit = productionReadiness(cfg);
@@ -100,7 +103,7 @@ function printWhereToLook(cfg: Config, connectorConfigs: readonly ConnectorConfi
 }
 
 /**
- * The seven steps. Each has a deadline and fails with one line naming it and its log; from step 4
+ * The eight steps. Each has a deadline and fails with one line naming it and its log; from step 4
  * on, a demo process that dies fails the step at once. A first run builds Temporal and fetches
  * Kafka (minutes); every other step takes seconds.
  */
@@ -172,9 +175,11 @@ async function runDemo(cfg: Config, eventsFile: string): Promise<void> {
 
     const title7 = 'HR changes: a new family name and title, a hire dated ahead, a last day twenty seconds away';
     const hr = await step(7, title7, { ...watched, name: 'the HR changes', deadlineMs: 5 * 60_000 }, say, () => demoHrChanges({ cfg, client, connectors, hires, say: (l) => say(l) }));
+    const title8 = 'reconciliation: changes an app admin made by hand in chat, found and put right';
+    await step(8, title8, { ...watched, name: 'the reconciliation', deadlineMs: 5 * 60_000 }, say, () => demoReconcile({ cfg, connectors, say: (l) => say(l) }));
     printWhereToLook(cfg, connectorConfigs, request.ticketId, started);
     say(
-      `demo: provisioned ${rows.length} accounts across ${new Set(rows.map((r) => r.app)).size} apps; access request ${request.ticketId} approved, granted and expired; ${hr.updated} updated, ${hr.prehired} waiting for the start, ${hr.left} disabled on the last day`,
+      `demo: provisioned ${rows.length} accounts across ${new Set(rows.map((r) => r.app)).size} apps; access request ${request.ticketId} approved, granted and expired; ${hr.updated} updated, ${hr.prehired} waiting for the start, ${hr.left} disabled on the last day; chat reconciled: a group removed by hand restored, a hand-made account disabled`,
     );
   } finally {
     // The servers, the apps and provisioner dev stay up (the closing lines say how to stop them);

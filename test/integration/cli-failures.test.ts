@@ -172,7 +172,7 @@ describe('a demo whose provisioner dev cannot start', () => {
       const devLog = path.join(cfg.dataDir, 'logs', 'dev.log');
       expect(code, stdout + stderr).toBe(1);
       expect(lines(stderr)).toEqual([
-        `demo: step 3/7 (provisioner dev) failed: provisioner dev exited with 1 (port ${apiPort} is in use (http.apiPort); stop the process that holds it, or give http.apiPort another port); see ${devLog}`,
+        `demo: step 3/8 (provisioner dev) failed: provisioner dev exited with 1 (port ${apiPort} is in use (http.apiPort); stop the process that holds it, or give http.apiPort another port); see ${devLog}`,
       ]);
       // The dev process fails within its start-up; the demo notices its exit at once, not after a deadline.
       expect(Date.now() - step3At!).toBeLessThan(60_000);
