@@ -11,6 +11,7 @@
 //   finishReconcileRun         the run's counts and outcome.
 // The listing keeps personal values out of clear text: correlation values and mapped attributes
 // are stored as keyed digests (store/blind-index.ts), and compared as digests.
+import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Account, Connector } from '../connectors/contract.js';
@@ -55,6 +56,9 @@ export const RECONCILE_ACTOR = { type: 'system' as const, id: 'reconcile' };
 
 /** The fence's source for a reconciliation's removals: its own feed, with its own budget. */
 export const reconcileSource = (app: string) => `reconcile/${app}`;
+
+/** An orphan's name in audit reasons and fence keys: a digest of its account id, which may name a person (an LDAP DN). */
+const orphanRef = (app: string, accountId: string): string => `orphan-${createHash('sha256').update(`${app}\0${accountId}`).digest('hex').slice(0, 16)}`;
 
 export type ReconcileDeps = {
   policy: () => CompiledPolicy;
@@ -288,7 +292,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       await setRunStatus(store.pool, runId, 'remediating');
       const counts = countByKind(findings);
       logger.info({ runId, app, dryRun, accounts: listed.length, counts, blocks: blocks.map((b) => b.rule), opened, resolved }, 'reconcile: drift classified');
-      return { counts, blocks, reevaluate: decided.reevaluate, disable: decided.disable, policyVersion: policy.version, opened, resolved };
+      return { counts, blocks, reevaluate: decided.reevaluate, disable: decided.disable.map((o) => ({ ...o, ref: orphanRef(o.account.app, o.account.id) })), policyVersion: policy.version, opened, resolved };
     },
 
     /**
@@ -323,7 +327,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       const { app } = orphan.account;
       const workflowId = activityWorkflowId();
       const change = { op: 'disableAccount', app };
-      const base = { actor: RECONCILE_ACTOR, workflowId, reason: `orphan account ${orphan.account.id} in ${app}: no identity correlates (remediation disable-orphans)` };
+      const base = { actor: RECONCILE_ACTOR, workflowId, reason: `orphan account ${orphan.ref ?? orphanRef(app, orphan.account.id)} in ${app}: no identity correlates (remediation disable-orphans)` };
       if (await deps.modes.isPlanOnly(app)) {
         await store.audit({ ...base, action: 'step.planned', changes: [{ ...change, outcome: 'planned' }], idempotencyKey: `${runId}/disable/${orphan.key}#planned` });
         return 'planned';

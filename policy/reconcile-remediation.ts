@@ -9,7 +9,8 @@ import { findingKey, type DriftFinding, type DriftKind } from './drift.js';
 import type { RemovalBlock } from './reconcile-safety.js';
 
 /** An orphan the run will disable once the fence allows. */
-export type OrphanToDisable = { key: string; account: AccountRef };
+/** An orphan to disable; `ref` (a digest of its account id, set by the comparison) names it where clear text may not (an LDAP DN names a person). */
+export type OrphanToDisable = { key: string; account: AccountRef; ref?: string };
 
 /** A person whose identity workflow is asked to plan them again, and the findings it answers. */
 export type Reevaluation = { employeeId: string; keys: string[]; kinds: DriftKind[] };

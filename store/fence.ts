@@ -8,6 +8,7 @@
 // clients/fence.ts sends them). Reading (`fenceListing`) takes no lock: it answers during a burst.
 import { judgePermit, stepsPerScope } from '../policy/fence-count.js';
 import { employeeKey, includesEmployee } from '../policy/employee-ids.js';
+import { employeeIdSchema } from '../schemas/events.js';
 import type { FenceBatch, FenceDecision, FenceState, FencedStep, HeldRequest, PermitAnswer, PermitRequest } from '../schemas/fence.js';
 import type { AuditEntry } from './audit-record.js';
 import { validateEntry } from './audit-chain.js';
@@ -171,7 +172,8 @@ function permitAudit(ask: FencePermitAsk, answer: PermitAnswer): AuditEntry {
     actor: { type: 'system', id: 'fence' },
     action: answer.permit === 'allowed' ? 'fence.permit.allowed' : 'fence.permit.held',
     reason: (answer.permit === 'allowed' ? `allowed: ${what}` : `held in ${answer.batchId}: ${what}; ${answer.reasons.join('; ')}`).slice(0, 2000),
-    subject: { employeeId: ask.employeeId },
+    // A reconciliation's orphans belong to nobody the store knows: its ask names the application (`reconcile/<app>`), not a person.
+    ...(employeeIdSchema.safeParse(ask.employeeId).success ? { subject: { employeeId: ask.employeeId } } : {}),
     workflowId: ask.workflowId,
     changes: ask.steps.slice(0, 1000).map((s) => ({ op: `fence.${s.action}`, app: s.app, ...(s.entitlementId ? { entitlement: s.entitlementId } : {}), outcome })),
   };

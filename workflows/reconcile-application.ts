@@ -117,7 +117,7 @@ export async function reconcileApplication(input: ReconcileInput): Promise<Recon
         // Orphans belong to nobody the store knows: the request is the application's.
         employeeId: `reconcile/${app}`,
         source: `reconcile/${app}`,
-        steps: compared.disable.map((o) => ({ key: `disableAccount/${app}/${o.key}`, app, action: 'disableAccount' as const })),
+        steps: compared.disable.map((o) => ({ key: `disableAccount/${app}/${o.ref ?? o.key}`, app, action: 'disableAccount' as const })),
       },
     });
     let released = answer.permit === 'allowed';
