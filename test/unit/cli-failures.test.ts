@@ -62,14 +62,14 @@ describe('a demo step', () => {
   it('that passes its deadline fails with one line naming the step and its log', async () => {
     const never = new Promise<never>(() => undefined);
     await expect(step(5, 'waiting until each hire has converged', { name: 'waiting', deadlineMs: 50, log: '/x/dev.log' }, quiet, () => never)).rejects.toThrow(
-      new CommandFailure('demo: step 5/7 (waiting) failed: no result after 0 s; see /x/dev.log'),
+      new CommandFailure('demo: step 5/8 (waiting) failed: no result after 0 s; see /x/dev.log'),
     );
   });
 
   it('whose reason names a log already does not name a second one', async () => {
     const failing = () => Promise.reject(new Error('kafka: not healthy after 90 s; see /x/kafka.log'));
     await expect(step(1, 'the local stack (Kafka, ...)', { name: 'the stack', deadlineMs: 1000, log: '/x' }, quiet, failing)).rejects.toThrow(
-      new CommandFailure('demo: step 1/7 (the stack) failed: kafka: not healthy after 90 s; see /x/kafka.log'),
+      new CommandFailure('demo: step 1/8 (the stack) failed: kafka: not healthy after 90 s; see /x/kafka.log'),
     );
   });
 
@@ -80,7 +80,7 @@ describe('a demo step', () => {
     setTimeout(() => (alive = false), 50);
     const never = new Promise<never>(() => undefined);
     await expect(step(6, 'an access request', { name: 'the request', deadlineMs: 60_000, log: '/x/dev.log', watch }, quiet, () => never)).rejects.toThrow(
-      new CommandFailure('demo: step 6/7 (the request) failed: the code app is no longer running; see /x/app-code.log'),
+      new CommandFailure('demo: step 6/8 (the request) failed: the code app is no longer running; see /x/app-code.log'),
     );
     expect(Date.now() - started).toBeLessThan(2000);
     watch.stop();
