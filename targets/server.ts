@@ -115,7 +115,8 @@ export async function startScimApp(options: ScimAppOptions): Promise<ScimApp> {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      // Whether a GET carried a filter (never its value: it may name a person): a listing's pages are the unfiltered ones.
+      logger.debug({ method: req.method, path: req.path, ...(typeof req.query.filter === 'string' ? { filtered: true } : {}), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
     next();
   });

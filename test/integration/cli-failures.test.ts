@@ -165,7 +165,7 @@ describe('a demo whose provisioner dev cannot start', () => {
       let step3At: number | undefined;
       child.stdout.on('data', (c: Buffer) => {
         stdout += c.toString();
-        if (step3At === undefined && stdout.includes('demo: 3/7')) step3At = Date.now();
+        if (step3At === undefined && stdout.includes('demo: 3/8')) step3At = Date.now();
       });
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
