@@ -4,6 +4,7 @@
 // then for real: the example policy fixes missing entitlements through the person's workflow and
 // disables orphans through the fence, never deleting them. Runs again on a warm stack.
 import type { Connector } from '../../connectors/contract.js';
+import type { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
 import type { Config } from '../../schemas/config.js';
 import type { FindingRow, ReconcileRun } from '../../store/reconcile.js';
 import { createApiClient, segment, type ApiClient } from '../api-client.js';
@@ -21,7 +22,7 @@ export const DEMO_RECONCILE = {
   operator: 'E9001',
 } as const;
 
-type Deps = { cfg: Config; connectors: ReadonlyMap<string, Connector>; say: (line: string) => void };
+type Deps = { cfg: Config; connectors: ReadonlyMap<string, Connector>; catalog: EntitlementCatalog; say: (line: string) => void };
 export type ReconcileScene = { missing: number; orphans: number };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,7 +32,8 @@ async function reconcile(api: ApiClient, app: string, dryRun: boolean): Promise<
   const { runId } = await api.post<{ runId: string }>(`/reconcile/${segment(app)}`, dryRun ? { dryRun: true } : {});
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const run = (await api.get<{ runs: ReconcileRun[] }>(`/reconcile/runs?id=${segment(runId)}`)).runs[0];
+    // 404 until the run's first activity has recorded it.
+    const run = (await api.get<{ runs: ReconcileRun[] }>(`/reconcile/runs?id=${segment(runId)}`).catch(() => ({ runs: [] }))).runs[0];
     if (run?.status === 'completed' || run?.status === 'failed') {
       const { findings } = await api.get<{ findings: FindingRow[] }>(`/drift?run=${segment(runId)}`);
       return { run, findings };
@@ -50,7 +52,7 @@ async function until(what: string, timeoutMs: number, done: () => Promise<boolea
   }
 }
 
-export async function demoReconcile({ cfg, connectors, say }: Deps): Promise<ReconcileScene> {
+export async function demoReconcile({ cfg, connectors, catalog, say }: Deps): Promise<ReconcileScene> {
   const { app, person, contractor, operator } = DEMO_RECONCILE;
   const chat = connectors.get(app);
   const revoke = chat?.revoke?.bind(chat);
@@ -59,11 +61,12 @@ export async function demoReconcile({ cfg, connectors, say }: Deps): Promise<Rec
   const removed = account?.entitlements?.[0];
   if (!account || !removed) throw new Error(`${person} has no ${app} account with a group to remove by hand`);
 
+  const [group] = await read((call) => catalog.namesOf(app, [removed], call));
   // The app admin's changes, made straight in the app (as its admin console would).
   await read((call) => revoke({ account, entitlementId: removed }, call));
   const orphan = await read((call) => chat.ensureAccount({ ...contractor, active: true }, call));
   if (orphan.status === 'action-required') throw new Error(`the contractor's account could not be made in ${app}: ${orphan.message}`);
-  say(`  an admin of ${app} removed ${person} from group ${removed} and created an account for ${contractor.employeeId}, whom HR never sent, by hand`);
+  say(`  an admin of ${app} removed ${person} from group ${group ?? removed} and created an account for ${contractor.employeeId}, whom HR never sent, by hand`);
 
   const token = await signInAtDevIdp(cfg, operator);
   const api = createApiClient({ baseUrl: `http://127.0.0.1:${cfg.http.apiPort}`, token });
@@ -78,8 +81,8 @@ export async function demoReconcile({ cfg, connectors, say }: Deps): Promise<Rec
   say(`  and for real (npx provisioner reconcile ${app}): the policy fixes missing entitlements through ${person}'s workflow and disables orphans through the fence, never deleting them`);
   const real = await reconcile(api, app, false);
   for (const line of formatRun(real.run).split('\n')) say(`    ${line}`);
-  await until(`${person} back in group ${removed}`, 90_000, async () => (await read((call) => chat.getAccount({ employeeId: person }, call)))?.entitlements?.includes(removed) === true);
+  await until(`${person} back in group ${group ?? removed}`, 90_000, async () => (await read((call) => chat.getAccount({ employeeId: person }, call)))?.entitlements?.includes(removed) === true);
   await until(`the orphan ${orphan.account.id} disabled`, 90_000, async () => (await read((call) => chat.getAccount({ employeeId: contractor.employeeId }, call)))?.active === false);
-  say(`  ${app} holds what the policy says again: ${person} is back in ${removed}; ${contractor.employeeId}'s account is disabled, not deleted (npx provisioner drift --app ${app})`);
+  say(`  ${app} holds what the policy says again: ${person} is back in ${group ?? removed}; ${contractor.employeeId}'s account is disabled, not deleted (npx provisioner drift --app ${app})`);
   return { missing: 1, orphans: 1 };
 }

@@ -176,7 +176,7 @@ async function runDemo(cfg: Config, eventsFile: string): Promise<void> {
     const title7 = 'HR changes: a new family name and title, a hire dated ahead, a last day twenty seconds away';
     const hr = await step(7, title7, { ...watched, name: 'the HR changes', deadlineMs: 5 * 60_000 }, say, () => demoHrChanges({ cfg, client, connectors, hires, say: (l) => say(l) }));
     const title8 = 'reconciliation: changes an app admin made by hand in chat, found and put right';
-    await step(8, title8, { ...watched, name: 'the reconciliation', deadlineMs: 5 * 60_000 }, say, () => demoReconcile({ cfg, connectors, say: (l) => say(l) }));
+    await step(8, title8, { ...watched, name: 'the reconciliation', deadlineMs: 5 * 60_000 }, say, () => demoReconcile({ cfg, connectors, catalog, say: (l) => say(l) }));
     printWhereToLook(cfg, connectorConfigs, request.ticketId, started);
     say(
       `demo: provisioned ${rows.length} accounts across ${new Set(rows.map((r) => r.app)).size} apps; access request ${request.ticketId} approved, granted and expired; ${hr.updated} updated, ${hr.prehired} waiting for the start, ${hr.left} disabled on the last day; chat reconciled: a group removed by hand restored, a hand-made account disabled`,
