@@ -141,10 +141,10 @@ await startPolicyRollout(client, taskQueue, { seq: applied.seq, version: applied
 let evaluatedAt: number | undefined;
 let signalledAt: number | undefined;
 let convergedAt: number | undefined;
-let view = await policyRolloutView(store, client, taskQueue, after.version);
+let view = await policyRolloutView(store, taskQueue, after.version);
 const deadline = applyStart + 20 * 60_000;
 while (performance.now() < deadline) {
-  view = await policyRolloutView(store, client, taskQueue, after.version);
+  view = await policyRolloutView(store, taskQueue, after.version);
   const now = performance.now();
   if (view && evaluatedAt === undefined && (view.status === 'signalling' || view.status === 'completed')) evaluatedAt = now;
   if (view && signalledAt === undefined && view.status === 'completed') signalledAt = now;

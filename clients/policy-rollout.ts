@@ -5,7 +5,8 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { getAppliedPolicy, rolloutCounts, type RolloutCounts, type RolloutStatus } from '../store/policy-applied.js';
 import type { Store } from '../store/index.js';
 import { policyRolloutWorkflowId, rolloutRequest, type PolicyRolloutInput, type PolicyRolloutResult } from '../workflows/policy-rollout.js';
-import { fenceState } from './fence.js';
+import { heldCountBySource } from '../store/fence.js';
+import { fenceWorkflowId } from '../workflows/fence-messages.js';
 import type { policyRollout } from '../workflows/policy-rollout.js';
 
 export { policyRolloutWorkflowId };
@@ -56,7 +57,7 @@ export type PolicyRolloutView = {
 };
 
 /** The view of an applied version (by hash; default the newest), or undefined when none was applied. */
-export async function policyRolloutView(store: Store, client: Client | undefined, taskQueue: string, version?: string): Promise<PolicyRolloutView | undefined> {
+export async function policyRolloutView(store: Store, taskQueue: string, version?: string): Promise<PolicyRolloutView | undefined> {
   const applied = await getAppliedPolicy(store.pool, store.keys.kek, version ? { version } : {});
   if (!applied) return undefined;
   const request = rolloutRequest(applied.rolloutId, '');
@@ -64,8 +65,7 @@ export async function policyRolloutView(store: Store, client: Client | undefined
   let heldByFence: number | null = null;
   try {
     // The fence counts and holds in the store (store/fence.ts).
-    const fence = await fenceState(store, taskQueue);
-    heldByFence = fence ? fence.held.filter((h) => h.source === request.source).length : 0;
+    heldByFence = await heldCountBySource(store.pool, fenceWorkflowId(taskQueue), request.source);
   } catch {
     heldByFence = null;
   }

@@ -70,7 +70,7 @@ export function registerPolicyRoutes(app: Express, deps: PolicyRouteDeps): void 
 
   const view = async (version: string | undefined, res: Response): Promise<void> => {
     if (!store) return sendError(res, 503, 'no-store', noStore);
-    const found = await policyRolloutView(store, client, taskQueue, version);
+    const found = await policyRolloutView(store, taskQueue, version);
     if (!found) return sendError(res, 404, 'no-policy-applied', version ? `no policy ${version} was applied` : 'no policy version was applied yet');
     res.json(found);
   };
