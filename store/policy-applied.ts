@@ -132,7 +132,7 @@ export async function getAppliedPolicy(db: Db, kek: KeyEncryptionKeys | undefine
   };
 }
 
-/** One person a rollout changes: how many entitlements or roles they gain and lose. */
+/** One person a rollout changes: how many entitlements, roles, accounts and changed attributes they gain, and entitlements, roles and accounts they lose (policy/diff.ts). */
 export type RolloutTarget = { personId: string; gains: number; loses: number };
 
 /** Records a page of the people a rollout changes (a repeat of a page adds nothing) and its progress. */
