@@ -8,7 +8,7 @@ import { loadPolicy, loadPolicyDir, readPolicyDir } from '../policy/loader.js';
 import { formatProblem } from '../policy/problems.js';
 import { ConfigError } from '../schemas/config.js';
 import type { Store } from '../store/index.js';
-import { appliedPolicyFiles, newestAppliedVersion, recordPolicyApplied } from '../store/policy-applied.js';
+import { appliedPolicyFiles, newestAppliedVersion, recordPolicyApplied, type NewestApplied } from '../store/policy-applied.js';
 
 /** The policy folder's policy, compiled; its problems as a ConfigError (the CLI prints them and exits 2). */
 export function loadPolicyOrThrow(dir: string): CompiledPolicy {
@@ -44,7 +44,14 @@ export async function seedAppliedPolicy(store: Store, dir: string, logger: Logge
   return { seq: applied.seq, version: applied.version };
 }
 
-export async function followAppliedPolicy(input: { store: Store; dir: string; pollSeconds: number; logger: Logger }): Promise<PolicySource> {
+export async function followAppliedPolicy(input: {
+  store: Store;
+  dir: string;
+  pollSeconds: number;
+  logger: Logger;
+  /** Called with the newest applied version after each poll (the worker starts a rollout left pending: runtime/pending-rollouts.ts). */
+  onPoll?: (newest: NewestApplied | undefined) => Promise<void>;
+}): Promise<PolicySource> {
   const { store, logger } = input;
   let seq = -1;
   let policy: CompiledPolicy;
@@ -61,7 +68,7 @@ export async function followAppliedPolicy(input: { store: Store; dir: string; po
   policy = await load(found);
   seq = found.seq;
 
-  const refresh = async (): Promise<CompiledPolicy> => {
+  const follow = async (): Promise<NewestApplied | undefined> => {
     const newest = await newestAppliedVersion(store.pool);
     if (newest && newest.seq !== seq) {
       const next = await load(newest);
@@ -69,13 +76,18 @@ export async function followAppliedPolicy(input: { store: Store; dir: string; po
       policy = next;
       seq = newest.seq;
     }
+    return newest;
+  };
+  const refresh = async (): Promise<CompiledPolicy> => {
+    await follow();
     return policy;
   };
   let polling = false;
   const timer = setInterval(() => {
     if (polling) return;
     polling = true;
-    refresh()
+    follow()
+      .then((newest) => input.onPoll?.(newest))
       .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not look for a new policy version; keeping the one in force'))
       .finally(() => {
         polling = false;
