@@ -85,7 +85,7 @@ export async function createProvisioningWorker(
   const checkpointer = auditSink ? startCheckpointer(store.pool, store.keys.signer, checkpointDestinations(cfg, auditSink), checkpointerOptions(cfg, logger)) : undefined;
   const outcomes = await createOutcomeProducer(cfg, logger);
   const activities = {
-    ...createActivities({ policy, freshPolicy: policySource.refresh, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety, temporal: { client, taskQueue } }),
+    ...createActivities({ policy, policyFor: policySource.forChange, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety, temporal: { client, taskQueue } }),
     ...createGrantSweepActivities({ store, client }),
     ...createPolicyRolloutActivities({ store, client, logger: logger.child({ component: 'policy-rollout' }) }),
   };

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { diffPolicies } from '../../../policy/diff.js';
 import { sourceBudget } from '../../../policy/fencing.js';
 import type { Grant } from '../../../policy/evaluator.js';
-import { rolloutRequest } from '../../../workflows/policy-rollout.js';
+import { reevaluationKey } from '../../../workflows/identity/state.js';
+import { rolloutOfChange, rolloutRequest } from '../../../workflows/policy-rollout.js';
 import { baseFiles, compiled, NOW, person } from './fixtures.js';
 
 const before = compiled();
@@ -97,6 +98,12 @@ describe('a rollout as the fence and the people see it', () => {
   it('asks once per rollout id and counts under policy/<short hash>', () => {
     expect(rolloutRequest('sha256:0123456789abcdef', 'why')).toEqual({ requestId: 'policy/sha256:0123456789abcdef', source: 'policy/01234567', reason: 'why' });
     expect(rolloutRequest('sha256:0123456789abcdef@7', 'why').requestId).toBe('policy/sha256:0123456789abcdef@7');
+  });
+
+  it('a person\'s change names the rollout it comes from (version, and sequence when applied again); other changes name none', () => {
+    expect(rolloutOfChange(reevaluationKey(rolloutRequest('sha256:0123456789abcdef', '').requestId))).toEqual({ version: 'sha256:0123456789abcdef' });
+    expect(rolloutOfChange(reevaluationKey(rolloutRequest('sha256:0123456789abcdef@7', '').requestId))).toEqual({ version: 'sha256:0123456789abcdef', seq: 7 });
+    for (const other of ['E1-1', 'reevaluate/reconcile/chat/run-1', 'reevaluate/policy/', 'grant/policy/sha256:0123456789abcdef']) expect(rolloutOfChange(other)).toBeUndefined();
   });
 
   it('an unknown source shares the default budget; a named family or source keeps its own', () => {
