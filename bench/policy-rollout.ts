@@ -18,7 +18,7 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { EntitlementCatalog } from '../activities/entitlement-catalog.js';
 import { ensurePolicyEntitlements } from '../activities/entitlement-sync.js';
-import { policyRolloutResult, policyRolloutView, startPolicyRollout } from '../clients/policy-rollout.js';
+import { appliedRolloutInput, policyRolloutResult, policyRolloutView, startPolicyRollout } from '../clients/policy-rollout.js';
 import { connectTemporal } from '../clients/temporal-connection.js';
 import { dataConverter } from '../codec/data-converter.js';
 import { parseConnectorConfig } from '../connectors/config.js';
@@ -154,14 +154,15 @@ say(`${marked.length} moved people provisioned under v1: ${preprovisioned.accoun
 // ---- apply v2 and follow its rollout ----
 const applyStart = performance.now();
 const applied = await recordPolicyApplied(store, { version: after.version, files: readPolicyDir(v2), appliedBy: { employeeId: `ADMIN-${tag}` }, reason: 'bench: a new birthright group for one cost centre' });
-await startPolicyRollout(client, taskQueue, { seq: applied.seq, version: applied.version, rolloutId: applied.rolloutId, reason: `policy ${applied.version} applied`, ratePerSecond: RATE, batchSize: BATCH });
+// The worker's poll may start it first, with the same input (cfg.policy has RATE and BATCH): then this start is a no-op.
+await startPolicyRollout(client, taskQueue, appliedRolloutInput(applied, cfg.policy));
 let evaluatedAt: number | undefined;
 let signalledAt: number | undefined;
 let convergedAt: number | undefined;
-let view = await policyRolloutView(store, client, taskQueue, after.version);
+let view = await policyRolloutView(store, taskQueue, after.version);
 const deadline = applyStart + 20 * 60_000;
 while (performance.now() < deadline) {
-  view = await policyRolloutView(store, client, taskQueue, after.version);
+  view = await policyRolloutView(store, taskQueue, after.version);
   const now = performance.now();
   if (view && evaluatedAt === undefined && (view.status === 'signalling' || view.status === 'completed')) evaluatedAt = now;
   if (view && signalledAt === undefined && view.status === 'completed') signalledAt = now;

@@ -360,6 +360,12 @@ export async function withdrawFencePermit(store: Store, input: { fenceId: string
   return result;
 }
 
+/** How many asks of one source wait for a release now (a policy rollout's people held by the fence). */
+export async function heldCountBySource(db: Db, fenceId: string, source: string): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(`select count(*) as n from fence_requests where fence_id = $1 and status = 'held' and source = $2`, [fenceId, source]);
+  return Number(rows[0]?.n ?? 0);
+}
+
 /** The fence as operators see it: counts in the window, who is held (the first `limit`), open and recent batches. No lock: it answers during a burst. */
 export async function fenceListing(db: Db, fenceId: string, options: { limit?: number; recentDecided?: number } = {}): Promise<FenceState | undefined> {
   const limit = options.limit ?? 2_000;
