@@ -3,6 +3,7 @@
 // changes people in bulk (reconciliation as `reconcile/<app>`, a policy rollout as
 // `policy/<version>`): a held ask's workflow waits for the `fenceDecision` signal.
 import type { Logger } from '../observability/logger.js';
+import { label, metrics } from '../observability/metrics.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { fenceLimit, fenceWindowMs, sourceBudget } from '../policy/fencing.js';
 import { askFencePermit, withdrawFencePermit, type Store } from '../store/index.js';
@@ -57,6 +58,7 @@ export function createFenceActivities(deps: FenceActivityDeps) {
       }
       const request: PermitRequest = { ...input.request, steps, limits, windowMs: fenceWindowMs(fencing), releasesRequired: fencing.releasesRequired };
       const answer = await askFencePermit(deps.store, { ...request, fenceId: input.fenceWorkflowId, budget });
+      metrics.fencePermits.inc({ budget: label(budget), permit: answer.permit });
       if (answer.permit === 'held') deps.logger.warn({ employeeId: input.request.employeeId, batchId: answer.batchId, reasons: answer.reasons.slice(0, 3) }, 'fenced steps held by the fence');
       return answer;
     },

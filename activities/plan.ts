@@ -9,6 +9,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Connector } from '../connectors/contract.js';
 import type { Logger } from '../observability/logger.js';
+import { timeConnectorCall } from '../observability/metrics.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Identity } from '../policy/identity.js';
 import type { Grant } from '../policy/evaluator.js';
@@ -134,7 +135,7 @@ export function createPlanActivities(deps: PlanActivityDeps) {
 
     /** The person's account in one application as it reports it (runs on the application's task queue). */
     async readAccount(input: ReadAccountInput): Promise<ActualAccount | null> {
-      const read = () => readActualAccount(deps.connectors, deps.catalog, input.app, input.employeeId, callContext(input.idempotencyKey));
+      const read = () => timeConnectorCall(input.app, 'readAccount', () => readActualAccount(deps.connectors, deps.catalog, input.app, input.employeeId, callContext(input.idempotencyKey)));
       return deps.quarantine ? deps.quarantine.run(input.app, read) : read();
     },
 

@@ -10,6 +10,7 @@ import type { AccountRef, CallContext, ChangeOutcome, Connector, EnsureAccountRe
 import { can } from '../connectors/contract.js';
 import { InvalidRequestError, NotFoundError } from '../connectors/errors.js';
 import type { Logger } from '../observability/logger.js';
+import { label, metrics, timeConnectorCall } from '../observability/metrics.js';
 import type { StepAction } from '../policy/planner.js';
 import { undoKey, undoOf } from '../policy/undo-step.js';
 import { addGrant, recordAccount, revokeGrant, type Store } from '../store/index.js';
@@ -198,9 +199,14 @@ export function createStepActivities(deps: StepActivityDeps) {
           done: (r: StepResult) => ({ ...base, action: 'step.completed', reason: step.reason, changes: [{ ...change, outcome: r.outcome, ...(r.account ? { account: r.account.id } : {}) }], ...(r.detail ? { personal: { detail: r.detail.slice(0, 2000) } } : {}) }),
           failed: (err) => ({ ...base, action: 'step.failed', reason: `${step.action} failed: ${err instanceof Error ? err.name : 'error'}`, changes: [{ ...change, outcome: 'failed' }], personal: { error: err instanceof Error ? err.message.slice(0, 2000) : String(err) } }),
         },
-        () => calls[verb](input, call),
+        () => timeConnectorCall(step.app, verb, () => calls[verb](input, call)),
       )),
-    );
+    ).catch((err: unknown) => {
+      // An attempt that threw (Temporal retries it, or the step fails for good): `error`.
+      metrics.steps.inc({ app: label(step.app), action: verb, outcome: 'error' });
+      throw err;
+    });
+    metrics.steps.inc({ app: label(step.app), action: verb, outcome: result.outcome });
     await remember(input, result, workflowId);
     deps.logger.info({ employeeId, workflowId, app: step.app, action: step.action, outcome: result.outcome, attempt: Context.current().info.attempt }, 'step applied');
     return result;

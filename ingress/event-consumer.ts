@@ -11,6 +11,7 @@ import type { ParseResult } from '../schemas/events.js';
 import type { Logger } from '../observability/logger.js';
 import { loadKeyring } from '../codec/keyring.js';
 import { sendToDeadLetters, type DeadLetterReason } from './dead-letters.js';
+import { label, metrics } from '../observability/metrics.js';
 import { createKafka, type Consumer, type EachBatchPayload, type KafkaMessage, type Producer } from '../kafka/client.js';
 
 export type DeadLetterVerdict = { code: DeadLetterReason; text: string };
@@ -94,6 +95,8 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
 
   consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));
   consumer.on(consumer.events.FETCH, () => (lastFetchAt = Date.now()));
+  // How far behind the partition's end the batch just handled left this consumer.
+  consumer.on(consumer.events.END_BATCH_PROCESS, (event) => metrics.consumerLag.set({ topic: event.payload.topic, partition: String(event.payload.partition) }, Number(event.payload.offsetLag)));
   consumer.on(consumer.events.CRASH, (event) => {
     const { error, restart } = event.payload;
     log.error({ err: error, restart }, 'the Kafka consumer crashed');
@@ -108,11 +111,14 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     const disposition = await options.handle(message, partition);
     if (disposition.status === 'handled') {
       handledCount += 1;
+      metrics.eventsConsumed.inc({ topic, disposition: 'handled' });
       return;
     }
     // dead-letters.ts types the HR codes only; the header carries any code as text.
     await sendToDeadLetters(producer, { topic, partition, message }, { code: disposition.code, text: disposition.text }, keyring);
     deadLettered += 1;
+    metrics.eventsConsumed.inc({ topic, disposition: 'dead-lettered' });
+    metrics.deadLetters.inc({ topic, reason: label(disposition.code) });
     log.warn({ partition, offset: message.offset, reasonCode: disposition.code, reason: disposition.text.slice(0, 500) }, 'event sent to the dead-letter topic');
   }
 

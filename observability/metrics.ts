@@ -1,0 +1,60 @@
+// The application's Prometheus metrics (prom-client), one registry per process, served at
+// `/metrics` beside `/health` (observability/health-server.ts). Labels come only from closed
+// vocabularies: application ids (the policy's), step actions and outcomes, error classes, topics
+// and dead-letter reason codes. Never a name, an e-mail, an employee id, a ticket or a token:
+// `label()` refuses anything else, and a test scrapes a running pipeline for a canary.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** A label value: a short identifier (`chat`, `disableAccount`, `too-large`); anything else is `other`. */
+export function label(value: string | undefined): string {
+  if (value === undefined || value === '') return 'none';
+  return /^[A-Za-z][A-Za-z0-9_.:-]{0,62}$/.test(value) && !/\d{3,}/.test(value) ? value : 'other';
+}
+
+/** The error classes a label may name (connectors/errors.ts, the quarantine's failure, timeouts); any other is `other`. */
+const ERROR_CLASSES = new Set(['TransientError', 'AuthError', 'InvalidRequestError', 'NotFoundError', 'ApplicationQuarantined', 'TimeoutError', 'AbortError']);
+
+/** An error's class for a label: an ApplicationFailure's type, else the error's name, when it is one we know. */
+export function errorClass(err: unknown): string {
+  const e = (err ?? {}) as { name?: unknown; type?: unknown };
+  const name = typeof e.type === 'string' ? e.type : typeof e.name === 'string' ? e.name : undefined;
+  return name !== undefined && ERROR_CLASSES.has(name) ? name : 'other';
+}
+
+/** Seconds, from a fast local call to a slow SaaS API under rate limits. */
+const CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function createMetrics(registry = new Registry()) {
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    steps: new Counter({ name: 'provisioner_steps_total', help: 'Provisioning step attempts, by application, action and outcome (created, updated, unchanged, applied, already-in-state, planned, action-required; error: the attempt threw and is retried or fails the step)', labelNames: ['app', 'action', 'outcome'] as const, registers }),
+    connectorCalls: new Histogram({ name: 'provisioner_connector_call_seconds', help: 'Connector calls of provisioning steps, by application, action and result (ok, or the error class)', labelNames: ['app', 'action', 'result'] as const, buckets: CALL_BUCKETS, registers }),
+    connectorErrors: new Counter({ name: 'provisioner_connector_errors_total', help: 'Connector calls that failed, by application and error class (TransientError, AuthError, InvalidRequestError, NotFoundError, ApplicationQuarantined, other)', labelNames: ['app', 'class'] as const, registers }),
+    eventsConsumed: new Counter({ name: 'provisioner_events_consumed_total', help: 'Kafka messages the ingress consumed, by topic and disposition (handled, dead-lettered)', labelNames: ['topic', 'disposition'] as const, registers }),
+    deadLetters: new Counter({ name: 'provisioner_dead_letters_total', help: 'Messages sent to a dead-letter topic, by source topic and reason code', labelNames: ['topic', 'reason'] as const, registers }),
+    consumerLag: new Gauge({ name: 'provisioner_consumer_lag', help: "Messages behind the partition's end at the ingress's last batch, by topic and partition", labelNames: ['topic', 'partition'] as const, registers }),
+    fencePermits: new Counter({ name: 'provisioner_fence_permits_total', help: 'Fence permit asks, by source budget and answer (allowed, held)', labelNames: ['budget', 'permit'] as const, registers }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The process's metrics: every part of one process records into the one registry `/metrics` serves. */
+export const metrics: Metrics = createMetrics();
+
+/** A connector call timed by application, action and result (ok, or the error's class); a failure also counts as an error. */
+export async function timeConnectorCall<T>(app: string, action: string, call: () => Promise<T>, m: Metrics = metrics): Promise<T> {
+  const end = m.connectorCalls.startTimer({ app: label(app), action: label(action) });
+  try {
+    const result = await call();
+    end({ result: 'ok' });
+    return result;
+  } catch (err) {
+    const cls = errorClass(err);
+    end({ result: cls });
+    m.connectorErrors.inc({ app: label(app), class: cls });
+    throw err;
+  }
+}

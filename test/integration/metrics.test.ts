@@ -1,0 +1,70 @@
+// /metrics of a running worker and ingress (in one process here, as `provisioner dev` runs them)
+// during a hire whose application fails its first calls, and a poison message: the series are
+// there with the expected label sets, and no label carries the person's id, name or e-mail.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHealthServer, type HealthServer } from '../../observability/health-server.js';
+import { hrEvent } from '../helpers/hr-events.js';
+import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+
+let p: Pipeline;
+let health: HealthServer;
+beforeAll(async () => {
+  p = await startPipeline({ appNames: ['chat'] });
+  health = await startHealthServer({ port: 0, name: 'metrics-test', ready: () => ({}) });
+});
+afterAll(async () => {
+  await health?.close();
+  await p?.close();
+});
+
+const scrape = async (): Promise<string> => {
+  const res = await fetch(`http://127.0.0.1:${health.port}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  return res.text();
+};
+
+/** The value of one series (exact label set, Prometheus text format), or undefined. */
+function value(text: string, name: string, labels: Record<string, string>): number | undefined {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${want}} `));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('metrics', () => {
+  it('counts steps, connector calls and errors, consumed events and dead letters, with no personal value in any label', async () => {
+    const canary = `Canary${randomBytes(4).toString('hex')}`;
+    const employeeId = `E${Date.now().toString().slice(-7)}${randomBytes(1).toString('hex')}`.toUpperCase();
+    const email = `${canary.toLowerCase()}@example.com`;
+    const chat = p.apps[0]!;
+    // The application answers 503 to its next two calls (the plan's reads): retried, then the hire goes through.
+    await chat.admin.setFaults({ failNext: 2 });
+    const hire = hrEvent(employeeId);
+    Object.assign(hire.data, { givenName: canary, familyName: canary, email });
+    await p.produce([
+      { key: employeeId, value: JSON.stringify(hire) },
+      // A poison message: dead-lettered with its reason.
+      { key: 'poison', value: '{"not": "a cloudevent"' },
+    ]);
+    const hrTopic = p.cfg.kafka.topics.hrLifecycle;
+    const text = await eventually('the hire applied and counted', async () => {
+      const t = await scrape();
+      return (value(t, 'provisioner_steps_total', { app: 'chat', action: 'ensureAccount', outcome: 'created' }) ?? 0) >= 1 ? t : undefined;
+    }, 90_000);
+
+    expect(value(text, 'provisioner_connector_errors_total', { app: 'chat', class: 'TransientError' })).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'provisioner_connector_call_seconds_count', { app: 'chat', action: 'readAccount', result: 'TransientError' })).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'provisioner_connector_call_seconds_count', { app: 'chat', action: 'ensureAccount', result: 'ok' })).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'provisioner_events_consumed_total', { topic: hrTopic, disposition: 'handled' })).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'provisioner_events_consumed_total', { topic: hrTopic, disposition: 'dead-lettered' })).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(new RegExp(`^provisioner_dead_letters_total\\{topic="${hrTopic.replaceAll('.', '\\.')}",reason="[a-z-]+"\\} [1-9]`, 'm'));
+    expect(text).toMatch(new RegExp(`^provisioner_consumer_lag\\{topic="${hrTopic.replaceAll('.', '\\.')}",partition="\\d+"\\} \\d+`, 'm'));
+    // The process's own series (prom-client's defaults) are there too.
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+
+    // No label anywhere holds the person: their id, name or e-mail (any case).
+    const labels = text.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.slice(0, l.lastIndexOf(' '))).join('\n').toLowerCase();
+    for (const secret of [employeeId, canary, email]) expect(labels).not.toContain(secret.toLowerCase());
+  });
+});
