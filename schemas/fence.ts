@@ -25,7 +25,10 @@ export type PermitRequest = {
   releasesRequired: number;
 };
 
-export type PermitAnswer = { permit: 'allowed' } | { permit: 'held'; batchId: string; reasons: string[] };
+export type PermitAnswer =
+  | { permit: 'allowed' }
+  /** `recheckMs`: how often the held workflow reads its decision from the store (a lost `fenceDecision` signal never holds it forever); set by the asking activity, not stored. */
+  | { permit: 'held'; batchId: string; reasons: string[]; recheckMs?: number };
 
 export type BatchDecision = { batchId: string; operator: string };
 

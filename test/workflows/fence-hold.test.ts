@@ -89,4 +89,32 @@ describe('the fence', () => {
       expect(stubs.held('chat', p.employeeId)?.active).toBe(false);
     });
   });
+
+  it('a decision whose signal was lost is found in the store: the held person moves on at the next re-check', async () => {
+    const stubs = leaverStubs();
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const { p, fence, batchId } = await heldLeaver(run, stubs);
+      const [ask] = (await fence.query(getFenceState)).held;
+      // Released in the store, but no fenceDecision signal reaches the workflow.
+      stubs.decideInStore(ask!.requestId, { batchId, decision: 'released', operators: ['op-1', 'op-2'] });
+      await run.env.sleep(6 * 60_000);
+      const done = await p.until('the leaver released from the store to be deprovisioned', (s) => s.status === 'deprovisioned' && s.fenceHold === undefined);
+      expect(done.scheduled.map((s) => s.step.key)).toEqual(['deleteAccount/chat']);
+      expect(stubs.held('chat', p.employeeId)?.active).toBe(false);
+      // Read on the timer while held (every 5 minutes: the three days held, and the last one).
+      expect(stubs.calls.filter((c) => c.activity === 'readFenceDecision').length).toBeGreaterThan(1);
+    });
+  });
+
+  it('a rejection whose signal was lost is found in the store too: the person says fence-rejected', async () => {
+    const stubs = leaverStubs();
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const { p, fence, batchId } = await heldLeaver(run, stubs);
+      const [ask] = (await fence.query(getFenceState)).held;
+      stubs.decideInStore(ask!.requestId, { batchId, decision: 'rejected', operators: ['op-1'] });
+      await run.env.sleep(6 * 60_000);
+      await p.until('the rejection to be settled', (s) => s.fenceHold === undefined && s.status === 'fence-rejected');
+      expect(stubs.held('chat', p.employeeId)?.active).toBe(true);
+    });
+  });
 });

@@ -1,15 +1,19 @@
 // The fence from a person's workflow: a change's fenced steps (removals, and grants where the policy
 // fences them) ask the fence first (requestFencePermit: counted and held in the store); a held change
 // waits for an operator's release or rejection of its batch or of this person (the `fenceDecision`
-// signal), and what was rejected is reported, not applied.
+// signal), and what was rejected is reported, not applied. While held it also reads its decision
+// from the store every `recheckMs` (patch `fence-recheck-store`): a lost signal never holds a person forever.
 import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { PlanStep } from '../../activities/lifecycle-types.js';
 import type { StepOutcome } from '../../schemas/outcomes.js';
 import { applyPlan, type AppliedChange, type ChangeContext } from '../apply-plan.js';
 import { fenceWorkflowId, permitWithdrawn } from '../fence-messages.js';
 import { ProvisioningStatus } from '../search-attributes.js';
-import { requestFencePermit, withdrawFencePermit } from './activities.js';
+import { readFenceDecision, requestFencePermit, withdrawFencePermit } from './activities.js';
 import { knownAccounts, type Identity } from './state.js';
+
+/** How often a held change reads its decision from the store when the answer does not say (the activity's default). */
+const RECHECK_MS = 5 * 60_000;
 
 /** Applies the steps once the fence lets their destructive ones through; what it rejected is skipped and reported. */
 export async function applyFenced(id: Identity, ctx: ChangeContext, source: string, steps: PlanStep[]): Promise<AppliedChange> {
@@ -36,7 +40,13 @@ async function passFence(id: Identity, ctx: ChangeContext, source: string, steps
   state.fenceHold = { batchId: answer.batchId, steps: fenced.map((s) => s.key), reasons: answer.reasons };
   upsertSearchAttributes([{ key: ProvisioningStatus, value: 'fence-held' }]);
   try {
-    await condition(() => fenceDecisions[answer.batchId] !== undefined);
+    if (patched('fence-recheck-store')) {
+      // The signal ends the wait; so does the decision found in the store (the signal was lost).
+      while (!(await condition(() => fenceDecisions[answer.batchId] !== undefined, answer.recheckMs ?? RECHECK_MS))) {
+        const found = await readFenceDecision({ fenceWorkflowId: fenceId, requestId });
+        if (found) fenceDecisions[answer.batchId] = found;
+      }
+    } else await condition(() => fenceDecisions[answer.batchId] !== undefined);
   } catch (err) {
     // Superseded while held: the fence no longer lists this request (it holds in the store now; runs from before told the fence workflow).
     if (isCancellation(err)) {
