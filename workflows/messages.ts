@@ -127,6 +127,8 @@ export type CarriedState = {
   held?: HrEventReceived & { reason: string };
   /** The change waiting for quarantined applications. */
   waiting?: WaitingForApplications;
+  /** The change whose fenced steps an operator rejected (status `fence-rejected`): an operator's retry asks again from its source. */
+  fenceRejected?: { eventId: string; source: string };
 };
 
 /** A change that could not be planned: the change itself (JSON-plain), the attempts so far and when it is tried again. */

@@ -105,6 +105,7 @@ export function restore(input: IdentityLifecycleInput, workflowId: string): Iden
     resequenceRequested: false,
     waiting: carried?.waiting,
     waitingReleased: false,
+    ...(carried?.fenceRejected ? { fenceRejected: carried.fenceRejected } : {}),
   };
 }
 
@@ -139,6 +140,8 @@ export function carry(id: Identity): CarriedState {
     ...(id.retry ? { retry: id.retry } : {}),
     ...(id.held ? { held: id.held } : {}),
     ...(id.waiting ? { waiting: id.waiting } : {}),
+    // A rejected person's retry asks the fence from the source that brought the rejected change, in the next run too.
+    ...(id.fenceRejected && state.status === 'fence-rejected' ? { fenceRejected: id.fenceRejected } : {}),
   };
 }
 
