@@ -160,7 +160,12 @@ export type WaitingForApplications = {
   nextCheckAt: number;
   recheckMs: number;
   attempt: number;
+  /** The fence asks the waiting change (and its resumptions) made: a resumed change's steps asked before are answered by their ask again, not counted twice. */
+  fenceAsks?: FenceAsk[];
 };
+
+/** One fence ask of a change: its request id and the keys of the fenced steps it asked for. */
+export type FenceAsk = { requestId: string; steps: string[] };
 
 /** A quarantined application was released (by its probe or an operator): its waiting workflows check now. */
 export type ApplicationReleased = { app: string };
