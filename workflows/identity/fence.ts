@@ -2,7 +2,8 @@
 // fences them) ask the fence first (requestFencePermit: counted and held in the store); a held change
 // waits for an operator's release or rejection of its batch or of this person (the `fenceDecision`
 // signal), and what was rejected is reported, not applied. While held it also reads its decision
-// from the store every `recheckMs` (patch `fence-recheck-store`): a lost signal never holds a person forever.
+// from the store, after `recheckMs` and then less often, up to hourly (patch `fence-recheck-store`):
+// a lost signal never holds a person forever.
 import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { PlanStep } from '../../activities/lifecycle-types.js';
 import type { StepOutcome } from '../../schemas/outcomes.js';
@@ -15,6 +16,8 @@ import { knownAccounts, type Identity } from './state.js';
 
 /** How often a held change reads its decision from the store when the answer does not say (the activity's default). */
 const RECHECK_MS = 5 * 60_000;
+/** The longest wait between two reads of a long hold. */
+const RECHECK_MAX_MS = 60 * 60_000;
 
 /**
  * Applies the steps once the fence lets their destructive ones through; what it rejected is skipped
@@ -77,9 +80,13 @@ async function heldUntilDecided(id: Identity, held: { answer: Extract<PermitAnsw
   try {
     if (patched('fence-recheck-store')) {
       // The signal ends the wait; so does the decision found in the store (the signal was lost).
-      while (!(await condition(() => fenceDecisions[answer.batchId] !== undefined, answer.recheckMs ?? RECHECK_MS))) {
+      // Each read waits twice as long as the one before, up to an hour: a hold of weeks stays far
+      // from Temporal's history limit.
+      let every = answer.recheckMs ?? RECHECK_MS;
+      while (!(await condition(() => fenceDecisions[answer.batchId] !== undefined, every))) {
         const found = await readFenceDecision({ fenceWorkflowId: fenceId, requestId });
         if (found) fenceDecisions[answer.batchId] = found;
+        every = Math.min(2 * every, Math.max(answer.recheckMs ?? RECHECK_MS, RECHECK_MAX_MS));
       }
     } else await condition(() => fenceDecisions[answer.batchId] !== undefined);
   } catch (err) {
