@@ -1,7 +1,11 @@
 // A leaver's change that finds an application quarantined after the fence let it through: once the
 // application is released, the resumed change (`<changeId>/after-quarantine-1`) is answered by the
 // first change's ask (same request id), so the same removals are counted once in the window, not twice.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import protos from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../schemas/config.js';
 import type { PlanStep } from '../../policy/planner.js';
 import { fenceWorkflowId, getFenceState, scopeKey } from '../../workflows/fence-messages.js';
 import { applicationReleased } from '../../workflows/messages.js';
@@ -46,6 +50,12 @@ describe('a change resumed after a quarantine and the fence', () => {
       const fence = await run.env.client.workflow.getHandle(fenceWorkflowId(run.taskQueue)).query(getFenceState);
       expect(fence.inWindow[scopeKey('app', 'chat', 'disableAccount')]).toBe(1);
       expect(fence.inWindow[scopeKey('app', 'code', 'disableAccount')]).toBe(1);
+      // With UPDATE_REPLAY_HISTORIES=1 the shape is kept for test/replay/ (replayed on every run).
+      if (process.env.UPDATE_REPLAY_HISTORIES === '1') {
+        const { History } = protos.temporal.api.history.v1;
+        const history = History.toObject(History.fromObject(await p.handle.fetchHistory()), { longs: String, enums: String, bytes: String });
+        writeFileSync(path.join(projectRoot, 'test', 'replay', 'histories', 'identity-lifecycle-7-fence-ask-once-after-quarantine.json'), JSON.stringify(history, null, 1));
+      }
     });
   });
 });

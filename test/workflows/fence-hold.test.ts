@@ -2,7 +2,11 @@
 // releases its batch (the step then runs) or rejects it (the step never runs, nor its scheduled
 // follow-ups). The real fence workflow answers the permits (update-with-start) and signals its
 // decision to the person's workflow.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import protos from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../schemas/config.js';
 import type { PlanStep } from '../../policy/planner.js';
 import { fenceWorkflowId, getFenceState, rejectBatch, releaseBatch, scopeKey } from '../../workflows/fence-messages.js';
 import { retryRequested } from '../../workflows/messages.js';
@@ -110,15 +114,26 @@ describe('the fence', () => {
     });
   });
 
-  it('a rejection whose signal was lost is found in the store too: the person says fence-rejected', async () => {
+  it('a rejection whose signal was lost is found in the store at the first re-check (5 minutes): the person says fence-rejected', async () => {
     const stubs = leaverStubs();
     await scenario({ apps: ['chat'], stubs }, async (run) => {
-      const { p, fence, batchId } = await heldLeaver(run, stubs);
+      const p = person(run, unique('F'));
+      await p.hr('hr.worker.hired', 1);
+      await p.send('hr.worker.terminated', 2, { status: 'terminated' });
+      const held = await p.until('the disable to be held by the fence', (s) => s.fenceHold !== undefined);
+      const fence = run.env.client.workflow.getHandle(fenceWorkflowId(run.taskQueue));
       const [ask] = (await fence.query(getFenceState)).held;
-      stubs.decideInStore(ask!.requestId, { batchId, decision: 'rejected', operators: ['op-1'] });
-      await run.env.sleep(61 * 60_000);
+      stubs.decideInStore(ask!.requestId, { batchId: held.fenceHold!.batchId, decision: 'rejected', operators: ['op-1'] });
+      await run.env.sleep(6 * 60_000);
       await p.until('the rejection to be settled', (s) => s.fenceHold === undefined && s.status === 'fence-rejected');
       expect(stubs.held('chat', p.employeeId)?.active).toBe(true);
+      expect(stubs.calls.filter((c) => c.activity === 'readFenceDecision')).toHaveLength(1);
+      // With UPDATE_REPLAY_HISTORIES=1 the shape is kept for test/replay/ (replayed on every run).
+      if (process.env.UPDATE_REPLAY_HISTORIES === '1') {
+        const { History } = protos.temporal.api.history.v1;
+        const history = History.toObject(History.fromObject(await p.handle.fetchHistory()), { longs: String, enums: String, bytes: String });
+        writeFileSync(path.join(projectRoot, 'test', 'replay', 'histories', 'identity-lifecycle-6-fence-recheck-store.json'), JSON.stringify(history, null, 1));
+      }
     });
   });
 });
