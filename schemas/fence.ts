@@ -32,7 +32,8 @@ export type PermitAnswer =
 
 export type BatchDecision = { batchId: string; operator: string };
 
-export type FenceDecision = { batchId: string; decision: 'released' | 'rejected'; operators: string[] };
+/** `requestId`: the held ask it decides (the store's fence names it; the retired fence workflow's decisions did not). */
+export type FenceDecision = { batchId: string; decision: 'released' | 'rejected'; operators: string[]; requestId?: string };
 
 /** A held request: who (employee id only) and what it would change. */
 export type HeldRequest = {

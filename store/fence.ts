@@ -275,7 +275,7 @@ async function decide(tx: StoreTx, d: FenceDecisionInput): Promise<FenceDecided>
     }
     for (const h of rows) {
       decided.push({ requestId: h.request_id, employeeId: h.employee_id, decision });
-      notify.push({ workflowId: h.workflow_id, decision: { batchId: d.batchId, decision, operators } });
+      notify.push({ workflowId: h.workflow_id, decision: { batchId: d.batchId, decision, operators, requestId: h.request_id } });
     }
   };
 
@@ -377,7 +377,7 @@ export async function fenceRequestDecision(db: Db, input: { fenceId: string; req
   const { rows } = await db.query(`select status, batch_id, decided_by from fence_requests where fence_id = $1 and request_id = $2 and status in ('released', 'rejected')`, [input.fenceId, input.requestId]);
   if (rows.length === 0) return undefined;
   const row = decidedRowSchema.parse(rows[0]);
-  return { batchId: row.batch_id, decision: row.status, operators: row.decided_by ?? [] };
+  return { batchId: row.batch_id, decision: row.status, operators: row.decided_by ?? [], requestId: input.requestId };
 }
 
 /** The fence as operators see it: counts in the window, who is held (the first `limit`), open and recent batches. No lock: it answers during a burst. */

@@ -8,7 +8,7 @@ import protos from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../schemas/config.js';
 import type { PlanStep } from '../../policy/planner.js';
-import { fenceWorkflowId, getFenceState, rejectBatch, releaseBatch, scopeKey } from '../../workflows/fence-messages.js';
+import { fenceDecision, fenceWorkflowId, getFenceState, rejectBatch, releaseBatch, scopeKey } from '../../workflows/fence-messages.js';
 import { retryRequested } from '../../workflows/messages.js';
 import { DAY, iso, outcome, scenario, unique, until, type Scenario } from './harness.js';
 import { person } from './people.js';
@@ -111,6 +111,21 @@ describe('the fence', () => {
       expect(reads.length).toBeGreaterThan(70);
       expect(reads.length).toBeLessThan(80);
       expect(reads[1]!.at - reads[0]!.at).toBeGreaterThanOrEqual(10 * 60_000 - 1_000);
+    });
+  });
+
+  it('a decision meant for another ask in the same batch does not end the wait', async () => {
+    const stubs = leaverStubs();
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const { p, fence, batchId } = await heldLeaver(run, stubs);
+      // Told twice about an earlier ask of this person in the same open batch (read from the store, then signalled).
+      await p.handle.signal(fenceDecision, { batchId, decision: 'released', operators: ['op-1', 'op-2'], requestId: `${p.handle.workflowId}/an-earlier-change` });
+      await run.env.sleep(2 * 60 * 60_000);
+      expect((await p.state()).fenceHold?.batchId).toBe(batchId);
+      expect(stubs.held('chat', p.employeeId)?.active).toBe(true);
+      const [ask] = (await fence.query(getFenceState)).held;
+      await p.handle.signal(fenceDecision, { batchId, decision: 'released', operators: ['op-1', 'op-2'], requestId: ask!.requestId });
+      await p.until('the leaver released by its own decision', (s) => s.status === 'deprovisioned' && s.fenceHold === undefined);
     });
   });
 

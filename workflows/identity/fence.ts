@@ -82,8 +82,14 @@ async function heldUntilDecided(id: Identity, held: { answer: Extract<PermitAnsw
       // The signal ends the wait; so does the decision found in the store (the signal was lost).
       // Each read waits twice as long as the one before, up to an hour: a hold of weeks stays far
       // from Temporal's history limit.
+      // A decision names its request: one meant for this person's earlier ask in the same (still open)
+      // batch, told twice (read from the store, then signalled), does not end this wait.
+      const decided = () => {
+        const d = fenceDecisions[answer.batchId];
+        return d !== undefined && (d.requestId === undefined || d.requestId === requestId);
+      };
       let every = answer.recheckMs ?? RECHECK_MS;
-      while (!(await condition(() => fenceDecisions[answer.batchId] !== undefined, every))) {
+      while (!(await condition(decided, every))) {
         const found = await readFenceDecision({ fenceWorkflowId: fenceId, requestId });
         if (found) fenceDecisions[answer.batchId] = found;
         every = Math.min(2 * every, Math.max(answer.recheckMs ?? RECHECK_MS, RECHECK_MAX_MS));

@@ -82,11 +82,11 @@ describe('the fence in the store', () => {
     await expect(decideFence(t.store, { fenceId: FENCE, kind: 'release', batchId: 'batch-1', operator: 'OP-A', person: { employeeId: one.employeeId } })).rejects.toThrow(FenceRefusedError);
     const released = await decideFence(t.store, { fenceId: FENCE, kind: 'release', batchId: 'batch-1', operator: 'op-b', person: { requestId: one.requestId } });
     expect(released.decided).toEqual([{ requestId: one.requestId, employeeId: one.employeeId, decision: 'released' }]);
-    expect(released.notify).toEqual([{ workflowId: one.workflowId, decision: { batchId: 'batch-1', decision: 'released', operators: ['op-a', 'op-b'] } }]);
+    expect(released.notify).toEqual([{ workflowId: one.workflowId, decision: { batchId: 'batch-1', decision: 'released', operators: ['op-a', 'op-b'], requestId: one.requestId } }]);
     expect(released.batch).toMatchObject({ status: 'open' });
 
     const rejected = await decideFence(t.store, { fenceId: FENCE, kind: 'reject', batchId: 'batch-1', operator: 'op-c', person: { employeeId: two.employeeId } });
-    expect(rejected.notify).toEqual([{ workflowId: two.workflowId, decision: { batchId: 'batch-1', decision: 'rejected', operators: ['op-c'] } }]);
+    expect(rejected.notify).toEqual([{ workflowId: two.workflowId, decision: { batchId: 'batch-1', decision: 'rejected', operators: ['op-c'], requestId: two.requestId } }]);
     await expect(decideFence(t.store, { fenceId: FENCE, kind: 'reject', batchId: 'batch-1', operator: 'op-c', person: { employeeId: two.employeeId } })).rejects.toThrow(/not held in batch batch-1/);
     // What the signals said, read back by request id (a workflow whose signal was lost finds it on its timer).
     expect(await fenceRequestDecision(t.store.pool, { fenceId: FENCE, requestId: one.requestId })).toEqual(released.notify[0]!.decision);
