@@ -24,8 +24,11 @@ import { createStepActivities } from './steps.js';
 export type ActivityDeps = {
   /** The policy in force (the newest applied version, polled by runtime/policy-source.ts). */
   policy: () => CompiledPolicy;
-  /** The newest applied version looked up now; planning uses it (default: `policy`). */
-  freshPolicy?: () => Promise<CompiledPolicy>;
+  /**
+   * The policy for a change's plan (runtime/policy-source.ts forChange): `policy`, or a newer version
+   * a rollout's re-evaluation names: the one answer to "which policy for this plan" (default: `policy`).
+   */
+  policyFor?: (changeId?: string) => Promise<CompiledPolicy>;
   connectors: ReadonlyMap<string, Connector>;
   store: Store;
   publishOutcome: (outcome: Outcome) => Promise<void>;
@@ -44,6 +47,8 @@ export type ActivityDeps = {
 
 export function createActivities(deps: ActivityDeps) {
   const { store, logger, connectors, policy } = deps;
+  // The one answer to "which policy for this change" (planning; reconciliation's comparison may take it too).
+  const policyFor = deps.policyFor ?? (async () => policy());
   // Read on every step (cached for at most 2 s): an arm takes effect without a restart. A store
   // that cannot be read fails the activity, which Temporal retries (fail closed, never a guess).
   const modes = deps.applicationModes ?? createApplicationModeReader({ db: store.pool, planOnly: deps.safety?.planOnly ?? [], logger });
@@ -54,7 +59,7 @@ export function createActivities(deps: ActivityDeps) {
   const quarantine = createQuarantine({ policy, store, logger, connectors, ...(deps.temporal ? { temporal: deps.temporal } : {}) });
   return {
     ...createApprovalActivities({ policy, connectors, store, logger, catalog }),
-    ...createPlanActivities({ policy, connectors, catalog, store, logger, quarantine: quarantine.guard, ...(deps.freshPolicy ? { freshPolicy: deps.freshPolicy } : {}) }),
+    ...createPlanActivities({ policy, connectors, catalog, store, logger, quarantine: quarantine.guard, policyFor }),
     ...createStepActivities({ connectors, catalog, store, logger, modes, quarantine: quarantine.guard }),
     ...quarantine.activities,
     ...createFenceActivities({ policy, store, logger, ...(populationEstimate !== undefined ? { populationEstimate } : {}), ...(fenceRecheckSeconds !== undefined ? { recheckMs: fenceRecheckSeconds * 1000 } : {}) }),

@@ -80,10 +80,10 @@ function withoutValues(step: PlanStep): Omit<PlanStep, 'attributes'> & { attribu
 export type PlanActivityDeps = {
   policy: () => CompiledPolicy;
   /**
-   * The newest applied policy version, looked up now (runtime/policy-source.ts): a plan never uses a
-   * version older than one applied before it started (a rollout's re-evaluation arrives right after its apply).
+   * The policy to plan a change with (runtime/policy-source.ts forChange): the policy in force, or,
+   * for a rollout's re-evaluation of a version the poll has not seen yet, that version.
    */
-  freshPolicy?: () => Promise<CompiledPolicy>;
+  policyFor: (changeId?: string) => Promise<CompiledPolicy>;
   connectors: ReadonlyMap<string, Connector>;
   catalog: EntitlementCatalog;
   store: Store;
@@ -94,6 +94,7 @@ export type PlanActivityDeps = {
 
 export function createPlanActivities(deps: PlanActivityDeps) {
   const { store } = deps;
+  const { policyFor } = deps;
 
   /**
    * The change's snapshot: stored (audited when new) when the change brings one and `store` is set,
@@ -116,7 +117,7 @@ export function createPlanActivities(deps: PlanActivityDeps) {
   return {
     /** Stores the change's snapshot and names the applications whose accounts the plan reads. */
     async preparePlan(input: PlanChangeInput): Promise<ApplicationsToRead> {
-      const policy = deps.freshPolicy ? await deps.freshPolicy() : deps.policy();
+      const policy = await policyFor(input.changeId);
       // Checked before the snapshot is stored: a held snapshot must not become the stored baseline.
       if (input.snapshot && input.appliedSequence !== undefined && !input.acceptSequenceJump) {
         const hold = sequenceJumpHold({ appliedSequence: input.appliedSequence, sequence: input.snapshot.sequence, maxJump: policy.model.lifecycle.maxSequenceJump });
@@ -139,7 +140,7 @@ export function createPlanActivities(deps: PlanActivityDeps) {
 
     /** Plans the change on `actual` (read through the applications' queues), or, for older histories, on what it reads itself. */
     async planChange(input: PlanChangeInput): Promise<PlannedChange> {
-      const policy = deps.freshPolicy ? await deps.freshPolicy() : deps.policy();
+      const policy = await policyFor(input.changeId);
       const workflowId = activityWorkflowId();
       const { employeeId } = input;
       // With `actual` (read through the queues), preparePlan has stored the change's snapshot already.

@@ -71,7 +71,7 @@ export function createPolicyRolloutActivities({ store, client, logger }: PolicyR
         const personOf = new Map(page.items.map((i) => [i.employeeId, i.personId]));
         const diff = diffPolicies(from, to, page.items.map((i) => i.snapshot as Identity), now, { grantsOf: (employeeId) => policyGrants(grants.get(personOf.get(employeeId)!) ?? []) });
         evaluated += page.items.length;
-        const targets = diff.changes.map((c) => ({ personId: personOf.get(c.employeeId)!, gains: c.gains.length + c.rolesGained.length, loses: c.loses.length + c.rolesLost.length }));
+        const targets = diff.changes.map((c) => ({ personId: personOf.get(c.employeeId)!, gains: c.gains.length + c.rolesGained.length + c.accountsGained.length + c.attributes.length, loses: c.loses.length + c.rolesLost.length + c.accountsLost.length }));
         await store.change(
           (tx) => recordRolloutTargets(tx, { seq: input.seq, targets, evaluated }),
           (r) => (r.added > 0 ? { actor: POLICY_ROLLOUT_ACTOR, action: 'policy.rollout.evaluated', reason: `policy ${row.version}: ${r.added} more people change (${evaluated} evaluated)`, policyVersion: row.version } : null),

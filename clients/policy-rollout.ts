@@ -1,16 +1,25 @@
 // Starting a policy version's rollout (workflows/policy-rollout.ts): once per applied version, by
-// the API that applied it. A start while that version's rollout runs is a no-op; once it closed, a
-// start runs it again, which is harmless (its people were signalled once each, recorded in the store).
+// the API that applied it, and by the workers for a version the store still has `pending` (its apply
+// could not start it: runtime/pending-rollouts.ts). A start while that version's rollout runs is a
+// no-op; once it closed, a start runs it again, which is harmless (its people were signalled once
+// each, recorded in the store). Workflow ids are per Temporal namespace, rollout ids per store: a
+// store that applies a version another store applied before (a reset demo, the tests) must run it.
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { getAppliedPolicy, rolloutCounts, type RolloutCounts, type RolloutStatus } from '../store/policy-applied.js';
 import type { Store } from '../store/index.js';
 import { policyRolloutWorkflowId, rolloutRequest, type PolicyRolloutInput, type PolicyRolloutResult } from '../workflows/policy-rollout.js';
-import { fenceState } from './fence.js';
+import { heldCountBySource } from '../store/fence.js';
+import { fenceWorkflowId } from '../workflows/fence-messages.js';
 import type { policyRollout } from '../workflows/policy-rollout.js';
 
 export { policyRolloutWorkflowId };
 
-/** Starts the rollout of an applied version unless it was started; resolves with its workflow id. */
+/** The rollout of an applied version as the API and the workers start it, at the configured pace (config `policy`). */
+export function appliedRolloutInput(applied: { seq: number; version: string; rolloutId: string }, pace: { rolloutPerSecond: number; rolloutBatchSize: number }): PolicyRolloutInput {
+  return { seq: applied.seq, version: applied.version, rolloutId: applied.rolloutId, reason: `policy ${applied.version} applied`, ratePerSecond: pace.rolloutPerSecond, batchSize: pace.rolloutBatchSize };
+}
+
+/** Starts the rollout of an applied version unless it runs; resolves with its workflow id. */
 export async function startPolicyRollout(client: Client, taskQueue: string, input: PolicyRolloutInput): Promise<{ workflowId: string; started: boolean }> {
   const workflowId = policyRolloutWorkflowId(input.rolloutId);
   try {
@@ -56,7 +65,7 @@ export type PolicyRolloutView = {
 };
 
 /** The view of an applied version (by hash; default the newest), or undefined when none was applied. */
-export async function policyRolloutView(store: Store, client: Client | undefined, taskQueue: string, version?: string): Promise<PolicyRolloutView | undefined> {
+export async function policyRolloutView(store: Store, taskQueue: string, version?: string): Promise<PolicyRolloutView | undefined> {
   const applied = await getAppliedPolicy(store.pool, store.keys.kek, version ? { version } : {});
   if (!applied) return undefined;
   const request = rolloutRequest(applied.rolloutId, '');
@@ -64,8 +73,7 @@ export async function policyRolloutView(store: Store, client: Client | undefined
   let heldByFence: number | null = null;
   try {
     // The fence counts and holds in the store (store/fence.ts).
-    const fence = await fenceState(store, taskQueue);
-    heldByFence = fence ? fence.held.filter((h) => h.source === request.source).length : 0;
+    heldByFence = await heldCountBySource(store.pool, fenceWorkflowId(taskQueue), request.source);
   } catch {
     heldByFence = null;
   }

@@ -1,6 +1,7 @@
 // The policy in force for a worker: the newest version applied in the store (`provisioner policy
 // apply`), looked for every few seconds and compiled once per version, so a new version takes effect
-// without a restart. A store that never had a version applied gets the policy folder's, recorded as
+// without a restart. Planning reads no store on its own: only a rollout's re-evaluation of a version
+// newer than the one in force makes the source look at once (forChange). A store that never had a version applied gets the policy folder's, recorded as
 // applied by `system:startup`, so development keeps working as before.
 import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
@@ -8,7 +9,8 @@ import { loadPolicy, loadPolicyDir, readPolicyDir } from '../policy/loader.js';
 import { formatProblem } from '../policy/problems.js';
 import { ConfigError } from '../schemas/config.js';
 import type { Store } from '../store/index.js';
-import { appliedPolicyFiles, newestAppliedVersion, recordPolicyApplied } from '../store/policy-applied.js';
+import { rolloutOfChange } from '../workflows/policy-rollout.js';
+import { appliedPolicyFiles, newestAppliedVersion, recordPolicyApplied, type NewestApplied } from '../store/policy-applied.js';
 
 /** The policy folder's policy, compiled; its problems as a ConfigError (the CLI prints them and exits 2). */
 export function loadPolicyOrThrow(dir: string): CompiledPolicy {
@@ -21,15 +23,20 @@ export function loadPolicyOrThrow(dir: string): CompiledPolicy {
 }
 
 export type PolicySource = {
-  /** The policy in force (never blocks: the newest version compiled so far). */
+  /** The policy in force (never blocks: the newest version the poll found, compiled). */
   current(): CompiledPolicy;
-  /** Looks for a newer applied version now (the poll does this every few seconds). */
-  refresh(): Promise<CompiledPolicy>;
+  /**
+   * The policy to plan a change with, and to compare with what applications hold: the policy in
+   * force, unless the change is a rollout's re-evaluation of a version newer than it (its signal can
+   * arrive before this worker's poll saw the version): then the store is read first, once per
+   * version. Without a change id: the policy in force.
+   */
+  forChange(changeId?: string): Promise<CompiledPolicy>;
   stop(): void;
 };
 
 /** A source that never changes (tests and tools that pass a compiled policy). */
-export const fixedPolicy = (policy: CompiledPolicy): PolicySource => ({ current: () => policy, refresh: async () => policy, stop: () => undefined });
+export const fixedPolicy = (policy: CompiledPolicy): PolicySource => ({ current: () => policy, forChange: async () => policy, stop: () => undefined });
 
 /**
  * The newest applied version; when none was ever applied, the policy folder's, recorded as applied
@@ -44,7 +51,14 @@ export async function seedAppliedPolicy(store: Store, dir: string, logger: Logge
   return { seq: applied.seq, version: applied.version };
 }
 
-export async function followAppliedPolicy(input: { store: Store; dir: string; pollSeconds: number; logger: Logger }): Promise<PolicySource> {
+export async function followAppliedPolicy(input: {
+  store: Store;
+  dir: string;
+  pollSeconds: number;
+  logger: Logger;
+  /** Called with the newest applied version after each poll (the worker starts a rollout left pending: runtime/pending-rollouts.ts). */
+  onPoll?: (newest: NewestApplied | undefined) => Promise<void>;
+}): Promise<PolicySource> {
   const { store, logger } = input;
   let seq = -1;
   let policy: CompiledPolicy;
@@ -60,27 +74,51 @@ export async function followAppliedPolicy(input: { store: Store; dir: string; po
   const found = await seedAppliedPolicy(store, input.dir, logger);
   policy = await load(found);
   seq = found.seq;
+  // Versions applied at or before the one in force (as far as this worker knows): a rollout of one of them is not newer.
+  const notNewer = new Set<string>([found.version]);
 
-  const refresh = async (): Promise<CompiledPolicy> => {
+  const follow = async (): Promise<NewestApplied | undefined> => {
     const newest = await newestAppliedVersion(store.pool);
     if (newest && newest.seq !== seq) {
       const next = await load(newest);
       logger.info({ from: policy.version, to: next.version }, 'policy version applied: planning with it from now on');
       policy = next;
       seq = newest.seq;
+      notNewer.add(next.version);
     }
+    return newest;
+  };
+  // One store read at a time: a rollout's batch of re-evaluations arriving before the poll share it.
+  let following: Promise<NewestApplied | undefined> | undefined;
+  const followNow = (): Promise<NewestApplied | undefined> => {
+    following ??= follow().finally(() => {
+      following = undefined;
+    });
+    return following;
+  };
+
+  const forChange = async (changeId?: string): Promise<CompiledPolicy> => {
+    const rollout = changeId === undefined ? undefined : rolloutOfChange(changeId);
+    if (!rollout || rollout.version === policy.version) return policy;
+    // `<version>@<seq>` names its place in the order; a version's first application is newer than in force unless this worker saw it.
+    const newer = rollout.seq !== undefined ? rollout.seq > seq : !notNewer.has(rollout.version);
+    if (!newer) return policy;
+    await followNow();
+    // Found or not, the store's newest is in force now: a version it did not make current is not newer.
+    if (rollout.seq === undefined) notNewer.add(rollout.version);
     return policy;
   };
   let polling = false;
   const timer = setInterval(() => {
     if (polling) return;
     polling = true;
-    refresh()
+    followNow()
+      .then((newest) => input.onPoll?.(newest))
       .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not look for a new policy version; keeping the one in force'))
       .finally(() => {
         polling = false;
       });
   }, input.pollSeconds * 1000);
   timer.unref();
-  return { current: () => policy, refresh, stop: () => clearInterval(timer) };
+  return { current: () => policy, forChange, stop: () => clearInterval(timer) };
 }

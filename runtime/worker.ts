@@ -21,6 +21,8 @@ import { connectorsForPolicy } from './connectors.js';
 import { workflowCode } from './workflows-path.js';
 import { fixedPolicy, followAppliedPolicy, loadPolicyOrThrow } from './policy-source.js';
 import { createPolicyRolloutActivities } from '../activities/policy-rollout.js';
+import { newestAppliedVersion } from '../store/policy-applied.js';
+import { pendingRolloutStarter } from './pending-rollouts.js';
 
 export { loadPolicyOrThrow };
 import { connectTemporalNative } from '../clients/temporal-connection.js';
@@ -61,9 +63,15 @@ export async function createProvisioningWorker(
   if (!fixed) loadPolicyOrThrow(cfg.policy.dir);
   const connectorConfigs = options.connectorConfigs ?? loadConnectorsFile(cfg.connectors.file);
   const store = options.store ?? (await openStore(cfg, { migrate: true, createKeys: true, logger }));
+  const connection = await connectTemporalNative(cfg);
+  const taskQueue = options.taskQueue ?? cfg.temporal.taskQueue;
+  const converter = dataConverter(cfg.dataDir, cfg.mode);
+  const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: converter });
+  // A version whose apply could not start its rollout is started here, at start and on each poll.
+  const startPendingRollout = pendingRolloutStarter({ client, taskQueue, pace: cfg.policy, logger: logger.child({ component: 'policy-rollout' }) });
   const policySource = fixed
     ? fixedPolicy(fixed)
-    : await followAppliedPolicy({ store, dir: cfg.policy.dir, pollSeconds: cfg.policy.pollSeconds, logger: logger.child({ component: 'policy' }) });
+    : await followAppliedPolicy({ store, dir: cfg.policy.dir, pollSeconds: cfg.policy.pollSeconds, logger: logger.child({ component: 'policy' }), onPoll: startPendingRollout });
   const policy = policySource.current;
   // The connectors are built for the policy in force at start; an application a later version adds needs a restart.
   const startPolicy = policy();
@@ -76,12 +84,8 @@ export async function createProvisioningWorker(
   const auditPublisher = auditSink ? startAuditPublisher(store.pool, auditSink, { logger }) : undefined;
   const checkpointer = auditSink ? startCheckpointer(store.pool, store.keys.signer, checkpointDestinations(cfg, auditSink), checkpointerOptions(cfg, logger)) : undefined;
   const outcomes = await createOutcomeProducer(cfg, logger);
-  const connection = await connectTemporalNative(cfg);
-  const taskQueue = options.taskQueue ?? cfg.temporal.taskQueue;
-  const converter = dataConverter(cfg.dataDir, cfg.mode);
-  const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: converter });
   const activities = {
-    ...createActivities({ policy, freshPolicy: policySource.refresh, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety, temporal: { client, taskQueue } }),
+    ...createActivities({ policy, policyFor: policySource.forChange, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety, temporal: { client, taskQueue } }),
     ...createGrantSweepActivities({ store, client }),
     ...createPolicyRolloutActivities({ store, client, logger: logger.child({ component: 'policy-rollout' }) }),
   };
@@ -120,6 +124,7 @@ export async function createProvisioningWorker(
   const grantSweepSchedule = await ensureGrantSweepSchedule(client, taskQueue, cfg.grantSweep);
   // Each application's reconciliation, at the interval of the policy in force at start (policy `reconcile`).
   const reconcileSchedules = options.reconcileSchedules === false ? [] : await ensureReconcileSchedules(client, taskQueue, startPolicy, connectors);
+  if (!fixed) await startPendingRollout(await newestAppliedVersion(store.pool));
   logger.info({ taskQueue, grantSweepSchedule, reconcileSchedules, policyVersion: policy().version, apps: [...connectors.keys()], planOnly: cfg.safety.planOnly }, 'worker ready');
   let stopped: Promise<void> | undefined;
   const running = (async () => {

@@ -361,6 +361,12 @@ export async function withdrawFencePermit(store: Store, input: { fenceId: string
   return result;
 }
 
+/** How many asks of one source wait for a release now (a policy rollout's people held by the fence). */
+export async function heldCountBySource(db: Db, fenceId: string, source: string): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(`select count(*) as n from fence_requests where fence_id = $1 and status = 'held' and source = $2`, [fenceId, source]);
+  return Number(rows[0]?.n ?? 0);
+}
+
 /** A decided ask's row, as the store holds it (validated: a workflow acts on it). */
 const decidedRowSchema = z.object({
   status: z.enum(['released', 'rejected']),

@@ -95,10 +95,20 @@ export async function recordPolicyApplied(store: Store, input: ApplyPolicyInput)
   return { ...result, record };
 }
 
-/** The newest applied version's sequence number and hash (cheap: the workers poll it). */
-export async function newestAppliedVersion(db: Db): Promise<{ seq: number; version: string } | undefined> {
-  const { rows } = await db.query<{ seq: string; version: string }>({ name: 'newest-applied-policy', text: 'select seq, version from policy_applied order by seq desc limit 1' });
-  return rows[0] ? { seq: Number(rows[0].seq), version: rows[0].version } : undefined;
+/** The newest applied version (cheap: the workers poll it). */
+export type NewestApplied = { seq: number; version: string; rolloutId: string; status: RolloutStatus };
+
+/**
+ * The newest applied version's sequence number, hash, rollout id and rollout status. Only the newest
+ * can be `pending`: an apply supersedes every older rollout not yet finished.
+ */
+export async function newestAppliedVersion(db: Db): Promise<NewestApplied | undefined> {
+  const { rows } = await db.query<{ seq: string; version: string; rollout_id: string; status: RolloutStatus }>({
+    name: 'newest-applied-policy-rollout',
+    text: 'select seq, version, rollout_id, status from policy_applied order by seq desc limit 1',
+  });
+  const r = rows[0];
+  return r ? { seq: Number(r.seq), version: r.version, rolloutId: r.rollout_id, status: r.status } : undefined;
 }
 
 /** The files of an applied version (the newest row of that version). */
@@ -132,7 +142,7 @@ export async function getAppliedPolicy(db: Db, kek: KeyEncryptionKeys | undefine
   };
 }
 
-/** One person a rollout changes: how many entitlements or roles they gain and lose. */
+/** One person a rollout changes: how many entitlements, roles, accounts and changed attributes they gain, and entitlements, roles and accounts they lose (policy/diff.ts). */
 export type RolloutTarget = { personId: string; gains: number; loses: number };
 
 /** Records a page of the people a rollout changes (a repeat of a page adds nothing) and its progress. */

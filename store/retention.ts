@@ -2,7 +2,9 @@
 // identity row cascades to their key (crypto-shredding: every sealed value about them, in the audit
 // chain too, becomes unreadable), accounts, grants, approvals, plans, outcomes and dedupe keys. The
 // chain itself is untouched and still verifies, because it hashes the ciphertext, not the clear text.
-import type { Store } from './store.js';
+// The rows that name the person by employee id or account handle without a foreign key to them
+// (the fence's asks and counts, reconciliation's listing and findings) go in the same transaction.
+import type { Store, StoreTx } from './store.js';
 
 export type PurgeResult = { purged: string[] };
 
@@ -12,12 +14,12 @@ export async function purgeExpiredPersons(
 ): Promise<PurgeResult> {
   if (!Number.isFinite(options.retentionDays) || options.retentionDays < 0) throw new RangeError('retentionDays must be a non-negative number');
   const cutoff = new Date((options.now ?? new Date()).getTime() - options.retentionDays * 86_400_000);
-  const { rows } = await store.pool.query<{ person_id: string }>(
-    `select person_id from identities where status = 'terminated' and terminated_at < $1 order by terminated_at limit $2`,
+  const { rows } = await store.pool.query<{ person_id: string; employee_id: string }>(
+    `select person_id, employee_id from identities where status = 'terminated' and terminated_at < $1 order by terminated_at limit $2`,
     [cutoff, options.batchSize ?? 1000],
   );
   const purged: string[] = [];
-  for (const { person_id: personId } of rows) {
+  for (const { person_id: personId, employee_id: employeeId } of rows) {
     // One transaction per person: the purge and its audit record commit together.
     const { result } = await store.change(
       async (tx) => {
@@ -26,7 +28,9 @@ export async function purgeExpiredPersons(
           `delete from identities where person_id = $1 and status = 'terminated' and terminated_at < $2`,
           [personId, cutoff],
         );
-        return deleted.rowCount === 1;
+        if (deleted.rowCount !== 1) return false;
+        await purgeOperationalRows(tx, employeeId);
+        return true;
       },
       (deleted) =>
         deleted
@@ -42,4 +46,20 @@ export async function purgeExpiredPersons(
     if (result) purged.push(personId);
   }
   return { purged };
+}
+
+/**
+ * The fence's and reconciliation's rows about one person (employee ids compare case-insensitively,
+ * policy/employee-ids.ts): their fence asks and the window counts of their requests
+ * (`identity/<employeeId>/…`), the accounts of theirs a listing stored, and the drift found about
+ * them (open findings are keyed by `<app>|<kind>|<EMPLOYEE ID>|…`, policy/drift.ts findingKey).
+ */
+async function purgeOperationalRows(tx: StoreTx, employeeId: string): Promise<void> {
+  const { client } = tx;
+  const requestPrefix = `identity/${employeeId}/`.toUpperCase();
+  await client.query(`delete from fence_admitted where upper(left(request_id, length($1))) = $1`, [requestPrefix]);
+  await client.query(`delete from fence_requests where upper(employee_id) = upper($1) and status <> 'held'`, [employeeId]);
+  await client.query(`delete from reconcile_accounts where upper(external_id) = upper($1)`, [employeeId]);
+  await client.query(`delete from drift_findings where upper(employee_id) = upper($1)`, [employeeId]);
+  await client.query(`delete from drift_open where split_part(finding_key, '|', 3) = upper($1)`, [employeeId]);
 }

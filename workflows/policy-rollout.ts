@@ -24,6 +24,17 @@ export function rolloutRequest(rolloutId: string, reason: string): { requestId: 
   return { requestId: `policy/${rolloutId}`, source: `policy/${rolloutId.replace(/^sha256:/, '').slice(0, 8)}`, reason };
 }
 
+/**
+ * The rollout a person's change comes from, when it is a rollout's re-evaluation (change id
+ * `reevaluate/policy/<rollout id>`): the version, and the applied sequence when the rollout id names
+ * one (`<version>@<seq>`, a version applied again). Undefined for any other change.
+ */
+export function rolloutOfChange(changeId: string): { version: string; seq?: number } | undefined {
+  const m = /^reevaluate\/policy\/([^@/]+)(?:@(\d+))?$/.exec(changeId);
+  if (!m) return undefined;
+  return m[2] === undefined ? { version: m[1]! } : { version: m[1]!, seq: Number(m[2]) };
+}
+
 export type PolicyRolloutInput = {
   /** The applied version's sequence number in the store (policy_applied.seq). */
   seq: number;

@@ -6,7 +6,7 @@
 import type { Express, Response } from 'express';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
-import { policyRolloutView, startPolicyRollout } from '../../clients/policy-rollout.js';
+import { appliedRolloutInput, policyRolloutView, startPolicyRollout } from '../../clients/policy-rollout.js';
 import type { Logger } from '../../observability/logger.js';
 import { loadPolicy } from '../../policy/loader.js';
 import { formatProblem } from '../../policy/problems.js';
@@ -54,14 +54,8 @@ export function registerPolicyRoutes(app: Express, deps: PolicyRouteDeps): void 
     const applied = await recordPolicyApplied(store, { version: loaded.version, files: body.data.files, appliedBy: { employeeId: applier }, reason: body.data.reason });
     const answer: PolicyApplyAnswer = { changed: applied.changed, version: applied.version, previousVersion: applied.previousVersion, rolloutId: applied.rolloutId };
     if (applied.changed) {
-      const { workflowId } = await startPolicyRollout(client, taskQueue, {
-        seq: applied.seq,
-        version: applied.version,
-        rolloutId: applied.rolloutId,
-        reason: `policy ${applied.version} applied`,
-        ratePerSecond: cfg.policy.rolloutPerSecond,
-        batchSize: cfg.policy.rolloutBatchSize,
-      });
+      // Recorded before it starts: a start that fails (Temporal down) is retried by the workers, which start any version still pending.
+      const { workflowId } = await startPolicyRollout(client, taskQueue, appliedRolloutInput(applied, cfg.policy));
       answer.workflowId = workflowId;
     }
     logger.info({ caller: applier, version: applied.version, previous: applied.previousVersion, changed: applied.changed }, applied.changed ? 'policy applied' : 'policy already in force');
@@ -70,7 +64,7 @@ export function registerPolicyRoutes(app: Express, deps: PolicyRouteDeps): void 
 
   const view = async (version: string | undefined, res: Response): Promise<void> => {
     if (!store) return sendError(res, 503, 'no-store', noStore);
-    const found = await policyRolloutView(store, client, taskQueue, version);
+    const found = await policyRolloutView(store, taskQueue, version);
     if (!found) return sendError(res, 404, 'no-policy-applied', version ? `no policy ${version} was applied` : 'no policy version was applied yet');
     res.json(found);
   };

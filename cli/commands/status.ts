@@ -1,8 +1,11 @@
-// `provisioner status [employeeId]`: the system at a glance (servers, apps, the fence), or one
+// `provisioner status [employeeId]`: the system at a glance (servers, apps, the fence, and what
+// needs someone: people by status, approvals, dead letters, lag, the oldest unfinished change), or one
 // person's state, accounts, waiting steps and recent changes, with links into the Temporal UI.
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { dataConverter } from '../../codec/data-converter.js';
+import { peopleNeedingAttention } from '../../clients/attention.js';
+import { attentionLines, kafkaBacklog, storeBacklog, type StoreBacklog } from './status-attention.js';
 import { fenceState } from '../../clients/fence.js';
 import { employeeIdSchema } from '../../schemas/events.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
@@ -44,8 +47,34 @@ async function systemStatus(cfg: Config): Promise<boolean> {
         : `fence     HOLDING ${open.length} batch(es), ${heldPeople} people: ${open.map((b) => `${b.batchId} (${b.reasons.join('; ')})`).join(', ')}; see \`provisioner fence list\``,
     );
   }
+  const healthy = (name: string) => servers.find((s) => s.name === name)?.healthy === true;
+  for (const line of await attention(cfg, { temporal: healthy('temporal'), kafka: healthy('kafka'), postgres: healthy('postgres') })) say(line);
   say(`Temporal UI ${temporalUiUrl(cfg)}`);
   return servers.every((s) => s.healthy) && apps.every((a) => a.healthy);
+}
+
+/** People, requests, approvals, dead letters and lag that need someone: each part read from the server that knows it, if it is up. */
+async function attention(cfg: Config, up: { temporal: boolean; kafka: boolean; postgres: boolean }): Promise<string[]> {
+  const taskQueue = cfg.temporal.taskQueue;
+  const [people, kafka, store] = await Promise.all([
+    up.temporal ? withClient(cfg, (client) => peopleNeedingAttention(client, taskQueue)).catch(() => undefined) : undefined,
+    up.kafka ? kafkaBacklog(cfg).catch(() => undefined) : undefined,
+    up.postgres ? withStoreBacklog(cfg) : undefined,
+  ]);
+  return attentionLines(cfg, taskQueue, { ...(people ? { people } : {}), ...(kafka ? { kafka } : {}), ...(store ? { store } : {}) });
+}
+
+async function withStoreBacklog(cfg: Config): Promise<StoreBacklog | undefined> {
+  const store = await openStore(cfg).catch(() => undefined);
+  if (!store) return undefined;
+  try {
+    return await storeBacklog(store.pool);
+  } catch {
+    // The store may not be migrated on this machine yet.
+    return undefined;
+  } finally {
+    await store.close();
+  }
 }
 
 /** Quarantined applications, each with the command that releases it (nothing when the store cannot be read). */
@@ -136,7 +165,7 @@ async function printRecentChanges(cfg: Config, employeeId: string): Promise<void
 export function registerStatusCommands(program: Command): void {
   program
     .command('status')
-    .description('the servers, apps and fence at a glance; or one person: state, accounts, waiting steps, recent changes')
+    .description('the servers, apps, fence and what needs someone (people action-required, failed or held, approvals, dead letters, lag) at a glance; or one person: state, accounts, waiting steps, recent changes')
     .argument('[employeeId]', 'a person')
     .action(async (employeeId?: string) => {
       const cfg = loadConfig();

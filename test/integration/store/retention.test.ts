@@ -12,6 +12,9 @@ import { outcomeAuditEntry, recordOutcome, recordPlan } from '../../../store/cha
 import { addGrant } from '../../../store/grants.js';
 import { getIdentity, upsertIdentity } from '../../../store/identities.js';
 import { personKey } from '../../../store/person-keys.js';
+import { findingKey } from '../../../policy/drift.js';
+import { askFencePermit } from '../../../store/fence.js';
+import { createRun, storeFindings, storePage, updateOpenFindings } from '../../../store/reconcile.js';
 import { purgeExpiredPersons } from '../../../store/retention.js';
 import { createTestStore, type TestStore } from './test-store.js';
 
@@ -76,6 +79,19 @@ async function liveAndLeave(p: typeof leaver | typeof recent | typeof keeper, te
     { actor: system, action: 'plan.recorded', reason: 'planned', subject: { employeeId: p.employeeId } },
   );
   await store.change((tx) => recordOutcome(tx, outcome), (r) => (r.created ? outcomeAuditEntry(outcome) : null));
+  // Their leaver's disable asked the fence, and a reconciliation saw their account (rows that name them by employee id and account id).
+  const fenceId = `fence/retention-${tag}`;
+  await askFencePermit(store, {
+    fenceId, budget: 'default', requestId: `${workflowId}/${p.employeeId}-2`, workflowId, employeeId: p.employeeId, source: 'workday',
+    steps: [{ key: `disableAccount/ldap`, app: 'ldap', action: 'disableAccount' }], limits: {}, windowMs: 60_000, releasesRequired: 1,
+  });
+  const runId = `reconcile/ldap/retention-${tag}/${randomBytes(4).toString('hex')}`;
+  await createRun(store.pool, { runId, app: 'ldap', dryRun: false, policyVersion: 'policy-1' });
+  await storePage(store.pool, { runId, pageNo: 1, accounts: [{ accountId: account, externalId: p.employeeId, active: true, entitlements: [] }] });
+  const finding = { app: 'ldap', kind: 'extra-entitlement' as const, employeeId: p.employeeId, accountId: account, entitlementId: 'vpn', detail: 'holds vpn', remediation: 'report' };
+  const findings = [{ ...finding, key: findingKey(finding) }];
+  await storeFindings(store.pool, runId, findings);
+  await updateOpenFindings(store.pool, { app: 'ldap', runId, findings, complete: false });
   if (terminatedDaysAgo !== undefined) {
     await store.change(
       (tx) => upsertIdentity(tx, snapshot(p, 2, { status: 'terminated', effectiveAt: daysAgo(terminatedDaysAgo) })),
