@@ -6,8 +6,8 @@ import type { Logger } from '../observability/logger.js';
 import { label, metrics } from '../observability/metrics.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { fenceLimit, fenceWindowMs, sourceBudget } from '../policy/fencing.js';
-import { askFencePermit, withdrawFencePermit, type Store } from '../store/index.js';
-import { scopeKey, type PermitAnswer, type PermitRequest } from '../workflows/fence-messages.js';
+import { askFencePermit, fenceRequestDecision, withdrawFencePermit, type Store } from '../store/index.js';
+import { scopeKey, type FenceDecision, type PermitAnswer, type PermitRequest } from '../workflows/fence-messages.js';
 
 export type RequestFencePermitInput = {
   /** The fence (one per deployment): `fence/<taskQueue>` (fenceWorkflowId). */
@@ -18,12 +18,19 @@ export type RequestFencePermitInput = {
 
 export type WithdrawFencePermitInput = { fenceWorkflowId: string; requestId: string; employeeId: string };
 
+export type ReadFenceDecisionInput = { fenceWorkflowId: string; requestId: string };
+
+/** How often a held workflow reads its decision from the store by default (config `safety.fenceRecheckSeconds`). */
+export const FENCE_RECHECK_MS = 5 * 60_000;
+
 export type FenceActivityDeps = {
   policy: () => CompiledPolicy;
   store: Store;
   logger: Logger;
   /** An operator's population estimate (config `safety.populationEstimate`). */
   populationEstimate?: number;
+  /** How often a held workflow reads its decision from the store (config `safety.fenceRecheckSeconds`). */
+  recheckMs?: number;
 };
 
 export function createFenceActivities(deps: FenceActivityDeps) {
@@ -59,8 +66,14 @@ export function createFenceActivities(deps: FenceActivityDeps) {
       const request: PermitRequest = { ...input.request, steps, limits, windowMs: fenceWindowMs(fencing), releasesRequired: fencing.releasesRequired };
       const answer = await askFencePermit(deps.store, { ...request, fenceId: input.fenceWorkflowId, budget });
       metrics.fencePermits.inc({ budget: label(budget), permit: answer.permit });
-      if (answer.permit === 'held') deps.logger.warn({ employeeId: input.request.employeeId, batchId: answer.batchId, reasons: answer.reasons.slice(0, 3) }, 'fenced steps held by the fence');
-      return answer;
+      if (answer.permit === 'allowed') return answer;
+      deps.logger.warn({ employeeId: input.request.employeeId, batchId: answer.batchId, reasons: answer.reasons.slice(0, 3) }, 'fenced steps held by the fence');
+      return { ...answer, recheckMs: deps.recheckMs ?? FENCE_RECHECK_MS };
+    },
+
+    /** A held ask's decision, read from the store (undefined while held): a held workflow asks on a timer, should the signal be lost. */
+    async readFenceDecision(input: ReadFenceDecisionInput): Promise<FenceDecision | undefined> {
+      return fenceRequestDecision(deps.store.pool, { fenceId: input.fenceWorkflowId, requestId: input.requestId });
     },
 
     /** A held ask whose change was superseded (a termination arrived): it leaves its batch. */

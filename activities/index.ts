@@ -38,7 +38,7 @@ export type ActivityDeps = {
    * disarm`, recorded in the store, overrides it per application) and an operator's population
    * estimate (the release rule is the policy's).
    */
-  safety?: { planOnly: readonly string[]; populationEstimate?: number };
+  safety?: { planOnly: readonly string[]; populationEstimate?: number; fenceRecheckSeconds?: number };
   /** Which applications are plan-only now (default: config `safety.planOnly` overridden by the store's modes, re-read every 2 s). */
   applicationModes?: ApplicationModeReader;
   /** The worker's Temporal client and base queue: quarantine probes are started and waiting workflows woken with it. */
@@ -54,6 +54,7 @@ export function createActivities(deps: ActivityDeps) {
   const modes = deps.applicationModes ?? createApplicationModeReader({ db: store.pool, planOnly: deps.safety?.planOnly ?? [], logger });
   const catalog = new EntitlementCatalog(connectors);
   const populationEstimate = deps.safety?.populationEstimate;
+  const fenceRecheckSeconds = deps.safety?.fenceRecheckSeconds;
   // Quarantined applications are not called; retryable failures count toward their quarantine (activities/quarantine.ts).
   const quarantine = createQuarantine({ policy, store, logger, connectors, ...(deps.temporal ? { temporal: deps.temporal } : {}) });
   return {
@@ -61,7 +62,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPlanActivities({ policy, connectors, catalog, store, logger, quarantine: quarantine.guard, policyFor }),
     ...createStepActivities({ connectors, catalog, store, logger, modes, quarantine: quarantine.guard }),
     ...quarantine.activities,
-    ...createFenceActivities({ policy, store, logger, ...(populationEstimate !== undefined ? { populationEstimate } : {}) }),
+    ...createFenceActivities({ policy, store, logger, ...(populationEstimate !== undefined ? { populationEstimate } : {}), ...(fenceRecheckSeconds !== undefined ? { recheckMs: fenceRecheckSeconds * 1000 } : {}) }),
     ...createRecordActivities({ store }),
     ...createPublishActivities(deps),
     ...createReconcileActivities({ policy, connectors, catalog, store, logger, modes }),

@@ -385,6 +385,8 @@ export const configSchema = z.strictObject({
     planOnly: z.array(z.string().min(1)).default([]),
     /** An operator's estimate of the fence's population (the share thresholds multiply it) when the policy sets no fencing.population; unset: the identities in the store. The release rule is the policy's (fencing.releasesRequired). */
     populationEstimate: z.number().int().positive().optional(),
+    /** How often a person held by the fence reads its decision from the store, should the `fenceDecision` signal be lost (seconds). */
+    fenceRecheckSeconds: z.number().int().min(1).max(24 * 3600).default(300),
   }).prefault({}),
   grantSweep: z.strictObject({
     /** How often the worker's Temporal Schedule sweeps for request grants past their end that nobody revoked (minutes). */
@@ -518,6 +520,7 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'PROVISIONER_POLICY_ROLLOUT_BATCH', path: 'policy.rolloutBatchSize', parse: Number },
   { env: 'PROVISIONER_PLAN_ONLY', path: 'safety.planOnly', parse: commaList },
   { env: 'PROVISIONER_FENCE_POPULATION', path: 'safety.populationEstimate', parse: Number },
+  { env: 'PROVISIONER_FENCE_RECHECK_SECONDS', path: 'safety.fenceRecheckSeconds', parse: Number },
   { env: 'PROVISIONER_API_PORT', path: 'http.apiPort' },
   { env: 'PROVISIONER_API_URL', path: 'api.url' },
   { env: 'PROVISIONER_API_CORS_ORIGINS', path: 'api.corsOrigins', parse: (v) => commaList(v).map((o) => o.replace(/\/+$/, '')) },

@@ -25,11 +25,15 @@ export type PermitRequest = {
   releasesRequired: number;
 };
 
-export type PermitAnswer = { permit: 'allowed' } | { permit: 'held'; batchId: string; reasons: string[] };
+export type PermitAnswer =
+  | { permit: 'allowed' }
+  /** `recheckMs`: how often the held workflow reads its decision from the store (a lost `fenceDecision` signal never holds it forever); set by the asking activity, not stored. */
+  | { permit: 'held'; batchId: string; reasons: string[]; recheckMs?: number };
 
 export type BatchDecision = { batchId: string; operator: string };
 
-export type FenceDecision = { batchId: string; decision: 'released' | 'rejected'; operators: string[] };
+/** `requestId`: the held ask it decides (the store's fence names it; the retired fence workflow's decisions did not). */
+export type FenceDecision = { batchId: string; decision: 'released' | 'rejected'; operators: string[]; requestId?: string };
 
 /** A held request: who (employee id only) and what it would change. */
 export type HeldRequest = {

@@ -8,6 +8,7 @@
 // clients/fence.ts sends them). Reading (`fenceListing`) takes no lock: it answers during a burst.
 import { judgePermit, stepsPerScope } from '../policy/fence-count.js';
 import { employeeKey, includesEmployee } from '../policy/employee-ids.js';
+import { z } from 'zod';
 import { employeeIdSchema } from '../schemas/events.js';
 import type { FenceBatch, FenceDecision, FenceState, FencedStep, HeldRequest, PermitAnswer, PermitRequest } from '../schemas/fence.js';
 import type { AuditEntry } from './audit-record.js';
@@ -274,7 +275,7 @@ async function decide(tx: StoreTx, d: FenceDecisionInput): Promise<FenceDecided>
     }
     for (const h of rows) {
       decided.push({ requestId: h.request_id, employeeId: h.employee_id, decision });
-      notify.push({ workflowId: h.workflow_id, decision: { batchId: d.batchId, decision, operators } });
+      notify.push({ workflowId: h.workflow_id, decision: { batchId: d.batchId, decision, operators, requestId: h.request_id } });
     }
   };
 
@@ -364,6 +365,25 @@ export async function withdrawFencePermit(store: Store, input: { fenceId: string
 export async function heldCountBySource(db: Db, fenceId: string, source: string): Promise<number> {
   const { rows } = await db.query<{ n: string }>(`select count(*) as n from fence_requests where fence_id = $1 and status = 'held' and source = $2`, [fenceId, source]);
   return Number(rows[0]?.n ?? 0);
+}
+
+/** A decided ask's row, as the store holds it (validated: a workflow acts on it). */
+const decidedRowSchema = z.object({
+  status: z.enum(['released', 'rejected']),
+  batch_id: z.string().min(1),
+  decided_by: z.array(z.string()).nullable(),
+});
+
+/**
+ * An ask's decision by request id, as the `fenceDecision` signal carries it; undefined while it is
+ * held (or was never held, or was withdrawn). A held workflow reads it on a timer, so a lost
+ * signal never holds a person forever.
+ */
+export async function fenceRequestDecision(db: Db, input: { fenceId: string; requestId: string }): Promise<FenceDecision | undefined> {
+  const { rows } = await db.query(`select status, batch_id, decided_by from fence_requests where fence_id = $1 and request_id = $2 and status in ('released', 'rejected')`, [input.fenceId, input.requestId]);
+  if (rows.length === 0) return undefined;
+  const row = decidedRowSchema.parse(rows[0]);
+  return { batchId: row.batch_id, decision: row.status, operators: row.decided_by ?? [], requestId: input.requestId };
 }
 
 /** The fence as operators see it: counts in the window, who is held (the first `limit`), open and recent batches. No lock: it answers during a burst. */

@@ -60,4 +60,4 @@ export {
   type QuarantineState,
   type FailureThreshold,
 } from './quarantine.js';
-export { askFencePermit, decideFence, withdrawFencePermit, fenceListing, FenceRefusedError, type FencePermitAsk, type FencePerson, type FenceDecisionInput, type FenceDecided } from './fence.js';
+export { askFencePermit, decideFence, withdrawFencePermit, fenceListing, fenceRequestDecision, FenceRefusedError, type FencePermitAsk, type FencePerson, type FenceDecisionInput, type FenceDecided } from './fence.js';

@@ -127,6 +127,8 @@ export type CarriedState = {
   held?: HrEventReceived & { reason: string };
   /** The change waiting for quarantined applications. */
   waiting?: WaitingForApplications;
+  /** The change whose fenced steps an operator rejected (status `fence-rejected`): an operator's retry asks again from its source. */
+  fenceRejected?: { eventId: string; source: string };
 };
 
 /** A change that could not be planned: the change itself (JSON-plain), the attempts so far and when it is tried again. */
@@ -158,7 +160,12 @@ export type WaitingForApplications = {
   nextCheckAt: number;
   recheckMs: number;
   attempt: number;
+  /** The fence asks the waiting change (and its resumptions) made: a resumed change's steps asked before are answered by their ask again, not counted twice. */
+  fenceAsks?: FenceAsk[];
 };
+
+/** One fence ask of a change: its request id and the keys of the fenced steps it asked for. */
+export type FenceAsk = { requestId: string; steps: string[] };
 
 /** A quarantined application was released (by its probe or an operator): its waiting workflows check now. */
 export type ApplicationReleased = { app: string };

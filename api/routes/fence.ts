@@ -7,13 +7,14 @@ import type { Express } from 'express';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import { decideFenceBatch, fenceState } from '../../clients/fence.js';
+import { employeeIdSchema } from '../../schemas/events.js';
 import { FenceRefusedError, type FencePerson, type Store } from '../../store/index.js';
 import { authorize, callerOf, sendError, type RefusalHook } from '../auth.js';
 
 export type FenceRouteDeps = { client: Client; store: Store | undefined; onRefused: RefusalHook; taskQueue: string };
 
 const batchIdSchema = z.string().min(1).max(200);
-const personSchema = z.string().min(1).max(200);
+const requestIdSchema = z.string().min(1).max(200);
 const limitSchema = z.coerce.number().int().min(1).max(100_000);
 
 export function registerFenceRoutes(app: Express, deps: FenceRouteDeps): void {
@@ -31,15 +32,11 @@ export function registerFenceRoutes(app: Express, deps: FenceRouteDeps): void {
       if (!store) return sendError(res, 503, 'no-store', 'the fence lives in the store: this API runs without one');
       const batchId = batchIdSchema.safeParse(req.params.batchId);
       if (!batchId.success) return sendError(res, 400, 'invalid-batch-id', 'a batch id is 1-200 characters');
-      let person: FencePerson | undefined;
-      if (req.query.person !== undefined || req.query.request !== undefined) {
-        const id = personSchema.safeParse(req.query.person ?? req.query.request);
-        if (!id.success || (req.query.person !== undefined && req.query.request !== undefined)) return sendError(res, 400, 'invalid-person', 'name one person: person=<employeeId> or request=<requestId> (1-200 characters)');
-        person = req.query.person !== undefined ? { employeeId: id.data } : { requestId: id.data };
-      }
+      const person = personOf(req.query);
+      if (person && 'refused' in person) return sendError(res, 400, 'invalid-person', person.refused);
       const operator = callerOf(res)!.employeeId;
       try {
-        const decided = await decideFenceBatch({ store, client }, { taskQueue, kind, batchId: batchId.data, operator, ...(person ? { person } : {}) });
+        const decided = await decideFenceBatch({ store, client }, { taskQueue, kind, batchId: batchId.data, operator, ...(person ? { person: person.person } : {}) });
         res.json({ batch: decided.batch, decided: decided.decided });
       } catch (err) {
         if (!(err instanceof FenceRefusedError)) throw err;
@@ -49,4 +46,16 @@ export function registerFenceRoutes(app: Express, deps: FenceRouteDeps): void {
       }
     });
   }
+}
+
+/** The one person a decision names (`?person=<employeeId>` or `?request=<requestId>`), or why the query cannot name one. */
+function personOf(query: Record<string, unknown>): { person: FencePerson } | { refused: string } | undefined {
+  if (query.person === undefined && query.request === undefined) return undefined;
+  if (query.person !== undefined && query.request !== undefined) return { refused: 'name one person: person=<employeeId> or request=<requestId>, not both' };
+  if (query.person !== undefined) {
+    const id = employeeIdSchema.safeParse(query.person);
+    return id.success ? { person: { employeeId: id.data } } : { refused: `person must be one employee id: ${id.error.issues[0]?.message ?? 'not a string'}` };
+  }
+  const id = requestIdSchema.safeParse(query.request);
+  return id.success ? { person: { requestId: id.data } } : { refused: 'request must be one request id of 1-200 characters' };
 }

@@ -354,6 +354,19 @@ describe('the fence through the API', () => {
     expect(audit.map((r) => r.action)).toContain('fence.refused');
     expect((await call('/fence/batches/no-such-batch/reject', { method: 'POST', token: await token(['auditor']) })).status).toBe(403);
   });
+
+  it('a person that is not an employee id is answered 400 with what an employee id is, and nothing is decided or audited', async () => {
+    const operator = await token(['operator'], 'E-fence-bad-person');
+    for (const query of ['person=not%20an%20id', 'person=%2Fetc%2Fpasswd', `person=${'E'.repeat(65)}`, 'person=E1&person=E2', 'person=E1&request=identity%2FE1%2Fev-1', 'request=']) {
+      const res = await call(`/fence/batches/batch-1/release?${query}`, { method: 'POST', token: operator });
+      expect(res.status, query).toBe(400);
+      const body = (await res.json()) as { reason: string; error: string };
+      expect(body.reason, query).toBe('invalid-person');
+    }
+    const res = await call('/fence/batches/batch-1/reject?person=not%20an%20id', { method: 'POST', token: operator });
+    expect(((await res.json()) as { error: string }).error).toMatch(/employee id is 1-64 letters, digits/);
+    expect(await queryAudit(p.store.pool, p.store.keys.kek, { actor: 'E-fence-bad-person' })).toEqual([]);
+  });
 });
 
 describe('the API log', () => {

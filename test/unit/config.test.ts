@@ -67,6 +67,7 @@ describe('configuration', () => {
         PROVISIONER_API_JWT_SECRET_FILE: 'secrets/jwt',
         PROVISIONER_API_TOKEN: 'a.b.c',
         PROVISIONER_FENCE_POPULATION: '1200',
+        PROVISIONER_FENCE_RECHECK_SECONDS: '30',
         PROVISIONER_PLAN_ONLY: 'crm, code',
       },
       root,
@@ -75,7 +76,7 @@ describe('configuration', () => {
     expect(cfg.audit.checkpointsFile).toBe('/worm/cp.jsonl');
     expect(cfg.http.apiPort).toBe(9999);
     expect(cfg.api).toEqual({ url: 'https://api.example.test', corsOrigins: ['https://ui.example.test', 'http://localhost:8233'], jwt: { issuer: 'idp', audience: 'aud', secretFile: path.join(root, 'secrets/jwt') }, token: 'a.b.c' });
-    expect(cfg.safety).toEqual({ planOnly: ['crm', 'code'], populationEstimate: 1200 });
+    expect(cfg.safety).toEqual({ planOnly: ['crm', 'code'], populationEstimate: 1200, fenceRecheckSeconds: 30 });
     // One row per variable, each naming a setting of the schema.
     const names = envTable.map((row) => row.env);
     expect(new Set(names).size).toBe(names.length);

@@ -2,9 +2,13 @@
 // releases its batch (the step then runs) or rejects it (the step never runs, nor its scheduled
 // follow-ups). The real fence workflow answers the permits (update-with-start) and signals its
 // decision to the person's workflow.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import protos from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../schemas/config.js';
 import type { PlanStep } from '../../policy/planner.js';
-import { fenceWorkflowId, getFenceState, rejectBatch, releaseBatch, scopeKey } from '../../workflows/fence-messages.js';
+import { fenceDecision, fenceWorkflowId, getFenceState, rejectBatch, releaseBatch, scopeKey } from '../../workflows/fence-messages.js';
 import { retryRequested } from '../../workflows/messages.js';
 import { DAY, iso, outcome, scenario, unique, until, type Scenario } from './harness.js';
 import { person } from './people.js';
@@ -87,6 +91,64 @@ describe('the fence', () => {
       await fence.executeUpdate(releaseBatch, { args: [{ batchId: again.fenceHold!.batchId, operator: 'op-2' }] });
       await p.until('the retried leaver to be deprovisioned', (s) => s.status === 'deprovisioned');
       expect(stubs.held('chat', p.employeeId)?.active).toBe(false);
+    });
+  });
+
+  it('a decision whose signal was lost is found in the store: the held person moves on at the next re-check', async () => {
+    const stubs = leaverStubs();
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const { p, fence, batchId } = await heldLeaver(run, stubs);
+      const [ask] = (await fence.query(getFenceState)).held;
+      // Released in the store, but no fenceDecision signal reaches the workflow.
+      stubs.decideInStore(ask!.requestId, { batchId, decision: 'released', operators: ['op-1', 'op-2'] });
+      // Three days held: the reads are hourly by now.
+      await run.env.sleep(61 * 60_000);
+      const done = await p.until('the leaver released from the store to be deprovisioned', (s) => s.status === 'deprovisioned' && s.fenceHold === undefined);
+      expect(done.scheduled.map((s) => s.step.key)).toEqual(['deleteAccount/chat']);
+      expect(stubs.held('chat', p.employeeId)?.active).toBe(false);
+      // Read on the timer while held: after 5 minutes, then less often, hourly at most (3 days: about 75 reads, not 864).
+      const reads = stubs.calls.filter((c) => c.activity === 'readFenceDecision');
+      expect(reads.length).toBeGreaterThan(70);
+      expect(reads.length).toBeLessThan(80);
+      expect(reads[1]!.at - reads[0]!.at).toBeGreaterThanOrEqual(10 * 60_000 - 1_000);
+    });
+  });
+
+  it('a decision meant for another ask in the same batch does not end the wait', async () => {
+    const stubs = leaverStubs();
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const { p, fence, batchId } = await heldLeaver(run, stubs);
+      // Told twice about an earlier ask of this person in the same open batch (read from the store, then signalled).
+      await p.handle.signal(fenceDecision, { batchId, decision: 'released', operators: ['op-1', 'op-2'], requestId: `${p.handle.workflowId}/an-earlier-change` });
+      await run.env.sleep(2 * 60 * 60_000);
+      expect((await p.state()).fenceHold?.batchId).toBe(batchId);
+      expect(stubs.held('chat', p.employeeId)?.active).toBe(true);
+      const [ask] = (await fence.query(getFenceState)).held;
+      await p.handle.signal(fenceDecision, { batchId, decision: 'released', operators: ['op-1', 'op-2'], requestId: ask!.requestId });
+      await p.until('the leaver released by its own decision', (s) => s.status === 'deprovisioned' && s.fenceHold === undefined);
+    });
+  });
+
+  it('a rejection whose signal was lost is found in the store at the first re-check (5 minutes): the person says fence-rejected', async () => {
+    const stubs = leaverStubs();
+    await scenario({ apps: ['chat'], stubs }, async (run) => {
+      const p = person(run, unique('F'));
+      await p.hr('hr.worker.hired', 1);
+      await p.send('hr.worker.terminated', 2, { status: 'terminated' });
+      const held = await p.until('the disable to be held by the fence', (s) => s.fenceHold !== undefined);
+      const fence = run.env.client.workflow.getHandle(fenceWorkflowId(run.taskQueue));
+      const [ask] = (await fence.query(getFenceState)).held;
+      stubs.decideInStore(ask!.requestId, { batchId: held.fenceHold!.batchId, decision: 'rejected', operators: ['op-1'] });
+      await run.env.sleep(6 * 60_000);
+      await p.until('the rejection to be settled', (s) => s.fenceHold === undefined && s.status === 'fence-rejected');
+      expect(stubs.held('chat', p.employeeId)?.active).toBe(true);
+      expect(stubs.calls.filter((c) => c.activity === 'readFenceDecision')).toHaveLength(1);
+      // With UPDATE_REPLAY_HISTORIES=1 the shape is kept for test/replay/ (replayed on every run).
+      if (process.env.UPDATE_REPLAY_HISTORIES === '1') {
+        const { History } = protos.temporal.api.history.v1;
+        const history = History.toObject(History.fromObject(await p.handle.fetchHistory()), { longs: String, enums: String, bytes: String });
+        writeFileSync(path.join(projectRoot, 'test', 'replay', 'histories', 'identity-lifecycle-6-fence-recheck-store.json'), JSON.stringify(history, null, 1));
+      }
     });
   });
 });

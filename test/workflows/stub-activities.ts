@@ -17,7 +17,7 @@ import type { ActualAccount, StepAction } from '../../policy/planner.js';
 import type { WorkerSnapshot } from '../../schemas/events.js';
 import type { Outcome } from '../../schemas/outcomes.js';
 import { sequenceJumpHold } from '../../policy/sequence-jump.js';
-import { permitWithdrawn, requestPermit, type PermitAnswer, type PermitRequest } from '../../workflows/fence-messages.js';
+import { permitWithdrawn, requestPermit, type FenceDecision, type PermitAnswer, type PermitRequest } from '../../workflows/fence-messages.js';
 import { APPLICATION_QUARANTINED } from '../../workflows/messages.js';
 
 type Input<K extends keyof Activities> = Parameters<Activities[K]>[0];
@@ -86,6 +86,8 @@ export function createStubActivities(script: StubScript = {}) {
   const snapshots = new Map<string, WorkerSnapshot>();
   /** The fake directory: `${app}/${employeeId}` → the account and what it holds. */
   const directory = new Map<string, Held>();
+  /** Fence decisions the store holds by request id (readFenceDecision), whether or not a signal told the workflow. */
+  const fenceDecisions = new Map<string, FenceDecision>();
 
   const record = (activity: string, extra: Omit<Call, 'activity' | 'taskQueue' | 'at'> = {}) => {
     const { taskQueue } = Context.current().info;
@@ -239,6 +241,11 @@ export function createStubActivities(script: StubScript = {}) {
       if (script.fence) await Context.current().client.workflow.getHandle(input.fenceWorkflowId).signal(permitWithdrawn, { requestId: input.requestId }).catch(() => undefined);
     },
 
+    async readFenceDecision(input: Input<'readFenceDecision'>): Promise<FenceDecision | undefined> {
+      record('readFenceDecision');
+      return fenceDecisions.get(input.requestId);
+    },
+
     async quarantinedApplicationsOf(input: Input<'quarantinedApplicationsOf'>): Promise<Output<'quarantinedApplicationsOf'>> {
       record('quarantinedApplicationsOf');
       const q = script.quarantine;
@@ -288,6 +295,8 @@ export function createStubActivities(script: StubScript = {}) {
     outcomes,
     approvalEvents,
     missing,
+    /** Decides a held ask in the (stub) store only: no `fenceDecision` signal tells the workflow. */
+    decideInStore: (requestId: string, decision: FenceDecision) => void fenceDecisions.set(requestId, decision),
     /** The connector calls (steps and undos, not reads), in order. */
     connectorCalls: () => calls.filter((c) => c.kind === 'step' || c.kind === 'undo'),
     /** What the fake directory holds for a person in an application. */

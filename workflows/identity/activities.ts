@@ -5,6 +5,6 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { bookkeepingOptions, fencePermitOptions } from '../activity-options.js';
 
-export const { recordChange, publishOutcome, resolveApprovalChains, recordApprovalEvents, recordRequestGrant, endRequestGrants, checkRequestGrant } = proxyActivities<Activities>(bookkeepingOptions);
+export const { recordChange, publishOutcome, resolveApprovalChains, recordApprovalEvents, recordRequestGrant, endRequestGrants, checkRequestGrant, readFenceDecision } = proxyActivities<Activities>(bookkeepingOptions);
 
 export const { requestFencePermit, withdrawFencePermit } = proxyActivities<Activities>(fencePermitOptions);

@@ -104,10 +104,11 @@ async function applyPlanned(id: Identity, change: Change, plan: PlannedChange, q
   // A termination (a newer sequence) supersedes this change while it is applied, whatever brought it.
   const scope = new CancellationScope();
   id.applying = { sequence: change.sequence, scope };
+  id.fenceAsks = [];
   let applied: AppliedChange;
   let superseded = false;
   try {
-    applied = await scope.run(() => applyFenced(id, { employeeId, changeId, policyVersion: plan.policyVersion, snapshot, eventId: change.eventId }, change.source, immediate));
+    applied = await scope.run(() => applyFenced(id, { employeeId, changeId, policyVersion: plan.policyVersion, snapshot, eventId: change.eventId }, change.source, immediate, quarantine.resuming));
   } catch (err) {
     if (!isCancellation(err)) throw err;
     superseded = true;

@@ -44,7 +44,8 @@ export function waitingReason(waiting: readonly QuarantinedDetails[]): string {
 export function waitFor(id: Identity, change: Change, waiting: readonly QuarantinedDetails[], resuming?: Identity['waiting']): void {
   const apps = waiting.map((w) => w.app).sort();
   const recheckMs = Math.min(...waiting.map((w) => w.recheckMs));
-  id.waiting = { change: resuming?.change ?? change, apps, recheckMs, nextCheckAt: Date.now() + recheckMs, attempt: (resuming?.attempt ?? 0) + 1 };
+  const fenceAsks = [...(resuming?.fenceAsks ?? []), ...id.fenceAsks];
+  id.waiting = { change: resuming?.change ?? change, apps, recheckMs, nextCheckAt: Date.now() + recheckMs, attempt: (resuming?.attempt ?? 0) + 1, ...(fenceAsks.length > 0 ? { fenceAsks } : {}) };
   id.waitingReleased = false;
   id.state.status = 'waiting-for-application';
   id.state.quarantinedApplications = apps;

@@ -6,7 +6,7 @@ import type { AccountRef } from '../../connectors/contract.js';
 import type { HrEventType, WorkerSnapshot } from '../../schemas/events.js';
 import type { ApprovalView } from '../../policy/approval-chain.js';
 import type { FenceDecision } from '../fence-messages.js';
-import type { CarriedState, HrEventReceived, IdentityLifecycleInput, IdentityState, PendingRetry, RequestWork, StepGate, WaitingForApplications } from '../messages.js';
+import type { CarriedState, FenceAsk, HrEventReceived, IdentityLifecycleInput, IdentityState, PendingRetry, RequestWork, StepGate, WaitingForApplications } from '../messages.js';
 
 const RECENT_EVENT_IDS = 200;
 
@@ -45,6 +45,8 @@ export type Identity = {
   /** The change waiting for quarantined applications (identity/quarantine.ts), and whether a release was signalled. */
   waiting: WaitingForApplications | undefined;
   waitingReleased: boolean;
+  /** The fence asks of the change being applied (identity/fence.ts), kept with its wait if it waits for a quarantined application. */
+  fenceAsks: FenceAsk[];
   /** The change whose fenced steps an operator rejected (status `fence-rejected`): `provisioner retry` converges the person again. */
   fenceRejected?: { eventId: string; source: string };
 };
@@ -105,6 +107,8 @@ export function restore(input: IdentityLifecycleInput, workflowId: string): Iden
     resequenceRequested: false,
     waiting: carried?.waiting,
     waitingReleased: false,
+    fenceAsks: [],
+    ...(carried?.fenceRejected ? { fenceRejected: carried.fenceRejected } : {}),
   };
 }
 
@@ -139,6 +143,8 @@ export function carry(id: Identity): CarriedState {
     ...(id.retry ? { retry: id.retry } : {}),
     ...(id.held ? { held: id.held } : {}),
     ...(id.waiting ? { waiting: id.waiting } : {}),
+    // A rejected person's retry asks the fence from the source that brought the rejected change, in the next run too.
+    ...(id.fenceRejected && state.status === 'fence-rejected' ? { fenceRejected: id.fenceRejected } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
 // first answer, single people are released or rejected inside a batch with the two-person rule
 // counted case-insensitively, every decision is audited, and the listing answers during the burst.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { askFencePermit, decideFence, fenceListing, FenceRefusedError, queryAudit, withdrawFencePermit, type FencePermitAsk } from '../../../store/index.js';
+import { askFencePermit, decideFence, fenceListing, fenceRequestDecision, FenceRefusedError, queryAudit, withdrawFencePermit, type FencePermitAsk } from '../../../store/index.js';
 import { scopeKey } from '../../../schemas/fence.js';
 import { createTestStore, type TestStore } from './test-store.js';
 
@@ -77,15 +77,20 @@ describe('the fence in the store', () => {
     const [one, two] = [first[0]!, first[1]!];
     const half = await decideFence(t.store, { fenceId: FENCE, kind: 'release', batchId: 'batch-1', operator: 'op-a', person: { employeeId: one.employeeId.toLowerCase() } });
     expect(half.decided).toEqual([]);
+    // Still held: a held workflow reading its decision on its timer finds none yet.
+    expect(await fenceRequestDecision(t.store.pool, { fenceId: FENCE, requestId: one.requestId })).toBeUndefined();
     await expect(decideFence(t.store, { fenceId: FENCE, kind: 'release', batchId: 'batch-1', operator: 'OP-A', person: { employeeId: one.employeeId } })).rejects.toThrow(FenceRefusedError);
     const released = await decideFence(t.store, { fenceId: FENCE, kind: 'release', batchId: 'batch-1', operator: 'op-b', person: { requestId: one.requestId } });
     expect(released.decided).toEqual([{ requestId: one.requestId, employeeId: one.employeeId, decision: 'released' }]);
-    expect(released.notify).toEqual([{ workflowId: one.workflowId, decision: { batchId: 'batch-1', decision: 'released', operators: ['op-a', 'op-b'] } }]);
+    expect(released.notify).toEqual([{ workflowId: one.workflowId, decision: { batchId: 'batch-1', decision: 'released', operators: ['op-a', 'op-b'], requestId: one.requestId } }]);
     expect(released.batch).toMatchObject({ status: 'open' });
 
     const rejected = await decideFence(t.store, { fenceId: FENCE, kind: 'reject', batchId: 'batch-1', operator: 'op-c', person: { employeeId: two.employeeId } });
-    expect(rejected.notify).toEqual([{ workflowId: two.workflowId, decision: { batchId: 'batch-1', decision: 'rejected', operators: ['op-c'] } }]);
+    expect(rejected.notify).toEqual([{ workflowId: two.workflowId, decision: { batchId: 'batch-1', decision: 'rejected', operators: ['op-c'], requestId: two.requestId } }]);
     await expect(decideFence(t.store, { fenceId: FENCE, kind: 'reject', batchId: 'batch-1', operator: 'op-c', person: { employeeId: two.employeeId } })).rejects.toThrow(/not held in batch batch-1/);
+    // What the signals said, read back by request id (a workflow whose signal was lost finds it on its timer).
+    expect(await fenceRequestDecision(t.store.pool, { fenceId: FENCE, requestId: one.requestId })).toEqual(released.notify[0]!.decision);
+    expect(await fenceRequestDecision(t.store.pool, { fenceId: FENCE, requestId: two.requestId })).toEqual(rejected.notify[0]!.decision);
 
     const after = (await fenceListing(t.store.pool, FENCE))!;
     expect(after.held.map((h) => h.employeeId)).not.toContain(one.employeeId);
