@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { metrics } from './metrics.js';
+import { temporalMetricsText } from './temporal-metrics.js';
 
 export type ReadinessCheck = () => Promise<Record<string, boolean>> | Record<string, boolean>;
 
@@ -16,9 +17,9 @@ export async function startHealthServer(options: { port: number; host?: string; 
     };
     if (req.url === '/health') return send(200, { status: 'ok', process: options.name });
     if (req.url === '/metrics') {
-      registry
-        .metrics()
-        .then((text) => {
+      Promise.all([registry.metrics(), temporalMetricsText()])
+        .then(([own, temporal]) => {
+          const text = temporal ? `${own}\n${temporal}` : own;
           res.writeHead(200, { 'content-type': registry.contentType });
           res.end(text);
         })

@@ -72,7 +72,7 @@ export async function createAppActivityWorker(options: AppActivityWorkerOptions)
   if (!(options.maxActivitiesPerSecond > 0)) throw new RangeError(`app ${app}: maxActivitiesPerSecond must be a positive number`);
   if (!(urgentRate > 0)) throw new RangeError(`app ${app}: urgentMaxActivitiesPerSecond must be a positive number`);
   const { activities } = options;
-  installTemporalRuntime(logger);
+  await installTemporalRuntime(logger);
   const baseQueue = options.baseQueue ?? cfg.temporal.taskQueue;
   const taskQueue = appTaskQueue(baseQueue, app);
   const urgentTaskQueue = urgentAppTaskQueue(baseQueue, app);

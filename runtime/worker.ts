@@ -57,7 +57,7 @@ export async function createProvisioningWorker(
     reconcileSchedules?: boolean;
   } = {},
 ): Promise<ProvisioningWorker> {
-  installTemporalRuntime(logger);
+  await installTemporalRuntime(logger);
   const fixed = options.policy && !options.followAppliedPolicy ? options.policy : undefined;
   // A broken policy folder stops the start before anything is opened (the store's version may be valid, the folder is what people edit).
   if (!fixed) loadPolicyOrThrow(cfg.policy.dir);

@@ -60,8 +60,11 @@ describe('metrics', () => {
     expect(value(text, 'provisioner_events_consumed_total', { topic: hrTopic, disposition: 'dead-lettered' })).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(new RegExp(`^provisioner_dead_letters_total\\{topic="${hrTopic.replaceAll('.', '\\.')}",reason="[a-z-]+"\\} [1-9]`, 'm'));
     expect(text).toMatch(new RegExp(`^provisioner_consumer_lag\\{topic="${hrTopic.replaceAll('.', '\\.')}",partition="\\d+"\\} \\d+`, 'm'));
-    // The process's own series (prom-client's defaults) are there too.
+    // The process's own series (prom-client's defaults) are there too, and the Temporal SDK's (Core's exporter, appended).
     expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^temporal_worker_task_slots_available\{.*task_queue="[^"]+".*\} \d+/m);
+    expect(text).toMatch(/^temporal_activity_schedule_to_start_latency_(seconds_)?bucket\{/m);
+    expect(text).toMatch(/^temporal_sticky_cache_size\{/m);
 
     // No label anywhere holds the person: their id, name or e-mail (any case).
     const labels = text.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.slice(0, l.lastIndexOf(' '))).join('\n').toLowerCase();
