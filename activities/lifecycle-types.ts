@@ -64,6 +64,8 @@ export type RecordChangeInput = {
   outcome: Outcome;
   /** False when the change applied nothing (held snapshot, plan waiting for its retry): the person's applied sequence stays. */
   applied?: boolean;
+  /** The HR event's time, when the change is an HR event's: time to provision counts from it. */
+  eventTime?: string;
 };
 
 /** The actor of the audit records the identity workflow's activities write. */

@@ -21,6 +21,9 @@ export function errorClass(err: unknown): string {
   return name !== undefined && ERROR_CLASSES.has(name) ? name : 'other';
 }
 
+/** Seconds from an HR event to its accounts: seconds when all is well, hours when a fence or an app held it. */
+const PROVISION_BUCKETS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600];
+
 /** Seconds, from a fast local call to a slow SaaS API under rate limits. */
 const CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -35,6 +38,7 @@ export function createMetrics(registry = new Registry()) {
     eventsConsumed: new Counter({ name: 'provisioner_events_consumed_total', help: 'Kafka messages the ingress consumed, by topic and disposition (handled, dead-lettered)', labelNames: ['topic', 'disposition'] as const, registers }),
     deadLetters: new Counter({ name: 'provisioner_dead_letters_total', help: 'Messages sent to a dead-letter topic, by source topic and reason code', labelNames: ['topic', 'reason'] as const, registers }),
     consumerLag: new Gauge({ name: 'provisioner_consumer_lag', help: "Messages behind the partition's end at the ingress's last batch, by topic and partition", labelNames: ['topic', 'partition'] as const, registers }),
+    timeToProvision: new Histogram({ name: 'provisioner_time_to_provision_seconds', help: "From the HR event's time to its change's outcome, per event type, application and outcome status (each application the change acted on)", labelNames: ['event_type', 'app', 'status'] as const, buckets: PROVISION_BUCKETS, registers }),
     fencePermits: new Counter({ name: 'provisioner_fence_permits_total', help: 'Fence permit asks, by source budget and answer (allowed, held)', labelNames: ['budget', 'permit'] as const, registers }),
   };
 }

@@ -57,6 +57,12 @@ describe('metrics', () => {
     expect(value(text, 'provisioner_connector_call_seconds_count', { app: 'chat', action: 'readAccount', result: 'TransientError' })).toBeGreaterThanOrEqual(1);
     expect(value(text, 'provisioner_connector_call_seconds_count', { app: 'chat', action: 'ensureAccount', result: 'ok' })).toBeGreaterThanOrEqual(1);
     expect(value(text, 'provisioner_events_consumed_total', { topic: hrTopic, disposition: 'handled' })).toBeGreaterThanOrEqual(1);
+    // From the hire's own time to its outcome, per event type, application and status.
+    const provisioned = await eventually('the outcome recorded', async () => {
+      const t = await scrape();
+      return (value(t, 'provisioner_time_to_provision_seconds_count', { event_type: 'hr.worker.hired', app: 'chat', status: 'succeeded' }) ?? 0) >= 1 ? t : undefined;
+    });
+    expect(value(provisioned, 'provisioner_time_to_provision_seconds_bucket', { le: '+Inf', event_type: 'hr.worker.hired', app: 'chat', status: 'succeeded' })).toBeGreaterThanOrEqual(1);
     expect(value(text, 'provisioner_events_consumed_total', { topic: hrTopic, disposition: 'dead-lettered' })).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(new RegExp(`^provisioner_dead_letters_total\\{topic="${hrTopic.replaceAll('.', '\\.')}",reason="[a-z-]+"\\} [1-9]`, 'm'));
     expect(text).toMatch(new RegExp(`^provisioner_consumer_lag\\{topic="${hrTopic.replaceAll('.', '\\.')}",partition="\\d+"\\} \\d+`, 'm'));

@@ -61,12 +61,14 @@ export type Change = {
   /** HR changes bring their snapshot; the others plan on the newest one. */
   snapshot?: WorkerSnapshot;
   ticketId?: string;
+  /** The HR event's own time (CloudEvents `time`): time to provision is measured from it. */
+  time?: string;
 };
 
 /** The change id (and remembered event id) of a re-evaluation. */
 export const reevaluationKey = (requestId: string) => `reevaluate/${requestId}`;
 
-export const hrChange = (event: HrEventReceived): Change => ({ changeId: event.eventId, eventId: event.eventId, eventType: event.type, source: event.source, sequence: event.snapshot.sequence, snapshot: event.snapshot });
+export const hrChange = (event: HrEventReceived): Change => ({ changeId: event.eventId, eventId: event.eventId, eventType: event.type, source: event.source, sequence: event.snapshot.sequence, snapshot: event.snapshot, time: event.time });
 
 /** The person's workflow as it starts, or as the previous run carried it over. */
 export function restore(input: IdentityLifecycleInput, workflowId: string): Identity {
