@@ -10,6 +10,7 @@ import type { Connector } from '../connectors/contract.js';
 import { createOutcomeProducer } from '../ingress/outcome-producer.js';
 import type { Logger } from '../observability/logger.js';
 import { installTemporalRuntime } from '../observability/temporal-logger.js';
+import { registerStoreGauges } from './store-metrics.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Config } from '../schemas/config.js';
 import { checkpointDestinations, checkpointerOptions, createKafkaAuditSink, openStore, startAuditPublisher, startCheckpointer, type Checkpointer, type Store } from '../store/index.js';
@@ -83,6 +84,7 @@ export async function createProvisioningWorker(
   const auditSink = options.store ? undefined : await createKafkaAuditSink(cfg, { logger });
   const auditPublisher = auditSink ? startAuditPublisher(store.pool, auditSink, { logger }) : undefined;
   const checkpointer = auditSink ? startCheckpointer(store.pool, store.keys.signer, checkpointDestinations(cfg, auditSink), checkpointerOptions(cfg, logger)) : undefined;
+  registerStoreGauges(store.pool, checkpointer ? { checkpoints: () => checkpointer.status() } : {});
   const outcomes = await createOutcomeProducer(cfg, logger);
   const activities = {
     ...createActivities({ policy, policyFor: policySource.forChange, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety, temporal: { client, taskQueue } }),

@@ -66,6 +66,11 @@ describe('metrics', () => {
     expect(value(text, 'provisioner_events_consumed_total', { topic: hrTopic, disposition: 'dead-lettered' })).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(new RegExp(`^provisioner_dead_letters_total\\{topic="${hrTopic.replaceAll('.', '\\.')}",reason="[a-z-]+"\\} [1-9]`, 'm'));
     expect(text).toMatch(new RegExp(`^provisioner_consumer_lag\\{topic="${hrTopic.replaceAll('.', '\\.')}",partition="\\d+"\\} \\d+`, 'm'));
+    // What the store holds now, read at scrape time: nothing held, the hire's grants counted in the fence's window, the chain grown.
+    expect(Number(/^provisioner_fence_held_batches (\d+)/m.exec(provisioned)?.[1])).toBe(0);
+    expect(Number(/^provisioner_approvals_pending (\d+)/m.exec(provisioned)?.[1])).toBe(0);
+    expect(Number(/^provisioner_audit_chain_records (\d+)/m.exec(provisioned)?.[1])).toBeGreaterThan(0);
+    expect(value(provisioned, 'provisioner_fence_window_steps', { scope: 'source', name: 'default', action: 'grant' })).toBeGreaterThanOrEqual(1);
     // The process's own series (prom-client's defaults) are there too, and the Temporal SDK's (Core's exporter, appended).
     expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
     expect(text).toMatch(/^temporal_worker_task_slots_available\{.*task_queue="[^"]+".*\} \d+/m);
