@@ -2,6 +2,7 @@
 // that mean something for it first (SCIM create: 409 uniqueness → read and converge; revoke: 400
 // noTarget → already-in-state; delete: 404 → already-in-state); whatever it does not handle is
 // classified here, the same way for every verb and every connector.
+import { label, metrics } from '../observability/metrics.js';
 import { errorOfClass, type ConnectorError, type ErrorClass } from './errors.js';
 
 export type StatusClass = ErrorClass;
@@ -38,5 +39,6 @@ export function retryAfterMs(header: string | null | undefined, now = Date.now()
 
 /** The error for a non-2xx answer that the calling verb did not handle itself. */
 export function errorForStatus(app: string, status: number, message: string, retryAfter?: number): ConnectorError {
+  if (status === 429) metrics.rateLimited.inc({ app: label(app) });
   return errorOfClass(classifyStatus(status), message, app, retryAfter);
 }

@@ -38,6 +38,8 @@ export function createMetrics(registry = new Registry()) {
     eventsConsumed: new Counter({ name: 'provisioner_events_consumed_total', help: 'Kafka messages the ingress consumed, by topic and disposition (handled, dead-lettered)', labelNames: ['topic', 'disposition'] as const, registers }),
     deadLetters: new Counter({ name: 'provisioner_dead_letters_total', help: 'Messages sent to a dead-letter topic, by source topic and reason code', labelNames: ['topic', 'reason'] as const, registers }),
     consumerLag: new Gauge({ name: 'provisioner_consumer_lag', help: "Messages behind the partition's end at the ingress's last batch, by topic and partition", labelNames: ['topic', 'partition'] as const, registers }),
+    rateLimited: new Counter({ name: 'provisioner_rate_limited_total', help: 'HTTP 429 answers from an application, by application', labelNames: ['app'] as const, registers }),
+    retryAfterWaits: new Histogram({ name: 'provisioner_retry_after_wait_seconds', help: 'Waits an application asked for (Retry-After on 429 or 503) before the next attempt, by application', labelNames: ['app'] as const, buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300], registers }),
     timeToProvision: new Histogram({ name: 'provisioner_time_to_provision_seconds', help: "From the HR event's time to its change's outcome, per event type, application and outcome status (each application the change acted on)", labelNames: ['event_type', 'app', 'status'] as const, buckets: PROVISION_BUCKETS, registers }),
     fencePermits: new Counter({ name: 'provisioner_fence_permits_total', help: 'Fence permit asks, by source budget and answer (allowed, held)', labelNames: ['budget', 'permit'] as const, registers }),
   };

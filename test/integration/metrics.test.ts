@@ -38,8 +38,8 @@ describe('metrics', () => {
     const employeeId = `E${Date.now().toString().slice(-7)}${randomBytes(1).toString('hex')}`.toUpperCase();
     const email = `${canary.toLowerCase()}@example.com`;
     const chat = p.apps[0]!;
-    // The application answers 503 to its next two calls (the plan's reads): retried, then the hire goes through.
-    await chat.admin.setFaults({ failNext: 2 });
+    // The application answers 503 with Retry-After: 1 to its next two calls (the plan's reads): retried after the wait, then the hire goes through.
+    await chat.admin.setFaults({ failNext: 2, retryAfterSeconds: 1 });
     const hire = hrEvent(employeeId);
     Object.assign(hire.data, { givenName: canary, familyName: canary, email });
     await p.produce([
@@ -56,6 +56,7 @@ describe('metrics', () => {
     expect(value(text, 'provisioner_connector_errors_total', { app: 'chat', class: 'TransientError' })).toBeGreaterThanOrEqual(1);
     expect(value(text, 'provisioner_connector_call_seconds_count', { app: 'chat', action: 'readAccount', result: 'TransientError' })).toBeGreaterThanOrEqual(1);
     expect(value(text, 'provisioner_connector_call_seconds_count', { app: 'chat', action: 'ensureAccount', result: 'ok' })).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'provisioner_retry_after_wait_seconds_bucket', { le: '1', app: 'chat' })).toBeGreaterThanOrEqual(1);
     expect(value(text, 'provisioner_events_consumed_total', { topic: hrTopic, disposition: 'handled' })).toBeGreaterThanOrEqual(1);
     // From the hire's own time to its outcome, per event type, application and status.
     const provisioned = await eventually('the outcome recorded', async () => {
