@@ -21,13 +21,12 @@ import { normalizeValue } from '../policy/attribute-map.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { classifyDrift, countByKind, type DriftKind } from '../policy/drift.js';
 import { decide, type OrphanToDisable, type Reevaluation } from '../policy/reconcile-remediation.js';
-import type { Grant } from '../policy/evaluator.js';
 import type { Identity } from '../policy/identity.js';
 import { desiredAccounts, type ReconcilePerson } from '../policy/reconcile-desired.js';
 import { removalBlocks, type RemovalBlock } from '../policy/reconcile-safety.js';
 import { reconcileSettings, type ReconcileSettings } from '../schemas/reconcile.js';
 import { equalityDigester, normaliseForIndex } from '../store/blind-index.js';
-import { liveGrantsOfEveryone } from '../store/grants.js';
+import { liveGrantsOf } from '../store/grants.js';
 import { storedSnapshots } from '../store/identities.js';
 import type { Store } from '../store/index.js';
 import {
@@ -50,7 +49,7 @@ import type { ApplicationModeReader } from './application-modes.js';
 import { activityWorkflowId, callContext } from './call-context.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
 import { atBoundary } from './failures.js';
-import { asPolicyGrant } from './plan.js';
+import { policyGrants } from './plan.js';
 
 export const RECONCILE_ACTOR = { type: 'system' as const, id: 'reconcile' };
 
@@ -145,22 +144,17 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     };
   }
 
-  /** Everyone the store knows, with their approved grants and (from the listing) what they hold now. */
+  /** Everyone the store knows, a page at a time, with their approved grants and (from the listing) what they hold now. */
   async function* people(listedEntitlements: ReadonlyMap<string, string[]>, app: string): AsyncGenerator<ReconcilePerson[]> {
-    const grants = new Map<string, Grant[]>();
-    for (const g of await liveGrantsOfEveryone(store.pool)) {
-      const list = grants.get(g.employeeId) ?? [];
-      list.push(asPolicyGrant(g));
-      grants.set(g.employeeId, list);
-    }
     let after: string | undefined;
     for (;;) {
       const page = await storedSnapshots(store.pool, kek(), { ...(after !== undefined ? { after } : {}), limit: PEOPLE_BATCH });
+      const grants = await liveGrantsOf(store.pool, page.items.map((p) => p.personId));
       Context.current().heartbeat();
       if (page.items.length > 0) {
         yield page.items.map((p) => ({
           identity: p.snapshot as Identity,
-          grants: grants.get(p.employeeId) ?? [],
+          grants: policyGrants(grants.get(p.personId) ?? []),
           current: (listedEntitlements.get(p.employeeId.toUpperCase()) ?? []).map((id) => `${app}:${id}`),
         }));
       }
