@@ -51,15 +51,16 @@ export function createActivities(deps: ActivityDeps) {
   const populationEstimate = deps.safety?.populationEstimate;
   // Quarantined applications are not called; retryable failures count toward their quarantine (activities/quarantine.ts).
   const quarantine = createQuarantine({ policy, store, logger, connectors, ...(deps.temporal ? { temporal: deps.temporal } : {}) });
+  const fence = createFenceActivities({ policy, store, logger, ...(populationEstimate !== undefined ? { populationEstimate } : {}) });
   return {
     ...createApprovalActivities({ policy, connectors, store, logger, catalog }),
     ...createPlanActivities({ policy, connectors, catalog, store, logger, quarantine: quarantine.guard, ...(deps.freshPolicy ? { freshPolicy: deps.freshPolicy } : {}) }),
     ...createStepActivities({ connectors, catalog, store, logger, modes, quarantine: quarantine.guard }),
     ...quarantine.activities,
-    ...createFenceActivities({ policy, store, logger, ...(populationEstimate !== undefined ? { populationEstimate } : {}) }),
+    ...fence,
     ...createRecordActivities({ store }),
     ...createPublishActivities(deps),
-    ...createReconcileActivities({ policy, connectors, catalog, store, logger, modes }),
+    ...createReconcileActivities({ policy, connectors, catalog, store, logger, modes, requestFencePermit: fence.requestFencePermit }),
   };
 }
 

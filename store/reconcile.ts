@@ -272,3 +272,66 @@ export async function setFindingRemediation(db: Db, runId: string, keys: readonl
   if (keys.length === 0) return;
   await db.query('update drift_findings set remediation = $3 where run_id = $1 and finding_key = any($2::text[])', [runId, keys, remediation]);
 }
+
+// The paged remediation's worklist (migration 012): what the run still has to do, kept here so
+// the workflow's history holds counts only.
+
+/** Marks the findings a run will act on: each person to re-evaluate, each orphan to disable. */
+export async function markWorklist(db: Db, runId: string, work: { reevaluate: readonly string[]; disable: readonly string[] }): Promise<void> {
+  await db.query(
+    `update drift_findings set pending = case when finding_key = any($2::text[]) then 'reevaluate' else 'disable' end
+      where run_id = $1 and pending is null and work_page is null and (finding_key = any($2::text[]) or finding_key = any($3::text[]))`,
+    [runId, work.reevaluate, work.disable],
+  );
+}
+
+/** The next people the run has not asked yet to re-evaluate, with the findings each answers. */
+export async function pendingReevaluations(db: Db, runId: string, limit: number): Promise<{ employeeId: string; keys: string[]; kinds: DriftKind[] }[]> {
+  const { rows } = await db.query<{ employee_id: string; keys: string[]; kinds: DriftKind[] }>(
+    `select employee_id, array_agg(finding_key order by finding_key) as keys, array_agg(distinct kind order by kind) as kinds
+       from drift_findings where run_id = $1 and pending = 'reevaluate' group by employee_id order by employee_id limit $2`,
+    [runId, limit],
+  );
+  return rows.map((r) => ({ employeeId: r.employee_id, keys: r.keys, kinds: r.kinds }));
+}
+
+/** Marks findings done (asked or disabled): a retried page leaves them alone. */
+export async function clearPending(db: Db, runId: string, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await db.query('update drift_findings set pending = null where run_id = $1 and finding_key = any($2::text[])', [runId, keys]);
+}
+
+export type OrphanOfPage = { key: string; accountId: string; externalId: string | null; pending: boolean };
+
+/**
+ * The orphans of page `page` of the run's disables: the ones put in it before (a retried ask gets
+ * the same page), or else the next `limit` pending orphans, which are put in it now.
+ */
+export async function orphanPage(pool: pg.Pool, runId: string, page: number, limit: number): Promise<OrphanOfPage[]> {
+  const select = `select f.finding_key, f.account_id, a.external_id, f.pending is not null as pending
+                    from drift_findings f left join reconcile_accounts a on a.run_id = f.run_id and a.account_id = f.account_id
+                   where f.run_id = $1 and f.work_page = $2 order by f.finding_key`;
+  const toOrphan = (r: { finding_key: string; account_id: string; external_id: string | null; pending: boolean }): OrphanOfPage => ({ key: r.finding_key, accountId: r.account_id, externalId: r.external_id, pending: r.pending });
+  return inTransaction(pool, async (client) => {
+    await client.query('select pg_advisory_xact_lock(hashtext($1))', [`reconcile_orphans/${runId}`]);
+    const existing = await client.query(select, [runId, page]);
+    if (existing.rows.length > 0) return existing.rows.map(toOrphan);
+    await client.query(
+      `update drift_findings set work_page = $2 where run_id = $1 and finding_key in (
+         select finding_key from drift_findings where run_id = $1 and pending = 'disable' and work_page is null order by finding_key limit $3)`,
+      [runId, page, limit],
+    );
+    return (await client.query(select, [runId, page])).rows.map(toOrphan);
+  });
+}
+
+/** Records what became of a page's orphans still to do (held, rejected, failed), and, when `settled`, takes them off the worklist; how many. */
+export async function settleOrphanPage(db: Db, runId: string, page: number, remediation: string, settled: boolean): Promise<number> {
+  const r = await db.query(`update drift_findings set remediation = $3, pending = case when $4 then null else pending end where run_id = $1 and work_page = $2 and pending is not null`, [runId, page, remediation, settled]);
+  return r.rowCount ?? 0;
+}
+
+/** Records what the run did about one finding and takes it off the worklist. */
+export async function settleFinding(db: Db, runId: string, key: string, remediation: string): Promise<void> {
+  await db.query('update drift_findings set remediation = $3, pending = null where run_id = $1 and finding_key = $2', [runId, key, remediation]);
+}

@@ -1,0 +1,93 @@
+// A reconciliation's remediation a page at a time, on the time-skipping test server with its
+// activities stubbed by an in-memory worklist: however much drift the comparison found, the
+// workflow's history holds counts and one activity per page, continues as new before it grows,
+// asks each person once and disables each orphan once, and ends with the same result as before.
+import type { temporal } from '@temporalio/proto';
+import { describe, expect, it } from 'vitest';
+import type { Activities } from '../../activities/index.js';
+import type { ReconcileResult, reconcileApplication } from '../../workflows/reconcile-application.js';
+import { MAX_PAGES_PER_RUN, REMEDY_PAGE } from '../../workflows/reconcile/paged-remedy.js';
+import { scenario } from './harness.js';
+import type { Stubs } from './stub-activities.js';
+
+type A = Activities;
+const counts = (people: number, orphans: number) => ({ 'missing-account': people, 'orphan-account': orphans, 'uncorrelated-account': 0, 'missing-entitlement': 0, 'extra-entitlement': 0, 'wrong-state': 0, 'attribute-drift': 0 });
+
+/** The worklist as the store keeps it: people to ask, orphans to disable (put in pages as the fence is asked). */
+function stubs(people: number, orphans: number) {
+  const pendingPeople = Array.from({ length: people }, (_, i) => `E${String(i).padStart(6, '0')}`);
+  const pendingOrphans = Array.from({ length: orphans }, (_, i) => `orphan-${i}`);
+  const pages = new Map<number, string[]>();
+  const asked: string[] = [];
+  const disabled: string[] = [];
+  const compared: Array<Parameters<A['compareApplicationListing']>[0]> = [];
+  const activities: Partial<A> = {
+    startReconcileRun: async () => ({ pageSize: 100, policyVersion: 'sha256:stub' }) as Awaited<ReturnType<A['startReconcileRun']>>,
+    listApplicationAccounts: async () => ({ pages: 7, accounts: 650, complete: true }),
+    recordListingEnd: async () => undefined,
+    compareApplicationListing: async (input) => {
+      compared.push(input);
+      return { counts: counts(people, orphans), blocks: [], worklist: { reevaluate: people, disable: orphans }, policyVersion: 'sha256:stub', opened: people + orphans, resolved: 0 };
+    },
+    askIdentitiesToReevaluate: async ({ limit }) => {
+      const page = pendingPeople.splice(0, limit);
+      asked.push(...page);
+      return { asked: page.length, more: page.length === limit };
+    },
+    requestOrphanPagePermit: async ({ page, limit }) => {
+      if (!pages.has(page)) pages.set(page, pendingOrphans.splice(0, limit));
+      return { orphans: pages.get(page)!.length, answer: { permit: 'allowed' } };
+    },
+    disableOrphanPage: async ({ page }) => {
+      disabled.push(...(pages.get(page) ?? []));
+      return { disabled: pages.get(page)?.length ?? 0, failed: 0 };
+    },
+    recordOrphanPageRemediation: async () => 0,
+    finishReconcileRun: async () => undefined,
+  };
+  return { activities, asked, disabled, compared };
+}
+
+/** Runs one reconciliation of `chat` and reads back each run's history (following continue-as-new). */
+async function reconcile(people: number, orphans: number) {
+  const s = stubs(people, orphans);
+  const out = await scenario({ apps: ['chat'], stubs: { activities: s.activities, missing: [] } as unknown as Stubs }, async ({ env, taskQueue }) => {
+    const workflowId = `reconcile/chat/${taskQueue}/test`;
+    const handle = await env.client.workflow.start<typeof reconcileApplication>('reconcileApplication', { workflowId, taskQueue, args: [{ app: 'chat' }] });
+    const result: ReconcileResult = await handle.result();
+    const histories: number[] = [];
+    for (let runId: string | undefined = handle.firstExecutionRunId; runId; ) {
+      const events: temporal.api.history.v1.IHistoryEvent[] = (await env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+      histories.push(events.length);
+      runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    }
+    return { result, histories };
+  });
+  return { ...s, ...out };
+}
+
+describe('a reconciliation with much drift', () => {
+  it('keeps its history to counts and pages: a few hundred drifted people and orphans cost a handful of activities', async () => {
+    const { result, histories, asked, disabled, compared } = await reconcile(300, 250);
+    expect(compared).toEqual([{ runId: expect.stringMatching(/^reconcile\/chat\//), app: 'chat', dryRun: false, paged: true }]);
+    expect(result).toMatchObject({ app: 'chat', dryRun: false, pages: 7, accounts: 650, listingComplete: true, removalsBlocked: [], remediation: { reevaluated: 300, disabled: 250, rejected: 0, failed: 0 } });
+    expect(result.counts['missing-account']).toBe(300);
+    expect(new Set(asked).size).toBe(300);
+    expect(new Set(disabled).size).toBe(250);
+    expect(histories).toHaveLength(1);
+    // 2 pages of people, 2 pages of orphans (each a permit and a disable) and an empty permit: far from one activity per finding.
+    expect(histories[0]).toBeLessThan(100);
+  });
+
+  it('continues as new when its pages outgrow one run, carrying its phase, page and counts', async () => {
+    const people = REMEDY_PAGE * MAX_PAGES_PER_RUN + 123;
+    const orphans = REMEDY_PAGE * 20 + 7;
+    const { result, histories, asked, disabled } = await reconcile(people, orphans);
+    expect(result.remediation).toEqual({ reevaluated: people, disabled: orphans, rejected: 0, failed: 0 });
+    expect(asked).toHaveLength(people);
+    expect(new Set(asked).size).toBe(people);
+    expect(disabled).toHaveLength(orphans);
+    expect(histories.length).toBeGreaterThan(1);
+    for (const h of histories) expect(h).toBeLessThan(MAX_PAGES_PER_RUN * 14 + 60);
+  });
+});
