@@ -24,7 +24,8 @@ import { decide, type OrphanToDisable, type Reevaluation } from '../policy/recon
 import type { Identity } from '../policy/identity.js';
 import { desiredAccounts, type ReconcilePerson } from '../policy/reconcile-desired.js';
 import { removalBlocks, type RemovalBlock } from '../policy/reconcile-safety.js';
-import { reconcileSettings, type ReconcileSettings } from '../schemas/reconcile.js';
+import { driftKinds, reconcileSettings, type ReconcileSettings } from '../schemas/reconcile.js';
+import { applicationQuarantine } from '../store/quarantine.js';
 import { equalityDigester, normaliseForIndex } from '../store/blind-index.js';
 import { liveGrantsOf } from '../store/grants.js';
 import { storedSnapshots } from '../store/identities.js';
@@ -77,6 +78,9 @@ export type ReconcileDeps = {
   /** The fence's permit ask (activities/fence.ts), for a page of orphan disables. */
   requestFencePermit: (input: RequestFencePermitInput) => Promise<PermitAnswer>;
 };
+
+/** A run that did nothing: why (its removal block) and its (zero) counts. */
+export type Skipped = { block: RemovalBlock; counts: Record<DriftKind, number> };
 
 export type StartRunInput = { runId: string; app: string; dryRun: boolean };
 export type ListingInput = { runId: string; app: string; pageSize: number };
@@ -238,13 +242,22 @@ export function createReconcileActivities(deps: ReconcileDeps) {
   }
 
   return {
-    /** Starts the run's record (a retry is a no-op) and returns the application's settings in force. */
-    async startReconcileRun(input: StartRunInput): Promise<ReconcileSettings & { policyVersion: string }> {
+    /**
+     * Starts the run's record (a retry is a no-op) and returns the application's settings in force;
+     * a quarantined (or held) application's run is recorded as skipped and says why (`skipped`).
+     */
+    async startReconcileRun(input: StartRunInput): Promise<ReconcileSettings & { policyVersion: string; skipped?: Skipped }> {
       const policy = deps.policy();
       const settings = settingsOf(policy, input.app);
       if (!connectors.has(input.app)) throw ApplicationFailure.create({ type: 'UnknownApplication', message: `no connector serves ${input.app}: nothing to list`, nonRetryable: true });
       await createRun(store.pool, { ...input, policyVersion: policy.version });
-      return { ...settings, policyVersion: policy.version };
+      const quarantine = await applicationQuarantine(store.pool, input.app);
+      if (!quarantine) return { ...settings, policyVersion: policy.version };
+      const block: RemovalBlock = { rule: 'quarantined', reason: `application ${quarantine.state === 'held' ? 'held by an operator' : 'quarantined'}: nothing listed or remedied (provisioner quarantine list)` };
+      const counts = Object.fromEntries(driftKinds.map((k) => [k, 0])) as Record<DriftKind, number>;
+      await finishRun(store.pool, input.runId, { status: 'skipped', counts, removalsBlocked: [block], remediation: {} });
+      logger.warn({ runId: input.runId, app: input.app, state: quarantine.state }, 'reconcile: skipped, the application is quarantined');
+      return { ...settings, policyVersion: policy.version, skipped: { block, counts } };
     },
 
     /**
@@ -438,6 +451,8 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       const { runId, app } = input;
       const ctx = Context.current();
       const counts: OrphanPageResult = { disabled: 0, failed: 0, ...(ctx.info.heartbeatDetails as OrphanPageResult | undefined) };
+      // Quarantined since the fence was asked: the page's orphans are left as they are, and say why.
+      if (await applicationQuarantine(store.pool, app)) return { ...counts, failed: counts.failed + (await settleOrphanPage(store.pool, runId, input.page, 'not disabled: the application is quarantined', true)) };
       const orphans = (await orphanPage(store.pool, runId, input.page, input.limit)).filter((o) => o.pending);
       for (const o of orphans) {
         ctx.heartbeat(counts);

@@ -8,7 +8,7 @@ import type { RemovalBlock } from '../policy/reconcile-safety.js';
 import { inTransaction, type Db } from './db.js';
 import type pg from 'pg';
 
-export type RunStatus = 'listing' | 'comparing' | 'remediating' | 'completed' | 'failed';
+export type RunStatus = 'listing' | 'comparing' | 'remediating' | 'completed' | 'failed' | 'skipped';
 
 export type ReconcileRun = {
   runId: string;
@@ -222,7 +222,7 @@ export async function updateOpenFindings(pool: pg.Pool, input: { app: string; ru
   });
 }
 
-export async function finishRun(db: Db, runId: string, input: { status: 'completed' | 'failed'; counts: Partial<Record<DriftKind, number>>; removalsBlocked: readonly RemovalBlock[]; remediation: Record<string, number> }): Promise<void> {
+export async function finishRun(db: Db, runId: string, input: { status: 'completed' | 'failed' | 'skipped'; counts: Partial<Record<DriftKind, number>>; removalsBlocked: readonly RemovalBlock[]; remediation: Record<string, number> }): Promise<void> {
   await db.query(`update reconcile_runs set status = $2, counts = $3, removals_blocked = $4, remediation = $5, finished_at = now() where run_id = $1`, [
     runId,
     input.status,

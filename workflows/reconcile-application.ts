@@ -41,6 +41,8 @@ export type ReconcileResult = {
   /** Why removals stopped (empty: they did not). */
   removalsBlocked: string[];
   remediation: { reevaluated: number; disabled: number; rejected: number; failed: number };
+  /** Why the run did nothing (a quarantined application); absent when it ran. */
+  skipped?: string;
 };
 
 const book = proxyActivities<Activities>(bookkeepingOptions);
@@ -84,6 +86,12 @@ export async function reconcileApplication(input: ReconcileInput): Promise<Recon
   ]);
 
   const settings = await book.startReconcileRun({ runId, app, dryRun });
+  // A quarantined application is neither listed nor remedied (older histories have no `skipped`: same commands).
+  if (settings.skipped) {
+    upsertSearchAttributes([{ key: ProvisioningStatus, value: 'reconcile-skipped' }]);
+    const { block, counts } = settings.skipped;
+    return { runId, app, dryRun, pages: 0, accounts: 0, listingComplete: false, counts, removalsBlocked: [block.reason], remediation: { reevaluated: 0, disabled: 0, rejected: 0, failed: 0 }, skipped: block.reason };
+  }
 
   // 1. The listing: complete, or failed for good (then nothing is removed on its strength).
   let pages = 0;

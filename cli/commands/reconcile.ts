@@ -31,6 +31,8 @@ export function formatFindings(findings: readonly FindingRow[]): string {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A run that has ended: completed, failed, or skipped (a quarantined application). */
+const finished = (run: ReconcileRun) => run.status === 'completed' || run.status === 'failed' || run.status === 'skipped';
 
 type Deps = { client?: (opts: { tokenFile?: string }) => ApiClient };
 
@@ -54,10 +56,10 @@ export function registerReconcileCommands(program: Command, deps: Deps = {}): vo
       let run: ReconcileRun | undefined;
       while (Date.now() < deadline) {
         run = (await api.get<{ runs: ReconcileRun[] }>(`/reconcile/runs?id=${segment(runId)}`).catch(() => ({ runs: [] }))).runs[0];
-        if (run?.status === 'completed' || run?.status === 'failed') break;
+        if (run && finished(run)) break;
         await sleep(1000);
       }
-      if (!run || (run.status !== 'completed' && run.status !== 'failed')) throw new Error(`reconcile ${app}: run ${runId} has not finished after ${opts.timeout} s; follow it with \`provisioner drift --run ${runId}\` or in the Temporal UI`);
+      if (!run || !finished(run)) throw new Error(`reconcile ${app}: run ${runId} has not finished after ${opts.timeout} s; follow it with \`provisioner drift --run ${runId}\` or in the Temporal UI`);
       const { findings } = await api.get<{ findings: FindingRow[] }>(`/drift?run=${segment(runId)}`);
       say(opts.json ? JSON.stringify({ run, findings }, null, 2) : `${formatRun(run)}\n${formatFindings(findings)}`);
     });

@@ -6,3 +6,7 @@
 alter table drift_findings add column pending text check (pending in ('reevaluate', 'disable'));
 alter table drift_findings add column work_page integer;
 create index drift_findings_pending on drift_findings (run_id, pending, employee_id, finding_key) where pending is not null;
+
+-- A run of a quarantined application is skipped: nothing listed, compared or remedied.
+alter table reconcile_runs drop constraint reconcile_runs_status_check;
+alter table reconcile_runs add constraint reconcile_runs_status_check check (status in ('listing', 'comparing', 'remediating', 'completed', 'failed', 'skipped'));

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReconcile } from '../../clients/reconcile.js';
 import { reconcileScheduleId } from '../../runtime/reconcile-schedules.js';
-import { queryAudit } from '../../store/index.js';
+import { holdApplication, queryAudit, releaseApplication } from '../../store/index.js';
 import { getRun, listFindings } from '../../store/reconcile.js';
 import type { ReconcileResult } from '../../workflows/reconcile-application.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
@@ -220,6 +220,25 @@ describe('reconciling a SCIM app', () => {
     const stored = await getRun(p.store.pool, workflowId);
     expect(stored).toMatchObject({ status: 'completed', listingComplete: false });
     expect(stored!.removalsBlocked.map((b) => b.rule)).toContain('failed-page');
+  });
+
+  it('a quarantined application is neither listed nor remedied: the run is skipped and says why', async () => {
+    const orphan = await createUser({ userName: id('held'), externalId: id('NOBODY') });
+    await holdApplication(p.store, { app: 'chat', operatorId: OWNER, reason: 'maintenance window' });
+    try {
+      const before = await lastWrite();
+      const run = await reconcile();
+      expect(run).toMatchObject({ pages: 0, accounts: 0, listingComplete: false, remediation: { reevaluated: 0, disabled: 0, rejected: 0, failed: 0 } });
+      expect(run.skipped).toMatch(/application held by an operator: nothing listed or remedied/);
+      expect(run.removalsBlocked).toEqual([run.skipped]);
+      expect(await getRun(p.store.pool, run.runId)).toMatchObject({ status: 'skipped', pages: 0, removalsBlocked: [{ rule: 'quarantined' }] });
+      const { rows } = await p.store.pool.query('select count(*)::int as n from reconcile_pages where run_id = $1', [run.runId]);
+      expect(rows[0].n).toBe(0);
+      expect((await chat().scim('GET', `/Users/${orphan}`)).body.active).toBe(true);
+      expect(await disablesAndRevokes(before)).toEqual([]);
+    } finally {
+      await releaseApplication(p.store, { app: 'chat', actor: { type: 'person', employeeId: OWNER } });
+    }
   });
 
   it('a listing that shrank past maxShrink, or came back empty, removes nothing and says why', async () => {
