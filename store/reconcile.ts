@@ -29,14 +29,21 @@ export type ReconcileRun = {
   remediation: Record<string, number>;
 };
 
-/** Starts a run (a repeat of the same run id is a no-op). */
-export async function createRun(db: Db, input: { runId: string; app: string; dryRun: boolean; policyVersion: string }): Promise<void> {
-  await db.query(`insert into reconcile_runs (run_id, app, dry_run, policy_version, status) values ($1, $2, $3, $4, 'listing') on conflict (run_id) do nothing`, [
+/** Starts a run (a repeat of the same run id is a no-op; a run claimed before it started gets its policy version). */
+export async function createRun(db: Db, input: { runId: string; app: string; dryRun: boolean; policyVersion: string | null }): Promise<void> {
+  await db.query(`insert into reconcile_runs (run_id, app, dry_run, policy_version, status) values ($1, $2, $3, $4, 'listing')
+                  on conflict (run_id) do update set policy_version = coalesce(reconcile_runs.policy_version, excluded.policy_version)`, [
     input.runId,
     input.app,
     input.dryRun,
     input.policyVersion,
   ]);
+}
+
+/** The application's runs not finished yet (newest first): a run going on, or one whose workflow ended without finishing it. */
+export async function unfinishedRuns(db: Db, app: string): Promise<string[]> {
+  const { rows } = await db.query<{ run_id: string }>(`select run_id from reconcile_runs where app = $1 and status in ('listing', 'comparing', 'remediating') order by started_at desc limit 20`, [app]);
+  return rows.map((r) => r.run_id);
 }
 
 export type LastPage = { pageNo: number; nextCursor: string | null; accounts: number };

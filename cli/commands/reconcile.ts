@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../schemas/config.js';
 import { driftKinds } from '../../schemas/reconcile.js';
 import type { FindingRow, ReconcileRun } from '../../store/reconcile.js';
-import { apiClientFromConfig, segment, TOKEN_FILE_OPTION, type ApiClient } from '../api-client.js';
+import { ApiCallError, apiClientFromConfig, segment, TOKEN_FILE_OPTION, type ApiClient } from '../api-client.js';
+import { CommandFailure } from '../failure.js';
 import { say } from '../say.js';
 
 /** A run in a few lines: the listing, the drift per kind, and whether removals ran and why not. */
@@ -50,7 +51,11 @@ export function registerReconcileCommands(program: Command, deps: Deps = {}): vo
     .option(...TOKEN_FILE_OPTION)
     .action(async (app: string, opts: { dryRun?: boolean; wait: boolean; timeout: string; json?: boolean; tokenFile?: string }) => {
       const api = clientFor(opts);
-      const { runId } = await api.post<{ runId: string }>(`/reconcile/${segment(app)}`, { ...(opts.dryRun ? { dryRun: true } : {}) });
+      const { runId } = await api.post<{ runId: string }>(`/reconcile/${segment(app)}`, { ...(opts.dryRun ? { dryRun: true } : {}) }).catch((err: unknown) => {
+        // The API names the run going on; one run of an application at a time.
+        if (err instanceof ApiCallError && err.status === 409) throw new CommandFailure(`reconcile ${app}: not started, ${err.message.replace(/^409 reconcile-running: /, '')}`);
+        throw err;
+      });
       if (!opts.wait) return say(opts.json ? JSON.stringify({ runId }) : `reconcile ${app}: started, run id ${runId}`);
       const deadline = Date.now() + Number(opts.timeout) * 1000;
       let run: ReconcileRun | undefined;

@@ -8,7 +8,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintToken } from '../../api/auth.js';
+import { startApi } from '../../api/server.js';
+import { createApiClient } from '../../cli/api-client.js';
+import { registerReconcileCommands } from '../../cli/commands/reconcile.js';
+import { CommandFailure, exitStatusOf, failureLine } from '../../cli/failure.js';
+import { createLogger } from '../../observability/logger.js';
 import { startReconcile } from '../../clients/reconcile.js';
 import { reconcileScheduleId } from '../../runtime/reconcile-schedules.js';
 import { holdApplication, queryAudit, releaseApplication } from '../../store/index.js';
@@ -238,6 +245,41 @@ describe('reconciling a SCIM app', () => {
       expect(await disablesAndRevokes(before)).toEqual([]);
     } finally {
       await releaseApplication(p.store, { app: 'chat', actor: { type: 'person', employeeId: OWNER } });
+    }
+  });
+
+  it('two asks at once start one run: the second is answered 409 with the run going on, and the CLI says so', async () => {
+    const jwt = { secret: new TextEncoder().encode(`reconcile-test-${id('s')}-0123456789abcdef`), issuer: 'provisioner', audience: 'provisioner-api' };
+    const api = await startApi({ cfg: p.cfg, logger: createLogger({ level: 'silent' }), client: p.ingress.client, store: p.store, port: 0, jwt });
+    try {
+      const token = await mintToken(jwt, { sub: OWNER, roles: ['operator'], ttl: '5m' });
+      const ask = async () => {
+        const res = await fetch(`${api.url}/reconcile/chat`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ dryRun: true }) });
+        return { status: res.status, body: (await res.json()) as { runId: string; error?: string; reason?: string } };
+      };
+      const answers = await Promise.all([ask(), ask()]);
+      expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
+      const { runId } = answers.find((a) => a.status === 202)!.body;
+      const refused = answers.find((a) => a.status === 409)!.body;
+      expect(refused).toMatchObject({ reason: 'reconcile-running', runId });
+      expect(refused.error).toBe(`a reconciliation of chat is running: ${runId}; follow it with provisioner drift --run ${runId}`);
+
+      // The CLI: not started, the run named, exit status 1 (a CommandFailure).
+      const program = new Command().exitOverride();
+      registerReconcileCommands(program, { client: () => createApiClient({ baseUrl: api.url, token }) });
+      const cli = await program.parseAsync(['node', 'provisioner', 'reconcile', 'chat', '--no-wait'], { from: 'node' }).then(() => undefined, (err: unknown) => err);
+      expect(cli).toBeInstanceOf(CommandFailure);
+      expect(failureLine(cli)).toBe(`reconcile chat: not started, a reconciliation of chat is running: ${runId}; follow it with provisioner drift --run ${runId}`);
+      expect(exitStatusOf(cli)).toBe(1);
+
+      // Once it has ended, the next ask starts a run of its own.
+      await p.ingress.client.workflow.getHandle(runId).result();
+      const next = await ask();
+      expect(next.status).toBe(202);
+      expect(next.body.runId).not.toBe(runId);
+      await p.ingress.client.workflow.getHandle(next.body.runId).result();
+    } finally {
+      await api.close();
     }
   });
 
