@@ -28,7 +28,7 @@ import { driftKinds, reconcileSettings, type ReconcileSettings } from '../schema
 import { applicationQuarantine } from '../store/quarantine.js';
 import { equalityDigester, normaliseForIndex } from '../store/blind-index.js';
 import { liveGrantsOf } from '../store/grants.js';
-import { storedSnapshots } from '../store/identities.js';
+import { identityCorrelating, storedSnapshots } from '../store/identities.js';
 import type { Store } from '../store/index.js';
 import {
   createRun,
@@ -206,6 +206,24 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       idempotencyKey: `${runId}/fix/${employeeId}`,
     });
     await requestReevaluation(Context.current().client, taskQueue, employeeId, { requestId: `${runId}/${employeeId}`, source: reconcileSource(app), reason: `drift in ${app}: ${input.kinds.join(', ')}` });
+  }
+
+  /**
+   * Reads the orphan again from the application before it is disabled: why it must not be (gone,
+   * disabled already, or correlating now to a stored identity: someone hired since the listing),
+   * or undefined when it is still an enabled orphan (or the connector cannot read by handle).
+   */
+  async function orphanNoLonger(runId: string, orphan: OrphanToDisable): Promise<string | undefined> {
+    const { app } = orphan.account;
+    const connector = connectors.get(app);
+    if (!connector || !can(connector, 'disable') || !connector.readAccountByRef) return undefined;
+    const read = connector.readAccountByRef.bind(connector);
+    const now = await atBoundary(() => read(orphan.account, callContext(`${runId}/reread/${orphan.key}`)));
+    if (!now) return 'not disabled: the account is gone from the application';
+    if (!now.active) return 'not disabled: the account is disabled already';
+    const byEmail = deps.policy().applications.get(app)?.correlation?.matchBy === 'email' && now.email ? { email: now.email } : {};
+    const person = await identityCorrelating(store.pool, store.keys.kek, { ...(now.externalId ? { externalId: now.externalId } : {}), ...byEmail });
+    return person ? `not disabled: the account now correlates to ${person}` : undefined;
   }
 
   async function disableOrphan(input: { runId: string; orphan: OrphanToDisable }): Promise<DisableOutcome> {
@@ -409,8 +427,18 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       await setFindingRemediation(store.pool, input.runId, input.keys, input.remediation.slice(0, 500));
     },
 
-    /** Disables one orphan account (never deletes it), between its audit records; plan-only applications are not called. */
+    /**
+     * Disables one orphan account (never deletes it), between its audit records; plan-only
+     * applications are not called. The account is read again first: one gone or disabled since the
+     * listing is not touched, and one that correlates now to a stored identity fails (why, in its message).
+     */
     async disableOrphanAccount(input: { runId: string; orphan: OrphanToDisable }): Promise<DisableOutcome> {
+      if (!(await deps.modes.isPlanOnly(input.orphan.account.app))) {
+        const why = await orphanNoLonger(input.runId, input.orphan);
+        if (why?.includes('gone')) return 'gone';
+        if (why?.includes('disabled already')) return 'already-in-state';
+        if (why) throw ApplicationFailure.create({ type: 'OrphanCorrelates', message: why, nonRetryable: true });
+      }
       return disableOrphan(input);
     },
 
@@ -458,6 +486,11 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         ctx.heartbeat(counts);
         const orphan: OrphanToDisable = { key: o.key, account: { app, id: o.accountId, externalId: o.externalId ?? '' }, ref: orphanRef(app, o.accountId) };
         try {
+          const why = (await deps.modes.isPlanOnly(app)) ? undefined : await orphanNoLonger(runId, orphan);
+          if (why) {
+            await settleFinding(store.pool, runId, o.key, why);
+            continue;
+          }
           const outcome = await disableOrphan({ runId, orphan });
           await settleFinding(store.pool, runId, o.key, outcome === 'planned' ? 'planned: the application is plan-only' : `disabled (${outcome})`);
           if (outcome === 'applied' || outcome === 'already-in-state') counts.disabled += 1;

@@ -19,11 +19,16 @@ import { createLogger } from '../../observability/logger.js';
 import { startReconcile } from '../../clients/reconcile.js';
 import { reconcileScheduleId } from '../../runtime/reconcile-schedules.js';
 import { holdApplication, queryAudit, releaseApplication } from '../../store/index.js';
-import { getRun, listFindings } from '../../store/reconcile.js';
+import { createRun, getRun, listFindings, markWorklist, storeFindings, storePage } from '../../store/reconcile.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createApplicationModeReader } from '../../activities/application-modes.js';
+import { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
+import { createReconcileActivities } from '../../activities/reconcile.js';
+import { findingKey } from '../../policy/drift.js';
 import type { ReconcileResult } from '../../workflows/reconcile-application.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
-import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { eventually, logger, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { hrAttributesYaml } from '../helpers/policy-yaml.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -336,4 +341,48 @@ describe('reconciling a SCIM app', () => {
     const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
     expect(Math.max(...attempts.map(Number))).toBeGreaterThanOrEqual(2);
   }, 300_000);
+
+  it('an orphan is read again before it is disabled: one gone, disabled or correlating since the listing is left as it is, and says why', async () => {
+    const activities = createReconcileActivities({
+      policy: () => p.worker.policy,
+      connectors: p.worker.connectors,
+      catalog: new EntitlementCatalog(p.worker.connectors),
+      store: p.store,
+      logger,
+      modes: createApplicationModeReader({ db: p.store.pool, planOnly: [], logger }),
+      requestFencePermit: async () => ({ permit: 'allowed' }),
+    });
+    const gone = await createUser({ userName: id('gone'), externalId: id('NOBODY') });
+    const disabled = await createUser({ userName: id('off'), externalId: id('NOBODY') });
+    // Keyless, with the e-mail of a stored person (chat correlates by e-mail): someone hired since the listing.
+    const hired = await createUser({ userName: id('hired'), emails: [{ value: email(E1), primary: true }] });
+    const orphan = await createUser({ userName: id('still'), externalId: id('NOBODY') });
+    const ids = [gone, disabled, hired, orphan];
+    const runId = `reconcile/chat/${p.taskQueue}/${id('reread')}`;
+    await createRun(p.store.pool, { runId, app: 'chat', dryRun: false, policyVersion: p.worker.policy.version });
+    await storePage(p.store.pool, { runId, pageNo: 0, accounts: ids.map((accountId) => ({ accountId, active: true })) });
+    const findings = ids.map((accountId) => ({ app: 'chat', kind: 'orphan-account' as const, accountId, detail: 'no identity correlates' }));
+    await storeFindings(p.store.pool, runId, findings.map((f) => ({ ...f, key: findingKey(f), remediation: 'disable' })));
+    await markWorklist(p.store.pool, runId, { reevaluate: [], disable: findings.map(findingKey) });
+    await chat().scim('DELETE', `/Users/${gone}`);
+    await patchUser(disabled, 'active', false);
+
+    const env = new MockActivityEnvironment({ workflowExecution: { workflowId: runId, runId: 'reread' } });
+    const page = { runId, app: 'chat', page: 0, limit: 200 };
+    expect(await env.run(activities.requestOrphanPagePermit, { ...page, fenceWorkflowId: 'fence/unused', taskQueue: p.taskQueue })).toEqual({ orphans: 4, answer: { permit: 'allowed' } });
+    expect(await env.run(activities.disableOrphanPage, page)).toEqual({ disabled: 1, failed: 0 });
+
+    const remediation = Object.fromEntries((await listFindings(p.store.pool, { runId })).map((f) => [f.accountId, f.remediation]));
+    expect(remediation).toEqual({
+      [gone]: 'not disabled: the account is gone from the application',
+      [disabled]: 'not disabled: the account is disabled already',
+      [hired]: `not disabled: the account now correlates to ${E1}`,
+      [orphan]: 'disabled (applied)',
+    });
+    expect((await chat().scim('GET', `/Users/${hired}`)).body.active).toBe(true);
+    expect((await chat().scim('GET', `/Users/${orphan}`)).body.active).toBe(false);
+    // A retried page disables nothing twice: every orphan left the worklist.
+    expect(await env.run(activities.disableOrphanPage, page)).toEqual({ disabled: 0, failed: 0 });
+  });
 });
+
