@@ -5,9 +5,6 @@
 // has each person's workflow fix what the policy says to fix, leaves what it says to report, and
 // audits each finding once. A failed page and a shrunken or empty listing remove nothing, and a
 // listing whose worker dies resumes after its last stored page.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../api/auth.js';
@@ -29,7 +26,7 @@ import type { ReconcileResult } from '../../workflows/reconcile-application.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, logger, startPipeline, type Pipeline } from '../helpers/pipeline.js';
-import { hrAttributesYaml } from '../helpers/policy-yaml.js';
+import { writePolicyYaml } from '../helpers/policy-yaml.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const id = (prefix: string) => uniqueName(prefix).replaceAll('.', '');
@@ -40,12 +37,9 @@ const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 function writePolicy(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'policy-reconcile-'));
-  writeFileSync(
-    path.join(dir, 'policy.yaml'),
-    `
-${hrAttributesYaml}
-approverGroups:
+  return writePolicyYaml(
+    'reconcile',
+    `approverGroups:
   - { id: chat-owners, members: [${OWNER}] }
 applications:
   - id: chat
@@ -69,7 +63,6 @@ lifecycle: { moverGracePeriod: PT10M, leaverDeletionDelay: P30D, personalDataRet
 reconcile: { every: PT2H, pageSize: 2, maxShrink: 0.3 }
 `,
   );
-  return dir;
 }
 
 let p: Pipeline;
