@@ -40,6 +40,8 @@ export type ActivityDeps = {
   applicationModes?: ApplicationModeReader;
   /** The worker's Temporal client and base queue: quarantine probes are started and waiting workflows woken with it. */
   temporal?: { client: Client; taskQueue: string };
+  /** An application's rate on its queue (activities a second): what a page of a reconciliation's orphan disables keeps to. */
+  appRate?: (app: string) => number;
 };
 
 export function createActivities(deps: ActivityDeps) {
@@ -60,7 +62,7 @@ export function createActivities(deps: ActivityDeps) {
     ...fence,
     ...createRecordActivities({ store }),
     ...createPublishActivities(deps),
-    ...createReconcileActivities({ policy, connectors, catalog, store, logger, modes, requestFencePermit: fence.requestFencePermit }),
+    ...createReconcileActivities({ policy, connectors, catalog, store, logger, modes, requestFencePermit: fence.requestFencePermit, ...(deps.appRate ? { appRate: deps.appRate } : {}) }),
   };
 }
 

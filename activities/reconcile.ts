@@ -77,6 +77,8 @@ export type ReconcileDeps = {
   modes: ApplicationModeReader;
   /** The fence's permit ask (activities/fence.ts), for a page of orphan disables. */
   requestFencePermit: (input: RequestFencePermitInput) => Promise<PermitAnswer>;
+  /** The application's rate on its queue (activities a second): a page's disables go no faster (default: unpaced). */
+  appRate?: (app: string) => number;
 };
 
 /** A run that did nothing: why (its removal block) and its (zero) counts. */
@@ -482,7 +484,14 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       // Quarantined since the fence was asked: the page's orphans are left as they are, and say why.
       if (await applicationQuarantine(store.pool, app)) return { ...counts, failed: counts.failed + (await settleOrphanPage(store.pool, runId, input.page, 'not disabled: the application is quarantined', true)) };
       const orphans = (await orphanPage(store.pool, runId, input.page, input.limit)).filter((o) => o.pending);
+      // One page is one task of the application's rate-limited queue: its calls keep to that rate too.
+      const rate = deps.appRate?.(app);
+      const gapMs = rate && rate > 0 ? 1000 / rate : 0;
+      let last = 0;
       for (const o of orphans) {
+        const wait = last + gapMs - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        last = Date.now();
         ctx.heartbeat(counts);
         const orphan: OrphanToDisable = { key: o.key, account: { app, id: o.accountId, externalId: o.externalId ?? '' }, ref: orphanRef(app, o.accountId) };
         try {

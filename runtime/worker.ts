@@ -80,8 +80,14 @@ export async function createProvisioningWorker(
   const taskQueue = options.taskQueue ?? cfg.temporal.taskQueue;
   const converter = dataConverter(cfg.dataDir, cfg.mode);
   const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: converter });
+  /** An application's rate on its queue: its own (its connector entry) wins over the connector kind's default. */
+  const appRate = (app: string): number => {
+    const decl = startPolicy.applications.get(app);
+    const limits = decl?.connector === 'ldap' ? cfg.ldapConnector : cfg.scimConnector;
+    return connectorConfigs.find((c) => c.type === decl?.connector && c.app === decl?.config)?.maxActivitiesPerSecond ?? limits.maxActivitiesPerSecond;
+  };
   const activities = {
-    ...createActivities({ policy, freshPolicy: policySource.refresh, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety, temporal: { client, taskQueue } }),
+    ...createActivities({ policy, freshPolicy: policySource.refresh, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety, temporal: { client, taskQueue }, appRate }),
     ...createGrantSweepActivities({ store, client }),
     ...createPolicyRolloutActivities({ store, client, logger: logger.child({ component: 'policy-rollout' }) }),
   };
@@ -98,10 +104,7 @@ export async function createProvisioningWorker(
   // Per app: its queue and its urgent queue (leavers first), each with its server-enforced rate.
   const appWorkers = await Promise.all(
     [...connectors.entries()].map(([app, connector]) => {
-      const decl = startPolicy.applications.get(app);
-      const limits = decl?.connector === 'ldap' ? cfg.ldapConnector : cfg.scimConnector;
-      // An application's own rate (its connector entry) wins over the connector kind's default.
-      const own = connectorConfigs.find((c) => c.type === decl?.connector && c.app === decl?.config)?.maxActivitiesPerSecond;
+      const limits = startPolicy.applications.get(app)?.connector === 'ldap' ? cfg.ldapConnector : cfg.scimConnector;
       return createAppActivityWorker({
         cfg,
         logger,
@@ -111,7 +114,7 @@ export async function createProvisioningWorker(
         baseQueue: taskQueue,
         connection,
         dataConverter: converter,
-        maxActivitiesPerSecond: own ?? limits.maxActivitiesPerSecond,
+        maxActivitiesPerSecond: appRate(app),
         urgentMaxActivitiesPerSecond: limits.urgentMaxActivitiesPerSecond,
       });
     }),
