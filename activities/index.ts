@@ -43,6 +43,8 @@ export type ActivityDeps = {
   applicationModes?: ApplicationModeReader;
   /** The worker's Temporal client and base queue: quarantine probes are started and waiting workflows woken with it. */
   temporal?: { client: Client; taskQueue: string };
+  /** An application's rate on its queue (activities a second): what a page of a reconciliation's orphan disables keeps to. */
+  appRate?: (app: string) => number;
 };
 
 export function createActivities(deps: ActivityDeps) {
@@ -57,15 +59,16 @@ export function createActivities(deps: ActivityDeps) {
   const fenceRecheckSeconds = deps.safety?.fenceRecheckSeconds;
   // Quarantined applications are not called; retryable failures count toward their quarantine (activities/quarantine.ts).
   const quarantine = createQuarantine({ policy, store, logger, connectors, ...(deps.temporal ? { temporal: deps.temporal } : {}) });
+  const fence = createFenceActivities({ policy, store, logger, ...(populationEstimate !== undefined ? { populationEstimate } : {}), ...(fenceRecheckSeconds !== undefined ? { recheckMs: fenceRecheckSeconds * 1000 } : {}) });
   return {
     ...createApprovalActivities({ policy, connectors, store, logger, catalog }),
     ...createPlanActivities({ policy, connectors, catalog, store, logger, quarantine: quarantine.guard, policyFor }),
     ...createStepActivities({ connectors, catalog, store, logger, modes, quarantine: quarantine.guard }),
     ...quarantine.activities,
-    ...createFenceActivities({ policy, store, logger, ...(populationEstimate !== undefined ? { populationEstimate } : {}), ...(fenceRecheckSeconds !== undefined ? { recheckMs: fenceRecheckSeconds * 1000 } : {}) }),
+    ...fence,
     ...createRecordActivities({ store }),
     ...createPublishActivities(deps),
-    ...createReconcileActivities({ policy, connectors, catalog, store, logger, modes }),
+    ...createReconcileActivities({ policy, connectors, catalog, store, logger, modes, requestFencePermit: fence.requestFencePermit, ...(deps.appRate ? { appRate: deps.appRate } : {}) }),
   };
 }
 

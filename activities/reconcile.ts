@@ -21,14 +21,14 @@ import { normalizeValue } from '../policy/attribute-map.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { classifyDrift, countByKind, type DriftKind } from '../policy/drift.js';
 import { decide, type OrphanToDisable, type Reevaluation } from '../policy/reconcile-remediation.js';
-import type { Grant } from '../policy/evaluator.js';
 import type { Identity } from '../policy/identity.js';
 import { desiredAccounts, type ReconcilePerson } from '../policy/reconcile-desired.js';
 import { removalBlocks, type RemovalBlock } from '../policy/reconcile-safety.js';
-import { reconcileSettings, type ReconcileSettings } from '../schemas/reconcile.js';
+import { driftKinds, reconcileSettings, type ReconcileSettings } from '../schemas/reconcile.js';
+import { applicationQuarantine } from '../store/quarantine.js';
 import { equalityDigester, normaliseForIndex } from '../store/blind-index.js';
-import { liveGrantsOfEveryone } from '../store/grants.js';
-import { storedSnapshots } from '../store/identities.js';
+import { liveGrantsOf } from '../store/grants.js';
+import { identityCorrelating, storedSnapshots } from '../store/identities.js';
 import type { Store } from '../store/index.js';
 import {
   createRun,
@@ -39,6 +39,12 @@ import {
   previousCompleteListing,
   readListing,
   setFindingRemediation,
+  settleFinding,
+  settleOrphanPage,
+  markWorklist,
+  pendingReevaluations,
+  clearPending,
+  orphanPage,
   setRunStatus,
   storeFindings,
   storePage,
@@ -46,11 +52,13 @@ import {
   type StoredAccount,
 } from '../store/reconcile.js';
 import { requestReevaluation } from '../clients/identity.js';
+import type { PermitAnswer } from '../schemas/fence.js';
+import type { RequestFencePermitInput } from './fence.js';
 import type { ApplicationModeReader } from './application-modes.js';
 import { activityWorkflowId, callContext } from './call-context.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
 import { atBoundary } from './failures.js';
-import { asPolicyGrant } from './plan.js';
+import { policyGrants } from './plan.js';
 
 export const RECONCILE_ACTOR = { type: 'system' as const, id: 'reconcile' };
 
@@ -67,7 +75,14 @@ export type ReconcileDeps = {
   store: Store;
   logger: Logger;
   modes: ApplicationModeReader;
+  /** The fence's permit ask (activities/fence.ts), for a page of orphan disables. */
+  requestFencePermit: (input: RequestFencePermitInput) => Promise<PermitAnswer>;
+  /** The application's rate on its queue (activities a second): a page's disables go no faster (default: unpaced). */
+  appRate?: (app: string) => number;
 };
+
+/** A run that did nothing: why (its removal block) and its (zero) counts. */
+export type Skipped = { block: RemovalBlock; counts: Record<DriftKind, number> };
 
 export type StartRunInput = { runId: string; app: string; dryRun: boolean };
 export type ListingInput = { runId: string; app: string; pageSize: number };
@@ -80,15 +95,23 @@ export type CompareResult = {
   counts: Record<DriftKind, number>;
   /** Why the run's removals stopped (empty: they did not). */
   blocks: RemovalBlock[];
-  /** People whose identity workflow is asked to re-evaluate them (remediation `fix`). */
-  reevaluate: Reevaluation[];
-  /** Orphans to disable (remediation `disable-orphans`), after the fence. */
-  disable: OrphanToDisable[];
+  /** People whose identity workflow is asked to re-evaluate them (remediation `fix`); unpaged runs only (before `reconcile-paged`). */
+  reevaluate?: Reevaluation[];
+  /** Orphans to disable (remediation `disable-orphans`), after the fence; unpaged runs only. */
+  disable?: OrphanToDisable[];
+  /** A paged run's worklist, kept in the store (drift_findings.pending): how many people to re-evaluate and orphans to disable. */
+  worklist?: { reevaluate: number; disable: number };
   policyVersion: string;
   /** Findings first seen by this run (audited now) and findings resolved since the last. */
   opened: number;
   resolved: number;
 };
+
+export type ReevaluationPageInput = { runId: string; app: string; limit: number };
+export type OrphanPageInput = { runId: string; app: string; page: number; limit: number };
+export type OrphanPermitInput = OrphanPageInput & { fenceWorkflowId: string; taskQueue: string };
+/** A page of orphan disables so far (its heartbeat: a retried page goes on from its store state with these counts). */
+export type OrphanPageResult = { disabled: number; failed: number };
 
 export type FinishRunInput = {
   runId: string;
@@ -98,7 +121,11 @@ export type FinishRunInput = {
   remediation: Record<string, number>;
 };
 
+type DisableOutcome = 'applied' | 'already-in-state' | 'planned' | 'gone';
+
 const PEOPLE_BATCH = 2000;
+/** How many people's workflows a page of re-evaluations asks at once. */
+const ASK_PARALLEL = 25;
 const AUDIT_PARALLEL = 100;
 
 export function createReconcileActivities(deps: ReconcileDeps) {
@@ -145,22 +172,17 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     };
   }
 
-  /** Everyone the store knows, with their approved grants and (from the listing) what they hold now. */
+  /** Everyone the store knows, a page at a time, with their approved grants and (from the listing) what they hold now. */
   async function* people(listedEntitlements: ReadonlyMap<string, string[]>, app: string): AsyncGenerator<ReconcilePerson[]> {
-    const grants = new Map<string, Grant[]>();
-    for (const g of await liveGrantsOfEveryone(store.pool)) {
-      const list = grants.get(g.employeeId) ?? [];
-      list.push(asPolicyGrant(g));
-      grants.set(g.employeeId, list);
-    }
     let after: string | undefined;
     for (;;) {
       const page = await storedSnapshots(store.pool, kek(), { ...(after !== undefined ? { after } : {}), limit: PEOPLE_BATCH });
+      const grants = await liveGrantsOf(store.pool, page.items.map((p) => p.personId));
       Context.current().heartbeat();
       if (page.items.length > 0) {
         yield page.items.map((p) => ({
           identity: p.snapshot as Identity,
-          grants: grants.get(p.employeeId) ?? [],
+          grants: policyGrants(grants.get(p.personId) ?? []),
           current: (listedEntitlements.get(p.employeeId.toUpperCase()) ?? []).map((id) => `${app}:${id}`),
         }));
       }
@@ -169,14 +191,93 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     }
   }
 
+  /**
+   * Asks the person's identity workflow (started if it is not running) to plan them again: the
+   * remediation `fix`. The source `reconcile/<app>` makes the fence count what it removes as
+   * the reconciliation's feed; the request id (run and person) makes a retry a no-op.
+   */
+  async function askToReevaluate(input: { runId: string; app: string; employeeId: string; kinds: DriftKind[] }, taskQueue: string): Promise<void> {
+    const { runId, app, employeeId } = input;
+    await store.audit({
+      actor: RECONCILE_ACTOR,
+      action: 'drift.fix-requested',
+      reason: `reconciliation of ${app} asks for a re-evaluation: ${input.kinds.join(', ')}`,
+      workflowId: runId,
+      subject: { employeeId },
+      changes: input.kinds.map((k) => ({ op: k, app })),
+      idempotencyKey: `${runId}/fix/${employeeId}`,
+    });
+    await requestReevaluation(Context.current().client, taskQueue, employeeId, { requestId: `${runId}/${employeeId}`, source: reconcileSource(app), reason: `drift in ${app}: ${input.kinds.join(', ')}` });
+  }
+
+  /**
+   * Reads the orphan again from the application before it is disabled: why it must not be (gone,
+   * disabled already, or correlating now to a stored identity: someone hired since the listing),
+   * or undefined when it is still an enabled orphan (or the connector cannot read by handle).
+   */
+  async function orphanNoLonger(runId: string, orphan: OrphanToDisable): Promise<string | undefined> {
+    const { app } = orphan.account;
+    const connector = connectors.get(app);
+    if (!connector || !can(connector, 'disable') || !connector.readAccountByRef) return undefined;
+    const read = connector.readAccountByRef.bind(connector);
+    const now = await atBoundary(() => read(orphan.account, callContext(`${runId}/reread/${orphan.key}`)));
+    if (!now) return 'not disabled: the account is gone from the application';
+    if (!now.active) return 'not disabled: the account is disabled already';
+    const byEmail = deps.policy().applications.get(app)?.correlation?.matchBy === 'email' && now.email ? { email: now.email } : {};
+    const person = await identityCorrelating(store.pool, store.keys.kek, { ...(now.externalId ? { externalId: now.externalId } : {}), ...byEmail });
+    return person ? `not disabled: the account now correlates to ${person}` : undefined;
+  }
+
+  async function disableOrphan(input: { runId: string; orphan: OrphanToDisable }): Promise<DisableOutcome> {
+    const { runId, orphan } = input;
+    const { app } = orphan.account;
+    const workflowId = activityWorkflowId();
+    const change = { op: 'disableAccount', app };
+    const base = { actor: RECONCILE_ACTOR, workflowId, reason: `orphan account ${orphan.ref ?? orphanRef(app, orphan.account.id)} in ${app}: no identity correlates (remediation disable-orphans)` };
+    if (await deps.modes.isPlanOnly(app)) {
+      await store.audit({ ...base, action: 'step.planned', changes: [{ ...change, outcome: 'planned' }], idempotencyKey: `${runId}/disable/${orphan.key}#planned` });
+      return 'planned';
+    }
+    const connector = connectors.get(app);
+    if (!connector || !can(connector, 'disable')) throw ApplicationFailure.create({ type: 'InvalidRequestError', message: `${app} cannot disable accounts`, nonRetryable: true });
+    const call = callContext(`${runId}/disable/${orphan.key}`);
+    return atBoundary(() =>
+      store.step(
+        {
+          key: call.idempotencyKey,
+          intent: { ...base, action: 'step.requested', changes: [change] },
+          done: (r: string) => ({ ...base, action: 'step.completed', changes: [{ ...change, outcome: r }] }),
+          failed: (err) => ({ ...base, action: 'step.failed', reason: `disableAccount of an orphan failed: ${err instanceof Error ? err.name : 'error'}`, changes: [{ ...change, outcome: 'failed' }] }),
+        },
+        async () => {
+          try {
+            return (await connector.disableAccount({ account: orphan.account }, call)).status;
+          } catch (err) {
+            if ((err as Error).name === 'NotFoundError') return 'gone' as const;
+            throw err;
+          }
+        },
+      ),
+    );
+  }
+
   return {
-    /** Starts the run's record (a retry is a no-op) and returns the application's settings in force. */
-    async startReconcileRun(input: StartRunInput): Promise<ReconcileSettings & { policyVersion: string }> {
+    /**
+     * Starts the run's record (a retry is a no-op) and returns the application's settings in force;
+     * a quarantined (or held) application's run is recorded as skipped and says why (`skipped`).
+     */
+    async startReconcileRun(input: StartRunInput): Promise<ReconcileSettings & { policyVersion: string; skipped?: Skipped }> {
       const policy = deps.policy();
       const settings = settingsOf(policy, input.app);
       if (!connectors.has(input.app)) throw ApplicationFailure.create({ type: 'UnknownApplication', message: `no connector serves ${input.app}: nothing to list`, nonRetryable: true });
       await createRun(store.pool, { ...input, policyVersion: policy.version });
-      return { ...settings, policyVersion: policy.version };
+      const quarantine = await applicationQuarantine(store.pool, input.app);
+      if (!quarantine) return { ...settings, policyVersion: policy.version };
+      const block: RemovalBlock = { rule: 'quarantined', reason: `application ${quarantine.state === 'held' ? 'held by an operator' : 'quarantined'}: nothing listed or remedied (provisioner quarantine list)` };
+      const counts = Object.fromEntries(driftKinds.map((k) => [k, 0])) as Record<DriftKind, number>;
+      await finishRun(store.pool, input.runId, { status: 'skipped', counts, removalsBlocked: [block], remediation: {} });
+      logger.warn({ runId: input.runId, app: input.app, state: quarantine.state }, 'reconcile: skipped, the application is quarantined');
+      return { ...settings, policyVersion: policy.version, skipped: { block, counts } };
     },
 
     /**
@@ -230,7 +331,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
      * finding once (and each resolved one), applies the safety rules, and decides per finding what
      * the run does (a dry run decides the same and says `would`).
      */
-    async compareApplicationListing(input: { runId: string; app: string; dryRun: boolean }): Promise<CompareResult> {
+    async compareApplicationListing(input: { runId: string; app: string; dryRun: boolean; paged?: boolean }): Promise<CompareResult> {
       const { runId, app, dryRun } = input;
       const policy = deps.policy();
       const settings = settingsOf(policy, app);
@@ -255,6 +356,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       const findings = classifyDrift({ app, desired, listed, ...(decl.correlation ? { correlation: decl.correlation } : {}), managedEntitlements });
       const decided = decide(findings, settings, blocks, new Map(listed.map((a) => [a.id, a])), dryRun);
       await storeFindings(store.pool, runId, decided.stored);
+      if (input.paged) await markWorklist(store.pool, runId, { reevaluate: decided.reevaluate.flatMap((r) => r.keys), disable: decided.disable.map((o) => o.key) });
 
       let opened = 0;
       let resolved = 0;
@@ -292,6 +394,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       await setRunStatus(store.pool, runId, 'remediating');
       const counts = countByKind(findings);
       logger.info({ runId, app, dryRun, accounts: listed.length, counts, blocks: blocks.map((b) => b.rule), opened, resolved }, 'reconcile: drift classified');
+      if (input.paged) return { counts, blocks, worklist: { reevaluate: decided.reevaluate.length, disable: decided.disable.length }, policyVersion: policy.version, opened, resolved };
       return { counts, blocks, reevaluate: decided.reevaluate, disable: decided.disable.map((o) => ({ ...o, ref: orphanRef(o.account.app, o.account.id) })), policyVersion: policy.version, opened, resolved };
     },
 
@@ -301,19 +404,24 @@ export function createReconcileActivities(deps: ReconcileDeps) {
      * the reconciliation's feed; the request id (run and person) makes a retry a no-op.
      */
     async askIdentityToReevaluate(input: { runId: string; app: string; employeeId: string; kinds: DriftKind[] }): Promise<'asked'> {
-      const { runId, app, employeeId } = input;
-      const { taskQueue } = Context.current().info;
-      await store.audit({
-        actor: RECONCILE_ACTOR,
-        action: 'drift.fix-requested',
-        reason: `reconciliation of ${app} asks for a re-evaluation: ${input.kinds.join(', ')}`,
-        workflowId: runId,
-        subject: { employeeId },
-        changes: input.kinds.map((k) => ({ op: k, app })),
-        idempotencyKey: `${runId}/fix/${employeeId}`,
-      });
-      await requestReevaluation(Context.current().client, taskQueue, employeeId, { requestId: `${runId}/${employeeId}`, source: reconcileSource(app), reason: `drift in ${app}: ${input.kinds.join(', ')}` });
+      await askToReevaluate(input, Context.current().info.taskQueue);
       return 'asked';
+    },
+
+    /**
+     * Asks the next `limit` people of the run's worklist to re-evaluate (a paged run's remediation
+     * `fix`), each taken off the worklist once asked: a retried page asks nobody twice.
+     */
+    async askIdentitiesToReevaluate(input: ReevaluationPageInput): Promise<{ asked: number; more: boolean }> {
+      const { taskQueue } = Context.current().info;
+      const people = await pendingReevaluations(store.pool, input.runId, input.limit);
+      for (let i = 0; i < people.length; i += ASK_PARALLEL) {
+        const batch = people.slice(i, i + ASK_PARALLEL);
+        await Promise.all(batch.map((p) => askToReevaluate({ runId: input.runId, app: input.app, employeeId: p.employeeId, kinds: p.kinds }, taskQueue)));
+        await clearPending(store.pool, input.runId, batch.flatMap((p) => p.keys));
+        Context.current().heartbeat(i + batch.length);
+      }
+      return { asked: people.length, more: people.length === input.limit };
     },
 
     /** Records what the run did about findings (after the fence, or a failed disable). */
@@ -321,38 +429,89 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       await setFindingRemediation(store.pool, input.runId, input.keys, input.remediation.slice(0, 500));
     },
 
-    /** Disables one orphan account (never deletes it), between its audit records; plan-only applications are not called. */
-    async disableOrphanAccount(input: { runId: string; orphan: OrphanToDisable }): Promise<'applied' | 'already-in-state' | 'planned' | 'gone'> {
-      const { runId, orphan } = input;
-      const { app } = orphan.account;
-      const workflowId = activityWorkflowId();
-      const change = { op: 'disableAccount', app };
-      const base = { actor: RECONCILE_ACTOR, workflowId, reason: `orphan account ${orphan.ref ?? orphanRef(app, orphan.account.id)} in ${app}: no identity correlates (remediation disable-orphans)` };
-      if (await deps.modes.isPlanOnly(app)) {
-        await store.audit({ ...base, action: 'step.planned', changes: [{ ...change, outcome: 'planned' }], idempotencyKey: `${runId}/disable/${orphan.key}#planned` });
-        return 'planned';
+    /**
+     * Disables one orphan account (never deletes it), between its audit records; plan-only
+     * applications are not called. The account is read again first: one gone or disabled since the
+     * listing is not touched, and one that correlates now to a stored identity fails (why, in its message).
+     */
+    async disableOrphanAccount(input: { runId: string; orphan: OrphanToDisable }): Promise<DisableOutcome> {
+      if (!(await deps.modes.isPlanOnly(input.orphan.account.app))) {
+        const why = await orphanNoLonger(input.runId, input.orphan);
+        if (why?.includes('gone')) return 'gone';
+        if (why?.includes('disabled already')) return 'already-in-state';
+        if (why) throw ApplicationFailure.create({ type: 'OrphanCorrelates', message: why, nonRetryable: true });
       }
-      const connector = connectors.get(app);
-      if (!connector || !can(connector, 'disable')) throw ApplicationFailure.create({ type: 'InvalidRequestError', message: `${app} cannot disable accounts`, nonRetryable: true });
-      const call = callContext(`${runId}/disable/${orphan.key}`);
-      return atBoundary(() =>
-        store.step(
-          {
-            key: call.idempotencyKey,
-            intent: { ...base, action: 'step.requested', changes: [change] },
-            done: (r: string) => ({ ...base, action: 'step.completed', changes: [{ ...change, outcome: r }] }),
-            failed: (err) => ({ ...base, action: 'step.failed', reason: `disableAccount of an orphan failed: ${err instanceof Error ? err.name : 'error'}`, changes: [{ ...change, outcome: 'failed' }] }),
-          },
-          async () => {
-            try {
-              return (await connector.disableAccount({ account: orphan.account }, call)).status;
-            } catch (err) {
-              if ((err as Error).name === 'NotFoundError') return 'gone' as const;
-              throw err;
-            }
-          },
-        ),
-      );
+      return disableOrphan(input);
+    },
+
+    /**
+     * Asks the fence for a page of the run's orphan disables (a paged run): the page is put
+     * together from the worklist in the store (a retried ask gets the same page and answer).
+     */
+    async requestOrphanPagePermit(input: OrphanPermitInput): Promise<{ orphans: number; answer: PermitAnswer }> {
+      const { runId, app } = input;
+      const orphans = (await orphanPage(store.pool, runId, input.page, input.limit)).filter((o) => o.pending);
+      if (orphans.length === 0) return { orphans: 0, answer: { permit: 'allowed' } };
+      const answer = await deps.requestFencePermit({
+        fenceWorkflowId: input.fenceWorkflowId,
+        taskQueue: input.taskQueue,
+        request: {
+          requestId: `${runId}/disable-orphans/${input.page}`,
+          workflowId: runId,
+          // Orphans belong to nobody the store knows: the request is the application's.
+          employeeId: `reconcile/${app}`,
+          source: reconcileSource(app),
+          steps: orphans.map((o) => ({ key: `disableAccount/${app}/${orphanRef(app, o.accountId)}`, app, action: 'disableAccount' as const })),
+        },
+      });
+      return { orphans: orphans.length, answer };
+    },
+
+    /** Records why a page's orphans left are not disabled now: held by the fence (still to do), or rejected or failed (settled); how many. */
+    async recordOrphanPageRemediation(input: { runId: string; page: number; remediation: string; settled: boolean }): Promise<number> {
+      return settleOrphanPage(store.pool, input.runId, input.page, input.remediation.slice(0, 500), input.settled);
+    },
+
+    /**
+     * Disables a page of the run's orphans one after the other, on the application's queue,
+     * heartbeating its counts; each orphan leaves the worklist with its outcome, so a retried page
+     * goes on with the ones left. A permanent failure is recorded on the orphan and the page goes on.
+     */
+    async disableOrphanPage(input: OrphanPageInput): Promise<OrphanPageResult> {
+      const { runId, app } = input;
+      const ctx = Context.current();
+      const counts: OrphanPageResult = { disabled: 0, failed: 0, ...(ctx.info.heartbeatDetails as OrphanPageResult | undefined) };
+      // Quarantined since the fence was asked: the page's orphans are left as they are, and say why.
+      if (await applicationQuarantine(store.pool, app)) return { ...counts, failed: counts.failed + (await settleOrphanPage(store.pool, runId, input.page, 'not disabled: the application is quarantined', true)) };
+      const orphans = (await orphanPage(store.pool, runId, input.page, input.limit)).filter((o) => o.pending);
+      // One page is one task of the application's rate-limited queue: its calls keep to that rate too.
+      const rate = deps.appRate?.(app);
+      const gapMs = rate && rate > 0 ? 1000 / rate : 0;
+      let last = 0;
+      for (const o of orphans) {
+        const wait = last + gapMs - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        last = Date.now();
+        ctx.heartbeat(counts);
+        const orphan: OrphanToDisable = { key: o.key, account: { app, id: o.accountId, externalId: o.externalId ?? '' }, ref: orphanRef(app, o.accountId) };
+        try {
+          const why = (await deps.modes.isPlanOnly(app)) ? undefined : await orphanNoLonger(runId, orphan);
+          if (why) {
+            await settleFinding(store.pool, runId, o.key, why);
+            continue;
+          }
+          const outcome = await disableOrphan({ runId, orphan });
+          await settleFinding(store.pool, runId, o.key, outcome === 'planned' ? 'planned: the application is plan-only' : `disabled (${outcome})`);
+          if (outcome === 'applied' || outcome === 'already-in-state') counts.disabled += 1;
+        } catch (err) {
+          if (!(err instanceof ApplicationFailure) || !err.nonRetryable) throw err;
+          await settleFinding(store.pool, runId, o.key, `disable failed: ${err.message}`.slice(0, 500));
+          counts.failed += 1;
+        }
+        ctx.heartbeat(counts);
+        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      }
+      return counts;
     },
 
     /** Ends the run with its counts, why its removals stopped, and what it did. */

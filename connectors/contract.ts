@@ -130,6 +130,8 @@ export interface DisableCapable {
   /** `already-in-state` when the account is already disabled; NotFoundError when there is none. */
   disableAccount(req: { account: AccountRef }, call: CallContext): Promise<ChangeOutcome>;
   enableAccount(req: { account: AccountRef }, call: CallContext): Promise<ChangeOutcome>;
+  /** The account as it is now, by its handle (or its correlation key when it has one), memberships not read; undefined when it is gone. */
+  readAccountByRef?(ref: AccountRef, call: CallContext): Promise<Account | undefined>;
 }
 
 export interface DeleteCapable {

@@ -25,7 +25,7 @@ export type RemovalSafetyInput = {
   maxShrink: number;
 };
 
-export type RemovalBlock = { rule: 'failed-page' | 'empty-listing' | 'shrank' | 'unproven-total' | 'entitlements-unknown'; reason: string };
+export type RemovalBlock = { rule: 'quarantined' | 'failed-page' | 'empty-listing' | 'shrank' | 'unproven-total' | 'entitlements-unknown'; reason: string };
 
 export function removalBlocks(input: RemovalSafetyInput): RemovalBlock[] {
   const { listing, previousAccounts, maxShrink } = input;

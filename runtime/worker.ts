@@ -86,8 +86,14 @@ export async function createProvisioningWorker(
   const checkpointer = auditSink ? startCheckpointer(store.pool, store.keys.signer, checkpointDestinations(cfg, auditSink), checkpointerOptions(cfg, logger)) : undefined;
   registerStoreGauges(store.pool, checkpointer ? { checkpoints: () => checkpointer.status() } : {});
   const outcomes = await createOutcomeProducer(cfg, logger);
+  /** An application's rate on its queue: its own (its connector entry) wins over the connector kind's default. */
+  const appRate = (app: string): number => {
+    const decl = startPolicy.applications.get(app);
+    const limits = decl?.connector === 'ldap' ? cfg.ldapConnector : cfg.scimConnector;
+    return connectorConfigs.find((c) => c.type === decl?.connector && c.app === decl?.config)?.maxActivitiesPerSecond ?? limits.maxActivitiesPerSecond;
+  };
   const activities = {
-    ...createActivities({ policy, policyFor: policySource.forChange, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety, temporal: { client, taskQueue } }),
+    ...createActivities({ policy, policyFor: policySource.forChange, connectors, store, publishOutcome: (o) => outcomes.publish(o), logger: logger.child({ component: 'activities' }), safety: cfg.safety, temporal: { client, taskQueue }, appRate }),
     ...createGrantSweepActivities({ store, client }),
     ...createPolicyRolloutActivities({ store, client, logger: logger.child({ component: 'policy-rollout' }) }),
   };
@@ -104,10 +110,7 @@ export async function createProvisioningWorker(
   // Per app: its queue and its urgent queue (leavers first), each with its server-enforced rate.
   const appWorkers = await Promise.all(
     [...connectors.entries()].map(([app, connector]) => {
-      const decl = startPolicy.applications.get(app);
-      const limits = decl?.connector === 'ldap' ? cfg.ldapConnector : cfg.scimConnector;
-      // An application's own rate (its connector entry) wins over the connector kind's default.
-      const own = connectorConfigs.find((c) => c.type === decl?.connector && c.app === decl?.config)?.maxActivitiesPerSecond;
+      const limits = startPolicy.applications.get(app)?.connector === 'ldap' ? cfg.ldapConnector : cfg.scimConnector;
       return createAppActivityWorker({
         cfg,
         logger,
@@ -117,7 +120,7 @@ export async function createProvisioningWorker(
         baseQueue: taskQueue,
         connection,
         dataConverter: converter,
-        maxActivitiesPerSecond: own ?? limits.maxActivitiesPerSecond,
+        maxActivitiesPerSecond: appRate(app),
         urgentMaxActivitiesPerSecond: limits.urgentMaxActivitiesPerSecond,
       });
     }),

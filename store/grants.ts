@@ -158,20 +158,7 @@ export async function expiredGrants(
   return rows.map((r) => ({ ...toGrant(r), employeeId: r.employee_id }));
 }
 
-/**
- * Everyone's live grants other than birthright ones (approved requests and exceptions), with the
- * employee id: what a reconciliation adds to each person's policy-desired access. Expired ones are
- * returned too; the evaluator judges expiry (policy/evaluator.ts).
- */
-export async function liveGrantsOfEveryone(db: Db): Promise<Array<Grant & { employeeId: string }>> {
-  const { rows } = await db.query<GrantRow & { employee_id: string }>(
-    `select g.*, i.employee_id from grants g join identities i using (person_id)
-      where g.revoked_at is null and g.provenance <> 'birthright' order by i.employee_id`,
-  );
-  return rows.map((r) => ({ ...toGrant(r), employeeId: r.employee_id }));
-}
-
-/** The live grants of many people at once (a rollout's page), by person id. */
+/** The live grants of many people at once (a page of a rollout or a reconciliation), by person id. */
 export async function liveGrantsOf(db: Db, personIds: readonly string[]): Promise<Map<string, Grant[]>> {
   const out = new Map<string, Grant[]>();
   if (personIds.length === 0) return out;

@@ -178,3 +178,20 @@ export async function insertSnapshots(tx: StoreTx, snapshots: readonly WorkerSna
   );
   return rows.map((r) => r.personId);
 }
+
+/**
+ * The employee id of a person, not terminated, whom an account correlates to by its correlation
+ * key (the employee id, any case) or, when given, its e-mail (blind index): an orphan that has
+ * found its person since it was listed (someone hired meanwhile).
+ */
+export async function identityCorrelating(db: Db, kek: KeyEncryptionKeys | undefined, account: { externalId?: string; email?: string }): Promise<string | undefined> {
+  const digests = account.email && kek ? blindDigests(kek, 'email', account.email) : [];
+  if (!account.externalId && digests.length === 0) return undefined;
+  const { rows } = await db.query<{ employee_id: string }>(
+    `select employee_id from identities
+      where status is distinct from 'terminated' and (($1::text <> '' and upper(employee_id) = upper($1)) or email_digest = any($2::bytea[]))
+      order by employee_id limit 1`,
+    [account.externalId ?? '', digests],
+  );
+  return rows[0]?.employee_id;
+}

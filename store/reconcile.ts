@@ -8,7 +8,7 @@ import type { RemovalBlock } from '../policy/reconcile-safety.js';
 import { inTransaction, type Db } from './db.js';
 import type pg from 'pg';
 
-export type RunStatus = 'listing' | 'comparing' | 'remediating' | 'completed' | 'failed';
+export type RunStatus = 'listing' | 'comparing' | 'remediating' | 'completed' | 'failed' | 'skipped';
 
 export type ReconcileRun = {
   runId: string;
@@ -29,14 +29,21 @@ export type ReconcileRun = {
   remediation: Record<string, number>;
 };
 
-/** Starts a run (a repeat of the same run id is a no-op). */
-export async function createRun(db: Db, input: { runId: string; app: string; dryRun: boolean; policyVersion: string }): Promise<void> {
-  await db.query(`insert into reconcile_runs (run_id, app, dry_run, policy_version, status) values ($1, $2, $3, $4, 'listing') on conflict (run_id) do nothing`, [
+/** Starts a run (a repeat of the same run id is a no-op; a run claimed before it started gets its policy version). */
+export async function createRun(db: Db, input: { runId: string; app: string; dryRun: boolean; policyVersion: string | null }): Promise<void> {
+  await db.query(`insert into reconcile_runs (run_id, app, dry_run, policy_version, status) values ($1, $2, $3, $4, 'listing')
+                  on conflict (run_id) do update set policy_version = coalesce(reconcile_runs.policy_version, excluded.policy_version)`, [
     input.runId,
     input.app,
     input.dryRun,
     input.policyVersion,
   ]);
+}
+
+/** The application's runs not finished yet (newest first): a run going on, or one whose workflow ended without finishing it. */
+export async function unfinishedRuns(db: Db, app: string): Promise<string[]> {
+  const { rows } = await db.query<{ run_id: string }>(`select run_id from reconcile_runs where app = $1 and status in ('listing', 'comparing', 'remediating') order by started_at desc limit 20`, [app]);
+  return rows.map((r) => r.run_id);
 }
 
 export type LastPage = { pageNo: number; nextCursor: string | null; accounts: number };
@@ -222,7 +229,7 @@ export async function updateOpenFindings(pool: pg.Pool, input: { app: string; ru
   });
 }
 
-export async function finishRun(db: Db, runId: string, input: { status: 'completed' | 'failed'; counts: Partial<Record<DriftKind, number>>; removalsBlocked: readonly RemovalBlock[]; remediation: Record<string, number> }): Promise<void> {
+export async function finishRun(db: Db, runId: string, input: { status: 'completed' | 'failed' | 'skipped'; counts: Partial<Record<DriftKind, number>>; removalsBlocked: readonly RemovalBlock[]; remediation: Record<string, number> }): Promise<void> {
   await db.query(`update reconcile_runs set status = $2, counts = $3, removals_blocked = $4, remediation = $5, finished_at = now() where run_id = $1`, [
     runId,
     input.status,
@@ -271,4 +278,67 @@ export async function listFindings(db: Db, filter: { app?: string; kind?: string
 export async function setFindingRemediation(db: Db, runId: string, keys: readonly string[], remediation: string): Promise<void> {
   if (keys.length === 0) return;
   await db.query('update drift_findings set remediation = $3 where run_id = $1 and finding_key = any($2::text[])', [runId, keys, remediation]);
+}
+
+// The paged remediation's worklist (migration 012): what the run still has to do, kept here so
+// the workflow's history holds counts only.
+
+/** Marks the findings a run will act on: each person to re-evaluate, each orphan to disable. */
+export async function markWorklist(db: Db, runId: string, work: { reevaluate: readonly string[]; disable: readonly string[] }): Promise<void> {
+  await db.query(
+    `update drift_findings set pending = case when finding_key = any($2::text[]) then 'reevaluate' else 'disable' end
+      where run_id = $1 and pending is null and work_page is null and (finding_key = any($2::text[]) or finding_key = any($3::text[]))`,
+    [runId, work.reevaluate, work.disable],
+  );
+}
+
+/** The next people the run has not asked yet to re-evaluate, with the findings each answers. */
+export async function pendingReevaluations(db: Db, runId: string, limit: number): Promise<{ employeeId: string; keys: string[]; kinds: DriftKind[] }[]> {
+  const { rows } = await db.query<{ employee_id: string; keys: string[]; kinds: DriftKind[] }>(
+    `select employee_id, array_agg(finding_key order by finding_key) as keys, array_agg(distinct kind order by kind) as kinds
+       from drift_findings where run_id = $1 and pending = 'reevaluate' group by employee_id order by employee_id limit $2`,
+    [runId, limit],
+  );
+  return rows.map((r) => ({ employeeId: r.employee_id, keys: r.keys, kinds: r.kinds }));
+}
+
+/** Marks findings done (asked or disabled): a retried page leaves them alone. */
+export async function clearPending(db: Db, runId: string, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await db.query('update drift_findings set pending = null where run_id = $1 and finding_key = any($2::text[])', [runId, keys]);
+}
+
+export type OrphanOfPage = { key: string; accountId: string; externalId: string | null; pending: boolean };
+
+/**
+ * The orphans of page `page` of the run's disables: the ones put in it before (a retried ask gets
+ * the same page), or else the next `limit` pending orphans, which are put in it now.
+ */
+export async function orphanPage(pool: pg.Pool, runId: string, page: number, limit: number): Promise<OrphanOfPage[]> {
+  const select = `select f.finding_key, f.account_id, a.external_id, f.pending is not null as pending
+                    from drift_findings f left join reconcile_accounts a on a.run_id = f.run_id and a.account_id = f.account_id
+                   where f.run_id = $1 and f.work_page = $2 order by f.finding_key`;
+  const toOrphan = (r: { finding_key: string; account_id: string; external_id: string | null; pending: boolean }): OrphanOfPage => ({ key: r.finding_key, accountId: r.account_id, externalId: r.external_id, pending: r.pending });
+  return inTransaction(pool, async (client) => {
+    await client.query('select pg_advisory_xact_lock(hashtext($1))', [`reconcile_orphans/${runId}`]);
+    const existing = await client.query(select, [runId, page]);
+    if (existing.rows.length > 0) return existing.rows.map(toOrphan);
+    await client.query(
+      `update drift_findings set work_page = $2 where run_id = $1 and finding_key in (
+         select finding_key from drift_findings where run_id = $1 and pending = 'disable' and work_page is null order by finding_key limit $3)`,
+      [runId, page, limit],
+    );
+    return (await client.query(select, [runId, page])).rows.map(toOrphan);
+  });
+}
+
+/** Records what became of a page's orphans still to do (held, rejected, failed), and, when `settled`, takes them off the worklist; how many. */
+export async function settleOrphanPage(db: Db, runId: string, page: number, remediation: string, settled: boolean): Promise<number> {
+  const r = await db.query(`update drift_findings set remediation = $3, pending = case when $4 then null else pending end where run_id = $1 and work_page = $2 and pending is not null`, [runId, page, remediation, settled]);
+  return r.rowCount ?? 0;
+}
+
+/** Records what the run did about one finding and takes it off the worklist. */
+export async function settleFinding(db: Db, runId: string, key: string, remediation: string): Promise<void> {
+  await db.query('update drift_findings set remediation = $3, pending = null where run_id = $1 and finding_key = $2', [runId, key, remediation]);
 }

@@ -9,21 +9,26 @@
 //   remedy   `fix`: the person's identity workflow is asked to re-evaluate them (source
 //            reconcile/<app>, so the fence counts it as a feed of its own); `disable-orphans`: the
 //            orphans are disabled (never deleted) by this workflow once the fence allows.
+//            Since patch `reconcile-paged` the worklist stays in the store and the remedy goes a
+//            page at a time, continuing as new (workflows/reconcile/paged-remedy.ts); the unpaged
+//            remedy below stays for the histories of runs that started before it.
 // A dry run lists and compares alike, and records what a real run would do, changing nothing.
-import { ActivityFailure, ApplicationFailure, condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { CompareResult } from '../activities/reconcile.js';
 import { bookkeepingOptions, fencePermitOptions } from './activity-options.js';
 import { fenceDecision, fenceWorkflowId, type FenceDecision } from './fence-messages.js';
 import { Application, ProvisioningStatus } from './search-attributes.js';
 import { appTaskQueue } from './task-queues.js';
+import { remedyPaged, type ReconcileCarry } from './reconcile/paged-remedy.js';
 
 export const RECONCILE_WORKFLOW = 'reconcileApplication';
 
 /** `reconcile/<app>/<taskQueue>/<suffix>`: the app first (the brief's id), the queue so two deployments never collide. */
 export const reconcileWorkflowId = (app: string, taskQueue: string, suffix: string) => `reconcile/${app}/${taskQueue}/${suffix}`;
 
-export type ReconcileInput = { app: string; dryRun?: boolean };
+/** `continued`: a paged run that continued as new, with where its remediation stands. */
+export type ReconcileInput = { app: string; dryRun?: boolean; continued?: ReconcileCarry };
 
 export type ReconcileResult = {
   runId: string;
@@ -36,6 +41,8 @@ export type ReconcileResult = {
   /** Why removals stopped (empty: they did not). */
   removalsBlocked: string[];
   remediation: { reevaluated: number; disabled: number; rejected: number; failed: number };
+  /** Why the run did nothing (a quarantined application); absent when it ran. */
+  skipped?: string;
 };
 
 const book = proxyActivities<Activities>(bookkeepingOptions);
@@ -71,12 +78,20 @@ export async function reconcileApplication(input: ReconcileInput): Promise<Recon
   setHandler(fenceDecision, (d) => {
     decisions[d.batchId] = d;
   });
+  const run = { app, dryRun, runId, taskQueue, decisions };
+  if (input.continued) return finishPaged(run, input.continued);
   upsertSearchAttributes([
     { key: Application, value: [app] },
     { key: ProvisioningStatus, value: 'reconcile-listing' },
   ]);
 
   const settings = await book.startReconcileRun({ runId, app, dryRun });
+  // A quarantined application is neither listed nor remedied (older histories have no `skipped`: same commands).
+  if (settings.skipped) {
+    upsertSearchAttributes([{ key: ProvisioningStatus, value: 'reconcile-skipped' }]);
+    const { block, counts } = settings.skipped;
+    return { runId, app, dryRun, pages: 0, accounts: 0, listingComplete: false, counts, removalsBlocked: [block.reason], remediation: { reevaluated: 0, disabled: 0, rejected: 0, failed: 0 }, skipped: block.reason };
+  }
 
   // 1. The listing: complete, or failed for good (then nothing is removed on its strength).
   let pages = 0;
@@ -95,18 +110,26 @@ export async function reconcileApplication(input: ReconcileInput): Promise<Recon
 
   // 2. Drift, and what the run may do about it.
   upsertSearchAttributes([{ key: ProvisioningStatus, value: 'reconcile-comparing' }]);
+  // A paged run keeps its worklist in the store and its history in counts (workflows/reconcile/paged-remedy.ts).
+  if (patched('reconcile-paged')) {
+    const c = await compare.compareApplicationListing({ runId, app, dryRun, paged: true });
+    const worklist = c.worklist ?? { reevaluate: 0, disable: 0 };
+    return finishPaged(run, { phase: 'reevaluate', page: 0, pages, accounts, listingComplete: complete, counts: c.counts, blocks: c.blocks, toDisable: worklist.disable, remediation: { reevaluated: 0, disabled: 0, rejected: 0, failed: 0 } });
+  }
   const compared = await compare.compareApplicationListing({ runId, app, dryRun });
+  const reevaluate = compared.reevaluate ?? [];
+  const disable = compared.disable ?? [];
   const remediation = { reevaluated: 0, disabled: 0, rejected: 0, failed: 0 };
 
   // 3a. fix: each person's own workflow converges them (ordering, saga, approvals, fence, audit).
-  for (let i = 0; i < compared.reevaluate.length; i += PARALLEL) {
-    const batch = compared.reevaluate.slice(i, i + PARALLEL);
+  for (let i = 0; i < reevaluate.length; i += PARALLEL) {
+    const batch = reevaluate.slice(i, i + PARALLEL);
     const asked = await Promise.all(batch.map((p) => book.askIdentityToReevaluate({ runId, app, employeeId: p.employeeId, kinds: p.kinds })));
     remediation.reevaluated += asked.filter((a) => a === 'asked').length;
   }
 
   // 3b. disable-orphans: through the fence, as the reconciliation's own source.
-  if (compared.disable.length > 0) {
+  if (disable.length > 0) {
     upsertSearchAttributes([{ key: ProvisioningStatus, value: 'reconcile-fence' }]);
     const answer = await requestFencePermit({
       fenceWorkflowId: fenceWorkflowId(taskQueue),
@@ -117,12 +140,12 @@ export async function reconcileApplication(input: ReconcileInput): Promise<Recon
         // Orphans belong to nobody the store knows: the request is the application's.
         employeeId: `reconcile/${app}`,
         source: `reconcile/${app}`,
-        steps: compared.disable.map((o) => ({ key: `disableAccount/${app}/${o.ref ?? o.key}`, app, action: 'disableAccount' as const })),
+        steps: disable.map((o) => ({ key: `disableAccount/${app}/${o.ref ?? o.key}`, app, action: 'disableAccount' as const })),
       },
     });
     let released = answer.permit === 'allowed';
     if (answer.permit === 'held') {
-      const keys = compared.disable.map((o) => o.key);
+      const keys = disable.map((o) => o.key);
       await book.recordRemediation({ runId, keys, remediation: `held by the fence: batch ${answer.batchId} (${answer.reasons.join('; ')})` });
       upsertSearchAttributes([{ key: ProvisioningStatus, value: 'fence-held' }]);
       await condition(() => decisions[answer.batchId] !== undefined);
@@ -134,8 +157,8 @@ export async function reconcileApplication(input: ReconcileInput): Promise<Recon
       }
     }
     if (released) {
-      for (let i = 0; i < compared.disable.length; i += PARALLEL) {
-        const batch = compared.disable.slice(i, i + PARALLEL);
+      for (let i = 0; i < disable.length; i += PARALLEL) {
+        const batch = disable.slice(i, i + PARALLEL);
         const done = await Promise.all(
           batch.map(async (orphan) => {
             try {
@@ -167,4 +190,13 @@ export async function reconcileApplication(input: ReconcileInput): Promise<Recon
     removalsBlocked: compared.blocks.map((b) => b.reason),
     remediation,
   };
+}
+
+/** The paged remediation, then the run's end: the same record and result as an unpaged run. */
+async function finishPaged(run: { app: string; dryRun: boolean; runId: string; taskQueue: string; decisions: Record<string, FenceDecision> }, carry: ReconcileCarry): Promise<ReconcileResult> {
+  const { runId, app, dryRun } = run;
+  const remediation = await remedyPaged(run, carry);
+  await book.finishReconcileRun({ runId, status: 'completed', counts: carry.counts, blocks: carry.blocks, remediation });
+  upsertSearchAttributes([{ key: ProvisioningStatus, value: carry.blocks.length > 0 ? 'reconcile-removals-stopped' : 'reconcile-completed' }]);
+  return { runId, app, dryRun, pages: carry.pages, accounts: carry.accounts, listingComplete: carry.listingComplete, counts: carry.counts, removalsBlocked: carry.blocks.map((b) => b.reason), remediation };
 }

@@ -5,7 +5,7 @@
 import type { Express } from 'express';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
-import { startReconcile } from '../../clients/reconcile.js';
+import { startReconcile, startReconcileOnce } from '../../clients/reconcile.js';
 import { appIdSchema } from '../../schemas/policy.js';
 import { driftKinds } from '../../schemas/reconcile.js';
 import type { Store } from '../../store/index.js';
@@ -36,7 +36,11 @@ export function registerReconcileRoutes(app: Express, deps: ReconcileRouteDeps):
     const body = startBodySchema.safeParse(req.body ?? {});
     if (!body.success) return sendError(res, 400, 'invalid-body', z.prettifyError(body.error));
     const operator = callerOf(res)!.employeeId;
-    const runId = await startReconcile(client, taskQueue, { app: appId.data, ...(body.data.dryRun ? { dryRun: true } : {}) });
+    const input = { app: appId.data, ...(body.data.dryRun ? { dryRun: true } : {}) };
+    // One run of an application at a time: a second ask is told which run is going on.
+    const start = store ? await startReconcileOnce(client, store.pool, taskQueue, input) : { started: true, runId: await startReconcile(client, taskQueue, input) };
+    if (!start.started) return sendError(res, 409, 'reconcile-running', `a reconciliation of ${appId.data} is running: ${start.runId}; follow it with provisioner drift --run ${start.runId}`, { runId: start.runId });
+    const { runId } = start;
     await store?.audit({ actor: { type: 'person', employeeId: operator }, action: 'reconcile.requested', reason: `${body.data.dryRun ? 'dry run' : 'run'} of ${appId.data}`, changes: [{ op: 'reconcile', app: appId.data }] });
     res.status(202).json({ runId });
   });

@@ -34,7 +34,7 @@ async function reconcile(api: ApiClient, app: string, dryRun: boolean): Promise<
   for (;;) {
     // 404 until the run's first activity has recorded it.
     const run = (await api.get<{ runs: ReconcileRun[] }>(`/reconcile/runs?id=${segment(runId)}`).catch(() => ({ runs: [] }))).runs[0];
-    if (run?.status === 'completed' || run?.status === 'failed') {
+    if (run?.status === 'completed' || run?.status === 'failed' || run?.status === 'skipped') {
       const { findings } = await api.get<{ findings: FindingRow[] }>(`/drift?run=${segment(runId)}`);
       return { run, findings };
     }

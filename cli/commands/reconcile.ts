@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../schemas/config.js';
 import { driftKinds } from '../../schemas/reconcile.js';
 import type { FindingRow, ReconcileRun } from '../../store/reconcile.js';
-import { apiClientFromConfig, segment, TOKEN_FILE_OPTION, type ApiClient } from '../api-client.js';
+import { ApiCallError, apiClientFromConfig, segment, TOKEN_FILE_OPTION, type ApiClient } from '../api-client.js';
+import { CommandFailure } from '../failure.js';
 import { say } from '../say.js';
 
 /** A run in a few lines: the listing, the drift per kind, and whether removals ran and why not. */
@@ -31,6 +32,8 @@ export function formatFindings(findings: readonly FindingRow[]): string {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A run that has ended: completed, failed, or skipped (a quarantined application). */
+const finished = (run: ReconcileRun) => run.status === 'completed' || run.status === 'failed' || run.status === 'skipped';
 
 type Deps = { client?: (opts: { tokenFile?: string }) => ApiClient };
 
@@ -48,16 +51,20 @@ export function registerReconcileCommands(program: Command, deps: Deps = {}): vo
     .option(...TOKEN_FILE_OPTION)
     .action(async (app: string, opts: { dryRun?: boolean; wait: boolean; timeout: string; json?: boolean; tokenFile?: string }) => {
       const api = clientFor(opts);
-      const { runId } = await api.post<{ runId: string }>(`/reconcile/${segment(app)}`, { ...(opts.dryRun ? { dryRun: true } : {}) });
+      const { runId } = await api.post<{ runId: string }>(`/reconcile/${segment(app)}`, { ...(opts.dryRun ? { dryRun: true } : {}) }).catch((err: unknown) => {
+        // The API names the run going on; one run of an application at a time.
+        if (err instanceof ApiCallError && err.status === 409) throw new CommandFailure(`reconcile ${app}: not started, ${err.message.replace(/^409 reconcile-running: /, '')}`);
+        throw err;
+      });
       if (!opts.wait) return say(opts.json ? JSON.stringify({ runId }) : `reconcile ${app}: started, run id ${runId}`);
       const deadline = Date.now() + Number(opts.timeout) * 1000;
       let run: ReconcileRun | undefined;
       while (Date.now() < deadline) {
         run = (await api.get<{ runs: ReconcileRun[] }>(`/reconcile/runs?id=${segment(runId)}`).catch(() => ({ runs: [] }))).runs[0];
-        if (run?.status === 'completed' || run?.status === 'failed') break;
+        if (run && finished(run)) break;
         await sleep(1000);
       }
-      if (!run || (run.status !== 'completed' && run.status !== 'failed')) throw new Error(`reconcile ${app}: run ${runId} has not finished after ${opts.timeout} s; follow it with \`provisioner drift --run ${runId}\` or in the Temporal UI`);
+      if (!run || !finished(run)) throw new Error(`reconcile ${app}: run ${runId} has not finished after ${opts.timeout} s; follow it with \`provisioner drift --run ${runId}\` or in the Temporal UI`);
       const { findings } = await api.get<{ findings: FindingRow[] }>(`/drift?run=${segment(runId)}`);
       say(opts.json ? JSON.stringify({ run, findings }, null, 2) : `${formatRun(run)}\n${formatFindings(findings)}`);
     });

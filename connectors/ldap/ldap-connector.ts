@@ -293,6 +293,11 @@ export class LdapConnector implements Connector, UpdateCapable, DisableCapable, 
     return this.setActive(req.account, true, call);
   }
 
+  async readAccountByRef(ref: AccountRef, call: CallContext): Promise<Account | undefined> {
+    const entry = await this.resolve(ref, call);
+    return entry ? this.entries.account(entry) : undefined;
+  }
+
   private async setActive(ref: AccountRef, active: boolean, call: CallContext): Promise<ChangeOutcome> {
     const what = active ? 'enable user' : 'disable user';
     const entry = await this.resolve(ref, call);

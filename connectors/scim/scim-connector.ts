@@ -236,6 +236,11 @@ export class ScimConnector implements Connector, UpdateCapable, DisableCapable, 
     return this.setActive(req.account, true, call);
   }
 
+  async readAccountByRef(ref: AccountRef, call: CallContext): Promise<Account | undefined> {
+    const user = await this.resolve(ref, call);
+    return user ? account(this.app, user, { known: false, reason: 'memberships not read' }) : undefined;
+  }
+
   private async setActive(ref: AccountRef, active: boolean, call: CallContext): Promise<ChangeOutcome> {
     const what = active ? 'enable user' : 'disable user';
     const user = await this.resolve(ref, call);

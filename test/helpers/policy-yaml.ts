@@ -1,4 +1,4 @@
-// The small inline policies integration tests write: the HR attributes every rule may read, and a
+// The small inline policies integration tests write (each in a temporary folder of its own): the HR attributes every rule may read, and a
 // one-application policy (chat: everyone gets all-staff; war-room can be requested for an hour,
 // with its owner's approval when asked).
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -15,18 +15,22 @@ export const hrAttributesYaml = `attributes:
   - { name: employmentType, type: string }
 regions: [eu, us]`;
 
+/** Writes one policy file (`policy.yaml`: the HR attributes, then `yaml`) to a temporary folder named after `name`; returns the folder. */
+export function writePolicyYaml(name: string, yaml: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), `policy-${name}-`));
+  writeFileSync(path.join(dir, 'policy.yaml'), `\n${hrAttributesYaml}\n${yaml}`);
+  return dir;
+}
+
 /**
  * Writes the chat policy to a temporary folder, owned by `owner`, with the `lifecycle` section given
  * (YAML flow mapping), and any more `approvals` rules and chat `entitlements` (YAML flow mappings);
  * `ownerApproval`: a war-room request waits for the owner's approval. Returns the folder.
  */
 export function writeChatPolicy(options: { name: string; owner: string; lifecycle: string; approvals?: string[]; entitlements?: string[]; ownerApproval?: boolean }): string {
-  const dir = mkdtempSync(path.join(tmpdir(), `policy-${options.name}-`));
-  writeFileSync(
-    path.join(dir, 'policy.yaml'),
-    `
-${hrAttributesYaml}
-approverGroups:
+  return writePolicyYaml(
+    options.name,
+    `approverGroups:
   - { id: chat-owners, members: [${options.owner}] }
 ${options.approvals?.length || options.ownerApproval ? `approvals:\n${[...(options.ownerApproval ? ['{ id: owner-only, mode: any-of, approvers: [app-owner], timeout: PT5M }'] : []), ...(options.approvals ?? [])].map((a) => `  - ${a}`).join('\n')}\n` : ''}applications:
   - id: chat
@@ -44,5 +48,4 @@ birthright:
 lifecycle: ${options.lifecycle}
 `,
   );
-  return dir;
 }

@@ -5,9 +5,6 @@
 // deleted), has each person's workflow fix what the policy says to fix, and leaves the reported
 // extra membership alone. (The directory lists only entries that carry an employeeNumber: an entry
 // without one is never listed, so the directory has no uncorrelated-account findings.)
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Attribute, Change } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReconcile } from '../../clients/reconcile.js';
@@ -19,7 +16,7 @@ import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { createTestOu, type TestOu } from '../connectors/helpers/ldap-ou.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
-import { hrAttributesYaml } from '../helpers/policy-yaml.js';
+import { writePolicyYaml } from '../helpers/policy-yaml.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const id = (prefix: string) => uniqueName(prefix).replaceAll('.', '');
@@ -28,12 +25,9 @@ const [E1, E2, E4, E5] = ['LMISS', 'LEXTRA', 'LATTR', 'LNOACC'].map((p) => id(p)
 const ORPHAN = id('LNOBODY');
 
 function writePolicy(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'policy-reconcile-ldap-'));
-  writeFileSync(
-    path.join(dir, 'policy.yaml'),
-    `
-${hrAttributesYaml}
-approverGroups:
+  return writePolicyYaml(
+    'reconcile-ldap',
+    `approverGroups:
   - { id: it-operations, members: [${OWNER}] }
 applications:
   - id: directory
@@ -55,7 +49,6 @@ birthright:
 lifecycle: { moverGracePeriod: PT10M, leaverDeletionDelay: P30D, personalDataRetention: P2Y, onLeave: keep }
 `,
   );
-  return dir;
 }
 
 let ou: TestOu;

@@ -5,19 +5,28 @@
 // has each person's workflow fix what the policy says to fix, leaves what it says to report, and
 // audits each finding once. A failed page and a shrunken or empty listing remove nothing, and a
 // listing whose worker dies resumes after its last stored page.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintToken } from '../../api/auth.js';
+import { startApi } from '../../api/server.js';
+import { createApiClient } from '../../cli/api-client.js';
+import { registerReconcileCommands } from '../../cli/commands/reconcile.js';
+import { CommandFailure, exitStatusOf, failureLine } from '../../cli/failure.js';
+import { createLogger } from '../../observability/logger.js';
 import { startReconcile } from '../../clients/reconcile.js';
 import { reconcileScheduleId } from '../../runtime/reconcile-schedules.js';
-import { queryAudit } from '../../store/index.js';
-import { getRun, listFindings } from '../../store/reconcile.js';
+import { holdApplication, queryAudit, releaseApplication } from '../../store/index.js';
+import { createRun, getRun, listFindings, markWorklist, storeFindings, storePage } from '../../store/reconcile.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createApplicationModeReader } from '../../activities/application-modes.js';
+import { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
+import { createReconcileActivities } from '../../activities/reconcile.js';
+import { findingKey } from '../../policy/drift.js';
 import type { ReconcileResult } from '../../workflows/reconcile-application.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
-import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
-import { hrAttributesYaml } from '../helpers/policy-yaml.js';
+import { eventually, logger, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { writePolicyYaml } from '../helpers/policy-yaml.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const id = (prefix: string) => uniqueName(prefix).replaceAll('.', '');
@@ -28,12 +37,9 @@ const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 function writePolicy(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'policy-reconcile-'));
-  writeFileSync(
-    path.join(dir, 'policy.yaml'),
-    `
-${hrAttributesYaml}
-approverGroups:
+  return writePolicyYaml(
+    'reconcile',
+    `approverGroups:
   - { id: chat-owners, members: [${OWNER}] }
 applications:
   - id: chat
@@ -57,7 +63,6 @@ lifecycle: { moverGracePeriod: PT10M, leaverDeletionDelay: P30D, personalDataRet
 reconcile: { every: PT2H, pageSize: 2, maxShrink: 0.3 }
 `,
   );
-  return dir;
 }
 
 let p: Pipeline;
@@ -222,6 +227,60 @@ describe('reconciling a SCIM app', () => {
     expect(stored!.removalsBlocked.map((b) => b.rule)).toContain('failed-page');
   });
 
+  it('a quarantined application is neither listed nor remedied: the run is skipped and says why', async () => {
+    const orphan = await createUser({ userName: id('held'), externalId: id('NOBODY') });
+    await holdApplication(p.store, { app: 'chat', operatorId: OWNER, reason: 'maintenance window' });
+    try {
+      const before = await lastWrite();
+      const run = await reconcile();
+      expect(run).toMatchObject({ pages: 0, accounts: 0, listingComplete: false, remediation: { reevaluated: 0, disabled: 0, rejected: 0, failed: 0 } });
+      expect(run.skipped).toMatch(/application held by an operator: nothing listed or remedied/);
+      expect(run.removalsBlocked).toEqual([run.skipped]);
+      expect(await getRun(p.store.pool, run.runId)).toMatchObject({ status: 'skipped', pages: 0, removalsBlocked: [{ rule: 'quarantined' }] });
+      const { rows } = await p.store.pool.query('select count(*)::int as n from reconcile_pages where run_id = $1', [run.runId]);
+      expect(rows[0].n).toBe(0);
+      expect((await chat().scim('GET', `/Users/${orphan}`)).body.active).toBe(true);
+      expect(await disablesAndRevokes(before)).toEqual([]);
+    } finally {
+      await releaseApplication(p.store, { app: 'chat', actor: { type: 'person', employeeId: OWNER } });
+    }
+  });
+
+  it('two asks at once start one run: the second is answered 409 with the run going on, and the CLI says so', async () => {
+    const jwt = { secret: new TextEncoder().encode(`reconcile-test-${id('s')}-0123456789abcdef`), issuer: 'provisioner', audience: 'provisioner-api' };
+    const api = await startApi({ cfg: p.cfg, logger: createLogger({ level: 'silent' }), client: p.ingress.client, store: p.store, port: 0, jwt });
+    try {
+      const token = await mintToken(jwt, { sub: OWNER, roles: ['operator'], ttl: '5m' });
+      const ask = async () => {
+        const res = await fetch(`${api.url}/reconcile/chat`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ dryRun: true }) });
+        return { status: res.status, body: (await res.json()) as { runId: string; error?: string; reason?: string } };
+      };
+      const answers = await Promise.all([ask(), ask()]);
+      expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
+      const { runId } = answers.find((a) => a.status === 202)!.body;
+      const refused = answers.find((a) => a.status === 409)!.body;
+      expect(refused).toMatchObject({ reason: 'reconcile-running', runId });
+      expect(refused.error).toBe(`a reconciliation of chat is running: ${runId}; follow it with provisioner drift --run ${runId}`);
+
+      // The CLI: not started, the run named, exit status 1 (a CommandFailure).
+      const program = new Command().exitOverride();
+      registerReconcileCommands(program, { client: () => createApiClient({ baseUrl: api.url, token }) });
+      const cli = await program.parseAsync(['node', 'provisioner', 'reconcile', 'chat', '--no-wait'], { from: 'node' }).then(() => undefined, (err: unknown) => err);
+      expect(cli).toBeInstanceOf(CommandFailure);
+      expect(failureLine(cli)).toBe(`reconcile chat: not started, a reconciliation of chat is running: ${runId}; follow it with provisioner drift --run ${runId}`);
+      expect(exitStatusOf(cli)).toBe(1);
+
+      // Once it has ended, the next ask starts a run of its own.
+      await p.ingress.client.workflow.getHandle(runId).result();
+      const next = await ask();
+      expect(next.status).toBe(202);
+      expect(next.body.runId).not.toBe(runId);
+      await p.ingress.client.workflow.getHandle(next.body.runId).result();
+    } finally {
+      await api.close();
+    }
+  });
+
   it('a listing that shrank past maxShrink, or came back empty, removes nothing and says why', async () => {
     const everyone = (await chat().scim('GET', '/Users?count=100')).body.Resources as { id: string; active: boolean; externalId?: string }[];
     const orphan = everyone.find((u) => u.active && u.externalId?.startsWith('NOBODY'))!;
@@ -275,4 +334,48 @@ describe('reconciling a SCIM app', () => {
     const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
     expect(Math.max(...attempts.map(Number))).toBeGreaterThanOrEqual(2);
   }, 300_000);
+
+  it('an orphan is read again before it is disabled: one gone, disabled or correlating since the listing is left as it is, and says why', async () => {
+    const activities = createReconcileActivities({
+      policy: () => p.worker.policy,
+      connectors: p.worker.connectors,
+      catalog: new EntitlementCatalog(p.worker.connectors),
+      store: p.store,
+      logger,
+      modes: createApplicationModeReader({ db: p.store.pool, planOnly: [], logger }),
+      requestFencePermit: async () => ({ permit: 'allowed' }),
+    });
+    const gone = await createUser({ userName: id('gone'), externalId: id('NOBODY') });
+    const disabled = await createUser({ userName: id('off'), externalId: id('NOBODY') });
+    // Keyless, with the e-mail of a stored person (chat correlates by e-mail): someone hired since the listing.
+    const hired = await createUser({ userName: id('hired'), emails: [{ value: email(E1), primary: true }] });
+    const orphan = await createUser({ userName: id('still'), externalId: id('NOBODY') });
+    const ids = [gone, disabled, hired, orphan];
+    const runId = `reconcile/chat/${p.taskQueue}/${id('reread')}`;
+    await createRun(p.store.pool, { runId, app: 'chat', dryRun: false, policyVersion: p.worker.policy.version });
+    await storePage(p.store.pool, { runId, pageNo: 0, accounts: ids.map((accountId) => ({ accountId, active: true })) });
+    const findings = ids.map((accountId) => ({ app: 'chat', kind: 'orphan-account' as const, accountId, detail: 'no identity correlates' }));
+    await storeFindings(p.store.pool, runId, findings.map((f) => ({ ...f, key: findingKey(f), remediation: 'disable' })));
+    await markWorklist(p.store.pool, runId, { reevaluate: [], disable: findings.map(findingKey) });
+    await chat().scim('DELETE', `/Users/${gone}`);
+    await patchUser(disabled, 'active', false);
+
+    const env = new MockActivityEnvironment({ workflowExecution: { workflowId: runId, runId: 'reread' } });
+    const page = { runId, app: 'chat', page: 0, limit: 200 };
+    expect(await env.run(activities.requestOrphanPagePermit, { ...page, fenceWorkflowId: 'fence/unused', taskQueue: p.taskQueue })).toEqual({ orphans: 4, answer: { permit: 'allowed' } });
+    expect(await env.run(activities.disableOrphanPage, page)).toEqual({ disabled: 1, failed: 0 });
+
+    const remediation = Object.fromEntries((await listFindings(p.store.pool, { runId })).map((f) => [f.accountId, f.remediation]));
+    expect(remediation).toEqual({
+      [gone]: 'not disabled: the account is gone from the application',
+      [disabled]: 'not disabled: the account is disabled already',
+      [hired]: `not disabled: the account now correlates to ${E1}`,
+      [orphan]: 'disabled (applied)',
+    });
+    expect((await chat().scim('GET', `/Users/${hired}`)).body.active).toBe(true);
+    expect((await chat().scim('GET', `/Users/${orphan}`)).body.active).toBe(false);
+    // A retried page disables nothing twice: every orphan left the worklist.
+    expect(await env.run(activities.disableOrphanPage, page)).toEqual({ disabled: 0, failed: 0 });
+  });
 });
+
