@@ -44,3 +44,12 @@ export async function temporalMetricsText(): Promise<string> {
     return "# the Temporal SDK's metrics did not answer\n";
   }
 }
+
+/**
+ * The Temporal SDK series the repository's alert rules and dashboard use (ops/): histograms by their
+ * base name. The metrics integration test finds each in a real worker's scrape.
+ */
+export const TEMPORAL_SDK_SERIES = {
+  histograms: ['temporal_workflow_task_schedule_to_start_latency', 'temporal_activity_schedule_to_start_latency'],
+  gauges: ['temporal_worker_task_slots_available', 'temporal_num_pollers', 'temporal_sticky_cache_size'],
+} as const;

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHealthServer, type HealthServer } from '../../observability/health-server.js';
+import { TEMPORAL_SDK_SERIES } from '../../observability/temporal-metrics.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 
@@ -75,8 +76,9 @@ describe('metrics', () => {
     // The process's own series (prom-client's defaults) are there too, and the Temporal SDK's (Core's exporter, appended).
     expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
     expect(text).toMatch(/^temporal_worker_task_slots_available\{.*task_queue="[^"]+".*\} \d+/m);
-    expect(text).toMatch(/^temporal_activity_schedule_to_start_latency_(seconds_)?bucket\{/m);
-    expect(text).toMatch(/^temporal_sticky_cache_size\{/m);
+    // Every Temporal series the alert rules and the dashboard use (ops/) is really there.
+    for (const h of TEMPORAL_SDK_SERIES.histograms) expect(text).toMatch(new RegExp(`^${h}_bucket\\{`, 'm'));
+    for (const g of TEMPORAL_SDK_SERIES.gauges) expect(text).toMatch(new RegExp(`^${g}\\{`, 'm'));
 
     // No label anywhere holds the person: their id, name or e-mail (any case).
     const labels = text.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.slice(0, l.lastIndexOf(' '))).join('\n').toLowerCase();
