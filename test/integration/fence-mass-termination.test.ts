@@ -101,17 +101,18 @@ describe('a mass termination through the real identity workflows', () => {
     // Each ask holds all of the person's fenced steps: the disables and the revokes of their groups.
     expect(listed.held[0]!.steps.filter((s) => s.action === 'disableAccount').map((s) => s.app).sort()).toEqual(['chat', 'directory']);
 
+    // One person released by two operators in the store only, at once (the re-check backs off from 1 s, doubling:
+    // decided early, it is read within seconds): no signal tells the workflow, its re-check finds it.
+    const [rejected, lost, ...released] = held as [string, string, ...string[]];
+    for (const operator of ['alice', 'bob']) await decideFence(p.store, { fenceId: fenceWorkflowId(p.taskQueue), kind: 'release', batchId, operator, person: { employeeId: lost } });
     // The first ALLOWED are disabled; the held ones are active, and their workflows say fence-held.
-    await eventually('the allowed ones disabled', async () => ((await activeIds(ids)).length === held.length ? true : undefined), 30_000);
-    expect(await activeIds(ids)).toEqual(held);
+    await eventually('the allowed ones disabled', async () => ((await activeIds(ids)).filter((id) => id !== lost).length === held.length - 1 ? true : undefined), 30_000);
+    expect((await activeIds(ids)).filter((id) => id !== lost)).toEqual(held.filter((id) => id !== lost));
     await eventually('every held workflow says fence-held', async () => {
-      const views = await Promise.all(held.map(async (id) => ({ state: await handle(id).query(getState), attrs: (await handle(id).describe()).searchAttributes })));
+      const views = await Promise.all(held.filter((id) => id !== lost).map(async (id) => ({ state: await handle(id).query(getState), attrs: (await handle(id).describe()).searchAttributes })));
       return views.every((v) => v.state.fenceHold?.batchId === batchId && v.attrs.ProvisioningStatus?.[0] === 'fence-held') ? true : undefined;
     }, 30_000);
 
-    // One person released by two operators in the store only: no signal tells the workflow, its re-check finds it.
-    const [rejected, lost, ...released] = held as [string, string, ...string[]];
-    for (const operator of ['alice', 'bob']) await decideFence(p.store, { fenceId: fenceWorkflowId(p.taskQueue), kind: 'release', batchId, operator, person: { employeeId: lost } });
     await eventually('the person released without a signal deprovisioned', async () => {
       const st = await handle(lost).query(getState);
       return st.status === 'deprovisioned' && st.fenceHold === undefined ? true : undefined;
