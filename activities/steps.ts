@@ -185,6 +185,7 @@ export function createStepActivities(deps: StepActivityDeps) {
         () => ({ ...base, action: 'step.planned', reason: step.reason, changes: [{ ...change, outcome: 'planned' }] }),
       );
       deps.logger.info({ employeeId, workflowId, app: step.app, action: step.action }, 'step planned (plan-only)');
+      metrics.steps.inc({ app: label(step.app), action: verb, outcome: 'planned' });
       return { outcome: 'planned', detail };
     }
     const call = callContext(input.idempotencyKey);

@@ -93,7 +93,11 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   let handledCount = 0;
   let deadLettered = 0;
 
-  consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+    // The partitions this consumer holds may have changed: the lag of those it lost is not its to report.
+    metrics.consumerLag.reset();
+  });
   consumer.on(consumer.events.FETCH, () => (lastFetchAt = Date.now()));
   // How far behind the partition's end the batch just handled left this consumer.
   consumer.on(consumer.events.END_BATCH_PROCESS, (event) => metrics.consumerLag.set({ topic: event.payload.topic, partition: String(event.payload.partition) }, Number(event.payload.offsetLag)));

@@ -11,7 +11,6 @@ let installed = false;
 /** Installs the Temporal runtime once per process with its logs going to pino at WARN and above, and its metrics on a loopback port. */
 export async function installTemporalRuntime(logger: Logger, level: LogLevel = 'WARN'): Promise<void> {
   if (installed) return;
-  installed = true;
   const log = logger.child({ component: 'temporal' });
   try {
     const bindAddress = await freeLoopbackAddress();
@@ -21,4 +20,5 @@ export async function installTemporalRuntime(logger: Logger, level: LogLevel = '
     // One runtime per process: whoever installed it first (a test harness) keeps it.
     if ((err as Error).name !== 'IllegalStateError') throw err;
   }
+  installed = true;
 }

@@ -22,13 +22,14 @@ export function registerStoreGauges(db: Db, options: { registry?: Registry; chec
   for (const name of NAMES) registry.removeSingleMetric(name);
   const registers = [registry];
   const q: Query = async (sql) => (await db.query(sql)).rows;
-  // A scrape must not fail because one table is unreadable (a store migrated by an older version): that gauge is left empty.
+  // A scrape must not fail because one table is unreadable (a store migrated by an older version, a closed pool): that gauge is left empty, never stale.
   const read = async <R extends object>(sql: string): Promise<R[] | undefined> => q<R>(sql).catch(() => undefined);
 
   new Gauge({
     name: 'provisioner_fence_held_batches', help: 'Fence batches open (held, waiting for an operator)', registers,
     async collect() {
       const rows = await read<{ n: string }>(`select count(*) as n from fence_batches where status = 'open'`);
+      this.reset();
       if (rows) this.set(Number(rows[0]!.n));
     },
   });
@@ -58,6 +59,7 @@ export function registerStoreGauges(db: Db, options: { registry?: Registry; chec
     name: 'provisioner_approvals_pending', help: 'Approvals waiting for a decision', registers,
     async collect() {
       const rows = await read<{ n: string }>(`select count(*) as n from approvals where status = 'pending'`);
+      this.reset();
       if (rows) this.set(Number(rows[0]!.n));
     },
   });
@@ -65,6 +67,7 @@ export function registerStoreGauges(db: Db, options: { registry?: Registry; chec
     name: 'provisioner_approvals_oldest_pending_age_seconds', help: 'Age of the oldest approval waiting for a decision (0: none)', registers,
     async collect() {
       const rows = await read<{ age: number | null }>(`select extract(epoch from now() - min(created_at))::float8 as age from approvals where status = 'pending'`);
+      this.reset();
       if (rows) this.set(rows[0]!.age ?? 0);
     },
   });
@@ -88,6 +91,7 @@ export function registerStoreGauges(db: Db, options: { registry?: Registry; chec
     name: 'provisioner_audit_chain_records', help: "The audit chain's length (its head's sequence number); its rate is the appends per second", registers,
     async collect() {
       const rows = await read<{ seq: string }>(`select seq from audit_head`);
+      this.reset();
       if (rows?.[0]) this.set(Number(rows[0].seq));
     },
   });
@@ -95,6 +99,7 @@ export function registerStoreGauges(db: Db, options: { registry?: Registry; chec
     name: 'provisioner_audit_unpublished_records', help: 'Audit records not yet produced to the audit topic (for the SIEM)', registers,
     async collect() {
       const rows = await read<{ n: string }>(`select h.seq - p.published_seq as n from audit_head h, audit_publication p`);
+      this.reset();
       if (rows?.[0]) this.set(Number(rows[0].n));
     },
   });

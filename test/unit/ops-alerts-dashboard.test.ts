@@ -31,7 +31,7 @@ async function exportedSeries(): Promise<Set<string>> {
   const names = new Set<string>(['up']);
   for (const m of await registry.getMetricsAsJSON()) {
     names.add(m.name);
-    if (m.type === 'histogram') for (const suffix of ['_bucket', '_count', '_sum']) names.add(`${m.name}${suffix}`);
+    if (String(m.type) === 'histogram') for (const suffix of ['_bucket', '_count', '_sum']) names.add(`${m.name}${suffix}`);
   }
   for (const h of TEMPORAL_SDK_SERIES.histograms) for (const suffix of ['_bucket', '_count', '_sum']) names.add(`${h}${suffix}`);
   for (const g of TEMPORAL_SDK_SERIES.gauges) names.add(g);

@@ -33,7 +33,7 @@ export async function finish(id: Identity, change: Change, result: Pick<Outcome,
       { key: Application, value: Object.keys(state.accounts).sort() },
     ]);
   }
-  await recordChange({ employeeId, changeId: outcome.changeId, eventId: change.eventId, sequence: change.sequence, outcome, ...(options.applied ? {} : { applied: false }), ...(change.time ? { eventTime: change.time } : {}) });
+  await recordChange({ employeeId, changeId: outcome.changeId, eventId: change.eventId, sequence: change.sequence, outcome, ...(options.applied ? {} : { applied: false }), ...(change.time && change.changeId === change.eventId ? { eventTime: change.time } : {}) });
   await publishOutcome(outcome);
 }
 
