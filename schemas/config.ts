@@ -397,6 +397,11 @@ export const configSchema = z.strictObject({
     maxPerRun: z.number().int().min(1).max(10_000).default(500),
   }).prefault({}),
   http: z.strictObject({
+    /**
+     * The address the health server (/health, /ready, /metrics) listens on: loopback by default; a
+     * Prometheus on another host needs 0.0.0.0 or the pod's address (nothing there is secret or personal).
+     */
+    healthHost: z.string().min(1).default('127.0.0.1'),
     workerPort: port.default(9464),
     ingressPort: port.default(9465),
     devPort: port.default(9466),
@@ -522,6 +527,7 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'PROVISIONER_FENCE_POPULATION', path: 'safety.populationEstimate', parse: Number },
   { env: 'PROVISIONER_FENCE_RECHECK_SECONDS', path: 'safety.fenceRecheckSeconds', parse: Number },
   { env: 'PROVISIONER_API_PORT', path: 'http.apiPort' },
+  { env: 'PROVISIONER_HEALTH_HOST', path: 'http.healthHost' },
   { env: 'PROVISIONER_API_URL', path: 'api.url' },
   { env: 'PROVISIONER_API_CORS_ORIGINS', path: 'api.corsOrigins', parse: (v) => commaList(v).map((o) => o.replace(/\/+$/, '')) },
   { env: 'PROVISIONER_API_JWT_ISSUER', path: 'api.jwt.issuer' },

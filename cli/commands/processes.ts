@@ -100,6 +100,7 @@ async function runProcess(name: ProcessName): Promise<void> {
     stage = 'the health endpoint';
     parts.health = health = await startHealthServer({
       port: ports[0]!.port,
+      host: cfg.http.healthHost,
       name,
       ready: () => ({
         ...(parts.worker ? { workerPolling: parts.worker.isReady() } : {}),
@@ -113,7 +114,7 @@ async function runProcess(name: ProcessName): Promise<void> {
     await Promise.race([stopParts(logger, parts), new Promise((r) => setTimeout(r, 5000).unref())]);
     throw startFailure(name, stage, err, cfg);
   }
-  logger.info({ health: `http://127.0.0.1:${health.port}/health`, ready: `http://127.0.0.1:${health.port}/ready` }, `${name} running`);
+  logger.info({ health: `http://${cfg.http.healthHost}:${health.port}/health`, ready: `http://${cfg.http.healthHost}:${health.port}/ready`, metrics: `http://${cfg.http.healthHost}:${health.port}/metrics` }, `${name} running`);
   if (parts.worker) {
     await parts.worker.run().catch((err: Error) => {
       logger.fatal({ err }, 'the worker stopped with an error');
