@@ -84,7 +84,7 @@ beforeAll(async () => {
     temporal: { ...base.temporal, taskQueue: prefix },
     apps: { file: appsFile },
     connectors: { file: connectorsFile },
-    http: { workerPort: await freePort(), ingressPort: await freePort(), devPort: await freePort(), apiPort: (apiPort = await freePort()) },
+    http: { ...base.http, workerPort: await freePort(), ingressPort: await freePort(), devPort: await freePort(), apiPort: (apiPort = await freePort()) },
   };
   env = { ...process.env, PROVISIONER_CONFIG: writeConfig(dir), LOG_LEVEL: 'warn' };
 });
