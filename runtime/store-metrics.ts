@@ -8,6 +8,9 @@ import { label, metrics } from '../observability/metrics.js';
 import type { DestinationStatus } from '../store/audit-checkpoints.js';
 import type { Db } from '../store/db.js';
 
+/** A fence source as a label: a bulk source by its family (`reconcile/<app>` → `reconcile`, `policy/<hash>` → `policy`), a feed by its name. */
+export const sourceLabel = (source: string): string => (source.includes('/') ? label(source.slice(0, source.indexOf('/'))) : label(source));
+
 type Query = <R extends object>(sql: string) => Promise<R[]>;
 
 /** The names this file registers: a second worker in the process (tests, benchmarks) replaces the first's gauges. */
@@ -38,7 +41,7 @@ export function registerStoreGauges(db: Db, options: { registry?: Registry; chec
     async collect() {
       const rows = await read<{ source: string; n: string }>(`select source, count(*) as n from fence_requests where status = 'held' group by source`);
       this.reset();
-      for (const r of rows ?? []) this.inc({ source: label(r.source) }, Number(r.n));
+      for (const r of rows ?? []) this.inc({ source: sourceLabel(r.source) }, Number(r.n));
     },
   });
   new Gauge({
