@@ -103,7 +103,10 @@ export async function followAppliedPolicy(input: {
     // `<version>@<seq>` names its place in the order; a version's first application is newer than in force unless this worker saw it.
     const newer = rollout.seq !== undefined ? rollout.seq > seq : !notNewer.has(rollout.version);
     if (!newer) return policy;
+    // A read already in flight may have started before the version was applied: then read once more.
+    const joined = following !== undefined;
     await followNow();
+    if (joined && policy.version !== rollout.version) await followNow();
     // Found or not, the store's newest is in force now: a version it did not make current is not newer.
     if (rollout.seq === undefined) notNewer.add(rollout.version);
     return policy;

@@ -60,7 +60,8 @@ describe('the policy a plan uses', () => {
     // An ordinary change plans with the version in force (the poll's), reading no newer one.
     await p.produce([{ key: joiner, value: JSON.stringify(hrEvent(joiner, { data: { department: 'Research', title: 'Analyst' } })) }]);
     await provisioned(joiner);
-    expect(await outcomeVersion(joiner, `${joiner}-1`)).toBe(first.version);
+    // getState says provisioned as the outcome is recorded: wait for the row.
+    expect(await eventually(`${joiner}'s outcome recorded`, () => outcomeVersion(joiner, `${joiner}-1`), 30_000)).toBe(first.version);
     expect(p.worker.policy.version).toBe(first.version);
 
     // The rollout's re-evaluation names v2: the worker reads the store first and plans under v2.
