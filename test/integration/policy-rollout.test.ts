@@ -74,6 +74,8 @@ describe('policy apply and its rollout', () => {
       const states = await Promise.all(everyone.map((id) => p.ingress.client.workflow.getHandle(identityWorkflowId(id)).query(getState)));
       return states.every((st) => st.lastAppliedSequence === 1 && st.status === 'provisioned') ? true : undefined;
     }, 90_000);
+    // getState says provisioned as the hire's outcome is being recorded: wait for every row.
+    await eventually('every hire recorded', async () => ((await Promise.all(everyone.map(outcomeIds))).every((o) => o.length === 1) ? true : undefined), 30_000);
     const worker = p.worker;
     const first = loadPolicyDir(v1);
     if (!first.ok) throw new Error('the test policy does not validate');
