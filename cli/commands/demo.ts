@@ -2,6 +2,7 @@
 // hires published to Kafka and followed until every account exists. Leaves everything running.
 // Any step that fails or passes its deadline ends the demo at once with one line naming the step
 // and its log (demo-steps.ts).
+import { demoMetricsLines } from './demo-metrics.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -177,6 +178,8 @@ async function runDemo(cfg: Config, eventsFile: string): Promise<void> {
     const hr = await step(7, title7, { ...watched, name: 'the HR changes', deadlineMs: 5 * 60_000 }, say, () => demoHrChanges({ cfg, client, connectors, hires, say: (l) => say(l) }));
     const title8 = 'reconciliation: changes an app admin made by hand in chat, found and put right';
     await step(8, title8, { ...watched, name: 'the reconciliation', deadlineMs: 5 * 60_000 }, say, () => demoReconcile({ cfg, connectors, catalog, say: (l) => say(l) }));
+    for (const line of await demoMetricsLines(cfg)) say(`  ${line}`);
+    say('  on call: npx provisioner status (what needs someone, with the list behind each count); alert rules ops/prometheus/provisioner-alerts.yml, dashboard ops/grafana/provisioner-dashboard.json, runbook docs/runbook.md');
     printWhereToLook(cfg, connectorConfigs, request.ticketId, started);
     say(
       `demo: provisioned ${rows.length} accounts across ${new Set(rows.map((r) => r.app)).size} apps; access request ${request.ticketId} approved, granted and expired; ${hr.updated} updated, ${hr.prehired} waiting for the start, ${hr.left} disabled on the last day; chat reconciled: a group removed by hand restored, a hand-made account disabled`,
