@@ -11,6 +11,7 @@
 //   finishReconcileRun         the run's counts and outcome.
 // The listing keeps personal values out of clear text: correlation values and mapped attributes
 // are stored as keyed digests (store/blind-index.ts), and compared as digests.
+import { orphanPageRequestId } from '../workflows/reconcile/paged-remedy.js';
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -211,6 +212,13 @@ export function createReconcileActivities(deps: ReconcileDeps) {
   }
 
   /**
+   * The orphan by its own handle (SCIM id, LDAP DN) alone: connectors resolve a correlation key
+   * first, and an orphan that carries a known person's key (a second account of theirs) would lead
+   * them to that person's real account.
+   */
+  const byHandle = (orphan: OrphanToDisable) => ({ ...orphan.account, externalId: '' });
+
+  /**
    * Reads the orphan again from the application before it is disabled: why it must not be (gone,
    * disabled already, or correlating now to a stored identity: someone hired since the listing),
    * or undefined when it is still an enabled orphan (or the connector cannot read by handle).
@@ -220,12 +228,15 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     const connector = connectors.get(app);
     if (!connector || !can(connector, 'disable') || !connector.readAccountByRef) return undefined;
     const read = connector.readAccountByRef.bind(connector);
-    const now = await atBoundary(() => read(orphan.account, callContext(`${runId}/reread/${orphan.key}`)));
+    const now = await atBoundary(() => read(byHandle(orphan), callContext(`${runId}/reread/${orphan.key}`)));
     if (!now) return 'not disabled: the account is gone from the application';
     if (!now.active) return 'not disabled: the account is disabled already';
     const byEmail = deps.policy().applications.get(app)?.correlation?.matchBy === 'email' && now.email ? { email: now.email } : {};
-    const person = await identityCorrelating(store.pool, store.keys.kek, { ...(now.externalId ? { externalId: now.externalId } : {}), ...byEmail });
-    return person ? `not disabled: the account now correlates to ${person}` : undefined;
+    // Only a person stored after the run started (hired since the listing): one the comparison knew makes this a second account of theirs.
+    const run = await getRun(store.pool, runId);
+    const person = run ? await identityCorrelating(store.pool, store.keys.kek, { ...(now.externalId ? { externalId: now.externalId } : {}), ...byEmail }, run.startedAt) : undefined;
+    // The person is not named: the finding's text outlives a purge of them.
+    return person ? 'not disabled: the account now correlates to a person hired since the listing' : undefined;
   }
 
   async function disableOrphan(input: { runId: string; orphan: OrphanToDisable }): Promise<DisableOutcome> {
@@ -251,7 +262,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         },
         async () => {
           try {
-            return (await connector.disableAccount({ account: orphan.account }, call)).status;
+            return (await connector.disableAccount({ account: byHandle(orphan) }, call)).status;
           } catch (err) {
             if ((err as Error).name === 'NotFoundError') return 'gone' as const;
             throw err;
@@ -456,7 +467,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         fenceWorkflowId: input.fenceWorkflowId,
         taskQueue: input.taskQueue,
         request: {
-          requestId: `${runId}/disable-orphans/${input.page}`,
+          requestId: orphanPageRequestId(runId, input.page),
           workflowId: runId,
           // Orphans belong to nobody the store knows: the request is the application's.
           employeeId: `reconcile/${app}`,

@@ -180,18 +180,21 @@ export async function insertSnapshots(tx: StoreTx, snapshots: readonly WorkerSna
 }
 
 /**
- * The employee id of a person, not terminated, whom an account correlates to by its correlation
- * key (the employee id, any case) or, when given, its e-mail (blind index): an orphan that has
- * found its person since it was listed (someone hired meanwhile).
+ * The employee id of a person, with an HR snapshot and not terminated, stored after `since`, whom
+ * an account correlates to by its correlation key (the employee id, any case) or, when given, its
+ * e-mail (blind index): an orphan that has found its person since it was listed (someone hired
+ * meanwhile). People the comparison already knew are not answers: an orphan that carries one of
+ * their keys or e-mails is a second account of theirs, still an orphan.
  */
-export async function identityCorrelating(db: Db, kek: KeyEncryptionKeys | undefined, account: { externalId?: string; email?: string }): Promise<string | undefined> {
+export async function identityCorrelating(db: Db, kek: KeyEncryptionKeys | undefined, account: { externalId?: string; email?: string }, since: Date): Promise<string | undefined> {
   const digests = account.email && kek ? blindDigests(kek, 'email', account.email) : [];
   if (!account.externalId && digests.length === 0) return undefined;
   const { rows } = await db.query<{ employee_id: string }>(
     `select employee_id from identities
-      where status is distinct from 'terminated' and (($1::text <> '' and upper(employee_id) = upper($1)) or email_digest = any($2::bytea[]))
+      where status is not null and status <> 'terminated' and created_at > $3
+        and (($1::text <> '' and upper(employee_id) = upper($1)) or email_digest = any($2::bytea[]))
       order by employee_id limit 1`,
-    [account.externalId ?? '', digests],
+    [account.externalId ?? '', digests, since],
   );
   return rows[0]?.employee_id;
 }

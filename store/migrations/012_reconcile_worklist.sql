@@ -6,6 +6,8 @@
 alter table drift_findings add column pending text check (pending in ('reevaluate', 'disable'));
 alter table drift_findings add column work_page integer;
 create index drift_findings_pending on drift_findings (run_id, pending, employee_id, finding_key) where pending is not null;
+-- a page of orphans is read and settled by its number: one index walk, not a scan of the run's findings
+create index drift_findings_work_page on drift_findings (run_id, work_page) where work_page is not null;
 
 -- A run of a quarantined application is skipped: nothing listed, compared or remedied.
 alter table reconcile_runs drop constraint reconcile_runs_status_check;

@@ -15,7 +15,7 @@ import { CommandFailure, exitStatusOf, failureLine } from '../../cli/failure.js'
 import { createLogger } from '../../observability/logger.js';
 import { startReconcile } from '../../clients/reconcile.js';
 import { reconcileScheduleId } from '../../runtime/reconcile-schedules.js';
-import { holdApplication, queryAudit, releaseApplication } from '../../store/index.js';
+import { holdApplication, queryAudit, releaseApplication, upsertIdentity } from '../../store/index.js';
 import { createRun, getRun, listFindings, markWorklist, storeFindings, storePage } from '../../store/reconcile.js';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createApplicationModeReader } from '../../activities/application-modes.js';
@@ -255,6 +255,8 @@ describe('reconciling a SCIM app', () => {
         const res = await fetch(`${api.url}/reconcile/chat`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ dryRun: true }) });
         return { status: res.status, body: (await res.json()) as { runId: string; error?: string; reason?: string } };
       };
+      // The app answers slowly, so the first run is still listing when the second ask looks (else a fast dry run ends first and both start).
+      await chat().admin.setFaults({ latencyMs: 1500 });
       const answers = await Promise.all([ask(), ask()]);
       expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
       const { runId } = answers.find((a) => a.status === 202)!.body;
@@ -271,12 +273,14 @@ describe('reconciling a SCIM app', () => {
       expect(exitStatusOf(cli)).toBe(1);
 
       // Once it has ended, the next ask starts a run of its own.
+      await chat().admin.clearFaults();
       await p.ingress.client.workflow.getHandle(runId).result();
       const next = await ask();
       expect(next.status).toBe(202);
       expect(next.body.runId).not.toBe(runId);
       await p.ingress.client.workflow.getHandle(next.body.runId).result();
     } finally {
+      await chat().admin.clearFaults();
       await api.close();
     }
   });
@@ -335,7 +339,7 @@ describe('reconciling a SCIM app', () => {
     expect(Math.max(...attempts.map(Number))).toBeGreaterThanOrEqual(2);
   }, 300_000);
 
-  it('an orphan is read again before it is disabled: one gone, disabled or correlating since the listing is left as it is, and says why', async () => {
+  it('an orphan is read again before it is disabled: one gone, disabled or correlating to someone hired since the listing is left as it is, and says why; a second account of a known person is still disabled', async () => {
     const activities = createReconcileActivities({
       policy: () => p.worker.policy,
       connectors: p.worker.connectors,
@@ -345,14 +349,20 @@ describe('reconciling a SCIM app', () => {
       modes: createApplicationModeReader({ db: p.store.pool, planOnly: [], logger }),
       requestFencePermit: async () => ({ permit: 'allowed' }),
     });
-    const gone = await createUser({ userName: id('gone'), externalId: id('NOBODY') });
-    const disabled = await createUser({ userName: id('off'), externalId: id('NOBODY') });
-    // Keyless, with the e-mail of a stored person (chat correlates by e-mail): someone hired since the listing.
-    const hired = await createUser({ userName: id('hired'), emails: [{ value: email(E1), primary: true }] });
-    const orphan = await createUser({ userName: id('still'), externalId: id('NOBODY') });
-    const ids = [gone, disabled, hired, orphan];
     const runId = `reconcile/chat/${p.taskQueue}/${id('reread')}`;
     await createRun(p.store.pool, { runId, app: 'chat', dryRun: false, policyVersion: p.worker.policy.version });
+    const gone = await createUser({ userName: id('gone'), externalId: id('NOBODY') });
+    const disabled = await createUser({ userName: id('off'), externalId: id('NOBODY') });
+    // Keyless, with the e-mail of a person stored after the run started (chat correlates by e-mail): someone hired since the listing.
+    const newcomer = id('NEW');
+    await p.store.change((tx) => upsertIdentity(tx, { employeeId: newcomer, sequence: 1, effectiveAt: new Date().toISOString(), status: 'active', givenName: 'New', familyName: 'Comer', email: email(newcomer) }), {
+      actor: { type: 'system', id: 'test' }, action: 'identity.snapshot-stored', reason: 'hired after the listing', subject: { employeeId: newcomer },
+    });
+    const hired = await createUser({ userName: id('hired'), emails: [{ value: email(newcomer), primary: true }] });
+    // Keyless, with the e-mail of a person the comparison knew (E1, provisioned before the run): a second account of theirs, still an orphan.
+    const duplicate = await createUser({ userName: id('dup'), emails: [{ value: email(E1), primary: true }] });
+    const orphan = await createUser({ userName: id('still'), externalId: id('NOBODY') });
+    const ids = [gone, disabled, hired, duplicate, orphan];
     await storePage(p.store.pool, { runId, pageNo: 0, accounts: ids.map((accountId) => ({ accountId, active: true })) });
     const findings = ids.map((accountId) => ({ app: 'chat', kind: 'orphan-account' as const, accountId, detail: 'no identity correlates' }));
     await storeFindings(p.store.pool, runId, findings.map((f) => ({ ...f, key: findingKey(f), remediation: 'disable' })));
@@ -362,17 +372,19 @@ describe('reconciling a SCIM app', () => {
 
     const env = new MockActivityEnvironment({ workflowExecution: { workflowId: runId, runId: 'reread' } });
     const page = { runId, app: 'chat', page: 0, limit: 200 };
-    expect(await env.run(activities.requestOrphanPagePermit, { ...page, fenceWorkflowId: 'fence/unused', taskQueue: p.taskQueue })).toEqual({ orphans: 4, answer: { permit: 'allowed' } });
-    expect(await env.run(activities.disableOrphanPage, page)).toEqual({ disabled: 1, failed: 0 });
+    expect(await env.run(activities.requestOrphanPagePermit, { ...page, fenceWorkflowId: 'fence/unused', taskQueue: p.taskQueue })).toEqual({ orphans: 5, answer: { permit: 'allowed' } });
+    expect(await env.run(activities.disableOrphanPage, page)).toEqual({ disabled: 2, failed: 0 });
 
     const remediation = Object.fromEntries((await listFindings(p.store.pool, { runId })).map((f) => [f.accountId, f.remediation]));
     expect(remediation).toEqual({
       [gone]: 'not disabled: the account is gone from the application',
       [disabled]: 'not disabled: the account is disabled already',
-      [hired]: `not disabled: the account now correlates to ${E1}`,
+      [hired]: 'not disabled: the account now correlates to a person hired since the listing',
+      [duplicate]: 'disabled (applied)',
       [orphan]: 'disabled (applied)',
     });
     expect((await chat().scim('GET', `/Users/${hired}`)).body.active).toBe(true);
+    expect((await chat().scim('GET', `/Users/${duplicate}`)).body.active).toBe(false);
     expect((await chat().scim('GET', `/Users/${orphan}`)).body.active).toBe(false);
     // A retried page disables nothing twice: every orphan left the worklist.
     expect(await env.run(activities.disableOrphanPage, page)).toEqual({ disabled: 0, failed: 0 });

@@ -39,6 +39,14 @@ export type ReconcileCarry = {
   remediation: Remediation;
 };
 
+const { readFenceDecision } = proxyActivities<Activities>(bookkeepingOptions);
+/** A held page reads its decision from the store after this (then twice as long each time, up to hourly), should the signal be lost. */
+const RECHECK_MS = 5 * 60_000;
+const RECHECK_MAX_MS = 60 * 60_000;
+
+/** The fence request of one page of orphans (activities/reconcile.ts asks with it). */
+export const orphanPageRequestId = (runId: string, page: number) => `${runId}/disable-orphans/${page}`;
+
 const { askIdentitiesToReevaluate, recordOrphanPageRemediation } = proxyActivities<Activities>({
   ...bookkeepingOptions,
   startToCloseTimeout: '10 minutes',
@@ -93,8 +101,21 @@ export async function remedyPaged(run: Run, carry: ReconcileCarry): Promise<Reme
     if (answer.permit === 'held') {
       await recordOrphanPageRemediation({ runId, page, remediation: `held by the fence: batch ${answer.batchId} (${answer.reasons.join('; ')})`, settled: false });
       upsertSearchAttributes([{ key: ProvisioningStatus, value: 'fence-held' }]);
-      await condition(() => run.decisions[answer.batchId] !== undefined);
+      // This page's decision only (a decision for an earlier page in the same open batch is not this one's),
+      // signalled or, should the signal be lost, read from the store.
+      const requestId = orphanPageRequestId(runId, page);
+      const decided = () => {
+        const d = run.decisions[answer.batchId];
+        return d !== undefined && (d.requestId === undefined || d.requestId === requestId);
+      };
+      let every = answer.recheckMs ?? RECHECK_MS;
+      while (!(await condition(decided, every))) {
+        const found = await readFenceDecision({ fenceWorkflowId: fenceWorkflowId(taskQueue), requestId });
+        if (found) run.decisions[answer.batchId] = found;
+        every = Math.min(2 * every, Math.max(answer.recheckMs ?? RECHECK_MS, RECHECK_MAX_MS));
+      }
       const decision = run.decisions[answer.batchId]!;
+      delete run.decisions[answer.batchId];
       released = decision.decision === 'released';
       if (!released) remediation.rejected += await recordOrphanPageRemediation({ runId, page, remediation: `rejected by the fence: batch ${decision.batchId} (by ${decision.operators.join(', ')})`, settled: true });
       upsertSearchAttributes([{ key: ProvisioningStatus, value: 'reconcile-fence' }]);
