@@ -1,6 +1,6 @@
 // The reconciliation as its clients see it: an on-demand run of one application's reconciliation
 // (workflows/reconcile-application.ts), started on the deployment's task queue.
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { inTransaction } from '../store/db.js';
 import { createRun, unfinishedRuns } from '../store/reconcile.js';
@@ -27,7 +27,14 @@ export async function startReconcileOnce(client: Client, pool: pg.Pool, taskQueu
   return inTransaction(pool, async (tx) => {
     await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`reconcile_start/${input.app}`]);
     for (const runId of await unfinishedRuns(tx, input.app)) {
-      const status = await client.workflow.getHandle(runId).describe().then((d) => d.status.name, () => undefined);
+      // A run Temporal no longer knows is not going on; any other failure to look is not an answer (Temporal down: no second run).
+      const status = await client.workflow.getHandle(runId).describe().then(
+        (d) => d.status.name,
+        (err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return undefined;
+          throw err;
+        },
+      );
       if (status === 'RUNNING') return { started: false, runId };
     }
     const runId = await startReconcile(client, taskQueue, input);
