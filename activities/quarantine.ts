@@ -16,8 +16,11 @@ import { APPLICATION_QUARANTINED, type QuarantinedDetails } from '../workflows/m
 import { callContext } from './call-context.js';
 
 
-/** How stale a worker's view of the quarantined applications may be. */
-const QUARANTINE_MAX_AGE_MS = 1_000;
+/**
+ * How stale a worker's view of the quarantined applications may be: a hold or a release takes
+ * effect for the calls that start this long after it (a call already under way finishes).
+ */
+export const QUARANTINE_MAX_AGE_MS = 1_000;
 
 export type QuarantineDeps = {
   policy: () => CompiledPolicy;
