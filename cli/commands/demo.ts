@@ -64,6 +64,24 @@ async function waitForConvergence(client: Client, events: readonly HrEvent[], ti
   return results;
 }
 
+/**
+ * The file's events as the HRIS emits them now: each line's CloudEvents `time` becomes the moment
+ * the demo publishes it (time to provision counts from it); ids and effective dates stay the file's.
+ */
+export function emittedNow(text: string, now = new Date().toISOString()): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      try {
+        const event: unknown = JSON.parse(line);
+        return typeof event === 'object' && event !== null && 'time' in event ? JSON.stringify({ ...event, time: now }) : line;
+      } catch {
+        return line;
+      }
+    })
+    .join('\n');
+}
+
 /** The hires' accounts as the apps report them (each read with a fresh deadline, retried while an app is slow). */
 async function readBack(connectors: ReadonlyMap<string, Connector>, catalog: EntitlementCatalog, employeeIds: readonly string[]): Promise<AccountRow[]> {
   const rows: AccountRow[] = [];
@@ -114,7 +132,7 @@ async function runDemo(cfg: Config, eventsFile: string): Promise<void> {
   const devLog = devLogFile(cfg);
   const indent = (l: string) => say(`  ${l}`);
   // The hires are checked first: a bad file fails before anything is started.
-  const validated = validateEventFile(readFileSync(eventsFile, 'utf8'));
+  const validated = validateEventFile(emittedNow(readFileSync(eventsFile, 'utf8')));
   if (validated.errors.length > 0) throw new CommandFailure(`demo: ${eventsFile} has invalid lines: ${validated.errors.map((e) => `line ${e.line}: ${oneLine(e.reason)}`).join('; ')}`);
   const hires = validated.events.flatMap((line) => (line.feed === 'hr' ? [line.event] : []));
   if (hires.length !== validated.events.length) throw new CommandFailure(`demo: ${eventsFile} holds ITSM events; the demo publishes HR events only`);

@@ -1,6 +1,7 @@
 // The demo's metrics line reads a real exposition's shape: steps by outcome, time to provision per event type.
 import { describe, expect, it } from 'vitest';
 import { metricsSummary, parseMetrics } from '../../cli/commands/demo-metrics.js';
+import { emittedNow } from '../../cli/commands/demo.js';
 
 const text = `# HELP provisioner_steps_total Provisioning step attempts
 # TYPE provisioner_steps_total counter
@@ -26,5 +27,15 @@ describe('the demo metrics line', () => {
 
   it('sums steps by outcome and averages time to provision per event type', () => {
     expect(metricsSummary(parseMetrics(text))).toEqual(['13 step attempts (applied 7, created 5, error 1)', 'time to provision hr.worker.hired: mean 2.0 s over 4 (change, application) pairs']);
+  });
+});
+
+describe('the demo publishes its hires as emitted now', () => {
+  it("stamps each event's time and keeps its id, effective date and the file's comments", () => {
+    const file = ['// hires', '{"id":"hris-E1-2","time":"2026-11-22T08:00:00Z","data":{"effectiveAt":"2026-11-22T08:00:00Z"}}', 'not json', ''].join('\n');
+    const out = emittedNow(file, '2026-12-02T23:50:00.000Z').split('\n');
+    expect(out[0]).toBe('// hires');
+    expect(JSON.parse(out[1]!)).toEqual({ id: 'hris-E1-2', time: '2026-12-02T23:50:00.000Z', data: { effectiveAt: '2026-11-22T08:00:00Z' } });
+    expect(out.slice(2)).toEqual(['not json', '']);
   });
 });
