@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import { loadKeyring } from '../codec/keyring.js';
 import { sendToDeadLetters, type DeadLetterReason } from './dead-letters.js';
 import { label, metrics } from '../observability/metrics.js';
+import { consumerLag } from '../kafka/consumer-lag.js';
 import { createKafka, type Consumer, type EachBatchPayload, type KafkaMessage, type Producer } from '../kafka/client.js';
 
 export type DeadLetterVerdict = { code: DeadLetterReason; text: string };
@@ -89,18 +90,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   let joined = false;
   let running = false;
+  let removeLagSource: (() => void) | undefined;
   let lastFetchAt = 0;
   let handledCount = 0;
   let deadLettered = 0;
 
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    joined = true;
-    // The partitions this consumer holds may have changed: the lag of those it lost is not its to report.
-    metrics.consumerLag.reset();
-  });
+  consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));
   consumer.on(consumer.events.FETCH, () => (lastFetchAt = Date.now()));
-  // How far behind the partition's end the batch just handled left this consumer.
-  consumer.on(consumer.events.END_BATCH_PROCESS, (event) => metrics.consumerLag.set({ topic: event.payload.topic, partition: String(event.payload.partition) }, Number(event.payload.offsetLag)));
   consumer.on(consumer.events.CRASH, (event) => {
     const { error, restart } = event.payload;
     log.error({ err: error, restart }, 'the Kafka consumer crashed');
@@ -155,11 +151,14 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       running = true;
+      // The group's lag on its topic, from offsets at each scrape: true even when this consumer stopped fetching.
+      removeLagSource = metrics.addLagSource(() => consumerLag(kafka, options.groupId, [topic]));
       lastFetchAt = Date.now();
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: Math.min(cfg.kafka.partitions, 6), eachBatch });
     },
     async stop() {
       running = false;
+      removeLagSource?.();
       // kafkajs waits for the batch in flight to finish before it leaves the group: a drain.
       await consumer.disconnect();
       await producer.disconnect();

@@ -27,17 +27,42 @@ const PROVISION_BUCKETS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3
 /** Seconds, from a fast local call to a slow SaaS API under rate limits. */
 const CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** One consumer's lag per partition, read from offsets at scrape time. */
+export type LagSource = () => Promise<ReadonlyArray<{ topic: string; partition: number; lag: bigint }>>;
+
+/** A scrape waits this long for a lag source (Kafka unreachable): its series are left out, never stale. */
+const LAG_READ_TIMEOUT_MS = 3_000;
+
 export function createMetrics(registry = new Registry()) {
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const lagSources = new Set<LagSource>();
   return {
     registry,
+    /** Adds a consumer whose lag the gauge reads at each scrape; the function returned removes it. */
+    addLagSource(source: LagSource): () => void {
+      lagSources.add(source);
+      return () => void lagSources.delete(source);
+    },
     steps: new Counter({ name: 'provisioner_steps_total', help: 'Provisioning step attempts, by application, action and outcome (created, updated, unchanged, applied, already-in-state, planned, action-required; error: the attempt threw and is retried or fails the step)', labelNames: ['app', 'action', 'outcome'] as const, registers }),
     connectorCalls: new Histogram({ name: 'provisioner_connector_call_seconds', help: 'Connector calls of provisioning steps, by application, action and result (ok, or the error class)', labelNames: ['app', 'action', 'result'] as const, buckets: CALL_BUCKETS, registers }),
     connectorErrors: new Counter({ name: 'provisioner_connector_errors_total', help: 'Connector calls that failed, by application and error class (TransientError, AuthError, InvalidRequestError, NotFoundError, TimeoutError, AbortError, other); a quarantined application is not called', labelNames: ['app', 'class'] as const, registers }),
     eventsConsumed: new Counter({ name: 'provisioner_events_consumed_total', help: 'Kafka messages the ingress consumed, by topic and disposition (handled, dead-lettered)', labelNames: ['topic', 'disposition'] as const, registers }),
     deadLetters: new Counter({ name: 'provisioner_dead_letters_total', help: 'Messages sent to a dead-letter topic, by source topic and reason code', labelNames: ['topic', 'reason'] as const, registers }),
-    consumerLag: new Gauge({ name: 'provisioner_consumer_lag', help: "Messages behind the partition's end at the ingress's last batch, by topic and partition", labelNames: ['topic', 'partition'] as const, registers }),
+    consumerLag: new Gauge({
+      name: 'provisioner_consumer_lag',
+      help: "Messages between the consumer group's committed offset and the partition's end, by topic and partition, read from Kafka's offsets at scrape time (the group's, whichever process holds the partition: alert on max)",
+      labelNames: ['topic', 'partition'] as const,
+      registers,
+      async collect() {
+        const read = await Promise.all(
+          [...lagSources].map((source) => Promise.race([source(), new Promise<undefined>((r) => setTimeout(() => r(undefined), LAG_READ_TIMEOUT_MS).unref())]).catch(() => undefined)),
+        );
+        this.reset();
+        // Topics are the deployment's configuration (as in the other series), never a person's.
+        for (const lag of read.flatMap((r) => r ?? [])) this.set({ topic: lag.topic, partition: String(lag.partition) }, Number(lag.lag));
+      },
+    }),
     rateLimited: new Counter({ name: 'provisioner_rate_limited_total', help: 'HTTP 429 answers from an application, by application', labelNames: ['app'] as const, registers }),
     retryAfterWaits: new Histogram({ name: 'provisioner_retry_after_wait_seconds', help: 'Waits an application asked for (Retry-After on 429 or 503) before the next attempt, by application', labelNames: ['app'] as const, buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300], registers }),
     timeToProvision: new Histogram({ name: 'provisioner_time_to_provision_seconds', help: "From the HR event's time to its change's outcome, per event type, application and outcome status (each application the change acted on)", labelNames: ['event_type', 'app', 'status'] as const, buckets: PROVISION_BUCKETS, registers }),

@@ -3,6 +3,9 @@
 // there with the expected label sets, and no label carries the person's id, name or e-mail.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafka } from '../../kafka/client.js';
+import { consumerLag } from '../../kafka/consumer-lag.js';
+import { metrics } from '../../observability/metrics.js';
 import { startHealthServer, type HealthServer } from '../../observability/health-server.js';
 import { TEMPORAL_SDK_SERIES } from '../../observability/temporal-metrics.js';
 import { hrEvent } from '../helpers/hr-events.js';
@@ -67,7 +70,12 @@ describe('metrics', () => {
     expect(value(provisioned, 'provisioner_time_to_provision_seconds_bucket', { le: '+Inf', event_type: 'hr.worker.hired', app: 'chat', status: 'succeeded' })).toBeGreaterThanOrEqual(1);
     expect(value(text, 'provisioner_events_consumed_total', { topic: hrTopic, disposition: 'dead-lettered' })).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(new RegExp(`^provisioner_dead_letters_total\\{topic="${hrTopic.replaceAll('.', '\\.')}",reason="[a-z-]+"\\} [1-9]`, 'm'));
-    expect(text).toMatch(new RegExp(`^provisioner_consumer_lag\\{topic="${hrTopic.replaceAll('.', '\\.')}",partition="\\d+"\\} \\d+`, 'm'));
+    // The ingress committed what it handled: its group is behind on no partition of its topic.
+    const lags = await eventually('the group caught up', async () => {
+      const found = [...(await scrape()).matchAll(new RegExp(`^provisioner_consumer_lag\\{topic="${hrTopic.replaceAll('.', '\\.')}",partition="\\d+"\\} (\\d+)`, 'gm'))].map((m) => Number(m[1]));
+      return found.length === p.cfg.kafka.partitions && found.every((n) => n === 0) ? found : undefined;
+    });
+    expect(lags).toHaveLength(p.cfg.kafka.partitions);
     // What the store holds now, read at scrape time: nothing held, the hire's grants counted in the fence's window, the chain grown.
     expect(Number(/^provisioner_fence_held_batches (\d+)/m.exec(provisioned)?.[1])).toBe(0);
     expect(Number(/^provisioner_approvals_pending (\d+)/m.exec(provisioned)?.[1])).toBe(0);
@@ -83,5 +91,23 @@ describe('metrics', () => {
     // No label anywhere holds the person: their id, name or e-mail (any case).
     const labels = text.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.slice(0, l.lastIndexOf(' '))).join('\n').toLowerCase();
     for (const secret of [employeeId, canary, email]) expect(labels).not.toContain(secret.toLowerCase());
+  });
+
+  it("reads a consumer's lag from the group's offsets at scrape time, so messages nobody takes show as lag", async () => {
+    // The outcomes the hire published: a group that never consumed them is behind by each of them.
+    const topic = p.cfg.kafka.topics.outcomes;
+    const published = (await p.read(topic)).length;
+    expect(published).toBeGreaterThan(0);
+    const remove = metrics.addLagSource(() => consumerLag(createKafka(p.cfg, { clientId: 'metrics-test' }), `never-consumed-${randomBytes(4).toString('hex')}`, [topic]));
+    try {
+      const series = new RegExp(`^provisioner_consumer_lag\\{topic="${topic.replaceAll('.', '\\.')}",partition="\\d+"\\} (\\d+)`, 'gm');
+      const behind = [...(await scrape()).matchAll(series)].map((m) => Number(m[1]));
+      expect(behind).toHaveLength(p.cfg.kafka.partitions);
+      expect(behind.reduce((a, b) => a + b, 0)).toBe(published);
+      remove();
+      expect([...(await scrape()).matchAll(series)]).toHaveLength(0);
+    } finally {
+      remove();
+    }
   });
 });
