@@ -1,4 +1,5 @@
 // Command-line flags of bench/run.ts.
+import { seededRandom } from '../../drills/seeded-random.js';
 import { parseArgs } from 'node:util';
 
 export type BenchArgs = {
@@ -68,13 +69,4 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
 }
 
 /** A small deterministic PRNG (mulberry32) for the generated people. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = seededRandom;
