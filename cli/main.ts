@@ -6,6 +6,7 @@ import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDemoCommands } from './commands/demo.js';
+import { registerDrillCommands } from './commands/drill.js';
 import { registerEntitlementsCommands } from './commands/entitlements.js';
 import { registerEventCommands } from './commands/events.js';
 import { registerFenceCommands } from './commands/fence.js';
@@ -47,6 +48,7 @@ registerConfigCommands(program);
 registerSweepCommands(program);
 registerReconcileCommands(program);
 registerStoreCommands(program);
+registerDrillCommands(program);
 
 endQuietlyOnClosedOutput();
 try {

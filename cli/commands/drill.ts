@@ -1,0 +1,66 @@
+// `provisioner drill list | run <scenario> | all`: failover drills, each in its own pipeline on the
+// stack's servers (drills/), with a report in drills/reports/ (Markdown and JSON). A drill that
+// fails its oracle, or whose fault did not hit, exits 1.
+import path from 'node:path';
+import type { Command } from 'commander';
+import { runDrill, type DrillOptions } from '../../drills/run-drill.js';
+import { renderMarkdown, writeReport, type DrillReport } from '../../drills/report.js';
+import { scenarioNamed, scenarios } from '../../drills/scenarios/index.js';
+import { createLogger } from '../../observability/logger.js';
+import { loadConfig, projectRoot } from '../../schemas/config.js';
+import { CommandFailure } from '../failure.js';
+import { say } from '../say.js';
+
+type RunFlags = { joiners?: string; rate?: string; seed?: string; kills?: string; reports: string };
+
+const int = (value: string | undefined, flag: string): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new CommandFailure(`${flag} must be a positive number, not ${value}`);
+  return n;
+};
+
+function optionsOf(flags: RunFlags): DrillOptions {
+  const joiners = int(flags.joiners, '--joiners');
+  const rate = int(flags.rate, '--rate');
+  const seed = int(flags.seed, '--seed');
+  const kills = int(flags.kills, '--kills');
+  return { ...(joiners ? { joiners } : {}), ...(rate ? { rate } : {}), ...(seed ? { seed } : {}), ...(kills ? { kills } : {}), say: (line) => process.stderr.write(`${line}\n`) };
+}
+
+async function runAndReport(names: readonly string[], flags: RunFlags): Promise<DrillReport[]> {
+  const cfg = loadConfig();
+  const logger = createLogger({ level: 'warn', name: 'provisioner-drill' });
+  const reports: DrillReport[] = [];
+  for (const name of names) {
+    const report = await runDrill(cfg, logger, scenarioNamed(name), optionsOf(flags));
+    const files = writeReport(path.resolve(flags.reports), report);
+    say(renderMarkdown(report));
+    say(`report: ${files.markdown} and ${files.json}`);
+    reports.push(report);
+  }
+  const failed = reports.filter((r) => !r.passed).map((r) => r.scenario);
+  if (failed.length > 0) throw new CommandFailure(`drill failed: ${failed.join(', ')} (see the reports)`);
+  return reports;
+}
+
+export function registerDrillCommands(program: Command): void {
+  const drill = program.command('drill').description('failover drills in their own pipeline, with a report (drills/reports/)');
+  drill
+    .command('list')
+    .description('the drills and their faults')
+    .action(() => say(scenarios.map((s) => `${s.name.padEnd(16)} ${s.fault} (default ${s.defaults.joiners} joiners at ${s.defaults.rate}/s)`).join('\n')));
+  const withFlags = (c: Command) =>
+    c
+      .option('--joiners <n>', 'joiners in the workload (a share of them leave later)')
+      .option('--rate <n>', 'events published per second')
+      .option('--seed <n>', 'the seed of the workload and of the fault points', '1')
+      .option('--kills <n>', 'worker-kill: how many SIGKILLs')
+      .option('--reports <dir>', 'where the reports go', path.join(projectRoot, 'drills', 'reports'));
+  withFlags(drill.command('run <scenario>').description('run one drill')).action(async (name: string, flags: RunFlags) => {
+    await runAndReport([name], flags);
+  });
+  withFlags(drill.command('all').description('run every drill in turn')).action(async (flags: RunFlags) => {
+    await runAndReport(scenarios.map((s) => s.name), flags);
+  });
+}

@@ -1,0 +1,41 @@
+// The drill's policy: the example policy's attributes, approvals and lifecycle with two SCIM
+// applications of its own (`drill-chat`, `drill-code`, two groups each, everyone gets all four).
+// The fence stays on with thresholds sized to the workload (a drill's leavers are a share of its
+// joiners, and the fence is not what a worker or broker drill measures); the mass-termination
+// drill keeps the example's thresholds. No directory application: the directory drill adds its own.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../schemas/config.js';
+
+export const DRILL_APPS = ['drill-chat', 'drill-code'] as const;
+export const DRILL_GROUPS = ['staff', 'tools'] as const;
+
+/** The entitlements every employee of a drill should hold: `<app>` → its groups. */
+export const expectedGroups = (): Map<string, readonly string[]> => new Map(DRILL_APPS.map((app) => [app, DRILL_GROUPS]));
+
+export function writeDrillPolicy(options: { fence: 'sized-to-workload' | 'example' }): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'drill-policy-'));
+  cpSync(path.join(projectRoot, 'examples', 'policy'), dir, { recursive: true });
+  for (const extra of ['applications', 'separation-of-duties.yaml', 'README.md', 'reconcile.yaml']) rmSync(path.join(dir, extra), { recursive: true, force: true });
+  const apps = DRILL_APPS.flatMap((app) => [
+    `  - id: ${app}`,
+    `    description: The drill's SCIM application ${app}.`,
+    `    connector: scim`,
+    `    config: ${app}`,
+    `    owner: it-operations`,
+    `    classification: internal`,
+    `    allowedRegions: [eu, us]`,
+    `    entitlements:`,
+    ...DRILL_GROUPS.map((g) => `      - { id: ${g} }`),
+  ]);
+  writeFileSync(path.join(dir, 'applications.yaml'), `applications:\n${apps.join('\n')}\n`);
+  const entitlements = DRILL_APPS.flatMap((app) => DRILL_GROUPS.map((g) => `${app}:${g}`));
+  writeFileSync(path.join(dir, 'roles.yaml'), `roles:\n  - id: drill-employee\n    entitlements: [${entitlements.join(', ')}]\n`);
+  writeFileSync(path.join(dir, 'birthright.yaml'), `birthright:\n  - id: everyone\n    when: employmentType == "employee"\n    roles: [drill-employee]\n`);
+  const lifecycle = path.join(dir, 'lifecycle.yaml');
+  let text = readFileSync(lifecycle, 'utf8').replace(/\n {4}# The directory also runs the VPN[^\n]*\n {4}directory:\n[^\n]*\n/, '\n');
+  if (options.fence === 'sized-to-workload') text = text.replace(/absolute: \d+, share: [\d.]+/g, 'absolute: 1000000, share: 1');
+  writeFileSync(lifecycle, text);
+  return dir;
+}

@@ -1,0 +1,108 @@
+// The drill's oracle: after quiescence, four views of the same people compared.
+//   1. the ledger: what the drill published (everyone's last event: active or terminated);
+//   2. the applications: every account and group membership, read over SCIM, and each app's
+//      write log (a second create for one person is a duplicate even if it was removed since);
+//   3. the workflows: each person's identity workflow, asked what it applied last (getState);
+//   4. the audit chain: verified end to end, and every account the apps hold has its audit record.
+// It counts what must be zero (duplicates, missing accounts, access that should be gone, lost
+// events, unaudited changes) and keeps the people behind each count for the report.
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import { queryAudit, verifyAuditChain, type Store } from '../store/index.js';
+import { getState, identityWorkflowId } from '../workflows/messages.js';
+import type { DrillApp } from './drill-pipeline.js';
+import { DRILL_GROUPS } from './drill-policy.js';
+import type { LedgerEntry } from './workload.js';
+
+export type OracleCounts = { duplicates: number; missing: number; shouldBeGone: number; lost: number; unaudited: number };
+export type OracleResult = {
+  counts: OracleCounts;
+  /** Up to ten people behind each count, for the report. */
+  examples: Record<keyof OracleCounts, string[]>;
+  chain: { ok: boolean; verified: number; problem?: string };
+  people: number;
+  accounts: number;
+};
+
+const userSchema = z.object({ id: z.string(), externalId: z.string().optional(), active: z.boolean().optional() });
+const groupSchema = z.object({ id: z.string(), displayName: z.string(), members: z.array(z.object({ value: z.string() })).optional() });
+const listSchema = <T extends z.ZodType>(item: T) => z.object({ totalResults: z.number(), Resources: z.array(item).optional() });
+const writeSchema = z.object({ operation: z.string(), resourceType: z.string(), externalId: z.string().optional(), changed: z.boolean() });
+
+async function scimList<T extends z.ZodType>(app: DrillApp, resource: 'Users' | 'Groups', item: T): Promise<Array<z.infer<T>>> {
+  const out: Array<z.infer<T>> = [];
+  for (let start = 1; ; start += 1000) {
+    const res = await fetch(`${app.scimUrl}/${resource}?startIndex=${start}&count=1000`, { headers: { authorization: `Bearer ${app.token}` } });
+    if (!res.ok) throw new Error(`${app.name}: GET /${resource} answered ${res.status}`);
+    const page = listSchema(item).parse(await res.json());
+    out.push(...(page.Resources ?? []));
+    if ((page.Resources ?? []).length === 0 || out.length >= page.totalResults) return out;
+  }
+}
+
+async function writesOf(app: DrillApp): Promise<Array<z.infer<typeof writeSchema>>> {
+  const res = await fetch(`${app.app.url}/admin/writes?limit=1000000`, { headers: { authorization: `Bearer ${app.token}` } });
+  if (!res.ok) throw new Error(`${app.name}: GET /admin/writes answered ${res.status}`);
+  return z.object({ writes: z.array(writeSchema) }).parse(await res.json()).writes;
+}
+
+export async function runOracle(input: { ledger: ReadonlyMap<string, LedgerEntry>; apps: readonly DrillApp[]; client: Client; store: Store }): Promise<OracleResult> {
+  const examples: OracleResult['examples'] = { duplicates: [], missing: [], shouldBeGone: [], lost: [], unaudited: [] };
+  const counts: OracleCounts = { duplicates: 0, missing: 0, shouldBeGone: 0, lost: 0, unaudited: 0 };
+  const count = (what: keyof OracleCounts, who: string) => {
+    counts[what] += 1;
+    if (examples[what].length < 10) examples[what].push(who);
+  };
+  let accounts = 0;
+  // The audit trail's completed account steps, per person and application.
+  const audited = new Set<string>();
+  const AUDIT_PAGE = 100_000;
+  for (const app of input.apps) {
+    const rows = await queryAudit(input.store.pool, input.store.keys.kek, { action: 'step.completed', app: app.name, limit: AUDIT_PAGE });
+    if (rows.length === AUDIT_PAGE) throw new Error(`${app.name}: more than ${AUDIT_PAGE} completed steps in the drill's audit trail; the oracle reads one page`);
+    for (const row of rows) for (const c of row.changes) if (c.op === 'ensureAccount' && c.app === app.name && row.subjectEmployeeId) audited.add(`${app.name}|${row.subjectEmployeeId}`);
+  }
+  for (const app of input.apps) {
+    const users = await scimList(app, 'Users', userSchema);
+    const groups = await scimList(app, 'Groups', groupSchema);
+    const creates = new Map<string, number>();
+    for (const w of await writesOf(app)) if (w.resourceType === 'User' && w.operation === 'create' && w.changed && w.externalId) creates.set(w.externalId, (creates.get(w.externalId) ?? 0) + 1);
+    const byPerson = new Map<string, Array<z.infer<typeof userSchema>>>();
+    for (const u of users) if (u.externalId) byPerson.set(u.externalId, [...(byPerson.get(u.externalId) ?? []), u]);
+    const groupsOf = (userId: string) => groups.filter((g) => g.members?.some((m) => m.value === userId)).map((g) => g.displayName);
+    for (const [employeeId, entry] of input.ledger) {
+      const held = byPerson.get(employeeId) ?? [];
+      accounts += held.length;
+      if (held.length > 1 || (creates.get(employeeId) ?? 0) > 1) count('duplicates', `${app.name}:${employeeId}`);
+      if (held.length > 0 && !audited.has(`${app.name}|${employeeId}`)) count('unaudited', `${app.name}:${employeeId}`);
+      if (entry.status === 'active') {
+        const account = held[0];
+        const missingGroups = account ? DRILL_GROUPS.filter((g) => !groupsOf(account.id).includes(g)) : DRILL_GROUPS;
+        if (!account || account.active === false || missingGroups.length > 0) count('missing', `${app.name}:${employeeId}`);
+      } else if (held.some((u) => u.active !== false || groupsOf(u.id).length > 0)) {
+        count('shouldBeGone', `${app.name}:${employeeId}`);
+      }
+    }
+  }
+  // Every event reached its workflow: the last sequence applied is the ledger's last.
+  const entries = [...input.ledger.values()];
+  for (let i = 0; i < entries.length; i += 16) {
+    await Promise.all(
+      entries.slice(i, i + 16).map(async (entry) => {
+        const state = await input.client.workflow.getHandle(identityWorkflowId(entry.employeeId)).query(getState).catch(() => undefined);
+        if (!state || state.lastAppliedSequence !== entry.lastSequence) count('lost', entry.employeeId);
+      }),
+    );
+  }
+  const verified = await verifyAuditChain(input.store.pool, { verifier: input.store.keys.verifier });
+  return {
+    counts,
+    examples,
+    chain: { ok: verified.ok, verified: verified.verified, ...(verified.problem ? { problem: `${verified.problem.kind} at ${verified.problem.seq ?? '?'}` } : {}) },
+    people: input.ledger.size,
+    accounts,
+  };
+}
+
+/** Passed: every count zero and the chain sound. */
+export const oraclePassed = (r: OracleResult): boolean => Object.values(r.counts).every((n) => n === 0) && r.chain.ok;

@@ -1,0 +1,91 @@
+// One drill, start to end: its own pipeline, the seeded workload published while the scenario
+// injects its fault, quiescence, the oracle, the evidence, and the report.
+import type { Logger } from '../observability/logger.js';
+import { createKafka } from '../kafka/client.js';
+import type { Config } from '../schemas/config.js';
+import { getState, identityWorkflowId } from '../workflows/messages.js';
+import { startDrillPipeline } from './drill-pipeline.js';
+import { oraclePassed, runOracle } from './oracle.js';
+import type { DrillReport } from './report.js';
+import type { Scenario, ScenarioContext } from './scenario.js';
+import { seededRandom } from './seeded-random.js';
+import { buildWorkload, publishWorkload, type LedgerEntry } from './workload.js';
+import { temporalUiUrl } from '../stack/temporal.js';
+
+export type DrillOptions = { joiners?: number; rate?: number; seed?: number; kills?: number; quiesceTimeoutMs?: number; say?: (line: string) => void };
+
+/** Until every person's workflow has applied their last event and settled (provisioned or deprovisioned). */
+export async function quiesce(client: ScenarioContext['pipeline']['client'], ledger: ReadonlyMap<string, LedgerEntry>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let pending = [...ledger.values()];
+  while (Date.now() < deadline) {
+    const settled = new Set<string>();
+    for (let i = 0; i < pending.length; i += 16) {
+      await Promise.all(
+        pending.slice(i, i + 16).map(async (entry) => {
+          const s = await client.workflow.getHandle(identityWorkflowId(entry.employeeId)).query(getState).catch(() => undefined);
+          const final = entry.status === 'active' ? 'provisioned' : 'deprovisioned';
+          if (s && s.lastAppliedSequence === entry.lastSequence && s.status === final) settled.add(entry.employeeId);
+        }),
+      );
+    }
+    pending = pending.filter((e) => !settled.has(e.employeeId));
+    if (pending.length === 0) return true;
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+  return false;
+}
+
+export async function runDrill(base: Config, logger: Logger, scenario: Scenario, options: DrillOptions = {}): Promise<DrillReport> {
+  const say = options.say ?? (() => undefined);
+  const joiners = options.joiners ?? scenario.defaults.joiners;
+  const rate = options.rate ?? scenario.defaults.rate;
+  const seed = options.seed ?? 1;
+  const startedAt = new Date().toISOString();
+  const pipeline = await startDrillPipeline(base, logger, { scenario: scenario.name });
+  try {
+    const workers = pipeline.processes.filter((p) => p.role === 'worker').length;
+    const ingresses = pipeline.processes.length - workers;
+    say(`drill ${scenario.name}: pipeline ${pipeline.id} ready (${workers} workers, ${ingresses} ingresses, logs in ${pipeline.runDir}/logs)`);
+    const workload = buildWorkload({ drillId: pipeline.id, joiners, leaverShare: scenario.defaults.leaverShare, seed });
+    const producer = createKafka(pipeline.cfg, { clientId: `${pipeline.id}-publisher` }).producer({ idempotent: true });
+    await producer.connect();
+    const timeline: ScenarioContext['timeline'] = [];
+    const started = Date.now();
+    timeline.push({ at: started, what: `workload: ${workload.events.length} events at ${rate}/s` });
+    const published = publishWorkload(producer, pipeline.cfg.kafka.topics.hrLifecycle, workload, rate).then(() => {
+      timeline.push({ at: Date.now(), what: 'workload published' });
+    });
+    const ctx: ScenarioContext = { pipeline, logger, random: seededRandom(seed ^ 0x9e3779b9), published, expectedMs: (workload.events.length / rate) * 1000, timeline, options: { ...(options.kills !== undefined ? { kills: options.kills } : {}) } };
+    await Promise.all([published, scenario.inject(ctx)]);
+    await producer.disconnect();
+    const lastFault = Math.max(...timeline.map((t) => t.at));
+    say(`drill ${scenario.name}: workload published and faults over; waiting for quiescence`);
+    const quiescent = await quiesce(pipeline.client, workload.ledger, options.quiesceTimeoutMs ?? 10 * 60_000);
+    const settledAt = Date.now();
+    timeline.push({ at: settledAt, what: quiescent ? 'quiescent: every person settled on their last event' : 'not quiescent before the timeout' });
+    const oracle = await runOracle({ ledger: workload.ledger, apps: pipeline.apps, client: pipeline.client, store: pipeline.store });
+    const evidence = await scenario.evidence(ctx, [...workload.ledger.keys()]);
+    const faultHit = scenario.hit(evidence);
+    const named = [...new Set(Object.values(oracle.examples).flat().map((who) => who.slice(who.indexOf(':') + 1)))];
+    const ui = temporalUiUrl(pipeline.cfg);
+    return {
+      scenario: scenario.name,
+      fault: scenario.fault,
+      drillId: pipeline.id,
+      startedAt,
+      parameters: { joiners, events: workload.events.length, rate, seed, workers, ingresses },
+      timeline: timeline.sort((a, b) => a.at - b.at),
+      recoveryMs: quiescent ? settledAt - lastFault : undefined,
+      durationMs: settledAt - started,
+      quiescent,
+      oracle,
+      evidence,
+      faultHit,
+      passed: quiescent && oraclePassed(oracle) && faultHit,
+      links: named.slice(0, 20).map((id) => `${ui}/namespaces/${pipeline.cfg.temporal.namespace}/workflows/${encodeURIComponent(identityWorkflowId(id))}`),
+    };
+  } finally {
+    await pipeline.close();
+  }
+}

@@ -1,0 +1,34 @@
+// What a drill scenario is: a fault injected at random points of a seeded workload, and the
+// evidence, read afterwards from the servers, that the fault really hit.
+import type { Logger } from '../observability/logger.js';
+import type { DrillPipeline } from './drill-pipeline.js';
+
+export type TimelineEntry = { at: number; what: string };
+
+export type ScenarioContext = {
+  pipeline: DrillPipeline;
+  logger: Logger;
+  /** Seeded: the same seed injects at the same points. */
+  random: () => number;
+  /** Resolves when the workload has been published. */
+  published: Promise<void>;
+  /** The run's expected length (the workload at its rate), to spread the faults over. */
+  expectedMs: number;
+  timeline: TimelineEntry[];
+  options: { kills?: number };
+};
+
+export type Evidence = Record<string, number | string>;
+
+export type Scenario = {
+  name: string;
+  /** One line: the fault, for `drill list`. */
+  fault: string;
+  defaults: { joiners: number; rate: number; leaverShare: number };
+  /** Injects the fault during the workload; resolves once the last injection has recovered. */
+  inject(ctx: ScenarioContext): Promise<void>;
+  /** What the servers show of the fault (e.g. workflow tasks that timed out after the kills). */
+  evidence(ctx: ScenarioContext, people: readonly string[]): Promise<Evidence>;
+  /** Whether the evidence shows the fault hit. */
+  hit(evidence: Evidence): boolean;
+};

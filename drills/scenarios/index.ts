@@ -1,0 +1,11 @@
+// The drills `provisioner drill list | run | all` knows, in the order `all` runs them.
+import type { Scenario } from '../scenario.js';
+import { workerKill } from './worker-kill.js';
+
+export const scenarios: readonly Scenario[] = [workerKill];
+
+export function scenarioNamed(name: string): Scenario {
+  const found = scenarios.find((s) => s.name === name);
+  if (!found) throw new Error(`no drill named ${name} (there are: ${scenarios.map((s) => s.name).join(', ')})`);
+  return found;
+}

@@ -1,0 +1,60 @@
+// Worker processes SIGKILLed repeatedly during the workload (no drain: in-flight workflow and
+// activity tasks are lost as a crash loses them), each restarted half a second later. Temporal
+// re-dispatches what the dead worker held once its timeouts pass, the steps' idempotency keys make
+// the retried connector calls land once, and the oracle checks nobody got a second account.
+import { identityWorkflowId } from '../../workflows/messages.js';
+import { waitReady } from '../drill-pipeline.js';
+import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
+
+const RESTART_AFTER_MS = 500;
+
+async function inject(ctx: ScenarioContext): Promise<void> {
+  const workers = ctx.pipeline.processes.filter((p) => p.role === 'worker');
+  const kills = ctx.options.kills ?? 20;
+  const interval = Math.max(1_000, ctx.expectedMs / kills);
+  let done = false;
+  void ctx.published.then(() => (done = true));
+  for (let n = 0; n < kills; n += 1) {
+    // A random point within each interval.
+    await new Promise((r) => setTimeout(r, interval * (0.5 + ctx.random() * 0.5)));
+    const victim = workers[Math.floor(ctx.random() * workers.length)]!;
+    await ctx.pipeline.kill(victim);
+    ctx.timeline.push({ at: Date.now(), what: `SIGKILL worker ${victim.index}` });
+    await new Promise((r) => setTimeout(r, RESTART_AFTER_MS));
+    ctx.pipeline.start(victim);
+    await waitReady(victim);
+    ctx.timeline.push({ at: Date.now(), what: `worker ${victim.index} ready again` });
+    if (done && n >= kills - 1) break;
+  }
+}
+
+/** From the people's histories: workflow tasks that timed out or failed, and activity attempts past the first. */
+async function evidence(ctx: ScenarioContext, people: readonly string[]): Promise<Evidence> {
+  let workflowTaskTimeouts = 0;
+  let retriedActivities = 0;
+  let activityTimeouts = 0;
+  for (let i = 0; i < people.length; i += 8) {
+    await Promise.all(
+      people.slice(i, i + 8).map(async (id) => {
+        const history = await ctx.pipeline.client.workflow.getHandle(identityWorkflowId(id)).fetchHistory().catch(() => undefined);
+        for (const e of history?.events ?? []) {
+          if (e.workflowTaskTimedOutEventAttributes || e.workflowTaskFailedEventAttributes) workflowTaskTimeouts += 1;
+          if (e.activityTaskTimedOutEventAttributes) activityTimeouts += 1;
+          if ((e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1) retriedActivities += 1;
+        }
+      }),
+    );
+  }
+  const kills = ctx.pipeline.processes.reduce((n, p) => n + p.kills.length, 0);
+  return { kills, workflowTaskTimeouts, activityTimeouts, retriedActivities };
+}
+
+export const workerKill: Scenario = {
+  name: 'worker-kill',
+  fault: 'worker processes SIGKILLed repeatedly during the workload, each restarted half a second later',
+  defaults: { joiners: 1000, rate: 10, leaverShare: 0.05 },
+  inject,
+  evidence,
+  // The kills happened, and Temporal saw work the killed workers held time out or retried.
+  hit: (e) => Number(e.kills) > 0 && Number(e.workflowTaskTimeouts) + Number(e.activityTimeouts) + Number(e.retriedActivities) > 0,
+};

@@ -1,0 +1,62 @@
+// A drill's seeded workload: joiners, and later in the run a share of them leaving, published to
+// the drill's HR topic at a chosen rate. The ledger is what was published, per person: the oracle's
+// first view (what everyone should have in the end).
+import type { Producer } from '../kafka/client.js';
+import { seededRandom } from './seeded-random.js';
+
+export type LedgerEntry = { employeeId: string; lastSequence: number; status: 'active' | 'terminated'; eventIds: string[] };
+
+export type Workload = { events: Array<{ key: string; value: string; employeeId: string; sequence: number; status: LedgerEntry['status'] }>; ledger: Map<string, LedgerEntry> };
+
+export function buildWorkload(options: { drillId: string; joiners: number; leaverShare: number; seed: number }): Workload {
+  const random = seededRandom(options.seed);
+  const tag = options.drillId.replaceAll(/[^A-Za-z0-9]/g, '').slice(-10).toUpperCase();
+  const departments = ['Engineering', 'Sales', 'Support', 'Finance'];
+  const ledger = new Map<string, LedgerEntry>();
+  const events: Workload['events'] = [];
+  const event = (employeeId: string, sequence: number, status: LedgerEntry['status'], data: Record<string, unknown>) => {
+    const now = new Date().toISOString();
+    const id = `${employeeId}-${sequence}`;
+    const type = status === 'terminated' ? 'hr.worker.terminated' : 'hr.worker.hired';
+    const value = JSON.stringify({ specversion: '1.0', id, source: 'urn:hris:drill', type, time: now, subject: employeeId, datacontenttype: 'application/json', data: { ...data, sequence, effectiveAt: now, status } });
+    events.push({ key: employeeId, value, employeeId, sequence, status });
+    const entry = ledger.get(employeeId) ?? { employeeId, lastSequence: 0, status, eventIds: [] };
+    ledger.set(employeeId, { ...entry, lastSequence: sequence, status, eventIds: [...entry.eventIds, id] });
+  };
+  const people: Array<{ id: string; data: Record<string, unknown> }> = [];
+  for (let n = 0; n < options.joiners; n += 1) {
+    const employeeId = `D${tag}${String(n).padStart(5, '0')}`;
+    const data = {
+      employeeId,
+      givenName: 'Drill',
+      familyName: `Person${n}`,
+      email: `${employeeId.toLowerCase()}@drill.example.com`,
+      department: departments[Math.floor(random() * departments.length)],
+      title: 'Specialist',
+      region: random() < 0.5 ? 'eu' : 'us',
+      employmentType: 'employee',
+    };
+    people.push({ id: employeeId, data });
+    event(employeeId, 1, 'active', data);
+    // A leaver leaves a while after joining: after a few more joiners were published.
+    if (n >= 10 && random() < options.leaverShare) {
+      const leaver = people[Math.floor(random() * (people.length - 10))]!;
+      if (ledger.get(leaver.id)!.status === 'active') event(leaver.id, 2, 'terminated', leaver.data);
+    }
+  }
+  return { events, ledger };
+}
+
+/** Publishes the workload at `rate` events per second, in order (each person's events in their sequence). */
+export async function publishWorkload(producer: Producer, topic: string, workload: Workload, rate: number, onProgress?: (published: number) => void): Promise<void> {
+  const started = Date.now();
+  const batch = Math.max(1, Math.round(rate / 10));
+  for (let i = 0; i < workload.events.length; i += batch) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const slice = workload.events.slice(i, i + batch);
+    await producer.send({ topic, acks: -1, messages: slice.map((e) => ({ key: e.key, value: e.value })) });
+    onProgress?.(Math.min(workload.events.length, i + batch));
+  }
+}
