@@ -15,12 +15,14 @@ import { apiVerifier } from '../../api/verifier.js';
 import { assertPortFree, listenError, PortInUseError } from '../../runtime/ports.js';
 import { CommandFailure, kafkaReason, oneLine } from '../failure.js';
 import { KafkaConnectionError, withKafkaConnectionProblem } from '../../kafka/client.js';
+import { registerScrapeTarget } from '../../stack/prometheus-targets.js';
 
-type Parts = { worker?: ProvisioningWorker; ingress?: Ingress; api?: ApiServer; health?: HealthServer };
+type Parts = { worker?: ProvisioningWorker; ingress?: Ingress; api?: ApiServer; health?: HealthServer; unregisterScrapeTarget?: () => void };
 type ProcessName = 'worker' | 'ingress' | 'dev';
 
 /** Stops what has started: the API and the consumers first (no new work), then the worker's in-flight tasks. */
 async function stopParts(logger: Logger, parts: Parts): Promise<void> {
+  parts.unregisterScrapeTarget?.();
   await parts.api?.close().catch((err: Error) => logger.error({ err }, 'api close failed'));
   await parts.ingress?.shutdown().catch((err: Error) => logger.error({ err }, 'ingress shutdown failed'));
   await parts.worker?.shutdown().catch((err: Error) => logger.error({ err }, 'worker shutdown failed'));
@@ -114,6 +116,8 @@ async function runProcess(name: ProcessName): Promise<void> {
     await Promise.race([stopParts(logger, parts), new Promise((r) => setTimeout(r, 5000).unref())]);
     throw startFailure(name, stage, err, cfg);
   }
+  // Development mode: the local stack's Prometheus (stack/prometheus.ts) scrapes this process until it drains.
+  if (cfg.mode === 'development') parts.unregisterScrapeTarget = registerScrapeTarget(cfg.dataDir, { processName: name, host: cfg.http.healthHost, port: health.port });
   logger.info({ health: `http://${cfg.http.healthHost}:${health.port}/health`, ready: `http://${cfg.http.healthHost}:${health.port}/ready`, metrics: `http://${cfg.http.healthHost}:${health.port}/metrics` }, `${name} running`);
   if (parts.worker) {
     await parts.worker.run().catch((err: Error) => {
