@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadConfig, projectRoot, SECURE_STACK_CONFIG, type Config } from '../../schemas/config.js';
 import { formatStatus, stackDown, stackStatus, stackUp, type ServerName } from '../../stack/stack.js';
 import { temporalUiUrl } from '../../stack/temporal.js';
-import { prometheusUrl } from '../../stack/prometheus.js';
+import { prometheusUrl, prometheusWanted } from '../../stack/prometheus.js';
 import { devProcessDown } from '../dev-process.js';
 import { appsDown } from '../../targets/apps-command.js';
 import { appsOptions } from './apps.js';
@@ -31,7 +31,7 @@ export function registerStackCommands(program: Command): void {
       const started = Date.now();
       await stackUp(cfg, say, only);
       const flag = opts.secure ? ' --secure' : '';
-      const prometheus = cfg.stack.prometheus || only.includes('prometheus') ? `; Prometheus ${prometheusUrl(cfg)}` : '';
+      const prometheus = prometheusWanted(cfg) || only.includes('prometheus') ? `; Prometheus ${prometheusUrl(cfg)}` : '';
       say(`stack: up in ${((Date.now() - started) / 1000).toFixed(1)} s; ${cfg.stack.secure ? 'Temporal without a UI (TLS, client certificates)' : `Temporal UI ${temporalUiUrl(cfg)}`}${prometheus}; stop with \`npx provisioner stack down${flag}\``);
       if (opts.secure) say(`stack: the other commands take the same configuration: PROVISIONER_CONFIG=${SECURE_STACK_CONFIG} npx provisioner ...`);
     });
