@@ -32,8 +32,8 @@ export function keySeriesQueries(instance: string, rangeSeconds: number) {
 const round = (v: number, d = 2) => (Number.isFinite(v) ? Math.round(v * 10 ** d) / 10 ** d : null);
 
 /** Series as `{ <label value>: value }` (a series without the label: `all`). */
-function byLabel(series: Series[], name: string): Record<string, number | null> {
-  return Object.fromEntries(series.map((s) => [s.labels[name] ?? 'all', round(s.value)]));
+function byLabel(series: Series[], name: string, decimals = 2): Record<string, number | null> {
+  return Object.fromEntries(series.map((s) => [s.labels[name] ?? 'all', round(s.value, decimals)]));
 }
 
 const single = (series: Series[]) => (series.length === 0 ? null : round(series[0]!.value));
@@ -57,7 +57,8 @@ export async function queryKeySeries(baseUrl: string, options: { instance: strin
   const r = Object.fromEntries(entries) as Record<keyof KeySeriesQueries, Series[]>;
   const p50 = byLabel(r.provisionP50, 'event_type');
   const p99 = byLabel(r.provisionP99, 'event_type');
-  const count = byLabel(r.provisioned, 'event_type');
+  // increase() extrapolates to the range's ends: whole outcomes and permits read better.
+  const count = byLabel(r.provisioned, 'event_type', 0);
   const mean = byLabel(r.stepsMean, 'outcome');
   const peak = byLabel(r.stepsPeak, 'outcome');
   return {
@@ -67,7 +68,7 @@ export async function queryKeySeries(baseUrl: string, options: { instance: strin
     timeToProvisionSeconds: Object.fromEntries(Object.keys(count).map((t) => [t, { p50: p50[t] ?? null, p99: p99[t] ?? null, count: count[t] ?? null }])),
     stepsPerSecond: Object.fromEntries([...new Set([...Object.keys(mean), ...Object.keys(peak)])].map((o) => [o, { mean: mean[o] ?? null, peak: peak[o] ?? null }])),
     consumerLag: { peak: single(r.lagPeak), atEnd: single(r.lagEnd) },
-    fence: { heldBatchesPeak: single(r.fenceHeldBatchesPeak), permits: byLabel(r.fencePermits, 'permit') },
+    fence: { heldBatchesPeak: single(r.fenceHeldBatchesPeak), permits: byLabel(r.fencePermits, 'permit', 0) },
     queries,
   };
 }
