@@ -69,7 +69,7 @@ export function formatStatus(rows: ServerStatus[]): string {
   return rows
     .map((r) => {
       const who = r.managed ? (r.pid ? `pid ${r.pid}` : 'not running') : 'external';
-      return `${r.name.padEnd(9)} ${(r.healthy ? 'healthy' : 'DOWN').padEnd(8)} ${who.padEnd(12)} ${r.where}`;
+      return `${r.name.padEnd(10)} ${(r.healthy ? 'healthy' : 'DOWN').padEnd(8)} ${who.padEnd(12)} ${r.where}`;
     })
     .join('\n');
 }
