@@ -117,7 +117,14 @@ async function runProcess(name: ProcessName): Promise<void> {
     throw startFailure(name, stage, err, cfg);
   }
   // Development mode: the local stack's Prometheus (stack/prometheus.ts) scrapes this process until it drains.
-  if (cfg.mode === 'development') parts.unregisterScrapeTarget = registerScrapeTarget(cfg.dataDir, { processName: name, host: cfg.http.healthHost, port: health.port });
+  // A folder it cannot write costs the local scrape only, never the process.
+  if (cfg.mode === 'development') {
+    try {
+      parts.unregisterScrapeTarget = registerScrapeTarget(cfg.dataDir, { processName: name, host: cfg.http.healthHost, port: health.port });
+    } catch (err) {
+      logger.warn({ err }, 'could not register the local Prometheus scrape target');
+    }
+  }
   logger.info({ health: `http://${cfg.http.healthHost}:${health.port}/health`, ready: `http://${cfg.http.healthHost}:${health.port}/ready`, metrics: `http://${cfg.http.healthHost}:${health.port}/metrics` }, `${name} running`);
   if (parts.worker) {
     await parts.worker.run().catch((err: Error) => {
