@@ -1,19 +1,15 @@
-// The demo's Prometheus: started with the stack when it needs no build (a `prometheus` on PATH, or
-// the cached build of an earlier `stack up prometheus`) or when stack.prometheus asks for it. Its
-// first build takes about 9 minutes on two cores, more than the rest of a first demo, so the demo
-// never builds it: it says how to, and the next demo starts it.
+// The demo's Prometheus: part of the demo's stack when the user has it (stack.prometheus, or a
+// local Prometheus of this checkout already running: `stack up` reuses it). The demo never starts
+// one on its own: its first build takes about 9 minutes on two cores, more than the rest of a first
+// demo, and a demo run with another data folder (a test's) must not leave a Prometheus holding the
+// shared port. Without one, the demo says how to have it.
 import type { Config } from '../../schemas/config.js';
-import { prometheusBinary, prometheusUrl, prometheusWanted } from '../../stack/prometheus.js';
-
-/** The configuration the demo brings the stack up with: Prometheus on when its binary is at hand. */
-export function demoStackConfig(cfg: Config): Config {
-  return prometheusBinary(cfg) === undefined ? cfg : { ...cfg, stack: { ...cfg.stack, prometheus: true } };
-}
+import { prometheusUrl, prometheusWanted } from '../../stack/prometheus.js';
 
 /** Where to query the demo's series (two example queries), or how to have Prometheus next time. */
 export function demoPrometheusLines(cfg: Config): string[] {
   if (!prometheusWanted(cfg)) {
-    return ['Prometheus: not started (its first build from its Go module takes about 9 minutes); `npx provisioner stack up prometheus` builds and starts it once, and the next demo starts it with the stack'];
+    return ['Prometheus: not running; `npx provisioner stack up prometheus` builds it once (about 9 minutes) and starts it, and while it runs the demo and `npm run bench` use it (PROVISIONER_PROMETHEUS=true: every `stack up` starts it)'];
   }
   const url = prometheusUrl(cfg);
   const query = (q: string) => `curl -s ${url}/api/v1/query --data-urlencode '${q}'`;

@@ -3,7 +3,7 @@
 // Any step that fails or passes its deadline ends the demo at once with one line naming the step
 // and its log (demo-steps.ts).
 import { demoMetricsLines } from './demo-metrics.js';
-import { demoPrometheusLines, demoStackConfig } from './demo-prometheus.js';
+import { demoPrometheusLines } from './demo-prometheus.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -120,7 +120,7 @@ async function runDemo(cfg: Config, eventsFile: string): Promise<void> {
   const hires = validated.events.flatMap((line) => (line.feed === 'hr' ? [line.event] : []));
   if (hires.length !== validated.events.length) throw new CommandFailure(`demo: ${eventsFile} holds ITSM events; the demo publishes HR events only`);
 
-  await step(1, 'the local stack (Kafka, Temporal, PostgreSQL, slapd)', { name: 'the local stack', deadlineMs: 45 * 60_000, log: logs }, say, () => stackUp(demoStackConfig(cfg), indent));
+  await step(1, 'the local stack (Kafka, Temporal, PostgreSQL, slapd)', { name: 'the local stack', deadlineMs: 45 * 60_000, log: logs }, say, () => stackUp(cfg, indent));
   const policy = loadPolicyOrThrow(cfg.policy.dir);
   const connectorConfigs = loadConnectorsFile(cfg.connectors.file);
   const { connectors } = connectorsForPolicy(cfg, policy, connectorConfigs, createLogger({ level: 'silent' }));
