@@ -18,6 +18,7 @@ import { registerScrapeTarget } from '../../stack/prometheus-targets.js';
 import { obtainPrometheus, prometheusDown, prometheusStatus, prometheusUp, prometheusUrl } from '../../stack/prometheus.js';
 import { freePort } from '../../stack/processes.js';
 import { eventually } from '../helpers/pipeline.js';
+import { queryKeySeries } from '../../bench/prometheus-report.js';
 
 const BUILD_MS = 25 * 60_000;
 let cfg: Config;
@@ -62,6 +63,20 @@ describe('the local Prometheus', () => {
       },
     ]);
     expect(await instantQuery(prometheusUrl(cfg), `up{instance="127.0.0.1:${health.port}"}`)).toMatchObject([{ value: 1 }]);
+  });
+
+  it("answers every query of the bench's key series report for the target", async () => {
+    const instance = `127.0.0.1:${health.port}`;
+    // A rate needs two samples, and the peak's 15 s rate two within one subquery step: a few more scrapes.
+    const report = await eventually('two samples of the counter', async () => {
+      const r = await queryKeySeries(prometheusUrl(cfg), { instance, start: new Date(Date.now() - 30_000), end: new Date() });
+      return typeof r.stepsPerSecond.created?.peak === 'number' ? r : undefined;
+    }, 30_000);
+    // The test's counter stood still at 3 while scraped: no steps per second; no histogram, lag or fence series were served.
+    expect(report.stepsPerSecond).toEqual({ created: { mean: 0, peak: 0 } });
+    expect(report.timeToProvisionSeconds).toEqual({});
+    expect(report.consumerLag).toEqual({ peak: null, atEnd: null });
+    expect(report.fence).toEqual({ heldBatchesPeak: null, permits: {} });
   });
 
   it("has loaded every alert rule of the repository's rules file", async () => {
