@@ -6,6 +6,8 @@
 #   npm run bench -- reconcile | fence-burst | policy-rollout   (bench/<name>.ts)
 # BENCH_PROFILE=<dir> also writes a V8 CPU profile of the bench process (all its threads) there;
 # BENCH_LOG_LEVEL=<level> is --log-level (the bench's own processes log nothing by default).
+# With the local Prometheus running (`npx provisioner stack up prometheus`), the run also prints its
+# key series read back from Prometheus (bench/prometheus-report.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc -p bench/tsconfig.json

@@ -32,6 +32,8 @@ import { leaverBreakdown, summarizeBreakdowns, type LeaverBreakdown } from './li
 import { ProcessMeter, machineFacts, sampleStack, stackDelta, stackPids, versions } from './lib/machine.js';
 import { publishOpenLoop, schedule } from './lib/publisher.js';
 import { WriteTracker, waitAll } from './lib/tracker.js';
+import { scrapedByPrometheus } from './lib/prometheus-scrape.js';
+import { formatKeySeries } from './prometheus-report.js';
 
 const args = parseBenchArgs(process.argv.slice(2));
 const logger = createLogger({ level: args.logLevel, name: 'bench' });
@@ -92,6 +94,8 @@ const producer = kafka.producer();
 await producer.connect();
 const tracker = new WriteTracker(resolvedApps, GROUPS_PER_APP);
 tracker.start();
+// With the local Prometheus up, the run's key series are read back from it at the end.
+const scraped = await scrapedByPrometheus(cfg, say);
 
 // ---- people ---------------------------------------------------------------------------------
 const random = rng(args.seed);
@@ -235,6 +239,9 @@ try {
   exitCode = 1;
   say(`failed: ${(err as Error).stack ?? String(err)}`);
 } finally {
+  const keySeries = await scraped?.report();
+  if (keySeries) results.prometheus = keySeries;
+  await scraped?.close();
   await tracker.stop();
   await producer.disconnect().catch(() => undefined);
   for await (const wf of ingress.client.workflow.list({ query: `TaskQueue="${taskQueue}" AND ExecutionStatus="Running"` })) {
@@ -403,4 +410,5 @@ function printTable(r: typeof report): void {
   process.stdout.write(`\nprovisioner bench — ${r.machine.cpus} cpus, ${r.machine.node}, load ${r.machine.loadAverageAtStart.join(' ')} → ${r.machine.loadAverageAtEnd.join(' ')}\n`);
   for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}\n`);
   process.stdout.write(`targets: ${JSON.stringify(res.targets)}\n`);
+  if (res.prometheus) process.stdout.write(`${formatKeySeries(res.prometheus).join('\n')}\n`);
 }

@@ -194,6 +194,17 @@ export const configSchema = z.strictObject({
     idpPeopleFile: z.string().min(1).default('examples/dev-idp-people.yaml'),
     /** The development IdP's access token lifetime in seconds (read when `stack up` starts it); development only. */
     idpAccessTokenTtlSeconds: z.coerce.number().int().min(1).max(86_400).default(DEV_IDP_ACCESS_TOKEN_TTL_SECONDS),
+    /**
+     * A local Prometheus server (`stack up` starts it as the server `prometheus`; stack/prometheus.ts):
+     * it scrapes the provisioner processes that run on this machine and loads the alert rules of
+     * ops/prometheus. Off by default: its first build from its Go module takes minutes
+     * (`stack up --prometheus` or `stack up prometheus` starts it once without this setting).
+     */
+    prometheus: z.boolean().default(false),
+    /** The local Prometheus's port on 127.0.0.1 (its HTTP API and UI). */
+    prometheusPort: port.default(9090),
+    /** The Prometheus release built with `go install` (github.com/prometheus/prometheus, Go module versions). */
+    prometheusVersion: z.string().regex(/^v\d+\.\d+\.\d+$/).default('v0.316.0'),
   }).prefault({}),
   kafka: z.strictObject({
     /** Set when the user runs their own brokers: the stack then starts none. */
@@ -480,6 +491,8 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'PROVISIONER_IDP_PORT', path: 'stack.idpPort' },
   { env: 'PROVISIONER_IDP_PEOPLE', path: 'stack.idpPeopleFile' },
   { env: 'PROVISIONER_IDP_ACCESS_TOKEN_TTL', path: 'stack.idpAccessTokenTtlSeconds' },
+  { env: 'PROVISIONER_PROMETHEUS', path: 'stack.prometheus', parse: boolean },
+  { env: 'PROVISIONER_PROMETHEUS_PORT', path: 'stack.prometheusPort' },
   { env: 'KAFKA_BROKERS', path: 'kafka.brokers', parse: commaList, alsoSets: { 'kafka.external': true } },
   { env: 'KAFKA_HOME', path: 'kafka.home' },
   { env: 'KAFKA_VERSION', path: 'kafka.version' },

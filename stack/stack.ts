@@ -1,5 +1,5 @@
 // `provisioner stack up | down | status`: the local Kafka, Temporal, PostgreSQL, slapd and, on the
-// plain stack, the development IdP.
+// plain stack, the development IdP; Prometheus when asked for (stack.prometheus, or named).
 import { stackPkiDir, type Config } from '../schemas/config.js';
 import { ensureDevPki } from './dev-pki.js';
 import { kafkaDown, kafkaStatus, kafkaUp } from './kafka.js';
@@ -9,6 +9,7 @@ import { temporalDown, temporalStatus, temporalUp } from './temporal.js';
 import { which, type Reporter } from './shell.js';
 import { installDebianPackages } from './debian-packages.js';
 import { idpDown, idpStatus, idpUp } from './idp.js';
+import { prometheusDown, prometheusStatus, prometheusUp, prometheusWanted } from './prometheus.js';
 import type { ServerStatus } from './server-status.js';
 
 const servers = [
@@ -18,13 +19,17 @@ const servers = [
   { name: 'slapd', up: slapdUp, down: slapdDown, status: slapdStatus },
   // The organisation's identity provider stands in for the plain stack only (stack/dev-idp/).
   { name: 'idp', up: idpUp, down: idpDown, status: idpStatus, plainOnly: true },
+  // Its first build takes minutes: started when stack.prometheus is set, when named, or when it already runs.
+  { name: 'prometheus', up: prometheusUp, down: prometheusDown, status: prometheusStatus, optIn: true },
 ] as const;
 
 export type ServerName = (typeof servers)[number]['name'];
 
-function pick(cfg: Config, only?: readonly ServerName[]) {
+/** The servers a command acts on: those named, else all but an opt-in one that is not wanted (`down` stops every one). */
+function pick(cfg: Config, only?: readonly ServerName[], everyOptIn = false) {
   const ours = servers.filter((s) => !(cfg.stack.secure && 'plainOnly' in s));
-  return only && only.length > 0 ? ours.filter((s) => only.includes(s.name)) : ours;
+  if (only && only.length > 0) return ours.filter((s) => only.includes(s.name));
+  return ours.filter((s) => !('optIn' in s) || everyOptIn || prometheusWanted(cfg));
 }
 
 /** Starts (or reuses) every server, in parallel; fails naming each server that could not start. */
@@ -34,10 +39,11 @@ export async function stackUp(cfg: Config, report: Reporter, only?: readonly Ser
     const pki = ensureDevPki(stackPkiDir(cfg));
     report(`stack: secured with the development CA ${pki.caFile} (never for production)`);
   }
-  const results = await Promise.allSettled(pick(cfg, only).map((s) => s.up(cfg, report)));
+  const chosen = pick(cfg, only);
+  const results = await Promise.allSettled(chosen.map((s) => s.up(cfg, report)));
   const failures = results.flatMap((r, i) => {
     if (r.status === 'fulfilled') return [];
-    const name = pick(cfg, only)[i]!.name;
+    const name = chosen[i]!.name;
     const message = ((r.reason as Error).message ?? String(r.reason)).split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
     return [message.startsWith(`${name}:`) ? message : `${name}: ${message}`];
   });
@@ -48,7 +54,7 @@ export async function stackUp(cfg: Config, report: Reporter, only?: readonly Ser
 /** Stops what the project started, by the PIDs it recorded; servers given by the user are left alone. */
 export async function stackDown(cfg: Config, report: Reporter, only?: readonly ServerName[]): Promise<void> {
   await Promise.all(
-    pick(cfg, only).map(async (s) => {
+    pick(cfg, only, true).map(async (s) => {
       const stopped = await s.down(cfg);
       report(`${s.name}: ${stopped ? 'stopped' : 'was not running (started by the project)'}`);
     }),
@@ -63,7 +69,7 @@ export function formatStatus(rows: ServerStatus[]): string {
   return rows
     .map((r) => {
       const who = r.managed ? (r.pid ? `pid ${r.pid}` : 'not running') : 'external';
-      return `${r.name.padEnd(9)} ${(r.healthy ? 'healthy' : 'DOWN').padEnd(8)} ${who.padEnd(12)} ${r.where}`;
+      return `${r.name.padEnd(10)} ${(r.healthy ? 'healthy' : 'DOWN').padEnd(8)} ${who.padEnd(12)} ${r.where}`;
     })
     .join('\n');
 }

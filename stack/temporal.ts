@@ -11,6 +11,7 @@ import { projectRoot, stackPkiDir, type Config } from '../schemas/config.js';
 import { devPkiFiles } from './dev-pki.js';
 import { pidFile, readLivePid, startDetached, stopByPidFile, waitFor } from './processes.js';
 import { run, requireCommand, which, type Reporter } from './shell.js';
+import { goProgress } from './go-progress.js';
 import type { ServerStatus } from './server-status.js';
 import { connectTemporal } from '../clients/temporal-connection.js';
 
@@ -32,19 +33,6 @@ export const searchAttributes: Record<string, protos.temporal.api.enums.v1.Index
   QuarantinedApplications: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 };
 
-/** Reports a Go build's progress: every 25 modules downloaded, and checksum trouble. */
-function goProgress(report: Reporter): (line: string) => void {
-  let modules = 0;
-  return (line) => {
-    if (line.startsWith('go: downloading')) {
-      modules += 1;
-      if (modules % 25 === 0) report(`temporal: ${modules} Go modules downloaded...`);
-    } else if (/verifying|SECURITY|checksum/i.test(line)) {
-      report(`temporal: ${line} (the Go checksum database must be reachable; it is not disabled)`);
-    }
-  };
-}
-
 /** A `temporal` binary: on PATH, else cached, else built with `go install` into the cache. */
 async function obtainCli(cfg: Config, report: Reporter): Promise<string> {
   const onPath = which('temporal');
@@ -60,7 +48,7 @@ async function obtainCli(cfg: Config, report: Reporter): Promise<string> {
   await run(go, ['install', `github.com/temporalio/cli/cmd/temporal@${cfg.temporal.cliVersion}`], {
     env: { ...process.env, GOBIN: path.dirname(bin), CGO_ENABLED: '0' },
     logFile: path.join(cfg.dataDir, 'logs', 'temporal-build.log'),
-    onLine: goProgress(report),
+    onLine: goProgress(report, NAME),
   });
   report(`temporal: built ${bin}`);
   return bin;
@@ -201,7 +189,7 @@ export async function obtainSecureServer(cfg: Config, report: Reporter): Promise
     cwd: SECURE_SERVER_SOURCE,
     env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
     logFile: path.join(cfg.dataDir, 'logs', 'temporal-secure-build.log'),
-    onLine: goProgress(report),
+    onLine: goProgress(report, NAME),
   });
   renameSync(tmp, bin);
   report(`temporal: built ${bin} in ${Math.round((Date.now() - started) / 1000)} s`);

@@ -3,6 +3,7 @@
 // Any step that fails or passes its deadline ends the demo at once with one line naming the step
 // and its log (demo-steps.ts).
 import { demoMetricsLines } from './demo-metrics.js';
+import { demoPrometheusLines } from './demo-prometheus.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -197,6 +198,7 @@ async function runDemo(cfg: Config, eventsFile: string): Promise<void> {
     const title8 = 'reconciliation: changes an app admin made by hand in chat, found and put right';
     await step(8, title8, { ...watched, name: 'the reconciliation', deadlineMs: 5 * 60_000 }, say, () => demoReconcile({ cfg, connectors, catalog, say: (l) => say(l) }));
     for (const line of await demoMetricsLines(cfg)) say(`  ${line}`);
+    for (const line of demoPrometheusLines(cfg)) say(`  ${line}`);
     say('  on call: npx provisioner status (what needs someone, with the list behind each count); alert rules ops/prometheus/provisioner-alerts.yml, dashboard ops/grafana/provisioner-dashboard.json, runbook docs/runbook.md');
     printWhereToLook(cfg, connectorConfigs, request.ticketId, started);
     say(

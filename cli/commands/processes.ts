@@ -15,12 +15,14 @@ import { apiVerifier } from '../../api/verifier.js';
 import { assertPortFree, listenError, PortInUseError } from '../../runtime/ports.js';
 import { CommandFailure, kafkaReason, oneLine } from '../failure.js';
 import { KafkaConnectionError, withKafkaConnectionProblem } from '../../kafka/client.js';
+import { registerScrapeTarget } from '../../stack/prometheus-targets.js';
 
-type Parts = { worker?: ProvisioningWorker; ingress?: Ingress; api?: ApiServer; health?: HealthServer };
+type Parts = { worker?: ProvisioningWorker; ingress?: Ingress; api?: ApiServer; health?: HealthServer; unregisterScrapeTarget?: () => void };
 type ProcessName = 'worker' | 'ingress' | 'dev';
 
 /** Stops what has started: the API and the consumers first (no new work), then the worker's in-flight tasks. */
 async function stopParts(logger: Logger, parts: Parts): Promise<void> {
+  parts.unregisterScrapeTarget?.();
   await parts.api?.close().catch((err: Error) => logger.error({ err }, 'api close failed'));
   await parts.ingress?.shutdown().catch((err: Error) => logger.error({ err }, 'ingress shutdown failed'));
   await parts.worker?.shutdown().catch((err: Error) => logger.error({ err }, 'worker shutdown failed'));
@@ -113,6 +115,15 @@ async function runProcess(name: ProcessName): Promise<void> {
     // Nothing that started may keep consuming: stop it (bounded), then end with one line.
     await Promise.race([stopParts(logger, parts), new Promise((r) => setTimeout(r, 5000).unref())]);
     throw startFailure(name, stage, err, cfg);
+  }
+  // Development mode: the local stack's Prometheus (stack/prometheus.ts) scrapes this process until it drains.
+  // A folder it cannot write costs the local scrape only, never the process.
+  if (cfg.mode === 'development') {
+    try {
+      parts.unregisterScrapeTarget = registerScrapeTarget(cfg.dataDir, { processName: name, host: cfg.http.healthHost, port: health.port });
+    } catch (err) {
+      logger.warn({ err }, 'could not register the local Prometheus scrape target');
+    }
   }
   logger.info({ health: `http://${cfg.http.healthHost}:${health.port}/health`, ready: `http://${cfg.http.healthHost}:${health.port}/ready`, metrics: `http://${cfg.http.healthHost}:${health.port}/metrics` }, `${name} running`);
   if (parts.worker) {
