@@ -5,18 +5,34 @@
 // when running from source (tests, development).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { failureConverterPath } from '../codec/data-converter.js';
 import { tracingOff } from '../observability/tracing/provider.js';
-import { workflowInterceptorModules, workflowSinks } from '../observability/tracing/temporal.js';
+import { workflowSinks } from '../observability/tracing/temporal.js';
+
+/** A workflow module: compiled JavaScript under dist/, or the TypeScript source when running from source. */
+function workflowModule(name: string): string {
+  const js = fileURLToPath(new URL(`../workflows/${name}.js`, import.meta.url));
+  if (existsSync(js)) return js;
+  return fileURLToPath(new URL(`../workflows/${name}.ts`, import.meta.url));
+}
 
 export function workflowsPath(): string {
-  const js = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
-  if (existsSync(js)) return js;
-  return fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+  return workflowModule('index');
 }
+
+/**
+ * The workflow interceptor modules, in every bundle (the prebuilt one, one made at start, the
+ * replay workers'): ours first (workflows/trace-context.ts: its outbound interceptor must run
+ * outside Temporal's, which opens the StartActivity span), then Temporal's OpenTelemetry ones.
+ * Always there: they change no command (they add a header to the activities scheduled), so
+ * histories replay alike with and without them; without a tracer they still make their spans
+ * inside the sandbox, which the worker's no-op sink drops.
+ */
+export const workflowInterceptorModules: string[] = [workflowModule('trace-context'), createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
 
 /** Where the build writes the bundle: beside the compiled code (dist/workflow-bundle.js). */
 export const defaultBundlePath = (): string => fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));

@@ -1,21 +1,12 @@
 // Temporal's OpenTelemetry interceptors, as the processes install them. The client interceptor
 // puts the active span's context into the headers of a workflow start, signal or signalWithStart;
-// the workflow interceptors (bundled with the workflow code, ./workflow-interceptors below) open
+// the workflow interceptors (bundled with the workflow code: runtime/workflows-path.ts) open
 // RunWorkflow / HandleSignal / StartActivity spans inside the workflow sandbox and hand them, ended,
 // to the worker's `exporter` sink; the activity interceptor opens RunActivity as their child.
-import { createRequire } from 'node:module';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
 import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor, OpenTelemetryWorkflowClientInterceptor, type OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
 import type { Tracing } from './provider.js';
-
-/**
- * The workflow interceptor module, bundled into every workflow bundle (the prebuilt one and one
- * made at start). Always there: it changes no command (it adds a header to the activities it
- * schedules), so histories replay alike with and without it; without a tracer it still makes its
- * spans inside the sandbox, which the worker's no-op sink then drops.
- */
-export const workflowInterceptorModules: string[] = [createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
 
 /** The client's workflow interceptors: the trace context into the workflow's headers when tracing is on. */
 export function workflowClientInterceptors(tracing: Tracing): WorkflowClientInterceptor[] {
