@@ -80,6 +80,26 @@ afterAll(async () => {
   await new Promise((r) => receiver?.server.close(r));
 });
 
+const inTrace = (traceId: string) => receiver.spans.filter((s) => s.traceId === traceId);
+
+/** The first SCIM client span of the trace that `matches`, once exported. */
+const scimSpan = (traceId: string, matches: (s: ReceivedSpan) => boolean) =>
+  eventually(`a SCIM call exported in trace ${traceId}`, async () => {
+    await tracing.flush();
+    return inTrace(traceId).find((s) => s.kind === SPAN_KIND.CLIENT && attribute(s, 'http.request.method') !== undefined && matches(s));
+  }, 90_000);
+
+/** The span and its ancestors in its trace, up to the first whose parent is not in the trace (the upstream span). */
+function chainOf(span: ReceivedSpan): ReceivedSpan[] {
+  const byId = new Map(inTrace(span.traceId).map((s) => [s.spanId, s]));
+  const chain: ReceivedSpan[] = [];
+  for (let s: ReceivedSpan | undefined = span; s; s = s.parentSpanId ? byId.get(s.parentSpanId) : undefined) chain.push(s);
+  return chain;
+}
+
+const traceparent = () => ({ traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex') });
+const header = (t: { traceId: string; spanId: string }) => ({ traceparent: `00-${t.traceId}-${t.spanId}-01` });
+
 describe('traces', () => {
   it("a hire's trace runs from its Kafka message to the SCIM call, in the HRIS's trace, with no personal value in any span", async () => {
     const canary = `Canary${randomBytes(4).toString('hex')}`;
@@ -88,22 +108,12 @@ describe('traces', () => {
     const hire = hrEvent(employeeId);
     Object.assign(hire.data, { givenName: canary, familyName: canary, email });
     // The HRIS's own span: the hire's trace continues it.
-    const traceId = randomBytes(16).toString('hex');
-    const upstreamSpanId = randomBytes(8).toString('hex');
-    await p.produce([{ key: employeeId, value: JSON.stringify(hire), headers: { traceparent: `00-${traceId}-${upstreamSpanId}-01`, tracestate: 'hris=1' } }]);
+    const { traceId, spanId: upstreamSpanId } = traceparent();
+    await p.produce([{ key: employeeId, value: JSON.stringify(hire), headers: { ...header({ traceId, spanId: upstreamSpanId }), tracestate: 'hris=1' } }]);
 
-    const inTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
-    const scimCreate = await eventually('the SCIM create of the hire exported', async () => {
-      await tracing.flush();
-      return inTrace().find((s) => s.kind === SPAN_KIND.CLIENT && s.name === 'POST /Users');
-    }, 90_000);
-    const spans = inTrace();
-    const byId = new Map(spans.map((s) => [s.spanId, s]));
-    const parentOf = (s: ReceivedSpan) => (s.parentSpanId ? byId.get(s.parentSpanId) : undefined);
-
-    // From the SCIM call up to the Kafka message, each span the child of the next.
-    const chain: ReceivedSpan[] = [];
-    for (let s: ReceivedSpan | undefined = scimCreate; s; s = parentOf(s)) chain.push(s);
+    const scimCreate = await scimSpan(traceId, (s) => s.name === 'POST /Users');
+    const spans = inTrace(traceId);
+    const chain = chainOf(scimCreate);
     const names = chain.map((s) => s.name);
     expect(names).toHaveLength(5);
     expect(names[0]).toBe('POST /Users');
@@ -138,5 +148,24 @@ describe('traces', () => {
     // Nothing exported (any trace, any span, attribute, event or status) holds the person.
     const exported = receiver.bodies.join('\n').toLowerCase();
     for (const secret of [employeeId, canary, email]) expect(exported).not.toContain(secret.toLowerCase());
+  });
+
+  it("a leaver's steps, in the person's running workflow, are in the leaver's trace, not the hire's", async () => {
+    const employeeId = `E${Date.now().toString().slice(-7)}${randomBytes(1).toString('hex')}`.toUpperCase();
+    const hired = traceparent();
+    await p.produce([{ key: employeeId, value: JSON.stringify(hrEvent(employeeId)), headers: header(hired) }]);
+    await scimSpan(hired.traceId, (s) => s.name === 'POST /Users');
+    // The hire done (its outcome published) before the leaver arrives: work after a later message is traced under that one.
+    await eventually('the hire published', async () => (await tracing.flush(), inTrace(hired.traceId).find((s) => s.name === 'RunActivity:publishOutcome')), 90_000);
+    const left = traceparent();
+    await p.produce([{ key: employeeId, value: JSON.stringify(hrEvent(employeeId, { type: 'hr.worker.terminated', sequence: 2, data: { status: 'terminated' } })), headers: header(left) }]);
+    // The leaver's write to the account (the test policy deletes it; a disable is a PATCH or PUT) in the leaver's trace, its chain ending at the leaver's message.
+    const disable = await scimSpan(left.traceId, (s) => /^(PATCH|PUT|DELETE) \/Users\/\{id\}$/.test(s.name));
+    const names = chainOf(disable).map((s) => s.name);
+    expect(names.slice(1, 3).map((n) => n.split(':')[0])).toEqual(['RunActivity', 'StartActivity']);
+    expect(names.slice(3)).toEqual(['SignalWithStartWorkflow:identityLifecycle', `process ${p.cfg.kafka.topics.hrLifecycle}`]);
+    expect(chainOf(disable).at(-1)!.parentSpanId).toBe(left.spanId);
+    // And none of the hire's trace is a write after the create: the leaver's work did not land there.
+    expect(inTrace(hired.traceId).some((s) => /^(PATCH|PUT|DELETE) \/Users/.test(s.name))).toBe(false);
   });
 });
