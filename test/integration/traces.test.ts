@@ -82,11 +82,14 @@ afterAll(async () => {
 
 const inTrace = (traceId: string) => receiver.spans.filter((s) => s.traceId === traceId);
 
-/** The first SCIM client span of the trace that `matches`, once exported. */
+/**
+ * The first SCIM client span of the trace that `matches`, once it and its ancestors up to a Kafka
+ * consumer span are exported (an activity's spans end, and are exported, after its calls' spans).
+ */
 const scimSpan = (traceId: string, matches: (s: ReceivedSpan) => boolean) =>
-  eventually(`a SCIM call exported in trace ${traceId}`, async () => {
+  eventually(`a SCIM call exported in trace ${traceId}, linked up to its Kafka message`, async () => {
     await tracing.flush();
-    return inTrace(traceId).find((s) => s.kind === SPAN_KIND.CLIENT && attribute(s, 'http.request.method') !== undefined && matches(s));
+    return inTrace(traceId).find((s) => s.kind === SPAN_KIND.CLIENT && attribute(s, 'http.request.method') !== undefined && matches(s) && chainOf(s).at(-1)!.kind === SPAN_KIND.CONSUMER);
   }, 90_000);
 
 /** The span and its ancestors in its trace, up to the first whose parent is not in the trace (the upstream span). */
