@@ -13,6 +13,7 @@ import { loadKeyring } from '../codec/keyring.js';
 import { sendToDeadLetters, type DeadLetterReason } from './dead-letters.js';
 import { label, metrics } from '../observability/metrics.js';
 import { consumerLag } from '../kafka/consumer-lag.js';
+import { inConsumerSpan } from '../observability/tracing/kafka.js';
 import { createKafka, type Consumer, type EachBatchPayload, type KafkaMessage, type Producer } from '../kafka/client.js';
 
 export type DeadLetterVerdict = { code: DeadLetterReason; text: string };
@@ -108,7 +109,8 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   });
 
   async function handleOne(partition: number, message: KafkaMessage): Promise<void> {
-    const disposition = await options.handle(message, partition);
+    // In the message's consumer span, child of the trace its producer sent (traceparent header), if any.
+    const disposition = await inConsumerSpan({ topic, partition, offset: message.offset, groupId: options.groupId, headers: message.headers }, () => options.handle(message, partition), (d) => d.status);
     if (disposition.status === 'handled') {
       handledCount += 1;
       metrics.eventsConsumed.inc({ topic, disposition: 'handled' });

@@ -22,6 +22,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Connector } from '../connectors/contract.js';
 import type { Logger } from '../observability/logger.js';
 import { installTemporalRuntime } from '../observability/temporal-logger.js';
+import { activityInterceptors } from '../observability/tracing/temporal.js';
+import { tracingOff, type Tracing } from '../observability/tracing/provider.js';
 import type { Config } from '../schemas/config.js';
 import { appTaskQueue, urgentAppTaskQueue } from '../workflows/task-queues.js';
 import { connectTemporalNative } from '../clients/temporal-connection.js';
@@ -51,6 +53,8 @@ export type AppActivityWorkerOptions = {
   connection?: NativeConnection;
   /** The payload codec and failure converter (codec/data-converter.ts); payloads stay encrypted on this queue too. */
   dataConverter?: DataConverter;
+  /** The process's tracing: RunActivity spans around the connector calls when on. Default off. */
+  tracing?: Tracing;
 };
 
 export type AppActivityWorker = {
@@ -85,6 +89,7 @@ export async function createAppActivityWorker(options: AppActivityWorkerOptions)
       taskQueue: queue,
       activities,
       ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+      interceptors: { activity: activityInterceptors(options.tracing ?? tracingOff) },
       // Server-side, for the task queue as a whole: the limit holds across every worker process.
       maxTaskQueueActivitiesPerSecond: rate,
       maxConcurrentActivityTaskExecutions: concurrent,

@@ -7,6 +7,8 @@ import type { Logger } from '../observability/logger.js';
 import type { Config } from '../schemas/config.js';
 import { openStore, type Store } from '../store/index.js';
 import { connectTemporal } from '../clients/temporal-connection.js';
+import { tracingOff, type Tracing } from '../observability/tracing/provider.js';
+import { workflowClientInterceptors } from '../observability/tracing/temporal.js';
 
 export type Ingress = {
   /** Readiness of every consumer of the process (the /ready of `provisioner ingress`). */
@@ -27,12 +29,19 @@ export type IngressOptions = {
    * opened on first use). `false`: no ITSM consumer in this process.
    */
   itsm?: false | { topic?: string; groupId?: string; store?: Store };
+  /** The process's tracing: when on, a workflow start or signal carries the consumer span's trace in its headers. Default off. */
+  tracing?: Tracing;
 };
 
 export async function startIngress(cfg: Config, logger: Logger, options: IngressOptions = {}): Promise<Ingress> {
-  const { itsm, ...hrOptions } = options;
+  const { itsm, tracing, ...hrOptions } = options;
   const connection = await connectTemporal(cfg);
-  const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: dataConverter(cfg.dataDir, cfg.mode) });
+  const client = new Client({
+    connection,
+    namespace: cfg.temporal.namespace,
+    dataConverter: dataConverter(cfg.dataDir, cfg.mode),
+    interceptors: { workflow: workflowClientInterceptors(tracing ?? tracingOff) },
+  });
   const hr = createHrConsumer({ cfg, client, logger, ...hrOptions });
   // The store is needed only to audit a refused decision: opened then, not at start-up.
   let opened: Promise<Store> | undefined;

@@ -10,6 +10,8 @@ import type { Connector } from '../connectors/contract.js';
 import { createOutcomeProducer } from '../ingress/outcome-producer.js';
 import type { Logger } from '../observability/logger.js';
 import { installTemporalRuntime } from '../observability/temporal-logger.js';
+import { tracingOff, type Tracing } from '../observability/tracing/provider.js';
+import { activityInterceptors, workflowClientInterceptors, workflowSinks } from '../observability/tracing/temporal.js';
 import { registerStoreGauges } from './store-metrics.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Config } from '../schemas/config.js';
@@ -56,6 +58,8 @@ export async function createProvisioningWorker(
     store?: Store;
     /** false: create no reconciliation schedules (tests that start reconciliations themselves). Default true. */
     reconcileSchedules?: boolean;
+    /** The process's tracing (observability/tracing/provider.ts): spans of workflows and activities exported when on. Default off. */
+    tracing?: Tracing;
   } = {},
 ): Promise<ProvisioningWorker> {
   await installTemporalRuntime(logger);
@@ -67,7 +71,8 @@ export async function createProvisioningWorker(
   const connection = await connectTemporalNative(cfg);
   const taskQueue = options.taskQueue ?? cfg.temporal.taskQueue;
   const converter = dataConverter(cfg.dataDir, cfg.mode);
-  const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: converter });
+  const tracing = options.tracing ?? tracingOff;
+  const client = new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: converter, interceptors: { workflow: workflowClientInterceptors(tracing) } });
   // A version whose apply could not start its rollout is started here, at start and on each poll.
   const startPendingRollout = pendingRolloutStarter({ client, taskQueue, pace: cfg.policy, logger: logger.child({ component: 'policy-rollout' }) });
   const policySource = fixed
@@ -97,13 +102,16 @@ export async function createProvisioningWorker(
     ...createGrantSweepActivities({ store, client }),
     ...createPolicyRolloutActivities({ store, client, logger: logger.child({ component: 'policy-rollout' }) }),
   };
+  const { workflowModules, ...code } = workflowCode((message) => logger.warn(message));
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporal.namespace,
     taskQueue,
-    ...workflowCode((message) => logger.warn(message)),
+    ...code,
     dataConverter: converter,
     activities,
+    interceptors: { workflowModules, activity: activityInterceptors(tracing) },
+    sinks: workflowSinks(tracing),
     maxCachedWorkflows: 1000,
     shutdownGraceTime: '20 seconds',
   });
@@ -122,6 +130,7 @@ export async function createProvisioningWorker(
         dataConverter: converter,
         maxActivitiesPerSecond: appRate(app),
         urgentMaxActivitiesPerSecond: limits.urgentMaxActivitiesPerSecond,
+        tracing,
       });
     }),
   );

@@ -5,21 +5,39 @@
 // when running from source (tests, development).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { failureConverterPath } from '../codec/data-converter.js';
+import { tracingOff } from '../observability/tracing/provider.js';
+import { workflowSinks } from '../observability/tracing/temporal.js';
+
+/** A workflow module: compiled JavaScript under dist/, or the TypeScript source when running from source. */
+function workflowModule(name: string): string {
+  const js = fileURLToPath(new URL(`../workflows/${name}.js`, import.meta.url));
+  if (existsSync(js)) return js;
+  return fileURLToPath(new URL(`../workflows/${name}.ts`, import.meta.url));
+}
 
 export function workflowsPath(): string {
-  const js = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
-  if (existsSync(js)) return js;
-  return fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+  return workflowModule('index');
 }
+
+/**
+ * The workflow interceptor modules, in every bundle (the prebuilt one, one made at start, the
+ * replay workers'): ours first (workflows/trace-context.ts: its outbound interceptor must run
+ * outside Temporal's, which opens the StartActivity span), then Temporal's OpenTelemetry ones.
+ * Always there: they change no command (they add a header to the activities scheduled), so
+ * histories replay alike with and without them; without a tracer they still make their spans
+ * inside the sandbox, which the worker's no-op sink drops.
+ */
+export const workflowInterceptorModules: string[] = [workflowModule('trace-context'), createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
 
 /** Where the build writes the bundle: beside the compiled code (dist/workflow-bundle.js). */
 export const defaultBundlePath = (): string => fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 
-/** The files a bundle was made from (the workflow code, the SDK's, the failure converter), with their hashes. */
+/** The files a bundle was made from (the workflow code, the SDK's, the failure converter, the interceptors), with their hashes. */
 type BundleManifest = { sources: Array<{ path: string; sha256: string }> };
 
 const manifestPath = (codePath: string) => codePath.replace(/\.js$/, '.sources.json');
@@ -34,6 +52,8 @@ export async function buildWorkflowBundle(codePath = defaultBundlePath()): Promi
   const { code } = await bundleWorkflowCode({
     workflowsPath: workflowsPath(),
     failureConverterPath,
+    // Temporal's OpenTelemetry workflow interceptors (observability/tracing/temporal.ts), in every bundle.
+    workflowInterceptorModules,
     // Webpack's module list is noise; its warnings and errors are not.
     logger: new DefaultLogger('WARN'),
     // Records the files webpack read (its own list, so nothing is guessed).
@@ -77,12 +97,25 @@ export function bundleStaleness(codePath: string): string | undefined {
   return changed ? `the workflow bundle ${codePath} is stale: ${path.resolve(dir, changed.path)} changed since it was built` : undefined;
 }
 
-/** The worker option for its workflow code: the prebuilt bundle, else (said through `warn` when running from dist/) the entry point to bundle now. */
-export function workflowCode(warn?: (message: string) => void): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+/**
+ * The worker options for its workflow code: the prebuilt bundle (its interceptors are in it), else
+ * (said through `warn` when running from dist/) the entry point to bundle now and the workflow
+ * interceptor modules to bundle with it (`interceptors.workflowModules`).
+ */
+export function workflowCode(warn?: (message: string) => void): { workflowBundle: { codePath: string }; workflowModules: string[] } | { workflowsPath: string; workflowModules: string[] } {
   const codePath = defaultBundlePath();
   const stale = bundleStaleness(codePath);
-  if (stale === undefined) return { workflowBundle: { codePath } };
+  if (stale === undefined) return { workflowBundle: { codePath }, workflowModules: [] };
   const entry = workflowsPath();
   if (entry.endsWith('.js')) warn?.(`${stale}: bundling the workflows at start-up instead (run \`npm run build\`)`);
-  return { workflowsPath: entry };
+  return { workflowsPath: entry, workflowModules: workflowInterceptorModules };
+}
+
+/**
+ * The workflow code bundled from source as the production bundle is made (with the workflow
+ * interceptors), and the no-op span sink they need without a tracer: for replay workers and the
+ * tests' workers, so that what they replay is what production runs.
+ */
+export function workflowSourceOptions(): { workflowsPath: string; interceptors: { workflowModules: string[] }; sinks: ReturnType<typeof workflowSinks> } {
+  return { workflowsPath: workflowsPath(), interceptors: { workflowModules: workflowInterceptorModules }, sinks: workflowSinks(tracingOff) };
 }

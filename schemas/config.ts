@@ -456,6 +456,18 @@ export const configSchema = z.strictObject({
     /** How old (by its `iat`) a signed decision may be when it arrives; older ones are dead-lettered as stale. */
     decisionMaxAgeMinutes: z.coerce.number().int().min(1).max(30 * 24 * 60).default(24 * 60),
   }).prefault({}),
+  tracing: z.strictObject({
+    /**
+     * The OTLP/HTTP endpoint of an OpenTelemetry collector (`http://collector:4318`): spans are
+     * POSTed to `<otlpEndpoint>/v1/traces` as OTLP JSON. Unset (the default): tracing is off, no
+     * tracer provider is registered and nothing is exported.
+     */
+    otlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+    /** The full traces URL (as OTEL_EXPORTER_OTLP_TRACES_ENDPOINT gives it): used as is, and wins over otlpEndpoint. */
+    otlpTracesUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** The share of new traces kept (0..1); a trace started upstream (the HR event's `traceparent`) keeps its own sampling decision. */
+    sampleRatio: z.coerce.number().min(0).max(1).default(1),
+  }).prefault({}),
   audit: z.strictObject({
     /** The signed checkpoint file of the audit chain (put it on another host's mount); default <dataDir>/audit/checkpoints.jsonl. */
     checkpointsFile: z.string().min(1).optional(),
@@ -567,6 +579,11 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'PROVISIONER_ITSM_AUDIENCE', path: 'itsm.audience' },
   { env: 'PROVISIONER_ITSM_DECISION_KEYS', path: 'itsm.decisionKeys' },
   { env: 'PROVISIONER_ITSM_DECISION_MAX_AGE_MINUTES', path: 'itsm.decisionMaxAgeMinutes' },
+  // OpenTelemetry's standard variables first, so that PROVISIONER_OTLP_ENDPOINT (later) wins over both.
+  { env: 'OTEL_EXPORTER_OTLP_ENDPOINT', path: 'tracing.otlpEndpoint' },
+  { env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', path: 'tracing.otlpTracesUrl' },
+  { env: 'PROVISIONER_OTLP_ENDPOINT', path: 'tracing.otlpEndpoint', alsoSets: { 'tracing.otlpTracesUrl': undefined } },
+  { env: 'PROVISIONER_TRACE_SAMPLE_RATIO', path: 'tracing.sampleRatio', parse: Number },
 ];
 
 /**

@@ -16,8 +16,9 @@ import { assertPortFree, listenError, PortInUseError } from '../../runtime/ports
 import { CommandFailure, kafkaReason, oneLine } from '../failure.js';
 import { KafkaConnectionError, withKafkaConnectionProblem } from '../../kafka/client.js';
 import { registerScrapeTarget } from '../../stack/prometheus-targets.js';
+import { startTracing, type Tracing } from '../../observability/tracing/provider.js';
 
-type Parts = { worker?: ProvisioningWorker; ingress?: Ingress; api?: ApiServer; health?: HealthServer; unregisterScrapeTarget?: () => void };
+type Parts = { worker?: ProvisioningWorker; ingress?: Ingress; api?: ApiServer; health?: HealthServer; unregisterScrapeTarget?: () => void; tracing?: Tracing };
 type ProcessName = 'worker' | 'ingress' | 'dev';
 
 /** Stops what has started: the API and the consumers first (no new work), then the worker's in-flight tasks. */
@@ -26,6 +27,8 @@ async function stopParts(logger: Logger, parts: Parts): Promise<void> {
   await parts.api?.close().catch((err: Error) => logger.error({ err }, 'api close failed'));
   await parts.ingress?.shutdown().catch((err: Error) => logger.error({ err }, 'ingress shutdown failed'));
   await parts.worker?.shutdown().catch((err: Error) => logger.error({ err }, 'worker shutdown failed'));
+  // The spans of the drained work are exported before the process ends.
+  await parts.tracing?.shutdown().catch((err: Error) => logger.error({ err }, 'trace export at shutdown failed'));
   await parts.health?.close();
 }
 
@@ -78,18 +81,20 @@ async function runProcess(name: ProcessName): Promise<void> {
   } catch (err) {
     throw startFailure(name, 'start-up', err, cfg);
   }
-  const parts: Parts = {};
+  // Off unless tracing.otlpEndpoint is set; one service per process (provisioner-worker, -ingress, -dev).
+  const tracing = startTracing(cfg.tracing, `provisioner-${name}`);
+  const parts: Parts = { tracing };
   drainOnSignal(logger, parts);
   let stage = 'start-up';
   let health: HealthServer;
   try {
     if (name !== 'ingress') {
       stage = `the worker (Temporal at ${cfg.temporal.address})`;
-      parts.worker = await createProvisioningWorker(cfg, logger);
+      parts.worker = await createProvisioningWorker(cfg, logger, { tracing });
     }
     if (name !== 'worker') {
       stage = `the ingress (Kafka at ${cfg.kafka.brokers.join(',')}, Temporal at ${cfg.temporal.address})`;
-      parts.ingress = await startIngress(cfg, logger, parts.worker ? { itsm: { store: parts.worker.store } } : {});
+      parts.ingress = await startIngress(cfg, logger, { tracing, ...(parts.worker ? { itsm: { store: parts.worker.store } } : {}) });
     }
     if (name === 'dev' && parts.worker && parts.ingress) {
       stage = 'the API';

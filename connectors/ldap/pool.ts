@@ -12,6 +12,7 @@ import { AuthError, type ConnectorError } from '../errors.js';
 import { ldapConnection } from './connect.js';
 import type { LdapConnectorOptions } from './ldap-connector.js';
 import { LdapResult, ldapError, resultCode } from './result-codes.js';
+import { inClientSpan } from '../../observability/tracing/client-span.js';
 
 /** The connector's options the transport uses (documented on LdapConnectorOptions), and its logger. */
 export type LdapPoolOptions = Pick<LdapConnectorOptions, 'app' | 'url' | 'tls' | 'bindDn' | 'bindPassword' | 'timeoutMs' | 'connectTimeoutMs' | 'connections'> & {
@@ -44,13 +45,28 @@ export class LdapPool {
   private readonly secure = new WeakMap<Client, () => Promise<void>>();
   private turn = 0;
   private closed = false;
+  /** The directory's host, for spans (server.address). */
+  private readonly server: string;
 
   constructor(private readonly options: LdapPoolOptions) {
     this.clients = new Array<Client | undefined>(Math.max(1, options.connections ?? 2)).fill(undefined);
+    this.server = new URL(options.url).hostname;
   }
 
-  /** Runs one operation on a bound pooled connection, timed and logged at debug. */
+  /** Runs one operation on a bound pooled connection, in a client span (`LDAP modify`: the operation, never the DN), timed and logged at debug. */
   async run<T>(op: string, call: CallContext, fn: (client: Client) => Promise<T>): Promise<T> {
+    return inClientSpan(`LDAP ${op}`, { 'ldap.operation': op, 'server.address': this.server, 'provisioner.app': this.options.app }, async (span) => {
+      try {
+        return await this.runOnce(op, call, fn);
+      } catch (err) {
+        const code = resultCode(err);
+        if (code !== undefined) span.setAttribute('ldap.result_code', code);
+        throw err;
+      }
+    });
+  }
+
+  private async runOnce<T>(op: string, call: CallContext, fn: (client: Client) => Promise<T>): Promise<T> {
     const started = performance.now();
     const client = await abortable(this.client(), call.signal);
     try {

@@ -3,6 +3,8 @@
 // 401 with a fresh token, the answer's JSON parsed and validated at the boundary, and errors a verb
 // did not handle mapped by the one status table (../http-status.ts). Secrets never reach a message
 // or a log line; requests are logged at debug as method, path (no query), status and duration.
+// Each exchange is a client span (`PUT /Users/{id}`: the route template, never the ids) whose
+// trace context goes to the app in the `traceparent` header.
 // Requests go through undici's fetch, over the app's own CA when it has one (./tls.ts).
 import type { Logger } from 'pino';
 import { fetch, type Response } from 'undici';
@@ -15,6 +17,7 @@ import { readBoundedText, ResponseTooLarge } from './bounded-body.js';
 import { OAuthClientCredentials } from './oauth.js';
 import { scimErrorSchema } from './resources.js';
 import { certificateProblem, tlsDispatcher, type DispatcherSource, type TlsDispatcher, type TlsOptions } from './tls.js';
+import { failedAnswer, inClientSpan, traceHeaders } from '../../observability/tracing/client-span.js';
 
 export type ScimAuthOptions =
   | { kind: 'bearer'; /** Read on every call, so a rotated token is picked up without a restart. */ token: () => string }
@@ -70,6 +73,15 @@ function authSource(app: string, auth: ScimAuthOptions, limits: { timeoutMs: num
   };
 }
 
+/**
+ * A request path as a route template for spans: the endpoint (`/Users`, `/Groups`, `/Schemas`, the
+ * `.search` verb) kept, every other segment (a resource id) `{id}`: `/Users/2819c223` → `/Users/{id}`.
+ */
+export function scimRoute(path: string): string {
+  const segments = path.split('?')[0]!.split('/').filter((s) => s !== '');
+  return `/${segments.map((s, i) => ((i === 0 && /^[A-Za-z]+$/.test(s)) || s === '.search' ? s : '{id}')).join('/')}`;
+}
+
 /** The error's code, for messages: ECONNRESET, UND_ERR_SOCKET, ... */
 function networkReason(err: unknown): string {
   const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
@@ -96,9 +108,13 @@ export class ScimHttp {
   readonly app: string;
   private readonly auth: AuthSource;
   private readonly tls: TlsDispatcher;
+  /** The app's host and port, for spans (server.address, server.port). */
+  private readonly server: { 'server.address': string; 'server.port': number };
 
   constructor(private readonly options: ScimHttpOptions) {
     this.app = options.app;
+    const url = new URL(options.baseUrl);
+    this.server = { 'server.address': url.hostname, 'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
     this.tls = tlsDispatcher(options.tls);
     this.auth = authSource(options.app, options.auth, { timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes }, { dispatcher: this.tls.current, options: options.tls });
   }
@@ -114,6 +130,21 @@ export class ScimHttp {
    * status is returned for the verb to decide, after one more try on a 401 with a fresh token.
    */
   async send(method: string, path: string, call: CallContext, init: { body?: unknown; headers?: Record<string, string>; what: string }, retried = false): Promise<Answer> {
+    const route = scimRoute(path);
+    const attributes = { 'http.request.method': method, 'url.template': route, ...this.server, 'provisioner.app': this.app };
+    const answer = await inClientSpan(`${method} ${route}`, attributes, async (span) => {
+      const res = await this.exchange(method, path, call, init);
+      span.setAttribute('http.response.status_code', res.answer.status);
+      // HTTP client conventions: a 4xx or 5xx answer is the span's error, its class the status code.
+      if (res.answer.status >= 400) failedAnswer(span, String(res.answer.status));
+      return res;
+    });
+    if (answer.answer.status === 401 && !retried && this.auth.refused(answer.token)) return this.send(method, path, call, init, true);
+    return answer.answer;
+  }
+
+  /** One exchange: the token, the request (with the trace context), the whole answer read. */
+  private async exchange(method: string, path: string, call: CallContext, init: { body?: unknown; headers?: Record<string, string>; what: string }): Promise<{ answer: Answer; token: string }> {
     const { app, baseUrl, timeoutMs, log } = this.options;
     const bare = path.split('?')[0]!;
     const started = performance.now();
@@ -131,6 +162,7 @@ export class ScimHttp {
           accept: 'application/scim+json, application/json',
           authorization: `Bearer ${token}`,
           'x-correlation-id': call.correlationId,
+          ...traceHeaders(),
           ...(init.body === undefined ? {} : { 'content-type': 'application/scim+json' }),
           ...init.headers,
         },
@@ -152,14 +184,13 @@ export class ScimHttp {
       throw new TransientError(this.redact(`${app}: ${init.what}: ${method} ${bare} ${why}`), app);
     }
     log?.debug({ method, path: bare, status: res.status, ms: Math.round(performance.now() - started), correlationId: call.correlationId }, 'SCIM request');
-    if (res.status === 401 && !retried && this.auth.refused(token)) return this.send(method, path, call, init, true);
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
       json = undefined;
     }
-    return { status: res.status, headers: res.headers, text, json };
+    return { answer: { status: res.status, headers: res.headers, text, json }, token };
   }
 
   /** The answer's body as `schema` says it must be; a malformed one is an InvalidRequestError. */

@@ -9,6 +9,7 @@ import { appUrls } from '../../targets/apps-file.js';
 import type { Behaviour } from '../../targets/profiles.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
 import { startIngress, type Ingress } from '../../runtime/ingress.js';
+import type { Tracing } from '../../observability/tracing/provider.js';
 import { grantSweepScheduleId } from '../../runtime/grant-sweep-schedule.js';
 import { deleteReconcileSchedules } from '../../runtime/reconcile-schedules.js';
 import { createProvisioningWorker, loadPolicyOrThrow, type ProvisioningWorker } from '../../runtime/worker.js';
@@ -29,8 +30,8 @@ export type Pipeline = {
   worker: ProvisioningWorker;
   ingress: Ingress;
   store: Store;
-  /** Produces raw messages (bytes as given) to the test's hr.lifecycle topic. */
-  produce(messages: Array<{ key: string | null; value: string | Buffer | null }>): Promise<void>;
+  /** Produces raw messages (bytes as given, with their headers) to the test's hr.lifecycle topic. */
+  produce(messages: Array<{ key: string | null; value: string | Buffer | null; headers?: Record<string, string> }>): Promise<void>;
   /** Produces raw messages to the test's itsm.requests topic. */
   produceItsm(messages: Array<{ key: string | null; value: string | Buffer | null }>): Promise<void>;
   /** Every message on a topic so far. */
@@ -76,6 +77,8 @@ export type PipelineOptions = {
   reconcileSchedules?: boolean;
   /** The worker follows the newest policy version applied in the store (seeded from policyDir), as in production. */
   followAppliedPolicy?: boolean;
+  /** The process's tracing (observability/tracing/provider.ts) for the worker and the ingress; default off. */
+  tracing?: Tracing;
 };
 
 export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
@@ -111,10 +114,10 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const connectorConfigs = apps.map((app, i) => connectorConfigOf(app, names[i]!, https));
   const policy = loadPolicyOrThrow(cfg.policy.dir);
   const store = await openStore(cfg, { migrate: true, createKeys: true, logger: log });
-  const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, connectorConfigs, policy, store, reconcileSchedules: options.reconcileSchedules ?? false, ...(options.followAppliedPolicy ? { followAppliedPolicy: true } : {}) });
+  const startWorker = () => createProvisioningWorker(cfg, log, { taskQueue, connectorConfigs, policy, store, reconcileSchedules: options.reconcileSchedules ?? false, ...(options.followAppliedPolicy ? { followAppliedPolicy: true } : {}), ...(options.tracing ? { tracing: options.tracing } : {}) });
   let worker = await startWorker();
   await ensurePolicyEntitlements(policy, worker.connectors);
-  const ingress = await startIngress(cfg, log, { taskQueue, groupId: uniqueName('ingress'), itsm: { store } });
+  const ingress = await startIngress(cfg, log, { taskQueue, groupId: uniqueName('ingress'), itsm: { store }, ...(options.tracing ? { tracing: options.tracing } : {}) });
   const kafka = createKafka(cfg, { clientId: 'integration-test' });
   const producer = kafka.producer();
   await producer.connect();

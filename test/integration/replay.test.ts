@@ -11,7 +11,7 @@ import { Worker } from '@temporalio/worker';
 import protos from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import type { PlanStep } from '../../policy/planner.js';
-import { workflowsPath } from '../../runtime/workflows-path.js';
+import { workflowSourceOptions } from '../../runtime/workflows-path.js';
 import { loadConfig, projectRoot } from '../../schemas/config.js';
 import { uniqueName } from '../helpers/unique.js';
 import { accessGranted } from '../../workflows/approval-messages.js';
@@ -57,7 +57,7 @@ describe('workflow replay', () => {
     });
     const p = person({ env, taskQueue }, uniqueName('R').replaceAll('.', ''));
     const settled = (what: string) => p.until(what, (s) => s.pendingEvents === 0 && s.status !== 'provisioning' && s.scheduled.length === 0);
-    const history = await runWorkers(env.nativeConnection, { namespace: cfg.temporal.namespace, taskQueue, apps: ['chat'], stubs, workflows: { workflowsPath: workflowsPath() } }, async () => {
+    const history = await runWorkers(env.nativeConnection, { namespace: cfg.temporal.namespace, taskQueue, apps: ['chat'], stubs, workflows: workflowSourceOptions() }, async () => {
       await p.hr('hr.worker.hired', 1);
       await p.hr('hr.worker.updated', 2, { department: 'Research' });
       await settled('the grace period to end');
@@ -72,7 +72,7 @@ describe('workflow replay', () => {
     expect(history.events?.length).toBeGreaterThan(10);
 
     store(history, 'joiner-mover-leaver');
-    await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, p.handle.workflowId);
+    await Worker.runReplayHistory(workflowSourceOptions(), history, p.handle.workflowId);
   });
 
   it('a history with a grant refused by its approval check and a grant applied replays deterministically', async () => {
@@ -84,7 +84,7 @@ describe('workflow replay', () => {
       checkGrant: (input) => (input.ticketId === 'FORGED-1' ? { verdict: 'refused', reason: 'no access request was assessed under ticket FORGED-1', policyVersion: 'sha256:stub' } : { verdict: 'approved', policyVersion: 'sha256:stub' }),
     });
     const p = person({ env, taskQueue }, uniqueName('R').replaceAll('.', ''));
-    const history = await runWorkers(env.nativeConnection, { namespace: cfg.temporal.namespace, taskQueue, apps: ['chat'], stubs, workflows: { workflowsPath: workflowsPath() } }, async () => {
+    const history = await runWorkers(env.nativeConnection, { namespace: cfg.temporal.namespace, taskQueue, apps: ['chat'], stubs, workflows: workflowSourceOptions() }, async () => {
       await p.hr('hr.worker.hired', 1);
       const grant = { eventId: 'grant-1', requesterId: p.employeeId, app: 'chat', entitlementId: 'admins', approvalIds: ['req-T1.1.1'] };
       await p.handle.signal(accessGranted, { ...grant, ticketId: 'FORGED-1' });
@@ -97,7 +97,7 @@ describe('workflow replay', () => {
     });
     await env.teardown();
     store(history, 'grants-checked');
-    await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, p.handle.workflowId);
+    await Worker.runReplayHistory(workflowSourceOptions(), history, p.handle.workflowId);
   });
 });
 

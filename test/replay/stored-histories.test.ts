@@ -9,7 +9,7 @@ import type { HistoryAndWorkflowId } from '@temporalio/common';
 import protos from '@temporalio/proto';
 import { Worker, type ReplayResult } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { workflowsPath } from '../../runtime/workflows-path.js';
+import { workflowSourceOptions } from '../../runtime/workflows-path.js';
 
 const { temporal } = protos;
 const historiesDir = fileURLToPath(new URL('./histories', import.meta.url));
@@ -20,8 +20,8 @@ describe('stored workflow histories', () => {
   const results = new Map<string, ReplayResult>();
   beforeAll(async () => {
     const histories: HistoryAndWorkflowId[] = files.map((f) => ({ workflowId: f, history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(historiesDir, f), 'utf8'))) }));
-    // One replay worker (one bundle) for them all.
-    for await (const result of Worker.runReplayHistories({ workflowsPath: workflowsPath() }, histories)) results.set(result.workflowId, result);
+    // One replay worker (one bundle, with the workflow interceptors production bundles) for them all.
+    for await (const result of Worker.runReplayHistories(workflowSourceOptions(), histories)) results.set(result.workflowId, result);
   });
 
   it('are there to replay', () => {

@@ -8,6 +8,8 @@ import { describe, expect, inject, it } from 'vitest';
 import type { AskToRevokeInput, GrantSweepActivities, OverdueGrant } from '../../activities/grant-sweep.js';
 import type { GrantSweepResult, grantSweep } from '../../workflows/grant-sweep.js';
 import { unique } from './harness.js';
+import { tracingOff } from '../../observability/tracing/provider.js';
+import { workflowSinks } from '../../observability/tracing/temporal.js';
 
 const overdue = (n: number): OverdueGrant => ({
   grantId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
@@ -42,7 +44,7 @@ async function sweep(grants: OverdueGrant[], options: { settled?: string[]; flak
   try {
     const taskQueue = unique('sweep');
     const workflowId = unique('grant-sweep/test');
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundle') }, activities });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundle') }, sinks: workflowSinks(tracingOff), activities });
     const result = await worker.runUntil(env.client.workflow.execute<typeof grantSweep>('grantSweep', { workflowId, taskQueue, args: [{ graceMinutes: 2, maxPerRun: 50 }] }));
     return { result, recorded, workflowId, taskQueue };
   } finally {

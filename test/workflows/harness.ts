@@ -13,6 +13,8 @@ import { inject } from 'vitest';
 import { searchAttributes } from '../../stack/temporal.js';
 import type { Stubs } from './stub-activities.js';
 import { appTaskQueue, urgentAppTaskQueue } from '../../workflows/task-queues.js';
+import { tracingOff } from '../../observability/tracing/provider.js';
+import { workflowSinks } from '../../observability/tracing/temporal.js';
 
 /**
  * Starts the test server with the search attributes the workflows set (as the dev server of the
@@ -60,12 +62,13 @@ export async function scenario<T>(options: { apps: string[]; stubs: Stubs }, bod
 /** Runs `body` while workers serve the workflows and the stubs on `taskQueue` and on each application's queues. */
 export async function runWorkers<T>(
   connection: NativeConnection,
-  options: { namespace?: string; taskQueue: string; apps: string[]; stubs: Stubs; workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> },
+  options: { namespace?: string; taskQueue: string; apps: string[]; stubs: Stubs; workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'interceptors' | 'sinks'> },
   body: () => Promise<T>,
 ): Promise<T> {
   const { namespace, taskQueue, apps, stubs } = options;
   const workers = await Promise.all([
-    Worker.create({ connection, namespace, taskQueue, ...options.workflows, activities: stubs.activities }),
+    // The bundle's workflow interceptors hand their spans to a sink: the no-op one, as a worker without a tracer has.
+    Worker.create({ connection, namespace, taskQueue, sinks: workflowSinks(tracingOff), ...options.workflows, activities: stubs.activities }),
     ...apps.flatMap((app) => appQueues(taskQueue, app).map((queue) => Worker.create({ connection, namespace, taskQueue: queue, activities: stubs.activities }))),
   ]);
   const running = Promise.all(workers.map((w) => w.run()));
