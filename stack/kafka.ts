@@ -27,7 +27,7 @@ export function javaBinary(): string {
 }
 
 /** The folder of Kafka jars: KAFKA_HOME/libs, else the cache, else fetched from Maven Central. */
-async function obtainLibs(cfg: Config, report: Reporter): Promise<string> {
+export async function obtainLibs(cfg: Config, report: Reporter): Promise<string> {
   if (cfg.kafka.home) {
     const libs = path.join(cfg.kafka.home, 'libs');
     if (!existsSync(libs)) throw new Error(`KAFKA_HOME=${cfg.kafka.home} has no libs/ folder; point it at an unpacked Kafka distribution`);
@@ -142,7 +142,13 @@ function writeServerConfig(cfg: Config, dir: string, user: ScramUser | undefined
     'auto.create.topics.enable=false',
     '',
   ].join('\n'), { mode: 0o600 }); // the secured broker's holds its SCRAM password
-  writeFileSync(log4j, [
+  writeLog4j(log4j);
+  return { props, log4j };
+}
+
+/** The broker's log settings: warnings, and its start and stop lines. */
+export function writeLog4j(file: string): void {
+  writeFileSync(file, [
     'log4j.rootLogger=WARN, stdout',
     'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
     'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
@@ -151,7 +157,25 @@ function writeServerConfig(cfg: Config, dir: string, user: ScramUser | undefined
     'log4j.logger.kafka.server.BrokerServer=INFO',
     '',
   ].join('\n'));
-  return { props, log4j };
+}
+
+/** The KRaft cluster id kept in `idFile`, made once with Kafka's StorageTool. */
+export async function kafkaClusterId(java: string, classpath: string, idFile: string): Promise<string> {
+  if (!existsSync(idFile)) {
+    const { stdout } = await run(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid']);
+    writeFileSync(idFile, stdout.trim().split('\n').pop()!.trim());
+  }
+  return readFileSync(idFile, 'utf8').trim();
+}
+
+/** Formats a node's storage for the cluster id (a folder formatted earlier is kept as it is). */
+export async function formatKafkaStorage(java: string, classpath: string, files: { props: string; log4j: string }, clusterId: string, extra: string[] = []): Promise<void> {
+  await run(java, [`-Dlog4j.configuration=file:${files.log4j}`, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-c', files.props, '-t', clusterId, '--ignore-formatted', ...extra]);
+}
+
+/** The broker JVM's arguments: a serial GC and a bounded heap, as the machine is shared with the rest of the stack. */
+export function kafkaJvmArgs(files: { props: string; log4j: string }, classpath: string, heap = '768m'): string[] {
+  return ['-Xms256m', `-Xmx${heap}`, '-XX:+UseSerialGC', `-Dlog4j.configuration=file:${files.log4j}`, '-cp', classpath, 'kafka.Kafka', files.props];
 }
 
 export async function kafkaHealthy(cfg: Config): Promise<boolean> {
@@ -179,7 +203,12 @@ export async function ensureTopics(cfg: Config, topics = kafkaTopics(cfg)): Prom
         // kafkajs' own wait gives up on a broker that does not know the topic yet (a broker just
         // started answers UNKNOWN_TOPIC_OR_PARTITION for a moment): wait here, for every leader.
         waitForLeaders: false,
-        topics: missing.map((topic) => ({ topic, numPartitions: cfg.kafka.partitions, replicationFactor: 1 })),
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: cfg.kafka.partitions,
+          replicationFactor: cfg.kafka.replicationFactor,
+          ...(cfg.kafka.minInsyncReplicas ? { configEntries: [{ name: 'min.insync.replicas', value: String(cfg.kafka.minInsyncReplicas) }] } : {}),
+        })),
       });
       await waitFor('kafka: the new topics\' leaders', async () => {
         const { topics: described } = await admin.fetchTopicMetadata({ topics: missing });
@@ -205,13 +234,9 @@ export async function kafkaUp(cfg: Config, report: Reporter): Promise<void> {
     const java = javaBinary();
     const dir = path.join(cfg.dataDir, NAME);
     mkdirSync(dir, { recursive: true });
-    const { props, log4j } = writeServerConfig(cfg, dir, user);
-    const idFile = path.join(dir, 'cluster-id');
+    const files = writeServerConfig(cfg, dir, user);
     const classpath = `${libs}/*`;
-    if (!existsSync(idFile)) {
-      const { stdout } = await run(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid']);
-      writeFileSync(idFile, stdout.trim().split('\n').pop()!.trim());
-    }
+    const clusterId = await kafkaClusterId(java, classpath, path.join(dir, 'cluster-id'));
     // The SCRAM user is written into the cluster metadata at format time (KRaft), so the broker
     // starts secured with no step after it; a folder formatted earlier keeps its users. The
     // password reaches the tool in an argument file (StorageTool's `@file`: one argument a line,
@@ -224,7 +249,7 @@ export async function kafkaUp(cfg: Config, report: Reporter): Promise<void> {
       writeFileSync(scramArgs, credentials.join('\n'), { mode: 0o600 });
     }
     try {
-      await run(java, [`-Dlog4j.configuration=file:${log4j}`, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-c', props, '-t', readFileSync(idFile, 'utf8').trim(), '--ignore-formatted', ...(user ? [`@${scramArgs}`] : [])]);
+      await formatKafkaStorage(java, classpath, files, clusterId, user ? [`@${scramArgs}`] : []);
     } finally {
       rmSync(scramArgs, { force: true });
     }
@@ -232,7 +257,7 @@ export async function kafkaUp(cfg: Config, report: Reporter): Promise<void> {
       runDir: cfg.dataDir,
       name: NAME,
       command: java,
-      args: ['-Xms256m', '-Xmx768m', '-XX:+UseSerialGC', `-Dlog4j.configuration=file:${log4j}`, '-cp', classpath, 'kafka.Kafka', props],
+      args: kafkaJvmArgs(files, classpath),
     });
     report(`kafka: starting Apache Kafka ${cfg.kafka.version}${user ? ` secured (SASL_SSL, SCRAM-SHA-512/256 user "${user.username}")` : ''} (pid ${proc.pid}, log ${proc.logFile})`);
     await waitFor('kafka', () => kafkaHealthy(cfg), { timeoutMs: 90_000, intervalMs: 500, alive: () => readLivePid(pidFile(cfg.dataDir, NAME)) !== undefined, logFile: proc.logFile });
