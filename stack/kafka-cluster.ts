@@ -85,28 +85,36 @@ function writeNodeConfig(cfg: Config, node: KafkaNode): { props: string; log4j: 
   return { props, log4j };
 }
 
-/** A Config whose clients reach only this node. */
-function onlyNode(cfg: Config, node: KafkaNode): Config {
-  return { ...cfg, kafka: { ...cfg.kafka, brokers: [node.address] } };
-}
-
-/** The node ids the cluster's metadata lists as live brokers (through any node that answers). */
-export async function liveKafkaNodeIds(cfg: Config): Promise<number[]> {
-  const admin = createKafka(cfg, { clientId: 'provisioner-health', connectionTimeout: 1500, retries: 0 }).admin();
+/** The node ids that the metadata of the broker at `address` lists as live brokers; undefined when it does not answer. */
+async function liveNodeIdsVia(cfg: Config, address: string): Promise<number[] | undefined> {
+  const admin = createKafka({ kafka: { ...cfg.kafka, brokers: [address] } }, { clientId: 'provisioner-health', connectionTimeout: 1500, retries: 0 }).admin();
   try {
     await admin.connect();
     const { brokers } = await admin.describeCluster();
     return brokers.map((b) => b.nodeId).sort((a, b) => a - b);
   } catch {
-    return [];
+    return undefined;
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
 }
 
+/**
+ * The node ids the cluster's metadata lists as live brokers, asked of each node in turn until one
+ * answers ([] when none does). One client over all the addresses is no good here: with a node down
+ * it failed to answer for tens of seconds at a time (kafkajs 2.2).
+ */
+export async function liveKafkaNodeIds(cfg: Config): Promise<number[]> {
+  for (const address of cfg.kafka.brokers) {
+    const ids = await liveNodeIdsVia(cfg, address);
+    if (ids) return ids;
+  }
+  return [];
+}
+
 /** Healthy: the node answers on its own listener and the cluster lists it as a live broker. */
 async function nodeHealthy(cfg: Config, node: KafkaNode): Promise<boolean> {
-  return (await liveKafkaNodeIds(onlyNode(cfg, node))).includes(node.id);
+  return (await liveNodeIdsVia(cfg, node.address))?.includes(node.id) ?? false;
 }
 
 /** Every node is a live broker of the cluster. */

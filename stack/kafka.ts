@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import type { Config } from '../schemas/config.js';
 import { projectRoot, stackPkiDir } from '../schemas/config.js';
-import { createKafka } from '../kafka/client.js';
+import { createKafka, type Admin } from '../kafka/client.js';
 import { devPkiFiles, readPem } from './dev-pki.js';
 import { ensureDevSecret } from './dev-secrets.js';
 import { pidFile, readLivePid, startDetached, stopByPidFile, waitFor } from './processes.js';
@@ -191,6 +191,31 @@ export async function kafkaHealthy(cfg: Config): Promise<boolean> {
   }
 }
 
+/** Every partition of the topics has a leader, as the broker the admin asks sees them. */
+async function leadersKnown(admin: Admin, topics: string[]): Promise<boolean> {
+  const { topics: described } = await admin.fetchTopicMetadata({ topics });
+  return described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+}
+
+/**
+ * The new topics are usable: on one broker, as it sees them; on several, as each one sees them (the
+ * metadata reaches the brokers one after the other, and a client asking a broker that does not
+ * know a topic yet is answered UNKNOWN_TOPIC_OR_PARTITION).
+ */
+async function topicsLed(cfg: Config, admin: Admin, topics: string[]): Promise<boolean> {
+  if (cfg.kafka.brokers.length === 1) return leadersKnown(admin, topics);
+  for (const broker of cfg.kafka.brokers) {
+    const one = createKafka({ kafka: { ...cfg.kafka, brokers: [broker] } }, { clientId: 'provisioner-admin', retries: 0 }).admin();
+    try {
+      await one.connect();
+      if (!(await leadersKnown(one, topics))) return false;
+    } finally {
+      await one.disconnect().catch(() => undefined);
+    }
+  }
+  return true;
+}
+
 /** Creates the project's topics if missing (idempotent). */
 export async function ensureTopics(cfg: Config, topics = kafkaTopics(cfg)): Promise<string[]> {
   const admin = createKafka(cfg, { clientId: 'provisioner-admin' }).admin();
@@ -210,10 +235,7 @@ export async function ensureTopics(cfg: Config, topics = kafkaTopics(cfg)): Prom
           ...(cfg.kafka.minInsyncReplicas ? { configEntries: [{ name: 'min.insync.replicas', value: String(cfg.kafka.minInsyncReplicas) }] } : {}),
         })),
       });
-      await waitFor('kafka: the new topics\' leaders', async () => {
-        const { topics: described } = await admin.fetchTopicMetadata({ topics: missing });
-        return described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-      }, { timeoutMs: 30_000, intervalMs: 200 });
+      await waitFor('kafka: the new topics\' leaders', () => topicsLed(cfg, admin, missing), { timeoutMs: 30_000, intervalMs: 200 });
     }
     return missing;
   } finally {
