@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../schemas/config.js';
 import { createKafka } from '../kafka/client.js';
-import { ensureTopics, formatKafkaStorage, javaBinary, kafkaClusterId, kafkaJvmArgs, obtainLibs, writeLog4j } from './kafka.js';
+import { ensureTopics, formatKafkaStorage, javaBinary, kafkaClusterId, kafkaJvmArgs, obtainLibs, replicationProperties, writeLog4j } from './kafka.js';
 import { pidFile, readLivePid, startDetached, stopByPidFile, waitFor } from './processes.js';
 import type { Reporter } from './shell.js';
 import type { ServerStatus } from './server-status.js';
@@ -52,8 +52,6 @@ function kafkaNode(cfg: Config, id: number): KafkaNode {
 function writeNodeConfig(cfg: Config, node: KafkaNode): { props: string; log4j: string } {
   const nodes = kafkaNodes(cfg);
   const [host, port] = node.address.split(':') as [string, string];
-  const replicas = cfg.kafka.replicationFactor;
-  const minIsr = cfg.kafka.minInsyncReplicas ?? Math.max(1, replicas - 1);
   mkdirSync(node.dir, { recursive: true });
   const props = path.join(node.dir, 'server.properties');
   const log4j = path.join(node.dir, 'log4j.properties');
@@ -67,18 +65,7 @@ function writeNodeConfig(cfg: Config, node: KafkaNode): { props: string; log4j: 
     'inter.broker.listener.name=PLAINTEXT',
     'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
     `log.dirs=${path.join(node.dir, 'data')}`,
-    `num.partitions=${cfg.kafka.partitions}`,
-    `default.replication.factor=${replicas}`,
-    `min.insync.replicas=${minIsr}`,
-    // The brokers' own topics are replicated as the project's are: committed offsets survive a lost broker.
-    `offsets.topic.replication.factor=${replicas}`,
-    `offsets.topic.num.partitions=${cfg.kafka.partitions}`,
-    `transaction.state.log.replication.factor=${replicas}`,
-    `transaction.state.log.min.isr=${minIsr}`,
-    `transaction.state.log.num.partitions=${cfg.kafka.partitions}`,
-    'unclean.leader.election.enable=false',
-    'group.initial.rebalance.delay.ms=0',
-    'auto.create.topics.enable=false',
+    ...replicationProperties(cfg, cfg.kafka.partitions),
     '',
   ].join('\n'));
   writeLog4j(log4j);

@@ -122,6 +122,29 @@ function plainListeners(cfg: Config, host: string, port: string): string[] {
   ];
 }
 
+/**
+ * A broker's partitions and copies (the same on the local broker, the local cluster and
+ * docker-compose.yml): the project's topics' partitions, kafka.replicationFactor copies of every
+ * topic (the brokers' own offsets and transaction logs too: committed offsets survive a lost broker),
+ * kafka.minInsyncReplicas (default one fewer than the copies), no topic made by a typo.
+ */
+export function replicationProperties(cfg: Config, internalPartitions: number): string[] {
+  const replicas = cfg.kafka.replicationFactor;
+  const minIsr = cfg.kafka.minInsyncReplicas ?? Math.max(1, replicas - 1);
+  return [
+    `num.partitions=${cfg.kafka.partitions}`,
+    `default.replication.factor=${replicas}`,
+    `min.insync.replicas=${minIsr}`,
+    `offsets.topic.replication.factor=${replicas}`,
+    `offsets.topic.num.partitions=${internalPartitions}`,
+    `transaction.state.log.replication.factor=${replicas}`,
+    `transaction.state.log.min.isr=${minIsr}`,
+    'unclean.leader.election.enable=false',
+    'group.initial.rebalance.delay.ms=0',
+    'auto.create.topics.enable=false',
+  ];
+}
+
 function writeServerConfig(cfg: Config, dir: string, user: ScramUser | undefined): { props: string; log4j: string } {
   const [host, port] = cfg.kafka.brokers[0]!.split(':') as [string, string];
   const props = path.join(dir, 'server.properties');
@@ -131,15 +154,7 @@ function writeServerConfig(cfg: Config, dir: string, user: ScramUser | undefined
     'node.id=1',
     ...(user ? secureListeners(cfg, dir, host, port, user) : plainListeners(cfg, host, port)),
     `log.dirs=${path.join(dir, 'data')}`,
-    `num.partitions=${cfg.kafka.partitions}`,
-    'offsets.topic.replication.factor=1',
-    'offsets.topic.num.partitions=1',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    'default.replication.factor=1',
-    'min.insync.replicas=1',
-    'group.initial.rebalance.delay.ms=0',
-    'auto.create.topics.enable=false',
+    ...replicationProperties(cfg, 1),
     '',
   ].join('\n'), { mode: 0o600 }); // the secured broker's holds its SCRAM password
   writeLog4j(log4j);
