@@ -1,7 +1,8 @@
 // `provisioner stack up | down | status`
 import type { Command } from 'commander';
 import path from 'node:path';
-import { CLUSTER_STACK_CONFIG, loadConfig, projectRoot, SECURE_STACK_CONFIG, type Config } from '../../schemas/config.js';
+import { CLUSTER_STACK_CONFIG, ConfigError, loadConfig, projectRoot, SECURE_STACK_CONFIG, type Config } from '../../schemas/config.js';
+import { isLocalKafkaCluster } from '../../stack/kafka-cluster.js';
 import { formatStatus, stackDown, stackStatus, stackUp, type ServerName } from '../../stack/stack.js';
 import { temporalUiUrl } from '../../stack/temporal.js';
 import { devProcessDown } from '../dev-process.js';
@@ -23,7 +24,12 @@ function stackFile(opts: StackOptions): string | undefined {
  */
 function stackConfig(opts: StackOptions): Config {
   const file = stackFile(opts);
-  return file ? loadConfig({ file: path.join(projectRoot, file) }) : loadConfig();
+  const cfg = file ? loadConfig({ file: path.join(projectRoot, file) }) : loadConfig();
+  // The environment wins over the file: KAFKA_BROKERS would silently turn --cluster into that broker.
+  if (opts.cluster && !isLocalKafkaCluster(cfg)) {
+    throw new ConfigError(`stack: --cluster runs the brokers of ${CLUSTER_STACK_CONFIG}, and KAFKA_BROKERS (${cfg.kafka.brokers.join(',')}) overrides them; unset KAFKA_BROKERS for this command`);
+  }
+  return cfg;
 }
 
 const flagOf = (opts: StackOptions) => (opts.secure ? ' --secure' : opts.cluster ? ' --cluster' : '');
