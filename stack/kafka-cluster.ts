@@ -74,7 +74,9 @@ function writeNodeConfig(cfg: Config, node: KafkaNode): { props: string; log4j: 
 
 /** The node ids that the metadata of the broker at `address` lists as live brokers; undefined when it does not answer. */
 async function liveNodeIdsVia(cfg: Config, address: string): Promise<number[] | undefined> {
-  const admin = createKafka({ kafka: { ...cfg.kafka, brokers: [address] } }, { clientId: 'provisioner-health', connectionTimeout: 1500, retries: 0 }).admin();
+  // A few retries: until the controller fences a dead node (about 9 s), the metadata still lists it,
+  // and kafkajs may pick it for the request (connection refused at once, then another node).
+  const admin = createKafka({ kafka: { ...cfg.kafka, brokers: [address] } }, { clientId: 'provisioner-health', connectionTimeout: 1500, retries: 3 }).admin();
   try {
     await admin.connect();
     const { brokers } = await admin.describeCluster();
@@ -86,11 +88,7 @@ async function liveNodeIdsVia(cfg: Config, address: string): Promise<number[] | 
   }
 }
 
-/**
- * The node ids the cluster's metadata lists as live brokers, asked of each node in turn until one
- * answers ([] when none does). One client over all the addresses is no good here: with a node down
- * it failed to answer for tens of seconds at a time (kafkajs 2.2).
- */
+/** The node ids the cluster's metadata lists as live brokers, asked of each node in turn until one answers ([] when none does). */
 export async function liveKafkaNodeIds(cfg: Config): Promise<number[]> {
   for (const address of cfg.kafka.brokers) {
     const ids = await liveNodeIdsVia(cfg, address);
@@ -99,14 +97,19 @@ export async function liveKafkaNodeIds(cfg: Config): Promise<number[]> {
   return [];
 }
 
-/** Healthy: the node answers on its own listener and the cluster lists it as a live broker. */
+const nodeAlive = (cfg: Config, node: KafkaNode) => () => readLivePid(pidFile(cfg.dataDir, node.name)) !== undefined;
+
+/**
+ * Healthy: its process runs (a node just killed is still listed until the controller fences it),
+ * it answers on its own listener, and the cluster lists it as a live broker.
+ */
 async function nodeHealthy(cfg: Config, node: KafkaNode): Promise<boolean> {
-  return (await liveNodeIdsVia(cfg, node.address))?.includes(node.id) ?? false;
+  return nodeAlive(cfg, node)() && ((await liveNodeIdsVia(cfg, node.address))?.includes(node.id) ?? false);
 }
 
-/** Every node is a live broker of the cluster. */
+/** Every node is healthy (a restarted one answers on its own listener, not only in the others' metadata). */
 export async function kafkaClusterHealthy(cfg: Config): Promise<boolean> {
-  return (await liveKafkaNodeIds(cfg)).length === cfg.kafka.brokers.length;
+  return (await Promise.all(kafkaNodes(cfg).map((n) => nodeHealthy(cfg, n)))).every(Boolean);
 }
 
 /** Starts one node's JVM when it is not running (its storage formatted for the cluster id first); returns its pid. */
@@ -123,8 +126,6 @@ async function launchNode(cfg: Config, node: KafkaNode, report: Reporter): Promi
   report(`kafka: starting node ${node.id} on ${node.address} (pid ${proc.pid}, log ${proc.logFile})`);
   return proc.pid;
 }
-
-const nodeAlive = (cfg: Config, node: KafkaNode) => () => readLivePid(pidFile(cfg.dataDir, node.name)) !== undefined;
 
 /**
  * Starts the nodes that are not running (idempotent: running ones are left alone), waits until the
