@@ -2,7 +2,7 @@
 // kafkajs logs through pino, never the console.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { Kafka, logLevel as KafkaLogLevel, type AdminConfig, type ConsumerConfig, type KafkaConfig, type LogEntry, type ProducerConfig, type SASLOptions } from 'kafkajs';
+import kafkajs, { Kafka, logLevel as KafkaLogLevel, type AdminConfig, type ConsumerConfig, type KafkaConfig, type LogEntry, type ProducerConfig, type SASLOptions } from 'kafkajs';
 import { ConfigError, type Config } from '../schemas/config.js';
 import type { Logger } from '../observability/logger.js';
 import { oauthBearerProvider } from './oauth-bearer.js';
@@ -12,6 +12,8 @@ export { KafkaConnectionError, kafkaConnectionProblem, withKafkaConnectionProble
 
 export type { Admin, Consumer, Kafka, Producer, EachBatchPayload, EachMessagePayload, KafkaMessage, IHeaders } from 'kafkajs';
 export { CompressionTypes } from 'kafkajs';
+// Past `CompressionCodecs` in kafkajs' exports, Node's CommonJS lexer finds no names: through the default export.
+export const { ConfigResourceTypes } = kafkajs;
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.ERROR]: 'error',

@@ -216,6 +216,17 @@ export const configSchema = z.strictObject({
     /** A Kafka distribution the user already has (bin/ and libs/). */
     home: z.string().optional(),
     partitions: z.coerce.number().int().min(1).max(1000).default(6),
+    /**
+     * Copies of each partition the topics are created with (`stack up`): 1 on the single local
+     * broker; 3 on a cluster (the local `stack up --cluster`, production), so a broker can be lost.
+     */
+    replicationFactor: z.coerce.number().int().min(1).max(10).default(1),
+    /**
+     * The topics' `min.insync.replicas`, set on the topics `stack up` creates (unset: the brokers'
+     * default): with acks=all (every producer here), a write succeeds only once this many copies
+     * have it. 2 with replication factor 3: one broker down, writes go on.
+     */
+    minInsyncReplicas: z.coerce.number().int().min(1).max(10).optional(),
     clientId: z.string().default('provisioner'),
     /** TLS to the brokers, on when present (`{}`: the system CAs); the broker's certificate is always verified. */
     tls: kafkaTls.optional(),
@@ -238,6 +249,9 @@ export const configSchema = z.strictObject({
         dlqRedrive: z.string().min(1).optional(),
       })
       .prefault({}),
+  }).refine((k) => (k.minInsyncReplicas ?? 1) <= k.replicationFactor, {
+    path: ['minInsyncReplicas'],
+    message: 'kafka.minInsyncReplicas cannot exceed kafka.replicationFactor: no write could ever succeed with acks=all',
   }).prefault({}).transform(({ groups, ...kafka }) => ({
     ...kafka,
     groups: {
@@ -509,6 +523,8 @@ export const envTable: ReadonlyArray<{ env: string; path: string; parse?: (value
   { env: 'KAFKA_HOME', path: 'kafka.home' },
   { env: 'KAFKA_VERSION', path: 'kafka.version' },
   { env: 'KAFKA_PARTITIONS', path: 'kafka.partitions' },
+  { env: 'KAFKA_REPLICATION_FACTOR', path: 'kafka.replicationFactor' },
+  { env: 'KAFKA_MIN_INSYNC_REPLICAS', path: 'kafka.minInsyncReplicas' },
   { env: 'KAFKA_TLS', path: 'kafka.tls', parse: switchOn },
   { env: 'KAFKA_TLS_CA_FILE', path: 'kafka.tls.caFile' },
   { env: 'KAFKA_TLS_CERT_FILE', path: 'kafka.tls.certFile' },
@@ -750,6 +766,9 @@ export function ldapOus(cfg: Pick<Config, 'ldap'>): { people: string; groups: st
 
 /** The secured local stack's configuration file (`stack up --secure`). */
 export const SECURE_STACK_CONFIG = 'examples/secure-stack.yaml';
+
+/** The local three-broker Kafka cluster's configuration file (`stack up --cluster`). */
+export const CLUSTER_STACK_CONFIG = 'examples/cluster-stack.yaml';
 
 /** Where the secured local stack keeps its development CA and certificates. */
 export function stackPkiDir(cfg: Pick<Config, 'dataDir'>): string {

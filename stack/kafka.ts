@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import type { Config } from '../schemas/config.js';
 import { projectRoot, stackPkiDir } from '../schemas/config.js';
-import { createKafka } from '../kafka/client.js';
+import { createKafka, type Admin } from '../kafka/client.js';
 import { devPkiFiles, readPem } from './dev-pki.js';
 import { ensureDevSecret } from './dev-secrets.js';
 import { pidFile, readLivePid, startDetached, stopByPidFile, waitFor } from './processes.js';
@@ -27,7 +27,7 @@ export function javaBinary(): string {
 }
 
 /** The folder of Kafka jars: KAFKA_HOME/libs, else the cache, else fetched from Maven Central. */
-async function obtainLibs(cfg: Config, report: Reporter): Promise<string> {
+export async function obtainLibs(cfg: Config, report: Reporter): Promise<string> {
   if (cfg.kafka.home) {
     const libs = path.join(cfg.kafka.home, 'libs');
     if (!existsSync(libs)) throw new Error(`KAFKA_HOME=${cfg.kafka.home} has no libs/ folder; point it at an unpacked Kafka distribution`);
@@ -122,6 +122,29 @@ function plainListeners(cfg: Config, host: string, port: string): string[] {
   ];
 }
 
+/**
+ * A broker's partitions and copies (the same on the local broker, the local cluster and
+ * docker-compose.yml): the project's topics' partitions, kafka.replicationFactor copies of every
+ * topic (the brokers' own offsets and transaction logs too: committed offsets survive a lost broker),
+ * kafka.minInsyncReplicas (default one fewer than the copies), no topic made by a typo.
+ */
+export function replicationProperties(cfg: Config, internalPartitions: number): string[] {
+  const replicas = cfg.kafka.replicationFactor;
+  const minIsr = cfg.kafka.minInsyncReplicas ?? Math.max(1, replicas - 1);
+  return [
+    `num.partitions=${cfg.kafka.partitions}`,
+    `default.replication.factor=${replicas}`,
+    `min.insync.replicas=${minIsr}`,
+    `offsets.topic.replication.factor=${replicas}`,
+    `offsets.topic.num.partitions=${internalPartitions}`,
+    `transaction.state.log.replication.factor=${replicas}`,
+    `transaction.state.log.min.isr=${minIsr}`,
+    'unclean.leader.election.enable=false',
+    'group.initial.rebalance.delay.ms=0',
+    'auto.create.topics.enable=false',
+  ];
+}
+
 function writeServerConfig(cfg: Config, dir: string, user: ScramUser | undefined): { props: string; log4j: string } {
   const [host, port] = cfg.kafka.brokers[0]!.split(':') as [string, string];
   const props = path.join(dir, 'server.properties');
@@ -131,18 +154,16 @@ function writeServerConfig(cfg: Config, dir: string, user: ScramUser | undefined
     'node.id=1',
     ...(user ? secureListeners(cfg, dir, host, port, user) : plainListeners(cfg, host, port)),
     `log.dirs=${path.join(dir, 'data')}`,
-    `num.partitions=${cfg.kafka.partitions}`,
-    'offsets.topic.replication.factor=1',
-    'offsets.topic.num.partitions=1',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    'default.replication.factor=1',
-    'min.insync.replicas=1',
-    'group.initial.rebalance.delay.ms=0',
-    'auto.create.topics.enable=false',
+    ...replicationProperties(cfg, 1),
     '',
   ].join('\n'), { mode: 0o600 }); // the secured broker's holds its SCRAM password
-  writeFileSync(log4j, [
+  writeLog4j(log4j);
+  return { props, log4j };
+}
+
+/** The broker's log settings: warnings, and its start and stop lines. */
+export function writeLog4j(file: string): void {
+  writeFileSync(file, [
     'log4j.rootLogger=WARN, stdout',
     'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
     'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
@@ -151,7 +172,25 @@ function writeServerConfig(cfg: Config, dir: string, user: ScramUser | undefined
     'log4j.logger.kafka.server.BrokerServer=INFO',
     '',
   ].join('\n'));
-  return { props, log4j };
+}
+
+/** The KRaft cluster id kept in `idFile`, made once with Kafka's StorageTool. */
+export async function kafkaClusterId(java: string, classpath: string, idFile: string): Promise<string> {
+  if (!existsSync(idFile)) {
+    const { stdout } = await run(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid']);
+    writeFileSync(idFile, stdout.trim().split('\n').pop()!.trim());
+  }
+  return readFileSync(idFile, 'utf8').trim();
+}
+
+/** Formats a node's storage for the cluster id (a folder formatted earlier is kept as it is). */
+export async function formatKafkaStorage(java: string, classpath: string, files: { props: string; log4j: string }, clusterId: string, extra: string[] = []): Promise<void> {
+  await run(java, [`-Dlog4j.configuration=file:${files.log4j}`, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-c', files.props, '-t', clusterId, '--ignore-formatted', ...extra]);
+}
+
+/** The broker JVM's arguments: a serial GC and a bounded heap, as the machine is shared with the rest of the stack. */
+export function kafkaJvmArgs(files: { props: string; log4j: string }, classpath: string, heap = '768m'): string[] {
+  return ['-Xms256m', `-Xmx${heap}`, '-XX:+UseSerialGC', `-Dlog4j.configuration=file:${files.log4j}`, '-cp', classpath, 'kafka.Kafka', files.props];
 }
 
 export async function kafkaHealthy(cfg: Config): Promise<boolean> {
@@ -167,6 +206,31 @@ export async function kafkaHealthy(cfg: Config): Promise<boolean> {
   }
 }
 
+/** Every partition of the topics has a leader, as the broker the admin asks sees them. */
+async function leadersKnown(admin: Admin, topics: string[]): Promise<boolean> {
+  const { topics: described } = await admin.fetchTopicMetadata({ topics });
+  return described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+}
+
+/**
+ * The new topics are usable: on one broker, as it sees them; on several, as each one sees them (the
+ * metadata reaches the brokers one after the other, and a client asking a broker that does not
+ * know a topic yet is answered UNKNOWN_TOPIC_OR_PARTITION).
+ */
+async function topicsLed(cfg: Config, admin: Admin, topics: string[]): Promise<boolean> {
+  if (cfg.kafka.brokers.length === 1) return leadersKnown(admin, topics);
+  for (const broker of cfg.kafka.brokers) {
+    const one = createKafka({ kafka: { ...cfg.kafka, brokers: [broker] } }, { clientId: 'provisioner-admin', retries: 0 }).admin();
+    try {
+      await one.connect();
+      if (!(await leadersKnown(one, topics))) return false;
+    } finally {
+      await one.disconnect().catch(() => undefined);
+    }
+  }
+  return true;
+}
+
 /** Creates the project's topics if missing (idempotent). */
 export async function ensureTopics(cfg: Config, topics = kafkaTopics(cfg)): Promise<string[]> {
   const admin = createKafka(cfg, { clientId: 'provisioner-admin' }).admin();
@@ -179,12 +243,14 @@ export async function ensureTopics(cfg: Config, topics = kafkaTopics(cfg)): Prom
         // kafkajs' own wait gives up on a broker that does not know the topic yet (a broker just
         // started answers UNKNOWN_TOPIC_OR_PARTITION for a moment): wait here, for every leader.
         waitForLeaders: false,
-        topics: missing.map((topic) => ({ topic, numPartitions: cfg.kafka.partitions, replicationFactor: 1 })),
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: cfg.kafka.partitions,
+          replicationFactor: cfg.kafka.replicationFactor,
+          ...(cfg.kafka.minInsyncReplicas ? { configEntries: [{ name: 'min.insync.replicas', value: String(cfg.kafka.minInsyncReplicas) }] } : {}),
+        })),
       });
-      await waitFor('kafka: the new topics\' leaders', async () => {
-        const { topics: described } = await admin.fetchTopicMetadata({ topics: missing });
-        return described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-      }, { timeoutMs: 30_000, intervalMs: 200 });
+      await waitFor('kafka: the new topics\' leaders', () => topicsLed(cfg, admin, missing), { timeoutMs: 30_000, intervalMs: 200 });
     }
     return missing;
   } finally {
@@ -205,13 +271,9 @@ export async function kafkaUp(cfg: Config, report: Reporter): Promise<void> {
     const java = javaBinary();
     const dir = path.join(cfg.dataDir, NAME);
     mkdirSync(dir, { recursive: true });
-    const { props, log4j } = writeServerConfig(cfg, dir, user);
-    const idFile = path.join(dir, 'cluster-id');
+    const files = writeServerConfig(cfg, dir, user);
     const classpath = `${libs}/*`;
-    if (!existsSync(idFile)) {
-      const { stdout } = await run(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid']);
-      writeFileSync(idFile, stdout.trim().split('\n').pop()!.trim());
-    }
+    const clusterId = await kafkaClusterId(java, classpath, path.join(dir, 'cluster-id'));
     // The SCRAM user is written into the cluster metadata at format time (KRaft), so the broker
     // starts secured with no step after it; a folder formatted earlier keeps its users. The
     // password reaches the tool in an argument file (StorageTool's `@file`: one argument a line,
@@ -224,7 +286,7 @@ export async function kafkaUp(cfg: Config, report: Reporter): Promise<void> {
       writeFileSync(scramArgs, credentials.join('\n'), { mode: 0o600 });
     }
     try {
-      await run(java, [`-Dlog4j.configuration=file:${log4j}`, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-c', props, '-t', readFileSync(idFile, 'utf8').trim(), '--ignore-formatted', ...(user ? [`@${scramArgs}`] : [])]);
+      await formatKafkaStorage(java, classpath, files, clusterId, user ? [`@${scramArgs}`] : []);
     } finally {
       rmSync(scramArgs, { force: true });
     }
@@ -232,7 +294,7 @@ export async function kafkaUp(cfg: Config, report: Reporter): Promise<void> {
       runDir: cfg.dataDir,
       name: NAME,
       command: java,
-      args: ['-Xms256m', '-Xmx768m', '-XX:+UseSerialGC', `-Dlog4j.configuration=file:${log4j}`, '-cp', classpath, 'kafka.Kafka', props],
+      args: kafkaJvmArgs(files, classpath),
     });
     report(`kafka: starting Apache Kafka ${cfg.kafka.version}${user ? ` secured (SASL_SSL, SCRAM-SHA-512/256 user "${user.username}")` : ''} (pid ${proc.pid}, log ${proc.logFile})`);
     await waitFor('kafka', () => kafkaHealthy(cfg), { timeoutMs: 90_000, intervalMs: 500, alive: () => readLivePid(pidFile(cfg.dataDir, NAME)) !== undefined, logFile: proc.logFile });

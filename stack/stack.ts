@@ -1,8 +1,10 @@
-// `provisioner stack up | down | status`: the local Kafka, Temporal, PostgreSQL, slapd and, on the
-// plain stack, the development IdP; Prometheus when asked for (stack.prometheus, or named).
+// `provisioner stack up | down | status`: the local Kafka (one broker, or with more than one
+// configured a cluster: `--cluster`), Temporal, PostgreSQL, slapd and, on the plain stack, the
+// development IdP; Prometheus when asked for (stack.prometheus, or named).
 import { stackPkiDir, type Config } from '../schemas/config.js';
 import { ensureDevPki } from './dev-pki.js';
 import { kafkaDown, kafkaStatus, kafkaUp } from './kafka.js';
+import { isLocalKafkaCluster, kafkaClusterDown, kafkaClusterStatus, kafkaClusterUp } from './kafka-cluster.js';
 import { postgresDown, postgresStatus, postgresUp } from './postgres.js';
 import { slapdDown, slapdStatus, slapdUp } from './slapd.js';
 import { temporalDown, temporalStatus, temporalUp } from './temporal.js';
@@ -13,7 +15,12 @@ import { prometheusDown, prometheusStatus, prometheusUp, prometheusWanted } from
 import type { ServerStatus } from './server-status.js';
 
 const servers = [
-  { name: 'kafka', up: kafkaUp, down: kafkaDown, status: kafkaStatus },
+  {
+    name: 'kafka',
+    up: (cfg: Config, report: Reporter) => (isLocalKafkaCluster(cfg) ? kafkaClusterUp(cfg, report) : kafkaUp(cfg, report)),
+    down: (cfg: Config) => (isLocalKafkaCluster(cfg) ? kafkaClusterDown(cfg) : kafkaDown(cfg)),
+    status: (cfg: Config) => (isLocalKafkaCluster(cfg) ? kafkaClusterStatus(cfg) : kafkaStatus(cfg)),
+  },
   { name: 'temporal', up: temporalUp, down: temporalDown, status: temporalStatus },
   { name: 'postgres', up: postgresUp, down: postgresDown, status: postgresStatus },
   { name: 'slapd', up: slapdUp, down: slapdDown, status: slapdStatus },
@@ -61,8 +68,9 @@ export async function stackDown(cfg: Config, report: Reporter, only?: readonly S
   );
 }
 
+/** One row per server; a local Kafka cluster has one per node. */
 export async function stackStatus(cfg: Config, only?: readonly ServerName[]): Promise<ServerStatus[]> {
-  return Promise.all(pick(cfg, only).map((s) => s.status(cfg)));
+  return (await Promise.all(pick(cfg, only).map((s): Promise<ServerStatus | ServerStatus[]> => s.status(cfg)))).flat();
 }
 
 export function formatStatus(rows: ServerStatus[]): string {

@@ -127,7 +127,7 @@ export function temporalUiUrl(cfg: Config): string {
 }
 
 /** The dev server's flags that make the server behave as the workflows expect (both servers take them). */
-const DYNAMIC_CONFIG = [
+export const DYNAMIC_CONFIG = [
   'frontend.enableUpdateWorkflowExecution=true',
   'frontend.workerVersioningWorkflowAPIs=true',
   // Task queue priority (leavers' disables before their revokes on the urgent queues,
@@ -135,7 +135,8 @@ const DYNAMIC_CONFIG = [
   // off by default there (on by default in later servers, temporalio/temporal#9595).
   'matching.useNewMatcher=true',
 ];
-const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=NORMAL'];
+/** The dev server's SQLite: write-ahead log, fewer syncs (docker-compose.yml passes the same). */
+export const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=NORMAL'];
 const flags = (name: string, values: string[]) => values.flatMap((v) => [name, v]);
 
 /** The API's codec endpoint, for the local UI: api.url, else the API's port on loopback (none when the port is picked at random). */

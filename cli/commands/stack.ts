@@ -1,7 +1,8 @@
 // `provisioner stack up | down | status`
 import type { Command } from 'commander';
 import path from 'node:path';
-import { loadConfig, projectRoot, SECURE_STACK_CONFIG, type Config } from '../../schemas/config.js';
+import { CLUSTER_STACK_CONFIG, ConfigError, loadConfig, projectRoot, SECURE_STACK_CONFIG, type Config } from '../../schemas/config.js';
+import { isLocalKafkaCluster } from '../../stack/kafka-cluster.js';
 import { formatStatus, stackDown, stackStatus, stackUp, type ServerName } from '../../stack/stack.js';
 import { temporalUiUrl } from '../../stack/temporal.js';
 import { prometheusUrl, prometheusWanted } from '../../stack/prometheus.js';
@@ -10,11 +11,29 @@ import { appsDown } from '../../targets/apps-command.js';
 import { appsOptions } from './apps.js';
 import { say } from '../say.js';
 
-/** The plain stack's configuration, or with --secure the secured stack's (examples/secure-stack.yaml); --prometheus adds Prometheus. */
-function stackConfig(opts: { secure?: boolean; prometheus?: boolean }): Config {
-  const cfg = opts.secure ? loadConfig({ file: path.join(projectRoot, SECURE_STACK_CONFIG) }) : loadConfig();
+type StackOptions = { secure?: boolean; cluster?: boolean; prometheus?: boolean };
+
+/** The stack's own configuration file: --secure's or --cluster's, none for the plain stack. */
+function stackFile(opts: StackOptions): string | undefined {
+  if (opts.secure && opts.cluster) throw new Error('stack: --secure and --cluster are two stacks; choose one');
+  return opts.secure ? SECURE_STACK_CONFIG : opts.cluster ? CLUSTER_STACK_CONFIG : undefined;
+}
+
+/**
+ * The plain stack's configuration, or with --secure the secured stack's (examples/secure-stack.yaml),
+ * with --cluster the three-broker Kafka cluster's (examples/cluster-stack.yaml); --prometheus adds Prometheus.
+ */
+function stackConfig(opts: StackOptions): Config {
+  const file = stackFile(opts);
+  const cfg = file ? loadConfig({ file: path.join(projectRoot, file) }) : loadConfig();
+  // The environment wins over the file: KAFKA_BROKERS would silently turn --cluster into that broker.
+  if (opts.cluster && !isLocalKafkaCluster(cfg)) {
+    throw new ConfigError(`stack: --cluster runs the brokers of ${CLUSTER_STACK_CONFIG}, and KAFKA_BROKERS (${cfg.kafka.brokers.join(',')}) overrides them; unset KAFKA_BROKERS for this command`);
+  }
   return opts.prometheus ? { ...cfg, stack: { ...cfg.stack, prometheus: true } } : cfg;
 }
+
+const flagOf = (opts: StackOptions) => (opts.secure ? ' --secure' : opts.cluster ? ' --cluster' : '');
 
 const SERVER_NAMES = 'kafka temporal postgres slapd idp prometheus';
 
@@ -25,22 +44,24 @@ export function registerStackCommands(program: Command): void {
     .description('obtain and start the servers (idempotent: reuses what is healthy)')
     .argument('[servers...]', `only these: ${SERVER_NAMES}`)
     .option('--secure', `the secured stack (${SECURE_STACK_CONFIG}): a development CA, TLS and credentials on every server`)
+    .option('--cluster', `Kafka as a three-broker KRaft cluster (${CLUSTER_STACK_CONFIG}): replication factor 3, min.insync.replicas 2, beside the plain stack's broker`)
     .option('--prometheus', 'also a local Prometheus scraping the provisioner processes (stack.prometheus; built once with go install, minutes)')
-    .action(async (only: ServerName[], opts: { secure?: boolean; prometheus?: boolean }) => {
+    .action(async (only: ServerName[], opts: StackOptions) => {
       const cfg = stackConfig(opts);
       const started = Date.now();
       await stackUp(cfg, say, only);
-      const flag = opts.secure ? ' --secure' : '';
       const prometheus = prometheusWanted(cfg) || only.includes('prometheus') ? `; Prometheus ${prometheusUrl(cfg)}` : '';
-      say(`stack: up in ${((Date.now() - started) / 1000).toFixed(1)} s; ${cfg.stack.secure ? 'Temporal without a UI (TLS, client certificates)' : `Temporal UI ${temporalUiUrl(cfg)}`}${prometheus}; stop with \`npx provisioner stack down${flag}\``);
-      if (opts.secure) say(`stack: the other commands take the same configuration: PROVISIONER_CONFIG=${SECURE_STACK_CONFIG} npx provisioner ...`);
+      say(`stack: up in ${((Date.now() - started) / 1000).toFixed(1)} s; ${cfg.stack.secure ? 'Temporal without a UI (TLS, client certificates)' : `Temporal UI ${temporalUiUrl(cfg)}`}${prometheus}; stop with \`npx provisioner stack down${flagOf(opts)}\``);
+      const file = stackFile(opts);
+      if (file) say(`stack: the other commands take the same configuration: PROVISIONER_CONFIG=${file} npx provisioner ...`);
     });
   stack
     .command('down')
     .description('stop the servers the project started (by PID), and the demo processes')
     .argument('[servers...]', `only these: ${SERVER_NAMES}`)
     .option('--secure', 'the secured stack')
-    .action(async (only: ServerName[], opts: { secure?: boolean }) => {
+    .option('--cluster', 'the three-broker Kafka cluster\'s stack (stops the servers it started: the brokers)')
+    .action(async (only: ServerName[], opts: StackOptions) => {
       const cfg = stackConfig(opts);
       if (only.length === 0) {
         // The demo's processes go first: they depend on the servers.
@@ -54,7 +75,8 @@ export function registerStackCommands(program: Command): void {
     .description('what runs and whether it is healthy (exit 1 if any is down)')
     .option('--json', 'machine-readable output')
     .option('--secure', 'the secured stack')
-    .action(async (opts: { json?: boolean; secure?: boolean }) => {
+    .option('--cluster', 'the three-broker Kafka cluster\'s stack (one row per broker)')
+    .action(async (opts: { json?: boolean } & StackOptions) => {
       const rows = await stackStatus(stackConfig(opts));
       say(opts.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
       if (rows.some((r) => !r.healthy)) process.exitCode = 1;

@@ -44,6 +44,15 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { TEMPORAL_ADDRESS: 'no-port' }, root })).toThrow(/host:port.*temporal\.address.*TEMPORAL_ADDRESS/s);
   });
 
+  it('takes the topics\' copies and min.insync.replicas, and refuses more in-sync copies than copies', () => {
+    const defaults = loadConfig({ env: {}, root });
+    expect(defaults.kafka.replicationFactor).toBe(1);
+    expect(defaults.kafka.minInsyncReplicas).toBeUndefined();
+    const cluster = loadConfig({ env: { KAFKA_REPLICATION_FACTOR: '3', KAFKA_MIN_INSYNC_REPLICAS: '2' }, root });
+    expect([cluster.kafka.replicationFactor, cluster.kafka.minInsyncReplicas]).toEqual([3, 2]);
+    expect(() => loadConfig({ env: { KAFKA_MIN_INSYNC_REPLICAS: '2' }, root })).toThrow(/kafka\.minInsyncReplicas cannot exceed kafka\.replicationFactor.*KAFKA_MIN_INSYNC_REPLICAS/s);
+  });
+
   it('rejects an unknown key in the config file instead of ignoring it', () => {
     const file = path.join(root, 'typo.yaml');
     writeFileSync(file, 'kafak:\n  partitions: 3\n');
