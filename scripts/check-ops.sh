@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# npm run check:ops: the alert rules under Prometheus's own checker. Builds promtool once from its Go
-# module (github.com/prometheus/prometheus, the version below; about 7 minutes on two cores) into
-# the same cache as the Temporal CLI, then runs `promtool check rules` and `promtool test rules`
-# (ops/prometheus/provisioner-alerts.test.yml: recorded series, the alerts that must fire). Not part
-# of `npm test` because of the first build; the suite's ops-alerts-dashboard test parses the same
-# files and checks every series they query.
+# npm run check:ops: the alert rules under Prometheus's own checker, on their own (the suite runs the
+# same two commands in test/integration/ops-promtool.test.ts). Builds promtool once from its Go
+# module (github.com/prometheus/prometheus, the version below; minutes on two cores) into the same
+# cache as the Temporal CLI and the stack's Prometheus, then runs `promtool check rules` and
+# `promtool test rules` (ops/prometheus/provisioner-alerts.test.yml: recorded series, the alerts
+# that must fire).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version="${PROMETHEUS_VERSION:-v0.316.0}"

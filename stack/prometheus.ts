@@ -23,42 +23,47 @@ export function prometheusUrl(cfg: Config): string {
 
 const dirOf = (cfg: Config) => path.join(cfg.dataDir, NAME);
 export const prometheusConfigFile = (cfg: Config): string => path.join(dirOf(cfg), 'prometheus.yml');
-const cachedBinary = (cfg: Config) => path.join(cfg.cacheDir, 'bin', `prometheus-${cfg.stack.prometheusVersion}`);
+type Tool = 'prometheus' | 'promtool';
+const cachedBinary = (cfg: Config, tool: Tool = NAME) => path.join(cfg.cacheDir, 'bin', `${tool}-${cfg.stack.prometheusVersion}`);
 
-/** A `prometheus` binary that needs no build: on PATH, else the cached build; undefined when it must be built. */
-export function prometheusBinary(cfg: Config): string | undefined {
-  return which(NAME) ?? (existsSync(cachedBinary(cfg)) ? cachedBinary(cfg) : undefined);
+/** A `prometheus` (or `promtool`) binary that needs no build: on PATH, else the cached build; undefined when it must be built. */
+export function prometheusBinary(cfg: Config, tool: Tool = NAME): string | undefined {
+  return which(tool) ?? (existsSync(cachedBinary(cfg, tool)) ? cachedBinary(cfg, tool) : undefined);
 }
 
-/** A `prometheus` binary: on PATH, else cached, else built with `go install` into the cache. */
-export async function obtainPrometheus(cfg: Config, report: Reporter): Promise<string> {
-  const found = prometheusBinary(cfg);
+/**
+ * A `prometheus` (or `promtool`) binary: on PATH, else cached, else built with `go install` into the
+ * cache. One build makes both (they share nearly every package): the stack runs the server, the test
+ * suite and `npm run check:ops` check the alert rules with promtool.
+ */
+export async function obtainPrometheus(cfg: Config, report: Reporter, tool: Tool = NAME): Promise<string> {
+  const found = prometheusBinary(cfg, tool);
   if (found) {
-    if (found !== cachedBinary(cfg)) report(`prometheus: using ${found} from PATH`);
+    if (found !== cachedBinary(cfg, tool)) report(`${tool}: using ${found} from PATH`);
     return found;
   }
-  const go = requireCommand('go', 'Go 1.25+ (https://go.dev/doc/install; Debian: apt-get install -y golang), or put a `prometheus` binary on PATH');
-  const bin = cachedBinary(cfg);
+  const go = requireCommand('go', `Go 1.25+ (https://go.dev/doc/install; Debian: apt-get install -y golang), or put a \`${tool}\` binary on PATH`);
   const version = cfg.stack.prometheusVersion;
-  report(`prometheus: building Prometheus ${version} with go install (once, cached as ${bin}; about 300 modules, several minutes on two cores)...`);
-  mkdirSync(path.dirname(bin), { recursive: true });
+  const tools: Tool[] = ['prometheus', 'promtool'];
+  report(`${tool}: building Prometheus and promtool ${version} with go install (once, cached in ${path.dirname(cachedBinary(cfg))}; about 300 modules, several minutes on two cores)...`);
+  mkdirSync(path.dirname(cachedBinary(cfg)), { recursive: true });
   // Built into a folder of its own, then renamed: a build interrupted half-way never looks cached.
-  const gobin = `${bin}.build-${process.pid}`;
+  const gobin = `${cachedBinary(cfg)}.build-${process.pid}`;
   const started = Date.now();
-  const stopHeartbeat = buildHeartbeat(report, NAME);
+  const stopHeartbeat = buildHeartbeat(report, tool);
   try {
-    await run(go, ['install', `github.com/prometheus/prometheus/cmd/prometheus@${version}`], {
+    await run(go, ['install', ...tools.map((t) => `github.com/prometheus/prometheus/cmd/${t}@${version}`)], {
       env: { ...process.env, GOBIN: gobin, CGO_ENABLED: '0' },
       logFile: path.join(cfg.dataDir, 'logs', 'prometheus-build.log'),
-      onLine: goProgress(report, NAME),
+      onLine: goProgress(report, tool),
     });
-    renameSync(path.join(gobin, NAME), bin);
+    for (const t of tools) renameSync(path.join(gobin, t), cachedBinary(cfg, t));
   } finally {
     stopHeartbeat();
     rmSync(gobin, { recursive: true, force: true });
   }
-  report(`prometheus: built ${bin} in ${Math.round((Date.now() - started) / 1000)} s`);
-  return bin;
+  report(`${tool}: built ${tools.map((t) => cachedBinary(cfg, t)).join(' and ')} in ${Math.round((Date.now() - started) / 1000)} s`);
+  return cachedBinary(cfg, tool);
 }
 
 /** Ready (`/-/ready` answers 200). */
