@@ -117,6 +117,8 @@ function printWhereToLook(cfg: Config, connectorConfigs: readonly ConnectorConfi
   say('  a policy change without a restart: npx provisioner policy apply --reason <why> (as an admin, E9004), then npx provisioner policy rollout');
   say(`  audit: npx provisioner audit verify (the signed chain, and its checkpoints in ${path.relative(projectRoot, cfg.audit.checkpointsFile)} and on ${cfg.kafka.topics.audit})`);
   say('  dead letters: npx provisioner dlq list [--topic itsm]        outcomes: topic provisioning.outcomes');
+  say('  traces: PROVISIONER_OTLP_ENDPOINT=http://<collector>:4318 (an OpenTelemetry collector, Jaeger or Tempo) for the processes: one trace per hire, from the Kafka message to each SCIM and LDAP call');
+  say('  failover drills: npx provisioner drill list; npx provisioner drill run worker-kill --joiners 100 --kills 5 (a pipeline of its own; the report in drills/reports/)');
   const unfit = productionReadiness(cfg);
   say(`  production: ${unfit.length === 0 ? 'this configuration is fit for production mode' : `production mode would refuse this demo's ${unfit.length} development defaults (keys, tokens, passwords it made): npx provisioner config check`}; the secured stack: npx provisioner stack up --secure`);
   say(`  logs: ${path.join(cfg.dataDir, 'logs')}/    stop everything: npx provisioner stack down    (demo took ${((Date.now() - started) / 1000).toFixed(1)} s)`);
