@@ -3,6 +3,7 @@
 // propagator and an AsyncLocalStorage context manager with it) and every ended span goes, scrubbed
 // of anything not on the allowed list (./allowed-attributes.ts), through a batch processor to the
 // OTLP/HTTP exporter (JSON). Off, nothing is registered: the API's no-op tracer answers every call.
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -45,7 +46,9 @@ export function startTracing(settings: TracingSettings, serviceName: string): Tr
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRatio) }),
     spanProcessors: [spanProcessor],
   });
-  provider.register();
+  // Trace context only: the default propagators also carry W3C baggage, which an HRIS could fill
+  // with a person's values; it would reach the workflow headers (not encrypted) and every SCIM request.
+  provider.register({ propagator: new W3CTraceContextPropagator() });
   return {
     enabled: true,
     export: { spanProcessor, resource },

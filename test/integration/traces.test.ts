@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '../../observability/logger.js';
 import { startTracing, type Tracing } from '../../observability/tracing/provider.js';
+import { identityWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 
@@ -112,7 +113,7 @@ describe('traces', () => {
     Object.assign(hire.data, { givenName: canary, familyName: canary, email });
     // The HRIS's own span: the hire's trace continues it.
     const { traceId, spanId: upstreamSpanId } = traceparent();
-    await p.produce([{ key: employeeId, value: JSON.stringify(hire), headers: { ...header({ traceId, spanId: upstreamSpanId }), tracestate: 'hris=1' } }]);
+    await p.produce([{ key: employeeId, value: JSON.stringify(hire), headers: { ...header({ traceId, spanId: upstreamSpanId }), tracestate: 'hris=1', baggage: `hr.email=${encodeURIComponent(email)}` } }]);
 
     const scimCreate = await scimSpan(traceId, (s) => s.name === 'POST /Users');
     const spans = inTrace(traceId);
@@ -147,6 +148,17 @@ describe('traces', () => {
 
     // A log line written inside a span carries its trace id.
     expect(logLines.some((l) => l.msg === 'SCIM request' && l.traceId === traceId)).toBe(true);
+
+    // The trace context reached the workflow's headers (they are not encrypted), the HRIS's baggage did not.
+    const history = await p.ingress.client.workflow.getHandle(identityWorkflowId(employeeId)).fetchHistory();
+    const headerText = (history.events ?? [])
+      .flatMap((e) => [e.workflowExecutionStartedEventAttributes?.header, e.workflowExecutionSignaledEventAttributes?.header, e.activityTaskScheduledEventAttributes?.header])
+      .flatMap((h) => Object.values(h?.fields ?? {}))
+      .map((payload) => Buffer.from(payload.data ?? []).toString())
+      .join('\n');
+    expect(headerText).toContain(traceId);
+    expect(headerText).not.toContain('baggage');
+    expect(headerText.toLowerCase()).not.toContain(canary.toLowerCase());
 
     // Nothing exported (any trace, any span, attribute, event or status) holds the person.
     const exported = receiver.bodies.join('\n').toLowerCase();
