@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import { loadKeyring } from '../codec/keyring.js';
 import { sendToDeadLetters, type DeadLetterReason } from './dead-letters.js';
 import { label, metrics } from '../observability/metrics.js';
-import { consumerLag } from '../kafka/consumer-lag.js';
+import { consumerLagWith } from '../kafka/consumer-lag.js';
 import { inConsumerSpan } from '../observability/tracing/kafka.js';
 import { createKafka, type Consumer, type EachBatchPayload, type KafkaMessage, type Producer } from '../kafka/client.js';
 
@@ -92,6 +92,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   let joined = false;
   let running = false;
   let removeLagSource: (() => void) | undefined;
+  const lagAdmin = kafka.admin();
   let lastFetchAt = 0;
   let handledCount = 0;
   let deadLettered = 0;
@@ -153,14 +154,18 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       running = true;
-      // The group's lag on its topic, from offsets at each scrape: true even when this consumer stopped fetching.
-      removeLagSource = metrics.addLagSource(() => consumerLag(kafka, options.groupId, [topic]));
+      // The group's lag on its topic, from offsets at each scrape: true even when this consumer stopped
+      // fetching. One admin client, kept connected; a scrape that comes while a read is under way shares it.
+      await lagAdmin.connect();
+      let reading: ReturnType<typeof consumerLagWith> | undefined;
+      removeLagSource = metrics.addLagSource(() => (reading ??= consumerLagWith(lagAdmin, options.groupId, [topic]).finally(() => (reading = undefined))));
       lastFetchAt = Date.now();
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: Math.min(cfg.kafka.partitions, 6), eachBatch });
     },
     async stop() {
       running = false;
       removeLagSource?.();
+      await lagAdmin.disconnect().catch(() => undefined);
       // kafkajs waits for the batch in flight to finish before it leaves the group: a drain.
       await consumer.disconnect();
       await producer.disconnect();

@@ -1,6 +1,6 @@
 // Reads a topic from given offsets up to its end as of now, then stops: for `dlq list | redrive`
 // and for `audit verify` reading the checkpoints on the audit topic.
-import type { Kafka, KafkaMessage } from './client.js';
+import type { Admin, Kafka, KafkaMessage } from './client.js';
 
 export type ReadMessage = { partition: number; message: KafkaMessage };
 
@@ -9,11 +9,16 @@ export async function committedOffsets(kafka: Kafka, groupId: string, topic: str
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return new Map((offsets?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => [p.partition, BigInt(p.offset)]));
+    return await committedOffsetsWith(admin, groupId, topic);
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The same, on an admin client the caller keeps connected. */
+export async function committedOffsetsWith(admin: Admin, groupId: string, topic: string): Promise<Map<number, bigint>> {
+  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return new Map((offsets?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => [p.partition, BigInt(p.offset)]));
 }
 
 /** Every message of `topic` from `from` (per partition; earliest when absent) to the current end. */

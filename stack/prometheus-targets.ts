@@ -37,7 +37,14 @@ export function registerScrapeTarget(dataDir: string, options: { processName: st
   const tmp = `${file}.tmp`;
   writeFileSync(tmp, `${JSON.stringify([scrapeTarget(options)], null, 2)}\n`);
   renameSync(tmp, file);
-  return () => rmSync(file, { force: true });
+  // This one's goes on its drain, and on any exit (a crash that calls process.exit); those of
+  // processes SIGKILLed go at the next `stack up prometheus`.
+  const remove = () => rmSync(file, { force: true });
+  process.once('exit', remove);
+  return () => {
+    process.off('exit', remove);
+    remove();
+  };
 }
 
 /** Removes the target files of processes that are gone (killed before they drained). Returns their names. */

@@ -88,6 +88,10 @@ async function runningConfigFile(cfg: Config): Promise<string | undefined> {
 export async function prometheusUp(cfg: Config, report: Reporter): Promise<void> {
   const url = prometheusUrl(cfg);
   const configFile = prometheusConfigFile(cfg);
+  // The targets of processes that died without draining go first, also when the server is reused.
+  mkdirSync(prometheusTargetsDir(cfg.dataDir), { recursive: true });
+  const pruned = pruneDeadTargets(cfg.dataDir);
+  if (pruned.length > 0) report(`prometheus: removed the targets of processes that are gone: ${pruned.join(', ')}`);
   if (await prometheusHealthy(cfg)) {
     const running = await runningConfigFile(cfg);
     if (running !== configFile) {
@@ -97,9 +101,6 @@ export async function prometheusUp(cfg: Config, report: Reporter): Promise<void>
     return;
   }
   const bin = await obtainPrometheus(cfg, report);
-  mkdirSync(prometheusTargetsDir(cfg.dataDir), { recursive: true });
-  const pruned = pruneDeadTargets(cfg.dataDir);
-  if (pruned.length > 0) report(`prometheus: removed the targets of processes that are gone: ${pruned.join(', ')}`);
   writeFileSync(configFile, prometheusConfig({ dataDir: cfg.dataDir, port: cfg.stack.prometheusPort }));
   const proc = startDetached({
     runDir: cfg.dataDir,

@@ -132,8 +132,10 @@ async function runProcess(name: ProcessName): Promise<void> {
   }
   logger.info({ health: `http://${cfg.http.healthHost}:${health.port}/health`, ready: `http://${cfg.http.healthHost}:${health.port}/ready`, metrics: `http://${cfg.http.healthHost}:${health.port}/metrics` }, `${name} running`);
   if (parts.worker) {
-    await parts.worker.run().catch((err: Error) => {
+    await parts.worker.run().catch(async (err: Error) => {
       logger.fatal({ err }, 'the worker stopped with an error');
+      // The spans that show the failure are exported first, for at most five seconds.
+      await Promise.race([parts.tracing?.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
       process.exit(1);
     });
   }
