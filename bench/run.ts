@@ -233,6 +233,7 @@ let exitCode = 0;
 try {
   // Warm-up: the workflow bundle, connections and JIT (not counted).
   await measured('warm-up', () => joinerPhase(newPeople(10), Infinity, 120_000));
+  scraped?.markStart();
   if (args.leaversOnly) await leaversOnlyRun();
   else await fullRun();
 } catch (err) {

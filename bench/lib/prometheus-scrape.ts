@@ -12,6 +12,8 @@ import { sleep, waitFor } from '../../stack/processes.js';
 import { queryKeySeries, type KeySeriesReport } from '../prometheus-report.js';
 
 export type ScrapedRun = {
+  /** The window's start: after the warm-up, so the key series cover the measured phases only. */
+  markStart(): void;
   /** After the run: waits for a last scrape, then queries the run's key series (undefined, said why, if it fails). */
   report(): Promise<KeySeriesReport | undefined>;
   close(): Promise<void>;
@@ -37,9 +39,12 @@ export async function scrapedByPrometheus(cfg: Config, say: (msg: string) => voi
     say(`${(err as Error).message}; the run goes on without the key series from Prometheus`);
     return undefined;
   }
-  const start = new Date();
+  let start = new Date();
   say(`Prometheus ${url} scrapes the bench's /metrics at ${instance} every ${SCRAPE_INTERVAL_SECONDS} s`);
   return {
+    markStart() {
+      start = new Date();
+    },
     async report() {
       // The run's last samples: one more scrape after the last outcome.
       await sleep((SCRAPE_INTERVAL_SECONDS + 1.5) * 1000);
