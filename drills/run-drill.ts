@@ -42,7 +42,11 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
   const rate = options.rate ?? scenario.defaults.rate;
   const seed = options.seed ?? 1;
   const startedAt = new Date().toISOString();
-  const pipeline = await startDrillPipeline(base, logger, { scenario: scenario.name, ...scenario.pipeline });
+  const prepared = scenario.prepare ? await scenario.prepare(base, say) : { base, undo: async () => undefined };
+  const pipeline = await startDrillPipeline(prepared.base, logger, { scenario: scenario.name, ...scenario.pipeline }).catch(async (err: unknown) => {
+    await prepared.undo();
+    throw err;
+  });
   try {
     const workers = pipeline.processes.filter((p) => p.role === 'worker').length;
     const ingresses = pipeline.processes.length - workers;
@@ -89,5 +93,6 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
     };
   } finally {
     await pipeline.close();
+    await prepared.undo();
   }
 }

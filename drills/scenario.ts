@@ -1,6 +1,7 @@
 // What a drill scenario is: a fault injected at random points of a seeded workload, and the
 // evidence, read afterwards from the servers, that the fault really hit.
 import type { Logger } from '../observability/logger.js';
+import type { Config } from '../schemas/config.js';
 import type { DrillPipeline } from './drill-pipeline.js';
 import type { Workload } from './workload.js';
 
@@ -36,6 +37,11 @@ export type Scenario = {
   hit(evidence: Evidence): boolean;
   /** The pipeline the scenario needs (e.g. the example policy's fence); absent: the default. */
   pipeline?: { fence?: 'sized-to-workload' | 'example' };
+  /**
+   * Readies what the scenario runs on before its pipeline (e.g. a three-broker cluster): the base
+   * configuration the pipeline takes, and what to undo after the drill.
+   */
+  prepare?(base: Config, say: (line: string) => void): Promise<{ base: Config; undo(): Promise<void> }>;
   /** The scenario's own checks on its evidence, each named (e.g. "the fence held"); all must pass. */
   checks?(evidence: Evidence): Record<string, boolean>;
 };
