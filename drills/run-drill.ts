@@ -52,7 +52,8 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
     const ingresses = pipeline.processes.length - workers;
     say(`drill ${scenario.name}: pipeline ${pipeline.id} ready (${workers} workers, ${ingresses} ingresses, logs in ${pipeline.runDir}/logs)`);
     const workload = buildWorkload({ drillId: pipeline.id, joiners, leaverShare: scenario.defaults.leaverShare, seed });
-    const producer = createKafka(pipeline.cfg, { clientId: `${pipeline.id}-publisher` }).producer({ idempotent: true });
+    // Retrying as a feed does: a dead broker is listed as a leader until the controller fences it (about 9 s).
+    const producer = createKafka(pipeline.cfg, { clientId: `${pipeline.id}-publisher`, retries: 10 }).producer({ idempotent: true });
     await producer.connect();
     const timeline: ScenarioContext['timeline'] = [];
     const started = Date.now();
