@@ -1,11 +1,11 @@
 // `provisioner drill run broker-kill`: on the three-broker cluster (started by the drill when it is
 // not up, stopped again afterwards), the broker leading some of the drill's partitions SIGKILLed
 // mid-workload and restarted: its leaderships move, the ISRs shrink and grow back, and the oracle
-// counts nothing lost, duplicated or missing.
+// counts nothing lost, duplicated or missing. On topics of one copy the same kill stops the drill.
 import { describe, expect, it } from 'vitest';
 import { runDrill } from '../../drills/run-drill.js';
 import { brokerKill } from '../../drills/scenarios/broker-kill.js';
-import { loadConfig } from '../../schemas/config.js';
+import { loadConfig, type Config } from '../../schemas/config.js';
 import { logger } from '../helpers/pipeline.js';
 
 describe('drill broker-kill', () => {
@@ -20,5 +20,22 @@ describe('drill broker-kill', () => {
     expect(report.evidence.isrExpandedAfterRestart).toBe('yes');
     expect(report.faultHit).toBe(true);
     expect(report.passed).toBe(true);
+  }, 400_000);
+});
+
+describe('drill broker-kill on topics of one copy', () => {
+  // The same drill with the pipeline's topics created with one copy (replication factor 1, a
+  // configuration of the pipeline): the killed broker's partitions have no replica to take over, so
+  // the feed cannot publish to them and the drill stops with the cluster's answer (no leader, or the
+  // dead broker refusing the connection) instead of passing.
+  it('fails: the killed broker\'s partitions have no leader while it is down', async () => {
+    const oneCopy = {
+      ...brokerKill,
+      prepare: async (base: Config, say: (line: string) => void) => {
+        const prepared = await brokerKill.prepare!(base, say);
+        return { ...prepared, base: { ...prepared.base, kafka: { ...prepared.base.kafka, replicationFactor: 1, minInsyncReplicas: 1 } } };
+      },
+    };
+    await expect(runDrill(loadConfig(), logger, oneCopy, { joiners: 30, rate: 2, seed: 3 })).rejects.toThrow(/no leader for this topic-partition|ECONNREFUSED/);
   }, 400_000);
 });
