@@ -104,7 +104,8 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
   const start = (p: DrillProcess): void => {
     const log = createWriteStream(path.join(runDir, 'logs', `${p.role}-${p.index}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'provisioner.js'), p.role], {
-      env: { ...process.env, PROVISIONER_CONFIG: configFile(p), PROVISIONER_STORE_SCHEMA: cfg.postgres.schema, PROVISIONER_AUDIT_CHECKPOINTS: cfg.audit.checkpointsFile, LOG_LEVEL: 'warn' },
+      // The pipeline's brokers (a scenario may run on the cluster's): an inherited KAFKA_BROKERS would override the file's.
+      env: { ...process.env, KAFKA_BROKERS: cfg.kafka.brokers.join(','), PROVISIONER_CONFIG: configFile(p), PROVISIONER_STORE_SCHEMA: cfg.postgres.schema, PROVISIONER_AUDIT_CHECKPOINTS: cfg.audit.checkpointsFile, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(log, { end: false });

@@ -24,12 +24,13 @@ export type OracleResult = {
   accounts: number;
 };
 
-const userSchema = z.object({ id: z.string(), externalId: z.string().optional(), active: z.boolean().optional() });
-const groupSchema = z.object({ id: z.string(), displayName: z.string(), members: z.array(z.object({ value: z.string() })).optional() });
+export const userSchema = z.object({ id: z.string(), externalId: z.string().optional(), active: z.boolean().optional() });
+export const groupSchema = z.object({ id: z.string(), displayName: z.string(), members: z.array(z.object({ value: z.string() })).optional() });
 const listSchema = <T extends z.ZodType>(item: T) => z.object({ totalResults: z.number(), Resources: z.array(item).optional() });
 const writeSchema = z.object({ operation: z.string(), resourceType: z.string(), externalId: z.string().optional(), changed: z.boolean() });
 
-async function scimList<T extends z.ZodType>(app: DrillApp, resource: 'Users' | 'Groups', item: T): Promise<Array<z.infer<T>>> {
+/** Every Users or Groups resource of a drill app, over SCIM. */
+export async function scimList<T extends z.ZodType>(app: DrillApp, resource: 'Users' | 'Groups', item: T): Promise<Array<z.infer<T>>> {
   const out: Array<z.infer<T>> = [];
   for (let start = 1; ; start += 1000) {
     const res = await fetch(`${app.scimUrl}/${resource}?startIndex=${start}&count=1000`, { headers: { authorization: `Bearer ${app.token}` } });

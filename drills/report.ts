@@ -19,6 +19,8 @@ export type DrillReport = {
   oracle: OracleResult;
   evidence: Evidence;
   faultHit: boolean;
+  /** The scenario's own checks (scenario.checks), each passed or not. */
+  checks?: Record<string, boolean>;
   passed: boolean;
   /** Temporal UI links of people the oracle named. */
   links: string[];
@@ -54,6 +56,7 @@ export function renderMarkdown(r: DrillReport): string {
     '',
     ...Object.entries(r.evidence).map(([k, v]) => `- ${k}: ${v}`),
     `- Fault hit: ${r.faultHit ? 'yes' : '**NO**: the drill proves nothing'}`,
+    ...(r.checks ? ['', '## Scenario checks', '', '| check | |', '|---|---|', ...Object.entries(r.checks).map(([name, ok]) => `| ${name} | ${ok ? 'pass' : '**FAIL**'} |`)] : []),
     '',
     '## Timeline',
     '',

@@ -42,13 +42,18 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
   const rate = options.rate ?? scenario.defaults.rate;
   const seed = options.seed ?? 1;
   const startedAt = new Date().toISOString();
-  const pipeline = await startDrillPipeline(base, logger, { scenario: scenario.name });
+  const prepared = scenario.prepare ? await scenario.prepare(base, say) : { base, undo: async () => undefined };
+  const pipeline = await startDrillPipeline(prepared.base, logger, { scenario: scenario.name, ...scenario.pipeline }).catch(async (err: unknown) => {
+    await prepared.undo();
+    throw err;
+  });
   try {
     const workers = pipeline.processes.filter((p) => p.role === 'worker').length;
     const ingresses = pipeline.processes.length - workers;
     say(`drill ${scenario.name}: pipeline ${pipeline.id} ready (${workers} workers, ${ingresses} ingresses, logs in ${pipeline.runDir}/logs)`);
     const workload = buildWorkload({ drillId: pipeline.id, joiners, leaverShare: scenario.defaults.leaverShare, seed });
-    const producer = createKafka(pipeline.cfg, { clientId: `${pipeline.id}-publisher` }).producer({ idempotent: true });
+    // Retrying as a feed does: a dead broker is listed as a leader until the controller fences it (about 9 s).
+    const producer = createKafka(pipeline.cfg, { clientId: `${pipeline.id}-publisher`, retries: 10 }).producer({ idempotent: true });
     await producer.connect();
     const timeline: ScenarioContext['timeline'] = [];
     const started = Date.now();
@@ -56,7 +61,7 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
     const published = publishWorkload(producer, pipeline.cfg.kafka.topics.hrLifecycle, workload, rate).then(() => {
       timeline.push({ at: Date.now(), what: 'workload published' });
     });
-    const ctx: ScenarioContext = { pipeline, logger, random: seededRandom(seed ^ 0x9e3779b9), published, expectedMs: (workload.events.length / rate) * 1000, timeline, options: { ...(options.kills !== undefined ? { kills: options.kills } : {}) } };
+    const ctx: ScenarioContext = { pipeline, logger, random: seededRandom(seed ^ 0x9e3779b9), published, expectedMs: (workload.events.length / rate) * 1000, timeline, workload, options: { ...(options.kills !== undefined ? { kills: options.kills } : {}) } };
     await Promise.all([published, scenario.inject(ctx)]);
     await producer.disconnect();
     const lastFault = Math.max(...timeline.map((t) => t.at));
@@ -67,6 +72,7 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
     const oracle = await runOracle({ ledger: workload.ledger, apps: pipeline.apps, client: pipeline.client, store: pipeline.store });
     const evidence = await scenario.evidence(ctx, [...workload.ledger.keys()]);
     const faultHit = scenario.hit(evidence);
+    const checks = scenario.checks?.(evidence);
     const named = [...new Set(Object.values(oracle.examples).flat().map((who) => who.slice(who.indexOf(':') + 1)))];
     const ui = temporalUiUrl(pipeline.cfg);
     return {
@@ -82,10 +88,12 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
       oracle,
       evidence,
       faultHit,
-      passed: quiescent && oraclePassed(oracle) && faultHit,
+      ...(checks ? { checks } : {}),
+      passed: quiescent && oraclePassed(oracle) && faultHit && Object.values(checks ?? {}).every(Boolean),
       links: named.slice(0, 20).map((id) => `${ui}/namespaces/${pipeline.cfg.temporal.namespace}/workflows/${encodeURIComponent(identityWorkflowId(id))}`),
     };
   } finally {
     await pipeline.close();
+    await prepared.undo();
   }
 }

@@ -1,7 +1,9 @@
 // What a drill scenario is: a fault injected at random points of a seeded workload, and the
 // evidence, read afterwards from the servers, that the fault really hit.
 import type { Logger } from '../observability/logger.js';
+import type { Config } from '../schemas/config.js';
 import type { DrillPipeline } from './drill-pipeline.js';
+import type { Workload } from './workload.js';
 
 export type TimelineEntry = { at: number; what: string };
 
@@ -16,6 +18,8 @@ export type ScenarioContext = {
   expectedMs: number;
   timeline: TimelineEntry[];
   options: { kills?: number };
+  /** The published workload: a scenario that publishes events of its own adds them to its ledger. */
+  workload: Workload;
 };
 
 export type Evidence = Record<string, number | string>;
@@ -31,4 +35,13 @@ export type Scenario = {
   evidence(ctx: ScenarioContext, people: readonly string[]): Promise<Evidence>;
   /** Whether the evidence shows the fault hit. */
   hit(evidence: Evidence): boolean;
+  /** The pipeline the scenario needs (e.g. the example policy's fence); absent: the default. */
+  pipeline?: { fence?: 'sized-to-workload' | 'example' };
+  /**
+   * Readies what the scenario runs on before its pipeline (e.g. a three-broker cluster): the base
+   * configuration the pipeline takes, and what to undo after the drill.
+   */
+  prepare?(base: Config, say: (line: string) => void): Promise<{ base: Config; undo(): Promise<void> }>;
+  /** The scenario's own checks on its evidence, each named (e.g. "the fence held"); all must pass. */
+  checks?(evidence: Evidence): Record<string, boolean>;
 };

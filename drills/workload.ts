@@ -47,6 +47,28 @@ export function buildWorkload(options: { drillId: string; joiners: number; leave
   return { events, ledger };
 }
 
+/**
+ * Terminations for `employeeIds` after their last event (a feed's mass termination), with the data
+ * of their hire: the events to publish, and the ledger updated to expect them.
+ */
+export function terminate(workload: Workload, employeeIds: readonly string[]): Workload['events'] {
+  const out: Workload['events'] = [];
+  for (const employeeId of employeeIds) {
+    const entry = workload.ledger.get(employeeId);
+    const hire = workload.events.find((e) => e.employeeId === employeeId && e.sequence === 1);
+    if (!entry || !hire || entry.status !== 'active') throw new Error(`${employeeId} is not an active joiner of this workload`);
+    const hired = JSON.parse(hire.value) as { data: Record<string, unknown> };
+    const sequence = entry.lastSequence + 1;
+    const now = new Date().toISOString();
+    const id = `${employeeId}-${sequence}`;
+    const value = JSON.stringify({ specversion: '1.0', id, source: 'urn:hris:drill', type: 'hr.worker.terminated', time: now, subject: employeeId, datacontenttype: 'application/json', data: { ...hired.data, sequence, effectiveAt: now, status: 'terminated' } });
+    out.push({ key: employeeId, value, employeeId, sequence, status: 'terminated' });
+    workload.ledger.set(employeeId, { ...entry, lastSequence: sequence, status: 'terminated', eventIds: [...entry.eventIds, id] });
+  }
+  workload.events.push(...out);
+  return out;
+}
+
 /** Publishes the workload at `rate` events per second, in order (each person's events in their sequence). */
 export async function publishWorkload(producer: Producer, topic: string, workload: Workload, rate: number, onProgress?: (published: number) => void): Promise<void> {
   const started = Date.now();

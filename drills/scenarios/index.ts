@@ -1,8 +1,11 @@
 // The drills `provisioner drill list | run | all` knows, in the order `all` runs them.
 import type { Scenario } from '../scenario.js';
+import { auditTamper } from './audit-tamper.js';
+import { brokerKill } from './broker-kill.js';
+import { massTermination } from './mass-termination.js';
 import { workerKill } from './worker-kill.js';
 
-export const scenarios: readonly Scenario[] = [workerKill];
+export const scenarios: readonly Scenario[] = [workerKill, massTermination, auditTamper, brokerKill];
 
 export function scenarioNamed(name: string): Scenario {
   const found = scenarios.find((s) => s.name === name);

@@ -1,0 +1,126 @@
+// One broker of the local three-broker cluster (examples/cluster-stack.yaml, `stack up --cluster`)
+// SIGKILLed in the middle of the workload: the leader of some of the drill's partitions, chosen at
+// a seeded random point among the leaders of the HR topic. Its topics have three copies and
+// min.insync.replicas 2, so the controller moves the dead broker's leaderships to the others, the
+// in-sync replicas shrink to two, acks=all writes go on, and once the broker is restarted it
+// catches up and joins the ISRs again. The evidence is read from the cluster's metadata.
+import path from 'node:path';
+import { createKafka, type Admin } from '../../kafka/client.js';
+import { CLUSTER_STACK_CONFIG, loadConfig, projectRoot, type Config } from '../../schemas/config.js';
+import { kafkaClusterDown, kafkaClusterHealthy, kafkaClusterUp, startKafkaNode, stopKafkaNode } from '../../stack/kafka-cluster.js';
+import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
+
+/** How long the killed broker stays down: past the controller's fencing of a dead broker (about 9 s). */
+const DOWN_MS = 15_000;
+const ISR_WAIT_MS = 90_000;
+
+/** The cluster's configuration (its brokers, its data folder), without KAFKA_BROKERS overriding them. */
+function clusterConfig(): Config {
+  const { KAFKA_BROKERS: _ignored, ...env } = process.env;
+  return loadConfig({ file: path.join(projectRoot, CLUSTER_STACK_CONFIG), env });
+}
+
+async function prepare(base: Config, say: (line: string) => void): Promise<{ base: Config; undo(): Promise<void> }> {
+  const cluster = clusterConfig();
+  let started = false;
+  if (await kafkaClusterHealthy(cluster)) {
+    say(`drill broker-kill: the three-broker cluster is up (${cluster.kafka.brokers.join(',')})`);
+  } else {
+    say(`drill broker-kill: the three-broker cluster is not up: starting it as \`stack up --cluster\` does (${cluster.kafka.brokers.join(',')}); the drill stops it afterwards`);
+    await kafkaClusterUp(cluster, say);
+    started = true;
+  }
+  const { brokers, replicationFactor, minInsyncReplicas, controllerPort } = cluster.kafka;
+  return {
+    base: { ...base, kafka: { ...base.kafka, brokers, replicationFactor, minInsyncReplicas, controllerPort } },
+    async undo() {
+      if (!started) return;
+      await kafkaClusterDown(cluster);
+      say('drill broker-kill: stopped the cluster it started');
+    },
+  };
+}
+
+type Partition = { topic: string; partition: number; leader: number; isr: number[] };
+
+async function partitions(admin: Admin, topics: readonly string[]): Promise<Partition[] | undefined> {
+  const meta = await admin.fetchTopicMetadata({ topics: [...topics] }).catch(() => undefined);
+  return meta?.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, isr: [...p.isr].sort() })));
+}
+
+type Seen = { victim: number; led: number; moved: number; minIsr: number; expanded: boolean; isrExpandMs: number; partitions: number };
+const seen = new WeakMap<ScenarioContext, Seen>();
+
+async function inject(ctx: ScenarioContext): Promise<void> {
+  const { pipeline, timeline } = ctx;
+  const cluster = clusterConfig();
+  const topics = [pipeline.cfg.kafka.topics.hrLifecycle, pipeline.cfg.kafka.topics.outcomes, pipeline.cfg.kafka.topics.audit];
+  const admin = createKafka(pipeline.cfg, { clientId: `${pipeline.id}-broker-watch`, retries: 2 }).admin();
+  await admin.connect();
+  try {
+    // A random point in the first half of the workload.
+    await new Promise((r) => setTimeout(r, ctx.expectedMs * (0.15 + ctx.random() * 0.35)));
+    const before = (await partitions(admin, topics)) ?? [];
+    const hrLeaders = [...new Set(before.filter((p) => p.topic === topics[0]).map((p) => p.leader))].sort();
+    const victim = hrLeaders[Math.floor(ctx.random() * hrLeaders.length)]!;
+    const led = before.filter((p) => p.leader === victim);
+    const killedAt = Date.now();
+    const pid = await stopKafkaNode(cluster, victim, 'SIGKILL');
+    if (pid === undefined) throw new Error(`kafka node ${victim} was not running`);
+    timeline.push({ at: killedAt, what: `SIGKILL kafka node ${victim} (pid ${pid}), leader of ${led.length} of the drill's ${before.length} partitions` });
+    const state: Seen = { victim, led: led.length, moved: 0, minIsr: cluster.kafka.replicationFactor, expanded: false, isrExpandMs: 0, partitions: before.length };
+    seen.set(ctx, state);
+    const sample = async () => {
+      const now = await partitions(admin, topics);
+      if (!now) return undefined;
+      state.minIsr = Math.min(state.minIsr, ...now.map((p) => p.isr.length));
+      const led2 = new Map(now.map((p) => [`${p.topic}/${p.partition}`, p.leader]));
+      state.moved = Math.max(state.moved, led.filter((p) => { const l = led2.get(`${p.topic}/${p.partition}`); return l !== undefined && l !== victim && l >= 0; }).length);
+      return now;
+    };
+    while (Date.now() - killedAt < DOWN_MS) {
+      await sample();
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    timeline.push({ at: Date.now(), what: `${state.moved} of ${led.length} leaderships moved; smallest ISR ${state.minIsr}` });
+    await startKafkaNode(cluster, victim, () => undefined);
+    const restartedAt = Date.now();
+    timeline.push({ at: restartedAt, what: `kafka node ${victim} restarted and live` });
+    while (Date.now() - restartedAt < ISR_WAIT_MS) {
+      const now = await sample();
+      if (now && now.length === before.length && now.every((p) => p.isr.length === cluster.kafka.replicationFactor)) {
+        state.expanded = true;
+        state.isrExpandMs = Date.now() - restartedAt;
+        timeline.push({ at: Date.now(), what: `every ISR back to ${cluster.kafka.replicationFactor} replicas` });
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function evidence(ctx: ScenarioContext): Promise<Evidence> {
+  const s = seen.get(ctx);
+  return {
+    killedNode: s?.victim ?? 0,
+    partitionsWatched: s?.partitions ?? 0,
+    partitionsItLed: s?.led ?? 0,
+    leadershipsMoved: s?.moved ?? 0,
+    smallestIsr: s?.minIsr ?? 0,
+    isrExpandedAfterRestart: s?.expanded ? 'yes' : 'no',
+    isrExpandMs: s?.isrExpandMs ?? 0,
+  };
+}
+
+export const brokerKill: Scenario = {
+  name: 'broker-kill',
+  fault: 'the leader of some of the drill\'s partitions, one broker of the three-broker cluster, SIGKILLed mid-workload and restarted 15 s later',
+  defaults: { joiners: 300, rate: 10, leaverShare: 0.05 },
+  prepare,
+  inject,
+  evidence,
+  // A leader died, its leaderships moved, the ISRs shrank, and grew back after the restart.
+  hit: (e) => Number(e.partitionsItLed) > 0 && Number(e.leadershipsMoved) === Number(e.partitionsItLed) && Number(e.smallestIsr) < 3 && e.isrExpandedAfterRestart === 'yes',
+};
