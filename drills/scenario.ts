@@ -2,6 +2,7 @@
 // evidence, read afterwards from the servers, that the fault really hit.
 import type { Logger } from '../observability/logger.js';
 import type { DrillPipeline } from './drill-pipeline.js';
+import type { LedgerEntry } from './workload.js';
 
 export type TimelineEntry = { at: number; what: string };
 
@@ -15,6 +16,8 @@ export type ScenarioContext = {
   /** The run's expected length (the workload at its rate), to spread the faults over. */
   expectedMs: number;
   timeline: TimelineEntry[];
+  /** What the workload publishes, per person (e.g. how many events each should have received). */
+  ledger: ReadonlyMap<string, LedgerEntry>;
   options: { kills?: number };
 };
 
