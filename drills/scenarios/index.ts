@@ -1,8 +1,9 @@
 // The drills `provisioner drill list | run | all` knows, in the order `all` runs them.
 import type { Scenario } from '../scenario.js';
 import { workerKill } from './worker-kill.js';
+import { ingressKill } from './ingress-kill.js';
 
-export const scenarios: readonly Scenario[] = [workerKill];
+export const scenarios: readonly Scenario[] = [workerKill, ingressKill];
 
 export function scenarioNamed(name: string): Scenario {
   const found = scenarios.find((s) => s.name === name);
