@@ -61,7 +61,7 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
     const published = publishWorkload(producer, pipeline.cfg.kafka.topics.hrLifecycle, workload, rate).then(() => {
       timeline.push({ at: Date.now(), what: 'workload published' });
     });
-    const ctx: ScenarioContext = { pipeline, logger, random: seededRandom(seed ^ 0x9e3779b9), published, expectedMs: (workload.events.length / rate) * 1000, timeline, workload, options: { ...(options.kills !== undefined ? { kills: options.kills } : {}) } };
+    const ctx: ScenarioContext = { pipeline, logger, random: seededRandom(seed ^ 0x9e3779b9), published, expectedMs: (workload.events.length / rate) * 1000, timeline, workload, ledger: workload.ledger, options: { ...(options.kills !== undefined ? { kills: options.kills } : {}) } };
     await Promise.all([published, scenario.inject(ctx)]);
     await producer.disconnect();
     const lastFault = Math.max(...timeline.map((t) => t.at));

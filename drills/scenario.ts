@@ -3,7 +3,7 @@
 import type { Logger } from '../observability/logger.js';
 import type { Config } from '../schemas/config.js';
 import type { DrillPipeline } from './drill-pipeline.js';
-import type { Workload } from './workload.js';
+import type { LedgerEntry, Workload } from './workload.js';
 
 export type TimelineEntry = { at: number; what: string };
 
@@ -17,6 +17,8 @@ export type ScenarioContext = {
   /** The run's expected length (the workload at its rate), to spread the faults over. */
   expectedMs: number;
   timeline: TimelineEntry[];
+  /** What the workload publishes, per person (e.g. how many events each should have received). */
+  ledger: ReadonlyMap<string, LedgerEntry>;
   options: { kills?: number };
   /** The published workload: a scenario that publishes events of its own adds them to its ledger. */
   workload: Workload;

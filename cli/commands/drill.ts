@@ -55,7 +55,7 @@ export function registerDrillCommands(program: Command): void {
       .option('--joiners <n>', 'joiners in the workload (a share of them leave later)')
       .option('--rate <n>', 'events published per second')
       .option('--seed <n>', 'the seed of the workload and of the fault points', '1')
-      .option('--kills <n>', 'worker-kill: how many SIGKILLs')
+      .option('--kills <n>', 'worker-kill, ingress-kill: how many SIGKILLs')
       .option('--reports <dir>', 'where the reports go', path.join(projectRoot, 'drills', 'reports'));
   withFlags(drill.command('run <scenario>').description('run one drill')).action(async (name: string, flags: RunFlags) => {
     await runAndReport([name], flags);

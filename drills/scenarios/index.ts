@@ -4,8 +4,9 @@ import { auditTamper } from './audit-tamper.js';
 import { brokerKill } from './broker-kill.js';
 import { massTermination } from './mass-termination.js';
 import { workerKill } from './worker-kill.js';
+import { ingressKill } from './ingress-kill.js';
 
-export const scenarios: readonly Scenario[] = [workerKill, massTermination, auditTamper, brokerKill];
+export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill];
 
 export function scenarioNamed(name: string): Scenario {
   const found = scenarios.find((s) => s.name === name);

@@ -2,8 +2,8 @@
 // activity tasks are lost as a crash loses them), each restarted half a second later. Temporal
 // re-dispatches what the dead worker held once its timeouts pass, the steps' idempotency keys make
 // the retried connector calls land once, and the oracle checks nobody got a second account.
-import { identityWorkflowId } from '../../workflows/messages.js';
 import { waitReady } from '../drill-pipeline.js';
+import { forEachHistory } from '../people-histories.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
 
 const RESTART_AFTER_MS = 500;
@@ -33,18 +33,13 @@ async function evidence(ctx: ScenarioContext, people: readonly string[]): Promis
   let workflowTaskTimeouts = 0;
   let retriedActivities = 0;
   let activityTimeouts = 0;
-  for (let i = 0; i < people.length; i += 8) {
-    await Promise.all(
-      people.slice(i, i + 8).map(async (id) => {
-        const history = await ctx.pipeline.client.workflow.getHandle(identityWorkflowId(id)).fetchHistory().catch(() => undefined);
-        for (const e of history?.events ?? []) {
-          if (e.workflowTaskTimedOutEventAttributes || e.workflowTaskFailedEventAttributes) workflowTaskTimeouts += 1;
-          if (e.activityTaskTimedOutEventAttributes) activityTimeouts += 1;
-          if ((e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1) retriedActivities += 1;
-        }
-      }),
-    );
-  }
+  await forEachHistory(ctx, people, (_id, events) => {
+    for (const e of events) {
+      if (e.workflowTaskTimedOutEventAttributes || e.workflowTaskFailedEventAttributes) workflowTaskTimeouts += 1;
+      if (e.activityTaskTimedOutEventAttributes) activityTimeouts += 1;
+      if ((e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1) retriedActivities += 1;
+    }
+  });
   const kills = ctx.pipeline.processes.reduce((n, p) => n + p.kills.length, 0);
   return { kills, workflowTaskTimeouts, activityTimeouts, retriedActivities };
 }

@@ -1,0 +1,19 @@
+// Each drill person's identity workflow history, read eight at a time: where a scenario's evidence
+// looks for what the fault did (timed-out tasks, retried activities, signals received twice).
+import type { temporal } from '@temporalio/proto';
+import { identityWorkflowId } from '../workflows/messages.js';
+import type { ScenarioContext } from './scenario.js';
+
+export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** Calls `each` with every person's history events (none when the workflow cannot be read). */
+export async function forEachHistory(ctx: ScenarioContext, people: readonly string[], each: (employeeId: string, events: readonly HistoryEvent[]) => void): Promise<void> {
+  for (let i = 0; i < people.length; i += 8) {
+    await Promise.all(
+      people.slice(i, i + 8).map(async (id) => {
+        const history = await ctx.pipeline.client.workflow.getHandle(identityWorkflowId(id)).fetchHistory().catch(() => undefined);
+        each(id, history?.events ?? []);
+      }),
+    );
+  }
+}
