@@ -7,8 +7,8 @@
 // group was behind, the HR signals the workflows received beyond the events published (the
 // redeliveries; a kill between hand-over and commit is a matter of timing, so they may be zero),
 // and the group's lag at the end (everything read).
-import { createKafka } from '../../kafka/client.js';
-import { consumerLag, type PartitionLag } from '../../kafka/consumer-lag.js';
+import { createKafka, type Admin } from '../../kafka/client.js';
+import { consumerLagWith, type PartitionLag } from '../../kafka/consumer-lag.js';
 import { hrEventReceived } from '../../workflows/messages.js';
 import { waitReady, type DrillProcess } from '../drill-pipeline.js';
 import { forEachHistory } from '../people-histories.js';
@@ -20,10 +20,20 @@ const UNCOMMITTED_WAIT_MS = 10_000;
 /** The group's rebalance waits for the dead member's session (30 s) and its rebalance timeout (60 s). */
 const REJOIN_TIMEOUT_MS = 120_000;
 
-type Kafka = ReturnType<typeof createKafka>;
+/** The group's offsets on the HR topic, on an admin client kept connected (the kill polls it every 20 ms). */
+const groupOffsets = async (ctx: ScenarioContext, admin: Admin): Promise<PartitionLag[]> =>
+  consumerLagWith(admin, ctx.pipeline.cfg.kafka.groups.hrIngress, [ctx.pipeline.cfg.kafka.topics.hrLifecycle]).catch(() => []);
 
-const groupOffsets = async (ctx: ScenarioContext, kafka: Kafka): Promise<PartitionLag[]> =>
-  consumerLag(kafka, ctx.pipeline.cfg.kafka.groups.hrIngress, [ctx.pipeline.cfg.kafka.topics.hrLifecycle]).catch(() => []);
+/** Runs `use` with a connected admin client of the drill's pipeline, disconnected afterwards. */
+async function withAdmin<T>(ctx: ScenarioContext, use: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = createKafka(ctx.pipeline.cfg, { clientId: `${ctx.pipeline.id}-drill-lag` }).admin();
+  await admin.connect();
+  try {
+    return await use(admin);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
 
 const lagOf = (offsets: readonly PartitionLag[]): bigint => offsets.reduce((n, l) => n + l.lag, 0n);
 
@@ -36,9 +46,10 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number): Prom
   return false;
 }
 
-async function inject(ctx: ScenarioContext): Promise<void> {
+const inject = (ctx: ScenarioContext): Promise<void> => withAdmin(ctx, (admin) => killWhileBehind(ctx, admin));
+
+async function killWhileBehind(ctx: ScenarioContext, admin: Admin): Promise<void> {
   const ingresses = ctx.pipeline.processes.filter((p) => p.role === 'ingress');
-  const kafka = createKafka(ctx.pipeline.cfg, { clientId: `${ctx.pipeline.id}-drill-lag` });
   const strikes = ctx.options.kills ?? 5;
   const interval = Math.max(1_000, ctx.expectedMs / strikes);
   const restarting = new Map<DrillProcess, Promise<void>>();
@@ -46,7 +57,7 @@ async function inject(ctx: ScenarioContext): Promise<void> {
     // A random point within each interval of the workload, then the moment the group is behind.
     await new Promise((r) => setTimeout(r, interval * (0.5 + ctx.random() * 0.5)));
     let lag = 0n;
-    const behind = await until(async () => (lag = lagOf(await groupOffsets(ctx, kafka))) > 0n, UNCOMMITTED_WAIT_MS);
+    const behind = await until(async () => (lag = lagOf(await groupOffsets(ctx, admin))) > 0n, UNCOMMITTED_WAIT_MS);
     if (!behind) {
       // The group has committed everything published: a kill now tests nothing this drill is about.
       ctx.timeline.push({ at: Date.now(), what: 'no SIGKILL: the group had committed everything published' });
@@ -79,10 +90,10 @@ async function evidence(ctx: ScenarioContext, people: readonly string[]): Promis
     if (received > (ctx.ledger.get(id)?.eventIds.length ?? 0)) redeliveredPeople += 1;
   });
   const published = people.reduce((n, id) => n + (ctx.ledger.get(id)?.eventIds.length ?? 0), 0);
-  const kafka = createKafka(ctx.pipeline.cfg, { clientId: `${ctx.pipeline.id}-drill-lag` });
+  const lagAtEnd = await withAdmin(ctx, async (admin) => lagOf(await groupOffsets(ctx, admin))).catch(() => 0n);
   const kills = ctx.pipeline.processes.reduce((n, p) => n + p.kills.length, 0);
   const killsBehind = ctx.timeline.filter((t) => /^SIGKILL ingress \d+ \(group [1-9]\d* events behind/.test(t.what)).length;
-  return { kills, killsBehind, eventsPublished: published, signalsReceived: signals, redeliveredSignals: signals - published, redeliveredPeople, groupLagAtEnd: String(lagOf(await groupOffsets(ctx, kafka))) };
+  return { kills, killsBehind, eventsPublished: published, signalsReceived: signals, redeliveredSignals: signals - published, redeliveredPeople, groupLagAtEnd: String(lagAtEnd) };
 }
 
 export const ingressKill: Scenario = {
