@@ -121,8 +121,28 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
     await exited;
     p.child = undefined;
   };
+  const stopAll = () =>
+    Promise.all(
+      processes.map(async (p) => {
+        const child = p.child;
+        if (!child || child.exitCode !== null) return;
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }),
+    );
   for (const p of processes) start(p);
-  await Promise.all(processes.map((p) => waitReady(p)));
+  try {
+    await Promise.all(processes.map((p) => waitReady(p)));
+  } catch (err) {
+    // The processes that did start would outlive the drill.
+    await stopAll();
+    await client.connection.close();
+    await store.close();
+    await Promise.all(apps.map((a) => a.app.close()));
+    throw err;
+  }
   return {
     id,
     cfg,
@@ -134,14 +154,7 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
     start,
     kill,
     async close() {
-      await Promise.all(processes.map(async (p) => {
-        const child = p.child;
-        if (!child || child.exitCode !== null) return;
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }));
+      await stopAll();
       for await (const wf of client.workflow.list({ query: `TaskQueue="${cfg.temporal.taskQueue}" AND ExecutionStatus="Running"` })) {
         await client.workflow.getHandle(wf.workflowId).terminate('drill finished').catch(() => undefined);
       }

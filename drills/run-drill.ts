@@ -12,7 +12,17 @@ import { seededRandom } from './seeded-random.js';
 import { buildWorkload, publishWorkload, type LedgerEntry } from './workload.js';
 import { temporalUiUrl } from '../stack/temporal.js';
 
-export type DrillOptions = { joiners?: number; rate?: number; seed?: number; kills?: number; quiesceTimeoutMs?: number; say?: (line: string) => void };
+export type DrillOptions = {
+  joiners?: number;
+  rate?: number;
+  seed?: number;
+  kills?: number;
+  quiesceTimeoutMs?: number;
+  /** Worker and ingress processes; default two of each, as a production deployment runs them (a test may run one). */
+  workers?: number;
+  ingresses?: number;
+  say?: (line: string) => void;
+};
 
 /** Until every person's workflow has applied their last event and settled (provisioned or deprovisioned). */
 export async function quiesce(client: ScenarioContext['pipeline']['client'], ledger: ReadonlyMap<string, LedgerEntry>, timeoutMs: number): Promise<boolean> {
@@ -43,7 +53,7 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
   const seed = options.seed ?? 1;
   const startedAt = new Date().toISOString();
   const prepared = scenario.prepare ? await scenario.prepare(base, say) : { base, undo: async () => undefined };
-  const pipeline = await startDrillPipeline(prepared.base, logger, { scenario: scenario.name, ...scenario.pipeline }).catch(async (err: unknown) => {
+  const pipeline = await startDrillPipeline(prepared.base, logger, { scenario: scenario.name, ...scenario.pipeline, ...(options.workers ? { workers: options.workers } : {}), ...(options.ingresses ? { ingresses: options.ingresses } : {}) }).catch(async (err: unknown) => {
     await prepared.undo();
     throw err;
   });
