@@ -5,13 +5,14 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { runDrill, type DrillOptions } from '../../drills/run-drill.js';
 import { renderMarkdown, writeReport, type DrillReport } from '../../drills/report.js';
+import { consoleTabletop } from '../../drills/tabletop.js';
 import { scenarioNamed, scenarios } from '../../drills/scenarios/index.js';
 import { createLogger } from '../../observability/logger.js';
 import { loadConfig, projectRoot } from '../../schemas/config.js';
 import { CommandFailure } from '../failure.js';
 import { say } from '../say.js';
 
-type RunFlags = { joiners?: string; rate?: string; seed?: string; kills?: string; reports: string };
+type RunFlags = { joiners?: string; rate?: string; seed?: string; kills?: string; reports: string; tabletop?: boolean };
 
 const int = (value: string | undefined, flag: string): number | undefined => {
   if (value === undefined) return undefined;
@@ -25,7 +26,14 @@ function optionsOf(flags: RunFlags): DrillOptions {
   const rate = int(flags.rate, '--rate');
   const seed = int(flags.seed, '--seed');
   const kills = int(flags.kills, '--kills');
-  return { ...(joiners ? { joiners } : {}), ...(rate ? { rate } : {}), ...(seed ? { seed } : {}), ...(kills ? { kills } : {}), say: (line) => process.stderr.write(`${line}\n`) };
+  return {
+    ...(joiners ? { joiners } : {}),
+    ...(rate ? { rate } : {}),
+    ...(seed ? { seed } : {}),
+    ...(kills ? { kills } : {}),
+    ...(flags.tabletop ? { tabletop: consoleTabletop() } : {}),
+    say: (line) => process.stderr.write(`${line}\n`),
+  };
 }
 
 async function runAndReport(names: readonly string[], flags: RunFlags): Promise<DrillReport[]> {
@@ -56,6 +64,7 @@ export function registerDrillCommands(program: Command): void {
       .option('--rate <n>', 'events published per second')
       .option('--seed <n>', 'the seed of the workload and of the fault points', '1')
       .option('--kills <n>', 'worker-kill, ingress-kill: how many SIGKILLs')
+      .option('--tabletop', 'stop at each step of the drill with what the on-call engineer should look at; Enter goes on')
       .option('--reports <dir>', 'where the reports go', path.join(projectRoot, 'drills', 'reports'));
   withFlags(drill.command('run <scenario>').description('run one drill')).action(async (name: string, flags: RunFlags) => {
     await runAndReport([name], flags);
