@@ -173,7 +173,7 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
 }
 
 /** Waits for a process's /ready (its consumers in the group, or its worker polling). */
-export async function waitReady(p: DrillProcess, timeoutMs = 60_000): Promise<void> {
+export async function waitReady(p: DrillProcess, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const ready = await fetch(`http://127.0.0.1:${p.healthPort}/ready`).then((r) => r.ok).catch(() => false);

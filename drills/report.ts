@@ -10,7 +10,7 @@ export type DrillReport = {
   fault: string;
   drillId: string;
   startedAt: string;
-  parameters: { joiners: number; events: number; rate: number; seed: number; workers: number; ingresses: number };
+  parameters: { joiners: number; events: number; rate: number; seed: number; workers: number; ingresses: number; brokers: number };
   timeline: TimelineEntry[];
   /** From the last fault's recovery to quiescence (every person's last event applied), ms. */
   recoveryMs: number | undefined;
@@ -40,7 +40,7 @@ export function renderMarkdown(r: DrillReport): string {
     `# Drill ${r.scenario}: ${r.passed ? 'PASSED' : 'FAILED'}`,
     '',
     `- Fault: ${r.fault}`,
-    `- Drill ${r.drillId}, started ${r.startedAt}; ${r.parameters.joiners} joiners, ${r.parameters.events} events at ${r.parameters.rate}/s (seed ${r.parameters.seed}); ${r.parameters.workers} workers, ${r.parameters.ingresses} ingresses`,
+    `- Drill ${r.drillId}, started ${r.startedAt}; ${r.parameters.joiners} joiners, ${r.parameters.events} events at ${r.parameters.rate}/s (seed ${r.parameters.seed}); ${r.parameters.workers} workers, ${r.parameters.ingresses} ingresses, ${r.parameters.brokers === 1 ? 'one Kafka broker' : `${r.parameters.brokers} Kafka brokers`}`,
     `- Publisher: ${r.publishing.stalls === 0 ? 'every send went through the first time' : `${r.publishing.stalls} sends stalled and went through later (longest ${(r.publishing.longestStallMs / 1000).toFixed(1)} s)`}`,
     `- Quiescent: ${r.quiescent ? 'yes' : 'NO (timed out)'} after ${(r.durationMs / 1000).toFixed(1)} s; recovery after the last fault: ${r.recoveryMs === undefined ? 'n/a' : `${(r.recoveryMs / 1000).toFixed(1)} s`}`,
     '',

@@ -11,6 +11,7 @@ import type { Scenario, ScenarioContext } from './scenario.js';
 import { seededRandom } from './seeded-random.js';
 import { buildWorkload, publishWorkload, type LedgerEntry, type PublishOutcome } from './workload.js';
 import { temporalUiUrl } from '../stack/temporal.js';
+import { onCluster } from './drill-cluster.js';
 import { drillMetrics, registerDrillTargets } from './drill-metrics.js';
 import { drillSteps, noTabletop, whereToLook, type Tabletop } from './tabletop.js';
 
@@ -24,6 +25,8 @@ export type DrillOptions = {
   workers?: number;
   ingresses?: number;
   say?: (line: string) => void;
+  /** On the three-broker cluster (started when it is not up), as production runs Kafka; default the base's brokers. */
+  cluster?: boolean;
   /** `--tabletop`: stop at each step with what to look at (drills/tabletop.ts). */
   tabletop?: Tabletop;
 };
@@ -56,7 +59,18 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
   const rate = options.rate ?? scenario.defaults.rate;
   const seed = options.seed ?? 1;
   const startedAt = new Date().toISOString();
-  const prepared = scenario.prepare ? await scenario.prepare(base, say) : { base, undo: async () => undefined };
+  const kafka = options.cluster ? await onCluster(base, say) : { base, undo: async () => undefined };
+  const scenarioPrepared = scenario.prepare ? await scenario.prepare(kafka.base, say).catch(async (err: unknown) => {
+    await kafka.undo();
+    throw err;
+  }) : { base: kafka.base, undo: async () => undefined };
+  const prepared = {
+    base: scenarioPrepared.base,
+    async undo() {
+      await scenarioPrepared.undo();
+      await kafka.undo();
+    },
+  };
   const pipeline = await startDrillPipeline(prepared.base, logger, { scenario: scenario.name, ...scenario.pipeline, ...(options.workers ? { workers: options.workers } : {}), ...(options.ingresses ? { ingresses: options.ingresses } : {}) }).catch(async (err: unknown) => {
     await prepared.undo();
     throw err;
@@ -107,7 +121,7 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
       fault: scenario.fault,
       drillId: pipeline.id,
       startedAt,
-      parameters: { joiners, events: workload.events.length, rate, seed, workers, ingresses },
+      parameters: { joiners, events: workload.events.length, rate, seed, workers, ingresses, brokers: pipeline.cfg.kafka.brokers.length },
       timeline: timeline.sort((a, b) => a.at - b.at),
       recoveryMs: quiescent ? settledAt - lastFault : undefined,
       durationMs: settledAt - started,

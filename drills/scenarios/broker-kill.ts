@@ -4,42 +4,14 @@
 // min.insync.replicas 2, so the controller moves the dead broker's leaderships to the others, the
 // in-sync replicas shrink to two, acks=all writes go on, and once the broker is restarted it
 // catches up and joins the ISRs again. The evidence is read from the cluster's metadata.
-import path from 'node:path';
 import { createKafka, type Admin } from '../../kafka/client.js';
-import { CLUSTER_STACK_CONFIG, loadConfig, projectRoot, type Config } from '../../schemas/config.js';
-import { kafkaClusterDown, kafkaClusterHealthy, kafkaClusterUp, startKafkaNode, stopKafkaNode } from '../../stack/kafka-cluster.js';
+import { startKafkaNode, stopKafkaNode } from '../../stack/kafka-cluster.js';
+import { clusterConfig, onCluster } from '../drill-cluster.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
 
 /** How long the killed broker stays down: past the controller's fencing of a dead broker (about 9 s). */
 const DOWN_MS = 15_000;
 const ISR_WAIT_MS = 90_000;
-
-/** The cluster's configuration (its brokers, its data folder), without KAFKA_BROKERS overriding them. */
-function clusterConfig(): Config {
-  const { KAFKA_BROKERS: _ignored, ...env } = process.env;
-  return loadConfig({ file: path.join(projectRoot, CLUSTER_STACK_CONFIG), env });
-}
-
-async function prepare(base: Config, say: (line: string) => void): Promise<{ base: Config; undo(): Promise<void> }> {
-  const cluster = clusterConfig();
-  let started = false;
-  if (await kafkaClusterHealthy(cluster)) {
-    say(`drill broker-kill: the three-broker cluster is up (${cluster.kafka.brokers.join(',')})`);
-  } else {
-    say(`drill broker-kill: the three-broker cluster is not up: starting it as \`stack up --cluster\` does (${cluster.kafka.brokers.join(',')}); the drill stops it afterwards`);
-    await kafkaClusterUp(cluster, say);
-    started = true;
-  }
-  const { brokers, replicationFactor, minInsyncReplicas, controllerPort } = cluster.kafka;
-  return {
-    base: { ...base, kafka: { ...base.kafka, brokers, replicationFactor, minInsyncReplicas, controllerPort } },
-    async undo() {
-      if (!started) return;
-      await kafkaClusterDown(cluster);
-      say('drill broker-kill: stopped the cluster it started');
-    },
-  };
-}
 
 type Partition = { topic: string; partition: number; leader: number; isr: number[]; replicas: number };
 
@@ -120,7 +92,7 @@ export const brokerKill: Scenario = {
   name: 'broker-kill',
   fault: 'the leader of some of the drill\'s partitions, one broker of the three-broker cluster, SIGKILLed mid-workload and restarted 15 s later',
   defaults: { joiners: 300, rate: 10, leaverShare: 0.05 },
-  prepare,
+  prepare: onCluster,
   inject,
   evidence,
   // The broker died while it led some of the drill's partitions.
