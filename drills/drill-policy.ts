@@ -1,15 +1,23 @@
 // The drill's policy: the example policy's attributes, approvals and lifecycle with two SCIM
-// applications of its own (`drill-chat`, `drill-code`, two groups each, everyone gets all four).
+// applications (`drill-chat`, `drill-code`, two groups each, everyone gets all four; `drill-code`'s
+// `admin` only through an approved request, for the approvals drill).
 // The fence stays on with thresholds sized to the workload (a drill's leavers are a share of its
 // joiners, and the fence is not what a worker or broker drill measures); the mass-termination
 // drill keeps the example's thresholds. No directory application: the directory drill adds its own.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parse, stringify } from 'yaml';
 import { projectRoot } from '../schemas/config.js';
 
 export const DRILL_APPS = ['drill-chat', 'drill-code'] as const;
 export const DRILL_GROUPS = ['staff', 'tools'] as const;
+
+/**
+ * Access beyond birthright, for the approvals drill: `drill-code`'s group `admin`, requested through
+ * the ITSM and granted only with the approval `drill-approval` of a member of `drill-approvers`.
+ */
+export const DRILL_REQUESTABLE = { app: 'drill-code', id: 'admin', approval: 'drill-approval', approverGroup: 'drill-approvers', approvers: ['DAPPROVER01', 'DAPPROVER02'] } as const;
 
 /** The entitlements every employee of a drill should hold: `<app>` → its groups. */
 export const expectedGroups = (): Map<string, readonly string[]> => new Map(DRILL_APPS.map((app) => [app, DRILL_GROUPS]));
@@ -28,7 +36,13 @@ export function writeDrillPolicy(options: { fence: 'sized-to-workload' | 'exampl
     `    allowedRegions: [eu, us]`,
     `    entitlements:`,
     ...DRILL_GROUPS.map((g) => `      - { id: ${g} }`),
+    ...(app === DRILL_REQUESTABLE.app ? [`      - { id: ${DRILL_REQUESTABLE.id}, sensitivity: high, approval: ${DRILL_REQUESTABLE.approval}, maxDuration: P30D }`] : []),
   ]);
+  const approvals = path.join(dir, 'approvals.yaml');
+  const rules = parse(readFileSync(approvals, 'utf8')) as { approverGroups: unknown[]; approvals: unknown[] };
+  rules.approverGroups.push({ id: DRILL_REQUESTABLE.approverGroup, description: "The drill's approvers", members: [...DRILL_REQUESTABLE.approvers] });
+  rules.approvals.push({ id: DRILL_REQUESTABLE.approval, description: 'A drill approver, within three days.', mode: 'any-of', approvers: [`group:${DRILL_REQUESTABLE.approverGroup}`], timeout: 'P3D' });
+  writeFileSync(approvals, stringify(rules));
   writeFileSync(path.join(dir, 'applications.yaml'), `applications:\n${apps.join('\n')}\n`);
   const entitlements = DRILL_APPS.flatMap((app) => DRILL_GROUPS.map((g) => `${app}:${g}`));
   writeFileSync(path.join(dir, 'roles.yaml'), `roles:\n  - id: drill-employee\n    entitlements: [${entitlements.join(', ')}]\n`);

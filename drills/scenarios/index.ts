@@ -1,12 +1,13 @@
 // The drills `provisioner drill list | run | all` knows, in the order `all` runs them.
 import type { Scenario } from '../scenario.js';
+import { approvals } from './approvals.js';
 import { auditTamper } from './audit-tamper.js';
 import { brokerKill } from './broker-kill.js';
 import { massTermination } from './mass-termination.js';
 import { workerKill } from './worker-kill.js';
 import { ingressKill } from './ingress-kill.js';
 
-export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill];
+export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, approvals];
 
 export function scenarioNamed(name: string): Scenario {
   const found = scenarios.find((s) => s.name === name);
