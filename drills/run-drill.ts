@@ -103,7 +103,11 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
       links: named.slice(0, 20).map((id) => `${ui}/namespaces/${pipeline.cfg.temporal.namespace}/workflows/${encodeURIComponent(identityWorkflowId(id))}`),
     };
   } finally {
-    await pipeline.close();
-    await prepared.undo();
+    // What prepare started is stopped even when closing the pipeline fails (e.g. on a server the fault left down).
+    try {
+      await pipeline.close();
+    } finally {
+      await prepared.undo();
+    }
   }
 }
