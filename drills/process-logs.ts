@@ -39,3 +39,7 @@ export function loggedProblemsSince(pipeline: DrillPipeline, since: number): Log
   const messages = [...counts].sort((a, b) => b[1] - a[1]).map(([msg, n]) => `${msg} ×${n}`);
   return { lines, messages };
 }
+
+/** The worker and ingress processes that exited on their own (a scenario's kill clears `child`), e.g. "worker 0": none should. */
+export const exitedProcesses = (pipeline: DrillPipeline): string =>
+  pipeline.processes.filter((p) => p.child !== undefined && p.child.exitCode !== null).map((p) => `${p.role} ${p.index} (exit ${p.child!.exitCode})`).join(', ') || 'none';

@@ -13,7 +13,7 @@ import type { Config } from '../../schemas/config.js';
 import { hrEventReceived } from '../../workflows/messages.js';
 import { ownTemporal, type OwnTemporal } from '../own-temporal.js';
 import { forEachHistory } from '../people-histories.js';
-import { loggedProblemsSince } from '../process-logs.js';
+import { exitedProcesses, loggedProblemsSince } from '../process-logs.js';
 import { counterTotals } from '../process-metrics.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
 
@@ -96,7 +96,6 @@ async function evidence(ctx: ScenarioContext, people: readonly string[]): Promis
   });
   const published = people.reduce((n, id) => n + (ctx.ledger.get(id)?.eventIds.length ?? 0), 0);
   const logged = loggedProblemsSince(ctx.pipeline, since);
-  const exited = ctx.pipeline.processes.filter((p) => p.child?.exitCode !== null && p.child?.exitCode !== undefined).map((p) => `${p.role} ${p.index}`);
   return {
     crashedPid: s?.pid ?? 0,
     restartedPid: s?.pidAfter ?? 0,
@@ -116,7 +115,7 @@ async function evidence(ctx: ScenarioContext, people: readonly string[]): Promis
     workerProblemsLogged: logged.lines.worker,
     ingressProblemsLogged: logged.lines.ingress,
     loggedMessages: logged.messages.slice(0, 6).join('; ') || 'none',
-    processesExited: exited.join(', ') || 'none',
+    processesExited: exitedProcesses(ctx.pipeline),
   };
 }
 
