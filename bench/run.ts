@@ -33,7 +33,7 @@ import { ProcessMeter, machineFacts, sampleStack, stackDelta, stackPids, version
 import { publishOpenLoop, schedule } from './lib/publisher.js';
 import { WriteTracker, waitAll } from './lib/tracker.js';
 import { scrapedByPrometheus } from './lib/prometheus-scrape.js';
-import { formatKeySeries } from './prometheus-report.js';
+import { formatKeySeries } from '../stack/prometheus-key-series.js';
 
 const args = parseBenchArgs(process.argv.slice(2));
 const logger = createLogger({ level: args.logLevel, name: 'bench' });

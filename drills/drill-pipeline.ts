@@ -13,6 +13,7 @@ import { connectTemporal } from '../clients/temporal-connection.js';
 import { loadKeyring } from '../codec/keyring.js';
 import { dataConverter } from '../codec/data-converter.js';
 import { parseConnectorConfig } from '../connectors/config.js';
+import { createKafka } from '../kafka/client.js';
 import type { Logger } from '../observability/logger.js';
 import { connectorsForPolicy } from '../runtime/connectors.js';
 import { loadPolicyOrThrow } from '../runtime/worker.js';
@@ -82,7 +83,8 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
     connectors: { file: connectorsFile },
     audit: { ...base.audit, checkpointsFile: path.join(runDir, 'checkpoints.jsonl') },
   };
-  await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`, cfg.kafka.topics.itsmRequests, `${cfg.kafka.topics.itsmRequests}.dlq`, cfg.kafka.topics.outcomes, cfg.kafka.topics.audit]);
+  const topics = [hrLifecycle, `${hrLifecycle}.dlq`, cfg.kafka.topics.itsmRequests, `${cfg.kafka.topics.itsmRequests}.dlq`, cfg.kafka.topics.outcomes, cfg.kafka.topics.audit];
+  await ensureTopics(cfg, topics);
   // Keys and tables first, once: the processes then share them instead of racing to create them.
   loadKeyring({ dataDir: runDir, mode: cfg.mode });
   const store = await openStore(cfg, { migrate: true, createKeys: true, logger });
@@ -162,12 +164,17 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
       await client.connection.close();
       await store.close();
       await Promise.all(apps.map((a) => a.app.close()));
+      // The drill's topics go with it (the report keeps what they showed): every drill adds six
+      // topics, and a broker's start-up and metadata slow down with each one it keeps.
+      const admin = createKafka(cfg, { clientId: `${id}-cleanup`, retries: 2 }).admin();
+      await admin.connect().then(() => admin.deleteTopics({ topics, timeout: 10_000 })).catch((err: unknown) => logger.warn({ err, topics }, 'drill: could not delete its topics'));
+      await admin.disconnect().catch(() => undefined);
     },
   };
 }
 
 /** Waits for a process's /ready (its consumers in the group, or its worker polling). */
-export async function waitReady(p: DrillProcess, timeoutMs = 60_000): Promise<void> {
+export async function waitReady(p: DrillProcess, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const ready = await fetch(`http://127.0.0.1:${p.healthPort}/ready`).then((r) => r.ok).catch(() => false);

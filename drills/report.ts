@@ -1,6 +1,7 @@
 // A drill's report, as a team files it: Markdown for people, JSON for tools, both in drills/reports/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { DrillMetrics } from './drill-metrics.js';
 import type { OracleResult } from './oracle.js';
 import type { Evidence, TimelineEntry } from './scenario.js';
 
@@ -9,12 +10,14 @@ export type DrillReport = {
   fault: string;
   drillId: string;
   startedAt: string;
-  parameters: { joiners: number; events: number; rate: number; seed: number; workers: number; ingresses: number };
+  parameters: { joiners: number; events: number; rate: number; seed: number; workers: number; ingresses: number; brokers: number };
   timeline: TimelineEntry[];
   /** From the last fault's recovery to quiescence (every person's last event applied), ms. */
   recoveryMs: number | undefined;
   /** From the first event published to quiescence, ms. */
   durationMs: number;
+  /** Sends of the drill's publisher that failed and went through on a later try (a broker down). */
+  publishing: { stalls: number; longestStallMs: number };
   quiescent: boolean;
   oracle: OracleResult;
   evidence: Evidence;
@@ -22,6 +25,8 @@ export type DrillReport = {
   /** The scenario's own checks (scenario.checks), each passed or not. */
   checks?: Record<string, boolean>;
   passed: boolean;
+  /** The key series over the drill's run, from the local Prometheus (or how to get them). */
+  metrics: DrillMetrics;
   /** Temporal UI links of people the oracle named. */
   links: string[];
 };
@@ -35,7 +40,8 @@ export function renderMarkdown(r: DrillReport): string {
     `# Drill ${r.scenario}: ${r.passed ? 'PASSED' : 'FAILED'}`,
     '',
     `- Fault: ${r.fault}`,
-    `- Drill ${r.drillId}, started ${r.startedAt}; ${r.parameters.joiners} joiners, ${r.parameters.events} events at ${r.parameters.rate}/s (seed ${r.parameters.seed}); ${r.parameters.workers} workers, ${r.parameters.ingresses} ingresses`,
+    `- Drill ${r.drillId}, started ${r.startedAt}; ${r.parameters.joiners} joiners, ${r.parameters.events} events at ${r.parameters.rate}/s (seed ${r.parameters.seed}); ${r.parameters.workers} workers, ${r.parameters.ingresses} ingresses, ${r.parameters.brokers === 1 ? 'one Kafka broker' : `${r.parameters.brokers} Kafka brokers`}`,
+    `- Publisher: ${r.publishing.stalls === 0 ? 'every send went through the first time' : `${r.publishing.stalls} sends stalled and went through later (longest ${(r.publishing.longestStallMs / 1000).toFixed(1)} s)`}`,
     `- Quiescent: ${r.quiescent ? 'yes' : 'NO (timed out)'} after ${(r.durationMs / 1000).toFixed(1)} s; recovery after the last fault: ${r.recoveryMs === undefined ? 'n/a' : `${(r.recoveryMs / 1000).toFixed(1)} s`}`,
     '',
     '## Oracle',
@@ -57,6 +63,10 @@ export function renderMarkdown(r: DrillReport): string {
     ...Object.entries(r.evidence).map(([k, v]) => `- ${k}: ${v}`),
     `- Fault hit: ${r.faultHit ? 'yes' : '**NO**: the drill proves nothing'}`,
     ...(r.checks ? ['', '## Scenario checks', '', '| check | |', '|---|---|', ...Object.entries(r.checks).map(([name, ok]) => `| ${name} | ${ok ? 'pass' : '**FAIL**'} |`)] : []),
+    '',
+    '## Metrics during the drill',
+    '',
+    ...r.metrics.lines.map((l) => (r.metrics.prometheus ? `    ${l}` : l)),
     '',
     '## Timeline',
     '',

@@ -9,8 +9,11 @@ import { oraclePassed, runOracle } from './oracle.js';
 import type { DrillReport } from './report.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 import { seededRandom } from './seeded-random.js';
-import { buildWorkload, publishWorkload, type LedgerEntry } from './workload.js';
+import { buildWorkload, publishWorkload, type LedgerEntry, type PublishOutcome } from './workload.js';
 import { temporalUiUrl } from '../stack/temporal.js';
+import { onCluster } from './drill-cluster.js';
+import { drillMetrics, registerDrillTargets } from './drill-metrics.js';
+import { drillSteps, noTabletop, whereToLook, type Tabletop } from './tabletop.js';
 
 export type DrillOptions = {
   joiners?: number;
@@ -22,6 +25,10 @@ export type DrillOptions = {
   workers?: number;
   ingresses?: number;
   say?: (line: string) => void;
+  /** On the three-broker cluster (started when it is not up), as production runs Kafka; default the base's brokers. */
+  cluster?: boolean;
+  /** `--tabletop`: stop at each step with what to look at (drills/tabletop.ts). */
+  tabletop?: Tabletop;
 };
 
 /** Until every person's workflow has applied their last event and settled (provisioned or deprovisioned). */
@@ -52,30 +59,51 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
   const rate = options.rate ?? scenario.defaults.rate;
   const seed = options.seed ?? 1;
   const startedAt = new Date().toISOString();
-  const prepared = scenario.prepare ? await scenario.prepare(base, say) : { base, undo: async () => undefined };
+  const kafka = options.cluster ? await onCluster(base, say) : { base, undo: async () => undefined };
+  const scenarioPrepared = scenario.prepare ? await scenario.prepare(kafka.base, say).catch(async (err: unknown) => {
+    await kafka.undo();
+    throw err;
+  }) : { base: kafka.base, undo: async () => undefined };
+  const prepared = {
+    base: scenarioPrepared.base,
+    async undo() {
+      await scenarioPrepared.undo();
+      await kafka.undo();
+    },
+  };
   const pipeline = await startDrillPipeline(prepared.base, logger, { scenario: scenario.name, ...scenario.pipeline, ...(options.workers ? { workers: options.workers } : {}), ...(options.ingresses ? { ingresses: options.ingresses } : {}) }).catch(async (err: unknown) => {
     await prepared.undo();
     throw err;
   });
+  const unregisterTargets = registerDrillTargets(base, pipeline);
+  const tabletop = options.tabletop ?? noTabletop;
+  const look = whereToLook(base, pipeline);
   try {
     const workers = pipeline.processes.filter((p) => p.role === 'worker').length;
     const ingresses = pipeline.processes.length - workers;
     say(`drill ${scenario.name}: pipeline ${pipeline.id} ready (${workers} workers, ${ingresses} ingresses, logs in ${pipeline.runDir}/logs)`);
+    await tabletop(drillSteps.start(scenario, look));
     const workload = buildWorkload({ drillId: pipeline.id, joiners, leaverShare: scenario.defaults.leaverShare, seed });
-    // Retrying as a feed does: a dead broker is listed as a leader until the controller fences it (about 9 s).
-    const producer = createKafka(pipeline.cfg, { clientId: `${pipeline.id}-publisher`, retries: 10 }).producer({ idempotent: true });
+    // The client's own retries short: a failed send is tried again by publishWorkload, as a feed's outbox would.
+    const producer = createKafka(pipeline.cfg, { clientId: `${pipeline.id}-publisher`, retries: 3 }).producer({ idempotent: true });
     await producer.connect();
     const timeline: ScenarioContext['timeline'] = [];
     const started = Date.now();
     timeline.push({ at: started, what: `workload: ${workload.events.length} events at ${rate}/s` });
-    const published = publishWorkload(producer, pipeline.cfg.kafka.topics.hrLifecycle, workload, rate).then(() => {
+    let publishing: PublishOutcome = { stalls: 0, longestStallMs: 0 };
+    const published = publishWorkload(producer, pipeline.cfg.kafka.topics.hrLifecycle, workload, rate, {
+      onStall: (err) => timeline.push({ at: Date.now(), what: `publisher: a send failed (${err instanceof Error ? err.message : String(err)}); trying again every second` }),
+      onRecovered: (ms) => timeline.push({ at: Date.now(), what: `publisher: the send went through after ${(ms / 1000).toFixed(1)} s` }),
+    }).then((outcome) => {
+      publishing = outcome;
       timeline.push({ at: Date.now(), what: 'workload published' });
     });
-    const ctx: ScenarioContext = { pipeline, logger, random: seededRandom(seed ^ 0x9e3779b9), published, expectedMs: (workload.events.length / rate) * 1000, timeline, workload, ledger: workload.ledger, options: { ...(options.kills !== undefined ? { kills: options.kills } : {}) } };
+    const ctx: ScenarioContext = { pipeline, logger, random: seededRandom(seed ^ 0x9e3779b9), published, expectedMs: (workload.events.length / rate) * 1000, timeline, workload, ledger: workload.ledger, options: { ...(options.kills !== undefined ? { kills: options.kills } : {}) }, tabletop: (what) => tabletop({ title: what, look: scenario.tabletop ?? [] }) };
     await Promise.all([published, scenario.inject(ctx)]);
     await producer.disconnect();
     const lastFault = Math.max(...timeline.map((t) => t.at));
     say(`drill ${scenario.name}: workload published and faults over; waiting for quiescence`);
+    await tabletop(drillSteps.recovering(look));
     const quiescent = await quiesce(pipeline.client, workload.ledger, options.quiesceTimeoutMs ?? 10 * 60_000);
     const settledAt = Date.now();
     timeline.push({ at: settledAt, what: quiescent ? 'quiescent: every person settled on their last event' : 'not quiescent before the timeout' });
@@ -83,26 +111,32 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
     const evidence = await scenario.evidence(ctx, [...workload.ledger.keys()]);
     const faultHit = scenario.hit(evidence);
     const checks = scenario.checks?.(evidence);
+    const metrics = await drillMetrics(base, pipeline.id, new Date(started), new Date(settledAt));
     const named = [...new Set(Object.values(oracle.examples).flat().map((who) => who.slice(who.indexOf(':') + 1)))];
     const ui = temporalUiUrl(pipeline.cfg);
+    const passed = quiescent && oraclePassed(oracle) && faultHit && Object.values(checks ?? {}).every(Boolean);
+    await tabletop(drillSteps.verdict(passed, { ...oracle.counts }, look));
     return {
       scenario: scenario.name,
       fault: scenario.fault,
       drillId: pipeline.id,
       startedAt,
-      parameters: { joiners, events: workload.events.length, rate, seed, workers, ingresses },
+      parameters: { joiners, events: workload.events.length, rate, seed, workers, ingresses, brokers: pipeline.cfg.kafka.brokers.length },
       timeline: timeline.sort((a, b) => a.at - b.at),
       recoveryMs: quiescent ? settledAt - lastFault : undefined,
       durationMs: settledAt - started,
+      publishing,
       quiescent,
       oracle,
       evidence,
       faultHit,
       ...(checks ? { checks } : {}),
-      passed: quiescent && oraclePassed(oracle) && faultHit && Object.values(checks ?? {}).every(Boolean),
+      passed,
+      metrics,
       links: named.slice(0, 20).map((id) => `${ui}/namespaces/${pipeline.cfg.temporal.namespace}/workflows/${encodeURIComponent(identityWorkflowId(id))}`),
     };
   } finally {
+    unregisterTargets();
     // What prepare started is stopped even when closing the pipeline fails (e.g. on a server the fault left down).
     try {
       await pipeline.close();

@@ -22,6 +22,11 @@ export type ScenarioContext = {
   options: { kills?: number };
   /** The published workload: a scenario that publishes events of its own adds them to its ledger. */
   workload: Workload;
+  /**
+   * A tabletop stop at one of the scenario's fault points (`drill run --tabletop`): shows `what`
+   * happened with the scenario's `tabletop` lines and waits for the on-call engineer; at once otherwise.
+   */
+  tabletop(what: string): Promise<void>;
 };
 
 export type Evidence = Record<string, number | string>;
@@ -44,6 +49,8 @@ export type Scenario = {
    * configuration the pipeline takes, and what to undo after the drill.
    */
   prepare?(base: Config, say: (line: string) => void): Promise<{ base: Config; undo(): Promise<void> }>;
+  /** What the on-call engineer should look at when the fault hits (dashboard panels, commands), for `--tabletop`. */
+  tabletop?: readonly string[];
   /** The scenario's own checks on its evidence, each named (e.g. "the fence held"); all must pass. */
   checks?(evidence: Evidence): Record<string, boolean>;
 };

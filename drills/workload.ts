@@ -69,16 +69,57 @@ export function terminate(workload: Workload, employeeIds: readonly string[]): W
   return out;
 }
 
-/** Publishes the workload at `rate` events per second, in order (each person's events in their sequence). */
-export async function publishWorkload(producer: Producer, topic: string, workload: Workload, rate: number, onProgress?: (published: number) => void): Promise<void> {
+export type PublishOptions = {
+  onProgress?: (published: number) => void;
+  /** A send failed and will be tried again in a second (the first failure of a stall only). */
+  onStall?: (err: unknown) => void;
+  /** A stalled send went through after `stalledMs`. */
+  onRecovered?: (stalledMs: number) => void;
+  /** How long one batch may keep failing before publishing stops with an error; default 120 s. */
+  giveUpMs?: number;
+};
+
+export type PublishOutcome = { stalls: number; longestStallMs: number };
+
+/**
+ * Publishes the workload at `rate` events per second, in order (each person's events in their
+ * sequence). A send that fails is tried again every second, as an HRIS's outbox would, until it
+ * goes through or `giveUpMs` passes: a broker's death can outlast the client's own retries (the
+ * dead broker stays the leader until the controller fences it), and the drill is about what the
+ * pipeline does with what was published, not about a feed that gives up. The batch is sent again
+ * whole, so an event may land twice: the pipeline takes each person's sequence once.
+ */
+export async function publishWorkload(producer: Producer, topic: string, workload: Workload, rate: number, options: PublishOptions = {}): Promise<PublishOutcome> {
   const started = Date.now();
   const batch = Math.max(1, Math.round(rate / 10));
+  const giveUpMs = options.giveUpMs ?? 120_000;
+  const outcome: PublishOutcome = { stalls: 0, longestStallMs: 0 };
   for (let i = 0; i < workload.events.length; i += batch) {
     const due = started + (i * 1000) / rate;
     const wait = due - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const slice = workload.events.slice(i, i + batch);
-    await producer.send({ topic, acks: -1, messages: slice.map((e) => ({ key: e.key, value: e.value })) });
-    onProgress?.(Math.min(workload.events.length, i + batch));
+    let stalledAt: number | undefined;
+    for (;;) {
+      try {
+        await producer.send({ topic, acks: -1, messages: slice.map((e) => ({ key: e.key, value: e.value })) });
+        break;
+      } catch (err) {
+        if (stalledAt === undefined) {
+          stalledAt = Date.now();
+          outcome.stalls += 1;
+          options.onStall?.(err);
+        }
+        if (Date.now() - stalledAt > giveUpMs) throw new Error(`publishing stopped: a send kept failing for ${Math.round((Date.now() - stalledAt) / 1000)} s (${err instanceof Error ? err.message : String(err)})`);
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+    if (stalledAt !== undefined) {
+      const stalledMs = Date.now() - stalledAt;
+      outcome.longestStallMs = Math.max(outcome.longestStallMs, stalledMs);
+      options.onRecovered?.(stalledMs);
+    }
+    options.onProgress?.(Math.min(workload.events.length, i + batch));
   }
+  return outcome;
 }

@@ -1,6 +1,6 @@
 // A small client of Prometheus's HTTP API (https://prometheus.io/docs/prometheus/latest/querying/api/):
 // instant queries, rules and flags, each answer checked with zod. The bench reads its run's series
-// from the local Prometheus with it (bench/prometheus-report.ts), the stack checks whose server
+// from the local Prometheus with it (stack/prometheus-key-series.ts), the stack checks whose server
 // answers on its port (stack/prometheus.ts).
 import { z } from 'zod';
 

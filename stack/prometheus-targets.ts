@@ -19,17 +19,17 @@ function targetFile(dataDir: string, processName: string, pid: number): string {
   return path.join(prometheusTargetsDir(dataDir), `${processName}-${pid}.json`);
 }
 
-export function scrapeTarget(options: { processName: string; host: string; port: number }): ScrapeTarget {
+export function scrapeTarget(options: { processName: string; host: string; port: number; labels?: Record<string, string> }): ScrapeTarget {
   // A wildcard listen address is scraped on loopback.
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
-  return { targets: [`${host.includes(':') ? `[${host}]` : host}:${options.port}`], labels: { process: options.processName } };
+  return { targets: [`${host.includes(':') ? `[${host}]` : host}:${options.port}`], labels: { ...options.labels, process: options.processName } };
 }
 
 /**
  * Registers this process's /metrics with the local Prometheus (whether or not one runs: a
  * Prometheus started later finds it). Returns the function that removes it, for the drain.
  */
-export function registerScrapeTarget(dataDir: string, options: { processName: string; host: string; port: number; pid?: number }): () => void {
+export function registerScrapeTarget(dataDir: string, options: { processName: string; host: string; port: number; pid?: number; labels?: Record<string, string> }): () => void {
   const pid = options.pid ?? process.pid;
   const file = targetFile(dataDir, options.processName, pid);
   mkdirSync(path.dirname(file), { recursive: true });

@@ -1,7 +1,7 @@
 // The bench under the local Prometheus (stack/prometheus.ts), when one runs: the bench process
 // serves its /metrics (its worker and ingress record into the process's registry) on a free port,
 // registers it as a scrape target, waits for the first scrape, and after the run reads the key
-// series back (bench/prometheus-report.ts).
+// series back (stack/prometheus-key-series.ts).
 import type { Config } from '../../schemas/config.js';
 import { startHealthServer } from '../../observability/health-server.js';
 import { instantQuery } from '../../observability/prometheus-query.js';
@@ -9,7 +9,7 @@ import { SCRAPE_INTERVAL_SECONDS } from '../../stack/prometheus-config.js';
 import { prometheusHealthy, prometheusUrl } from '../../stack/prometheus.js';
 import { registerScrapeTarget } from '../../stack/prometheus-targets.js';
 import { sleep, waitFor } from '../../stack/processes.js';
-import { queryKeySeries, type KeySeriesReport } from '../prometheus-report.js';
+import { queryKeySeries, type KeySeriesReport } from '../../stack/prometheus-key-series.js';
 
 export type ScrapedRun = {
   /** The window's start: after the warm-up, so the key series cover the measured phases only. */

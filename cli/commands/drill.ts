@@ -3,15 +3,17 @@
 // fails its oracle, or whose fault did not hit, exits 1.
 import path from 'node:path';
 import type { Command } from 'commander';
+import { onCluster } from '../../drills/drill-cluster.js';
 import { runDrill, type DrillOptions } from '../../drills/run-drill.js';
 import { renderMarkdown, writeReport, type DrillReport } from '../../drills/report.js';
+import { consoleTabletop } from '../../drills/tabletop.js';
 import { scenarioNamed, scenarios } from '../../drills/scenarios/index.js';
 import { createLogger } from '../../observability/logger.js';
 import { loadConfig, projectRoot } from '../../schemas/config.js';
 import { CommandFailure } from '../failure.js';
 import { say } from '../say.js';
 
-type RunFlags = { joiners?: string; rate?: string; seed?: string; kills?: string; reports: string };
+type RunFlags = { joiners?: string; rate?: string; seed?: string; kills?: string; reports: string; tabletop?: boolean; cluster: boolean };
 
 const int = (value: string | undefined, flag: string): number | undefined => {
   if (value === undefined) return undefined;
@@ -25,19 +27,34 @@ function optionsOf(flags: RunFlags): DrillOptions {
   const rate = int(flags.rate, '--rate');
   const seed = int(flags.seed, '--seed');
   const kills = int(flags.kills, '--kills');
-  return { ...(joiners ? { joiners } : {}), ...(rate ? { rate } : {}), ...(seed ? { seed } : {}), ...(kills ? { kills } : {}), say: (line) => process.stderr.write(`${line}\n`) };
+  return {
+    ...(joiners ? { joiners } : {}),
+    ...(rate ? { rate } : {}),
+    ...(seed ? { seed } : {}),
+    ...(kills ? { kills } : {}),
+    ...(flags.tabletop ? { tabletop: consoleTabletop() } : {}),
+    cluster: flags.cluster,
+    say: (line) => process.stderr.write(`${line}\n`),
+  };
 }
 
 async function runAndReport(names: readonly string[], flags: RunFlags): Promise<DrillReport[]> {
   const cfg = loadConfig();
   const logger = createLogger({ level: 'warn', name: 'provisioner-drill' });
   const reports: DrillReport[] = [];
-  for (const name of names) {
-    const report = await runDrill(cfg, logger, scenarioNamed(name), optionsOf(flags));
-    const files = writeReport(path.resolve(flags.reports), report);
-    say(renderMarkdown(report));
-    say(`report: ${files.markdown} and ${files.json}`);
-    reports.push(report);
+  const sayErr = (line: string) => process.stderr.write(`${line}\n`);
+  // Several drills share one cluster start (each drill stops only a cluster it started itself).
+  const cluster = flags.cluster && names.length > 1 ? await onCluster(cfg, sayErr) : undefined;
+  try {
+    for (const name of names) {
+      const report = await runDrill(cfg, logger, scenarioNamed(name), optionsOf(flags));
+      const files = writeReport(path.resolve(flags.reports), report);
+      say(renderMarkdown(report));
+      say(`report: ${files.markdown} and ${files.json}`);
+      reports.push(report);
+    }
+  } finally {
+    await cluster?.undo();
   }
   const failed = reports.filter((r) => !r.passed).map((r) => r.scenario);
   if (failed.length > 0) throw new CommandFailure(`drill failed: ${failed.join(', ')} (see the reports)`);
@@ -56,6 +73,8 @@ export function registerDrillCommands(program: Command): void {
       .option('--rate <n>', 'events published per second')
       .option('--seed <n>', 'the seed of the workload and of the fault points', '1')
       .option('--kills <n>', 'worker-kill, ingress-kill: how many SIGKILLs')
+      .option('--no-cluster', "on the stack's one broker instead of the three-broker cluster (`stack up --cluster`, started for the drills when it is not up)")
+      .option('--tabletop', 'stop at each step of the drill with what the on-call engineer should look at; Enter goes on')
       .option('--reports <dir>', 'where the reports go', path.join(projectRoot, 'drills', 'reports'));
   withFlags(drill.command('run <scenario>').description('run one drill')).action(async (name: string, flags: RunFlags) => {
     await runAndReport([name], flags);

@@ -35,6 +35,7 @@ function tamperInject(withCheckpoints: boolean) {
     const checkpointSeq = await newestCheckpoint(ctx);
     const head = Number((await pipeline.store.pool.query<{ seq: string }>('select seq from audit_head')).rows[0]!.seq);
     timeline.push({ at: Date.now(), what: `audit trail: ${head} records, newest checkpoint at seq ${checkpointSeq}` });
+    await ctx.tabletop(`the audit trail holds ${head} records (newest checkpoint at seq ${checkpointSeq}); the drill tampers with copies of it when you go on`);
     const found = new Map<Tampering, Detection>();
     detections.set(ctx, { checkpointSeq, head, found });
     const keyId = pipeline.store.keys.signer!.keyId;
@@ -79,6 +80,11 @@ export function auditTamperOf(options: { withCheckpoints: boolean }): Scenario {
     evidence,
     // Every tampering changed rows of its copy.
     hit: (e) => TAMPERINGS.every((k) => Number(e[`${k}Rows`]) > 0),
+    tabletop: [
+      'Verify the trail as an auditor would: `npx provisioner audit verify` (it names the first record that does not hold and what is wrong with it)',
+      'Dashboard "Audit checkpoint age by destination": the checkpoints are what catch a truncated tail; alert ProvisionerAuditCheckpointStale (docs/runbook.md#provisionerauditcheckpointstale)',
+      'A failed verification is a security incident: keep the database as it is and follow docs/runbook.md',
+    ],
     checks: (e) => ({
       'a modified record is detected at its seq': detectedAt(e, 'modify', 'modified'),
       'a deleted record is detected at its seq': detectedAt(e, 'delete', 'missing'),

@@ -95,6 +95,7 @@ function massTerminationInject(share: number) {
     const state = await fenceState(pipeline.store, pipeline.cfg.temporal.taskQueue);
     const open = (state?.batches ?? []).filter((b) => b.status === 'open');
     timeline.push({ at: Date.now(), what: `fence: ${held.size} held in ${open.length} open batch(es), ${lost.size} lost access before any release` });
+    await ctx.tabletop(`the fence holds ${held.size} of ${leavers.length} terminations in ${open.length} batch(es); two operators release them when you go on`);
     const seen: Observed = {
       terminated: leavers.length,
       held: held.size,
@@ -149,6 +150,11 @@ export function massTerminationOf(share: number): Scenario {
     evidence,
     // The terminations reached the pipeline: every leaver either held or disabled.
     hit: (e) => Number(e.terminated) > 0 && Number(e.heldRequests) + Number(e.lostAccessBeforeRelease) - Number(e.heldWhoLostAccess) >= Number(e.terminated),
+    tabletop: [
+      'The held batch and why it tripped: `npx provisioner fence list` (with the drill\'s config: PROVISIONER_CONFIG=<the drill\'s worker-0.yaml>)',
+      'Dashboard "Fence: held batches" and "Fence: held changes by source"; alert ProvisionerFenceHolding (docs/runbook.md#provisionerfenceholding)',
+      'Decide with HR whether the feed is right: `fence release <batch>` by two different operators, or `fence reject <batch>`',
+    ],
     checks: (e) => ({
       'the fence held (held requests > 0)': Number(e.heldRequests) > 0,
       'nobody beyond the example threshold lost access before the release': Number(e.lostAccessBeforeRelease) <= Number(e.examplePolicyThresholdPeople),

@@ -20,6 +20,7 @@ async function inject(ctx: ScenarioContext): Promise<void> {
     const victim = workers[Math.floor(ctx.random() * workers.length)]!;
     await ctx.pipeline.kill(victim);
     ctx.timeline.push({ at: Date.now(), what: `SIGKILL worker ${victim.index}` });
+    if (n === 0) await ctx.tabletop(`worker ${victim.index} was SIGKILLed (the first of ${kills} kills; it restarts when you go on)`);
     await new Promise((r) => setTimeout(r, RESTART_AFTER_MS));
     ctx.pipeline.start(victim);
     await waitReady(victim);
@@ -51,5 +52,11 @@ export const workerKill: Scenario = {
   inject,
   evidence,
   // The kills happened, and Temporal saw work the killed workers held time out or retried.
+  tabletop: [
+    'Temporal UI, the task queue\'s pollers: one worker fewer until it restarts',
+    'Dashboard "Workflow and activity schedule-to-start p99" rises; "Pollers and sticky cache" drops; alert TemporalNoPollers if every worker is gone (docs/runbook.md#temporalnopollers)',
+    'A running person\'s history: the workflow task the dead worker held times out (WorkflowTaskTimedOut) and another worker takes it',
+    'Nothing to do by hand: Temporal re-dispatches what the dead worker held; the steps\' idempotency keys make each retried call land once',
+  ],
   hit: (e) => Number(e.kills) > 0 && Number(e.workflowTaskTimeouts) + Number(e.activityTimeouts) + Number(e.retriedActivities) > 0,
 };

@@ -14,7 +14,7 @@ const TRUNCATION = 'a truncated tail (head rolled back) is detected at the first
 
 describe('drill audit-tamper', () => {
   it('passes: every tampering detected at the record it hit, the real chain whole', async () => {
-    const report = await runDrill(loadConfig(), logger, auditTamperOf({ withCheckpoints: true }), { joiners: 20, rate: 10, seed: 11 });
+    const report = await runDrill(loadConfig(), logger, auditTamperOf({ withCheckpoints: true }), { joiners: 12, rate: 10, seed: 11, workers: 1, ingresses: 1 });
     expect(report.quiescent).toBe(true);
     expect(report.oracle.counts).toEqual(ZERO);
     expect(report.oracle.chain.ok).toBe(true);
@@ -28,7 +28,7 @@ describe('drill audit-tamper', () => {
   }, 300_000);
 
   it('fails the truncation check when verification reads no checkpoint', async () => {
-    const report = await runDrill(loadConfig(), logger, auditTamperOf({ withCheckpoints: false }), { joiners: 20, rate: 10, seed: 11 });
+    const report = await runDrill(loadConfig(), logger, auditTamperOf({ withCheckpoints: false }), { joiners: 12, rate: 10, seed: 11, workers: 1, ingresses: 1 });
     expect(report.oracle.counts).toEqual(ZERO);
     expect(report.faultHit).toBe(true);
     expect(report.evidence.truncateDetected).toBe('no');

@@ -17,7 +17,7 @@ describe('drill mass-termination', () => {
   it('passes: the fence holds everyone beyond its threshold, two operators release them, the oracle counts zero', async () => {
     const threshold = examplePeopleThreshold(JOINERS);
     expect(threshold).toBe(25);
-    const report = await runDrill(loadConfig(), logger, massTerminationOf(1), { joiners: JOINERS, rate: 10, seed: 5 });
+    const report = await runDrill(loadConfig(), logger, massTerminationOf(1), { joiners: JOINERS, rate: 10, seed: 5, workers: 1, ingresses: 1 });
     expect(report.quiescent).toBe(true);
     expect(report.oracle.counts).toEqual(ZERO);
     expect(report.oracle.chain.ok).toBe(true);
@@ -30,7 +30,7 @@ describe('drill mass-termination', () => {
 
   it('fails "the fence held" when the pipeline runs with the fence thresholds raised out of reach', async () => {
     const unfenced = { ...massTerminationOf(1), pipeline: { fence: 'sized-to-workload' as const } };
-    const report = await runDrill(loadConfig(), logger, unfenced, { joiners: JOINERS, rate: 10, seed: 5 });
+    const report = await runDrill(loadConfig(), logger, unfenced, { joiners: JOINERS, rate: 10, seed: 5, workers: 1, ingresses: 1 });
     expect(report.quiescent).toBe(true);
     // Everyone converged (the leavers disabled): only the fence's check sees the harm.
     expect(report.oracle.counts).toEqual(ZERO);

@@ -15,15 +15,26 @@ import { logger } from '../helpers/pipeline.js';
 
 describe('drill worker-kill', () => {
   it('passes: no duplicate, missing, lost or unaudited, the chain whole, and the kills hit', async () => {
-    const report = await runDrill(loadConfig(), logger, workerKill, { joiners: 30, rate: 6, kills: 2, seed: 7 });
+    // As a tabletop exercise: the drill stops at its steps and at the first kill (here at once).
+    const steps: string[] = [];
+    const tabletop = async (step: { title: string }) => void steps.push(step.title);
+    const report = await runDrill(loadConfig(), logger, workerKill, { joiners: 16, rate: 8, kills: 2, seed: 7, ingresses: 1, tabletop });
     expect(report.quiescent).toBe(true);
     expect(report.oracle.counts).toEqual({ duplicates: 0, missing: 0, shouldBeGone: 0, lost: 0, unaudited: 0 });
     expect(report.oracle.chain.ok).toBe(true);
-    expect(report.oracle.people).toBe(30);
+    expect(report.oracle.people).toBe(16);
     expect(report.evidence.kills).toBe(2);
     expect(report.faultHit).toBe(true);
     expect(report.passed).toBe(true);
     expect(report.timeline.filter((t) => t.what.startsWith('SIGKILL worker'))).toHaveLength(2);
+    expect(steps).toHaveLength(4);
+    expect(steps[0]).toMatch(/^drill worker-kill is about to start: /);
+    expect(steps[1]).toMatch(/^worker \d was SIGKILLed \(the first of 2 kills/);
+    expect(steps[2]).toMatch(/^the workload is published and the faults are over/);
+    expect(steps[3]).toBe("the oracle's verdict: PASSED (duplicates 0, missing 0, shouldBeGone 0, lost 0, unaudited 0)");
+    // The report says where its metrics come from (the suite runs no Prometheus: how to get them).
+    expect(report.metrics.lines.join('\n')).toMatch(report.metrics.prometheus ? /^from Prometheus / : /stack up prometheus/);
+    expect(report.publishing.stalls).toBe(0);
   }, 300_000);
 });
 

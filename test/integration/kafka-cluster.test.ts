@@ -1,8 +1,9 @@
 // The local three-broker cluster (`stack up --cluster`) keeps taking acks=all writes with one broker
 // SIGKILLed (replication factor 3, min.insync.replicas 2), and the broker, restarted, rejoins every
-// partition's in-sync replicas: the fault the failover drills inject (issue 21). (The broker-kill
-// drill's own tests are out of the suite until its publisher survives the kill every time: in one
-// CI run of two, the drill's producer gave up on ECONNREFUSED to the killed broker.)
+// partition's in-sync replicas: the fault the failover drills inject (issue 21). Then the
+// broker-kill drill on it (`provisioner drill run broker-kill`: started by the drill when it is not
+// up, stopped again afterwards), and the same drill on topics of one copy, which the drill fails.
+// One file, so the suite never runs two of them against the one cluster at once.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_STACK_CONFIG, loadConfig, projectRoot } from '../../schemas/config.js';
@@ -11,6 +12,10 @@ import { ensureTopics } from '../../stack/kafka.js';
 import { kafkaClusterDown, kafkaClusterHealthy, kafkaClusterUp, liveKafkaNodeIds, startKafkaNode, stopKafkaNode } from '../../stack/kafka-cluster.js';
 import { isAlive, waitFor } from '../../stack/processes.js';
 import { uniqueName } from '../helpers/unique.js';
+import { runDrill } from '../../drills/run-drill.js';
+import { brokerKill } from '../../drills/scenarios/broker-kill.js';
+import type { Config } from '../../schemas/config.js';
+import { logger } from '../helpers/pipeline.js';
 
 // The cluster's own file; KAFKA_* in the environment (the plain stack's broker) would override its brokers.
 const cfg = loadConfig({
@@ -66,6 +71,11 @@ async function consumeAll(expected: string[]): Promise<string[]> {
   return [...seen];
 }
 
+// After the drills too: a cluster this file started stays up for them, then goes.
+afterAll(async () => {
+  if (startedHere) await kafkaClusterDown(cfg);
+}, 120_000);
+
 describe('the local three-broker Kafka cluster', () => {
   beforeAll(async () => {
     startedHere = !(await kafkaClusterHealthy(cfg));
@@ -84,7 +94,6 @@ describe('the local three-broker Kafka cluster', () => {
     if (killed !== undefined && !startedHere) await startKafkaNode(cfg, killed, report);
     await admin?.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin?.disconnect();
-    if (startedHere) await kafkaClusterDown(cfg);
   });
 
   it('creates the topics with three copies of each partition and min.insync.replicas 2', async () => {
@@ -131,4 +140,45 @@ describe('the local three-broker Kafka cluster', () => {
     const after = await produce('after', 20);
     expect((await consumeAll([...before, ...during, ...after])).sort()).toEqual([...before, ...during, ...after].sort());
   });
+});
+
+const ZERO = { duplicates: 0, missing: 0, shouldBeGone: 0, lost: 0, unaudited: 0 };
+const SMALL = { joiners: 12, rate: 4, seed: 3, workers: 1, ingresses: 1 };
+
+describe('drill broker-kill', () => {
+  it('passes: a leader killed and restarted, its leaderships moved, the ISRs shrank to two and grew back, zero lost', async () => {
+    const report = await runDrill(loadConfig(), logger, brokerKill, SMALL);
+    expect(report.quiescent).toBe(true);
+    expect(report.oracle.counts).toEqual(ZERO);
+    expect(report.oracle.chain.ok).toBe(true);
+    expect(report.evidence.copiesPerPartition).toBe(3);
+    expect(Number(report.evidence.partitionsItLed)).toBeGreaterThan(0);
+    expect(report.evidence.leadershipsMoved).toBe(report.evidence.partitionsItLed);
+    expect(report.evidence.smallestIsr).toBe(2);
+    expect(report.faultHit).toBe(true);
+    expect(Object.values(report.checks ?? {})).toEqual([true, true, true]);
+    expect(report.passed).toBe(true);
+  }, 300_000);
+
+  // The pipeline's topics created with one copy (a configuration of the pipeline): nobody can take
+  // over what the killed broker led, so its partitions are offline until it is back. The feed's
+  // sends to them wait (nothing is lost once the broker returns), and the drill fails its checks.
+  it('fails on topics of one copy: the killed broker\'s partitions had no leader while it was down', async () => {
+    const oneCopy = {
+      ...brokerKill,
+      prepare: async (base: Config, say: (line: string) => void) => {
+        const prepared = await brokerKill.prepare!(base, say);
+        return { ...prepared, base: { ...prepared.base, kafka: { ...prepared.base.kafka, replicationFactor: 1, minInsyncReplicas: 1 } } };
+      },
+    };
+    const report = await runDrill(loadConfig(), logger, oneCopy, SMALL);
+    expect(report.quiescent).toBe(true);
+    expect(report.oracle.counts).toEqual(ZERO);
+    expect(report.evidence.copiesPerPartition).toBe(1);
+    expect(report.faultHit).toBe(true);
+    expect(report.evidence.leadershipsMoved).toBe(0);
+    expect(report.checks?.['every leadership the killed broker held moved to a live broker while it was down']).toBe(false);
+    expect(report.checks?.['no in-sync replica set fell below min.insync.replicas (2)']).toBe(false);
+    expect(report.passed).toBe(false);
+  }, 300_000);
 });

@@ -18,7 +18,7 @@ import { registerScrapeTarget } from '../../stack/prometheus-targets.js';
 import { obtainPrometheus, prometheusDown, prometheusStatus, prometheusUp, prometheusUrl } from '../../stack/prometheus.js';
 import { freePort } from '../../stack/processes.js';
 import { eventually } from '../helpers/pipeline.js';
-import { queryKeySeries } from '../../bench/prometheus-report.js';
+import { queryKeySeries } from '../../stack/prometheus-key-series.js';
 
 const BUILD_MS = 25 * 60_000;
 let cfg: Config;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../observability/metrics.js';
 import { flagsData, parseAnswer, PrometheusQueryError, rulesData, vectorResult } from '../../observability/prometheus-query.js';
-import { formatKeySeries, keySeriesQueries, type KeySeriesReport } from '../../bench/prometheus-report.js';
+import { formatKeySeries, keySeriesQueries, type KeySeriesReport } from '../../stack/prometheus-key-series.js';
 
 const vector = JSON.stringify({
   status: 'success',

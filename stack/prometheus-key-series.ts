@@ -1,17 +1,21 @@
-// The key series of a bench run, read back from the local Prometheus (stack/prometheus.ts) that
-// scraped the bench process's /metrics during the run: time to provision p50/p99 per event type
+// The key series of a bench run or a drill, read back from the local Prometheus (stack/prometheus.ts) that
+// scraped the bench's or the drill's processes during the run: time to provision p50/p99 per event type
 // (histogram_quantile over provisioner_time_to_provision_seconds), steps per second by outcome
 // (mean over the run and the peak 15 s rate), the ingress's consumer lag (peak and at the end) and
 // the fence's state (held batches at most, permit answers). Prometheus's figures come from its
 // histogram buckets (1, 2, 5, 10, 30 s...): coarser than the bench's own, measured per joiner.
 import { instantQuery, type Series } from '../observability/prometheus-query.js';
-import { SCRAPE_INTERVAL_SECONDS } from '../stack/prometheus-config.js';
+import { SCRAPE_INTERVAL_SECONDS } from './prometheus-config.js';
 
-export type KeySeriesQueries = ReturnType<typeof keySeriesQueries>;
+export type KeySeriesQueries = ReturnType<typeof keySeriesQueriesFor>;
 
 /** The PromQL of each figure, over the `rangeSeconds` before the query's time, for the series of one scrape target. */
 export function keySeriesQueries(instance: string, rangeSeconds: number) {
-  const sel = `instance="${instance}"`;
+  return keySeriesQueriesFor(`instance="${instance}"`, rangeSeconds);
+}
+
+/** The same figures for the series a label matcher selects (e.g. `drill="<id>"`: every process of one drill). */
+export function keySeriesQueriesFor(sel: string, rangeSeconds: number) {
   const range = `${rangeSeconds}s`;
   // Subqueries at the scrape interval: the peak of a gauge or of a short rate within the run.
   const over = `[${range}:${SCRAPE_INTERVAL_SECONDS}s]`;
@@ -50,9 +54,9 @@ export type KeySeriesReport = {
 };
 
 /** Queries the key series at `end` over the run (`start` to `end`) for the bench's scrape target. */
-export async function queryKeySeries(baseUrl: string, options: { instance: string; start: Date; end: Date }): Promise<KeySeriesReport> {
+export async function queryKeySeries(baseUrl: string, options: { instance: string; start: Date; end: Date; selector?: string }): Promise<KeySeriesReport> {
   const rangeSeconds = Math.max(2 * SCRAPE_INTERVAL_SECONDS, Math.ceil((options.end.getTime() - options.start.getTime()) / 1000));
-  const queries = keySeriesQueries(options.instance, rangeSeconds);
+  const queries = keySeriesQueriesFor(options.selector ?? `instance="${options.instance}"`, rangeSeconds);
   const entries = await Promise.all(Object.entries(queries).map(async ([k, q]) => [k, await instantQuery(baseUrl, q, options.end)] as const));
   const r = Object.fromEntries(entries) as Record<keyof KeySeriesQueries, Series[]>;
   const p50 = byLabel(r.provisionP50, 'event_type');
