@@ -26,7 +26,7 @@ describe.concurrent('drill postgres-restart', () => {
     expect(Object.values(report.checks ?? {})).toEqual([true, true]);
     expect(report.faultHit).toBe(true);
     expect(report.passed).toBe(true);
-  }, 120_000);
+  }, 240_000);
 
   it('fails when the database comes back empty: the audit trail is gone and the events lost', async () => {
     const report = await runDrill(loadConfig(), logger, postgresRestartOf({ durable: false }), { ...RUN, quiesceTimeoutMs: 5_000 });
@@ -38,5 +38,5 @@ describe.concurrent('drill postgres-restart', () => {
     expect(report.oracle.counts.lost).toBeGreaterThan(0);
     expect(report.checks?.['the server recovered from its write-ahead log']).toBe(false);
     expect(report.passed).toBe(false);
-  }, 120_000);
+  }, 240_000);
 });

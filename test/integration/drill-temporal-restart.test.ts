@@ -30,7 +30,7 @@ describe.concurrent('drill temporal-restart', () => {
     expect(report.faultHit).toBe(true);
     expect(report.checks).toEqual({ 'every worker and ingress process rode out the restart (none exited)': true });
     expect(report.passed).toBe(true);
-  }, 120_000);
+  }, 240_000);
 
   it('fails when the server restarts without its storage: the oracle counts the people whose workflows are gone', async () => {
     const report = await runDrill(loadConfig(), logger, temporalRestartOf({ persistent: false }), { ...RUN, quiesceTimeoutMs: 5_000 });
@@ -40,5 +40,5 @@ describe.concurrent('drill temporal-restart', () => {
     expect(report.oracle.counts.lost).toBeGreaterThan(0);
     expect(Number(report.evidence.workflowsFound)).toBeLessThan(RUN.joiners);
     expect(report.passed).toBe(false);
-  }, 120_000);
+  }, 240_000);
 });
