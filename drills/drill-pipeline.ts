@@ -17,7 +17,7 @@ import { createKafka } from '../kafka/client.js';
 import type { Logger } from '../observability/logger.js';
 import { connectorsForPolicy } from '../runtime/connectors.js';
 import { loadPolicyOrThrow } from '../runtime/worker.js';
-import { projectRoot, type Config } from '../schemas/config.js';
+import { databaseUrl, projectRoot, type Config } from '../schemas/config.js';
 import { ensureTopics } from '../stack/kafka.js';
 import { freePort } from '../stack/processes.js';
 import { openStore, type Store } from '../store/index.js';
@@ -106,8 +106,9 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
   const start = (p: DrillProcess): void => {
     const log = createWriteStream(path.join(runDir, 'logs', `${p.role}-${p.index}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'provisioner.js'), p.role], {
-      // The pipeline's brokers (a scenario may run on the cluster's): an inherited KAFKA_BROKERS would override the file's.
-      env: { ...process.env, KAFKA_BROKERS: cfg.kafka.brokers.join(','), PROVISIONER_CONFIG: configFile(p), PROVISIONER_STORE_SCHEMA: cfg.postgres.schema, PROVISIONER_AUDIT_CHECKPOINTS: cfg.audit.checkpointsFile, LOG_LEVEL: 'warn' },
+      // The pipeline's servers (a scenario may run on its own brokers, Temporal or PostgreSQL): an
+      // inherited KAFKA_BROKERS, TEMPORAL_ADDRESS or DATABASE_URL would override the file's.
+      env: { ...process.env, KAFKA_BROKERS: cfg.kafka.brokers.join(','), TEMPORAL_ADDRESS: cfg.temporal.address, DATABASE_URL: databaseUrl(cfg), PROVISIONER_CONFIG: configFile(p), PROVISIONER_STORE_SCHEMA: cfg.postgres.schema, PROVISIONER_AUDIT_CHECKPOINTS: cfg.audit.checkpointsFile, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(log, { end: false });

@@ -58,8 +58,14 @@ export async function runOracle(input: { ledger: ReadonlyMap<string, LedgerEntry
   // The audit trail's completed account steps, per person and application.
   const audited = new Set<string>();
   const AUDIT_PAGE = 100_000;
+  // A store that lost its tables (a database back empty) has no trail to read: nothing is audited, the chain is not whole.
+  let unreadable: string | undefined;
+  const readFailed = (err: unknown) => {
+    unreadable = (err as Error).message.split('\n')[0];
+    return undefined;
+  };
   for (const app of input.apps) {
-    const rows = await queryAudit(input.store.pool, input.store.keys.kek, { action: 'step.completed', app: app.name, limit: AUDIT_PAGE });
+    const rows = (await queryAudit(input.store.pool, input.store.keys.kek, { action: 'step.completed', app: app.name, limit: AUDIT_PAGE }).catch(readFailed)) ?? [];
     if (rows.length === AUDIT_PAGE) throw new Error(`${app.name}: more than ${AUDIT_PAGE} completed steps in the drill's audit trail; the oracle reads one page`);
     for (const row of rows) for (const c of row.changes) if (c.op === 'ensureAccount' && c.app === app.name && row.subjectEmployeeId) audited.add(`${app.name}|${row.subjectEmployeeId}`);
   }
@@ -95,11 +101,13 @@ export async function runOracle(input: { ledger: ReadonlyMap<string, LedgerEntry
       }),
     );
   }
-  const verified = await verifyAuditChain(input.store.pool, { verifier: input.store.keys.verifier });
+  const verified = unreadable ? undefined : await verifyAuditChain(input.store.pool, { verifier: input.store.keys.verifier }).catch(readFailed);
   return {
     counts,
     examples,
-    chain: { ok: verified.ok, verified: verified.verified, ...(verified.problem ? { problem: `${verified.problem.kind} at ${verified.problem.seq ?? '?'}` } : {}) },
+    chain: verified
+      ? { ok: verified.ok, verified: verified.verified, ...(verified.problem ? { problem: `${verified.problem.kind} at ${verified.problem.seq ?? '?'}` } : {}) }
+      : { ok: false, verified: 0, problem: `the audit trail could not be read: ${unreadable ?? 'unknown'}` },
     people: input.ledger.size,
     accounts,
   };

@@ -137,7 +137,11 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
     };
   } finally {
     unregisterTargets();
-    await pipeline.close();
-    await prepared.undo();
+    // What prepare started is stopped even when closing the pipeline fails (e.g. on a server the fault left down).
+    try {
+      await pipeline.close();
+    } finally {
+      await prepared.undo();
+    }
   }
 }

@@ -34,7 +34,7 @@ function findBindir(): string | undefined {
  * The server refuses to run as root, so as root it runs as the `postgres` user in a folder that
  * user can reach (not under a 0700 home): /var/tmp/provisioner-<hash of the data dir>/postgres.
  */
-function serverDir(cfg: Config): string {
+export function serverDir(cfg: Config): string {
   if (!isRoot()) return path.join(cfg.dataDir, NAME);
   const hash = createHash('sha256').update(cfg.dataDir).digest('hex').slice(0, 10);
   return path.join('/var/tmp', `provisioner-${hash}`, NAME);

@@ -58,6 +58,11 @@ export function plainConnection(url: string): PostgresConnection {
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A checked-out client has no pool listener: a server gone between two statements (a crash, an
+  // immediate shutdown) would emit an unhandled 'error' and end the process. The transaction fails
+  // at its next statement instead, and the connection is destroyed on release.
+  const lost = (err: Error) => (broken = err);
+  client.on('error', lost);
   try {
     await client.query('begin');
     const result = await fn(client);
@@ -72,6 +77,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     throw err;
   } finally {
     // A connection whose rollback failed is in an unknown state: destroy it instead of reusing it.
+    client.removeListener('error', lost);
     client.release(broken);
   }
 }

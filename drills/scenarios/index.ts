@@ -6,8 +6,10 @@ import { brokerKill } from './broker-kill.js';
 import { massTermination } from './mass-termination.js';
 import { workerKill } from './worker-kill.js';
 import { ingressKill } from './ingress-kill.js';
+import { temporalRestart } from './temporal-restart.js';
+import { postgresRestart } from './postgres-restart.js';
 
-export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, approvals];
+export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, temporalRestart, postgresRestart, approvals];
 
 export function scenarioNamed(name: string): Scenario {
   const found = scenarios.find((s) => s.name === name);

@@ -1,0 +1,45 @@
+// What the drill's worker and ingress processes logged (pino JSON lines, warn and above: they run
+// at LOG_LEVEL=warn) from a moment on: how a server's fault looked from the processes that use it.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import type { DrillPipeline } from './drill-pipeline.js';
+
+const lineSchema = z.object({ level: z.number(), time: z.string(), msg: z.string().optional() });
+
+export type LoggedProblems = {
+  /** Lines at warn or above, per role. */
+  lines: { worker: number; ingress: number };
+  /** The messages logged, most frequent first, each with its count (e.g. "the Kafka consumer crashed ×2"). */
+  messages: string[];
+};
+
+export function loggedProblemsSince(pipeline: DrillPipeline, since: number): LoggedProblems {
+  const lines = { worker: 0, ingress: 0 };
+  const counts = new Map<string, number>();
+  for (const p of pipeline.processes) {
+    const file = path.join(pipeline.runDir, 'logs', `${p.role}-${p.index}.log`);
+    if (!existsSync(file)) continue;
+    for (const text of readFileSync(file, 'utf8').split('\n')) {
+      if (!text.startsWith('{')) continue;
+      let parsed: z.infer<typeof lineSchema>;
+      try {
+        const result = lineSchema.safeParse(JSON.parse(text));
+        if (!result.success) continue;
+        parsed = result.data;
+      } catch {
+        continue;
+      }
+      if (parsed.level < 40 || Date.parse(parsed.time) < since) continue;
+      lines[p.role] += 1;
+      const msg = `${p.role}: ${(parsed.msg ?? '(no message)').slice(0, 80)}`;
+      counts.set(msg, (counts.get(msg) ?? 0) + 1);
+    }
+  }
+  const messages = [...counts].sort((a, b) => b[1] - a[1]).map(([msg, n]) => `${msg} ×${n}`);
+  return { lines, messages };
+}
+
+/** The worker and ingress processes that exited on their own (a scenario's kill clears `child`), e.g. "worker 0": none should. */
+export const exitedProcesses = (pipeline: DrillPipeline): string =>
+  pipeline.processes.filter((p) => p.child !== undefined && p.child.exitCode !== null).map((p) => `${p.role} ${p.index} (exit ${p.child!.exitCode})`).join(', ') || 'none';
