@@ -3,8 +3,14 @@
 // request's X-Correlation-Id, the provisioner's workflow id; `anonymous` without one), and every
 // SCIM request that arrives inside a window is counted: inside its own caller's window it is a
 // breach (the caller was told to wait and did not); inside any caller's window it arrived while
-// the app as a whole had asked for a pause. Kept across fault changes: a Retry-After sent while a
-// fault was set still binds after the fault is cleared.
+// the app as a whole had asked for a pause. A request that arrives within IN_FLIGHT_MS of its
+// caller's first Retry-After answer is not a breach: it was sent alongside the answered one (a
+// workflow's parallel steps, each its own call, late on a loaded machine), before the caller could
+// have read the answer. Kept across fault changes: a Retry-After sent while a fault was set still
+// binds after the fault is cleared.
+
+/** How long after an answer a request of the same caller counts as sent before the answer arrived. */
+export const IN_FLIGHT_MS = 500;
 
 export type RetryAfterCounts = {
   /** Answers that carried Retry-After. */
@@ -20,7 +26,7 @@ export type RetryAfterCounts = {
 };
 
 export class RetryAfterWatch {
-  #until = new Map<string, number>();
+  #until = new Map<string, { from: number; until: number }>();
   #appUntil = 0;
   #counts: RetryAfterCounts = { given: 0, breaches: 0, breachingCallers: [], duringAnyRetryAfter: 0, earliestBreachMs: 0 };
 
@@ -30,22 +36,25 @@ export class RetryAfterWatch {
   arrived(caller: string): void {
     const now = this.now();
     if (now < this.#appUntil) this.#counts.duringAnyRetryAfter += 1;
-    const until = this.#until.get(caller);
-    if (until === undefined) return;
-    if (now >= until) {
+    const window = this.#until.get(caller);
+    if (window === undefined) return;
+    if (now >= window.until) {
       this.#until.delete(caller);
       return;
     }
+    if (now < window.from + IN_FLIGHT_MS) return;
     this.#counts.breaches += 1;
-    this.#counts.earliestBreachMs = Math.max(this.#counts.earliestBreachMs, Math.round(until - now));
+    this.#counts.earliestBreachMs = Math.max(this.#counts.earliestBreachMs, Math.round(window.until - now));
     if (this.#counts.breachingCallers.length < 10 && !this.#counts.breachingCallers.includes(caller)) this.#counts.breachingCallers.push(caller);
   }
 
   /** The app answered `caller` with Retry-After: `seconds`. */
   gave(caller: string, seconds: number): void {
-    const until = this.now() + seconds * 1000;
+    const now = this.now();
+    const until = now + seconds * 1000;
     this.#counts.given += 1;
-    this.#until.set(caller, Math.max(until, this.#until.get(caller) ?? 0));
+    const open = this.#until.get(caller);
+    this.#until.set(caller, open && open.until > now ? { from: open.from, until: Math.max(until, open.until) } : { from: now, until });
     this.#appUntil = Math.max(this.#appUntil, until);
   }
 

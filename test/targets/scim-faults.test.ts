@@ -173,7 +173,11 @@ describe('Retry-After kept or breached, per caller', () => {
     expect((await app.scim('GET', '/Users', as('wf-a'))).status).toBe(200);
     const limited = await app.scim('GET', '/Users', as('wf-a'));
     expect(limited.headers.get('retry-after')).toBe('5');
-    clock += 4_000;
+    // 400 ms after the answer: sent with the answered request (a workflow's parallel steps), not a breach.
+    clock += 400;
+    expect((await app.scim('GET', '/Users', as('wf-a'))).status).toBe(429);
+    expect((await app.admin.faults()).retryAfter.breaches).toBe(before.breaches);
+    clock += 3_600;
     // wf-a comes back a second early: a breach; wf-b was never told to wait: only "during".
     await app.scim('GET', '/Users', as('wf-a'));
     await app.scim('GET', '/Users', as('wf-b'));
@@ -182,7 +186,7 @@ describe('Retry-After kept or breached, per caller', () => {
     expect(early.breaches - before.breaches).toBe(1);
     expect(early.breachingCallers).toContain('wf-a');
     expect(early.breachingCallers).not.toContain('wf-b');
-    expect(early.duringAnyRetryAfter - before.duringAnyRetryAfter).toBe(2);
+    expect(early.duringAnyRetryAfter - before.duringAnyRetryAfter).toBe(3);
     // Cleared faults do not clear what the app asked for; past every window, nothing more is counted.
     await app.admin.clearFaults();
     clock += 60_000;
