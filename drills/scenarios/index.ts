@@ -5,8 +5,10 @@ import { brokerKill } from './broker-kill.js';
 import { massTermination } from './mass-termination.js';
 import { workerKill } from './worker-kill.js';
 import { ingressKill } from './ingress-kill.js';
+import { scimOutage } from './scim-outage.js';
+import { scimDrop } from './scim-drop.js';
 
-export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill];
+export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, scimOutage, scimDrop];
 
 export function scenarioNamed(name: string): Scenario {
   const found = scenarios.find((s) => s.name === name);
