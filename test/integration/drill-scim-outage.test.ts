@@ -51,5 +51,5 @@ describe('drill scim-outage', () => {
     expect(broken.evidence.breachingCallers).toMatch(/quarantine/);
     expect(broken.checks).toEqual({ [CHECK]: false });
     expect(broken.passed).toBe(false);
-  }, 180_000);
+  }, 300_000);
 });
