@@ -9,6 +9,7 @@
 // waiting for that pipeline to settle: the duplicates are made within seconds).
 import { describe, expect, it } from 'vitest';
 import { runDrill } from '../../drills/run-drill.js';
+import { both } from '../helpers/both.js';
 import { scimDropOf } from '../../drills/scenarios/scim-drop.js';
 import { loadConfig } from '../../schemas/config.js';
 import { logger } from '../helpers/pipeline.js';
@@ -21,7 +22,7 @@ describe('drill scim-drop', () => {
     // A quarter of writes dropped there, so that creates surely are (a duplicate needs a dropped create).
     const lagging = scimDropOf({ rate: 0.25, settleTimeoutMs: 15_000, appBehaviour: { duplicateUsers: true, searchLagMs: 30_000 } });
     // Two pipelines at once: the suite's time is the constraint.
-    const [report, broken] = await Promise.all([runDrill(loadConfig(), logger, scimDropOf({ rate: 0.15 }), small), runDrill(loadConfig(), logger, lagging, { ...small, quiesceTimeoutMs: 1_000 })]);
+    const [report, broken] = await both(runDrill(loadConfig(), logger, scimDropOf({ rate: 0.15 }), small), runDrill(loadConfig(), logger, lagging, { ...small, quiesceTimeoutMs: 1_000 }));
 
     expect(report.quiescent).toBe(true);
     expect(report.oracle.counts).toEqual(ZERO);

@@ -7,6 +7,7 @@
 // drill's check counts the breaches (made during the outage: that pipeline is not waited for to settle).
 import { describe, expect, it } from 'vitest';
 import { runDrill } from '../../drills/run-drill.js';
+import { both } from '../helpers/both.js';
 import { scimOutageOf, type OutageOptions } from '../../drills/scenarios/scim-outage.js';
 import { loadConfig } from '../../schemas/config.js';
 import { logger } from '../helpers/pipeline.js';
@@ -29,7 +30,7 @@ describe('drill scim-outage', () => {
     // Two pipelines at once (the suite's time is the constraint, and each mostly waits on the
     // outage), seeded so their outages hit different apps: the quarantine probe's workflow id is the
     // app's name, one per namespace (workflows/messages.ts quarantineWorkflowId).
-    const [report, broken] = await Promise.all([runDrill(loadConfig(), logger, scimOutageOf(OUTAGE), { ...small, seed: 3 }), runDrill(loadConfig(), logger, eager, { ...small, seed: 4, quiesceTimeoutMs: 1_000 })]);
+    const [report, broken] = await both(runDrill(loadConfig(), logger, scimOutageOf(OUTAGE), { ...small, seed: 3 }), runDrill(loadConfig(), logger, eager, { ...small, seed: 4, quiesceTimeoutMs: 1_000 }));
     expect([report.evidence.app, broken.evidence.app]).toEqual(['drill-code', 'drill-chat']);
 
     expect(report.quiescent).toBe(true);
