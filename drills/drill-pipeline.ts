@@ -22,8 +22,9 @@ import { ensureTopics } from '../stack/kafka.js';
 import { freePort } from '../stack/processes.js';
 import { openStore, type Store } from '../store/index.js';
 import { appUrls } from '../targets/apps-file.js';
+import { behaviourOf, type Behaviour } from '../targets/profiles.js';
 import { startScimApp, type ScimApp } from '../targets/server.js';
-import { DRILL_APPS, writeDrillPolicy } from './drill-policy.js';
+import { DRILL_APPS, writeDrillPolicy, type DrillQuarantine } from './drill-policy.js';
 
 export type DrillApp = { name: string; app: ScimApp; scimUrl: string; token: string };
 
@@ -50,7 +51,7 @@ export type DrillPipeline = {
   close(): Promise<void>;
 };
 
-export async function startDrillPipeline(base: Config, logger: Logger, options: { scenario: string; workers?: number; ingresses?: number; fence?: 'sized-to-workload' | 'example' }): Promise<DrillPipeline> {
+export async function startDrillPipeline(base: Config, logger: Logger, options: { scenario: string; workers?: number; ingresses?: number; fence?: 'sized-to-workload' | 'example'; quarantine?: DrillQuarantine; appBehaviour?: Partial<Behaviour> }): Promise<DrillPipeline> {
   const id = `${options.scenario}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const runDir = path.join(base.dataDir, 'drills', id);
   mkdirSync(path.join(runDir, 'logs'), { recursive: true });
@@ -58,7 +59,7 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
   const token = randomBytes(18).toString('hex');
   const apps = await Promise.all(
     DRILL_APPS.map(async (app) => {
-      const started = await startScimApp({ name: app, port: 0, host: '127.0.0.1', bearerTokens: [token], adminToken: token, logger });
+      const started = await startScimApp({ name: app, port: 0, host: '127.0.0.1', bearerTokens: [token], adminToken: token, logger, ...(options.appBehaviour ? { behaviour: behaviourOf('standard', options.appBehaviour) } : {}) });
       return { name: app, app: started, scimUrl: appUrls('127.0.0.1', started.port).scimUrl, token };
     }),
   );
@@ -79,7 +80,7 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
     },
     temporal: { ...base.temporal, taskQueue: name('provisioning') },
     postgres: { ...base.postgres, schema: name('store').replaceAll(/[-.]/g, '_') },
-    policy: { ...base.policy, dir: writeDrillPolicy({ fence: options.fence ?? 'sized-to-workload' }) },
+    policy: { ...base.policy, dir: writeDrillPolicy({ fence: options.fence ?? 'sized-to-workload', quarantine: options.quarantine }) },
     connectors: { file: connectorsFile },
     audit: { ...base.audit, checkpointsFile: path.join(runDir, 'checkpoints.jsonl') },
   };

@@ -22,7 +22,10 @@ export const DRILL_REQUESTABLE = { app: 'drill-code', id: 'admin', approval: 'dr
 /** The entitlements every employee of a drill should hold: `<app>` → its groups. */
 export const expectedGroups = (): Map<string, readonly string[]> => new Map(DRILL_APPS.map((app) => [app, DRILL_GROUPS]));
 
-export function writeDrillPolicy(options: { fence: 'sized-to-workload' | 'example' }): string {
+/** The policy's application quarantine (lifecycle.yaml `quarantine`), e.g. its probe time-compressed for a drill. */
+export type DrillQuarantine = { failures: number; window: string; probeEvery: string };
+
+export function writeDrillPolicy(options: { fence: 'sized-to-workload' | 'example'; quarantine?: DrillQuarantine | undefined }): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'drill-policy-'));
   cpSync(path.join(projectRoot, 'examples', 'policy'), dir, { recursive: true });
   for (const extra of ['applications', 'separation-of-duties.yaml', 'README.md', 'reconcile.yaml']) rmSync(path.join(dir, extra), { recursive: true, force: true });
@@ -50,6 +53,12 @@ export function writeDrillPolicy(options: { fence: 'sized-to-workload' | 'exampl
   const lifecycle = path.join(dir, 'lifecycle.yaml');
   let text = readFileSync(lifecycle, 'utf8').replace(/\n {4}# The directory also runs the VPN[^\n]*\n {4}directory:\n[^\n]*\n/, '\n');
   if (options.fence === 'sized-to-workload') text = text.replace(/absolute: \d+, share: [\d.]+/g, 'absolute: 1000000, share: 1');
+  const q = options.quarantine;
+  if (q) {
+    const block = /\nquarantine:\n(?: {2}[^\n]*\n)+/;
+    if (!block.test(text)) throw new Error(`the example policy's lifecycle.yaml has no top-level quarantine block to replace`);
+    text = text.replace(block, `\nquarantine:\n  failures: ${q.failures}\n  window: ${q.window}\n  probeEvery: ${q.probeEvery}\n`);
+  }
   writeFileSync(lifecycle, text);
   return dir;
 }

@@ -17,3 +17,15 @@ export async function forEachHistory(ctx: ScenarioContext, people: readonly stri
     );
   }
 }
+
+/** Activity attempts past the first in the people's histories, and how many people had any. */
+export async function retriedActivities(ctx: ScenarioContext, people: readonly string[]): Promise<{ retriedActivities: number; peopleRetried: number }> {
+  let retried = 0;
+  let peopleRetried = 0;
+  await forEachHistory(ctx, people, (_id, events) => {
+    const n = events.filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1).length;
+    retried += n;
+    if (n > 0) peopleRetried += 1;
+  });
+  return { retriedActivities: retried, peopleRetried };
+}

@@ -3,6 +3,8 @@
 import type { Logger } from '../observability/logger.js';
 import type { Config } from '../schemas/config.js';
 import type { DrillPipeline } from './drill-pipeline.js';
+import type { DrillQuarantine } from './drill-policy.js';
+import type { Behaviour } from '../targets/profiles.js';
 import type { LedgerEntry, Workload } from './workload.js';
 
 export type TimelineEntry = { at: number; what: string };
@@ -42,8 +44,11 @@ export type Scenario = {
   evidence(ctx: ScenarioContext, people: readonly string[]): Promise<Evidence>;
   /** Whether the evidence shows the fault hit. */
   hit(evidence: Evidence): boolean;
-  /** The pipeline the scenario needs (e.g. the example policy's fence); absent: the default. */
-  pipeline?: { fence?: 'sized-to-workload' | 'example' };
+  /**
+   * The pipeline the scenario needs (e.g. the example policy's fence, a quarantine probe
+   * time-compressed, drill apps that behave as some real SCIM servers do); absent: the default.
+   */
+  pipeline?: { fence?: 'sized-to-workload' | 'example'; quarantine?: DrillQuarantine; appBehaviour?: Partial<Behaviour> };
   /**
    * Readies what the scenario runs on before its pipeline (e.g. a three-broker cluster): the base
    * configuration the pipeline takes, and what to undo after the drill.

@@ -34,6 +34,8 @@ export const faultsSchema = z.strictObject({
   retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
   /** The next N successful writes are committed, then the connection is destroyed without an answer. */
   dropAfterCommitNext: z.number().int().min(0).optional(),
+  /** Fraction of successful writes (0..1) committed, then dropped without an answer, for as long as it is set. */
+  dropAfterCommitRate: z.number().min(0).max(1).optional(),
 });
 
 export type Faults = z.infer<typeof faultsSchema>;

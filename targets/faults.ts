@@ -1,7 +1,10 @@
 // Faults a target app injects into its SCIM API, set at start or through /admin/faults: latency,
-// a rate limit (429 + Retry-After), 5xx answers, and writes that commit but never answer.
+// a rate limit (429 + Retry-After), 5xx answers, and writes that commit but never answer (the next
+// N, or a share of all). Whether callers wait out the Retry-After they get is watched
+// (retry-after-watch.ts).
 import type { RequestHandler } from 'express';
 import type { Faults } from './apps-file.js';
+import { RetryAfterWatch, type RetryAfterCounts } from './retry-after-watch.js';
 import { sendScimError } from './scim-errors.js';
 
 export type FaultCounters = { delayed: number; rateLimited: number; failed: number; dropped: number };
@@ -12,6 +15,8 @@ export type FaultsView = {
   remaining: { failNext: number; dropAfterCommitNext: number };
   /** How often each fault fired since the faults were last set. */
   injected: FaultCounters;
+  /** Retry-After answers and the requests that came before they passed, since the app started. */
+  retryAfter: RetryAfterCounts;
 };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -22,12 +27,14 @@ export class FaultInjector {
   #dropNext = 0;
   #bucket = { tokens: 0, at: 0 };
   #counters: FaultCounters = { delayed: 0, rateLimited: 0, failed: 0, dropped: 0 };
+  readonly #watch: RetryAfterWatch;
 
   constructor(
     initial: Faults = {},
     private readonly now: () => number = Date.now,
     private readonly random: () => number = Math.random,
   ) {
+    this.#watch = new RetryAfterWatch(now);
     this.set(initial);
   }
 
@@ -50,20 +57,23 @@ export class FaultInjector {
       faults: { ...rest, ...(this.#failNext ? { failNext: this.#failNext } : {}), ...(this.#dropNext ? { dropAfterCommitNext: this.#dropNext } : {}) },
       remaining: { failNext: this.#failNext, dropAfterCommitNext: this.#dropNext },
       injected: { ...this.#counters },
+      retryAfter: this.#watch.counts(),
     };
   }
 
   /** For a write that was just applied: should its connection be dropped instead of answered? */
   takeDropAfterCommit(): boolean {
-    if (this.#dropNext <= 0) return false;
-    this.#dropNext -= 1;
+    if (this.#dropNext > 0) this.#dropNext -= 1;
+    else if (!(this.#faults.dropAfterCommitRate !== undefined && this.#faults.dropAfterCommitRate > 0 && this.random() < this.#faults.dropAfterCommitRate)) return false;
     this.#counters.dropped += 1;
     return true;
   }
 
   /** Express middleware for the SCIM API: latency, then the rate limit, then injected 5xx answers. */
   middleware(): RequestHandler {
-    return async (_req, res, next) => {
+    return async (req, res, next) => {
+      const caller = req.get('x-correlation-id') ?? 'anonymous';
+      this.#watch.arrived(caller);
       const f = this.#faults;
       const delay = (f.latencyMs ?? 0) + (f.jitterMs ? Math.floor(this.random() * f.jitterMs) : 0);
       if (delay > 0) {
@@ -75,6 +85,7 @@ export class FaultInjector {
         this.#counters.rateLimited += 1;
         // RFC 6585 §4: 429 Too Many Requests, with Retry-After in seconds (RFC 9110 §10.2.3).
         res.setHeader('Retry-After', String(retryAfter));
+        this.#watch.gave(caller, retryAfter);
         sendScimError(res, 429, undefined, `rate limit exceeded: at most ${f.rateLimit!.requestsPerSecond} requests per second`);
         return;
       }
@@ -82,7 +93,10 @@ export class FaultInjector {
         const status = this.#failNext > 0 ? 503 : (f.errorStatus ?? 503);
         if (this.#failNext > 0) this.#failNext -= 1;
         this.#counters.failed += 1;
-        if (f.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(f.retryAfterSeconds));
+        if (f.retryAfterSeconds !== undefined) {
+          res.setHeader('Retry-After', String(f.retryAfterSeconds));
+          this.#watch.gave(caller, f.retryAfterSeconds);
+        }
         sendScimError(res, status, undefined, status === 503 ? 'service unavailable (injected fault)' : `server error ${status} (injected fault)`);
         return;
       }

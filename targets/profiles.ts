@@ -35,6 +35,13 @@ export const behaviourSchema = z.strictObject({
    * back, as servers do with a filter they do not understand (hidden-members.ts).
    */
   groupMembers: z.enum(['returned', 'hidden', 'unfiltered']),
+  /** A second user with another's userName or externalId is created (no 409 uniqueness), as some apps enforce neither. */
+  duplicateUsers: z.boolean().default(false),
+  /**
+   * Filtered user searches do not see users created in the last `searchLagMs` (a search index
+   * updated behind the writes, eventually consistent); reads by id and unfiltered lists do.
+   */
+  searchLagMs: z.number().int().min(0).max(600_000).default(0),
 });
 
 export type Behaviour = z.infer<typeof behaviourSchema>;
@@ -50,6 +57,8 @@ const standard: Behaviour = {
   duplicateGroupNames: false,
   basePath: '/scim/v2',
   groupMembers: 'returned',
+  duplicateUsers: false,
+  searchLagMs: 0,
 };
 
 /** Named profiles, each one way real SCIM APIs behave; `saas` is all of them at once. */
@@ -77,6 +86,8 @@ export const profiles = {
     duplicateGroupNames: true,
     basePath: '/api/v1/identity/scim',
     groupMembers: 'returned',
+    duplicateUsers: false,
+    searchLagMs: 0,
   },
 } as const satisfies Record<string, Behaviour>;
 

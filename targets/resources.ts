@@ -142,6 +142,8 @@ function egress(type: ResourceType, resource: Resource, ctx: ScimContext): Recor
   let selected = resource.filter
     ? (indexedLookup(type, resource.filter, ctx) ?? matchRecords(store.all(type), resource.filter, rules))
     : store.all(type);
+  const lag = type === 'User' && resource.filter ? ctx.target.behaviour.searchLagMs : 0;
+  if (lag > 0) selected = selected.filter((r) => Date.parse(r.meta.created) <= store.now() - lag);
   const window = ctx.list ?? { startIndex: 1, count: selected.length, sortOrder: 'ascending' as const };
   if (window.sortBy) selected = sortRecords(selected, window.sortBy, window.sortOrder, rules);
   const page = selected.slice(window.startIndex - 1, window.startIndex - 1 + window.count);
@@ -168,10 +170,14 @@ function normaliseMembers(value: unknown, ctx: ScimContext): Member[] | undefine
   return [...members.values()];
 }
 
-/** The unique attributes this app enforces: with `duplicateGroupNames`, groups may share a displayName (RFC 7643 §4.2 sets no uniqueness). */
+/**
+ * The unique attributes this app enforces: with `duplicateGroupNames`, groups may share a
+ * displayName (RFC 7643 §4.2 sets no uniqueness); with `duplicateUsers`, users share anything.
+ */
 function enforcedUnique(type: ResourceType, ctx: ScimContext): ReadonlyArray<{ name: string; caseExact: boolean }> {
-  const duplicates = type === 'Group' && ctx.target.behaviour.duplicateGroupNames;
   const all = ctx.target.store.unique[type];
+  if (type === 'User' && ctx.target.behaviour.duplicateUsers) return [];
+  const duplicates = type === 'Group' && ctx.target.behaviour.duplicateGroupNames;
   return duplicates ? all.filter((u) => u.name !== 'displayName') : all;
 }
 

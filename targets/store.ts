@@ -57,7 +57,8 @@ export class ResourceStore {
   readonly unique: Record<ResourceType, readonly UniqueAttribute[]>;
 
   constructor(
-    private readonly now: () => number = Date.now,
+    /** The app's clock (meta timestamps; a search lag is measured on it). */
+    readonly now: () => number = Date.now,
     snapshot?: StoreSnapshot,
     options: { userNameCaseExact: boolean } = { userNameCaseExact: false },
   ) {

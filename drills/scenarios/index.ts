@@ -8,8 +8,10 @@ import { workerKill } from './worker-kill.js';
 import { ingressKill } from './ingress-kill.js';
 import { temporalRestart } from './temporal-restart.js';
 import { postgresRestart } from './postgres-restart.js';
+import { scimOutage } from './scim-outage.js';
+import { scimDrop } from './scim-drop.js';
 
-export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, temporalRestart, postgresRestart, approvals];
+export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, temporalRestart, postgresRestart, approvals, scimOutage, scimDrop];
 
 export function scenarioNamed(name: string): Scenario {
   const found = scenarios.find((s) => s.name === name);

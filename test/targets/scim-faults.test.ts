@@ -162,3 +162,49 @@ describe('setting faults', () => {
     expect((await app.admin.faults()).remaining.failNext).toBe(0);
   });
 });
+
+describe('Retry-After kept or breached, per caller', () => {
+  it('counts a request from a caller told to wait that came before its Retry-After passed, and requests during anyone\'s', async () => {
+    const as = (caller: string) => ({ headers: { 'x-correlation-id': caller } });
+    // Past the Retry-After of the tests before.
+    clock += 60_000;
+    const before = (await app.admin.faults()).retryAfter;
+    await app.admin.setFaults({ rateLimit: { requestsPerSecond: 1, burst: 1, retryAfterSeconds: 5 } });
+    expect((await app.scim('GET', '/Users', as('wf-a'))).status).toBe(200);
+    const limited = await app.scim('GET', '/Users', as('wf-a'));
+    expect(limited.headers.get('retry-after')).toBe('5');
+    // 400 ms after the answer: sent with the answered request (a workflow's parallel steps), not a breach.
+    clock += 400;
+    expect((await app.scim('GET', '/Users', as('wf-a'))).status).toBe(429);
+    expect((await app.admin.faults()).retryAfter.breaches).toBe(before.breaches);
+    clock += 3_600;
+    // wf-a comes back a second early: a breach; wf-b was never told to wait: only "during".
+    await app.scim('GET', '/Users', as('wf-a'));
+    await app.scim('GET', '/Users', as('wf-b'));
+    const early = (await app.admin.faults()).retryAfter;
+    expect(early.given - before.given).toBeGreaterThanOrEqual(1);
+    expect(early.breaches - before.breaches).toBe(1);
+    expect(early.breachingCallers).toContain('wf-a');
+    expect(early.breachingCallers).not.toContain('wf-b');
+    expect(early.duringAnyRetryAfter - before.duringAnyRetryAfter).toBe(3);
+    // Cleared faults do not clear what the app asked for; past every window, nothing more is counted.
+    await app.admin.clearFaults();
+    clock += 60_000;
+    await app.scim('GET', '/Users', as('wf-a'));
+    const after = (await app.admin.faults()).retryAfter;
+    expect(after.breaches).toBe(early.breaches);
+    expect(after.duringAnyRetryAfter).toBe(early.duringAnyRetryAfter);
+  });
+});
+
+describe('commit, then drop a share of the writes', () => {
+  it('dropAfterCommitRate 1 drops every write after applying it, and reads are answered', async () => {
+    await app.admin.setFaults({ dropAfterCommitRate: 1 });
+    await expect(app.scim('POST', '/Users', { body: userBody('rated', { externalId: 'E-RATED' }) })).rejects.toThrow();
+    await expect(app.scim('POST', '/Users', { body: userBody('rated-2') })).rejects.toThrow();
+    expect(await byUserName('rated')).toHaveLength(1);
+    expect((await app.admin.faults()).injected.dropped).toBe(2);
+    await app.admin.setFaults({ dropAfterCommitRate: 0 });
+    expect((await app.scim('POST', '/Users', { body: userBody('rated-3') })).status).toBe(201);
+  });
+});
