@@ -5,8 +5,9 @@ import { brokerKill } from './broker-kill.js';
 import { massTermination } from './mass-termination.js';
 import { workerKill } from './worker-kill.js';
 import { ingressKill } from './ingress-kill.js';
+import { poisonStorm } from './poison-storm.js';
 
-export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill];
+export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, poisonStorm];
 
 export function scenarioNamed(name: string): Scenario {
   const found = scenarios.find((s) => s.name === name);
