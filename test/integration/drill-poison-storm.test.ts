@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { dlqTopicOf } from '../../ingress/dead-letters.js';
 import { createKafka } from '../../kafka/client.js';
 import { runDrill } from '../../drills/run-drill.js';
-import { poisonStorm } from '../../drills/scenarios/poison-storm.js';
+import { poisonStorm, poisonStormOf } from '../../drills/scenarios/poison-storm.js';
 import type { Scenario } from '../../drills/scenario.js';
 import { loadConfig } from '../../schemas/config.js';
 import { logger } from '../helpers/pipeline.js';
@@ -35,13 +35,15 @@ describe('drill poison-storm', () => {
   }, 180_000);
 
   it('catches a pipeline whose DLQ topic is missing: the poison not parked, the group stuck behind it', async () => {
+    // Behind the stuck poison few people settle: the sequence faults wait for them 5 s at most.
+    const storm = poisonStormOf({ settleTimeoutMs: 5_000 });
     const withoutDlq: Scenario = {
-      ...poisonStorm,
+      ...storm,
       async inject(ctx) {
         const admin = createKafka(ctx.pipeline.cfg, { clientId: `${ctx.pipeline.id}-no-dlq` }).admin();
         await admin.connect();
         await admin.deleteTopics({ topics: [dlqTopicOf(ctx.pipeline.cfg.kafka.topics.hrLifecycle)] }).finally(() => admin.disconnect());
-        await poisonStorm.inject(ctx);
+        await storm.inject(ctx);
       },
     };
     const report = await runDrill(loadConfig(), logger, withoutDlq, { ...RUN, quiesceTimeoutMs: 6_000 });
