@@ -6,8 +6,9 @@ import { massTermination } from './mass-termination.js';
 import { workerKill } from './worker-kill.js';
 import { ingressKill } from './ingress-kill.js';
 import { poisonStorm } from './poison-storm.js';
+import { leaverSurge } from './leaver-surge.js';
 
-export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, poisonStorm];
+export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, poisonStorm, leaverSurge];
 
 export function scenarioNamed(name: string): Scenario {
   const found = scenarios.find((s) => s.name === name);
