@@ -115,7 +115,7 @@ export function leaverSurgeOf(options: LeaverSurgeOptions): Scenario {
   return {
     name: 'leaver-surge',
     fault: `a surge of ${options.surgeFactor}× the workload's joiners published at once, with ${options.leavers} leavers terminated during it (objective: disable p99 under ${options.objectiveMs / 1000} s)`,
-    defaults: { joiners: 60, rate: 10, leaverShare: 0 },
+    defaults: { joiners: 20, rate: 10, leaverShare: 0 },
     inject: inject(options),
     evidence: (ctx) => evidence(ctx, options),
     // The leavers came during the surge: it was still creating accounts after the last leaver's disable.
