@@ -27,7 +27,7 @@ export type OracleResult = {
 export const userSchema = z.object({ id: z.string(), externalId: z.string().optional(), active: z.boolean().optional() });
 export const groupSchema = z.object({ id: z.string(), displayName: z.string(), members: z.array(z.object({ value: z.string() })).optional() });
 const listSchema = <T extends z.ZodType>(item: T) => z.object({ totalResults: z.number(), Resources: z.array(item).optional() });
-const writeSchema = z.object({ operation: z.string(), resourceType: z.string(), externalId: z.string().optional(), changed: z.boolean() });
+const writeSchema = z.object({ at: z.number(), operation: z.string(), resourceType: z.string(), externalId: z.string().optional(), changed: z.boolean() });
 
 /** Every Users or Groups resource of a drill app, over SCIM. */
 export async function scimList<T extends z.ZodType>(app: DrillApp, resource: 'Users' | 'Groups', item: T): Promise<Array<z.infer<T>>> {
@@ -41,7 +41,8 @@ export async function scimList<T extends z.ZodType>(app: DrillApp, resource: 'Us
   }
 }
 
-async function writesOf(app: DrillApp): Promise<Array<z.infer<typeof writeSchema>>> {
+/** The app's write log, oldest first, each write with the app's own time (`at`, ms since the epoch). */
+export async function writesOf(app: DrillApp): Promise<Array<z.infer<typeof writeSchema>>> {
   const res = await fetch(`${app.app.url}/admin/writes?limit=1000000`, { headers: { authorization: `Bearer ${app.token}` } });
   if (!res.ok) throw new Error(`${app.name}: GET /admin/writes answered ${res.status}`);
   return z.object({ writes: z.array(writeSchema) }).parse(await res.json()).writes;

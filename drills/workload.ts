@@ -8,7 +8,8 @@ export type LedgerEntry = { employeeId: string; lastSequence: number; status: 'a
 
 export type Workload = { events: Array<{ key: string; value: string; employeeId: string; sequence: number; status: LedgerEntry['status'] }>; ledger: Map<string, LedgerEntry> };
 
-export function buildWorkload(options: { drillId: string; joiners: number; leaverShare: number; seed: number }): Workload {
+/** `idPrefix` (default `D`) starts every employee id: a second workload of one drill (e.g. a surge) takes another. */
+export function buildWorkload(options: { drillId: string; joiners: number; leaverShare: number; seed: number; idPrefix?: string }): Workload {
   const random = seededRandom(options.seed);
   const tag = options.drillId.replaceAll(/[^A-Za-z0-9]/g, '').slice(-10).toUpperCase();
   const departments = ['Engineering', 'Sales', 'Support', 'Finance'];
@@ -25,7 +26,7 @@ export function buildWorkload(options: { drillId: string; joiners: number; leave
   };
   const people: Array<{ id: string; data: Record<string, unknown> }> = [];
   for (let n = 0; n < options.joiners; n += 1) {
-    const employeeId = `D${tag}${String(n).padStart(5, '0')}`;
+    const employeeId = `${options.idPrefix ?? 'D'}${tag}${String(n).padStart(5, '0')}`;
     const data = {
       employeeId,
       givenName: 'Drill',

@@ -10,8 +10,10 @@ import { temporalRestart } from './temporal-restart.js';
 import { postgresRestart } from './postgres-restart.js';
 import { scimOutage } from './scim-outage.js';
 import { scimDrop } from './scim-drop.js';
+import { poisonStorm } from './poison-storm.js';
+import { leaverSurge } from './leaver-surge.js';
 
-export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, temporalRestart, postgresRestart, approvals, scimOutage, scimDrop];
+export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, temporalRestart, postgresRestart, approvals, scimOutage, scimDrop, poisonStorm, leaverSurge];
 
 export function scenarioNamed(name: string): Scenario {
   const found = scenarios.find((s) => s.name === name);
