@@ -19,7 +19,13 @@ export async function onCluster(base: Config, say: (line: string) => void): Prom
     say(`drill: the three-broker cluster is up (${cluster.kafka.brokers.join(',')})`);
   } else {
     say(`drill: the three-broker cluster is not up: starting it as \`stack up --cluster\` does (${cluster.kafka.brokers.join(',')}); stopped again afterwards`);
-    await kafkaClusterUp(cluster, say);
+    try {
+      await kafkaClusterUp(cluster, say);
+    } catch (err) {
+      // Nodes that did start would outlive the drill.
+      await kafkaClusterDown(cluster).catch(() => undefined);
+      throw err;
+    }
     started = true;
   }
   const { brokers, replicationFactor, minInsyncReplicas, controllerPort } = cluster.kafka;

@@ -12,6 +12,7 @@ import { seededRandom } from './seeded-random.js';
 import { buildWorkload, publishWorkload, type LedgerEntry, type PublishOutcome } from './workload.js';
 import { temporalUiUrl } from '../stack/temporal.js';
 import { onCluster } from './drill-cluster.js';
+import { onInterrupt } from './interrupt.js';
 import { drillMetrics, registerDrillTargets } from './drill-metrics.js';
 import { drillSteps, noTabletop, whereToLook, type Tabletop } from './tabletop.js';
 
@@ -71,13 +72,20 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
       await kafka.undo();
     },
   };
+  const running: { pipeline?: { close(): Promise<void> } } = {};
+  const forget = onInterrupt(async () => {
+    await running.pipeline?.close().catch(() => undefined);
+    await prepared.undo();
+  });
   const pipeline = await startDrillPipeline(prepared.base, logger, { scenario: scenario.name, ...scenario.pipeline, ...(options.workers ? { workers: options.workers } : {}), ...(options.ingresses ? { ingresses: options.ingresses } : {}) }).catch(async (err: unknown) => {
+    forget();
     await prepared.undo();
     throw err;
   });
+  running.pipeline = pipeline;
   const unregisterTargets = registerDrillTargets(base, pipeline);
   const tabletop = options.tabletop ?? noTabletop;
-  const look = whereToLook(base, pipeline);
+  const look = whereToLook(pipeline.cfg, pipeline);
   try {
     const workers = pipeline.processes.filter((p) => p.role === 'worker').length;
     const ingresses = pipeline.processes.length - workers;
@@ -99,8 +107,11 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
       timeline.push({ at: Date.now(), what: 'workload published' });
     });
     const ctx: ScenarioContext = { pipeline, logger, random: seededRandom(seed ^ 0x9e3779b9), published, expectedMs: (workload.events.length / rate) * 1000, timeline, workload, ledger: workload.ledger, options: { ...(options.kills !== undefined ? { kills: options.kills } : {}) }, tabletop: (what) => tabletop({ title: what, look: scenario.tabletop ?? [] }) };
-    await Promise.all([published, scenario.inject(ctx)]);
+    // Both run to their end before anything is closed: a fault still injecting (a worker restarted)
+    // after the pipeline closed would leave a process behind.
+    const settled = await Promise.allSettled([published, scenario.inject(ctx)]);
     await producer.disconnect();
+    for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
     const lastFault = Math.max(...timeline.map((t) => t.at));
     say(`drill ${scenario.name}: workload published and faults over; waiting for quiescence`);
     await tabletop(drillSteps.recovering(look));
@@ -136,6 +147,7 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
       links: named.slice(0, 20).map((id) => `${ui}/namespaces/${pipeline.cfg.temporal.namespace}/workflows/${encodeURIComponent(identityWorkflowId(id))}`),
     };
   } finally {
+    forget();
     unregisterTargets();
     // What prepare started is stopped even when closing the pipeline fails (e.g. on a server the fault left down).
     try {

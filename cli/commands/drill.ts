@@ -42,21 +42,30 @@ async function runAndReport(names: readonly string[], flags: RunFlags): Promise<
   const cfg = loadConfig();
   const logger = createLogger({ level: 'warn', name: 'provisioner-drill' });
   const reports: DrillReport[] = [];
+  const aborted: string[] = [];
   const sayErr = (line: string) => process.stderr.write(`${line}\n`);
   // Several drills share one cluster start (each drill stops only a cluster it started itself).
   const cluster = flags.cluster && names.length > 1 ? await onCluster(cfg, sayErr) : undefined;
   try {
     for (const name of names) {
-      const report = await runDrill(cfg, logger, scenarioNamed(name), optionsOf(flags));
-      const files = writeReport(path.resolve(flags.reports), report);
-      say(renderMarkdown(report));
-      say(`report: ${files.markdown} and ${files.json}`);
-      reports.push(report);
+      const scenario = scenarioNamed(name);
+      try {
+        const report = await runDrill(cfg, logger, scenario, optionsOf(flags));
+        const files = writeReport(path.resolve(flags.reports), report);
+        say(renderMarkdown(report));
+        say(`report: ${files.markdown} and ${files.json}`);
+        reports.push(report);
+      } catch (err) {
+        // A drill that could not run to its report fails; the others still run.
+        if (names.length === 1) throw err;
+        sayErr(`drill ${name}: stopped before its report: ${err instanceof Error ? err.message : String(err)}`);
+        aborted.push(name);
+      }
     }
   } finally {
     await cluster?.undo();
   }
-  const failed = reports.filter((r) => !r.passed).map((r) => r.scenario);
+  const failed = [...reports.filter((r) => !r.passed).map((r) => r.scenario), ...aborted.map((name) => `${name} (no report: it stopped)`)];
   if (failed.length > 0) throw new CommandFailure(`drill failed: ${failed.join(', ')} (see the reports)`);
   return reports;
 }
