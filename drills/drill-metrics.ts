@@ -16,7 +16,7 @@ export type DrillMetrics = { prometheus: string; lines: string[] } | { prometheu
  */
 export function registerDrillTargets(base: Config, pipeline: DrillPipeline): () => void {
   const removers = pipeline.processes.map((p) =>
-    registerScrapeTarget(base.dataDir, { processName: `drill-${p.role}-${p.index}`, host: '127.0.0.1', port: p.healthPort, labels: { drill: pipeline.id } }),
+    registerScrapeTarget(base.dataDir, { processName: `${pipeline.id}-${p.role}-${p.index}`, host: '127.0.0.1', port: p.healthPort, labels: { drill: pipeline.id } }),
   );
   return () => {
     for (const remove of removers) remove();

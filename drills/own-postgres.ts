@@ -1,6 +1,7 @@
 // A PostgreSQL cluster the drill owns: the stack's server (stack/postgres.ts: Debian's binaries, its
 // own data folder, initdb on first start) on a free port, so a drill can crash and restart it
 // without touching the stack's server that every other pipeline and test uses. Removed afterwards.
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../schemas/config.js';
@@ -27,7 +28,7 @@ export type OwnPostgres = {
 };
 
 export async function ownPostgres(base: Config, name: string, say: (line: string) => void): Promise<OwnPostgres> {
-  const dataDir = path.join(base.dataDir, 'drills', `${name}-postgres-${Date.now().toString(36)}`);
+  const dataDir = path.join(base.dataDir, 'drills', `${name}-postgres-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`);
   // The plain local server: the stack's superuser, no TLS, no password files, one role.
   const { url: _url, passwordFile: _passwordFile, ownerUrl: _ownerUrl, ownerPasswordFile: _ownerPasswordFile, ...postgres } = base.postgres;
   const cfg: Config = {
@@ -48,7 +49,7 @@ export async function ownPostgres(base: Config, name: string, say: (line: string
       return running;
     },
     async start() {
-      await postgresUp(cfg, report);
+      await postgresUp(cfg, report, { durable: true });
       return pid();
     },
     async remove() {

@@ -2,6 +2,7 @@
 // dynamic config, SQLite pragmas, namespace and search attributes) on free ports, with its own
 // SQLite file under the drill's data folder. A drill crashes and restarts this one; the stack's
 // server, which every other pipeline and test uses, is never touched.
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from '../schemas/config.js';
 import { pidFile, readLivePid, stopPid } from '../stack/processes.js';
@@ -21,7 +22,7 @@ export type OwnTemporal = {
 };
 
 export async function ownTemporal(base: Config, name: string, say: (line: string) => void): Promise<OwnTemporal> {
-  const dataDir = path.join(base.dataDir, 'drills', `${name}-temporal-${Date.now().toString(36)}`);
+  const dataDir = path.join(base.dataDir, 'drills', `${name}-temporal-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`);
   // The plain dev server: no TLS, no API key (those are for the stack's secured or cloud servers).
   const { tls: _tls, apiKey: _apiKey, apiKeyFile: _apiKeyFile, ...temporal } = base.temporal;
   const cfg: Config = {

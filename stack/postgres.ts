@@ -150,7 +150,11 @@ async function secureServer(cfg: Config, dir: string, data: string): Promise<str
   return `-c ssl=on -c ssl_cert_file=${files.cert} -c ssl_key_file=${files.key} -c password_encryption=scram-sha-256 -c unix_socket_permissions=0700`;
 }
 
-export async function postgresUp(cfg: Config, report: Reporter): Promise<void> {
+/**
+ * `durable`: with fsync and synchronous commits, as production runs PostgreSQL (a drill that crashes
+ * the server must not lose commits it acknowledged); the local stack runs without, for speed.
+ */
+export async function postgresUp(cfg: Config, report: Reporter, options: { durable?: boolean } = {}): Promise<void> {
   const where = cfg.postgres.url ? cfg.postgres.url.replace(/\/\/[^@]*@/, '//***@') : `127.0.0.1:${cfg.postgres.port}`;
   if (cfg.postgres.external) {
     const problem = await connectionProblem(cfg);
@@ -185,7 +189,7 @@ export async function postgresUp(cfg: Config, report: Reporter): Promise<void> {
   const secured = cfg.stack.secure ? ` ${await secureServer(cfg, dir, data)}` : '';
   await asServerUser(path.join(bindir, 'pg_ctl'), [
     '-D', data, '-l', logFile, '-w', '-t', '60',
-    '-o', `-p ${cfg.postgres.port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off${secured}`,
+    '-o', `-p ${cfg.postgres.port} -k ${dir} -c listen_addresses=127.0.0.1${options.durable ? '' : ' -c fsync=off -c synchronous_commit=off'}${secured}`,
     'start',
   ]);
   const pid = Number.parseInt(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]!, 10);

@@ -66,6 +66,8 @@ function approvalsInject(keys: () => Keys) {
     await ctx.published;
     if (!(await quiesce(pipeline.client, workload.ledger, SETTLE_MS))) throw new Error('the joiners did not settle before the access requests');
     const active = [...workload.ledger.values()].filter((e) => e.status === 'active').map((e) => e.employeeId);
+    // Four kinds of beneficiary and four other people as their requesters.
+    if (active.length < 8) throw new Error(`the approvals drill needs at least 8 active joiners, not ${active.length}`);
     for (let i = active.length - 1; i > 0; i -= 1) {
       const j = Math.floor(ctx.random() * (i + 1));
       [active[i], active[j]] = [active[j]!, active[i]!];
