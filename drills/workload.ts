@@ -9,9 +9,12 @@ export type LedgerEntry = { employeeId: string; lastSequence: number; status: 'a
 export type Workload = { events: Array<{ key: string; value: string; employeeId: string; sequence: number; status: LedgerEntry['status'] }>; ledger: Map<string, LedgerEntry> };
 
 /** `idPrefix` (default `D`) starts every employee id: a second workload of one drill (e.g. a surge) takes another. */
+/** The drill's tag in its people's ids (`D<tag>00001`): the drill id's last ten letters and digits. */
+export const drillTag = (drillId: string): string => drillId.replaceAll(/[^A-Za-z0-9]/g, '').slice(-10).toUpperCase();
+
 export function buildWorkload(options: { drillId: string; joiners: number; leaverShare: number; seed: number; idPrefix?: string }): Workload {
   const random = seededRandom(options.seed);
-  const tag = options.drillId.replaceAll(/[^A-Za-z0-9]/g, '').slice(-10).toUpperCase();
+  const tag = drillTag(options.drillId);
   const departments = ['Engineering', 'Sales', 'Support', 'Finance'];
   const ledger = new Map<string, LedgerEntry>();
   const events: Workload['events'] = [];

@@ -17,6 +17,8 @@ import { accessRequestWorkflowId, getRequestState } from '../../workflows/approv
 import { DRILL_REQUESTABLE } from '../drill-policy.js';
 import { groupSchema, scimList, userSchema } from '../oracle.js';
 import { quiesce } from '../run-drill.js';
+import { shuffle } from '../seeded-random.js';
+import { drillTag } from '../workload.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
 
 const KINDS = ['approved', 'forged', 'self', 'requester'] as const;
@@ -68,13 +70,10 @@ function approvalsInject(keys: () => Keys) {
     const active = [...workload.ledger.values()].filter((e) => e.status === 'active').map((e) => e.employeeId);
     // Four kinds of beneficiary and four other people as their requesters.
     if (active.length < 8) throw new Error(`the approvals drill needs at least 8 active joiners, not ${active.length}`);
-    for (let i = active.length - 1; i > 0; i -= 1) {
-      const j = Math.floor(ctx.random() * (i + 1));
-      [active[i], active[j]] = [active[j]!, active[i]!];
-    }
+    shuffle(active, ctx.random);
     // A share of the people per kind (at least one each), each with another person as requester.
     const perKind = Math.max(1, Math.floor(active.length / 8));
-    const tag = pipeline.id.replaceAll(/[^A-Za-z0-9]/g, '').slice(-8).toUpperCase();
+    const tag = drillTag(pipeline.id).slice(-8);
     const tickets: Ticket[] = KINDS.flatMap((kind, k) =>
       Array.from({ length: perKind }, (_, n) => {
         const beneficiaryId = active[k * perKind + n]!;

@@ -10,6 +10,7 @@ import { createKafka } from '../../kafka/client.js';
 import { writesOf } from '../oracle.js';
 import { quiesce } from '../run-drill.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
+import { shuffle } from '../seeded-random.js';
 import { buildWorkload, terminate } from '../workload.js';
 
 /** DESIGN §9: leaver disable p99 under 30 s during a joiner surge. */
@@ -43,7 +44,7 @@ function inject(options: LeaverSurgeOptions) {
     workload.events.push(...surge.events);
     for (const [id, entry] of surge.ledger) workload.ledger.set(id, entry);
     // The leavers: a seeded choice among the provisioned, each at a seeded point of the spread.
-    const chosen = [...base].sort(() => ctx.random() - 0.5).slice(0, options.leavers);
+    const chosen = shuffle([...base], ctx.random).slice(0, options.leavers);
     const at = chosen.map(() => ctx.random() * options.spreadMs).sort((a, b) => a - b);
     const seen: Observed = { surgeAt: 0, surge: [...surge.ledger.keys()], leavers: [] };
     observed.set(ctx, seen);

@@ -15,6 +15,7 @@ import { DRILL_APPS, DRILL_GROUPS } from '../drill-policy.js';
 import { groupSchema, scimList, userSchema } from '../oracle.js';
 import { quiesce } from '../run-drill.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
+import { shuffle } from '../seeded-random.js';
 import { terminate } from '../workload.js';
 
 const SOURCE = 'urn:hris:drill';
@@ -74,11 +75,7 @@ function massTerminationInject(share: number) {
     if (!(await quiesce(pipeline.client, workload.ledger, SETTLE_TIMEOUT_MS))) throw new Error('the joiners did not settle before the mass termination');
     timeline.push({ at: Date.now(), what: `every joiner provisioned (${workload.ledger.size})` });
     // A seeded share of the joiners, chosen by a shuffle.
-    const ids = [...workload.ledger.keys()];
-    for (let i = ids.length - 1; i > 0; i -= 1) {
-      const j = Math.floor(ctx.random() * (i + 1));
-      [ids[i], ids[j]] = [ids[j]!, ids[i]!];
-    }
+    const ids = shuffle([...workload.ledger.keys()], ctx.random);
     const leavers = ids.slice(0, Math.ceil(ids.length * share));
     const events = terminate(workload, leavers);
     const producer = createKafka(pipeline.cfg, { clientId: `${pipeline.id}-mass-termination` }).producer({ idempotent: true });

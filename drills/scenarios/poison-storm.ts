@@ -12,7 +12,7 @@ import { consumerLag } from '../../kafka/consumer-lag.js';
 import { listDeadLetters } from '../../ingress/dead-letter-queue.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { scimList, userSchema } from '../oracle.js';
-import type { LedgerEntry } from '../workload.js';
+import { drillTag, type LedgerEntry } from '../workload.js';
 import { poisonMessage, POISON_KINDS, type PoisonMessage } from '../poison-messages.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
 
@@ -35,7 +35,7 @@ type Sent = { poison: Array<PoisonMessage & { partition: number; offset: string 
 const sent = new WeakMap<ScenarioContext, Sent>();
 
 /** The drill's tag for its poison people (the workload's people are `D<tag>...`). */
-const tagOf = (ctx: ScenarioContext) => ctx.pipeline.id.replaceAll(/[^A-Za-z0-9]/g, '').slice(-10).toUpperCase();
+const tagOf = (ctx: ScenarioContext) => drillTag(ctx.pipeline.id);
 
 /** A snapshot of `employeeId`'s hire sent again as a new event: at `sequence`, as `type`. */
 function resend(ctx: ScenarioContext, employeeId: string, sequence: number, type: 'hr.worker.hired' | 'hr.worker.terminated', eventId: string): { key: string; value: string } {
