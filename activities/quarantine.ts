@@ -4,15 +4,20 @@
 // of burning retries), and a retryable failure is counted in the store across workers, past the
 // policy's threshold quarantining the application. The probe (workflows/application-quarantine.ts)
 // reads the application with one cheap call and releases it when it answers.
+// The guard also keeps the pause an application asks for with Retry-After (store/application-backoff.ts):
+// a Retry-After given to one call holds every worker's calls to the application until it has
+// passed (each waits as a Temporal retry, `ApplicationPaused`), so a quarantine's release never
+// sends the woken workflows back early, and the probe waits for it too.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { ensureProbe, wakeWaiting } from '../clients/quarantine.js';
 import { can, type Connector } from '../connectors/contract.js';
+import { ConnectorError } from '../connectors/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { countsTowardQuarantine, quarantineSettings } from '../policy/quarantine.js';
-import { applicationQuarantine, PROBE_ACTOR, recordApplicationFailure, recordProbe, releaseApplication, type QuarantineState, type Store } from '../store/index.js';
-import { APPLICATION_QUARANTINED, type QuarantinedDetails } from '../workflows/messages.js';
+import { applicationBackoffRemainingMs, applicationQuarantine, PROBE_ACTOR, recordApplicationBackoff, recordApplicationFailure, recordProbe, releaseApplication, type QuarantineState, type Store } from '../store/index.js';
+import { APPLICATION_PAUSED, APPLICATION_QUARANTINED, type QuarantinedDetails } from '../workflows/messages.js';
 import { callContext } from './call-context.js';
 
 
@@ -21,6 +26,13 @@ import { callContext } from './call-context.js';
  * effect for the calls that start this long after it (a call already under way finishes).
  */
 export const QUARANTINE_MAX_AGE_MS = 1_000;
+
+/** The pause a failure asks for: a retryable connector error's Retry-After, or the next retry delay it became at the boundary. */
+export function retryAfterOf(err: unknown): number | undefined {
+  if (err instanceof ConnectorError) return err.retryable ? err.retryAfterMs : undefined;
+  if (err instanceof ApplicationFailure && !err.nonRetryable && typeof err.nextRetryDelay === 'number') return err.nextRetryDelay;
+  return undefined;
+}
 
 export type QuarantineDeps = {
   policy: () => CompiledPolicy;
@@ -55,6 +67,28 @@ export function createQuarantine(deps: QuarantineDeps) {
     return ApplicationFailure.create({ type: APPLICATION_QUARANTINED, message: `${app} is ${by}: the step waits for its release (provisioner quarantine list)`, nonRetryable: true, details: [details] });
   }
 
+  /** Until when (this worker's clock) each application asked this worker to wait: read before the store, which other workers write. */
+  const paused = new Map<string, number>();
+
+  /** How long `app` still asks every caller to wait, ms: what this worker was told, or any other (never cached). */
+  async function pauseOf(app: string): Promise<number> {
+    const here = (paused.get(app) ?? 0) - Date.now();
+    return Math.max(here, await applicationBackoffRemainingMs(store.pool, app));
+  }
+
+  /** A failure that carries a Retry-After pauses the application for every worker. */
+  async function rememberPause(app: string, err: unknown): Promise<void> {
+    const ms = retryAfterOf(err);
+    if (ms === undefined || ms <= 0) return;
+    paused.set(app, Math.max(paused.get(app) ?? 0, Date.now() + ms));
+    // Not recording it must not hide the application's own failure: the other workers then learn it from their own calls.
+    await recordApplicationBackoff(store.pool, app, ms).catch((e: unknown) => logger.warn({ app, err: (e as Error).message }, 'could not share the application\'s Retry-After with the other workers'));
+  }
+
+  function pausedFailure(app: string, ms: number): ApplicationFailure {
+    return ApplicationFailure.create({ type: APPLICATION_PAUSED, message: `${app} asked for no call for another ${ms} ms (Retry-After): not called, retried once it has passed`, nextRetryDelay: ms, details: [{ app }] });
+  }
+
   async function startProbe(app: string): Promise<void> {
     if (!deps.temporal) return;
     await ensureProbe(deps.temporal.client, { app, probeEveryMs: settings(app).probeEveryMs, taskQueue: deps.temporal.taskQueue });
@@ -64,9 +98,12 @@ export function createQuarantine(deps: QuarantineDeps) {
     async run(app, call) {
       const state = await stateOf(app);
       if (state !== undefined) throw quarantined(app, state);
+      const pause = await pauseOf(app);
+      if (pause > 0) throw pausedFailure(app, pause);
       try {
         return await call();
       } catch (err) {
+        await rememberPause(app, err);
         if (!countsTowardQuarantine(err)) throw err;
         const s = settings(app);
         // The class, never the message (it can name a person): a failure the boundary converted keeps it as its type.
@@ -106,18 +143,24 @@ export function createQuarantine(deps: QuarantineDeps) {
       return { waiting };
     },
 
-    /** The probe: reads the application once; a success releases a quarantined one and wakes who waits. */
+    /**
+     * The probe: reads the application once; a success releases a quarantined one and wakes who
+     * waits. While the application asks for a pause it is not read, and the next probe waits for it.
+     */
     async probeApplication(input: { app: string }): Promise<{ state: QuarantineState | 'released'; healthy: boolean; probeEveryMs: number }> {
       const { app } = input;
       const probeEveryMs = settings(app).probeEveryMs;
       const row = await applicationQuarantine(store.pool, app);
       if (!row) return { state: 'released', healthy: true, probeEveryMs };
+      const pause = await pauseOf(app);
+      if (pause > 0) return { state: row.state, healthy: false, probeEveryMs: Math.max(probeEveryMs, pause) };
       try {
         await healthRead(app);
       } catch (err) {
+        await rememberPause(app, err);
         await recordProbe(store.pool, app, err instanceof Error ? err.name : 'Error');
         logger.info({ app, err: err instanceof Error ? err.name : 'Error' }, 'quarantine probe: still failing');
-        return { state: row.state, healthy: false, probeEveryMs };
+        return { state: row.state, healthy: false, probeEveryMs: Math.max(probeEveryMs, retryAfterOf(err) ?? 0) };
       }
       await recordProbe(store.pool, app, null);
       // Held by an operator: healthy or not, only an operator releases it.

@@ -148,6 +148,12 @@ export const identityWorkflowId = (employeeId: string) => `identity/${employeeId
 /** The failure type of a step or a read of a quarantined application (activities/quarantine.ts): never retried by Temporal. */
 export const APPLICATION_QUARANTINED = 'ApplicationQuarantined';
 
+/**
+ * The failure type of a call not made because its application asked, with Retry-After, for no call
+ * yet (activities/quarantine.ts): retried by Temporal once the pause has passed (its next retry delay).
+ */
+export const APPLICATION_PAUSED = 'ApplicationPaused';
+
 /** What that failure carries: the application, its state, and when the workflow asks again. */
 export type QuarantinedDetails = { app: string; state: 'quarantined' | 'held'; recheckMs: number };
 

@@ -1,0 +1,90 @@
+// An application's Retry-After holds every worker's calls (activities/quarantine.ts,
+// store/application-backoff.ts), on the real PostgreSQL and a real SCIM target app: two guards
+// stand for two worker processes. A 503 with Retry-After given to one worker's call keeps the
+// other worker's call from reaching the app until it has passed (the call fails as
+// `ApplicationPaused` with the rest of the pause as its next retry delay), and the quarantine's
+// probe neither reads the app during the pause nor probes again before it has passed. This is
+// what the scim-outage drill found: a quarantine's release sent woken workflows back early.
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callContext } from '../../activities/call-context.js';
+import { createQuarantine } from '../../activities/quarantine.js';
+import { ScimConnector } from '../../connectors/scim/scim-connector.js';
+import { loadPolicyOrThrow } from '../../runtime/policy-source.js';
+import { projectRoot } from '../../schemas/config.js';
+import { recordApplicationFailure } from '../../store/index.js';
+import { APPLICATION_PAUSED } from '../../workflows/messages.js';
+import { logger } from '../helpers/pipeline.js';
+import { startTestScimApp, type TestScimApp } from '../helpers/scim-app.js';
+import { createTestStore, type TestStore } from './store/test-store.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const example = loadPolicyOrThrow(path.join(projectRoot, 'examples', 'policy'));
+// The probe every second: a Retry-After longer than that must set the next probe's time.
+const policy = { ...example, model: { ...example.model, quarantine: { ...example.model.quarantine, probeEvery: 'PT1S' } } };
+
+let t: TestStore;
+let app: TestScimApp;
+let worker: [ReturnType<typeof createQuarantine>, ReturnType<typeof createQuarantine>];
+let connector: ScimConnector;
+
+beforeAll(async () => {
+  t = await createTestStore('backoff');
+  app = await startTestScimApp();
+  connector = new ScimConnector({ app: 'chat', baseUrl: app.scimUrl, auth: { kind: 'bearer', token: () => app.bearerToken } });
+  const deps = { policy: () => policy, store: t.store, logger, connectors: new Map([['chat', connector]]) };
+  worker = [createQuarantine(deps), createQuarantine(deps)];
+  // The connector's discovery of the server is done before any fault is set: the faults hit the reads.
+  await read(0, 'P0');
+}, 60_000);
+afterAll(async () => {
+  await app?.close();
+  await t?.drop();
+});
+
+/** Runs `fn` as an activity of the person's workflow (the app's X-Correlation-Id: its caller). */
+const asActivityOf = <T>(person: string, fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment({ workflowExecution: { workflowId: `identity/${person}`, runId: 'run' } }).run(fn);
+/** One guarded read of an absent person, as `person`'s step would call it through a worker's guard. */
+const read = (w: 0 | 1, person: string) => asActivityOf(person, () => worker[w].guard.run('chat', () => connector.getAccount({ employeeId: 'E404' }, callContext(`${person}/read`))));
+const probe = (w: 0 | 1) => asActivityOf('probe', () => worker[w].activities.probeApplication({ app: 'chat' }));
+
+describe("an application's Retry-After", () => {
+  it("holds the other worker's calls until it has passed, without calling the application", async () => {
+    await app.admin.setFaults({ failNext: 1, retryAfterSeconds: 2 });
+    await expect(read(0, 'P1')).rejects.toMatchObject({ name: 'TransientError', retryAfterMs: 2_000 });
+
+    const paused = await read(1, 'P1').then(() => undefined, (e: unknown) => e);
+    expect(paused).toBeInstanceOf(ApplicationFailure);
+    expect((paused as ApplicationFailure).type).toBe(APPLICATION_PAUSED);
+    expect((paused as ApplicationFailure).nonRetryable).toBe(false);
+    const delay = (paused as ApplicationFailure).nextRetryDelay as number;
+    expect(delay).toBeGreaterThan(0);
+    expect(delay).toBeLessThanOrEqual(2_000);
+    // ...and the worker that was told waits too, on its own memory.
+    expect(await read(0, 'P2').then(() => 'called', (e: ApplicationFailure) => e.type)).toBe(APPLICATION_PAUSED);
+    // Nothing reached the app while it had asked for the pause.
+    expect((await app.admin.faults()).retryAfter).toMatchObject({ given: 1, breaches: 0, duringAnyRetryAfter: 0 });
+
+    await sleep(delay + 50);
+    expect(await read(1, 'P1')).toBeUndefined();
+    expect((await app.admin.faults()).retryAfter).toMatchObject({ given: 1, breaches: 0, duringAnyRetryAfter: 0 });
+  }, 30_000);
+
+  it('keeps the quarantine probe from reading during the pause, and sets its next probe after it', async () => {
+    await recordApplicationFailure(t.store, { app: 'chat', errorType: 'TransientError', failures: 1, window: 'PT1M', windowMs: 60_000 });
+    await app.admin.setFaults({ failNext: 1, retryAfterSeconds: 3 });
+    const failing = await probe(0);
+    expect(failing).toMatchObject({ state: 'quarantined', healthy: false, probeEveryMs: 3_000 });
+    // The other worker's probe (the next run of the probe workflow may land there) does not read the app.
+    const early = await probe(1);
+    expect(early.healthy).toBe(false);
+    expect(early.probeEveryMs).toBeGreaterThan(1_000);
+    expect(early.probeEveryMs).toBeLessThanOrEqual(3_000);
+    expect((await app.admin.faults()).retryAfter).toMatchObject({ duringAnyRetryAfter: 0 });
+
+    await sleep(early.probeEveryMs + 50);
+    expect(await probe(1)).toMatchObject({ state: 'released', healthy: true, probeEveryMs: 1_000 });
+  }, 30_000);
+});
