@@ -85,6 +85,12 @@ export const scimConnectorConfigSchema = z.strictObject({
   insecureHttp: z.boolean().optional(),
   /** The largest answer read from the app, SCIM or OAuth token, enforced while it streams in. Default 8 MiB. */
   maxResponseBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
+  /**
+   * The longest Retry-After of this app that is honoured; a longer one is cut to this. Unset: every
+   * Retry-After is honoured, however long. For an app whose maintenance answers ask for hours: its
+   * calls then come back sooner than it asked, which it may count against the client.
+   */
+  maxRetryAfterSeconds: z.number().int().min(1).max(86_400).optional(),
 }).superRefine((config, ctx) => {
   if (config.insecureHttp) return;
   const urls: Array<[string[], string]> = [[['baseUrl'], config.baseUrl], ...(config.auth.kind === 'oauth2' ? [[['auth', 'tokenUrl'], config.auth.tokenUrl] as [string[], string]] : [])];
@@ -165,6 +171,7 @@ export function createConnector(config: ConnectorConfig, options: CreateConnecto
       auth,
       ...(tls ? { tls } : {}),
       ...(config.maxResponseBytes ? { maxResponseBytes: config.maxResponseBytes } : {}),
+      ...(config.maxRetryAfterSeconds ? { maxRetryAfterMs: config.maxRetryAfterSeconds * 1000 } : {}),
       ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
       ...(config.pageSize ? { pageSize: config.pageSize } : {}),
       ...logger,

@@ -51,7 +51,10 @@ export type DrillPipeline = {
   close(): Promise<void>;
 };
 
-export async function startDrillPipeline(base: Config, logger: Logger, options: { scenario: string; workers?: number; ingresses?: number; fence?: 'sized-to-workload' | 'example'; quarantine?: DrillQuarantine; appBehaviour?: Partial<Behaviour> }): Promise<DrillPipeline> {
+/** Settings of the drill apps' connector config (connectors/config.ts), beside the drill's own (e.g. a cut Retry-After). */
+export type DrillConnectorSettings = { maxRetryAfterSeconds?: number };
+
+export async function startDrillPipeline(base: Config, logger: Logger, options: { scenario: string; workers?: number; ingresses?: number; fence?: 'sized-to-workload' | 'example'; quarantine?: DrillQuarantine; appBehaviour?: Partial<Behaviour>; connector?: DrillConnectorSettings }): Promise<DrillPipeline> {
   const id = `${options.scenario}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const runDir = path.join(base.dataDir, 'drills', id);
   mkdirSync(path.join(runDir, 'logs'), { recursive: true });
@@ -65,7 +68,7 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
   );
   const tokenFile = path.join(runDir, 'scim-token');
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
-  const connectors = apps.map((a) => ({ type: 'scim', app: a.name, baseUrl: a.scimUrl, auth: { kind: 'bearer', token: { file: tokenFile } }, timeoutMs: 5000 }));
+  const connectors = apps.map((a) => ({ type: 'scim', app: a.name, baseUrl: a.scimUrl, auth: { kind: 'bearer', token: { file: tokenFile } }, timeoutMs: 5000, ...options.connector }));
   const connectorsFile = path.join(runDir, 'connectors.yaml');
   writeFileSync(connectorsFile, stringify({ connectors }));
   const hrLifecycle = name('hr.lifecycle');

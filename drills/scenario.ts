@@ -2,7 +2,7 @@
 // evidence, read afterwards from the servers, that the fault really hit.
 import type { Logger } from '../observability/logger.js';
 import type { Config } from '../schemas/config.js';
-import type { DrillPipeline } from './drill-pipeline.js';
+import type { DrillConnectorSettings, DrillPipeline } from './drill-pipeline.js';
 import type { DrillQuarantine } from './drill-policy.js';
 import type { Behaviour } from '../targets/profiles.js';
 import type { LedgerEntry, Workload } from './workload.js';
@@ -48,7 +48,7 @@ export type Scenario = {
    * The pipeline the scenario needs (e.g. the example policy's fence, a quarantine probe
    * time-compressed, drill apps that behave as some real SCIM servers do); absent: the default.
    */
-  pipeline?: { fence?: 'sized-to-workload' | 'example'; quarantine?: DrillQuarantine; appBehaviour?: Partial<Behaviour> };
+  pipeline?: { fence?: 'sized-to-workload' | 'example'; quarantine?: DrillQuarantine; appBehaviour?: Partial<Behaviour>; connector?: DrillConnectorSettings };
   /**
    * Readies what the scenario runs on before its pipeline (e.g. a three-broker cluster): the base
    * configuration the pipeline takes, and what to undo after the drill.

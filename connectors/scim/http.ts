@@ -101,6 +101,8 @@ export type ScimHttpOptions = {
   tls?: TlsOptions | undefined;
   /** The largest answer read (bounded-body.ts), token answers included. */
   maxResponseBytes: number;
+  /** The longest Retry-After honoured (a longer one is cut to this); undefined: all of it. */
+  maxRetryAfterMs?: number | undefined;
   log?: Logger | undefined;
 };
 
@@ -217,7 +219,9 @@ export class ScimHttp {
   /** The error for an answer the verb did not handle, by the one status table. */
   fail(res: Answer, what: string): ConnectorError {
     const detail = this.errorDetail(res) ?? this.redact(res.text.slice(0, 200));
-    return errorForStatus(this.app, res.status, this.redact(`${this.app}: ${what} answered ${res.status}${detail ? ` (${detail})` : ''}`), retryAfterMs(res.headers.get('retry-after')));
+    const asked = retryAfterMs(res.headers.get('retry-after'));
+    const cap = this.options.maxRetryAfterMs;
+    return errorForStatus(this.app, res.status, this.redact(`${this.app}: ${what} answered ${res.status}${detail ? ` (${detail})` : ''}`), asked !== undefined && cap !== undefined ? Math.min(asked, cap) : asked);
   }
 
   private redact(text: string): string {

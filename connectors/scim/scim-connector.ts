@@ -81,6 +81,8 @@ export type ScimConnectorOptions = {
   tls?: TlsOptions;
   /** The largest answer read, SCIM or OAuth token (./bounded-body.ts). Default 8 MiB. */
   maxResponseBytes?: number;
+  /** The longest Retry-After honoured (a longer one is cut to this); unset: all of it. */
+  maxRetryAfterMs?: number;
   /** Requests are logged at debug: method, path (no query), status, duration. Never headers. */
   logger?: Logger;
   /** How long what the server declared and showed (discovery.ts) is kept. Default 15 minutes. */
@@ -106,7 +108,7 @@ export class ScimConnector implements Connector, UpdateCapable, DisableCapable, 
     if (!auth) throw new TypeError(`SCIM connector ${options.app}: give auth (bearer or oauth2) or bearerToken`);
     this.log = options.logger?.child({ app: options.app, connector: 'scim' });
     const baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.http = new ScimHttp({ app: options.app, baseUrl, auth, timeoutMs: options.timeoutMs ?? 10_000, tls: options.tls, maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, log: this.log });
+    this.http = new ScimHttp({ app: options.app, baseUrl, auth, timeoutMs: options.timeoutMs ?? 10_000, tls: options.tls, maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, maxRetryAfterMs: options.maxRetryAfterMs, log: this.log });
         this.discovery = new Discovery(this.http, baseUrl, { log: this.log, ...(options.discoveryTtlMs !== undefined ? { ttlMs: options.discoveryTtlMs } : {}) });
     this.memberships = new MembershipReader({ http: this.http, discovery: this.discovery, pageSize: this.pageSize });
     this.groups = new ScimGroups(this.http, this.pageSize, (what, call) => this.listing('Group', what, call));

@@ -5,7 +5,9 @@
 // policy's application quarantine (its probe time-compressed too) stops the calls while the app
 // keeps failing, and the oracle checks everyone converges. The scenario's own check is read from
 // the app's side (targets/retry-after-watch.ts): no request from a caller (its X-Correlation-Id, a
-// workflow id) came before the Retry-After that caller was given had passed.
+// workflow id) came before the Retry-After that caller was given had passed. The pipeline keeps a
+// Retry-After for every caller of the app (activities/quarantine.ts: the app's pause, shared by the
+// workers), through the quarantine's release and its probe.
 import { queryAudit } from '../../store/index.js';
 import { emptyTally, readFaults, setFaults, type FaultTally } from '../app-faults.js';
 import type { DrillQuarantine } from '../drill-policy.js';
@@ -23,6 +25,8 @@ export type OutageOptions = {
   rateLimit: { requestsPerSecond: number; burst: number };
   /** The policy's quarantine in the drill's pipeline (its probe interval time-compressed as the outage is). */
   quarantine: DrillQuarantine;
+  /** The drill apps' connector setting `maxRetryAfterSeconds` (unset: every Retry-After honoured whole). */
+  honouredRetryAfterSeconds?: number;
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -82,9 +86,9 @@ async function evidence(ctx: ScenarioContext, people: readonly string[]): Promis
 export function scimOutageOf(o: OutageOptions): Scenario {
   return {
     name: 'scim-outage',
-    fault: `one drill SCIM app answers 503 for ${o.outageMs / 1000} s from a seeded point of the workload, then 429 beyond ${o.rateLimit.requestsPerSecond}/s for ${o.rateLimitedMs / 1000} s (both with Retry-After ${o.retryAfterSeconds} s), then is healthy`,
+    fault: `one drill SCIM app answers 503 for ${o.outageMs / 1000} s from a seeded point of the workload, then 429 beyond ${o.rateLimit.requestsPerSecond}/s for ${o.rateLimitedMs / 1000} s (both with Retry-After ${o.retryAfterSeconds} s), then is healthy${o.honouredRetryAfterSeconds ? `; its connector honours at most ${o.honouredRetryAfterSeconds} s of a Retry-After` : ''}`,
     defaults: { joiners: 100, rate: 5, leaverShare: 0.05 },
-    pipeline: { quarantine: o.quarantine },
+    pipeline: { quarantine: o.quarantine, ...(o.honouredRetryAfterSeconds ? { connector: { maxRetryAfterSeconds: o.honouredRetryAfterSeconds } } : {}) },
     inject: outageInject(o),
     evidence,
     // The app served both, and the pipeline felt it: activities retried or the app quarantined.
@@ -95,11 +99,7 @@ export function scimOutageOf(o: OutageOptions): Scenario {
   };
 }
 
-/**
- * The registered drill: 20 s down, 15 s rate-limited, Retry-After 3 s; the quarantine probe every
- * 5 s (the example's PT1M compressed, and no shorter than the app's Retry-After: the probe reads on
- * its own interval, workflows/application-quarantine.ts).
- */
+/** The registered drill: 20 s down, 15 s rate-limited, Retry-After 3 s; the quarantine probe every 5 s (the example's PT1M compressed). */
 export const scimOutage = scimOutageOf({
   outageMs: 20_000,
   rateLimitedMs: 15_000,
