@@ -39,6 +39,18 @@ export function examplePeopleThreshold(population: number): number {
   return Math.min(...people);
 }
 
+/**
+ * How many of `population` people the burst terminates: `share` of them, and always more than the
+ * fence lets through (its threshold and a margin), or the fence rightly never trips and the drill
+ * proves nothing. Throws when the population is too small for that.
+ */
+export function leaversToTerminate(population: number, share: number, threshold: number): number {
+  const beyond = threshold + Math.max(5, Math.ceil(threshold * 0.1));
+  const count = Math.max(Math.ceil(population * share), beyond);
+  if (count > population) throw new Error(`mass-termination needs at least ${beyond} joiners: the example policy's fence lets ${threshold} of ${population} people through, and the burst must exceed that (run it with --joiners ${beyond} or more)`);
+  return count;
+}
+
 /** The people (of `ids`) who lost any access in any drill app: an account disabled or gone, or a group left. */
 async function lostAccess(ctx: ScenarioContext, ids: readonly string[]): Promise<Set<string>> {
   const lost = new Set<string>();
@@ -74,9 +86,10 @@ function massTerminationInject(share: number) {
     await ctx.published;
     if (!(await quiesce(pipeline.client, workload.ledger, SETTLE_TIMEOUT_MS))) throw new Error('the joiners did not settle before the mass termination');
     timeline.push({ at: Date.now(), what: `every joiner provisioned (${workload.ledger.size})` });
-    // A seeded share of the joiners, chosen by a shuffle.
+    // A seeded share of the joiners, chosen by a shuffle, and more than the fence lets through.
     const ids = shuffle([...workload.ledger.keys()], ctx.random);
-    const leavers = ids.slice(0, Math.ceil(ids.length * share));
+    const threshold = examplePeopleThreshold(ids.length);
+    const leavers = ids.slice(0, leaversToTerminate(ids.length, share, threshold));
     const events = terminate(workload, leavers);
     const producer = createKafka(pipeline.cfg, { clientId: `${pipeline.id}-mass-termination` }).producer({ idempotent: true });
     await producer.connect();
@@ -98,7 +111,7 @@ function massTerminationInject(share: number) {
       held: held.size,
       lostBeforeRelease: lost.size,
       heldLostAccess: [...held].filter((id) => lost.has(id)).length,
-      threshold: examplePeopleThreshold(workload.ledger.size),
+      threshold,
       batches: open.map((b) => b.batchId),
       firstReleaseKeptOpen: true,
       released: 0,
@@ -140,13 +153,13 @@ async function evidence(ctx: ScenarioContext): Promise<Evidence> {
 export function massTerminationOf(share: number): Scenario {
   return {
     name: 'mass-termination',
-    fault: `the feed terminates ${Math.round(share * 100)} % of the people at once, against the example policy's fence`,
+    fault: `the feed terminates ${Math.round(share * 100)} % of the people at once (and always more than the fence lets through), against the example policy's fence`,
     defaults: { joiners: 100, rate: 10, leaverShare: 0 },
     pipeline: { fence: 'example' },
     inject: massTerminationInject(share),
     evidence,
-    // The terminations reached the pipeline: every leaver either held or disabled.
-    hit: (e) => Number(e.terminated) > 0 && Number(e.heldRequests) + Number(e.lostAccessBeforeRelease) - Number(e.heldWhoLostAccess) >= Number(e.terminated),
+    // A burst beyond the fence's threshold reached the pipeline: every leaver either held or disabled.
+    hit: (e) => Number(e.terminated) > Number(e.examplePolicyThresholdPeople) && Number(e.heldRequests) + Number(e.lostAccessBeforeRelease) - Number(e.heldWhoLostAccess) >= Number(e.terminated),
     tabletop: [
       'The held batch and why it tripped: `npx provisioner fence list` (with the drill\'s config: PROVISIONER_CONFIG=<the drill\'s worker-0.yaml>)',
       'Dashboard "Fence: held batches" and "Fence: held changes by source"; alert ProvisionerFenceHolding (docs/runbook.md#provisionerfenceholding)',
