@@ -75,7 +75,7 @@ export function auditTamperOf(options: { withCheckpoints: boolean }): Scenario {
   return {
     name: 'audit-tamper',
     fault: 'the audit trail modified, deleted from, inserted into, reordered and truncated (each on a copy) after the workload',
-    defaults: { joiners: 100, rate: 10, leaverShare: 0.05 },
+    defaults: { joiners: 60, rate: 10, leaverShare: 0.05 },
     inject: tamperInject(options.withCheckpoints),
     evidence,
     // Every tampering changed rows of its copy.

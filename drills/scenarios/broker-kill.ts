@@ -91,7 +91,7 @@ async function evidence(ctx: ScenarioContext): Promise<Evidence> {
 export const brokerKill: Scenario = {
   name: 'broker-kill',
   fault: 'the leader of some of the drill\'s partitions, one broker of the three-broker cluster, SIGKILLed mid-workload and restarted 15 s later',
-  defaults: { joiners: 300, rate: 10, leaverShare: 0.05 },
+  defaults: { joiners: 100, rate: 10, leaverShare: 0.05 },
   prepare: onCluster,
   inject,
   evidence,

@@ -101,7 +101,7 @@ export const ingressKill: Scenario = {
   name: 'ingress-kill',
   fault: 'ingress processes SIGKILLed `--kills` times (default 5) while their group is behind its commits, each restarted half a second later',
   // At 3/s the group is behind often enough for each kill (at 10/s it caught up and kills were skipped).
-  defaults: { joiners: 150, rate: 3, leaverShare: 0.05 },
+  defaults: { joiners: 60, rate: 3, leaverShare: 0.05 },
   inject,
   tabletop: [
     'Dashboard "Consumer lag by topic": the drill\'s HR topic lags until the group rebalances onto the live ingress (alert ProvisionerConsumerLagHigh, docs/runbook.md#provisionerconsumerlaghigh)',

@@ -154,7 +154,7 @@ export function massTerminationOf(share: number): Scenario {
   return {
     name: 'mass-termination',
     fault: `the feed terminates ${Math.round(share * 100)} % of the people at once (and always more than the fence lets through), against the example policy's fence`,
-    defaults: { joiners: 100, rate: 10, leaverShare: 0 },
+    defaults: { joiners: 60, rate: 10, leaverShare: 0 },
     pipeline: { fence: 'example' },
     inject: massTerminationInject(share),
     evidence,

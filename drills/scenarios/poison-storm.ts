@@ -174,7 +174,7 @@ export function poisonStormOf(options: { settleTimeoutMs: number }): Scenario {
   return {
     name: 'poison-storm',
     fault: `${BURSTS} bursts of ${PER_BURST} bad messages (${POISON_KINDS.length} kinds) on the HR topic during the workload, then stale and absurd sequences for good people`,
-    defaults: { joiners: 200, rate: 10, leaverShare: 0.05 },
+    defaults: { joiners: 60, rate: 10, leaverShare: 0.05 },
     inject: (ctx) => inject(ctx, options.settleTimeoutMs),
     evidence,
     // The ingress read the storm: poison reached the dead-letter topic.

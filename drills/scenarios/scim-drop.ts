@@ -48,7 +48,7 @@ export function scimDropOf(options: DropOptions): Scenario {
   return {
     name: 'scim-drop',
     fault: `both drill SCIM apps commit ${Math.round(rate * 100)} % of their writes and then drop the connection without an answer, for the whole workload`,
-    defaults: { joiners: 100, rate: 10, leaverShare: 0.05 },
+    defaults: { joiners: 60, rate: 10, leaverShare: 0.05 },
     ...(appBehaviour ? { pipeline: { appBehaviour } } : {}),
     inject: dropInject(options),
     evidence,

@@ -87,7 +87,7 @@ export function scimOutageOf(o: OutageOptions): Scenario {
   return {
     name: 'scim-outage',
     fault: `one drill SCIM app answers 503 for ${o.outageMs / 1000} s from a seeded point of the workload, then 429 beyond ${o.rateLimit.requestsPerSecond}/s for ${o.rateLimitedMs / 1000} s (both with Retry-After ${o.retryAfterSeconds} s), then is healthy${o.honouredRetryAfterSeconds ? `; its connector honours at most ${o.honouredRetryAfterSeconds} s of a Retry-After` : ''}`,
-    defaults: { joiners: 100, rate: 5, leaverShare: 0.05 },
+    defaults: { joiners: 60, rate: 5, leaverShare: 0.05 },
     pipeline: { quarantine: o.quarantine, ...(o.honouredRetryAfterSeconds ? { connector: { maxRetryAfterSeconds: o.honouredRetryAfterSeconds } } : {}) },
     inject: outageInject(o),
     evidence,

@@ -48,7 +48,7 @@ async function evidence(ctx: ScenarioContext, people: readonly string[]): Promis
 export const workerKill: Scenario = {
   name: 'worker-kill',
   fault: 'worker processes SIGKILLed repeatedly during the workload, each restarted half a second later',
-  defaults: { joiners: 1000, rate: 10, leaverShare: 0.05 },
+  defaults: { joiners: 200, rate: 10, leaverShare: 0.05 },
   inject,
   evidence,
   // The kills happened, and Temporal saw work the killed workers held time out or retried.
