@@ -12,7 +12,8 @@ import { logger } from '../helpers/pipeline.js';
 const ZERO = { duplicates: 0, missing: 0, shouldBeGone: 0, lost: 0, unaudited: 0 };
 const SMALL = { joiners: 12, rate: 12, seed: 13, workers: 1, ingresses: 1 };
 
-describe('drill approvals', () => {
+// Concurrently, each on its own pipeline, so the file takes one drill's time.
+describe.concurrent('drill approvals', () => {
   it('passes: only the real approver\'s decision grants; forged, self and requester approvals are refused and audited', async () => {
     const report = await runDrill(loadConfig(), logger, approvalsOf({ trustForger: false }), SMALL);
     expect(report.quiescent).toBe(true);

@@ -12,7 +12,8 @@ import { logger } from '../helpers/pipeline.js';
 const ZERO = { duplicates: 0, missing: 0, shouldBeGone: 0, lost: 0, unaudited: 0 };
 const TRUNCATION = 'a truncated tail (head rolled back) is detected at the first record cut';
 
-describe('drill audit-tamper', () => {
+// Concurrently, each on its own pipeline, so the file takes one drill's time.
+describe.concurrent('drill audit-tamper', () => {
   it('passes: every tampering detected at the record it hit, the real chain whole', async () => {
     const report = await runDrill(loadConfig(), logger, auditTamperOf({ withCheckpoints: true }), { joiners: 12, rate: 10, seed: 11, workers: 1, ingresses: 1 });
     expect(report.quiescent).toBe(true);

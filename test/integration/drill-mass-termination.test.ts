@@ -5,27 +5,20 @@
 // of reach (the drill's sized-to-workload policy: the fence effectively disabled) fails its check
 // "the fence held": everyone lost access at once.
 import { describe, expect, it } from 'vitest';
-import type { DrillReport } from '../../drills/report.js';
 import { runDrill } from '../../drills/run-drill.js';
 import { examplePeopleThreshold, massTerminationOf } from '../../drills/scenarios/mass-termination.js';
 import { loadConfig } from '../../schemas/config.js';
-import { both } from '../helpers/both.js';
 import { logger } from '../helpers/pipeline.js';
 
 const JOINERS = 30;
 const ZERO = { duplicates: 0, missing: 0, shouldBeGone: 0, lost: 0, unaudited: 0 };
 
-const small = { joiners: JOINERS, rate: 10, seed: 5, workers: 1, ingresses: 1 };
-const unfenced = { ...massTerminationOf(1), pipeline: { fence: 'sized-to-workload' as const } };
-// Both drills at once, each on its own pipeline (the suite's time is the constraint).
-let drills: Promise<[DrillReport, DrillReport]> | undefined;
-const run = () => (drills ??= both(runDrill(loadConfig(), logger, massTerminationOf(1), small), runDrill(loadConfig(), logger, unfenced, small)));
-
-describe('drill mass-termination', () => {
+// Concurrently, each on its own pipeline, so the file takes one drill's time.
+describe.concurrent('drill mass-termination', () => {
   it('passes: the fence holds everyone beyond its threshold, two operators release them, the oracle counts zero', async () => {
     const threshold = examplePeopleThreshold(JOINERS);
     expect(threshold).toBe(25);
-    const [report] = await run();
+    const report = await runDrill(loadConfig(), logger, massTerminationOf(1), { joiners: JOINERS, rate: 10, seed: 5, workers: 1, ingresses: 1 });
     expect(report.quiescent).toBe(true);
     expect(report.oracle.counts).toEqual(ZERO);
     expect(report.oracle.chain.ok).toBe(true);
@@ -37,7 +30,8 @@ describe('drill mass-termination', () => {
   }, 300_000);
 
   it('fails "the fence held" when the pipeline runs with the fence thresholds raised out of reach', async () => {
-    const [, report] = await run();
+    const unfenced = { ...massTerminationOf(1), pipeline: { fence: 'sized-to-workload' as const } };
+    const report = await runDrill(loadConfig(), logger, unfenced, { joiners: JOINERS, rate: 10, seed: 5, workers: 1, ingresses: 1 });
     expect(report.quiescent).toBe(true);
     // Everyone converged (the leavers disabled): only the fence's check sees the harm.
     expect(report.oracle.counts).toEqual(ZERO);

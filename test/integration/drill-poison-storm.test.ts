@@ -20,7 +20,8 @@ import { logger } from '../helpers/pipeline.js';
 
 const RUN = { workers: 1, ingresses: 1, joiners: 12, rate: 6, seed: 11 } as const;
 
-describe('drill poison-storm', () => {
+// Concurrently, each on its own pipeline, so the file takes one drill's time.
+describe.concurrent('drill poison-storm', () => {
   it('passes: every poison message parked with its reason, none reached a workflow, the good people converge', async () => {
     const report = await runDrill(loadConfig(), logger, poisonStorm, RUN);
     expect(report.quiescent).toBe(true);
