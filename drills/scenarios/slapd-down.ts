@@ -67,7 +67,7 @@ function inject(o: SlapdDownOptions) {
     const stoppedAt = Date.now();
     const pid = await server.stop('SIGKILL');
     if (pid === undefined) throw new Error('slapd-down: the drill\'s slapd was not running');
-    ctx.timeline.push({ at: stoppedAt, what: `SIGKILL the drill's slapd (pid ${pid}), holding ${before.size} people's entries; down for ${o.downMs / 1000} s` });
+    ctx.timeline.push({ at: stoppedAt, what: `SIGKILL the drill's slapd (pid ${pid}), holding ${before.size} people's accounts; down for ${o.downMs / 1000} s` });
     await ctx.tabletop(`the directory (slapd pid ${pid}) is down; it comes back ${o.downMs / 1000} s after the stop`);
     await sleep(Math.max(0, stoppedAt + o.downMs - Date.now()));
     if (!o.keepData) {
@@ -79,7 +79,7 @@ function inject(o: SlapdDownOptions) {
     // What came back of what it held: read at once, before the pipeline writes much again.
     const after = await directoryPeople(ctx);
     const lost = [...before].filter((id) => !after.has(id));
-    ctx.timeline.push({ at: serving, what: `slapd serving again (pid ${pidAfter}) ${((serving - stoppedAt) / 1000).toFixed(1)} s after the stop; ${before.size - lost.length} of the ${before.size} people's entries there` });
+    ctx.timeline.push({ at: serving, what: `slapd serving again (pid ${pidAfter}) ${((serving - stoppedAt) / 1000).toFixed(1)} s after the stop; ${before.size - lost.length} of those ${before.size} accounts there` });
     seen.set(ctx, { pid, stoppedAt, serving, pidAfter, before: before.size, lost });
     await ctx.published;
   };
