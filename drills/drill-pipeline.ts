@@ -2,6 +2,8 @@
 // schema, data folder and SCIM applications, so a drill never touches real people. The worker and
 // ingress processes are the real `provisioner worker | ingress` processes (two of each, as a
 // production deployment runs them), each with its own health port, so a scenario can SIGKILL them.
+// A scenario that asks for a directory gets an LDAP application too, in its own subtree of the
+// directory its base configuration's `ldap` names (e.g. a slapd the drill owns).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
@@ -19,14 +21,20 @@ import { connectorsForPolicy } from '../runtime/connectors.js';
 import { loadPolicyOrThrow } from '../runtime/worker.js';
 import { databaseUrl, projectRoot, type Config } from '../schemas/config.js';
 import { ensureTopics } from '../stack/kafka.js';
+import { seedDirectory } from '../stack/slapd.js';
 import { freePort } from '../stack/processes.js';
 import { openStore, type Store } from '../store/index.js';
 import { appUrls } from '../targets/apps-file.js';
 import { behaviourOf, type Behaviour } from '../targets/profiles.js';
 import { startScimApp, type ScimApp } from '../targets/server.js';
-import { DRILL_APPS, writeDrillPolicy, type DrillQuarantine } from './drill-policy.js';
+import type { AppView } from './app-view.js';
+import { directoryView, drillSubtree } from './directory-view.js';
+import { DRILL_APPS, DRILL_DIRECTORY_APP, writeDrillPolicy, type DrillQuarantine } from './drill-policy.js';
 
 export type DrillApp = { name: string; app: ScimApp; scimUrl: string; token: string };
+
+/** The pipeline's LDAP application (`directory`): its id and the oracle's view of it. */
+export type DrillDirectory = { app: string; view(): Promise<AppView> };
 
 export type DrillProcess = {
   role: 'worker' | 'ingress';
@@ -42,6 +50,8 @@ export type DrillPipeline = {
   cfg: Config;
   runDir: string;
   apps: DrillApp[];
+  /** Present when the scenario asked for a directory application. */
+  directory?: DrillDirectory;
   store: Store;
   client: Client;
   processes: DrillProcess[];
@@ -54,7 +64,7 @@ export type DrillPipeline = {
 /** Settings of the drill apps' connector config (connectors/config.ts), beside the drill's own (e.g. a cut Retry-After). */
 export type DrillConnectorSettings = { maxRetryAfterSeconds?: number };
 
-export async function startDrillPipeline(base: Config, logger: Logger, options: { scenario: string; workers?: number; ingresses?: number; fence?: 'sized-to-workload' | 'example'; quarantine?: DrillQuarantine; appBehaviour?: Partial<Behaviour>; connector?: DrillConnectorSettings }): Promise<DrillPipeline> {
+export async function startDrillPipeline(base: Config, logger: Logger, options: { scenario: string; workers?: number; ingresses?: number; fence?: 'sized-to-workload' | 'example'; quarantine?: DrillQuarantine; appBehaviour?: Partial<Behaviour>; connector?: DrillConnectorSettings; directory?: boolean }): Promise<DrillPipeline> {
   const id = `${options.scenario}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const runDir = path.join(base.dataDir, 'drills', id);
   mkdirSync(path.join(runDir, 'logs'), { recursive: true });
@@ -83,7 +93,8 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
     },
     temporal: { ...base.temporal, taskQueue: name('provisioning') },
     postgres: { ...base.postgres, schema: name('store').replaceAll(/[-.]/g, '_') },
-    policy: { ...base.policy, dir: writeDrillPolicy({ fence: options.fence ?? 'sized-to-workload', quarantine: options.quarantine }) },
+    policy: { ...base.policy, dir: writeDrillPolicy({ fence: options.fence ?? 'sized-to-workload', quarantine: options.quarantine, directory: options.directory }) },
+    ...(options.directory ? { ldap: { ...base.ldap, ous: drillSubtree(id), manageOus: ['people', 'groups', 'disabled'] } } : {}),
     connectors: { file: connectorsFile },
     audit: { ...base.audit, checkpointsFile: path.join(runDir, 'checkpoints.jsonl') },
   };
@@ -92,6 +103,8 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
   // Keys and tables first, once: the processes then share them instead of racing to create them.
   loadKeyring({ dataDir: runDir, mode: cfg.mode });
   const store = await openStore(cfg, { migrate: true, createKeys: true, logger });
+  // The drill's subtree (its parent OU first), then its groups below, as `stack up` and `entitlements sync` make them.
+  if (options.directory) await seedDirectory(cfg);
   const policy = loadPolicyOrThrow(cfg.policy.dir);
   const { connectors: built } = connectorsForPolicy(cfg, policy, connectors.map((c) => parseConnectorConfig(c)), logger);
   await ensurePolicyEntitlements(policy, built);
@@ -107,12 +120,14 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
     const http = p.role === 'worker' ? { ...cfg.http, workerPort: p.healthPort } : { ...cfg.http, ingressPort: p.healthPort };
     writeFileSync(configFile(p), stringify({ ...cfg, http }));
   }
+  // The pipeline's directory, over an inherited LDAP_URL or bind password.
+  const directoryEnv = options.directory ? { LDAP_URL: cfg.ldap.url, ...(cfg.ldap.bindPassword ? { LDAP_BIND_PASSWORD: cfg.ldap.bindPassword } : {}) } : {};
   const start = (p: DrillProcess): void => {
     const log = createWriteStream(path.join(runDir, 'logs', `${p.role}-${p.index}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'provisioner.js'), p.role], {
       // The pipeline's servers (a scenario may run on its own brokers, Temporal or PostgreSQL): an
       // inherited KAFKA_BROKERS, TEMPORAL_ADDRESS or DATABASE_URL would override the file's.
-      env: { ...process.env, KAFKA_BROKERS: cfg.kafka.brokers.join(','), TEMPORAL_ADDRESS: cfg.temporal.address, DATABASE_URL: databaseUrl(cfg), PROVISIONER_CONFIG: configFile(p), PROVISIONER_STORE_SCHEMA: cfg.postgres.schema, PROVISIONER_AUDIT_CHECKPOINTS: cfg.audit.checkpointsFile, LOG_LEVEL: 'warn' },
+      env: { ...process.env, KAFKA_BROKERS: cfg.kafka.brokers.join(','), TEMPORAL_ADDRESS: cfg.temporal.address, DATABASE_URL: databaseUrl(cfg), PROVISIONER_CONFIG: configFile(p), PROVISIONER_STORE_SCHEMA: cfg.postgres.schema, PROVISIONER_AUDIT_CHECKPOINTS: cfg.audit.checkpointsFile, LOG_LEVEL: 'warn', ...directoryEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(log, { end: false });
@@ -155,6 +170,7 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
     cfg,
     runDir,
     apps,
+    ...(options.directory ? { directory: { app: DRILL_DIRECTORY_APP, view: () => directoryView(cfg, DRILL_DIRECTORY_APP, logger) } } : {}),
     store,
     client,
     processes,

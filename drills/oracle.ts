@@ -1,7 +1,8 @@
 // The drill's oracle: after quiescence, four views of the same people compared.
 //   1. the ledger: what the drill published (everyone's last event: active or terminated);
 //   2. the applications: every account and group membership, read over SCIM, and each app's
-//      write log (a second create for one person is a duplicate even if it was removed since);
+//      write log (a second create for one person is a duplicate even if it was removed since); the
+//      directory, when the pipeline has one, through its LDAP connector's listing (directory-view.ts);
 //   3. the workflows: each person's identity workflow, asked what it applied last (getState);
 //   4. the audit chain: verified end to end, and every account the apps hold has its audit record.
 // It counts what must be zero (duplicates, missing accounts, access that should be gone, lost
@@ -10,7 +11,8 @@ import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { queryAudit, verifyAuditChain, type Store } from '../store/index.js';
 import { getState, identityWorkflowId } from '../workflows/messages.js';
-import type { DrillApp } from './drill-pipeline.js';
+import type { AppView } from './app-view.js';
+import type { DrillApp, DrillDirectory } from './drill-pipeline.js';
 import { DRILL_GROUPS } from './drill-policy.js';
 import type { LedgerEntry } from './workload.js';
 
@@ -48,7 +50,18 @@ export async function writesOf(app: DrillApp): Promise<Array<z.infer<typeof writ
   return z.object({ writes: z.array(writeSchema) }).parse(await res.json()).writes;
 }
 
-export async function runOracle(input: { ledger: ReadonlyMap<string, LedgerEntry>; apps: readonly DrillApp[]; client: Client; store: Store }): Promise<OracleResult> {
+/** A drill SCIM app as the oracle compares it: its users with their groups, and its creates from the write log. */
+export async function scimView(app: DrillApp): Promise<AppView> {
+  const users = await scimList(app, 'Users', userSchema);
+  const groups = await scimList(app, 'Groups', groupSchema);
+  const creates = new Map<string, number>();
+  for (const w of await writesOf(app)) if (w.resourceType === 'User' && w.operation === 'create' && w.changed && w.externalId) creates.set(w.externalId, (creates.get(w.externalId) ?? 0) + 1);
+  const groupsOf = (userId: string) => groups.filter((g) => g.members?.some((m) => m.value === userId)).map((g) => g.displayName);
+  const accounts = users.flatMap((u) => (u.externalId ? [{ id: u.id, externalId: u.externalId, active: u.active !== false, groups: groupsOf(u.id) }] : []));
+  return { name: app.name, accounts, creates };
+}
+
+export async function runOracle(input: { ledger: ReadonlyMap<string, LedgerEntry>; apps: readonly DrillApp[]; directory?: DrillDirectory | undefined; client: Client; store: Store }): Promise<OracleResult> {
   const examples: OracleResult['examples'] = { duplicates: [], missing: [], shouldBeGone: [], lost: [], unaudited: [] };
   const counts: OracleCounts = { duplicates: 0, missing: 0, shouldBeGone: 0, lost: 0, unaudited: 0 };
   const count = (what: keyof OracleCounts, who: string) => {
@@ -65,29 +78,25 @@ export async function runOracle(input: { ledger: ReadonlyMap<string, LedgerEntry
     unreadable = (err as Error).message.split('\n')[0];
     return undefined;
   };
-  for (const app of input.apps) {
+  const views = [...(await Promise.all(input.apps.map((app) => scimView(app)))), ...(input.directory ? [await input.directory.view()] : [])];
+  for (const app of views) {
     const rows = (await queryAudit(input.store.pool, input.store.keys.kek, { action: 'step.completed', app: app.name, limit: AUDIT_PAGE }).catch(readFailed)) ?? [];
     if (rows.length === AUDIT_PAGE) throw new Error(`${app.name}: more than ${AUDIT_PAGE} completed steps in the drill's audit trail; the oracle reads one page`);
     for (const row of rows) for (const c of row.changes) if (c.op === 'ensureAccount' && c.app === app.name && row.subjectEmployeeId) audited.add(`${app.name}|${row.subjectEmployeeId}`);
   }
-  for (const app of input.apps) {
-    const users = await scimList(app, 'Users', userSchema);
-    const groups = await scimList(app, 'Groups', groupSchema);
-    const creates = new Map<string, number>();
-    for (const w of await writesOf(app)) if (w.resourceType === 'User' && w.operation === 'create' && w.changed && w.externalId) creates.set(w.externalId, (creates.get(w.externalId) ?? 0) + 1);
-    const byPerson = new Map<string, Array<z.infer<typeof userSchema>>>();
-    for (const u of users) if (u.externalId) byPerson.set(u.externalId, [...(byPerson.get(u.externalId) ?? []), u]);
-    const groupsOf = (userId: string) => groups.filter((g) => g.members?.some((m) => m.value === userId)).map((g) => g.displayName);
+  for (const app of views) {
+    const byPerson = new Map<string, AppView['accounts']>();
+    for (const a of app.accounts) byPerson.set(a.externalId, [...(byPerson.get(a.externalId) ?? []), a]);
     for (const [employeeId, entry] of input.ledger) {
       const held = byPerson.get(employeeId) ?? [];
       accounts += held.length;
-      if (held.length > 1 || (creates.get(employeeId) ?? 0) > 1) count('duplicates', `${app.name}:${employeeId}`);
+      if (held.length > 1 || (app.creates?.get(employeeId) ?? 0) > 1) count('duplicates', `${app.name}:${employeeId}`);
       if (held.length > 0 && !audited.has(`${app.name}|${employeeId}`)) count('unaudited', `${app.name}:${employeeId}`);
       if (entry.status === 'active') {
         const account = held[0];
-        const missingGroups = account ? DRILL_GROUPS.filter((g) => !groupsOf(account.id).includes(g)) : DRILL_GROUPS;
-        if (!account || account.active === false || missingGroups.length > 0) count('missing', `${app.name}:${employeeId}`);
-      } else if (held.some((u) => u.active !== false || groupsOf(u.id).length > 0)) {
+        const missingGroups = account ? DRILL_GROUPS.filter((g) => !account.groups.includes(g)) : DRILL_GROUPS;
+        if (!account || !account.active || missingGroups.length > 0) count('missing', `${app.name}:${employeeId}`);
+      } else if (held.some((a) => a.active || a.groups.length > 0)) {
         count('shouldBeGone', `${app.name}:${employeeId}`);
       }
     }

@@ -118,7 +118,7 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
     const quiescent = await quiesce(pipeline.client, workload.ledger, options.quiesceTimeoutMs ?? 10 * 60_000);
     const settledAt = Date.now();
     timeline.push({ at: settledAt, what: quiescent ? 'quiescent: every person settled on their last event' : 'not quiescent before the timeout' });
-    const oracle = await runOracle({ ledger: workload.ledger, apps: pipeline.apps, client: pipeline.client, store: pipeline.store });
+    const oracle = await runOracle({ ledger: workload.ledger, apps: pipeline.apps, directory: pipeline.directory, client: pipeline.client, store: pipeline.store });
     const evidence = await scenario.evidence(ctx, [...workload.ledger.keys()]);
     const faultHit = scenario.hit(evidence);
     const checks = scenario.checks?.(evidence);

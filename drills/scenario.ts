@@ -46,9 +46,10 @@ export type Scenario = {
   hit(evidence: Evidence): boolean;
   /**
    * The pipeline the scenario needs (e.g. the example policy's fence, a quarantine probe
-   * time-compressed, drill apps that behave as some real SCIM servers do); absent: the default.
+   * time-compressed, drill apps that behave as some real SCIM servers do, an LDAP application in the
+   * drill's subtree of the directory its base's `ldap` names); absent: the default.
    */
-  pipeline?: { fence?: 'sized-to-workload' | 'example'; quarantine?: DrillQuarantine; appBehaviour?: Partial<Behaviour>; connector?: DrillConnectorSettings };
+  pipeline?: { fence?: 'sized-to-workload' | 'example'; quarantine?: DrillQuarantine; appBehaviour?: Partial<Behaviour>; connector?: DrillConnectorSettings; directory?: boolean };
   /**
    * Readies what the scenario runs on before its pipeline (e.g. a three-broker cluster): the base
    * configuration the pipeline takes, and what to undo after the drill.

@@ -19,6 +19,9 @@ import type { ServerStatus } from './server-status.js';
 const NAME = 'slapd';
 const SLAPD = '/usr/sbin/slapd';
 
+/** The folder of the local slapd: its slapd.conf, pid file and data folder (`data`, the mdb database). */
+export const slapdDir = (cfg: Pick<Config, 'dataDir'>): string => path.join(cfg.dataDir, NAME);
+
 /** The secured slapd's admin password file (examples/secure-stack.yaml names it as ldap.bindPasswordFile). */
 export const secureSlapdPasswordFile = (cfg: Pick<Config, 'dataDir'>) => stackSecretFile(cfg, 'ldap-bind-password');
 
@@ -153,7 +156,7 @@ export async function slapdUp(cfg: Config, report: Reporter): Promise<void> {
     return;
   }
   if (!existsSync(SLAPD)) await installDebianPackages(['slapd', 'ldap-utils'], 'OpenLDAP (slapd)', report);
-  const dir = path.join(cfg.dataDir, NAME);
+  const dir = slapdDir(cfg);
   const conf = writeSlapdConf(cfg, dir);
   await run(SLAPD, ['-f', conf, '-h', listenUrls(cfg)]);
   const pidPath = path.join(dir, 'slapd.pid');

@@ -11,6 +11,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import type { Config } from '../../schemas/config.js';
 import { ownPostgres, type OwnPostgres } from '../own-postgres.js';
+import { startOwnedServer } from '../own-server.js';
 import { forEachHistory } from '../people-histories.js';
 import { exitedProcesses, loggedProblemsSince } from '../process-logs.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
@@ -33,17 +34,7 @@ const serverLog = (server: OwnPostgres): string => {
 
 async function prepare(base: Config, say: (line: string) => void): Promise<{ base: Config; undo(): Promise<void> }> {
   const server = await ownPostgres(base, 'postgres-restart', say);
-  const undo = async () => {
-    servers.delete(server.cfg.postgres.port);
-    await server.remove();
-  };
-  try {
-    await server.start();
-  } catch (err) {
-    await undo();
-    throw err;
-  }
-  servers.set(server.cfg.postgres.port, server);
+  const undo = await startOwnedServer(servers, server.cfg.postgres.port, server, () => server.remove());
   return { base: { ...base, postgres: server.cfg.postgres }, undo };
 }
 

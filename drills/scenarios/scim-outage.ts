@@ -8,10 +8,10 @@
 // workflow id) came before the Retry-After that caller was given had passed. The pipeline keeps a
 // Retry-After for every caller of the app (activities/quarantine.ts: the app's pause, shared by the
 // workers), through the quarantine's release and its probe.
-import { queryAudit } from '../../store/index.js';
 import { emptyTally, readFaults, setFaults, type FaultTally } from '../app-faults.js';
 import type { DrillQuarantine } from '../drill-policy.js';
 import { retriedActivities } from '../people-histories.js';
+import { quarantineOf } from '../quarantine-audit.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
 
 export type OutageOptions = {
@@ -61,13 +61,8 @@ async function evidence(ctx: ScenarioContext, people: readonly string[]): Promis
   if (!seen || !app) return { app: 'none' };
   const view = await readFaults(app);
   const retried = await retriedActivities(ctx, people);
-  const { pool, keys } = ctx.pipeline.store;
   // The quarantine's changes of state, from the audit trail, go on the timeline too.
-  const ofApp = async (action: string) => {
-    const rows = (await queryAudit(pool, keys.kek, { action, limit: 1000 })).filter((row) => row.changes.some((c) => c.app === app.name));
-    for (const row of rows) ctx.timeline.push({ at: Date.parse(row.at), what: `${app.name}: ${action} (audit trail, actor ${row.actor})` });
-    return rows.length;
-  };
+  const quarantine = await quarantineOf(ctx, app.name);
   return {
     app: app.name,
     served503: seen.tally.failed + view.injected.failed,
@@ -78,8 +73,7 @@ async function evidence(ctx: ScenarioContext, people: readonly string[]): Promis
     earliestBreachMs: view.retryAfter.earliestBreachMs,
     requestsWhileAnyCallerWasToldToWait: view.retryAfter.duringAnyRetryAfter,
     ...retried,
-    quarantined: await ofApp('application.quarantined'),
-    released: await ofApp('application.released'),
+    ...quarantine,
   };
 }
 

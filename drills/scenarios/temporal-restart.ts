@@ -11,6 +11,7 @@ import { rmSync } from 'node:fs';
 import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import type { Config } from '../../schemas/config.js';
 import { hrEventReceived } from '../../workflows/messages.js';
+import { startOwnedServer } from '../own-server.js';
 import { ownTemporal, type OwnTemporal } from '../own-temporal.js';
 import { forEachHistory } from '../people-histories.js';
 import { exitedProcesses, loggedProblemsSince } from '../process-logs.js';
@@ -29,17 +30,7 @@ const seen = new WeakMap<ScenarioContext, Seen>();
 
 async function prepare(base: Config, say: (line: string) => void): Promise<{ base: Config; undo(): Promise<void> }> {
   const server = await ownTemporal(base, 'temporal-restart', say);
-  const undo = async () => {
-    servers.delete(server.cfg.temporal.address);
-    await server.stop();
-  };
-  try {
-    await server.start();
-  } catch (err) {
-    await undo();
-    throw err;
-  }
-  servers.set(server.cfg.temporal.address, server);
+  const undo = await startOwnedServer(servers, server.cfg.temporal.address, server, () => server.stop());
   return { base: { ...base, temporal: server.cfg.temporal }, undo };
 }
 

@@ -1,0 +1,17 @@
+// A server a drill owns (its own Temporal, PostgreSQL or slapd), started in the scenario's prepare
+// and kept, under the address the pipeline reaches it at, for the scenario's inject to find; the
+// undo forgets it and releases it (stops or removes it). A start that fails releases it at once.
+export async function startOwnedServer<K, S extends { start(): Promise<unknown> }>(servers: Map<K, S>, key: K, server: S, release: () => Promise<void>): Promise<() => Promise<void>> {
+  const undo = async () => {
+    servers.delete(key);
+    await release();
+  };
+  try {
+    await server.start();
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+  servers.set(key, server);
+  return undo;
+}
