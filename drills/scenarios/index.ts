@@ -12,8 +12,9 @@ import { scimOutage } from './scim-outage.js';
 import { scimDrop } from './scim-drop.js';
 import { poisonStorm } from './poison-storm.js';
 import { leaverSurge } from './leaver-surge.js';
+import { sagaUndoKill } from './saga-undo-kill.js';
 
-export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, temporalRestart, postgresRestart, approvals, scimOutage, scimDrop, poisonStorm, leaverSurge];
+export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, temporalRestart, postgresRestart, approvals, scimOutage, scimDrop, poisonStorm, leaverSurge, sagaUndoKill];
 
 export function scenarioNamed(name: string): Scenario {
   const found = scenarios.find((s) => s.name === name);
