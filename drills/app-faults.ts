@@ -7,7 +7,7 @@ import type { Faults } from '../targets/apps-file.js';
 import type { DrillApp } from './drill-pipeline.js';
 
 const viewSchema = z.object({
-  injected: z.object({ delayed: z.number(), rateLimited: z.number(), failed: z.number(), dropped: z.number() }),
+  injected: z.object({ delayed: z.number(), rateLimited: z.number(), failed: z.number(), dropped: z.number(), refused: z.number(), lost: z.number() }),
   retryAfter: z.object({ given: z.number(), breaches: z.number(), breachingCallers: z.array(z.string()), duringAnyRetryAfter: z.number(), earliestBreachMs: z.number() }),
 });
 
@@ -33,4 +33,4 @@ export async function setFaults(app: DrillApp, faults: Faults, tally: FaultTally
   await admin(app, 'PUT', faults);
 }
 
-export const emptyTally = (): FaultTally => ({ delayed: 0, rateLimited: 0, failed: 0, dropped: 0 });
+export const emptyTally = (): FaultTally => ({ delayed: 0, rateLimited: 0, failed: 0, dropped: 0, refused: 0, lost: 0 });

@@ -5,6 +5,9 @@
 //      directory, when the pipeline has one, through its LDAP connector's listing (directory-view.ts);
 //   3. the workflows: each person's identity workflow, asked what it applied last (getState);
 //   4. the audit chain: verified end to end, and every account the apps hold has its audit record.
+// A person whose last change was made to fail for good (the ledger's `expect: 'rolled-back'`) must
+// hold no account at all: the saga deleted what the change created, and anything left is access
+// that should be gone (half-provisioned).
 // It counts what must be zero (duplicates, missing accounts, access that should be gone, lost
 // events, unaudited changes) and keeps the people behind each count for the report.
 import type { Client } from '@temporalio/client';
@@ -92,7 +95,9 @@ export async function runOracle(input: { ledger: ReadonlyMap<string, LedgerEntry
       accounts += held.length;
       if (held.length > 1 || (app.creates?.get(employeeId) ?? 0) > 1) count('duplicates', `${app.name}:${employeeId}`);
       if (held.length > 0 && !audited.has(`${app.name}|${employeeId}`)) count('unaudited', `${app.name}:${employeeId}`);
-      if (entry.status === 'active') {
+      if (entry.expect === 'rolled-back') {
+        if (held.length > 0) count('shouldBeGone', `${app.name}:${employeeId}`);
+      } else if (entry.status === 'active') {
         const account = held[0];
         const missingGroups = account ? DRILL_GROUPS.filter((g) => !account.groups.includes(g)) : DRILL_GROUPS;
         if (!account || !account.active || missingGroups.length > 0) count('missing', `${app.name}:${employeeId}`);

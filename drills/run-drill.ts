@@ -32,7 +32,10 @@ export type DrillOptions = {
   tabletop?: Tabletop;
 };
 
-/** Until every person's workflow has applied their last event and settled (provisioned or deprovisioned). */
+/** The status a person's workflow settles on: provisioned, deprovisioned, or failed when their last change was made to fail for good. */
+export const settledStatus = (entry: LedgerEntry): 'provisioned' | 'deprovisioned' | 'failed' => (entry.expect === 'rolled-back' ? 'failed' : entry.status === 'active' ? 'provisioned' : 'deprovisioned');
+
+/** Until every person's workflow has applied their last event and settled (provisioned, deprovisioned, or failed and rolled back). */
 export async function quiesce(client: ScenarioContext['pipeline']['client'], ledger: ReadonlyMap<string, LedgerEntry>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let pending = [...ledger.values()];
@@ -42,8 +45,7 @@ export async function quiesce(client: ScenarioContext['pipeline']['client'], led
       await Promise.all(
         pending.slice(i, i + 16).map(async (entry) => {
           const s = await client.workflow.getHandle(identityWorkflowId(entry.employeeId)).query(getState).catch(() => undefined);
-          const final = entry.status === 'active' ? 'provisioned' : 'deprovisioned';
-          if (s && s.lastAppliedSequence === entry.lastSequence && s.status === final) settled.add(entry.employeeId);
+          if (s && s.lastAppliedSequence === entry.lastSequence && s.status === settledStatus(entry)) settled.add(entry.employeeId);
         }),
       );
     }

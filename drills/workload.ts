@@ -4,7 +4,17 @@
 import type { Producer } from '../kafka/client.js';
 import { seededRandom } from './seeded-random.js';
 
-export type LedgerEntry = { employeeId: string; lastSequence: number; status: 'active' | 'terminated'; eventIds: string[] };
+export type LedgerEntry = {
+  employeeId: string;
+  lastSequence: number;
+  status: 'active' | 'terminated';
+  eventIds: string[];
+  /**
+   * A scenario made the person's last change fail for good (saga-undo-kill): their workflow settles
+   * `failed` on that sequence, and the saga undid what the change did: the apps hold nothing of theirs.
+   */
+  expect?: 'rolled-back';
+};
 
 export type Workload = { events: Array<{ key: string; value: string; employeeId: string; sequence: number; status: LedgerEntry['status'] }>; ledger: Map<string, LedgerEntry> };
 

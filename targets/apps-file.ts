@@ -36,6 +36,15 @@ export const faultsSchema = z.strictObject({
   dropAfterCommitNext: z.number().int().min(0).optional(),
   /** Fraction of successful writes (0..1) committed, then dropped without an answer, for as long as it is set. */
   dropAfterCommitRate: z.number().min(0).max(1).optional(),
+  /**
+   * A permanent refusal: a PATCH adding one of these users (by externalId) to the group named
+   * `group` is answered `status` (400 invalidValue by default, or 409) and nothing is applied.
+   */
+  refuseMembers: z.strictObject({ group: z.string().min(1), externalIds: z.array(z.string().min(1)).max(100_000), status: z.union([z.literal(400), z.literal(409)]).optional() }).optional(),
+  /** Added to every DELETE, on top of latencyMs: slow deletes (e.g. the undo of a create). */
+  deleteLatencyMs: z.number().int().min(0).max(120_000).optional(),
+  /** A DELETE of a user is answered 204 and nothing is deleted: a write the app loses. */
+  loseUserDeletes: z.boolean().optional(),
 });
 
 export type Faults = z.infer<typeof faultsSchema>;

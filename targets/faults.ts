@@ -1,13 +1,13 @@
 // Faults a target app injects into its SCIM API, set at start or through /admin/faults: latency,
 // a rate limit (429 + Retry-After), 5xx answers, and writes that commit but never answer (the next
-// N, or a share of all). Whether callers wait out the Retry-After they get is watched
-// (retry-after-watch.ts).
+// N, or a share of all), memberships refused for good, slow deletes and user deletes answered but
+// lost. Whether callers wait out the Retry-After they get is watched (retry-after-watch.ts).
 import type { RequestHandler } from 'express';
 import type { Faults } from './apps-file.js';
 import { RetryAfterWatch, type RetryAfterCounts } from './retry-after-watch.js';
 import { sendScimError } from './scim-errors.js';
 
-export type FaultCounters = { delayed: number; rateLimited: number; failed: number; dropped: number };
+export type FaultCounters = { delayed: number; rateLimited: number; failed: number; dropped: number; refused: number; lost: number };
 
 export type FaultsView = {
   faults: Faults;
@@ -26,7 +26,7 @@ export class FaultInjector {
   #failNext = 0;
   #dropNext = 0;
   #bucket = { tokens: 0, at: 0 };
-  #counters: FaultCounters = { delayed: 0, rateLimited: 0, failed: 0, dropped: 0 };
+  #counters: FaultCounters = { delayed: 0, rateLimited: 0, failed: 0, dropped: 0, refused: 0, lost: 0 };
   readonly #watch: RetryAfterWatch;
 
   constructor(
@@ -44,7 +44,7 @@ export class FaultInjector {
     this.#failNext = faults.failNext ?? 0;
     this.#dropNext = faults.dropAfterCommitNext ?? 0;
     this.#bucket = { tokens: this.#burst(), at: this.now() };
-    this.#counters = { delayed: 0, rateLimited: 0, failed: 0, dropped: 0 };
+    this.#counters = { delayed: 0, rateLimited: 0, failed: 0, dropped: 0, refused: 0, lost: 0 };
   }
 
   clear(): void {
@@ -69,13 +69,28 @@ export class FaultInjector {
     return true;
   }
 
+  /** For a PATCH adding `externalIds` to the group `group` (its displayName): the status refusing it, if a fault says so. */
+  refusesMembers(group: string, externalIds: readonly (string | undefined)[]): 400 | 409 | undefined {
+    const f = this.#faults.refuseMembers;
+    if (!f || f.group.toLowerCase() !== group.toLowerCase() || !externalIds.some((id) => id !== undefined && f.externalIds.includes(id))) return undefined;
+    this.#counters.refused += 1;
+    return f.status ?? 400;
+  }
+
+  /** For a DELETE of a user: should it be answered without deleting? */
+  takeLostUserDelete(): boolean {
+    if (!this.#faults.loseUserDeletes) return false;
+    this.#counters.lost += 1;
+    return true;
+  }
+
   /** Express middleware for the SCIM API: latency, then the rate limit, then injected 5xx answers. */
   middleware(): RequestHandler {
     return async (req, res, next) => {
       const caller = req.get('x-correlation-id') ?? 'anonymous';
       this.#watch.arrived(caller);
       const f = this.#faults;
-      const delay = (f.latencyMs ?? 0) + (f.jitterMs ? Math.floor(this.random() * f.jitterMs) : 0);
+      const delay = (f.latencyMs ?? 0) + (f.jitterMs ? Math.floor(this.random() * f.jitterMs) : 0) + (req.method === 'DELETE' ? (f.deleteLatencyMs ?? 0) : 0);
       if (delay > 0) {
         this.#counters.delayed += 1;
         await sleep(delay);

@@ -220,6 +220,9 @@ export function scimRouter(options: ScimRouterOptions): Router {
       if (type === 'Group' && state.behaviour.memberPatch === 'filter-only') assertFilteredMemberRemovals(message);
       const membership = type === 'Group' ? membershipOperations(message) : undefined;
       if (membership) {
+        const added = membership.flatMap((m) => (m.kind === 'add' ? m.members : [])).map((m) => state.store.get('User', String(m.value))?.externalId);
+        const refused = faults.refusesMembers(String(stored.displayName ?? ''), added);
+        if (refused !== undefined) throw scimError(refused, refused === 400 ? 'invalidValue' : 'uniqueness', `the member cannot be added to this group (injected fault)`);
         applyMembershipPatch(stored, membership, ctx);
       } else {
         await assertRemoveTargets(patch, (await new Resource(id).read(ctx)) as never);
@@ -240,6 +243,8 @@ export function scimRouter(options: ScimRouterOptions): Router {
 
     // RFC 7644 §3.6: delete; 204.
     router.delete(`${base}/:id`, async (req, res) => {
+      // A fault: the delete answered as done and lost.
+      if (type === 'User' && state.store.get(type, req.params.id!) && faults.takeLostUserDelete()) return void res.status(204).end();
       await new Resource(req.params.id!).dispose(context(req));
       answerWrite(req, res, () => res.status(204).end());
     });

@@ -13,8 +13,9 @@ import { scimDrop } from './scim-drop.js';
 import { poisonStorm } from './poison-storm.js';
 import { leaverSurge } from './leaver-surge.js';
 import { slapdDown } from './slapd-down.js';
+import { sagaUndoKill } from './saga-undo-kill.js';
 
-export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, temporalRestart, postgresRestart, approvals, scimOutage, scimDrop, poisonStorm, leaverSurge, slapdDown];
+export const scenarios: readonly Scenario[] = [workerKill, ingressKill, massTermination, auditTamper, brokerKill, temporalRestart, postgresRestart, approvals, scimOutage, scimDrop, poisonStorm, leaverSurge, slapdDown, sagaUndoKill];
 
 export function scenarioNamed(name: string): Scenario {
   const found = scenarios.find((s) => s.name === name);

@@ -1,7 +1,8 @@
-// Injected faults over real HTTP: latency, rate limit (429 + Retry-After), 5xx answers, and writes
-// that are committed but never answered. Set through /admin/faults or at start.
+// Injected faults over real HTTP: latency, rate limit (429 + Retry-After), 5xx answers, writes
+// that are committed but never answered, memberships refused for good, slow and lost deletes. Set
+// through /admin/faults or at start.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ERROR_SCHEMA, patchOp, startTestScimApp, userBody, type TestScimApp } from '../helpers/scim-app.js';
+import { ERROR_SCHEMA, groupBody, patchOp, startTestScimApp, userBody, type TestScimApp } from '../helpers/scim-app.js';
 
 let clock = Date.now();
 let app: TestScimApp;
@@ -206,5 +207,45 @@ describe('commit, then drop a share of the writes', () => {
     expect((await app.admin.faults()).injected.dropped).toBe(2);
     await app.admin.setFaults({ dropAfterCommitRate: 0 });
     expect((await app.scim('POST', '/Users', { body: userBody('rated-3') })).status).toBe(201);
+  });
+});
+
+describe('refused memberships, slow and lost deletes (the saga-undo-kill drill)', () => {
+  it('refuseMembers answers adding the named users to the group 400 for good; other users, groups and removes are applied', async () => {
+    const doomed = (await app.scim('POST', '/Users', { body: userBody('doomed', { externalId: 'E-DOOMED' }) })).body.id;
+    const fine = (await app.scim('POST', '/Users', { body: userBody('fine', { externalId: 'E-FINE' }) })).body.id;
+    const tools = (await app.scim('POST', '/Groups', { body: groupBody('tools') })).body.id;
+    const staff = (await app.scim('POST', '/Groups', { body: groupBody('staff') })).body.id;
+    await app.admin.setFaults({ refuseMembers: { group: 'Tools', externalIds: ['E-DOOMED'] } });
+    const add = (group: string, user: string) => app.scim('PATCH', `/Groups/${group}`, { body: patchOp({ op: 'add', path: 'members', value: [{ value: user }] }) });
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const refused = await add(tools, doomed);
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ schemas: [ERROR_SCHEMA], scimType: 'invalidValue' });
+    }
+    expect((await add(tools, fine)).status).toBe(204);
+    expect((await add(staff, doomed)).status).toBe(204);
+    expect((await app.scim('PATCH', `/Groups/${staff}`, { body: patchOp({ op: 'remove', path: `members[value eq "${doomed}"]` }) })).status).toBe(204);
+    expect(((await app.scim('GET', `/Groups/${tools}`)).body.members as Array<{ value: string }>).map((m) => m.value)).toEqual([fine]);
+    expect((await app.admin.faults()).injected.refused).toBe(2);
+    await app.admin.setFaults({ refuseMembers: { group: 'tools', externalIds: ['E-DOOMED'], status: 409 } });
+    expect((await add(tools, doomed)).status).toBe(409);
+  });
+
+  it('deleteLatencyMs slows DELETEs only; loseUserDeletes answers a user DELETE 204 and keeps the user', async () => {
+    const id = (await app.scim('POST', '/Users', { body: userBody('kept') })).body.id;
+    await app.admin.setFaults({ deleteLatencyMs: 300, loseUserDeletes: true });
+    let started = performance.now();
+    expect((await app.scim('GET', `/Users/${id}`)).status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(290);
+    started = performance.now();
+    expect((await app.scim('DELETE', `/Users/${id}`)).status).toBe(204);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect((await app.scim('GET', `/Users/${id}`)).status).toBe(200);
+    expect((await app.admin.writes()).some((w) => w.operation === 'delete')).toBe(false);
+    expect((await app.admin.faults()).injected).toMatchObject({ lost: 1, delayed: 1 });
+    await app.admin.setFaults({});
+    expect((await app.scim('DELETE', `/Users/${id}`)).status).toBe(204);
+    expect((await app.scim('GET', `/Users/${id}`)).status).toBe(404);
   });
 });
