@@ -86,7 +86,9 @@ export function createQuarantine(deps: QuarantineDeps) {
   }
 
   function pausedFailure(app: string, ms: number): ApplicationFailure {
-    return ApplicationFailure.create({ type: APPLICATION_PAUSED, message: `${app} asked for no call for another ${ms} ms (Retry-After): not called, retried once it has passed`, nextRetryDelay: ms, details: [{ app }] });
+    // A little later than the pause, spread: the calls it held do not all come back at one instant.
+    const delay = ms + Math.floor(Math.random() * Math.min(1_000, ms / 5));
+    return ApplicationFailure.create({ type: APPLICATION_PAUSED, message: `${app} asked for no call for another ${ms} ms (Retry-After): not called, retried once it has passed`, nextRetryDelay: delay, details: [{ app }] });
   }
 
   async function startProbe(app: string): Promise<void> {
@@ -99,7 +101,8 @@ export function createQuarantine(deps: QuarantineDeps) {
       const state = await stateOf(app);
       if (state !== undefined) throw quarantined(app, state);
       const pause = await pauseOf(app);
-      if (pause > 0) throw pausedFailure(app, pause);
+      // A pause longer than the probe interval is waited for in quarantine (below): durably, not against the step's deadline.
+      if (pause > 0) throw pause > settings(app).probeEveryMs ? quarantined(app, 'quarantined') : pausedFailure(app, pause);
       try {
         return await call();
       } catch (err) {
@@ -108,7 +111,14 @@ export function createQuarantine(deps: QuarantineDeps) {
         const s = settings(app);
         // The class, never the message (it can name a person): a failure the boundary converted keeps it as its type.
         const errorType = err instanceof ApplicationFailure ? (err.type ?? err.name) : err instanceof Error ? err.name : 'Error';
-        const recorded = await recordApplicationFailure(store, { app, errorType, failures: s.failures, window: s.window, windowMs: s.windowMs });
+        // A Retry-After longer than the probe interval quarantines the application at once: its steps
+        // (and undos) would otherwise each fail when the pause outlasts their 15-minute deadline, and
+        // the probe, which waits for the pause, releases it once it has passed.
+        const wait = retryAfterOf(err) ?? 0;
+        const long = wait > s.probeEveryMs
+          ? { failures: 1, reason: `${app} asked for a pause of ${Math.ceil(wait / 1000)} s (Retry-After), longer than its probe interval ${s.probeEvery}; its steps wait until the probe (after the pause) or an operator releases it` }
+          : undefined;
+        const recorded = await recordApplicationFailure(store, { app, errorType, failures: long?.failures ?? s.failures, window: s.window, windowMs: s.windowMs, ...(long ? { reason: long.reason } : {}) });
         if (!recorded.quarantined) throw err;
         cache.set(app, { at: Date.now(), state: 'quarantined' });
         if (recorded.newly) {
@@ -168,7 +178,7 @@ export function createQuarantine(deps: QuarantineDeps) {
       const { released } = await releaseApplication(store, { app, actor: PROBE_ACTOR, onlyIf: 'quarantined' });
       cache.delete(app);
       if (released) logger.info({ app }, 'quarantine probe: the application answers again, released');
-      if (deps.temporal) await wakeWaiting(deps.temporal.client, app);
+      if (deps.temporal) await wakeWaiting(deps.temporal.client, app, deps.temporal.taskQueue);
       return { state: released ? 'released' : (await applicationQuarantine(store.pool, app))?.state ?? 'released', healthy: true, probeEveryMs };
     },
   };

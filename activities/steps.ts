@@ -6,6 +6,7 @@
 // is not called at all (the step is recorded as planned); what the step did to accounts and
 // grants is remembered in the store, audited when it changed.
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { AccountRef, CallContext, ChangeOutcome, Connector, EnsureAccountResult } from '../connectors/contract.js';
 import { can } from '../connectors/contract.js';
 import { InvalidRequestError, NotFoundError } from '../connectors/errors.js';
@@ -22,6 +23,7 @@ import type { QuarantineGuard } from './quarantine.js';
 import { atBoundary } from './failures.js';
 import type { ApplyStepInput, StepResult, UndoStepInput } from './lifecycle-types.js';
 import { IDENTITY_WORKFLOW_ACTOR as SYSTEM } from './lifecycle-types.js';
+import { APPLICATION_PAUSED } from '../workflows/messages.js';
 
 export type StepActivityDeps = {
   connectors: ReadonlyMap<string, Connector>;
@@ -204,7 +206,9 @@ export function createStepActivities(deps: StepActivityDeps) {
       )),
     ).catch((err: unknown) => {
       // An attempt that threw (Temporal retries it, or the step fails for good): `error`.
-      metrics.steps.inc({ app: label(step.app), action: verb, outcome: 'error' });
+      // An attempt held by the application's Retry-After (ApplicationPaused) never called it: `paused`, not an error.
+      const paused = err instanceof ApplicationFailure && err.type === APPLICATION_PAUSED;
+      metrics.steps.inc({ app: label(step.app), action: verb, outcome: paused ? 'paused' : 'error' });
       throw err;
     });
     metrics.steps.inc({ app: label(step.app), action: verb, outcome: result.outcome });

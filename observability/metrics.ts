@@ -44,7 +44,7 @@ export function createMetrics(registry = new Registry()) {
       lagSources.add(source);
       return () => void lagSources.delete(source);
     },
-    steps: new Counter({ name: 'provisioner_steps_total', help: 'Provisioning step attempts, by application, action and outcome (created, updated, unchanged, applied, already-in-state, planned, action-required; error: the attempt threw and is retried or fails the step)', labelNames: ['app', 'action', 'outcome'] as const, registers }),
+    steps: new Counter({ name: 'provisioner_steps_total', help: 'Provisioning step attempts, by application, action and outcome (created, updated, unchanged, applied, already-in-state, planned, action-required; error: the attempt threw and is retried or fails the step; paused: held by a Retry-After of the application, not called)', labelNames: ['app', 'action', 'outcome'] as const, registers }),
     connectorCalls: new Histogram({ name: 'provisioner_connector_call_seconds', help: 'Connector calls of provisioning steps, by application, action and result (ok, or the error class)', labelNames: ['app', 'action', 'result'] as const, buckets: CALL_BUCKETS, registers }),
     connectorErrors: new Counter({ name: 'provisioner_connector_errors_total', help: 'Connector calls that failed, by application and error class (TransientError, AuthError, InvalidRequestError, NotFoundError, TimeoutError, AbortError, other); a quarantined application is not called', labelNames: ['app', 'class'] as const, registers }),
     eventsConsumed: new Counter({ name: 'provisioner_events_consumed_total', help: 'Kafka messages the ingress consumed, by topic and disposition (handled, dead-lettered)', labelNames: ['topic', 'disposition'] as const, registers }),

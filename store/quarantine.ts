@@ -49,7 +49,7 @@ export type RecordedFailure = { failures: number; quarantined: boolean; newly: b
  * Counts one retryable failure of `app` and quarantines it when the failures in the window reach
  * the threshold. `newly`: this call quarantined it (audited `application.quarantined`, once).
  */
-export async function recordApplicationFailure(store: Store, input: { app: string; errorType: string } & FailureThreshold): Promise<RecordedFailure> {
+export async function recordApplicationFailure(store: Store, input: { app: string; errorType: string; /** Why, when not the count (e.g. a Retry-After longer than the probe interval); no personal data. */ reason?: string } & FailureThreshold): Promise<RecordedFailure> {
   checkApp(input.app);
   const { result } = await store.change(
     async (tx) => {
@@ -65,13 +65,13 @@ export async function recordApplicationFailure(store: Store, input: { app: strin
       }
       const inserted = await c.query(
         `insert into application_quarantine (app, state, reason, actor) values ($1, 'quarantined', $2, $3) on conflict (app) do nothing`,
-        [input.app, quarantineReason(input, failures, input.errorType), actorText(QUARANTINE_ACTOR)],
+        [input.app, input.reason ?? quarantineReason(input, failures, input.errorType), actorText(QUARANTINE_ACTOR)],
       );
       return { failures, quarantined: true, newly: (inserted.rowCount ?? 0) > 0 };
     },
     (r: RecordedFailure): AuditEntry | null =>
       r.newly
-        ? { actor: QUARANTINE_ACTOR, action: 'application.quarantined', reason: quarantineReason(input, r.failures, input.errorType), changes: [{ op: 'application.quarantine', app: input.app, outcome: 'quarantined' }] }
+        ? { actor: QUARANTINE_ACTOR, action: 'application.quarantined', reason: input.reason ?? quarantineReason(input, r.failures, input.errorType), changes: [{ op: 'application.quarantine', app: input.app, outcome: 'quarantined' }] }
         : null,
   );
   return result;

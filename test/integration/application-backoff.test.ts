@@ -4,7 +4,9 @@
 // other worker's call from reaching the app until it has passed (the call fails as
 // `ApplicationPaused` with the rest of the pause as its next retry delay), and the quarantine's
 // probe neither reads the app during the pause nor probes again before it has passed. This is
-// what the scim-outage drill found: a quarantine's release sent woken workflows back early.
+// what the scim-outage drill found: a quarantine's release sent woken workflows back early. A
+// Retry-After longer than the probe interval quarantines the application at once (the steps wait
+// durably rather than fail against their deadline).
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -14,16 +16,17 @@ import { createQuarantine } from '../../activities/quarantine.js';
 import { ScimConnector } from '../../connectors/scim/scim-connector.js';
 import { loadPolicyOrThrow } from '../../runtime/policy-source.js';
 import { projectRoot } from '../../schemas/config.js';
-import { recordApplicationFailure } from '../../store/index.js';
-import { APPLICATION_PAUSED } from '../../workflows/messages.js';
+import { applicationQuarantine, recordApplicationFailure } from '../../store/index.js';
+import { APPLICATION_PAUSED, APPLICATION_QUARANTINED } from '../../workflows/messages.js';
 import { logger } from '../helpers/pipeline.js';
 import { startTestScimApp, type TestScimApp } from '../helpers/scim-app.js';
 import { createTestStore, type TestStore } from './store/test-store.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const example = loadPolicyOrThrow(path.join(projectRoot, 'examples', 'policy'));
-// The probe every second: a Retry-After longer than that must set the next probe's time.
-const policy = { ...example, model: { ...example.model, quarantine: { ...example.model.quarantine, probeEvery: 'PT1S' } } };
+// The quarantine's probe interval, as each test needs it: a Retry-After longer than it quarantines the application.
+let probeEvery = 'PT10S';
+const policy = () => ({ ...example, model: { ...example.model, quarantine: { ...example.model.quarantine, probeEvery } } });
 
 let t: TestStore;
 let app: TestScimApp;
@@ -34,7 +37,7 @@ beforeAll(async () => {
   t = await createTestStore('backoff');
   app = await startTestScimApp();
   connector = new ScimConnector({ app: 'chat', baseUrl: app.scimUrl, auth: { kind: 'bearer', token: () => app.bearerToken } });
-  const deps = { policy: () => policy, store: t.store, logger, connectors: new Map([['chat', connector]]) };
+  const deps = { policy, store: t.store, logger, connectors: new Map([['chat', connector]]) };
   worker = [createQuarantine(deps), createQuarantine(deps)];
   // The connector's discovery of the server is done before any fault is set: the faults hit the reads.
   await read(0, 'P0');
@@ -60,31 +63,47 @@ describe("an application's Retry-After", () => {
     expect((paused as ApplicationFailure).type).toBe(APPLICATION_PAUSED);
     expect((paused as ApplicationFailure).nonRetryable).toBe(false);
     const delay = (paused as ApplicationFailure).nextRetryDelay as number;
+    // The rest of the pause, and a spread of at most a fifth of it so the held calls do not all come back at once.
     expect(delay).toBeGreaterThan(0);
-    expect(delay).toBeLessThanOrEqual(2_000);
-    // ...and the worker that was told waits too, on its own memory.
+    expect(delay).toBeLessThanOrEqual(2_000 * 1.2);
+    // ...and the worker that was told waits too, on its own memory should the store lose the pause.
+    await t.store.pool.query('delete from application_backoff');
     expect(await read(0, 'P2').then(() => 'called', (e: ApplicationFailure) => e.type)).toBe(APPLICATION_PAUSED);
     // Nothing reached the app while it had asked for the pause.
     expect((await app.admin.faults()).retryAfter).toMatchObject({ given: 1, breaches: 0, duringAnyRetryAfter: 0 });
 
-    await sleep(delay + 50);
+    await sleep(delay + 1_050);
     expect(await read(1, 'P1')).toBeUndefined();
     expect((await app.admin.faults()).retryAfter).toMatchObject({ given: 1, breaches: 0, duringAnyRetryAfter: 0 });
   }, 30_000);
 
   it('keeps the quarantine probe from reading during the pause, and sets its next probe after it', async () => {
+    probeEvery = 'PT1S';
     await recordApplicationFailure(t.store, { app: 'chat', errorType: 'TransientError', failures: 1, window: 'PT1M', windowMs: 60_000 });
-    await app.admin.setFaults({ failNext: 1, retryAfterSeconds: 3 });
+    await app.admin.setFaults({ failNext: 1, retryAfterSeconds: 5 });
     const failing = await probe(0);
-    expect(failing).toMatchObject({ state: 'quarantined', healthy: false, probeEveryMs: 3_000 });
+    expect(failing).toMatchObject({ state: 'quarantined', healthy: false, probeEveryMs: 5_000 });
     // The other worker's probe (the next run of the probe workflow may land there) does not read the app.
     const early = await probe(1);
     expect(early.healthy).toBe(false);
     expect(early.probeEveryMs).toBeGreaterThan(1_000);
-    expect(early.probeEveryMs).toBeLessThanOrEqual(3_000);
+    expect(early.probeEveryMs).toBeLessThanOrEqual(5_000);
     expect((await app.admin.faults()).retryAfter).toMatchObject({ duringAnyRetryAfter: 0 });
 
     await sleep(early.probeEveryMs + 50);
     expect(await probe(1)).toMatchObject({ state: 'released', healthy: true, probeEveryMs: 1_000 });
+  }, 30_000);
+
+  it('quarantines the application at once when its Retry-After is longer than the probe interval', async () => {
+    probeEvery = 'PT1S';
+    await app.admin.setFaults({ failNext: 1, retryAfterSeconds: 30 });
+    const before = (await app.admin.faults()).retryAfter.duringAnyRetryAfter;
+    expect(await read(0, 'P3').then(() => 'called', (e: ApplicationFailure) => e.type)).toBe(APPLICATION_QUARANTINED);
+    const row = await applicationQuarantine(t.store.pool, 'chat');
+    expect(row?.state).toBe('quarantined');
+    expect(row?.reason).toMatch(/^chat asked for a pause of 30 s \(Retry-After\), longer than its probe interval PT1S/);
+    // The other worker's step waits in quarantine too, without calling.
+    expect(await read(1, 'P4').then(() => 'called', (e: ApplicationFailure) => e.type)).toBe(APPLICATION_QUARANTINED);
+    expect((await app.admin.faults()).retryAfter.duringAnyRetryAfter).toBe(before);
   }, 30_000);
 });
