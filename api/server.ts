@@ -222,7 +222,7 @@ export async function startApi(options: StartApiOptions): Promise<ApiServer> {
   registerApprovalRoutes(app, { client, store, logger: log, onRefused, queryTimeoutMs, decisionTimeoutMs });
   registerApplicationRoutes(app, { cfg, store, logger: log, onRefused });
   registerReconcileRoutes(app, { client, store, onRefused, taskQueue: cfg.temporal.taskQueue });
-  registerQuarantineRoutes(app, { client, store, logger: log, onRefused });
+  registerQuarantineRoutes(app, { client, store, logger: log, onRefused, taskQueue: cfg.temporal.taskQueue });
   registerPolicyRoutes(app, { cfg, client, store, logger: log, onRefused });
 
   app.use((_req, res) => sendError(res, 404, 'not-found', 'no such route'));

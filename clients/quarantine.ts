@@ -1,15 +1,18 @@
 // Quarantine as its clients see it: the probe workflow of a quarantined application (started once
 // across workers) and the wake-up of the identity workflows waiting for an application (found by
-// their `QuarantinedApplications` search attribute) once it is released.
+// their `QuarantinedApplications` search attribute) once it is released. Both belong to one
+// deployment, its base task queue: another deployment (or a drill's pipeline) in the same
+// namespace has its own store, its own quarantines and its own probes.
 import type { Client } from '@temporalio/client';
 import { applicationReleased, quarantineWorkflowId, type ApplicationQuarantineInput } from '../workflows/messages.js';
 
 const APP_ID = /^[a-z][a-z0-9-]{0,31}$/;
+const TASK_QUEUE = /^[A-Za-z0-9._-]{1,200}$/;
 
-/** Starts the application's probe unless it runs already (one per application, whoever asks). */
+/** Starts the application's probe unless it runs already (one per application and deployment, whoever asks). */
 export async function ensureProbe(client: Client, input: ApplicationQuarantineInput & { taskQueue: string }): Promise<void> {
   await client.workflow.start('applicationQuarantine', {
-    workflowId: quarantineWorkflowId(input.app),
+    workflowId: quarantineWorkflowId(input.taskQueue, input.app),
     taskQueue: input.taskQueue,
     args: [{ app: input.app, probeEveryMs: input.probeEveryMs }],
     workflowIdConflictPolicy: 'USE_EXISTING',
@@ -17,13 +20,15 @@ export async function ensureProbe(client: Client, input: ApplicationQuarantineIn
 }
 
 /**
- * Signals every running workflow that waits for `app` (visibility is eventually consistent: a
- * workflow that is not listed yet re-checks on its own timer). Returns how many were signalled.
+ * Signals every running workflow of the deployment on `taskQueue` that waits for `app` (visibility
+ * is eventually consistent: a workflow that is not listed yet re-checks on its own timer). Returns
+ * how many were signalled.
  */
-export async function wakeWaiting(client: Client, app: string): Promise<number> {
+export async function wakeWaiting(client: Client, app: string, taskQueue: string): Promise<number> {
   if (!APP_ID.test(app)) throw new RangeError(`"${app}" is not an application id`);
+  if (!TASK_QUEUE.test(taskQueue)) throw new RangeError(`"${taskQueue}" is not a task queue name this query takes`);
   let woken = 0;
-  for await (const wf of client.workflow.list({ query: `QuarantinedApplications = '${app}' AND ExecutionStatus = 'Running'` })) {
+  for await (const wf of client.workflow.list({ query: `QuarantinedApplications = '${app}' AND TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
     try {
       await client.workflow.getHandle(wf.workflowId, wf.runId).signal(applicationReleased, { app });
       woken += 1;

@@ -179,4 +179,5 @@ export const applicationReleased = defineSignal<[ApplicationReleased]>('applicat
 
 /** The probe workflow of one quarantined application, `quarantine/<app>`. */
 export type ApplicationQuarantineInput = { app: string; probeEveryMs: number };
-export const quarantineWorkflowId = (app: string) => `quarantine/${app}`;
+/** The probe of `app` for the deployment on `taskQueue`: two deployments sharing a namespace each probe their own. */
+export const quarantineWorkflowId = (taskQueue: string, app: string) => `quarantine/${taskQueue}/${app}`;

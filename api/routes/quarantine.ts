@@ -12,7 +12,7 @@ import { appIdSchema } from '../../schemas/policy.js';
 import { holdApplication, MAX_QUARANTINE_REASON, quarantinedApplications, releaseApplication, type QuarantinedApplication, type Store } from '../../store/index.js';
 import { authorize, callerOf, sendError, type RefusalHook } from '../auth.js';
 
-export type QuarantineRouteDeps = { client: Client; store: Store | undefined; logger: Logger; onRefused: RefusalHook };
+export type QuarantineRouteDeps = { client: Client; store: Store | undefined; logger: Logger; onRefused: RefusalHook; /** The deployment's base task queue: its waiting workflows are woken. */ taskQueue: string };
 
 /** One quarantined application as GET /quarantine shows it. */
 export type QuarantineView = { app: string; state: QuarantinedApplication['state']; reason: string; since: string; by: string; lastProbeAt?: string; lastProbeError?: string; release: string };
@@ -39,7 +39,7 @@ export function quarantineView(q: QuarantinedApplication): QuarantineView {
 }
 
 export function registerQuarantineRoutes(app: Express, deps: QuarantineRouteDeps): void {
-  const { client, store, logger, onRefused } = deps;
+  const { client, store, logger, onRefused, taskQueue } = deps;
   const noStore = 'this API runs without the governance store: quarantined applications cannot be read or changed';
 
   app.get('/quarantine', authorize('GET /quarantine', onRefused), async (_req, res) => {
@@ -64,7 +64,7 @@ export function registerQuarantineRoutes(app: Express, deps: QuarantineRouteDeps
       const released = await releaseApplication(store, { app: id.data, actor: { type: 'person', employeeId: operator }, reason: body.data.reason });
       if (!released.released) return sendError(res, 409, 'not-quarantined', `${id.data} is not quarantined: nothing to release`);
       // The waiting workflows also re-check on their own timer: a failed wake-up only delays them.
-      const woken = await wakeWaiting(client, id.data).catch((err: unknown) => {
+      const woken = await wakeWaiting(client, id.data, taskQueue).catch((err: unknown) => {
         logger.warn({ app: id.data, err: (err as Error).message }, 'quarantine release: could not signal the waiting workflows');
         return 0;
       });

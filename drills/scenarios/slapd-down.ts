@@ -30,8 +30,8 @@ export type SlapdDownOptions = {
   keepData: boolean;
   /**
    * The policy's quarantine in the drill's pipeline; default its probe time-compressed as the outage
-   * is (the example's PT1M against a minute down). Its probe's workflow id is the application's, one
-   * per namespace: two of these drills at once on one Temporal share it unless one never quarantines.
+   * is (the example's PT1M against a minute down). Each pipeline probes its own quarantines
+   * (the probe's workflow id carries the pipeline's task queue).
    */
   quarantine?: DrillQuarantine;
 };
@@ -49,10 +49,23 @@ async function prepare(base: Config, say: (line: string) => void): Promise<{ bas
   return { base: { ...base, ldap: server.cfg.ldap }, undo };
 }
 
-/** The employee ids the directory holds accounts for; none when it cannot be listed (e.g. the drill's subtree is gone). */
+/**
+ * The employee ids the directory holds accounts for (none when the drill's subtree is gone: the
+ * listing says so). A read that fails (a slapd just restarted may refuse a moment) is tried again
+ * and never taken for an empty directory, which would report every entry lost.
+ */
 async function directoryPeople(ctx: ScenarioContext): Promise<Set<string>> {
-  const view = await ctx.pipeline.directory?.view().catch(() => undefined);
-  return new Set((view?.accounts ?? []).map((a) => a.externalId).filter(Boolean));
+  const directory = ctx.pipeline.directory;
+  if (!directory) return new Set();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const view = await directory.view();
+      return new Set(view.accounts.map((a) => a.externalId).filter(Boolean));
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
 }
 
 function inject(o: SlapdDownOptions) {

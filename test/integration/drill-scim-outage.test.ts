@@ -29,8 +29,8 @@ describe('drill scim-outage', () => {
   it('passes, every Retry-After kept; fails its check when the connector honours one second of it', async () => {
     const eager = scimOutageOf({ ...OUTAGE, honouredRetryAfterSeconds: 1 });
     // Two pipelines at once (the suite's time is the constraint, and each mostly waits on the
-    // outage), seeded so their outages hit different apps: the quarantine probe's workflow id is the
-    // app's name, one per namespace (workflows/messages.ts quarantineWorkflowId).
+    // outage), seeded so their outages hit different apps; each pipeline probes its own quarantines
+    // (the probe's workflow id carries its task queue: workflows/messages.ts quarantineWorkflowId).
     const [report, broken] = await both(runDrill(loadConfig(), logger, scimOutageOf(OUTAGE), { ...small, seed: 3 }), runDrill(loadConfig(), logger, eager, { ...small, seed: 4, quiesceTimeoutMs: 1_000 }));
     expect([report.evidence.app, broken.evidence.app]).toEqual(['drill-code', 'drill-chat']);
 

@@ -4,8 +4,8 @@
 // steps are retried, everything converges, and the oracle, which reads the directory through the
 // LDAP connector's listing as well as the SCIM apps, counts zero. And at the same time, on a
 // pipeline of its own, the broken variant: slapd back on an EMPTY data folder. The entries made
-// before the stop are gone: the scenario's check fails and the oracle counts those people missing. (That one never quarantines: the quarantine probe's workflow id is the
-// application's, one per namespace, and the two pipelines' directory applications share a name.)
+// before the stop are gone: the scenario's check fails and the oracle counts those people missing. (That one never quarantines: its failure is about the
+// data alone.)
 import { describe, expect, it } from 'vitest';
 import { runDrill } from '../../drills/run-drill.js';
 import { slapdDownOf } from '../../drills/scenarios/slapd-down.js';

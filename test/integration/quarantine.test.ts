@@ -18,7 +18,7 @@ import { dataConverter } from '../../codec/data-converter.js';
 import { loadConfig } from '../../schemas/config.js';
 import { ensureSearchAttributes } from '../../stack/temporal.js';
 import { applicationQuarantine, queryAudit } from '../../store/index.js';
-import { getState, identityWorkflowId } from '../../workflows/messages.js';
+import { getState, identityWorkflowId, quarantineWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { hrAttributesYaml } from '../helpers/policy-yaml.js';
 import { eventually, logger, startPipeline, type Pipeline } from '../helpers/pipeline.js';
@@ -77,7 +77,7 @@ beforeAll(async () => {
   api = await startApi({ cfg: p.cfg, logger, client, store: p.store, port: 0, jwt });
 }, 120_000);
 afterAll(async () => {
-  await client?.workflow.getHandle('quarantine/code').terminate('test finished').catch(() => undefined);
+  await client?.workflow.getHandle(quarantineWorkflowId(p.cfg.temporal.taskQueue, 'code')).terminate('test finished').catch(() => undefined);
   await api?.close();
   await connection?.close();
   await p?.close();
