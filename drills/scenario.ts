@@ -57,6 +57,12 @@ export type Scenario = {
   prepare?(base: Config, say: (line: string) => void): Promise<{ base: Config; undo(): Promise<void> }>;
   /** What the on-call engineer should look at when the fault hits (dashboard panels, commands), for `--tabletop`. */
   tabletop?: readonly string[];
+  /**
+   * Why this drill runs with no other beside it in `drill all` (it kills something the others share,
+   * such as a cluster broker, or measures an objective another drill's load would spoil); absent: it
+   * may run beside another, each on its own pipeline.
+   */
+  runsAlone?: string;
   /** The scenario's own checks on its evidence, each named (e.g. "the fence held"); all must pass. */
   checks?(evidence: Evidence): Record<string, boolean>;
 };

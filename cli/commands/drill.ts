@@ -13,7 +13,7 @@ import { loadConfig, projectRoot } from '../../schemas/config.js';
 import { CommandFailure } from '../failure.js';
 import { say } from '../say.js';
 
-type RunFlags = { joiners?: string; rate?: string; seed?: string; kills?: string; reports: string; tabletop?: boolean; cluster: boolean };
+type RunFlags = { joiners?: string; rate?: string; seed?: string; kills?: string; reports: string; tabletop?: boolean; cluster: boolean; parallel?: string };
 
 const int = (value: string | undefined, flag: string): number | undefined => {
   if (value === undefined) return undefined;
@@ -46,22 +46,33 @@ async function runAndReport(names: readonly string[], flags: RunFlags): Promise<
   const sayErr = (line: string) => process.stderr.write(`${line}\n`);
   // Several drills share one cluster start (each drill stops only a cluster it started itself).
   const cluster = flags.cluster && names.length > 1 ? await onCluster(cfg, sayErr) : undefined;
+  const one = async (name: string): Promise<void> => {
+    try {
+      const report = await runDrill(cfg, logger, scenarioNamed(name), optionsOf(flags));
+      const files = writeReport(path.resolve(flags.reports), report);
+      say(renderMarkdown(report));
+      say(`report: ${files.markdown} and ${files.json}`);
+      reports.push(report);
+    } catch (err) {
+      // A drill that could not run to its report fails; the others still run.
+      if (names.length === 1) throw err;
+      sayErr(`drill ${name}: stopped before its report: ${err instanceof Error ? err.message : String(err)}`);
+      aborted.push(name);
+    }
+  };
+  // Up to `lanes` drills at once, each on its own pipeline; a drill that runs alone waits for the
+  // others to finish and holds the next back. A tabletop runs one at a time (one engineer, one prompt).
+  const lanes = flags.tabletop ? 1 : (int(flags.parallel, '--parallel') ?? 1);
+  const running = new Set<Promise<void>>();
   try {
     for (const name of names) {
-      const scenario = scenarioNamed(name);
-      try {
-        const report = await runDrill(cfg, logger, scenario, optionsOf(flags));
-        const files = writeReport(path.resolve(flags.reports), report);
-        say(renderMarkdown(report));
-        say(`report: ${files.markdown} and ${files.json}`);
-        reports.push(report);
-      } catch (err) {
-        // A drill that could not run to its report fails; the others still run.
-        if (names.length === 1) throw err;
-        sayErr(`drill ${name}: stopped before its report: ${err instanceof Error ? err.message : String(err)}`);
-        aborted.push(name);
-      }
+      const alone = scenarioNamed(name).runsAlone !== undefined;
+      while (running.size > 0 && (alone || running.size >= lanes)) await Promise.race(running);
+      const run: Promise<void> = one(name).finally(() => running.delete(run));
+      running.add(run);
+      if (alone) await run;
     }
+    await Promise.all(running);
   } finally {
     await cluster?.undo();
   }
@@ -75,7 +86,7 @@ export function registerDrillCommands(program: Command): void {
   drill
     .command('list')
     .description('the drills and their faults')
-    .action(() => say(scenarios.map((s) => `${s.name.padEnd(16)} ${s.fault} (default ${s.defaults.joiners} joiners at ${s.defaults.rate}/s)`).join('\n')));
+    .action(() => say(scenarios.map((s) => `${s.name.padEnd(16)} ${s.fault} (default ${s.defaults.joiners} joiners at ${s.defaults.rate}/s${s.runsAlone ? `; runs alone in drill all: ${s.runsAlone}` : ''})`).join('\n')));
   const withFlags = (c: Command) =>
     c
       .option('--joiners <n>', 'joiners in the workload (a share of them leave later)')
@@ -88,7 +99,9 @@ export function registerDrillCommands(program: Command): void {
   withFlags(drill.command('run <scenario>').description('run one drill')).action(async (name: string, flags: RunFlags) => {
     await runAndReport([name], flags);
   });
-  withFlags(drill.command('all').description('run every drill in turn')).action(async (flags: RunFlags) => {
-    await runAndReport(scenarios.map((s) => s.name), flags);
-  });
+  withFlags(drill.command('all').description('run every drill, two at a time (those that must run alone, alone)'))
+    .option('--parallel <n>', 'drills at once, each on its own pipeline (broker-kill and leaver-surge always run alone)', '2')
+    .action(async (flags: RunFlags) => {
+      await runAndReport(scenarios.map((s) => s.name), flags);
+    });
 }

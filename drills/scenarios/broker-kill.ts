@@ -92,6 +92,7 @@ export const brokerKill: Scenario = {
   name: 'broker-kill',
   fault: 'the leader of some of the drill\'s partitions, one broker of the three-broker cluster, SIGKILLed mid-workload and restarted 15 s later',
   defaults: { joiners: 100, rate: 10, leaverShare: 0.05 },
+  runsAlone: 'it kills a broker of the cluster every drill shares',
   prepare: onCluster,
   inject,
   evidence,
