@@ -118,7 +118,8 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
   const configFile = (p: DrillProcess) => path.join(runDir, `${p.role}-${p.index}.yaml`);
   for (const p of processes) {
     const http = p.role === 'worker' ? { ...cfg.http, workerPort: p.healthPort } : { ...cfg.http, ingressPort: p.healthPort };
-    writeFileSync(configFile(p), stringify({ ...cfg, http }));
+    // Owner-only: it can hold the drill's directory bind password.
+    writeFileSync(configFile(p), stringify({ ...cfg, http }), { mode: 0o600 });
   }
   // The pipeline's directory, over an inherited LDAP_URL or bind password.
   const directoryEnv = options.directory ? { LDAP_URL: cfg.ldap.url, ...(cfg.ldap.bindPassword ? { LDAP_BIND_PASSWORD: cfg.ldap.bindPassword } : {}) } : {};

@@ -9,8 +9,9 @@ export async function startOwnedServer<K, S extends { start(): Promise<unknown> 
   try {
     await server.start();
   } catch (err) {
-    await undo();
-    throw err;
+    // The start's own error is the one to see: a release that fails too is added to it, never in its place.
+    const released = await undo().then(() => undefined, (e: unknown) => e);
+    throw released === undefined ? err : new AggregateError([err, released], `${(err as Error).message} (and releasing it failed: ${(released as Error).message})`);
   }
   servers.set(key, server);
   return undo;
