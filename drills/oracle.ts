@@ -10,7 +10,7 @@
 // that should be gone (half-provisioned).
 // It counts what must be zero (duplicates, missing accounts, access that should be gone, lost
 // events, unaudited changes) and keeps the people behind each count for the report.
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { queryAudit, verifyAuditChain, type Store } from '../store/index.js';
 import { getState, identityWorkflowId } from '../workflows/messages.js';
@@ -64,6 +64,23 @@ export async function scimView(app: DrillApp): Promise<AppView> {
   return { name: app.name, accounts, creates };
 }
 
+/**
+ * A person's workflow state. A query that fails on a loaded machine (it timed out, a worker was busy)
+ * is asked again, a few times: a query that could not be answered is not a lost event (seen at load
+ * 20: quiescence had read both people settled, and the oracle then counted them lost). A workflow
+ * that does not exist is answered at once: undefined.
+ */
+async function askState(client: Client, employeeId: string) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await client.workflow.getHandle(identityWorkflowId(employeeId)).query(getState);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError || attempt >= 5) return undefined;
+      await new Promise((r) => setTimeout(r, 1_000 * attempt));
+    }
+  }
+}
+
 export async function runOracle(input: { ledger: ReadonlyMap<string, LedgerEntry>; apps: readonly DrillApp[]; directory?: DrillDirectory | undefined; client: Client; store: Store }): Promise<OracleResult> {
   const examples: OracleResult['examples'] = { duplicates: [], missing: [], shouldBeGone: [], lost: [], unaudited: [] };
   const counts: OracleCounts = { duplicates: 0, missing: 0, shouldBeGone: 0, lost: 0, unaudited: 0 };
@@ -111,7 +128,7 @@ export async function runOracle(input: { ledger: ReadonlyMap<string, LedgerEntry
   for (let i = 0; i < entries.length; i += 16) {
     await Promise.all(
       entries.slice(i, i + 16).map(async (entry) => {
-        const state = await input.client.workflow.getHandle(identityWorkflowId(entry.employeeId)).query(getState).catch(() => undefined);
+        const state = await askState(input.client, entry.employeeId);
         if (!state || state.lastAppliedSequence !== entry.lastSequence) count('lost', entry.employeeId);
       }),
     );
