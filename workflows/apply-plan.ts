@@ -115,12 +115,17 @@ const changedNothingBefore = (r: StepResult) => r.outcome === 'unchanged' || r.o
  *     the person's before: a rollback must not delete it.
  *   - a grant the plan could not know was not held (`mayBeHeld`: memberships unread) may be the
  *     person's from before: its `already-in-state` proves nothing, its undo is forgotten.
+ *   - an account found `unchanged` where the application's correlation rule may adopt: the lost
+ *     answer may have been an adoption's (the retry finds the account carrying our key), so it is
+ *     not deleted: a rollback that leaves an account we made is undone by hand, a deleted
+ *     pre-existing account is not.
  *   - ensureAccount of an account the plan knew is never deleted anyway (policy/undo-step.ts).
  * Histories from before keep the old rule: `unchanged` and `already-in-state` forgot the undo too.
  */
 function forgetsUndo(step: PlanStep, r: StepResult): boolean {
   const before = changedNothingBefore(r);
-  const now = r.outcome === 'planned' || r.outcome === 'action-required' || r.adopted === true || (r.outcome === 'already-in-state' && step.mayBeHeld === true);
+  const mayHaveAdopted = r.outcome === 'unchanged' && step.action === 'ensureAccount' && step.correlation !== undefined && step.correlation.adopt !== 'never';
+  const now = r.outcome === 'planned' || r.outcome === 'action-required' || r.adopted === true || mayHaveAdopted || (r.outcome === 'already-in-state' && step.mayBeHeld === true);
   // Asked only where the rules differ: a replay sees the same results, so asks at the same points.
   if (before === now) return now;
   return patched('saga-undo-found-done') ? now : before;

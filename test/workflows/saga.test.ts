@@ -3,7 +3,8 @@
 // failed step is undone first (it may have taken effect before it failed; every undo is idempotent).
 // A step whose first attempt took effect but whose answer was lost answers `unchanged` /
 // `already-in-state` on its retry: its undo is kept (the plan read the change not made). An adopted
-// account, and a grant on an account whose memberships were unread, were the person's before: not undone.
+// account (or one found unchanged where the app may adopt), and a grant on an account whose
+// memberships were unread, may have been the person's before: not undone.
 import { describe, expect, it } from 'vitest';
 import type { PlanStep } from '../../policy/planner.js';
 import { outcome, scenario, unique } from './harness.js';
@@ -56,8 +57,8 @@ describe('the saga of a change', () => {
   });
 
   /** A hire whose last grant fails for good, with what else the script says: its outcome, undo verbs and what the person still holds. */
-  async function failedHire(script: Omit<StubScript, 'apps' | 'plan' | 'fails'>) {
-    const stubs = createStubActivities({ apps: ['chat'], plan: () => joiner, fails: (s) => s.key === 'grant/chat/engineering', ...script });
+  async function failedHire(script: Omit<StubScript, 'apps' | 'plan' | 'fails'>, steps = joiner) {
+    const stubs = createStubActivities({ apps: ['chat'], plan: () => steps, fails: (s) => s.key === 'grant/chat/engineering', ...script });
     return scenario({ apps: ['chat'], stubs }, async (run) => {
       const p = person(run, unique('S'));
       expect((await p.hr('hr.worker.hired', 1)).status).toBe('failed');
@@ -84,6 +85,14 @@ describe('the saga of a change', () => {
   it('an adopted account (updated, adopted) is left by the rollback: it was there before', async () => {
     const { hired, undone, held } = await failedHire({ adopts: (s) => s.action === 'ensureAccount' });
     expect(hired.compensations?.map((c) => c.label)).toEqual(['undo grant/chat/engineering', 'undo grant/chat/all-staff']);
+    expect(undone).toEqual(['revoke', 'revoke']);
+    expect(held).toMatchObject({ entitlements: [] });
+  });
+
+  it('an account found unchanged where the correlation rule may adopt is left: the lost answer may have been an adoption', async () => {
+    const adopting = joiner.map((s) => (s.action === 'ensureAccount' ? { ...s, correlation: { matchBy: 'email' as const, adopt: 'automatic' as const } } : s));
+    const { hired, undone, held } = await failedHire({ losesAnswer: (s) => s.action === 'ensureAccount' }, adopting);
+    expect(hired.steps[0]).toMatchObject({ action: 'ensureAccount', outcome: 'unchanged' });
     expect(undone).toEqual(['revoke', 'revoke']);
     expect(held).toMatchObject({ entitlements: [] });
   });
