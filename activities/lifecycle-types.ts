@@ -51,6 +51,8 @@ export type StepResult = {
   outcome: StepOutcome['outcome'];
   account?: AccountRef;
   detail?: string;
+  /** ensureAccount took over an existing account without our correlation key (`updated`): a rollback leaves it, it was there before. */
+  adopted?: true;
 };
 
 /** Undoes what one step of this change did; a no-op when the step changed nothing (the legacy undoStep activity). */

@@ -43,7 +43,7 @@ type ConnectorCall = (input: ApplyStepInput, call: CallContext) => Promise<StepR
 function fromEnsure(result: EnsureAccountResult): StepResult {
   return result.status === 'action-required'
     ? { outcome: 'action-required', detail: result.message, ...(result.account ? { account: result.account } : {}) }
-    : { outcome: result.status, account: result.account };
+    : { outcome: result.status, account: result.account, ...(result.status === 'updated' && result.adopted ? { adopted: true as const } : {}) };
 }
 
 // The connector's handle wins when it gives one: the verb moved or renamed the account (an LDAP entry to the disabled OU).

@@ -74,6 +74,11 @@ export type PlanStep = {
   attributes?: Record<string, AttributeChange>;
   /** Planned for a human (why, and what to do): the step is recorded action-required and nothing is called. */
   actionRequired?: string;
+  /**
+   * A grant on an account whose memberships could not be read (`membershipsUnknown`): the person
+   * may hold it already, so its `already-in-state` answer is no proof this change made it (the saga forgets its undo).
+   */
+  mayBeHeld?: true;
 };
 
 export type PlanKind = 'joiner' | 'mover' | 'leaver' | 'on-leave' | 'no-change';
@@ -231,6 +236,7 @@ export function planChanges(policy: CompiledPolicy, input: PlanInput & { desired
         action: 'grant',
         app: e.app,
         ...(a ? { account: a.account } : {}),
+        ...(a?.membershipsUnknown !== undefined ? { mayBeHeld: true as const } : {}),
         entitlementId: e.id,
         reason: provenance(e),
         ...(approvals ? { approvals } : {}),

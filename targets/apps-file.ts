@@ -43,6 +43,11 @@ export const faultsSchema = z.strictObject({
   refuseMembers: z.strictObject({ group: z.string().min(1), externalIds: z.array(z.string().min(1)).max(100_000), status: z.union([z.literal(400), z.literal(409)]).optional() }).optional(),
   /** Added to every DELETE, on top of latencyMs: slow deletes (e.g. the undo of a create). */
   deleteLatencyMs: z.number().int().min(0).max(120_000).optional(),
+  /**
+   * A write (POST, PUT, PATCH, DELETE) is applied at once and answered this long after: a caller
+   * that dies meanwhile loses the answer of a write that was made.
+   */
+  writeAnswerDelayMs: z.number().int().min(0).max(120_000).optional(),
   /** A DELETE of a user is answered 204 and nothing is deleted: a write the app loses. */
   loseUserDeletes: z.boolean().optional(),
 });

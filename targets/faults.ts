@@ -1,7 +1,7 @@
 // Faults a target app injects into its SCIM API, set at start or through /admin/faults: latency,
 // a rate limit (429 + Retry-After), 5xx answers, and writes that commit but never answer (the next
-// N, or a share of all), memberships refused for good, slow deletes and user deletes answered but
-// lost. Whether callers wait out the Retry-After they get is watched (retry-after-watch.ts).
+// N, or a share of all), writes answered late, memberships refused for good, slow deletes and user
+// deletes answered but lost. Whether callers wait out the Retry-After they get is watched (retry-after-watch.ts).
 import type { RequestHandler } from 'express';
 import type { Faults } from './apps-file.js';
 import { RetryAfterWatch, type RetryAfterCounts } from './retry-after-watch.js';
@@ -75,6 +75,13 @@ export class FaultInjector {
     if (!f || f.group.toLowerCase() !== group.toLowerCase() || !externalIds.some((id) => id !== undefined && f.externalIds.includes(id))) return undefined;
     this.#counters.refused += 1;
     return f.status ?? 400;
+  }
+
+  /** For a write that was just applied: how long its answer waits. */
+  writeAnswerDelay(): number {
+    const ms = this.#faults.writeAnswerDelayMs ?? 0;
+    if (ms > 0) this.#counters.delayed += 1;
+    return ms;
   }
 
   /** For a DELETE of a user: should it be answered without deleting? */

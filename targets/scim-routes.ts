@@ -97,14 +97,16 @@ export function scimRouter(options: ScimRouterOptions): Router {
 
   const versionOf = (type: ResourceType, id: string | undefined) => (id && state.behaviour.etags ? state.store.get(type, id)?.meta.version : undefined);
 
-  /** A write has been applied: answer it, unless a fault says to drop the connection instead. */
+  /** A write has been applied: answer it (late, if a fault says so), unless a fault says to drop the connection instead. */
   const answerWrite = (req: Request, res: Response, answer: () => void) => {
     if (faults.takeDropAfterCommit()) {
       state.logger.warn({ method: req.method, path: req.originalUrl }, 'fault: write committed, connection dropped');
       req.socket.destroy();
       return;
     }
-    answer();
+    const delay = faults.writeAnswerDelay();
+    if (delay > 0) setTimeout(answer, delay);
+    else answer();
   };
 
   async function list(type: ResourceType, req: Request, res: Response, params: {

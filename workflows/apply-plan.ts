@@ -98,8 +98,38 @@ function waves(steps: PlanStep[]): PlanStep[][] {
   return out;
 }
 
-// Plan-only applications report `planned`: nothing was written, so nothing to undo.
-const changesNothing = (r: StepResult) => r.outcome === 'unchanged' || r.outcome === 'already-in-state' || r.outcome === 'action-required' || r.outcome === 'planned';
+// Histories from before `saga-undo-found-done`: a step that found its change made forgot its undo.
+const changedNothingBefore = (r: StepResult) => r.outcome === 'unchanged' || r.outcome === 'already-in-state' || r.outcome === 'action-required' || r.outcome === 'planned';
+
+/**
+ * Whether a step's undo is forgotten: only when the step wrote nothing for sure, or took over what
+ * was there before. A plan plans a step only when its read found the change not made (an account
+ * only where none was found, a grant only where not held, an enable only of a disabled account, a
+ * disable only of an active one, a revoke only of what is held, an update only of the attributes that
+ * differ), so a step that answers `unchanged` / `already-in-state` made that change itself in an
+ * attempt whose answer was lost (a worker died after the application committed it), or someone
+ * made it since the read: either way its undo returns the application to what the plan read.
+ *   - `planned` (plan-only application) and `action-required` (nothing was called, or a collision
+ *     was not taken over): nothing written, nothing to undo.
+ *   - an adopted account (`updated`, adopted: an existing account without our key taken over) was
+ *     the person's before: a rollback must not delete it.
+ *   - a grant the plan could not know was not held (`mayBeHeld`: memberships unread) may be the
+ *     person's from before: its `already-in-state` proves nothing, its undo is forgotten.
+ *   - an account found `unchanged` where the application's correlation rule may adopt: the lost
+ *     answer may have been an adoption's (the retry finds the account carrying our key), so it is
+ *     not deleted: a rollback that leaves an account we made is undone by hand, a deleted
+ *     pre-existing account is not.
+ *   - ensureAccount of an account the plan knew is never deleted anyway (policy/undo-step.ts).
+ * Histories from before keep the old rule: `unchanged` and `already-in-state` forgot the undo too.
+ */
+function forgetsUndo(step: PlanStep, r: StepResult): boolean {
+  const before = changedNothingBefore(r);
+  const mayHaveAdopted = r.outcome === 'unchanged' && step.action === 'ensureAccount' && step.correlation !== undefined && step.correlation.adopt !== 'never';
+  const now = r.outcome === 'planned' || r.outcome === 'action-required' || r.adopted === true || mayHaveAdopted || (r.outcome === 'already-in-state' && step.mayBeHeld === true);
+  // Asked only where the rules differ: a replay sees the same results, so asks at the same points.
+  if (before === now) return now;
+  return patched('saga-undo-found-done') ? now : before;
+}
 
 export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Record<string, AccountRef>): Promise<AppliedChange> {
   const saga = new Saga();
@@ -159,7 +189,7 @@ export async function applyPlan(ctx: ChangeContext, steps: PlanStep[], known: Re
           }
           // Applications run concurrently: forget this step's own undo, not whichever was registered last
           // (that could be another application's, which would then never be undone).
-          if (changesNothing(result)) {
+          if (forgetsUndo(step, result)) {
             if (patched('saga-forget-own')) saga.forget(undo);
             else saga.forgetLast();
           }

@@ -1,5 +1,6 @@
 // Injected faults over real HTTP: latency, rate limit (429 + Retry-After), 5xx answers, writes
-// that are committed but never answered, memberships refused for good, slow and lost deletes. Set
+// that are committed but never answered, memberships refused for good, writes answered late (applied
+// at once), slow and lost deletes. Set
 // through /admin/faults or at start.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ERROR_SCHEMA, groupBody, patchOp, startTestScimApp, userBody, type TestScimApp } from '../helpers/scim-app.js';
@@ -230,6 +231,22 @@ describe('refused memberships, slow and lost deletes (the saga-undo-kill drill)'
     expect((await app.admin.faults()).injected.refused).toBe(2);
     await app.admin.setFaults({ refuseMembers: { group: 'tools', externalIds: ['E-DOOMED'], status: 409 } });
     expect((await add(tools, doomed)).status).toBe(409);
+  });
+
+  it('writeAnswerDelayMs answers writes late, reads at once; a write whose caller hung up meanwhile was applied', async () => {
+    await app.admin.setFaults({ writeAnswerDelayMs: 300 });
+    let started = performance.now();
+    expect((await app.scim('GET', '/Users')).status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(290);
+    // The caller gives up (a worker killed) while the create's answer waits: the user was made.
+    const hangUp = new AbortController();
+    const create = fetch(`${app.scimUrl}/Users`, { method: 'POST', signal: hangUp.signal, headers: { authorization: `Bearer ${app.bearerToken}`, 'content-type': 'application/scim+json' }, body: JSON.stringify(userBody('answer-lost')) });
+    setTimeout(() => hangUp.abort(), 100);
+    await expect(create).rejects.toThrow();
+    expect(await byUserName('answer-lost')).toHaveLength(1);
+    started = performance.now();
+    expect((await app.scim('POST', '/Users', { body: userBody('answered-late') })).status).toBe(201);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
   });
 
   it('deleteLatencyMs slows DELETEs only; loseUserDeletes answers a user DELETE 204 and keeps the user', async () => {

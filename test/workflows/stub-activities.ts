@@ -50,6 +50,10 @@ export type StubScript = {
   plan?: (input: PlanChangeInput, now: number) => PlanStep[] | { steps: PlanStep[]; wakeAt?: string; wakeReason?: string };
   /** A step whose connector call fails for good (InvalidRequestError, not retried). */
   fails?: (step: PlanStep) => boolean;
+  /** A step whose first attempt takes effect but whose answer is lost (a retryable failure after the change): the retry finds it made. */
+  losesAnswer?: (step: PlanStep) => boolean;
+  /** An ensureAccount that takes over an account the person had before (`updated`, adopted). */
+  adopts?: (step: PlanStep) => boolean;
   /** The approval chains of a sensitive birthright step (`resolveApprovalChains`). */
   chains?: (step: { key: string; entitlement: string; rules: string[] }) => ChainSpec[];
   /** An access request's assessment. */
@@ -102,7 +106,7 @@ export function createStubActivities(script: StubScript = {}) {
       if (held) return { outcome: 'unchanged', account: held.account };
       const account = { app: step.app, id: `${step.app}-${employeeId}`, externalId: employeeId };
       directory.set(id, { active: step.active ?? true, entitlements: [], account });
-      return { outcome: 'created', account };
+      return script.adopts?.(step) ? { outcome: 'updated', account, adopted: true } : { outcome: 'created', account };
     }
     if (!held) throw ApplicationFailure.create({ type: 'InvalidRequestError', message: `${step.key}: no account in ${step.app}`, nonRetryable: true });
     const result = (changed: boolean): StepResult => ({ outcome: changed ? 'applied' : 'already-in-state', account: held.account });
@@ -136,7 +140,9 @@ export function createStubActivities(script: StubScript = {}) {
     record(activity, { kind: undo ? 'undo' : 'step', app: step.app, action, key: undo ? step.key.slice(UNDO_PREFIX.length) : step.key, ...(step.entitlementId ? { entitlementId: step.entitlementId } : {}) });
     if (!undo) quarantined(step.app);
     if (!undo && script.fails?.(step)) throw ApplicationFailure.create({ type: 'InvalidRequestError', message: `${step.key} fails (scripted)`, nonRetryable: true });
-    return perform(input.employeeId, step, action);
+    const result = perform(input.employeeId, step, action);
+    if (!undo && Context.current().info.attempt === 1 && script.losesAnswer?.(step)) throw ApplicationFailure.create({ type: 'TransientError', message: `${step.key}: the answer was lost (scripted)` });
+    return result;
   }
 
   /** A quarantined application is not called: its read or step fails fast, for good. */

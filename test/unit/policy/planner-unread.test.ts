@@ -13,11 +13,14 @@ const unread = (app: string) => account(app, [], { membershipsUnknown: WHY });
 const brief = (steps: PlanStep[]) => steps.map((s) => `${s.action} ${s.app}${s.entitlementId ? `/${s.entitlementId}` : ''}`);
 
 describe('planning with memberships that could not be read', () => {
-  it('a mover: grants are planned as usual, no revoke there, and the plan reports the application unread', () => {
+  it('a mover: grants are planned as usual (marked may-be-held), no revoke there, and the plan reports the application unread', () => {
     const { plan } = planIdentity(policy, { identity: person({ department: 'eng' }), actual: [unread('chat'), account('directory', ['staff'])], now: NOW });
     expect(brief(plan.steps)).toEqual(expect.arrayContaining(['grant chat/all-staff', 'grant chat/eng']));
     expect(plan.steps.filter((s) => s.action === 'revoke' && s.app === 'chat')).toEqual([]);
     expect(plan.unread).toEqual([{ app: 'chat', reason: WHY }]);
+    // Its grants may be held already: a rollback must not revoke them on the strength of `already-in-state`.
+    expect(plan.steps.filter((s) => s.action === 'grant').map((s) => `${s.app} ${s.mayBeHeld ?? false}`)).toEqual(expect.arrayContaining(['chat true']));
+    expect(plan.steps.filter((s) => s.action === 'grant' && s.app !== 'chat' && s.mayBeHeld)).toEqual([]);
   });
 
   it('a leaver is still disabled and deleted later; the revokes that cannot be planned are reported', () => {
