@@ -99,8 +99,8 @@ export function registerDrillCommands(program: Command): void {
   withFlags(drill.command('run <scenario>').description('run one drill')).action(async (name: string, flags: RunFlags) => {
     await runAndReport([name], flags);
   });
-  withFlags(drill.command('all').description('run every drill, two at a time (those that must run alone, alone)'))
-    .option('--parallel <n>', 'drills at once, each on its own pipeline (broker-kill and leaver-surge always run alone)', '2')
+  withFlags(drill.command('all').description('run every drill in turn (or several at once: --parallel)'))
+    .option('--parallel <n>', 'drills at once, each on its own pipeline, for a machine with the cores for it (worker-kill, broker-kill and leaver-surge always run alone)', '1')
     .action(async (flags: RunFlags) => {
       await runAndReport(scenarios.map((s) => s.name), flags);
     });
