@@ -231,18 +231,30 @@ async function startSecureServer(cfg: Config, report: Reporter, dir: string): Pr
 }
 
 export async function temporalUp(cfg: Config, report: Reporter): Promise<void> {
-  if (await serving(cfg, { namespace: false })) {
-    report(`temporal: reusing the healthy server at ${cfg.temporal.address}`);
-    if (await ensureNamespace(cfg)) report(`temporal: registered the namespace ${cfg.temporal.namespace}`);
-  } else if (cfg.temporal.external) {
-    throw new Error(`temporal: TEMPORAL_ADDRESS=${cfg.temporal.address} is not reachable; start that server or unset TEMPORAL_ADDRESS`);
-  } else {
+  const start = async () => {
     const dir = path.join(cfg.dataDir, NAME);
     mkdirSync(dir, { recursive: true });
     const proc = cfg.stack.secure ? await startSecureServer(cfg, report, dir) : await startDevServer(cfg, report, dir);
     // A first start on a busy machine (a fresh binary, a new SQLite file, every core taken by a
     // build) took more than 90 s here; a crash still ends the wait at once (`alive`).
     await waitFor('temporal', () => temporalHealthy(cfg), { timeoutMs: 180_000, intervalMs: 500, alive: () => readLivePid(pidFile(cfg.dataDir, NAME)) !== undefined, logFile: proc.logFile });
+  };
+  if (await serving(cfg, { namespace: false })) {
+    report(`temporal: reusing the healthy server at ${cfg.temporal.address}`);
+    try {
+      if (await ensureNamespace(cfg)) report(`temporal: registered the namespace ${cfg.temporal.namespace}`);
+    } catch (err) {
+      // The dev server's SQLite can wedge after hours of heavy load (every call "interrupted (9)"
+      // until it restarts; seen twice at load ~20): a server the project started is restarted on its file.
+      if (cfg.temporal.external || readLivePid(pidFile(cfg.dataDir, NAME)) === undefined) throw err;
+      report(`temporal: the server answers but its store does not (${(err as Error).message.split('\n')[0]}): restarting it`);
+      await temporalDown(cfg);
+      await start();
+    }
+  } else if (cfg.temporal.external) {
+    throw new Error(`temporal: TEMPORAL_ADDRESS=${cfg.temporal.address} is not reachable; start that server or unset TEMPORAL_ADDRESS`);
+  } else {
+    await start();
   }
   // A namespace registered just now may take a few seconds to reach every server component.
   let added: string[] = [];
