@@ -16,8 +16,7 @@ import { createKafka, type KafkaMessage } from '../../kafka/client.js';
 import { loadConfig } from '../../schemas/config.js';
 import { logger } from '../helpers/pipeline.js';
 
-// The two suites at once, each on its own pipeline, so the file takes the longer one's time.
-describe.concurrent('drill ingress-kill', () => {
+describe('drill ingress-kill', () => {
   it('passes: no duplicate, missing, lost or unaudited, the chain whole, every kill while the group was behind', async () => {
     const report = await runDrill(loadConfig(), logger, ingressKill, { joiners: 20, rate: 6, kills: 2, seed: 7, workers: 1 });
     expect(report.quiescent).toBe(true);
@@ -37,7 +36,7 @@ describe.concurrent('drill ingress-kill', () => {
   }, 300_000);
 });
 
-describe.concurrent('an ingress that commits before it hands over loses events, and the oracle counts them', () => {
+describe('an ingress that commits before it hands over loses events, and the oracle counts them', () => {
   let pipeline: DrillPipeline | undefined;
   let ingress: HrConsumer | undefined;
   afterAll(async () => {

@@ -13,8 +13,7 @@ import { buildWorkload, publishWorkload, terminate } from '../../drills/workload
 import { loadConfig } from '../../schemas/config.js';
 import { logger } from '../helpers/pipeline.js';
 
-// The two suites at once, each on its own pipeline, so the file takes the longer one's time.
-describe.concurrent('drill worker-kill', () => {
+describe('drill worker-kill', () => {
   it('passes: no duplicate, missing, lost or unaudited, the chain whole, and the kills hit', async () => {
     // As a tabletop exercise: the drill stops at its steps and at the first kill (here at once).
     const steps: string[] = [];
@@ -39,7 +38,7 @@ describe.concurrent('drill worker-kill', () => {
   }, 300_000);
 });
 
-describe.concurrent('the drill oracle catches what a broken pipeline leaves', () => {
+describe('the drill oracle catches what a broken pipeline leaves', () => {
   let pipeline: DrillPipeline | undefined;
   afterAll(async () => pipeline?.close());
 
@@ -50,7 +49,7 @@ describe.concurrent('the drill oracle catches what a broken pipeline leaves', ()
     await producer.connect();
     await publishWorkload(producer, pipeline.cfg.kafka.topics.hrLifecycle, workload, 50);
     await producer.disconnect();
-    expect(await quiesce(pipeline.client, workload.ledger, 120_000)).toBe(true);
+    expect(await quiesce(pipeline.client, workload.ledger, 240_000)).toBe(true);
     const clean = await runOracle({ ledger: workload.ledger, apps: pipeline.apps, client: pipeline.client, store: pipeline.store });
     expect(clean.counts).toEqual({ duplicates: 0, missing: 0, shouldBeGone: 0, lost: 0, unaudited: 0 });
     expect(clean.chain.ok).toBe(true);
@@ -69,7 +68,7 @@ describe.concurrent('the drill oracle catches what a broken pipeline leaves', ()
     await producer.connect();
     await producer.send({ topic: pipeline.cfg.kafka.topics.hrLifecycle, messages: termination.map((e) => ({ key: e.key, value: e.value })) });
     await producer.disconnect();
-    expect(await quiesce(pipeline.client, workload.ledger, 120_000)).toBe(true);
+    expect(await quiesce(pipeline.client, workload.ledger, 240_000)).toBe(true);
     const leaverAccount = (await scim('GET', `/Users?filter=${encodeURIComponent(`externalId eq "${leaver.employeeId}"`)}`)).Resources![0]!;
     const active = [...workload.ledger.values()].filter((e) => e.status === 'active');
     // A connector that is not idempotent: a second account created for one person (this app refuses
@@ -105,5 +104,5 @@ describe.concurrent('the drill oracle catches what a broken pipeline leaves', ()
     expect(broken.examples.missing.sort()).toEqual([`drill-chat:${active[0]!.employeeId}`, 'drill-chat:DLOSTEVENT00001', 'drill-code:DLOSTEVENT00001'].sort());
     expect(broken.chain.ok).toBe(false);
     expect(broken.chain.problem).toMatch(/^modified at 5$/);
-  }, 300_000);
+  }, 600_000);
 });
