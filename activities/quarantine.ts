@@ -16,7 +16,7 @@ import { ConnectorError } from '../connectors/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { countsTowardQuarantine, quarantineSettings } from '../policy/quarantine.js';
-import { applicationBackoffRemainingMs, applicationQuarantine, PROBE_ACTOR, recordApplicationBackoff, recordApplicationFailure, recordProbe, releaseApplication, type QuarantineState, type Store } from '../store/index.js';
+import { applicationBackoffRemainingMs, applicationQuarantine, boundedPauseMs, PROBE_ACTOR, recordApplicationBackoff, recordApplicationFailure, recordProbe, releaseApplication, type QuarantineState, type Store } from '../store/index.js';
 import { APPLICATION_PAUSED, APPLICATION_QUARANTINED, type QuarantinedDetails } from '../workflows/messages.js';
 import { callContext } from './call-context.js';
 
@@ -67,22 +67,30 @@ export function createQuarantine(deps: QuarantineDeps) {
     return ApplicationFailure.create({ type: APPLICATION_QUARANTINED, message: `${app} is ${by}: the step waits for its release (provisioner quarantine list)`, nonRetryable: true, details: [details] });
   }
 
-  /** Until when (this worker's clock) each application asked this worker to wait: read before the store, which other workers write. */
-  const paused = new Map<string, number>();
+  /**
+   * Pauses this worker could not share (the store's write failed), until when on this worker's
+   * clock; a shared pause lives in the store alone, so an operator's release lifts it for every worker.
+   */
+  const unshared = new Map<string, number>();
 
-  /** How long `app` still asks every caller to wait, ms: what this worker was told, or any other (never cached). */
+  /** How long `app` still asks every caller to wait, ms: what any worker recorded, or this one could not (never cached). */
   async function pauseOf(app: string): Promise<number> {
-    const here = (paused.get(app) ?? 0) - Date.now();
+    const here = (unshared.get(app) ?? 0) - Date.now();
+    if (here <= 0) unshared.delete(app);
     return Math.max(here, await applicationBackoffRemainingMs(store.pool, app));
   }
 
-  /** A failure that carries a Retry-After pauses the application for every worker. */
+  /** A failure that carries a Retry-After pauses the application for every worker (at most MAX_APPLICATION_PAUSE_MS). */
   async function rememberPause(app: string, err: unknown): Promise<void> {
-    const ms = retryAfterOf(err);
-    if (ms === undefined || ms <= 0) return;
-    paused.set(app, Math.max(paused.get(app) ?? 0, Date.now() + ms));
-    // Not recording it must not hide the application's own failure: the other workers then learn it from their own calls.
-    await recordApplicationBackoff(store.pool, app, ms).catch((e: unknown) => logger.warn({ app, err: (e as Error).message }, 'could not share the application\'s Retry-After with the other workers'));
+    const asked = retryAfterOf(err);
+    if (asked === undefined || asked <= 0) return;
+    const ms = boundedPauseMs(asked);
+    // Not recording it must not hide the application's own failure: this worker keeps the pause, and
+    // the other workers learn it from their own calls.
+    await recordApplicationBackoff(store.pool, app, ms).catch((e: unknown) => {
+      unshared.set(app, Math.max(unshared.get(app) ?? 0, Date.now() + ms));
+      logger.warn({ app, err: (e as Error).message }, "could not share the application's Retry-After with the other workers");
+    });
   }
 
   function pausedFailure(app: string, ms: number): ApplicationFailure {
@@ -170,7 +178,7 @@ export function createQuarantine(deps: QuarantineDeps) {
         await rememberPause(app, err);
         await recordProbe(store.pool, app, err instanceof Error ? err.name : 'Error');
         logger.info({ app, err: err instanceof Error ? err.name : 'Error' }, 'quarantine probe: still failing');
-        return { state: row.state, healthy: false, probeEveryMs: Math.max(probeEveryMs, retryAfterOf(err) ?? 0) };
+        return { state: row.state, healthy: false, probeEveryMs: Math.max(probeEveryMs, boundedPauseMs(retryAfterOf(err) ?? 0)) };
       }
       await recordProbe(store.pool, app, null);
       // Held by an operator: healthy or not, only an operator releases it.

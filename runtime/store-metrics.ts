@@ -1,7 +1,7 @@
 // The worker's gauges read from the store at scrape time (prom-client's collect): what is held and
 // waiting right now, as every worker of the deployment sees the same store (alert on max, not sum).
 // The fence (held batches, held asks per source, steps let through in the window per scope), approvals
-// pending and the oldest one's age, quarantined applications, open drift per application and kind,
+// pending and the oldest one's age, quarantined applications and the pauses applications asked for, open drift per application and kind,
 // the audit chain's length and what is not yet published, and each checkpoint destination's age.
 import { Gauge, type Registry } from 'prom-client';
 import { label, metrics } from '../observability/metrics.js';
@@ -14,7 +14,7 @@ export const sourceLabel = (source: string): string => (source.includes('/') ? l
 /** The names this file registers: a second worker in the process (tests, benchmarks) replaces the first's gauges. */
 const NAMES = [
   'provisioner_fence_held_batches', 'provisioner_fence_held_requests', 'provisioner_fence_window_steps', 'provisioner_approvals_pending',
-  'provisioner_approvals_oldest_pending_age_seconds', 'provisioner_application_quarantined', 'provisioner_drift_open_findings',
+  'provisioner_approvals_oldest_pending_age_seconds', 'provisioner_application_quarantined', 'provisioner_application_pause_seconds', 'provisioner_drift_open_findings',
   'provisioner_audit_chain_records', 'provisioner_audit_unpublished_records', 'provisioner_audit_checkpoint_age_seconds',
 ];
 
@@ -71,6 +71,11 @@ export function registerStoreGauges(db: Db, options: { registry?: Registry; chec
     name: 'provisioner_application_quarantined', help: 'Applications quarantined (1) or held by an operator (1), by application and state', labelNames: ['app', 'state'],
     sql: `select app, state from application_quarantine`,
     samples: (rows) => rows.map((r) => ({ labels: { app: label(r.app), state: label(r.state) }, value: 1 })),
+  });
+  gauge<{ app: string; s: number }>({
+    name: 'provisioner_application_pause_seconds', help: 'Seconds an application still asks every worker to wait (its Retry-After), by application; absent when it asks for none', labelNames: ['app'],
+    sql: `select app, extract(epoch from not_before - now())::float8 as s from application_backoff where not_before > now()`,
+    samples: (rows) => rows.map((r) => ({ labels: { app: label(r.app) }, value: r.s })),
   });
   gauge<{ app: string; kind: string; n: string }>({
     name: 'provisioner_drift_open_findings', help: 'Drift findings open after the latest reconciliation, by application and kind', labelNames: ['app', 'kind'],

@@ -60,5 +60,5 @@ export {
   type QuarantineState,
   type FailureThreshold,
 } from './quarantine.js';
-export { recordApplicationBackoff, applicationBackoffRemainingMs } from './application-backoff.js';
+export { recordApplicationBackoff, applicationBackoffRemainingMs, applicationPauses, boundedPauseMs, MAX_APPLICATION_PAUSE_MS, type ApplicationPause } from './application-backoff.js';
 export { askFencePermit, decideFence, withdrawFencePermit, fenceListing, fenceRequestDecision, FenceRefusedError, type FencePermitAsk, type FencePerson, type FenceDecisionInput, type FenceDecided } from './fence.js';

@@ -133,13 +133,16 @@ export async function holdApplication(store: Store, input: OperatorQuarantineInp
 
 /**
  * Releases the application: its failures are forgotten and its waiting steps run again. The probe
- * releases only a `quarantined` application (`onlyIf`), an operator any. `released`: false when it
- * was not in quarantine (or held, for the probe).
+ * releases only a `quarantined` application (`onlyIf`), an operator any. An operator's release also
+ * lifts the pause the application asked for with Retry-After (store/application-backoff.ts), which
+ * the probe always waits for: the operator answers for calling it early (e.g. the vendor said the
+ * maintenance is over). `released`: false when there was nothing to release (not in quarantine, or
+ * held for the probe, and no pause for an operator); `pauseLifted`: the end of the pause lifted.
  */
 export async function releaseApplication(
   store: Store,
   input: { app: string; actor: Actor; reason?: string; onlyIf?: QuarantineState },
-): Promise<{ released: boolean; previous: QuarantineState | null }> {
+): Promise<{ released: boolean; previous: QuarantineState | null; pauseLifted?: Date }> {
   checkApp(input.app);
   const reason = input.reason === undefined ? undefined : checkReason(input.reason);
   const person = input.actor.type === 'person' ? input.actor.employeeId : undefined;
@@ -147,21 +150,33 @@ export async function releaseApplication(
     async (tx) => {
       const { rows } = await tx.client.query<{ state: QuarantineState }>('select state from application_quarantine where app = $1 for update', [input.app]);
       const previous = rows[0]?.state ?? null;
-      if (previous === null || (input.onlyIf !== undefined && previous !== input.onlyIf)) return { released: false, previous };
-      await tx.client.query('delete from application_quarantine where app = $1', [input.app]);
-      await tx.client.query('delete from application_failures where app = $1', [input.app]);
-      return { released: true, previous };
+      const releases = previous !== null && (input.onlyIf === undefined || previous === input.onlyIf);
+      if (releases) {
+        await tx.client.query('delete from application_quarantine where app = $1', [input.app]);
+        await tx.client.query('delete from application_failures where app = $1', [input.app]);
+      }
+      let pauseLifted: Date | undefined;
+      if (person) {
+        const { rows: lifted } = await tx.client.query<{ not_before: Date; pending: boolean }>('delete from application_backoff where app = $1 returning not_before, not_before > now() as pending', [input.app]);
+        if (lifted[0]?.pending) pauseLifted = lifted[0].not_before;
+      }
+      return { released: releases || pauseLifted !== undefined, previous, ...(pauseLifted ? { pauseLifted } : {}) };
     },
-    (r): AuditEntry | null =>
-      r.released
-        ? {
-            actor: input.actor,
-            action: 'application.released',
-            reason: `${input.app} released from quarantine (was ${r.previous}) by ${person ? 'an operator' : actorText(input.actor)}: its waiting steps run again`,
-            changes: [{ op: 'application.release', app: input.app, outcome: 'released' }],
-            ...(person ? { subject: { employeeId: person }, ...(reason ? { personal: { reason } } : {}) } : {}),
-          }
-        : null,
+    (r): AuditEntry | null => {
+      if (!r.released) return null;
+      const pause = r.pauseLifted ? `its Retry-After pause until ${r.pauseLifted.toISOString()} lifted` : undefined;
+      const what = r.previous ? `${input.app} released from quarantine (was ${r.previous})${pause ? ` and ${pause}` : ''}` : `${input.app}: ${pause}`;
+      return {
+        actor: input.actor,
+        action: 'application.released',
+        reason: `${what} by ${person ? 'an operator' : actorText(input.actor)}: its waiting steps run again`,
+        changes: [
+          ...(r.previous ? [{ op: 'application.release', app: input.app, outcome: 'released' }] : []),
+          ...(r.pauseLifted ? [{ op: 'application.pause-lift', app: input.app, outcome: 'lifted' }] : []),
+        ],
+        ...(person ? { subject: { employeeId: person }, ...(reason ? { personal: { reason } } : {}) } : {}),
+      };
+    },
   );
   return result;
 }

@@ -1,5 +1,6 @@
-// Quarantined applications over HTTP: the list (operators and auditors), and an operator's hold
-// (the probe never releases a held application) or release. The operator is the authenticated
+// Quarantined applications over HTTP: the list (operators and auditors, with the applications that
+// asked for a pause with Retry-After), and an operator's hold
+// (the probe never releases a held application) or release (which also lifts a pause). The operator is the authenticated
 // caller, never a typed name; each change commits with its audit record
 // (`application.quarantine-held`, `application.released`), and a release signals the identity
 // workflows waiting for the application (they also re-check on their own timer).
@@ -9,7 +10,7 @@ import { z } from 'zod';
 import { wakeWaiting } from '../../clients/quarantine.js';
 import type { Logger } from '../../observability/logger.js';
 import { appIdSchema } from '../../schemas/policy.js';
-import { holdApplication, MAX_QUARANTINE_REASON, quarantinedApplications, releaseApplication, type QuarantinedApplication, type Store } from '../../store/index.js';
+import { applicationPauses, holdApplication, MAX_QUARANTINE_REASON, quarantinedApplications, releaseApplication, type ApplicationPause, type QuarantinedApplication, type Store } from '../../store/index.js';
 import { authorize, callerOf, sendError, type RefusalHook } from '../auth.js';
 
 export type QuarantineRouteDeps = { client: Client; store: Store | undefined; logger: Logger; onRefused: RefusalHook; /** The deployment's base task queue: its waiting workflows are woken. */ taskQueue: string };
@@ -17,7 +18,10 @@ export type QuarantineRouteDeps = { client: Client; store: Store | undefined; lo
 /** One quarantined application as GET /quarantine shows it. */
 export type QuarantineView = { app: string; state: QuarantinedApplication['state']; reason: string; since: string; by: string; lastProbeAt?: string; lastProbeError?: string; release: string };
 
-export type QuarantineChangeAnswer = { app: string; changed: boolean; previous: QuarantinedApplication['state'] | null; woken?: number };
+/** An application still asking for a pause (Retry-After) as GET /quarantine shows it: its calls wait until then, every worker's. */
+export type PauseView = { app: string; until: string; remainingSeconds: number; release: string };
+
+export type QuarantineChangeAnswer = { app: string; changed: boolean; previous: QuarantinedApplication['state'] | null; woken?: number; /** A release that lifted the application's Retry-After pause: when it would have ended. */ pauseLifted?: string };
 
 /** A hold's or a release's body. Strict: an operator id (or anything else) is refused rather than dropped. */
 export const quarantineChangeBodySchema = z.strictObject({ reason: z.string().trim().min(1).max(MAX_QUARANTINE_REASON) });
@@ -38,13 +42,18 @@ export function quarantineView(q: QuarantinedApplication): QuarantineView {
   };
 }
 
+export function pauseView(p: ApplicationPause): PauseView {
+  return { app: p.app, until: p.until.toISOString(), remainingSeconds: Math.ceil(p.remainingMs / 1000), release: releaseCommand(p.app) };
+}
+
 export function registerQuarantineRoutes(app: Express, deps: QuarantineRouteDeps): void {
   const { client, store, logger, onRefused, taskQueue } = deps;
   const noStore = 'this API runs without the governance store: quarantined applications cannot be read or changed';
 
   app.get('/quarantine', authorize('GET /quarantine', onRefused), async (_req, res) => {
     if (!store) return sendError(res, 503, 'no-store', noStore);
-    res.json({ applications: (await quarantinedApplications(store.pool)).map(quarantineView) });
+    const [applications, pauses] = await Promise.all([quarantinedApplications(store.pool), applicationPauses(store.pool)]);
+    res.json({ applications: applications.map(quarantineView), pauses: pauses.map(pauseView) });
   });
 
   for (const verb of ['hold', 'release'] as const) {
@@ -62,14 +71,14 @@ export function registerQuarantineRoutes(app: Express, deps: QuarantineRouteDeps
         return res.json(answer);
       }
       const released = await releaseApplication(store, { app: id.data, actor: { type: 'person', employeeId: operator }, reason: body.data.reason });
-      if (!released.released) return sendError(res, 409, 'not-quarantined', `${id.data} is not quarantined: nothing to release`);
+      if (!released.released) return sendError(res, 409, 'not-quarantined', `${id.data} is neither quarantined nor paused: nothing to release`);
       // The waiting workflows also re-check on their own timer: a failed wake-up only delays them.
       const woken = await wakeWaiting(client, id.data, taskQueue).catch((err: unknown) => {
         logger.warn({ app: id.data, err: (err as Error).message }, 'quarantine release: could not signal the waiting workflows');
         return 0;
       });
-      logger.info({ app: id.data, caller: operator, woken }, 'application released');
-      const answer: QuarantineChangeAnswer = { app: id.data, changed: true, previous: released.previous, woken };
+      logger.info({ app: id.data, caller: operator, woken, pauseLifted: released.pauseLifted?.toISOString() }, 'application released');
+      const answer: QuarantineChangeAnswer = { app: id.data, changed: true, previous: released.previous, woken, ...(released.pauseLifted ? { pauseLifted: released.pauseLifted.toISOString() } : {}) };
       res.json(answer);
     });
   }

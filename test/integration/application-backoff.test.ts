@@ -6,17 +6,18 @@
 // probe neither reads the app during the pause nor probes again before it has passed. This is
 // what the scim-outage drill found: a quarantine's release sent woken workflows back early. A
 // Retry-After longer than the probe interval quarantines the application at once (the steps wait
-// durably rather than fail against their deadline).
+// durably rather than fail against their deadline). An operator's release lifts the pause for every
+// worker; a worker whose write of the pause failed keeps it itself; a pause is kept 7 days at most.
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callContext } from '../../activities/call-context.js';
-import { createQuarantine } from '../../activities/quarantine.js';
+import { createQuarantine, QUARANTINE_MAX_AGE_MS } from '../../activities/quarantine.js';
 import { ScimConnector } from '../../connectors/scim/scim-connector.js';
 import { loadPolicyOrThrow } from '../../runtime/policy-source.js';
 import { projectRoot } from '../../schemas/config.js';
-import { applicationQuarantine, recordApplicationFailure } from '../../store/index.js';
+import { applicationPauses, applicationQuarantine, MAX_APPLICATION_PAUSE_MS, queryAudit, recordApplicationBackoff, recordApplicationFailure, releaseApplication } from '../../store/index.js';
 import { APPLICATION_PAUSED, APPLICATION_QUARANTINED } from '../../workflows/messages.js';
 import { logger } from '../helpers/pipeline.js';
 import { startTestScimApp, type TestScimApp } from '../helpers/scim-app.js';
@@ -66,8 +67,7 @@ describe("an application's Retry-After", () => {
     // The rest of the pause, and a spread of at most a fifth of it so the held calls do not all come back at once.
     expect(delay).toBeGreaterThan(0);
     expect(delay).toBeLessThanOrEqual(2_000 * 1.2);
-    // ...and the worker that was told waits too, on its own memory should the store lose the pause.
-    await t.store.pool.query('delete from application_backoff');
+    // ...and the worker that was told waits too.
     expect(await read(0, 'P2').then(() => 'called', (e: ApplicationFailure) => e.type)).toBe(APPLICATION_PAUSED);
     // Nothing reached the app while it had asked for the pause.
     expect((await app.admin.faults()).retryAfter).toMatchObject({ given: 1, breaches: 0, duringAnyRetryAfter: 0 });
@@ -106,4 +106,49 @@ describe("an application's Retry-After", () => {
     expect(await read(1, 'P4').then(() => 'called', (e: ApplicationFailure) => e.type)).toBe(APPLICATION_QUARANTINED);
     expect((await app.admin.faults()).retryAfter.duringAnyRetryAfter).toBe(before);
   }, 30_000);
+
+  it("lifts the quarantine and the pause for every worker when an operator releases the application, audited", async () => {
+    // The application quarantined by the test above, its 30 s Retry-After still running.
+    const [pause] = await applicationPauses(t.store.pool);
+    expect(pause).toMatchObject({ app: 'chat' });
+    expect(pause!.remainingMs).toBeGreaterThan(0);
+    expect(pause!.remainingMs).toBeLessThanOrEqual(30_000);
+    const operator = { type: 'person' as const, employeeId: 'OPS1' };
+    const released = await releaseApplication(t.store, { app: 'chat', actor: operator, reason: 'vendor says the maintenance is over' });
+    expect(released).toMatchObject({ released: true, previous: 'quarantined', pauseLifted: pause!.until });
+    expect(await applicationPauses(t.store.pool)).toEqual([]);
+    // The workers' view of the quarantine may be this old; the pause is read on every call.
+    await sleep(QUARANTINE_MAX_AGE_MS + 50);
+    expect(await read(0, 'P5')).toBeUndefined();
+    expect(await read(1, 'P5')).toBeUndefined();
+    const [record] = await queryAudit(t.store.pool, t.store.keys.kek, { action: 'application.released' });
+    expect(record).toMatchObject({ actorEmployeeId: 'OPS1' });
+    expect(record!.reason).toMatch(/^chat released from quarantine \(was quarantined\) and its Retry-After pause until \S+ lifted by an operator/);
+    // Nothing left to release: a second release changes nothing and writes no record.
+    expect(await releaseApplication(t.store, { app: 'chat', actor: operator, reason: 'again' })).toEqual({ released: false, previous: null });
+  }, 30_000);
+
+  it('keeps the pause in the worker that was told when the store cannot record it', async () => {
+    probeEvery = 'PT10S';
+    // PostgreSQL refuses the write (as a full disk or a lost primary would).
+    await t.store.pool.query(`create function refuse_backoff() returns trigger language plpgsql as $$ begin raise exception 'no room'; end $$`);
+    await t.store.pool.query('create trigger refuse_backoff before insert on application_backoff for each row execute function refuse_backoff()');
+    try {
+      await app.admin.setFaults({ failNext: 1, retryAfterSeconds: 2 });
+      await expect(read(0, 'P6')).rejects.toMatchObject({ name: 'TransientError', retryAfterMs: 2_000 });
+      expect(await applicationPauses(t.store.pool)).toEqual([]);
+      expect(await read(0, 'P6').then(() => 'called', (e: ApplicationFailure) => e.type)).toBe(APPLICATION_PAUSED);
+    } finally {
+      await t.store.pool.query('drop trigger refuse_backoff on application_backoff');
+      await t.store.pool.query('drop function refuse_backoff()');
+    }
+  }, 30_000);
+
+  it('keeps an absurd Retry-After to seven days', async () => {
+    await recordApplicationBackoff(t.store.pool, 'absurd', 1e18);
+    const [pause] = (await applicationPauses(t.store.pool)).filter((p) => p.app === 'absurd');
+    expect(pause!.remainingMs).toBeGreaterThan(MAX_APPLICATION_PAUSE_MS - 60_000);
+    expect(pause!.remainingMs).toBeLessThanOrEqual(MAX_APPLICATION_PAUSE_MS);
+    await t.store.pool.query(`delete from application_backoff where app = 'absurd'`);
+  });
 });
