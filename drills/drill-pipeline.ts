@@ -30,6 +30,7 @@ import { startScimApp, type ScimApp } from '../targets/server.js';
 import type { AppView } from './app-view.js';
 import { directoryView, drillSubtree } from './directory-view.js';
 import { DRILL_APPS, DRILL_DIRECTORY_APP, writeDrillPolicy, type DrillQuarantine } from './drill-policy.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type DrillApp = { name: string; app: ScimApp; scimUrl: string; token: string };
 
@@ -151,7 +152,7 @@ export async function startDrillPipeline(base: Config, logger: Logger, options: 
         if (!child || child.exitCode !== null) return;
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+        await Promise.race([exited, sleep(20_000)]);
         if (child.exitCode === null) child.kill('SIGKILL');
       }),
     );
@@ -201,7 +202,7 @@ export async function waitReady(p: DrillProcess, timeoutMs = 180_000): Promise<v
     const ready = await fetch(`http://127.0.0.1:${p.healthPort}/ready`).then((r) => r.ok).catch(() => false);
     if (ready) return;
     if (p.child && p.child.exitCode !== null) throw new Error(`drill ${p.role} ${p.index} exited with ${p.child.exitCode} before it was ready`);
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
   throw new Error(`drill ${p.role} ${p.index} not ready after ${timeoutMs} ms (port ${p.healthPort})`);
 }

@@ -18,6 +18,7 @@ import type { AppView } from './app-view.js';
 import type { DrillApp, DrillDirectory } from './drill-pipeline.js';
 import { DRILL_GROUPS } from './drill-policy.js';
 import type { LedgerEntry } from './workload.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type OracleCounts = { duplicates: number; missing: number; shouldBeGone: number; lost: number; unaudited: number };
 export type OracleResult = {
@@ -76,7 +77,7 @@ async function askState(client: Client, employeeId: string) {
       return await client.workflow.getHandle(identityWorkflowId(employeeId)).query(getState);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError || attempt >= 5) return undefined;
-      await new Promise((r) => setTimeout(r, 1_000 * attempt));
+      await sleep(1_000 * attempt);
     }
   }
 }

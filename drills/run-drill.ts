@@ -15,6 +15,7 @@ import { onCluster } from './drill-cluster.js';
 import { onInterrupt } from './interrupt.js';
 import { drillMetrics, registerDrillTargets } from './drill-metrics.js';
 import { drillSteps, noTabletop, whereToLook, type Tabletop } from './tabletop.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type DrillOptions = {
   joiners?: number;
@@ -51,7 +52,7 @@ export async function quiesce(client: ScenarioContext['pipeline']['client'], led
     }
     pending = pending.filter((e) => !settled.has(e.employeeId));
     if (pending.length === 0) return true;
-    await new Promise((r) => setTimeout(r, 2_000));
+    await sleep(2_000);
   }
   return false;
 }

@@ -3,6 +3,7 @@
 // first view (what everyone should have in the end).
 import type { Producer } from '../kafka/client.js';
 import { seededRandom } from './seeded-random.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type LedgerEntry = {
   employeeId: string;
@@ -111,7 +112,7 @@ export async function publishWorkload(producer: Producer, topic: string, workloa
   for (let i = 0; i < workload.events.length; i += batch) {
     const due = started + (i * 1000) / rate;
     const wait = due - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await sleep(wait);
     const slice = workload.events.slice(i, i + batch);
     let stalledAt: number | undefined;
     for (;;) {
@@ -125,7 +126,7 @@ export async function publishWorkload(producer: Producer, topic: string, workloa
           options.onStall?.(err);
         }
         if (Date.now() - stalledAt > giveUpMs) throw new Error(`publishing stopped: a send kept failing for ${Math.round((Date.now() - stalledAt) / 1000)} s (${err instanceof Error ? err.message : String(err)})`);
-        await new Promise((r) => setTimeout(r, 1_000));
+        await sleep(1_000);
       }
     }
     if (stalledAt !== undefined) {

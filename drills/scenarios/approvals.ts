@@ -20,6 +20,7 @@ import { quiesce } from '../run-drill.js';
 import { shuffle } from '../seeded-random.js';
 import { drillTag } from '../workload.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const KINDS = ['approved', 'forged', 'self', 'requester'] as const;
 type Kind = (typeof KINDS)[number];
@@ -49,7 +50,7 @@ async function awaitStates(ctx: ScenarioContext, tickets: readonly Ticket[], wan
       if (s) states.set(t.ticketId, s.status);
     }
     if (tickets.every((t) => want(t, states.get(t.ticketId))) || Date.now() > deadline) return states;
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
   }
 }
 
@@ -115,7 +116,7 @@ function approvalsInject(keys: () => Keys) {
     let states = new Map<string, string>();
     let granted = new Set<string>();
     let refusedIds = new Set<string>();
-    for (const deadline = Date.now() + SETTLE_MS; Date.now() < deadline; await new Promise((r) => setTimeout(r, 1_000))) {
+    for (const deadline = Date.now() + SETTLE_MS; Date.now() < deadline; await sleep(1_000)) {
       states = await awaitStates(ctx, tickets, () => true, 0);
       granted = await holders(ctx);
       refusedIds = new Set((await queryAudit(pipeline.store.pool, pipeline.store.keys.kek, { action: 'approval.refused', limit: 10_000 })).map((r) => r.eventId ?? ''));

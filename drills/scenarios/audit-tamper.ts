@@ -9,6 +9,7 @@ import { verifyAuditChain } from '../../store/audit-verify.js';
 import { TAMPERINGS, onTamperedCopy, type Tampering } from '../audit-tampering.js';
 import { quiesce } from '../run-drill.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How long to wait for the workers' checkpointer to sign a head (it signs every 30 s by default). */
 const CHECKPOINT_WAIT_MS = 120_000;
@@ -23,7 +24,7 @@ async function newestCheckpoint(ctx: ScenarioContext): Promise<number> {
     const { checkpoints } = await readCheckpoints(ctx.pipeline.cfg.audit.checkpointsFile, ctx.pipeline.store.keys.verifier);
     const newest = Math.max(0, ...checkpoints.map((c) => c.seq));
     if (newest > 0 || Date.now() > deadline) return newest;
-    await new Promise((r) => setTimeout(r, 2_000));
+    await sleep(2_000);
   }
 }
 

@@ -8,6 +8,7 @@ import { createKafka, type Admin } from '../../kafka/client.js';
 import { startKafkaNode, stopKafkaNode } from '../../stack/kafka-cluster.js';
 import { clusterConfig, onCluster } from '../drill-cluster.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How long the killed broker stays down: past the controller's fencing of a dead broker (about 9 s). */
 const DOWN_MS = 15_000;
@@ -31,7 +32,7 @@ async function inject(ctx: ScenarioContext): Promise<void> {
   await admin.connect();
   try {
     // A random point in the first half of the workload.
-    await new Promise((r) => setTimeout(r, ctx.expectedMs * (0.15 + ctx.random() * 0.35)));
+    await sleep(ctx.expectedMs * (0.15 + ctx.random() * 0.35));
     const before = (await partitions(admin, topics)) ?? [];
     const hrLeaders = [...new Set(before.filter((p) => p.topic === topics[0]).map((p) => p.leader))].sort();
     const victim = hrLeaders[Math.floor(ctx.random() * hrLeaders.length)]!;
@@ -52,7 +53,7 @@ async function inject(ctx: ScenarioContext): Promise<void> {
     };
     while (Date.now() - killedAt < DOWN_MS) {
       await sample();
-      await new Promise((r) => setTimeout(r, 1_000));
+      await sleep(1_000);
     }
     timeline.push({ at: Date.now(), what: `${state.moved} of ${led.length} leaderships moved; smallest ISR ${state.minIsr}` });
     await ctx.tabletop(`kafka node ${victim} is down (SIGKILLed ${Math.round((Date.now() - killedAt) / 1000)} s ago): ${state.moved} of ${led.length} leaderships moved, smallest ISR ${state.minIsr}; it restarts when you go on`);
@@ -67,7 +68,7 @@ async function inject(ctx: ScenarioContext): Promise<void> {
         timeline.push({ at: Date.now(), what: 'every ISR back to all its replicas' });
         break;
       }
-      await new Promise((r) => setTimeout(r, 1_000));
+      await sleep(1_000);
     }
   } finally {
     await admin.disconnect();

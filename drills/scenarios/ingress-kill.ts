@@ -13,6 +13,7 @@ import { hrEventReceived } from '../../workflows/messages.js';
 import { waitReady, type DrillProcess } from '../drill-pipeline.js';
 import { forEachHistory } from '../people-histories.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const RESTART_AFTER_MS = 500;
 /** How long a kill waits for the group to be behind; it is skipped when the group stays caught up. */
@@ -41,7 +42,7 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number): Prom
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await condition()) return true;
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
   return false;
 }
@@ -55,7 +56,7 @@ async function killWhileBehind(ctx: ScenarioContext, admin: Admin): Promise<void
   const restarting = new Map<DrillProcess, Promise<void>>();
   for (let n = 0; n < strikes; n += 1) {
     // A random point within each interval of the workload, then the moment the group is behind.
-    await new Promise((r) => setTimeout(r, interval * (0.5 + ctx.random() * 0.5)));
+    await sleep(interval * (0.5 + ctx.random() * 0.5));
     let lag = 0n;
     const behind = await until(async () => (lag = lagOf(await groupOffsets(ctx, admin))) > 0n, UNCOMMITTED_WAIT_MS);
     if (!behind) {
@@ -70,7 +71,7 @@ async function killWhileBehind(ctx: ScenarioContext, admin: Admin): Promise<void
     await ctx.pipeline.kill(victim);
     ctx.timeline.push({ at: Date.now(), what: `SIGKILL ingress ${victim.index} (group ${lag} events behind its commits)` });
     if (ingresses.reduce((k, p) => k + p.kills.length, 0) === 1) await ctx.tabletop(`ingress ${victim.index} was SIGKILLed with its group ${lag} events behind its commits`);
-    await new Promise((r) => setTimeout(r, RESTART_AFTER_MS));
+    await sleep(RESTART_AFTER_MS);
     ctx.pipeline.start(victim);
     const ready = waitReady(victim, REJOIN_TIMEOUT_MS).then(() => {
       ctx.timeline.push({ at: Date.now(), what: `ingress ${victim.index} ready again` });

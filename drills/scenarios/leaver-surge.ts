@@ -12,6 +12,7 @@ import { quiesce } from '../run-drill.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
 import { shuffle } from '../seeded-random.js';
 import { buildWorkload, terminate } from '../workload.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** DESIGN §9: leaver disable p99 under 30 s during a joiner surge. */
 export const LEAVER_OBJECTIVE_MS = 30_000;
@@ -61,7 +62,7 @@ function inject(options: LeaverSurgeOptions) {
       })();
       for (const [i, employeeId] of chosen.entries()) {
         const wait = seen.surgeAt + at[i]! - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (wait > 0) await sleep(wait);
         const [event] = terminate(workload, [employeeId]);
         const publishedAt = Date.now();
         await producer.send({ topic, acks: -1, messages: [{ key: event!.key, value: event!.value }] });
@@ -91,7 +92,7 @@ async function evidence(ctx: ScenarioContext, options: LeaverSurgeOptions): Prom
       return disabledAt.some((t) => t === undefined) ? Number.POSITIVE_INFINITY : Math.max(...(disabledAt as number[])) - publishedAt;
     });
     if (times.every(Number.isFinite) || Date.now() > objectivePassed) break;
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
   }
   const sorted = [...times].sort((a, b) => a - b);
   const lastDisable = Math.max(...seen.leavers.map((l, i) => l.publishedAt + (times[i] ?? 0)));

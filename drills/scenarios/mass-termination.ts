@@ -17,6 +17,7 @@ import { quiesce } from '../run-drill.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
 import { shuffle } from '../seeded-random.js';
 import { terminate } from '../workload.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const SOURCE = 'urn:hris:drill';
 const OPERATORS = ['drill-operator-a', 'drill-operator-b'] as const;
@@ -76,7 +77,7 @@ async function settleBehindFence(ctx: ScenarioContext, leavers: readonly string[
     const states = await Promise.all(others.map((id) => client.workflow.getHandle(identityWorkflowId(id)).query(getState).catch(() => undefined)));
     const done = states.filter((s, i) => s?.status === 'deprovisioned' && s.lastAppliedSequence === ctx.workload.ledger.get(others[i]!)!.lastSequence).length;
     if (done === others.length || Date.now() > deadline) return held;
-    await new Promise((r) => setTimeout(r, 2_000));
+    await sleep(2_000);
   }
 }
 

@@ -15,6 +15,7 @@ import { scimList, userSchema } from '../oracle.js';
 import { drillTag, type LedgerEntry } from '../workload.js';
 import { poisonMessage, POISON_KINDS, type PoisonMessage } from '../poison-messages.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const BURSTS = 5;
 /** Each burst carries every kind twice. */
@@ -55,7 +56,7 @@ async function settledPeople(ctx: ScenarioContext, want: number, timeoutMs: numb
     const settled = entries.filter((e, i) => states[i]?.lastAppliedSequence === e.lastSequence && states[i]?.status === (e.status === 'active' ? 'provisioned' : 'deprovisioned'));
     const waited = Date.now() - started;
     if (settled.length >= Math.min(want, entries.length) || (settled.length >= SETTLED_AT_LEAST && waited > MORE_SETTLED_MS) || waited > timeoutMs) return settled;
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
   }
 }
 
@@ -71,7 +72,7 @@ async function inject(ctx: ScenarioContext, settleTimeoutMs: number): Promise<vo
     const started = Date.now();
     for (let b = 0; b < BURSTS; b += 1) {
       const wait = started + (ctx.expectedMs * (b + ctx.random())) / BURSTS - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) await sleep(wait);
       for (let i = 0; i < PER_BURST; i += 1) {
         const poison = poisonMessage(tagOf(ctx), b * PER_BURST + i);
         // One message a send: its partition and offset are how its dead letter is found.
@@ -107,7 +108,7 @@ async function lagSettled(ctx: ScenarioContext): Promise<bigint> {
   for (;;) {
     const lag = (await consumerLag(kafka, ctx.pipeline.cfg.kafka.groups.hrIngress, [ctx.pipeline.cfg.kafka.topics.hrLifecycle])).reduce((n, l) => n + l.lag, 0n);
     if (lag === 0n || Date.now() > deadline) return lag;
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
   }
 }
 
@@ -147,7 +148,7 @@ async function evidence(ctx: ScenarioContext): Promise<Evidence> {
     replays = await Promise.all(record.replays.map(async (r) => (await stateOf(r.employeeId))?.ignoredEvents.some((e) => e.eventId === r.eventId) ?? false));
     jumps = await Promise.all(record.jumps.map(async (j) => (await stateOf(j.employeeId))?.held?.eventId === j.eventId));
     if ([...replays, ...jumps].every(Boolean)) break;
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
   } while (Date.now() < deadline);
   return {
     poisonSent: record.poison.length,

@@ -15,6 +15,7 @@ import { startOwnedServer } from '../own-server.js';
 import { forEachHistory } from '../people-histories.js';
 import { exitedProcesses, loggedProblemsSince } from '../process-logs.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How long the server stays down: long enough for the activities under way to fail on it. */
 const DOWN_MS = 3_000;
@@ -43,13 +44,13 @@ function inject(durable: boolean) {
     const server = servers.get(ctx.pipeline.cfg.postgres.port);
     if (!server) throw new Error(`postgres-restart: no drill-owned PostgreSQL on port ${ctx.pipeline.cfg.postgres.port} (the scenario's prepare starts one)`);
     // A random point in the first half of the workload.
-    await new Promise((r) => setTimeout(r, ctx.expectedMs * (0.15 + ctx.random() * 0.35)));
+    await sleep(ctx.expectedMs * (0.15 + ctx.random() * 0.35));
     const logFrom = serverLog(server).length;
     const killedAt = Date.now();
     const pid = await server.crash();
     if (pid === undefined) throw new Error('postgres-restart: the drill\'s PostgreSQL was not running');
     ctx.timeline.push({ at: killedAt, what: `immediate shutdown (SIGQUIT, as pg_ctl stop -m immediate) of the drill's PostgreSQL (pid ${pid})` });
-    await new Promise((r) => setTimeout(r, DOWN_MS));
+    await sleep(DOWN_MS);
     if (!durable) {
       rmSync(server.dataDir, { recursive: true, force: true });
       ctx.timeline.push({ at: Date.now(), what: 'the server\'s storage is gone: its data folder will be initialised again' });

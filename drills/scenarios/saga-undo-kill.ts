@@ -21,6 +21,7 @@ import { DRILL_APPS } from '../drill-policy.js';
 import { forEachHistory, type HistoryEvent } from '../people-histories.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
 import { shuffle } from '../seeded-random.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type UndoKillOptions = {
   /** The share of joiners whose change is refused for good (at least one). */
@@ -36,7 +37,6 @@ const RESTART_AFTER_MS = 500;
 const REFUSING = { app: 'drill-code', group: 'tools' } as const;
 const UNDO_TYPES = new Set(['revoke', 'deleteAccount']);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const seen = new WeakMap<ScenarioContext, { doomed: string[]; app: DrillApp }>();
 
 function undoKillInject(o: UndoKillOptions) {

@@ -13,6 +13,7 @@ import type { DrillQuarantine } from '../drill-policy.js';
 import { retriedActivities } from '../people-histories.js';
 import { quarantineOf } from '../quarantine-audit.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type OutageOptions = {
   /** How long every SCIM request is answered 503. */
@@ -29,7 +30,6 @@ export type OutageOptions = {
   honouredRetryAfterSeconds?: number;
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const injected = new WeakMap<ScenarioContext, { app: string; tally: FaultTally }>();
 

@@ -22,6 +22,7 @@ import { counterTotals } from '../process-metrics.js';
 import { quarantineOf } from '../quarantine-audit.js';
 import type { DrillQuarantine } from '../drill-policy.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type SlapdDownOptions = {
   /** How long slapd stays down (the minute, time-compressed). */
@@ -36,7 +37,6 @@ export type SlapdDownOptions = {
   quarantine?: DrillQuarantine;
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The drill's servers, by the URL the pipeline uses (prepare makes them, inject stops them). */
 const servers = new Map<string, OwnSlapd>();
@@ -63,7 +63,7 @@ async function directoryPeople(ctx: ScenarioContext): Promise<Set<string>> {
       return new Set(view.accounts.map((a) => a.externalId).filter(Boolean));
     } catch (err) {
       if (attempt >= 5) throw err;
-      await new Promise((r) => setTimeout(r, 1_000));
+      await sleep(1_000);
     }
   }
 }

@@ -17,6 +17,7 @@ import { forEachHistory } from '../people-histories.js';
 import { exitedProcesses, loggedProblemsSince } from '../process-logs.js';
 import { counterTotals } from '../process-metrics.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How long the server stays down: long enough for every worker poll and ingress signal to fail. */
 const DOWN_MS = 3_000;
@@ -39,13 +40,13 @@ function inject(persistent: boolean) {
     const server = servers.get(ctx.pipeline.cfg.temporal.address);
     if (!server) throw new Error(`temporal-restart: no drill-owned Temporal server at ${ctx.pipeline.cfg.temporal.address} (the scenario's prepare starts one)`);
     // A random point in the first half of the workload.
-    await new Promise((r) => setTimeout(r, ctx.expectedMs * (0.15 + ctx.random() * 0.35)));
+    await sleep(ctx.expectedMs * (0.15 + ctx.random() * 0.35));
     const before = await counterTotals(ctx.pipeline, 'worker', FAILURES);
     const killedAt = Date.now();
     const pid = await server.crash();
     if (pid === undefined) throw new Error('temporal-restart: the drill\'s Temporal server was not running');
     ctx.timeline.push({ at: killedAt, what: `SIGKILL the drill's Temporal server (pid ${pid})` });
-    await new Promise((r) => setTimeout(r, DOWN_MS));
+    await sleep(DOWN_MS);
     if (!persistent) {
       for (const f of [server.dbFile, `${server.dbFile}-wal`, `${server.dbFile}-shm`]) rmSync(f, { force: true });
       ctx.timeline.push({ at: Date.now(), what: 'the server\'s storage is gone (no persistence): its SQLite file removed' });

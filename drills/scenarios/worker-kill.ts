@@ -5,6 +5,7 @@
 import { waitReady } from '../drill-pipeline.js';
 import { forEachHistory } from '../people-histories.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const RESTART_AFTER_MS = 500;
 
@@ -16,12 +17,12 @@ async function inject(ctx: ScenarioContext): Promise<void> {
   void ctx.published.then(() => (done = true));
   for (let n = 0; n < kills; n += 1) {
     // A random point within each interval.
-    await new Promise((r) => setTimeout(r, interval * (0.5 + ctx.random() * 0.5)));
+    await sleep(interval * (0.5 + ctx.random() * 0.5));
     const victim = workers[Math.floor(ctx.random() * workers.length)]!;
     await ctx.pipeline.kill(victim);
     ctx.timeline.push({ at: Date.now(), what: `SIGKILL worker ${victim.index}` });
     if (n === 0) await ctx.tabletop(`worker ${victim.index} was SIGKILLed (the first of ${kills} kills; it restarts when you go on)`);
-    await new Promise((r) => setTimeout(r, RESTART_AFTER_MS));
+    await sleep(RESTART_AFTER_MS);
     ctx.pipeline.start(victim);
     await waitReady(victim);
     ctx.timeline.push({ at: Date.now(), what: `worker ${victim.index} ready again` });
