@@ -125,7 +125,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     log.warn({ partition, offset: message.offset, reasonCode: disposition.code, reason: disposition.text.slice(0, 500) }, 'event sent to the dead-letter topic');
   }
 
-  async function eachBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
+  async function eachBatch({ batch, heartbeat, isRunning, isStale, resolveOffset, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
     for (let i = 0; i < batch.messages.length; i += maxInFlight) {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + maxInFlight);
@@ -142,8 +142,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       );
       const last = chunk[chunk.length - 1]!;
       resolveOffset(last.offset);
-      // Commit only what Temporal has: the next offset to read after this chunk.
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+      // Commit only what Temporal has: the next offset to read after this chunk. Straight to the
+      // group's coordinator, without kafkajs's own retries (consumer.commitOffsets): after the
+      // coordinator's broker restarts, kafkajs 2.2.4 keeps sending commits to it, which answers
+      // NOT_COORDINATOR, for the whole of its retries (two minutes; the broker-kill drill's 119 s
+      // recovery). Failing the batch at once makes kafkajs rejoin the group, which finds the new
+      // coordinator; the chunk is handed over again (idempotent) and committed there.
+      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }] }] });
       await heartbeat();
     }
   }

@@ -1,12 +1,15 @@
 // One broker of the local three-broker cluster (examples/cluster-stack.yaml, `stack up --cluster`)
-// SIGKILLed in the middle of the workload: the leader of some of the drill's partitions, chosen at
-// a seeded random point among the leaders of the HR topic. Its topics have three copies and
+// SIGKILLed in the middle of the workload, at a seeded random point: the coordinator of the ingress
+// group when it leads some of the HR topic's partitions (the worst case: the ingress's commits and
+// heartbeats must find a new coordinator, which kafkajs was slow to do), else a seeded one of their
+// leaders. Its topics have three copies and
 // min.insync.replicas 2, so the controller moves the dead broker's leaderships to the others, the
 // in-sync replicas shrink to two, acks=all writes go on, and once the broker is restarted it
 // catches up and joins the ISRs again. The evidence is read from the cluster's metadata.
 import { createKafka, type Admin } from '../../kafka/client.js';
 import { startKafkaNode, stopKafkaNode } from '../../stack/kafka-cluster.js';
 import { clusterConfig, onCluster } from '../drill-cluster.js';
+import { groupCoordinator } from '../group-coordinator.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -21,7 +24,7 @@ async function partitions(admin: Admin, topics: readonly string[]): Promise<Part
   return meta?.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, isr: [...p.isr].sort(), replicas: p.replicas.length })));
 }
 
-type Seen = { victim: number; copies: number; led: number; moved: number; minIsr: number; expanded: boolean; isrExpandMs: number; partitions: number };
+type Seen = { victim: number; coordinator: number | undefined; copies: number; led: number; moved: number; minIsr: number; expanded: boolean; isrExpandMs: number; partitions: number };
 const seen = new WeakMap<ScenarioContext, Seen>();
 
 async function inject(ctx: ScenarioContext): Promise<void> {
@@ -35,13 +38,15 @@ async function inject(ctx: ScenarioContext): Promise<void> {
     await sleep(ctx.expectedMs * (0.15 + ctx.random() * 0.35));
     const before = (await partitions(admin, topics)) ?? [];
     const hrLeaders = [...new Set(before.filter((p) => p.topic === topics[0]).map((p) => p.leader))].sort();
-    const victim = hrLeaders[Math.floor(ctx.random() * hrLeaders.length)]!;
+    const pick = hrLeaders[Math.floor(ctx.random() * hrLeaders.length)]!;
+    const coordinator = await groupCoordinator(admin, pipeline.cfg.kafka.groups.hrIngress);
+    const victim = coordinator !== undefined && hrLeaders.includes(coordinator) ? coordinator : pick;
     const led = before.filter((p) => p.leader === victim);
     const killedAt = Date.now();
     const pid = await stopKafkaNode(cluster, victim, 'SIGKILL');
     if (pid === undefined) throw new Error(`kafka node ${victim} was not running`);
-    timeline.push({ at: killedAt, what: `SIGKILL kafka node ${victim} (pid ${pid}), leader of ${led.length} of the drill's ${before.length} partitions` });
-    const state: Seen = { victim, copies: Math.min(...before.map((p) => p.replicas)), led: led.length, moved: 0, minIsr: cluster.kafka.replicationFactor, expanded: false, isrExpandMs: 0, partitions: before.length };
+    timeline.push({ at: killedAt, what: `SIGKILL kafka node ${victim} (pid ${pid}), leader of ${led.length} of the drill's ${before.length} partitions${victim === coordinator ? ' and the ingress group\'s coordinator' : ''}` });
+    const state: Seen = { victim, coordinator, copies: Math.min(...before.map((p) => p.replicas)), led: led.length, moved: 0, minIsr: cluster.kafka.replicationFactor, expanded: false, isrExpandMs: 0, partitions: before.length };
     seen.set(ctx, state);
     const sample = async () => {
       const now = await partitions(admin, topics);
@@ -79,6 +84,8 @@ async function evidence(ctx: ScenarioContext): Promise<Evidence> {
   const s = seen.get(ctx);
   return {
     killedNode: s?.victim ?? 0,
+    ingressGroupCoordinator: s?.coordinator ?? 'unknown',
+    killedGroupCoordinator: s !== undefined && s.victim === s.coordinator ? 'yes' : 'no',
     partitionsWatched: s?.partitions ?? 0,
     copiesPerPartition: s?.copies ?? 0,
     partitionsItLed: s?.led ?? 0,
@@ -91,7 +98,7 @@ async function evidence(ctx: ScenarioContext): Promise<Evidence> {
 
 export const brokerKill: Scenario = {
   name: 'broker-kill',
-  fault: 'the leader of some of the drill\'s partitions, one broker of the three-broker cluster, SIGKILLed mid-workload and restarted 15 s later',
+  fault: 'the leader of some of the drill\'s partitions (the ingress group\'s coordinator when it leads some), one broker of the three-broker cluster, SIGKILLed mid-workload and restarted 15 s later',
   defaults: { joiners: 100, rate: 10, leaverShare: 0.05 },
   runsAlone: 'it kills a broker of the cluster every drill shares',
   prepare: onCluster,
