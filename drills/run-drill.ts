@@ -62,6 +62,7 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
   const joiners = options.joiners ?? scenario.defaults.joiners;
   const rate = options.rate ?? scenario.defaults.rate;
   const seed = options.seed ?? 1;
+  scenario.checkParameters?.({ joiners, rate });
   const startedAt = new Date().toISOString();
   const kafka = options.cluster ? await onCluster(base, say) : { base, undo: async () => undefined };
   const scenarioPrepared = scenario.prepare ? await scenario.prepare(kafka.base, say).catch(async (err: unknown) => {

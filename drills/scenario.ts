@@ -38,6 +38,8 @@ export type Scenario = {
   /** One line: the fault, for `drill list`. */
   fault: string;
   defaults: { joiners: number; rate: number; leaverShare: number };
+  /** Refuses, before anything starts, parameters the scenario could prove nothing with (e.g. too few joiners for the fence to trip). */
+  checkParameters?(parameters: { joiners: number; rate: number }): void;
   /** Injects the fault during the workload; resolves once the last injection has recovered. */
   inject(ctx: ScenarioContext): Promise<void>;
   /** What the servers show of the fault (e.g. workflow tasks that timed out after the kills). */

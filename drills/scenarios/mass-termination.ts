@@ -157,6 +157,8 @@ export function massTerminationOf(share: number): Scenario {
     fault: `the feed terminates ${Math.round(share * 100)} % of the people at once (and always more than the fence lets through), against the example policy's fence`,
     defaults: { joiners: 60, rate: 10, leaverShare: 0 },
     pipeline: { fence: 'example' },
+    // The burst is a share of the joiners (the workload has no other leavers): refused at once when too few.
+    checkParameters: ({ joiners }) => void leaversToTerminate(joiners, share, examplePeopleThreshold(joiners)),
     inject: massTerminationInject(share),
     evidence,
     // A burst beyond the fence's threshold reached the pipeline: every leaver either held or disabled.
