@@ -103,14 +103,25 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
     const started = Date.now();
     timeline.push({ at: started, what: `workload: ${workload.events.length} events at ${rate}/s` });
     let publishing: PublishOutcome = { stalls: 0, longestStallMs: 0 };
-    const published = publishWorkload(producer, pipeline.cfg.kafka.topics.hrLifecycle, workload, rate, {
-      onStall: (err) => timeline.push({ at: Date.now(), what: `publisher: a send failed (${err instanceof Error ? err.message : String(err)}); trying again every second` }),
-      onRecovered: (ms) => timeline.push({ at: Date.now(), what: `publisher: the send went through after ${(ms / 1000).toFixed(1)} s` }),
-    }).then((outcome) => {
-      publishing = outcome;
-      timeline.push({ at: Date.now(), what: 'workload published' });
-    });
+    // Publishing starts once the scenario is armed (its stage set before the first event).
+    let armed!: () => void;
+    const published = new Promise<void>((resolve) => (armed = resolve))
+      .then(() =>
+        publishWorkload(producer, pipeline.cfg.kafka.topics.hrLifecycle, workload, rate, {
+          onStall: (err) => timeline.push({ at: Date.now(), what: `publisher: a send failed (${err instanceof Error ? err.message : String(err)}); trying again every second` }),
+          onRecovered: (ms) => timeline.push({ at: Date.now(), what: `publisher: the send went through after ${(ms / 1000).toFixed(1)} s` }),
+        }),
+      )
+      .then((outcome) => {
+        publishing = outcome;
+        timeline.push({ at: Date.now(), what: 'workload published' });
+      });
     const ctx: ScenarioContext = { pipeline, logger, random: seededRandom(seed ^ 0x9e3779b9), published, expectedMs: (workload.events.length / rate) * 1000, timeline, workload, ledger: workload.ledger, options: { ...(options.kills !== undefined ? { kills: options.kills } : {}) }, tabletop: (what) => tabletop({ title: what, look: scenario.tabletop ?? [] }) };
+    await scenario.arm?.(ctx).catch(async (err: unknown) => {
+      await producer.disconnect();
+      throw err;
+    });
+    armed();
     // Both run to their end before anything is closed: a fault still injecting (a worker restarted)
     // after the pipeline closed would leave a process behind.
     const settled = await Promise.allSettled([published, scenario.inject(ctx)]);

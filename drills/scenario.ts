@@ -40,6 +40,8 @@ export type Scenario = {
   defaults: { joiners: number; rate: number; leaverShare: number };
   /** Refuses, before anything starts, parameters the scenario could prove nothing with (e.g. too few joiners for the fence to trip). */
   checkParameters?(parameters: { joiners: number; rate: number }): void;
+  /** Sets the fault's stage before the workload's first event is published (e.g. which joiners an app will refuse). */
+  arm?(ctx: ScenarioContext): Promise<void>;
   /** Injects the fault during the workload; resolves once the last injection has recovered. */
   inject(ctx: ScenarioContext): Promise<void>;
   /** What the servers show of the fault (e.g. workflow tasks that timed out after the kills). */

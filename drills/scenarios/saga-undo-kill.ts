@@ -39,20 +39,26 @@ const UNDO_TYPES = new Set(['revoke', 'deleteAccount']);
 
 const seen = new WeakMap<ScenarioContext, { doomed: string[]; app: DrillApp }>();
 
-function undoKillInject(o: UndoKillOptions) {
+/** Before the first event: the doomed joiners (refused by drill-code) and every app's slow (or lost) DELETEs. */
+function undoKillArm(o: UndoKillOptions) {
   return async (ctx: ScenarioContext): Promise<void> => {
     const app = ctx.pipeline.apps.find((a) => a.name === REFUSING.app)!;
-    // Joiners of the workload's first half whose only event is their hire (not the first, published
-    // before the fault is set): the kills, once they were all refused, also hit the second half's work.
+    // Joiners of the workload's first half whose only event is their hire: the kills, once they were
+    // all refused, also hit the second half's work.
     const joiners = [...ctx.workload.ledger.values()];
-    const candidates = joiners.slice(1, Math.ceil(joiners.length / 2)).filter((e) => e.status === 'active' && e.lastSequence === 1);
+    const candidates = joiners.slice(0, Math.ceil(joiners.length / 2)).filter((e) => e.status === 'active' && e.lastSequence === 1);
     const doomed = shuffle(candidates, ctx.random).slice(0, Math.max(1, Math.round(o.doomedShare * ctx.workload.ledger.size))).map((e) => e.employeeId);
     for (const id of doomed) ctx.workload.ledger.set(id, { ...ctx.workload.ledger.get(id)!, expect: 'rolled-back' });
     seen.set(ctx, { doomed, app });
     await setFaults(app, { refuseMembers: { group: REFUSING.group, externalIds: doomed }, deleteLatencyMs: o.deleteLatencyMs, ...(o.loseUserDeletes ? { loseUserDeletes: true } : {}) }, emptyTally());
     for (const other of ctx.pipeline.apps.filter((a) => a !== app)) await setFaults(other, { deleteLatencyMs: o.deleteLatencyMs, ...(o.loseUserDeletes ? { loseUserDeletes: true } : {}) }, emptyTally());
     ctx.timeline.push({ at: Date.now(), what: `${app.name} refuses (400) to add ${doomed.length} joiners to ${REFUSING.group}; every app's DELETE takes ${o.deleteLatencyMs / 1000} s${o.loseUserDeletes ? '; user DELETEs answered 204 and lost' : ''}` });
+  };
+}
 
+function undoKillInject() {
+  return async (ctx: ScenarioContext): Promise<void> => {
+    const { doomed, app } = seen.get(ctx)!;
     const workers = ctx.pipeline.processes.filter((p) => p.role === 'worker');
     const kills = ctx.options.kills ?? 3;
     let published = false;
@@ -165,7 +171,8 @@ export function sagaUndoKillOf(o: UndoKillOptions): Scenario {
     fault: `${REFUSING.app} refuses for good to add ${Math.round(o.doomedShare * 100)} % of the joiners to ${REFUSING.group}, their sagas undo their changes (deletes take ${o.deleteLatencyMs / 1000} s), and the worker processes are SIGKILLed while the undos run${o.loseUserDeletes ? '; the apps lose user DELETEs (answered 204, nothing deleted)' : ''}`,
     // No leavers: a doomed joiner's change is their last.
     defaults: { joiners: 30, rate: 2, leaverShare: 0 },
-    inject: undoKillInject(o),
+    arm: undoKillArm(o),
+    inject: undoKillInject(),
     evidence,
     // Refusals made sagas undo, and a kill landed while an undo activity was in flight.
     hit: (e) => Number(e.refused) > 0 && Number(e.killsDuringUndo) > 0,
