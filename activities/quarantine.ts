@@ -122,7 +122,7 @@ export function createQuarantine(deps: QuarantineDeps) {
         // A Retry-After longer than the probe interval quarantines the application at once: its steps
         // (and undos) would otherwise each fail when the pause outlasts their 15-minute deadline, and
         // the probe, which waits for the pause, releases it once it has passed.
-        const wait = retryAfterOf(err) ?? 0;
+        const wait = boundedPauseMs(retryAfterOf(err) ?? 0);
         const long = wait > s.probeEveryMs
           ? { failures: 1, reason: `${app} asked for a pause of ${Math.ceil(wait / 1000)} s (Retry-After), longer than its probe interval ${s.probeEvery}; its steps wait until the probe (after the pause) or an operator releases it` }
           : undefined;

@@ -1,9 +1,9 @@
 // Quarantine as its clients see it: the probe workflow of a quarantined application (started once
-// across workers) and the wake-up of the identity workflows waiting for an application (found by
+// across workers, ended by an operator's release) and the wake-up of the identity workflows waiting for an application (found by
 // their `QuarantinedApplications` search attribute) once it is released. Both belong to one
 // deployment, its base task queue: another deployment (or a drill's pipeline) in the same
 // namespace has its own store, its own quarantines and its own probes.
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { applicationReleased, quarantineWorkflowId, type ApplicationQuarantineInput } from '../workflows/messages.js';
 
 const APP_ID = /^[a-z][a-z0-9-]{0,31}$/;
@@ -17,6 +17,23 @@ export async function ensureProbe(client: Client, input: ApplicationQuarantineIn
     args: [{ app: input.app, probeEveryMs: input.probeEveryMs }],
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
+}
+
+/**
+ * Ends the application's probe, if it runs: after an operator's release, which may have lifted a
+ * pause the probe sleeps through (up to 7 days), so that the next quarantine starts a probe that
+ * reads on time. A probe started for a new quarantine meanwhile is started again by the workflows
+ * that wait for the application (quarantinedApplicationsOf). Returns whether one was running.
+ */
+export async function stopProbe(client: Client, app: string, taskQueue: string): Promise<boolean> {
+  if (!APP_ID.test(app)) throw new RangeError(`"${app}" is not an application id`);
+  return client.workflow
+    .getHandle(quarantineWorkflowId(taskQueue, app))
+    .terminate('released by an operator: the next quarantine starts its own probe')
+    .then(() => true, (err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    });
 }
 
 /**

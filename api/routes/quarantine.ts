@@ -7,7 +7,7 @@
 import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import { z } from 'zod';
-import { wakeWaiting } from '../../clients/quarantine.js';
+import { stopProbe, wakeWaiting } from '../../clients/quarantine.js';
 import type { Logger } from '../../observability/logger.js';
 import { appIdSchema } from '../../schemas/policy.js';
 import { applicationPauses, holdApplication, MAX_QUARANTINE_REASON, quarantinedApplications, releaseApplication, type ApplicationPause, type QuarantinedApplication, type Store } from '../../store/index.js';
@@ -72,6 +72,8 @@ export function registerQuarantineRoutes(app: Express, deps: QuarantineRouteDeps
       }
       const released = await releaseApplication(store, { app: id.data, actor: { type: 'person', employeeId: operator }, reason: body.data.reason });
       if (!released.released) return sendError(res, 409, 'not-quarantined', `${id.data} is neither quarantined nor paused: nothing to release`);
+      // The probe may sleep through the pause the release lifted: ended, the next quarantine starts its own.
+      await stopProbe(client, id.data, taskQueue).catch((err: unknown) => logger.warn({ app: id.data, err: (err as Error).message }, 'quarantine release: could not end the probe'));
       // The waiting workflows also re-check on their own timer: a failed wake-up only delays them.
       const woken = await wakeWaiting(client, id.data, taskQueue).catch((err: unknown) => {
         logger.warn({ app: id.data, err: (err as Error).message }, 'quarantine release: could not signal the waiting workflows');

@@ -41,7 +41,7 @@ export function registerQuarantineCommands(program: Command, deps: Deps = {}): v
   const quarantine = program.command('quarantine').description('applications quarantined after repeated failures or paused by their Retry-After (their steps wait): list, hold, release');
   quarantine
     .command('list')
-    .description('quarantined and held applications, why, and the command that releases each (through the API)')
+    .description('quarantined, held and paused applications, why, and the command that releases each (through the API; --json: { applications, pauses })')
     .option('--json', 'machine-readable output')
     .option(...TOKEN_FILE_OPTION)
     .action(async (opts: { json?: boolean; tokenFile?: string }) => {

@@ -108,7 +108,12 @@ describe("an application's Retry-After", () => {
   }, 30_000);
 
   it("lifts the quarantine and the pause for every worker when an operator releases the application, audited", async () => {
-    // The application quarantined by the test above, its 30 s Retry-After still running.
+    // The application quarantined by a 30 s Retry-After (the test above left it so; run alone, this does).
+    probeEvery = 'PT1S';
+    await app.admin.setFaults({ failNext: 1, retryAfterSeconds: 30 });
+    await read(0, 'P5').catch(() => undefined);
+    await app.admin.clearFaults();
+    expect((await applicationQuarantine(t.store.pool, 'chat'))?.state).toBe('quarantined');
     const [pause] = await applicationPauses(t.store.pool);
     expect(pause).toMatchObject({ app: 'chat' });
     expect(pause!.remainingMs).toBeGreaterThan(0);

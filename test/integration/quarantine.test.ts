@@ -3,7 +3,7 @@
 // policy's threshold (audited once), `chat`'s steps complete meanwhile, `code`'s steps wait
 // without burning Temporal retries, and once the target recovers the probe releases it and the
 // waiting steps complete. An operator's hold (through the API, as the caller) is not released by the
-// probe; the operator's release is; both are audited with the operator.
+// probe; the operator's release is, and ends the probe; both are audited with the operator.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -194,8 +194,12 @@ describe('a failing application is quarantined, waits, and recovers', () => {
     expect((await applicationQuarantine(p.store.pool, 'code'))?.state).toBe('held');
     expect(await userOf(code, late)).toBeUndefined();
 
+    const probe = client.workflow.getHandle(quarantineWorkflowId(p.cfg.temporal.taskQueue, 'code'));
+    expect((await probe.describe()).status.name).toBe('RUNNING');
     const released = await call('POST', '/quarantine/code/release', ['operator'], { reason: 'maintenance over' });
     expect(released.body).toMatchObject({ app: 'code', changed: true, previous: 'held' });
+    // The release ends the probe (it may sleep through a lifted pause): the next quarantine starts its own.
+    expect((await probe.describe()).status.name).toBe('TERMINATED');
     await eventually(`${late}'s code account`, () => userOf(code, late), 60_000);
     expect((await call('POST', '/quarantine/code/release', ['operator'], { reason: 'again' })).status).toBe(409);
     const holds = await audit('application.quarantine-held');
