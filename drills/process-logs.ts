@@ -1,5 +1,6 @@
 // What the drill's worker and ingress processes logged (pino JSON lines, warn and above: they run
-// at LOG_LEVEL=warn) from a moment on: how a server's fault looked from the processes that use it.
+// at LOG_LEVEL=warn) from a moment on: how a server's fault looked from the processes that use it,
+// and how the ingress's consumer group recovered from losing its coordinator.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -38,6 +39,52 @@ export function loggedProblemsSince(pipeline: DrillPipeline, since: number): Log
   }
   const messages = [...counts].sort((a, b) => b[1] - a[1]).map(([msg, n]) => `${msg} ×${n}`);
   return { lines, messages };
+}
+
+const kafkaLineSchema = lineSchema.extend({ kafka: z.object({ error: z.string().optional() }).optional() });
+
+export type CoordinatorRecovery = {
+  /** Offset commits the ingress sent to a broker that no longer coordinates its group (NOT_COORDINATOR). */
+  refusedCommits: number;
+  /** The longest wait from such a refused commit to the consumer's next re-join of the group, ms (0: none refused). */
+  longestToRejoinMs: number;
+};
+
+/**
+ * From the ingress logs since `since` (kafkajs's own lines): the commits a stale group coordinator
+ * refused, and how soon each consumer re-joined the group after one (which finds the new one).
+ */
+export function coordinatorRecoverySince(pipeline: DrillPipeline, since: number): CoordinatorRecovery {
+  let refusedCommits = 0;
+  let longestToRejoinMs = 0;
+  for (const p of pipeline.processes.filter((q) => q.role === 'ingress')) {
+    const file = path.join(pipeline.runDir, 'logs', `${p.role}-${p.index}.log`);
+    if (!existsSync(file)) continue;
+    let refusedAt: number | undefined;
+    for (const text of readFileSync(file, 'utf8').split('\n')) {
+      if (!text.startsWith('{')) continue;
+      let line: z.infer<typeof kafkaLineSchema>;
+      try {
+        const result = kafkaLineSchema.safeParse(JSON.parse(text));
+        if (!result.success) continue;
+        line = result.data;
+      } catch {
+        continue;
+      }
+      const at = Date.parse(line.time);
+      if (at < since) continue;
+      if (line.msg?.startsWith('Response OffsetCommit') && line.kafka?.error?.includes('not the correct coordinator')) {
+        refusedCommits += 1;
+        refusedAt ??= at;
+      } else if (refusedAt !== undefined && line.msg?.includes('re-joining')) {
+        longestToRejoinMs = Math.max(longestToRejoinMs, at - refusedAt);
+        refusedAt = undefined;
+      }
+    }
+    // Refused and never re-joined before the drill read the logs.
+    if (refusedAt !== undefined) longestToRejoinMs = Number.POSITIVE_INFINITY;
+  }
+  return { refusedCommits, longestToRejoinMs };
 }
 
 /** The worker and ingress processes that exited on their own (a scenario's kill clears `child`), e.g. "worker 0": none should. */

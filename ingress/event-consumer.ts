@@ -141,14 +141,15 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
         }),
       );
       const last = chunk[chunk.length - 1]!;
-      resolveOffset(last.offset);
       // Commit only what Temporal has: the next offset to read after this chunk. Straight to the
       // group's coordinator, without kafkajs's own retries (consumer.commitOffsets): after the
       // coordinator's broker restarts, kafkajs 2.2.4 keeps sending commits to it, which answers
       // NOT_COORDINATOR, for the whole of its retries (two minutes; the broker-kill drill's 119 s
-      // recovery). Failing the batch at once makes kafkajs rejoin the group, which finds the new
-      // coordinator; the chunk is handed over again (idempotent) and committed there.
+      // recovery). A failed commit fails the batch at once: on NOT_COORDINATOR kafkajs rejoins the
+      // group, which finds the new coordinator; on any failure the chunk, not resolved yet, is
+      // fetched and handed over again (idempotent) and committed then.
       await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }] }] });
+      resolveOffset(last.offset);
       await heartbeat();
     }
   }
