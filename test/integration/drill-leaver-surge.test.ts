@@ -30,6 +30,7 @@ describe('drill leaver-surge', () => {
     expect(report.evidence).toMatchObject({ surgeJoiners: 18, leavers: 2, leaversDisabled: 2, objectiveMs: OBJECTIVE_MS });
     expect(Number(report.evidence.disableP99Ms)).toBeLessThanOrEqual(OBJECTIVE_MS);
     expect(report.evidence.leaversTerminatedDuringSurge).toBe(2);
+    expect(Number(report.evidence.surgeLeftAtLastTerminationPct)).toBeGreaterThanOrEqual(10);
     // Leavers first: with the apps' queue this slow, the surge still had accounts to create after the last disable.
     expect(Number(report.evidence.surgeAccountsAfterLastDisable)).toBeGreaterThan(0);
     expect(report.faultHit).toBe(true);
