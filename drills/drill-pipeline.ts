@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { ensurePolicyEntitlements } from '../activities/entitlement-sync.js';
@@ -30,7 +31,6 @@ import { startScimApp, type ScimApp } from '../targets/server.js';
 import type { AppView } from './app-view.js';
 import { directoryView, drillSubtree } from './directory-view.js';
 import { DRILL_APPS, DRILL_DIRECTORY_APP, writeDrillPolicy, type DrillQuarantine } from './drill-policy.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export type DrillApp = { name: string; app: ScimApp; scimUrl: string; token: string };
 

@@ -10,6 +10,7 @@
 // that should be gone (half-provisioned).
 // It counts what must be zero (duplicates, missing accounts, access that should be gone, lost
 // events, unaudited changes) and keeps the people behind each count for the report.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { queryAudit, verifyAuditChain, type Store } from '../store/index.js';
@@ -18,7 +19,6 @@ import type { AppView } from './app-view.js';
 import type { DrillApp, DrillDirectory } from './drill-pipeline.js';
 import { DRILL_GROUPS } from './drill-policy.js';
 import type { LedgerEntry } from './workload.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export type OracleCounts = { duplicates: number; missing: number; shouldBeGone: number; lost: number; unaudited: number };
 export type OracleResult = {

@@ -1,5 +1,6 @@
 // One drill, start to end: its own pipeline, the seeded workload published while the scenario
 // injects its fault, quiescence, the oracle, the evidence, and the report.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.js';
 import { createKafka } from '../kafka/client.js';
 import type { Config } from '../schemas/config.js';
@@ -15,7 +16,6 @@ import { onCluster } from './drill-cluster.js';
 import { onInterrupt } from './interrupt.js';
 import { drillMetrics, registerDrillTargets } from './drill-metrics.js';
 import { drillSteps, noTabletop, whereToLook, type Tabletop } from './tabletop.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export type DrillOptions = {
   joiners?: number;
@@ -100,8 +100,6 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
     const producer = createKafka(pipeline.cfg, { clientId: `${pipeline.id}-publisher`, retries: 3 }).producer({ idempotent: true });
     await producer.connect();
     const timeline: ScenarioContext['timeline'] = [];
-    const started = Date.now();
-    timeline.push({ at: started, what: `workload: ${workload.events.length} events at ${rate}/s` });
     let publishing: PublishOutcome = { stalls: 0, longestStallMs: 0 };
     // Publishing starts once the scenario is armed (its stage set before the first event).
     let armed!: () => void;
@@ -121,6 +119,8 @@ export async function runDrill(base: Config, logger: Logger, scenario: Scenario,
       await producer.disconnect();
       throw err;
     });
+    const started = Date.now();
+    timeline.push({ at: started, what: `workload: ${workload.events.length} events at ${rate}/s` });
     armed();
     // Both run to their end before anything is closed: a fault still injecting (a worker restarted)
     // after the pipeline closed would leave a process behind.

@@ -1,9 +1,9 @@
 // A drill's seeded workload: joiners, and later in the run a share of them leaving, published to
 // the drill's HR topic at a chosen rate. The ledger is what was published, per person: the oracle's
 // first view (what everyone should have in the end).
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer } from '../kafka/client.js';
 import { seededRandom } from './seeded-random.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export type LedgerEntry = {
   employeeId: string;

@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { exportJWK, generateKeyPair } from 'jose';
 import { decisionOf, signDecision } from '../../crypto/decision-signatures.js';
 import { createKafka } from '../../kafka/client.js';
@@ -20,7 +21,6 @@ import { quiesce } from '../run-drill.js';
 import { shuffle } from '../seeded-random.js';
 import { drillTag } from '../workload.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 const KINDS = ['approved', 'forged', 'self', 'requester'] as const;
 type Kind = (typeof KINDS)[number];

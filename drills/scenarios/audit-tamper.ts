@@ -4,12 +4,12 @@
 // verified as `provisioner audit verify` does (store/audit-verify.ts) with the checkpoints the
 // drill's workers wrote: every tampering must be detected at the record it hit. A truncation
 // that also rolls the head back is only visible against a checkpoint outside the database.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readCheckpoints } from '../../store/audit-checkpoints.js';
 import { verifyAuditChain } from '../../store/audit-verify.js';
 import { TAMPERINGS, onTamperedCopy, type Tampering } from '../audit-tampering.js';
 import { quiesce } from '../run-drill.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How long to wait for the workers' checkpointer to sign a head (it signs every 30 s by default). */
 const CHECKPOINT_WAIT_MS = 120_000;

@@ -7,13 +7,13 @@
 // group was behind, the HR signals the workflows received beyond the events published (the
 // redeliveries; a kill between hand-over and commit is a matter of timing, so they may be zero),
 // and the group's lag at the end (everything read).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createKafka, type Admin } from '../../kafka/client.js';
 import { consumerLagWith, type PartitionLag } from '../../kafka/consumer-lag.js';
 import { hrEventReceived } from '../../workflows/messages.js';
 import { waitReady, type DrillProcess } from '../drill-pipeline.js';
 import { forEachHistory } from '../people-histories.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 const RESTART_AFTER_MS = 500;
 /** How long a kill waits for the group to be behind; it is skipped when the group stays caught up. */

@@ -4,6 +4,7 @@
 // two different operators release it the way `provisioner fence release` does (clients/fence.ts,
 // as the API's POST /fence/batches/:batchId/release); the oracle then checks everyone converged.
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decideFenceBatch, fenceState } from '../../clients/fence.js';
 import { createKafka } from '../../kafka/client.js';
 import { fenceLimit } from '../../policy/fencing.js';
@@ -17,7 +18,6 @@ import { quiesce } from '../run-drill.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
 import { shuffle } from '../seeded-random.js';
 import { terminate } from '../workload.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 const SOURCE = 'urn:hris:drill';
 const OPERATORS = ['drill-operator-a', 'drill-operator-b'] as const;

@@ -7,6 +7,7 @@
 // dead letters: an old snapshot sent again after a leaver's termination must be recorded and ignored
 // (applied, it would give access back), and a termination whose sequence jumps past the policy's
 // `maxSequenceJump` must be held for an operator (applied, a renumbered feed would lock people out).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createKafka } from '../../kafka/client.js';
 import { consumerLag } from '../../kafka/consumer-lag.js';
 import { listDeadLetters } from '../../ingress/dead-letter-queue.js';
@@ -15,7 +16,6 @@ import { scimList, userSchema } from '../oracle.js';
 import { drillTag, type LedgerEntry } from '../workload.js';
 import { poisonMessage, POISON_KINDS, type PoisonMessage } from '../poison-messages.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 const BURSTS = 5;
 /** Each burst carries every kind twice. */

@@ -8,6 +8,7 @@
 // workers logged. Its broken variant brings the database back EMPTY (the data folder initialised
 // again, as a container without a volume does): the store's tables and audit trail are gone.
 import { readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import type { Config } from '../../schemas/config.js';
 import { ownPostgres, type OwnPostgres } from '../own-postgres.js';
@@ -15,7 +16,6 @@ import { startOwnedServer } from '../own-server.js';
 import { forEachHistory } from '../people-histories.js';
 import { exitedProcesses, loggedProblemsSince } from '../process-logs.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How long the server stays down: long enough for the activities under way to fail on it. */
 const DOWN_MS = 3_000;

@@ -13,6 +13,7 @@
 // the audit trail; the scenario's check: every rolled-back person's deletes are audited.
 // The broken variant (`loseUserDeletes`): the apps answer the undo's DELETE 204 and keep the user;
 // the saga believes them, and the oracle counts the half-provisioned people.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { queryAudit } from '../../store/index.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { emptyTally, readFaults, setFaults } from '../app-faults.js';
@@ -21,7 +22,6 @@ import { DRILL_APPS } from '../drill-policy.js';
 import { forEachHistory, type HistoryEvent } from '../people-histories.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
 import { shuffle } from '../seeded-random.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export type UndoKillOptions = {
   /** The share of joiners whose change is refused for good (at least one). */

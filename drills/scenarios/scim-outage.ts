@@ -8,12 +8,12 @@
 // workflow id) came before the Retry-After that caller was given had passed. The pipeline keeps a
 // Retry-After for every caller of the app (activities/quarantine.ts: the app's pause, shared by the
 // workers), through the quarantine's release and its probe.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { emptyTally, readFaults, setFaults, type FaultTally } from '../app-faults.js';
 import type { DrillQuarantine } from '../drill-policy.js';
 import { retriedActivities } from '../people-histories.js';
 import { quarantineOf } from '../quarantine-audit.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export type OutageOptions = {
   /** How long every SCIM request is answered 503. */

@@ -12,6 +12,7 @@
 // its retried activities, its quarantine. Its broken variant brings slapd back on an EMPTY data
 // folder (as a container without a volume does): the entries made before the stop are gone.
 import { rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../schemas/config.js';
 import { appTaskQueue } from '../../workflows/task-queues.js';
 import { startOwnedServer } from '../own-server.js';
@@ -22,7 +23,6 @@ import { counterTotals } from '../process-metrics.js';
 import { quarantineOf } from '../quarantine-audit.js';
 import type { DrillQuarantine } from '../drill-policy.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export type SlapdDownOptions = {
   /** How long slapd stays down (the minute, time-compressed). */

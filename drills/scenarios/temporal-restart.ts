@@ -8,6 +8,7 @@
 // what the workers and ingresses logged. Its broken variant runs Temporal without persistence (the
 // file gone on restart, as a container without a volume loses it): the workflows are gone.
 import { rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import type { Config } from '../../schemas/config.js';
 import { hrEventReceived } from '../../workflows/messages.js';
@@ -17,7 +18,6 @@ import { forEachHistory } from '../people-histories.js';
 import { exitedProcesses, loggedProblemsSince } from '../process-logs.js';
 import { counterTotals } from '../process-metrics.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How long the server stays down: long enough for every worker poll and ingress signal to fail. */
 const DOWN_MS = 3_000;

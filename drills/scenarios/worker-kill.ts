@@ -2,10 +2,10 @@
 // activity tasks are lost as a crash loses them), each restarted half a second later. Temporal
 // re-dispatches what the dead worker held once its timeouts pass, the steps' idempotency keys make
 // the retried connector calls land once, and the oracle checks nobody got a second account.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { waitReady } from '../drill-pipeline.js';
 import { forEachHistory } from '../people-histories.js';
 import type { Evidence, Scenario, ScenarioContext } from '../scenario.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 const RESTART_AFTER_MS = 500;
 
