@@ -1,8 +1,8 @@
 // Quarantine as its clients see it: the probe workflow of a quarantined application (started once
-// across workers, ended by an operator's release) and the wake-up of the identity workflows waiting for an application (found by
-// their `QuarantinedApplications` search attribute) once it is released. Both belong to one
-// deployment, its base task queue: another deployment (or a drill's pipeline) in the same
-// namespace has its own store, its own quarantines and its own probes.
+// across workers, ended by an operator's release) and the wake-up of the identity workflows
+// waiting for an application (found by their `QuarantinedApplications` search attribute) once it
+// is released. Both belong to one deployment, its base task queue: another deployment (or a
+// drill's pipeline) in the same namespace has its own store, its own quarantines and its own probes.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { applicationReleased, quarantineWorkflowId, type ApplicationQuarantineInput } from '../workflows/messages.js';
 

@@ -3,7 +3,8 @@
 // application every `probeEvery` (one cheap read on its own queue); the read that succeeds
 // releases a quarantined application (audited, actor system:probe) and wakes the workflows waiting
 // for it. A held application is probed but only an operator releases it; the probe ends once the
-// application is out of quarantine, however that happened.
+// application is out of quarantine, however that happened, and an operator's release ends it at once
+// (it may sleep through a Retry-After pause the release lifted).
 import { continueAsNew, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ApplicationQuarantineInput } from './messages.js';

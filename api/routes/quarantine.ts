@@ -1,16 +1,17 @@
 // Quarantined applications over HTTP: the list (operators and auditors, with the applications that
 // asked for a pause with Retry-After), and an operator's hold
-// (the probe never releases a held application) or release (which also lifts a pause). The operator is the authenticated
+// (the probe never releases a held application) or release (which also lifts a pause and ends the
+// probe). The operator is the authenticated
 // caller, never a typed name; each change commits with its audit record
 // (`application.quarantine-held`, `application.released`), and a release signals the identity
 // workflows waiting for the application (they also re-check on their own timer).
 import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import { z } from 'zod';
-import { stopProbe, wakeWaiting } from '../../clients/quarantine.js';
+import { ensureProbe, stopProbe, wakeWaiting } from '../../clients/quarantine.js';
 import type { Logger } from '../../observability/logger.js';
 import { appIdSchema } from '../../schemas/policy.js';
-import { applicationPauses, holdApplication, MAX_QUARANTINE_REASON, quarantinedApplications, releaseApplication, type ApplicationPause, type QuarantinedApplication, type Store } from '../../store/index.js';
+import { applicationPauses, applicationQuarantine, holdApplication, MAX_QUARANTINE_REASON, quarantinedApplications, releaseApplication, type ApplicationPause, type QuarantinedApplication, type Store } from '../../store/index.js';
 import { authorize, callerOf, sendError, type RefusalHook } from '../auth.js';
 
 export type QuarantineRouteDeps = { client: Client; store: Store | undefined; logger: Logger; onRefused: RefusalHook; /** The deployment's base task queue: its waiting workflows are woken. */ taskQueue: string };
@@ -25,6 +26,9 @@ export type QuarantineChangeAnswer = { app: string; changed: boolean; previous: 
 
 /** A hold's or a release's body. Strict: an operator id (or anything else) is refused rather than dropped. */
 export const quarantineChangeBodySchema = z.strictObject({ reason: z.string().trim().min(1).max(MAX_QUARANTINE_REASON) });
+
+/** The first read of a probe started again by a release (a quarantine that came back meanwhile). */
+const RESTARTED_PROBE_FIRST_READ_MS = 5_000;
 
 /** The command that releases an application. */
 export const releaseCommand = (app: string) => `provisioner quarantine release ${app} --reason "<why>"`;
@@ -74,6 +78,12 @@ export function registerQuarantineRoutes(app: Express, deps: QuarantineRouteDeps
       if (!released.released) return sendError(res, 409, 'not-quarantined', `${id.data} is neither quarantined nor paused: nothing to release`);
       // The probe may sleep through the pause the release lifted: ended, the next quarantine starts its own.
       await stopProbe(client, id.data, taskQueue).catch((err: unknown) => logger.warn({ app: id.data, err: (err as Error).message }, 'quarantine release: could not end the probe'));
+      // A worker may have quarantined it again between the release and the stop, and found the old
+      // probe running: that quarantine gets a probe again, its first read soon (the probe then reads
+      // at the interval the policy gives it).
+      if (await applicationQuarantine(store.pool, id.data)) {
+        await ensureProbe(client, { app: id.data, probeEveryMs: RESTARTED_PROBE_FIRST_READ_MS, taskQueue }).catch((err: unknown) => logger.warn({ app: id.data, err: (err as Error).message }, 'quarantine release: could not start the probe again'));
+      }
       // The waiting workflows also re-check on their own timer: a failed wake-up only delays them.
       const woken = await wakeWaiting(client, id.data, taskQueue).catch((err: unknown) => {
         logger.warn({ app: id.data, err: (err as Error).message }, 'quarantine release: could not signal the waiting workflows');
