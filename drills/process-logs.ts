@@ -41,12 +41,12 @@ export function loggedProblemsSince(pipeline: DrillPipeline, since: number): Log
   return { lines, messages };
 }
 
-const kafkaLineSchema = lineSchema.extend({ kafka: z.object({ error: z.string().optional() }).optional() });
+const kafkaLineSchema = lineSchema.extend({ component: z.string().optional(), kafka: z.object({ error: z.string().optional() }).optional() });
 
 export type CoordinatorRecovery = {
   /** Offset commits the ingress sent to a broker that no longer coordinates its group (NOT_COORDINATOR). */
   refusedCommits: number;
-  /** The longest wait from such a refused commit to the consumer's next re-join of the group, ms (0: none refused). */
+  /** The longest wait from such a refused commit to the same consumer's next start of a re-join of its group, ms (0: none refused). */
   longestToRejoinMs: number;
 };
 
@@ -60,7 +60,8 @@ export function coordinatorRecoverySince(pipeline: DrillPipeline, since: number)
   for (const p of pipeline.processes.filter((q) => q.role === 'ingress')) {
     const file = path.join(pipeline.runDir, 'logs', `${p.role}-${p.index}.log`);
     if (!existsSync(file)) continue;
-    let refusedAt: number | undefined;
+    // Per consumer (hr-consumer, itsm-consumer: one file, two groups): one's re-join does not end the other's wait.
+    const refusedAt = new Map<string, number>();
     for (const text of readFileSync(file, 'utf8').split('\n')) {
       if (!text.startsWith('{')) continue;
       let line: z.infer<typeof kafkaLineSchema>;
@@ -73,16 +74,18 @@ export function coordinatorRecoverySince(pipeline: DrillPipeline, since: number)
       }
       const at = Date.parse(line.time);
       if (at < since) continue;
+      const consumer = line.component ?? '';
+      const waiting = refusedAt.get(consumer);
       if (line.msg?.startsWith('Response OffsetCommit') && line.kafka?.error?.includes('not the correct coordinator')) {
         refusedCommits += 1;
-        refusedAt ??= at;
-      } else if (refusedAt !== undefined && line.msg?.includes('re-joining')) {
-        longestToRejoinMs = Math.max(longestToRejoinMs, at - refusedAt);
-        refusedAt = undefined;
+        if (waiting === undefined) refusedAt.set(consumer, at);
+      } else if (waiting !== undefined && line.msg?.includes('re-joining')) {
+        longestToRejoinMs = Math.max(longestToRejoinMs, at - waiting);
+        refusedAt.delete(consumer);
       }
     }
     // Refused and never re-joined before the drill read the logs.
-    if (refusedAt !== undefined) longestToRejoinMs = Number.POSITIVE_INFINITY;
+    if (refusedAt.size > 0) longestToRejoinMs = Number.POSITIVE_INFINITY;
   }
   return { refusedCommits, longestToRejoinMs };
 }
