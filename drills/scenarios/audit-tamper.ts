@@ -17,13 +17,18 @@ const CHECKPOINT_WAIT_MS = 120_000;
 type Detection = { seq: number; rows: number; detected: boolean; kind?: string; at?: number; message?: string };
 const detections = new WeakMap<ScenarioContext, { checkpointSeq: number; head: number; found: Map<Tampering, Detection> }>();
 
-/** The newest checkpoint the drill's workers wrote to its checkpoint file, once there is one. */
+/**
+ * The newest checkpoint the drill's workers wrote to its checkpoint file, once one covers more than
+ * the first record: a tail can be cut only below a checkpoint, and one signed at a worker's start
+ * (seq 1) leaves nothing to cut (seen on an idle machine, where the workload settled before the
+ * checkpointer's next signature).
+ */
 async function newestCheckpoint(ctx: ScenarioContext): Promise<number> {
   const deadline = Date.now() + CHECKPOINT_WAIT_MS;
   for (;;) {
     const { checkpoints } = await readCheckpoints(ctx.pipeline.cfg.audit.checkpointsFile, ctx.pipeline.store.keys.verifier);
     const newest = Math.max(0, ...checkpoints.map((c) => c.seq));
-    if (newest > 0 || Date.now() > deadline) return newest;
+    if (newest >= 2 || Date.now() > deadline) return newest;
     await sleep(2_000);
   }
 }
