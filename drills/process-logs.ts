@@ -46,17 +46,23 @@ const kafkaLineSchema = lineSchema.extend({ component: z.string().optional(), ka
 export type CoordinatorRecovery = {
   /** Offset commits the ingress sent to a broker that no longer coordinates its group (NOT_COORDINATOR). */
   refusedCommits: number;
-  /** The longest wait from such a refused commit to the same consumer's next start of a re-join of its group, ms (0: none refused). */
+  /**
+   * The longest wait from such a refused commit to the same consumer's next start of a re-join of
+   * its group, ms (0: none refused); a consumer not re-joined yet counts its wait until `now`.
+   */
   longestToRejoinMs: number;
+  /** Consumers whose re-join had not begun when the logs were read. */
+  pending: number;
 };
 
 /**
  * From the ingress logs since `since` (kafkajs's own lines): the commits a stale group coordinator
  * refused, and how soon each consumer re-joined the group after one (which finds the new one).
  */
-export function coordinatorRecoverySince(pipeline: DrillPipeline, since: number): CoordinatorRecovery {
+export function coordinatorRecoverySince(pipeline: DrillPipeline, since: number, now = Date.now()): CoordinatorRecovery {
   let refusedCommits = 0;
   let longestToRejoinMs = 0;
+  let pending = 0;
   for (const p of pipeline.processes.filter((q) => q.role === 'ingress')) {
     const file = path.join(pipeline.runDir, 'logs', `${p.role}-${p.index}.log`);
     if (!existsSync(file)) continue;
@@ -84,10 +90,13 @@ export function coordinatorRecoverySince(pipeline: DrillPipeline, since: number)
         refusedAt.delete(consumer);
       }
     }
-    // Refused and never re-joined before the drill read the logs.
-    if (refusedAt.size > 0) longestToRejoinMs = Number.POSITIVE_INFINITY;
+    // Refused and not re-joined yet when the drill read the logs (the drill may end first): waiting since.
+    for (const at of refusedAt.values()) {
+      pending += 1;
+      longestToRejoinMs = Math.max(longestToRejoinMs, now - at);
+    }
   }
-  return { refusedCommits, longestToRejoinMs };
+  return { refusedCommits, longestToRejoinMs, pending };
 }
 
 /** The worker and ingress processes that exited on their own (a scenario's kill clears `child`), e.g. "worker 0": none should. */

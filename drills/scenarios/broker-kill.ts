@@ -92,10 +92,12 @@ const REJOIN_WITHIN_MS = 60_000;
 async function evidence(ctx: ScenarioContext): Promise<Evidence> {
   const s = seen.get(ctx);
   // From the kill: the restarted broker refuses commits as soon as it listens, before the drill sees it live.
-  const recovery = s ? coordinatorRecoverySince(ctx.pipeline, s.killedAt) : { refusedCommits: 0, longestToRejoinMs: 0 };
+  const recovery = s ? coordinatorRecoverySince(ctx.pipeline, s.killedAt) : { refusedCommits: 0, longestToRejoinMs: 0, pending: 0 };
   return {
     commitsRefusedByOldCoordinator: recovery.refusedCommits,
-    longestRejoinAfterRefusedCommitMs: recovery.refusedCommits === 0 ? 'n/a' : Number.isFinite(recovery.longestToRejoinMs) ? recovery.longestToRejoinMs : 'never',
+    // A consumer that had not begun to re-join when the logs were read counts its wait so far.
+    longestRejoinAfterRefusedCommitMs: recovery.refusedCommits === 0 ? 'n/a' : recovery.longestToRejoinMs,
+    consumersNotRejoinedYet: recovery.pending,
     killedNode: s?.victim ?? 0,
     ingressGroupCoordinator: s?.coordinator ?? 'unknown',
     killedGroupCoordinator: s !== undefined && s.victim === s.coordinator ? 'yes' : 'no',
