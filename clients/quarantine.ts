@@ -22,8 +22,9 @@ export async function ensureProbe(client: Client, input: ApplicationQuarantineIn
 /**
  * Ends the application's probe, if it runs: after an operator's release, which may have lifted a
  * pause the probe sleeps through (up to 7 days), so that the next quarantine starts a probe that
- * reads on time. A probe started for a new quarantine meanwhile is started again by the workflows
- * that wait for the application (quarantinedApplicationsOf). Returns whether one was running.
+ * reads on time. A probe a new quarantine found running meanwhile is started again by the release
+ * (api/routes/quarantine.ts) and by the workflows that wait for the application
+ * (quarantinedApplicationsOf). Returns whether one was running.
  */
 export async function stopProbe(client: Client, app: string, taskQueue: string): Promise<boolean> {
   if (!APP_ID.test(app)) throw new RangeError(`"${app}" is not an application id`);

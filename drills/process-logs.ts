@@ -6,7 +6,35 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { DrillPipeline } from './drill-pipeline.js';
 
-const lineSchema = z.object({ level: z.number(), time: z.string(), msg: z.string().optional() });
+// A line's pino fields, and the two kafkajs lines carry (its consumer's component, the broker's error):
+// those two never reject a line, whatever shape they have.
+const lineSchema = z.object({
+  level: z.number(),
+  time: z.string(),
+  msg: z.string().optional(),
+  component: z.string().optional().catch(undefined),
+  kafka: z.object({ error: z.string().optional().catch(undefined) }).optional().catch(undefined),
+});
+type LogLine = z.infer<typeof lineSchema> & { at: number };
+
+/** The JSON lines a process logged at or after `since` (ms since the epoch), in order; anything else in its log is skipped. */
+function* linesSince(pipeline: DrillPipeline, p: DrillPipeline['processes'][number], since: number): Generator<LogLine> {
+  const file = path.join(pipeline.runDir, 'logs', `${p.role}-${p.index}.log`);
+  if (!existsSync(file)) return;
+  for (const text of readFileSync(file, 'utf8').split('\n')) {
+    if (!text.startsWith('{')) continue;
+    let parsed: z.infer<typeof lineSchema>;
+    try {
+      const result = lineSchema.safeParse(JSON.parse(text));
+      if (!result.success) continue;
+      parsed = result.data;
+    } catch {
+      continue;
+    }
+    const at = Date.parse(parsed.time);
+    if (at >= since) yield { ...parsed, at };
+  }
+}
 
 export type LoggedProblems = {
   /** Lines at warn or above, per role. */
@@ -19,29 +47,16 @@ export function loggedProblemsSince(pipeline: DrillPipeline, since: number): Log
   const lines = { worker: 0, ingress: 0 };
   const counts = new Map<string, number>();
   for (const p of pipeline.processes) {
-    const file = path.join(pipeline.runDir, 'logs', `${p.role}-${p.index}.log`);
-    if (!existsSync(file)) continue;
-    for (const text of readFileSync(file, 'utf8').split('\n')) {
-      if (!text.startsWith('{')) continue;
-      let parsed: z.infer<typeof lineSchema>;
-      try {
-        const result = lineSchema.safeParse(JSON.parse(text));
-        if (!result.success) continue;
-        parsed = result.data;
-      } catch {
-        continue;
-      }
-      if (parsed.level < 40 || Date.parse(parsed.time) < since) continue;
+    for (const line of linesSince(pipeline, p, since)) {
+      if (line.level < 40) continue;
       lines[p.role] += 1;
-      const msg = `${p.role}: ${(parsed.msg ?? '(no message)').slice(0, 80)}`;
+      const msg = `${p.role}: ${(line.msg ?? '(no message)').slice(0, 80)}`;
       counts.set(msg, (counts.get(msg) ?? 0) + 1);
     }
   }
   const messages = [...counts].sort((a, b) => b[1] - a[1]).map(([msg, n]) => `${msg} ×${n}`);
   return { lines, messages };
 }
-
-const kafkaLineSchema = lineSchema.extend({ component: z.string().optional(), kafka: z.object({ error: z.string().optional() }).optional() });
 
 export type CoordinatorRecovery = {
   /** Offset commits the ingress sent to a broker that no longer coordinates its group (NOT_COORDINATOR). */
@@ -64,29 +79,16 @@ export function coordinatorRecoverySince(pipeline: DrillPipeline, since: number,
   let longestToRejoinMs = 0;
   let pending = 0;
   for (const p of pipeline.processes.filter((q) => q.role === 'ingress')) {
-    const file = path.join(pipeline.runDir, 'logs', `${p.role}-${p.index}.log`);
-    if (!existsSync(file)) continue;
     // Per consumer (hr-consumer, itsm-consumer: one file, two groups): one's re-join does not end the other's wait.
     const refusedAt = new Map<string, number>();
-    for (const text of readFileSync(file, 'utf8').split('\n')) {
-      if (!text.startsWith('{')) continue;
-      let line: z.infer<typeof kafkaLineSchema>;
-      try {
-        const result = kafkaLineSchema.safeParse(JSON.parse(text));
-        if (!result.success) continue;
-        line = result.data;
-      } catch {
-        continue;
-      }
-      const at = Date.parse(line.time);
-      if (at < since) continue;
+    for (const line of linesSince(pipeline, p, since)) {
       const consumer = line.component ?? '';
       const waiting = refusedAt.get(consumer);
       if (line.msg?.startsWith('Response OffsetCommit') && line.kafka?.error?.includes('not the correct coordinator')) {
         refusedCommits += 1;
-        if (waiting === undefined) refusedAt.set(consumer, at);
+        if (waiting === undefined) refusedAt.set(consumer, line.at);
       } else if (waiting !== undefined && line.msg?.includes('re-joining')) {
-        longestToRejoinMs = Math.max(longestToRejoinMs, at - waiting);
+        longestToRejoinMs = Math.max(longestToRejoinMs, line.at - waiting);
         refusedAt.delete(consumer);
       }
     }
