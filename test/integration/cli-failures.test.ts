@@ -11,22 +11,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig, projectRoot, type Config } from '../../schemas/config.js';
 import { readLivePid, pidFile } from '../../stack/processes.js';
+import { unsharedPort } from '../helpers/ports.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const cliJs = path.join(projectRoot, 'bin', 'provisioner.js');
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
 /** Holds a port as another process would. */
 const hold = (port: number) =>
-  new Promise<Server>((resolve) => {
-    const server = createServer().listen(port, '127.0.0.1', () => resolve(server));
+  new Promise<Server>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
   });
 const release = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
@@ -64,7 +59,7 @@ beforeAll(async () => {
   const prefix = uniqueName('cli');
   const appsFile = path.join(dir, 'apps.yaml');
   const appNames = ['chat', 'code', 'crm'];
-  const appPorts = await Promise.all(appNames.map(() => freePort()));
+  const appPorts = await Promise.all(appNames.map(() => unsharedPort()));
   writeFileSync(
     appsFile,
     stringify({ apps: appNames.map((name, i) => ({ name, port: appPorts[i], bearerToken: `t-${name}-${prefix}`, adminToken: `a-${name}-${prefix}`, stateFile: path.join(dir, `${name}.json`) })) }),
@@ -84,7 +79,7 @@ beforeAll(async () => {
     temporal: { ...base.temporal, taskQueue: prefix },
     apps: { file: appsFile },
     connectors: { file: connectorsFile },
-    http: { ...base.http, workerPort: await freePort(), ingressPort: await freePort(), devPort: await freePort(), apiPort: (apiPort = await freePort()) },
+    http: { ...base.http, workerPort: await unsharedPort(), ingressPort: await unsharedPort(), devPort: await unsharedPort(), apiPort: (apiPort = await unsharedPort()) },
   };
   env = { ...process.env, PROVISIONER_CONFIG: writeConfig(dir), LOG_LEVEL: 'warn' };
 });

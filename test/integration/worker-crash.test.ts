@@ -3,7 +3,6 @@
 // `provisioner worker` process (dist/, built by `npm test`'s setup).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
@@ -24,16 +23,9 @@ import { hrEvent } from '../helpers/hr-events.js';
 import { connectorConfigOf, eventually, logger } from '../helpers/pipeline.js';
 import { ensureTargetsBuilt, startTestScimApp, type TestScimApp } from '../helpers/scim-app.js';
 import { writeTestPolicy } from '../helpers/test-policy.js';
+import { unsharedPort } from '../helpers/ports.js';
 import { uniqueName } from '../helpers/unique.js';
 import { connectTemporal } from '../../clients/temporal-connection.js';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 let cfg: Config;
 let apps: TestScimApp[];
@@ -65,7 +57,7 @@ beforeAll(async () => {
     temporal: { ...base.temporal, taskQueue: uniqueName('provisioning') },
     connectors: { file: connectorsFile },
     policy: { ...base.policy, dir: policyDir },
-    http: { ...base.http, workerPort: await freePort() },
+    http: { ...base.http, workerPort: await unsharedPort() },
   };
   await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`]);
   configFile = path.join(dir, 'provisioner.yaml');
