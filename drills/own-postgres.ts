@@ -6,8 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../schemas/config.js';
 import { postgresDown, postgresUp, serverDir } from '../stack/postgres.js';
-import { pidFile, readLivePid, stopPid } from '../stack/processes.js';
-import { restartablePort } from './restartable-port.js';
+import { freePort, pidFile, readLivePid, stopPid } from '../stack/processes.js';
 
 export type OwnPostgres = {
   /** The configuration that points at this server (the pipeline's base takes its `postgres`). */
@@ -35,7 +34,7 @@ export async function ownPostgres(base: Config, name: string, say: (line: string
     ...base,
     dataDir,
     stack: { ...base.stack, secure: false },
-    postgres: { ...postgres, external: false, port: await restartablePort(), tls: { mode: 'disable' } },
+    postgres: { ...postgres, external: false, port: await freePort(), tls: { mode: 'disable' } },
   };
   const pid = () => readLivePid(pidFile(dataDir, 'postgres'));
   const report = (line: string) => say(`drill ${name}: ${line}`);

@@ -7,9 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../schemas/config.js';
-import { pidFile, readLivePid, stopPid } from '../stack/processes.js';
+import { freePort, pidFile, readLivePid, stopPid } from '../stack/processes.js';
 import { slapdDir, slapdDown, slapdUp } from '../stack/slapd.js';
-import { restartablePort } from './restartable-port.js';
 
 export type OwnSlapd = {
   /** The configuration that points at this server (the pipeline's base takes its `ldap`). */
@@ -32,7 +31,7 @@ export async function ownSlapd(base: Config, name: string, say: (line: string) =
     ...base,
     dataDir,
     stack: { ...base.stack, secure: false },
-    ldap: { ...ldap, external: false, url: `ldap://127.0.0.1:${await restartablePort()}`, bindPassword: randomBytes(18).toString('hex'), tls: { startTls: false } },
+    ldap: { ...ldap, external: false, url: `ldap://127.0.0.1:${await freePort()}`, bindPassword: randomBytes(18).toString('hex'), tls: { startTls: false } },
   };
   const pid = () => readLivePid(pidFile(dataDir, 'slapd'));
   const report = (line: string) => say(`drill ${name}: ${line}`);

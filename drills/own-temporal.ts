@@ -5,9 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from '../schemas/config.js';
-import { pidFile, readLivePid, stopPid } from '../stack/processes.js';
+import { freePort, pidFile, readLivePid, stopPid } from '../stack/processes.js';
 import { temporalDown, temporalUp } from '../stack/temporal.js';
-import { restartablePort } from './restartable-port.js';
 
 export type OwnTemporal = {
   /** The configuration that points at this server (the pipeline's base takes its `temporal`). */
@@ -29,7 +28,7 @@ export async function ownTemporal(base: Config, name: string, say: (line: string
     ...base,
     dataDir,
     stack: { ...base.stack, secure: false },
-    temporal: { ...temporal, external: false, address: `127.0.0.1:${await restartablePort()}`, uiPort: await restartablePort() },
+    temporal: { ...temporal, external: false, address: `127.0.0.1:${await freePort()}`, uiPort: await freePort() },
   };
   const pid = () => readLivePid(pidFile(dataDir, 'temporal'));
   const report = (line: string) => say(`drill ${name}: ${line}`);

@@ -113,14 +113,41 @@ export async function waitFor(
   throw new Error(`${what}: not healthy after ${Math.round(options.timeoutMs / 1000)} s${options.logFile ? `; see ${options.logFile}` : ''}`);
 }
 
-/** A port free on 127.0.0.1 just now (the OS's pick), for a server started next. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// A port chosen now for a server started (or restarted) later. The OS's pick (`listen(0)`) lies in
+// the kernel's ephemeral range, from which every outgoing connection takes its local port: between
+// the choice and the listen, or a crash and the restart, a client socket can hold it (a restarted
+// Temporal dev server once found its UI port so taken; a CI run found a test's port so taken). A
+// port below that range is only ever taken by a listener that asks for it.
+const LOWEST_CHOSEN_PORT = 20_000;
+
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > LOWEST_CHOSEN_PORT + 1000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function listenOnce(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => {
+      const { port: bound } = srv.address() as { port: number };
+      srv.close(() => resolve(bound));
     });
   });
+}
+
+/** A port free on 127.0.0.1 just now, below the ephemeral range (at random; else, after 100 tries, the OS's pick). */
+export async function freePort(): Promise<number> {
+  const high = ephemeralLow();
+  for (let tries = 0; tries < 100; tries += 1) {
+    const port = await listenOnce(LOWEST_CHOSEN_PORT + Math.floor(Math.random() * (high - LOWEST_CHOSEN_PORT)));
+    if (port !== undefined) return port;
+  }
+  const picked = await listenOnce(0);
+  if (picked === undefined) throw new Error('no free port on 127.0.0.1');
+  return picked;
 }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig, projectRoot, type Config } from '../../schemas/config.js';
 import { readLivePid, pidFile } from '../../stack/processes.js';
-import { unsharedPort } from '../helpers/ports.js';
+import { freePort } from '../../stack/processes.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const cliJs = path.join(projectRoot, 'bin', 'provisioner.js');
@@ -59,7 +59,7 @@ beforeAll(async () => {
   const prefix = uniqueName('cli');
   const appsFile = path.join(dir, 'apps.yaml');
   const appNames = ['chat', 'code', 'crm'];
-  const appPorts = await Promise.all(appNames.map(() => unsharedPort()));
+  const appPorts = await Promise.all(appNames.map(() => freePort()));
   writeFileSync(
     appsFile,
     stringify({ apps: appNames.map((name, i) => ({ name, port: appPorts[i], bearerToken: `t-${name}-${prefix}`, adminToken: `a-${name}-${prefix}`, stateFile: path.join(dir, `${name}.json`) })) }),
@@ -79,7 +79,7 @@ beforeAll(async () => {
     temporal: { ...base.temporal, taskQueue: prefix },
     apps: { file: appsFile },
     connectors: { file: connectorsFile },
-    http: { ...base.http, workerPort: await unsharedPort(), ingressPort: await unsharedPort(), devPort: await unsharedPort(), apiPort: (apiPort = await unsharedPort()) },
+    http: { ...base.http, workerPort: await freePort(), ingressPort: await freePort(), devPort: await freePort(), apiPort: (apiPort = await freePort()) },
   };
   env = { ...process.env, PROVISIONER_CONFIG: writeConfig(dir), LOG_LEVEL: 'warn' };
 });

@@ -16,9 +16,9 @@ import { loadConfig, type Config } from '../../schemas/config.js';
 import { ALERT_RULES_FILE } from '../../stack/prometheus-config.js';
 import { registerScrapeTarget } from '../../stack/prometheus-targets.js';
 import { obtainPrometheus, prometheusDown, prometheusStatus, prometheusUp, prometheusUrl } from '../../stack/prometheus.js';
+import { freePort } from '../../stack/processes.js';
 import { eventually } from '../helpers/pipeline.js';
 import { queryKeySeries } from '../../stack/prometheus-key-series.js';
-import { unsharedPort } from '../helpers/ports.js';
 
 const BUILD_MS = 25 * 60_000;
 let cfg: Config;
@@ -34,7 +34,7 @@ const app = `promtest${randomBytes(6).toString('hex').replaceAll(/\d/g, 'x')}`;
 
 beforeAll(async () => {
   const loaded = loadConfig();
-  cfg = { ...loaded, dataDir: mkdtempSync(path.join(tmpdir(), 'prometheus-it-')), stack: { ...loaded.stack, prometheusPort: await unsharedPort() } };
+  cfg = { ...loaded, dataDir: mkdtempSync(path.join(tmpdir(), 'prometheus-it-')), stack: { ...loaded.stack, prometheusPort: await freePort() } };
   await obtainPrometheus(cfg, report);
   // A process's registry, served as every provisioner process serves it, with one series of this test.
   const metrics = createMetrics();

@@ -19,13 +19,13 @@ import { connectTemporal } from '../../clients/temporal-connection.js';
 import { dataConverter } from '../../codec/data-converter.js';
 import { ENCRYPTED_ENCODING } from '../../codec/encryption-codec.js';
 import { loadConfig, type Config } from '../../schemas/config.js';
+import { freePort } from '../../stack/processes.js';
 import { which } from '../../stack/shell.js';
 import { temporalDown, temporalUp, uiCodecEndpoint } from '../../stack/temporal.js';
 import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, logger, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { uniqueName } from '../helpers/unique.js';
-import { unsharedPort } from '../helpers/ports.js';
 
 /** Debian's chromium (scripts/setup.sh installs it as root); CHROMIUM names another binary. */
 const CHROMIUM = process.env.CHROMIUM ?? which('chromium') ?? '/usr/bin/chromium';
@@ -45,7 +45,7 @@ beforeAll(async () => {
     throw new Error(`chromium is not installed at ${CHROMIUM}; install it with: apt-get update && apt-get install -y chromium (scripts/setup.sh does it as root), or set CHROMIUM to a Chromium binary`);
   }
   const base = loadConfig();
-  const [temporalPort, uiPort, apiPort] = [await unsharedPort(), await unsharedPort(), await unsharedPort()];
+  const [temporalPort, uiPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   uiUrl = `http://127.0.0.1:${uiPort}`;
   const temporal = { ...base.temporal, address: `127.0.0.1:${temporalPort}`, uiPort };
   // The stack's own start of the dev server: its data, pid file and log in a folder of this file.

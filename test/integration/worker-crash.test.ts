@@ -23,7 +23,7 @@ import { hrEvent } from '../helpers/hr-events.js';
 import { connectorConfigOf, eventually, logger } from '../helpers/pipeline.js';
 import { ensureTargetsBuilt, startTestScimApp, type TestScimApp } from '../helpers/scim-app.js';
 import { writeTestPolicy } from '../helpers/test-policy.js';
-import { unsharedPort } from '../helpers/ports.js';
+import { freePort } from '../../stack/processes.js';
 import { uniqueName } from '../helpers/unique.js';
 import { connectTemporal } from '../../clients/temporal-connection.js';
 
@@ -57,7 +57,7 @@ beforeAll(async () => {
     temporal: { ...base.temporal, taskQueue: uniqueName('provisioning') },
     connectors: { file: connectorsFile },
     policy: { ...base.policy, dir: policyDir },
-    http: { ...base.http, workerPort: await unsharedPort() },
+    http: { ...base.http, workerPort: await freePort() },
   };
   await ensureTopics(cfg, [hrLifecycle, `${hrLifecycle}.dlq`]);
   configFile = path.join(dir, 'provisioner.yaml');

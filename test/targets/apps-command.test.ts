@@ -10,7 +10,7 @@ import { isAlive } from '../../stack/processes.js';
 import { createConnector, parseConnectorConfig } from '../../connectors/config.js';
 import { appsDown, appsStatus, appsUp, appTokenFile, formatAppsStatus, type AppsCommandOptions } from '../../targets/apps-command.js';
 import { ensureTargetsBuilt, scimRequest, userBody } from '../helpers/scim-app.js';
-import { unsharedPort } from '../helpers/ports.js';
+import { freePort } from '../../stack/processes.js';
 import { createTestPki } from '../helpers/tls.js';
 
 let dir: string;
@@ -21,7 +21,7 @@ let options: AppsCommandOptions;
 beforeAll(async () => {
   ensureTargetsBuilt();
   dir = mkdtempSync(path.join(tmpdir(), 'apps-command-'));
-  ports = { alpha: await unsharedPort(), beta: await unsharedPort() };
+  ports = { alpha: await freePort(), beta: await freePort() };
   const appsFile = path.join(dir, 'apps.yaml');
   writeFileSync(
     appsFile,
@@ -163,7 +163,7 @@ describe('apps status and down', () => {
 describe('an app of the apps file serving HTTPS under a base path, without an admin API', () => {
   it('apps up starts it, and a connector given its CA in tls.caFile provisions into it', async () => {
     const pki = createTestPki('Apps File CA');
-    const port = await unsharedPort();
+    const port = await freePort();
     const appsFile = path.join(dir, 'tls-apps.yaml');
     writeFileSync(appsFile, `apps:\n  - { name: secure, port: ${port}, bearerToken: secure-bearer-token, profile: saas, tls: { certFile: ${pki.certFile}, keyFile: ${pki.keyFile} } }\n`);
     const tlsOptions: AppsCommandOptions = { appsFile, runDir: path.join(dir, 'tls-run'), projectRoot, log: () => undefined };
