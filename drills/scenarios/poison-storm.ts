@@ -60,6 +60,21 @@ async function settledPeople(ctx: ScenarioContext, want: number, timeoutMs: numb
   }
 }
 
+/**
+ * Who gets which sequence fault. Each fault gets someone once two people are settled: the jumps
+ * take stayers from the end (one stayer is left for the replays when no leaver settled); the
+ * replays take leavers first (an old hire applied would give them access back), then the stayers left.
+ */
+export function sequenceFaultPeople(settled: LedgerEntry[]): { replayed: LedgerEntry[]; stayers: LedgerEntry[] } {
+  const leavers = settled.filter((e) => e.status === 'terminated');
+  const actives = settled.filter((e) => e.status === 'active');
+  const jumpCount = Math.min(SEQUENCE_JUMPS, leavers.length > 0 ? actives.length : Math.max(actives.length - 1, 0));
+  return {
+    stayers: actives.slice(actives.length - jumpCount),
+    replayed: [...leavers, ...actives.slice(0, actives.length - jumpCount)].slice(0, STALE_REPLAYS),
+  };
+}
+
 async function inject(ctx: ScenarioContext, settleTimeoutMs: number): Promise<void> {
   const { pipeline, timeline } = ctx;
   const topic = pipeline.cfg.kafka.topics.hrLifecycle;
@@ -85,9 +100,7 @@ async function inject(ctx: ScenarioContext, settleTimeoutMs: number): Promise<vo
     // first snapshot has no sequence to jump from, nor one to be older than).
     await ctx.published;
     const settled = await settledPeople(ctx, STALE_REPLAYS + SEQUENCE_JUMPS, settleTimeoutMs);
-    // Leavers first (an old hire applied would give them access back), then anyone.
-    const replayed = [...settled.filter((e) => e.status === 'terminated'), ...settled.filter((e) => e.status === 'active')].slice(0, STALE_REPLAYS);
-    const stayers = settled.filter((e) => e.status === 'active' && !replayed.includes(e)).slice(-SEQUENCE_JUMPS);
+    const { replayed, stayers } = sequenceFaultPeople(settled);
     for (const r of replayed) record.replays.push({ employeeId: r.employeeId, eventId: `${r.employeeId}-1-resent` });
     for (const stayer of stayers) record.jumps.push({ employeeId: stayer.employeeId, eventId: `${stayer.employeeId}-renumbered` });
     const messages = [
