@@ -322,9 +322,10 @@ describe('reconciling a SCIM app', () => {
     await p.worker.shutdown();
     const atStop = await pagesStored();
     expect(atStop).toBeLessThan(20);
+    // The resumed listing may go at full speed: what it shows is where it starts, not how long it takes.
+    await chat().admin.clearFaults();
     await p.startWorker();
     const run: ReconcileResult = await p.ingress.client.workflow.getHandle(workflowId).result();
-    await chat().admin.clearFaults();
     expect(run).toMatchObject({ listingComplete: true, accounts: 40 });
     // 20 full pages (and the empty one a SCIM listing may end on), each stored once.
     expect(run.pages).toBe(await pagesStored());
