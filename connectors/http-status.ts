@@ -37,6 +37,12 @@ export function retryAfterMs(header: string | null | undefined, now = Date.now()
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/** The Retry-After a connector waits for: what the answer asked, cut to `capMs` (the app's maxRetryAfterMs) when one is set. */
+export function honouredRetryAfterMs(header: string | null | undefined, capMs: number | undefined): number | undefined {
+  const asked = retryAfterMs(header);
+  return asked !== undefined && capMs !== undefined ? Math.min(asked, capMs) : asked;
+}
+
 /** The error for a non-2xx answer that the calling verb did not handle itself. */
 export function errorForStatus(app: string, status: number, message: string, retryAfter?: number): ConnectorError {
   if (status === 429) metrics.rateLimited.inc({ app: label(app) });

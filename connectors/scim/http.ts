@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { CallContext } from '../contract.js';
 import { redactSecrets } from '../credentials.js';
 import { AuthError, InvalidRequestError, TransientError, type ConnectorError } from '../errors.js';
-import { errorForStatus, retryAfterMs } from '../http-status.js';
+import { errorForStatus, honouredRetryAfterMs } from '../http-status.js';
 import { readBoundedText, ResponseTooLarge } from './bounded-body.js';
 import { OAuthClientCredentials } from './oauth.js';
 import { scimErrorSchema } from './resources.js';
@@ -40,7 +40,7 @@ type AuthSource = {
   secrets(): string[];
 };
 
-function authSource(app: string, auth: ScimAuthOptions, limits: { timeoutMs: number; maxResponseBytes: number }, tls: { dispatcher: DispatcherSource; options?: TlsOptions | undefined }): AuthSource {
+function authSource(app: string, auth: ScimAuthOptions, limits: { timeoutMs: number; maxResponseBytes: number; maxRetryAfterMs?: number | undefined }, tls: { dispatcher: DispatcherSource; options?: TlsOptions | undefined }): AuthSource {
   if (auth.kind === 'bearer') {
     const read = auth.token;
     return {
@@ -118,7 +118,7 @@ export class ScimHttp {
     const url = new URL(options.baseUrl);
     this.server = { 'server.address': url.hostname, 'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
     this.tls = tlsDispatcher(options.tls);
-    this.auth = authSource(options.app, options.auth, { timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes }, { dispatcher: this.tls.current, options: options.tls });
+    this.auth = authSource(options.app, options.auth, { timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes, maxRetryAfterMs: options.maxRetryAfterMs }, { dispatcher: this.tls.current, options: options.tls });
   }
 
   /** Closes the connections of the app's own TLS Agent, if it has one. */
@@ -219,9 +219,8 @@ export class ScimHttp {
   /** The error for an answer the verb did not handle, by the one status table. */
   fail(res: Answer, what: string): ConnectorError {
     const detail = this.errorDetail(res) ?? this.redact(res.text.slice(0, 200));
-    const asked = retryAfterMs(res.headers.get('retry-after'));
-    const cap = this.options.maxRetryAfterMs;
-    return errorForStatus(this.app, res.status, this.redact(`${this.app}: ${what} answered ${res.status}${detail ? ` (${detail})` : ''}`), asked !== undefined && cap !== undefined ? Math.min(asked, cap) : asked);
+    const retryAfter = honouredRetryAfterMs(res.headers.get('retry-after'), this.options.maxRetryAfterMs);
+    return errorForStatus(this.app, res.status, this.redact(`${this.app}: ${what} answered ${res.status}${detail ? ` (${detail})` : ''}`), retryAfter);
   }
 
   private redact(text: string): string {

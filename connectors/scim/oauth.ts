@@ -3,7 +3,7 @@
 // and dropped when the app answers 401 to it (the caller then retries once with a fresh one).
 import { fetch, type Response } from 'undici';
 import { AuthError, TransientError } from '../errors.js';
-import { classifyStatus, retryAfterMs } from '../http-status.js';
+import { classifyStatus, honouredRetryAfterMs } from '../http-status.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, readBoundedText, ResponseTooLarge } from './bounded-body.js';
 import { certificateProblem, type DispatcherSource, type TlsOptions } from './tls.js';
 
@@ -19,6 +19,8 @@ export type OAuthClientCredentialsOptions = {
   timeoutMs?: number;
   /** The largest token answer read (./bounded-body.ts). Default DEFAULT_MAX_RESPONSE_BYTES. */
   maxResponseBytes?: number;
+  /** The longest Retry-After a refused token request is waited for (the app's maxRetryAfterMs); undefined: all of it. */
+  maxRetryAfterMs?: number | undefined;
   /** The app's TLS settings (./tls.ts): token requests trust the same CA as its SCIM requests. */
   tls?: { dispatcher: DispatcherSource; options?: TlsOptions | undefined };
   now?: () => number;
@@ -113,7 +115,7 @@ export class OAuthClientCredentials {
         code = '';
       }
       const message = `${app}: OAuth token request to ${tokenUrl} answered ${res.status}${code ? ` ${code.slice(0, 64)}` : ''} (client ${clientId})`;
-      if (classifyStatus(res.status) === 'transient') throw new TransientError(message, app, retryAfterMs(res.headers.get('retry-after')));
+      if (classifyStatus(res.status) === 'transient') throw new TransientError(message, app, honouredRetryAfterMs(res.headers.get('retry-after'), this.options.maxRetryAfterMs));
       throw new AuthError(message, app);
     }
     let body: { access_token?: unknown; expires_in?: unknown; token_type?: unknown };
