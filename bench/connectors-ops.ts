@@ -11,7 +11,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import type { AccountRef, CallContext, Connector, EnsureAccountRequest } from '.
 import { LdapConnector } from '../connectors/ldap/ldap-connector.js';
 import { ScimConnector } from '../connectors/scim/scim-connector.js';
 import { ldapBindPassword, loadConfig, projectRoot } from '../schemas/config.js';
+import { freePort } from '../stack/processes.js';
 
 const { values: args } = parseArgs({
   options: { ops: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '16' }, groups: { type: 'string', default: '3' } },
@@ -77,17 +77,6 @@ async function runSuite(name: string, connector: Connector, groups: string[]): P
   results.push(await measure(name, 'grant (applied)', OPS, async (i) => (await grant({ account: refs[i]!, entitlementId: groups[i % groups.length]! }, call())).status));
   results.push(await measure(name, 'grant (repeat, already-in-state)', OPS, async (i) => (await grant({ account: refs[i]!, entitlementId: groups[i % groups.length]! }, call())).status));
   return results;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The SCIM target app in its own process (compiled next to this file, else the project's dist/). */

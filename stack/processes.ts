@@ -117,17 +117,24 @@ export async function waitFor(
 // the kernel's ephemeral range, from which every outgoing connection takes its local port: between
 // the choice and the listen, or a crash and the restart, a client socket can hold it (a restarted
 // Temporal dev server once found its UI port so taken; a CI run found a test's port so taken). A
-// port below that range is only ever taken by a listener that asks for it.
-const LOWEST_CHOSEN_PORT = 20_000;
+// port below that range is only ever taken by a listener that asks for it. On a host whose
+// ephemeral range leaves no room below it (e.g. 1024-65535) the OS's pick is all there is.
+export const LOWEST_CHOSEN_PORT = 20_000;
 
-function ephemeralLow(): number {
+/** Where freePort chooses: [low, high), below the kernel's ephemeral range; undefined when there is no room. */
+export function chosenPortRange(): { low: number; high: number } | undefined {
+  let high = 32_768; // Linux's default start of the range, where /proc cannot be read
   try {
     const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    return Number.isInteger(low) && low > LOWEST_CHOSEN_PORT + 1000 ? low : 32_768;
+    if (Number.isInteger(low)) high = low;
   } catch {
-    return 32_768;
+    // not Linux, or /proc not mounted: the default
   }
+  return high > LOWEST_CHOSEN_PORT + 1000 ? { low: LOWEST_CHOSEN_PORT, high } : undefined;
 }
+
+/** Ports this process handed out: two calls before either listens never get the same one. */
+const handedOut = new Set<number>();
 
 function listenOnce(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
@@ -140,14 +147,22 @@ function listenOnce(port: number): Promise<number | undefined> {
   });
 }
 
-/** A port free on 127.0.0.1 just now, below the ephemeral range (at random; else, after 100 tries, the OS's pick). */
+/** A port free on 127.0.0.1 just now and not handed out before by this process: at random in chosenPortRange (else, after 100 tries, the OS's pick). */
 export async function freePort(): Promise<number> {
-  const high = ephemeralLow();
-  for (let tries = 0; tries < 100; tries += 1) {
-    const port = await listenOnce(LOWEST_CHOSEN_PORT + Math.floor(Math.random() * (high - LOWEST_CHOSEN_PORT)));
-    if (port !== undefined) return port;
+  const range = chosenPortRange();
+  for (let tries = 0; range && tries < 100; tries += 1) {
+    const candidate = range.low + Math.floor(Math.random() * (range.high - range.low));
+    if (handedOut.has(candidate)) continue;
+    handedOut.add(candidate);
+    if ((await listenOnce(candidate)) !== undefined) return candidate;
+    handedOut.delete(candidate);
   }
-  const picked = await listenOnce(0);
-  if (picked === undefined) throw new Error('no free port on 127.0.0.1');
-  return picked;
+  for (let tries = 0; tries < 100; tries += 1) {
+    const picked = await listenOnce(0);
+    if (picked === undefined) break;
+    if (handedOut.has(picked)) continue;
+    handedOut.add(picked);
+    return picked;
+  }
+  throw new Error('no free port on 127.0.0.1');
 }

@@ -10,8 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig, projectRoot, type Config } from '../../schemas/config.js';
-import { readLivePid, pidFile } from '../../stack/processes.js';
-import { freePort } from '../../stack/processes.js';
+import { freePort, readLivePid, pidFile } from '../../stack/processes.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const cliJs = path.join(projectRoot, 'bin', 'provisioner.js');
