@@ -61,9 +61,10 @@ async function settledPeople(ctx: ScenarioContext, want: number, timeoutMs: numb
 }
 
 /**
- * Who gets which sequence fault. Each fault gets someone once two people are settled: the jumps
- * take stayers from the end (one stayer is left for the replays when no leaver settled); the
- * replays take leavers first (an old hire applied would give them access back), then the stayers left.
+ * Who gets which sequence fault. Each fault gets someone once two people are settled and one of
+ * them is a stayer (the jumps are terminations: only a stayer has one to jump to). The jumps take
+ * stayers from the end (one stayer is left for the replays when no leaver settled); the replays
+ * take leavers first (an old hire applied would give them access back), then the stayers left.
  */
 export function sequenceFaultPeople(settled: LedgerEntry[]): { replayed: LedgerEntry[]; stayers: LedgerEntry[] } {
   const leavers = settled.filter((e) => e.status === 'terminated');

@@ -29,4 +29,10 @@ describe('sequenceFaultPeople', () => {
   it('sends no jump for a lone stayer: it is replayed', () => {
     expect(sequenceFaultPeople([person('A', 'active')])).toEqual({ replayed: [person('A', 'active')], stayers: [] });
   });
+
+  it('sends no jump when only leavers settled: the jumps are terminations of stayers', () => {
+    const { replayed, stayers } = sequenceFaultPeople([person('L1', 'terminated'), person('L2', 'terminated')]);
+    expect(ids(replayed)).toEqual(['L1', 'L2']);
+    expect(stayers).toEqual([]);
+  });
 });
