@@ -314,30 +314,34 @@ describe('reconciling a SCIM app', () => {
     for (let i = 0; i < 40; i++) await createUser({ userName: id(`bulk${i}`) });
     // Slow pages (2 accounts each, 2 s a request): the listing (40 s) outlives the stopping worker's 20 s grace.
     await chat().admin.setFaults({ latencyMs: 2000 });
-    const workflowId = await startReconcile(p.ingress.client, p.taskQueue, { app: 'chat', dryRun: true });
-    const pagesStored = async () => (await p.store.pool.query('select count(*)::int as n from reconcile_pages where run_id = $1', [workflowId])).rows[0].n as number;
-    await eventually('two pages listed', async () => ((await pagesStored()) >= 2 ? true : undefined), 60_000);
-    const logsFrom = chat().logs.length;
-    const beforeStop = await pagesStored();
-    await p.worker.shutdown();
-    const atStop = await pagesStored();
-    expect(atStop).toBeLessThan(20);
-    // The resumed listing may go at full speed: what it shows is where it starts, not how long it takes.
-    await chat().admin.clearFaults();
-    await p.startWorker();
-    const run: ReconcileResult = await p.ingress.client.workflow.getHandle(workflowId).result();
-    expect(run).toMatchObject({ listingComplete: true, accounts: 40 });
-    // 20 full pages (and the empty one a SCIM listing may end on), each stored once.
-    expect(run.pages).toBe(await pagesStored());
-    expect(run.pages).toBeGreaterThanOrEqual(20);
-    // From here on each page was asked for once, but the one in flight when the worker stopped: a
-    // listing started again from its first page would ask for the first pages a second time.
-    // (Filtered reads are the earlier tests' identity workflows still planning, not the listing.)
-    const listRequests = chat().logs.slice(logsFrom).filter((l) => l.msg === 'request' && l.method === 'GET' && String(l.path).endsWith('/Users') && l.filtered !== true).length;
-    expect(listRequests).toBeLessThanOrEqual(run.pages - beforeStop + 1);
-    const history = await p.ingress.client.workflow.getHandle(workflowId).fetchHistory();
-    const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
-    expect(Math.max(...attempts.map(Number))).toBeGreaterThanOrEqual(2);
+    try {
+      const workflowId = await startReconcile(p.ingress.client, p.taskQueue, { app: 'chat', dryRun: true });
+      const pagesStored = async () => (await p.store.pool.query('select count(*)::int as n from reconcile_pages where run_id = $1', [workflowId])).rows[0].n as number;
+      await eventually('two pages listed', async () => ((await pagesStored()) >= 2 ? true : undefined), 60_000);
+      const logsFrom = chat().logs.length;
+      const beforeStop = await pagesStored();
+      await p.worker.shutdown();
+      const atStop = await pagesStored();
+      expect(atStop).toBeLessThan(20);
+      // The resumed listing may go at full speed: what it shows is where it starts, not how long it takes.
+      await chat().admin.clearFaults();
+      await p.startWorker();
+      const run: ReconcileResult = await p.ingress.client.workflow.getHandle(workflowId).result();
+      expect(run).toMatchObject({ listingComplete: true, accounts: 40 });
+      // 20 full pages (and the empty one a SCIM listing may end on), each stored once.
+      expect(run.pages).toBe(await pagesStored());
+      expect(run.pages).toBeGreaterThanOrEqual(20);
+      // From here on each page was asked for once, but the one in flight when the worker stopped: a
+      // listing started again from its first page would ask for the first pages a second time.
+      // (Filtered reads are the earlier tests' identity workflows still planning, not the listing.)
+      const listRequests = chat().logs.slice(logsFrom).filter((l) => l.msg === 'request' && l.method === 'GET' && String(l.path).endsWith('/Users') && l.filtered !== true).length;
+      expect(listRequests).toBeLessThanOrEqual(run.pages - beforeStop + 1);
+      const history = await p.ingress.client.workflow.getHandle(workflowId).fetchHistory();
+      const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+      expect(Math.max(...attempts.map(Number))).toBeGreaterThanOrEqual(2);
+    } finally {
+      await chat().admin.clearFaults();
+    }
   }, 300_000);
 
   it('an orphan is read again before it is disabled: one gone, disabled or correlating to someone hired since the listing is left as it is, and says why; a second account of a known person is still disabled', async () => {
