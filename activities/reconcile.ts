@@ -15,6 +15,7 @@ import { orphanPageRequestId } from '../workflows/reconcile/paged-remedy.js';
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { APPLICATION_PAUSED } from '../workflows/messages.js';
 import type { Account, Connector } from '../connectors/contract.js';
 import { can } from '../connectors/contract.js';
 import type { Logger } from '../observability/logger.js';
@@ -26,6 +27,7 @@ import type { Identity } from '../policy/identity.js';
 import { desiredAccounts, type ReconcilePerson } from '../policy/reconcile-desired.js';
 import { removalBlocks, type RemovalBlock } from '../policy/reconcile-safety.js';
 import { driftKinds, reconcileSettings, type ReconcileSettings } from '../schemas/reconcile.js';
+import { applicationBackoffRemainingMs, recordApplicationBackoff } from '../store/application-backoff.js';
 import { applicationQuarantine } from '../store/quarantine.js';
 import { equalityDigester, normaliseForIndex } from '../store/blind-index.js';
 import { liveGrantsOf } from '../store/grants.js';
@@ -57,6 +59,7 @@ import type { PermitAnswer } from '../schemas/fence.js';
 import type { RequestFencePermitInput } from './fence.js';
 import type { ApplicationModeReader } from './application-modes.js';
 import { activityWorkflowId, callContext } from './call-context.js';
+import { retryAfterOf } from './quarantine.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
 import { atBoundary } from './failures.js';
 import { policyGrants } from './plan.js';
@@ -129,6 +132,9 @@ const PEOPLE_BATCH = 2000;
 const ASK_PARALLEL = 25;
 const AUDIT_PARALLEL = 100;
 
+/** The longest pause an application asked for (Retry-After) that a listing waits out in place, heartbeating. */
+const LISTING_WAITS_OUT_MS = 5 * 60_000;
+
 export function createReconcileActivities(deps: ReconcileDeps) {
   const { store, connectors, catalog, logger } = deps;
   const kek = () => {
@@ -150,6 +156,30 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     if (!decl) throw ApplicationFailure.create({ type: 'UnknownApplication', message: `the policy in force has no application ${app}`, nonRetryable: true });
     return reconcileSettings(policy.model.reconcile, decl.reconcile);
   };
+
+  /**
+   * A listing honours the pause the application asked of any worker's call (store/application-backoff.ts):
+   * a short one is waited out here, heartbeating; a longer one fails the attempt, retried once it has
+   * passed, and the listing resumes after its last stored page.
+   */
+  async function waitOutPause(app: string, ctx: Context, progress: ListingProgress): Promise<void> {
+    for (;;) {
+      const ms = await applicationBackoffRemainingMs(store.pool, app);
+      if (ms <= 0) return;
+      if (ms > LISTING_WAITS_OUT_MS) {
+        throw ApplicationFailure.create({ type: APPLICATION_PAUSED, message: `${app} asked for no call for another ${ms} ms (Retry-After): the listing resumes after its last stored page once it has passed`, nextRetryDelay: ms, details: [{ app }] });
+      }
+      ctx.heartbeat(progress);
+      await ctx.sleep(Math.min(ms, 5_000));
+    }
+  }
+
+  /** A Retry-After the listing was given pauses the application for every worker's calls, as a step's does (activities/quarantine.ts). */
+  async function sharePause(app: string, err: unknown): Promise<void> {
+    const asked = retryAfterOf(err);
+    if (asked === undefined || asked <= 0) return;
+    await recordApplicationBackoff(store.pool, app, asked).catch((e: unknown) => logger.warn({ app, err: (e as Error).message }, "reconcile: could not share the application's Retry-After with the other workers"));
+  }
 
   async function toStored(app: string, a: Account, digest: ReturnType<typeof digests>, call: ReturnType<typeof callContext>): Promise<StoredAccount> {
     const names = a.entitlementsUnknown === undefined && a.entitlements ? await catalog.namesOf(app, a.entitlements, call) : undefined;
@@ -310,8 +340,14 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       if (last && last.nextCursor === null) return { pages: page, accounts, complete: true };
       for (;;) {
         ctx.heartbeat({ page, accounts } satisfies ListingProgress);
+        await waitOutPause(app, ctx, { page, accounts });
         const call = callContext(`${runId}/list/${page}`);
-        const listed = await atBoundary(() => connector.listAccounts({ ...(cursor !== undefined ? { cursor } : {}), pageSize: input.pageSize }, call));
+        const listed = await atBoundary(() =>
+          connector.listAccounts({ ...(cursor !== undefined ? { cursor } : {}), pageSize: input.pageSize }, call).catch(async (err: unknown) => {
+            await sharePause(app, err);
+            throw err;
+          }),
+        );
         const stored: StoredAccount[] = [];
         for (const a of listed.items) {
           stored.push(await toStored(app, a, digest, call));

@@ -15,7 +15,7 @@ import { CommandFailure, exitStatusOf, failureLine } from '../../cli/failure.js'
 import { createLogger } from '../../observability/logger.js';
 import { startReconcile } from '../../clients/reconcile.js';
 import { reconcileScheduleId } from '../../runtime/reconcile-schedules.js';
-import { holdApplication, queryAudit, releaseApplication, upsertIdentity } from '../../store/index.js';
+import { holdApplication, queryAudit, recordApplicationBackoff, releaseApplication, upsertIdentity } from '../../store/index.js';
 import { createRun, getRun, listFindings, markWorklist, storeFindings, storePage } from '../../store/reconcile.js';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createApplicationModeReader } from '../../activities/application-modes.js';
@@ -225,6 +225,32 @@ describe('reconciling a SCIM app', () => {
     const stored = await getRun(p.store.pool, workflowId);
     expect(stored).toMatchObject({ status: 'completed', listingComplete: false });
     expect(stored!.removalsBlocked.map((b) => b.rule)).toContain('failed-page');
+  });
+
+  it("a listing waits out the pause the application asked of another call, and shares the Retry-After it is given", async () => {
+    const listings = (from: number) => chat().logs.slice(from).filter((l) => l.msg === 'request' && l.method === 'GET' && String(l.path).endsWith('/Users') && l.filtered !== true);
+    // Another worker's step was told Retry-After: 4 (recorded as activities/quarantine.ts does).
+    let logsFrom = chat().logs.length;
+    const pausedAt = Date.now();
+    await recordApplicationBackoff(p.store.pool, 'chat', 4_000);
+    expect((await reconcile(true)).listingComplete).toBe(true);
+    const firstListing = listings(logsFrom)[0];
+    expect(firstListing).toBeDefined();
+    // Logged when answered; the pause is kept on the database's clock: a second of slack.
+    expect(Date.parse(String(firstListing!.time))).toBeGreaterThanOrEqual(pausedAt + 3_000);
+
+    // The listing's own first page is answered 503 with Retry-After: 3: every worker's calls wait for it.
+    logsFrom = chat().logs.length;
+    const faultedAt = Date.now();
+    await chat().admin.setFaults({ failNext: 1, retryAfterSeconds: 3 });
+    const run = await reconcile(true).finally(() => chat().admin.clearFaults());
+    expect(run.listingComplete).toBe(true);
+    const shared = await p.store.pool.query<{ not_before: Date }>('select not_before from application_backoff where app = $1', ['chat']);
+    expect(shared.rows[0]!.not_before.getTime()).toBeGreaterThanOrEqual(faultedAt + 2_000);
+    // The page was asked again only once the pause had passed.
+    const asked = listings(logsFrom).map((l) => Date.parse(String(l.time)));
+    expect(asked.length).toBeGreaterThanOrEqual(2);
+    expect(asked[1]! - asked[0]!).toBeGreaterThanOrEqual(2_500);
   });
 
   it('a quarantined application is neither listed nor remedied: the run is skipped and says why', async () => {
