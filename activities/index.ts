@@ -68,7 +68,7 @@ export function createActivities(deps: ActivityDeps) {
     ...fence,
     ...createRecordActivities({ store }),
     ...createPublishActivities(deps),
-    ...createReconcileActivities({ policy, connectors, catalog, store, logger, modes, requestFencePermit: fence.requestFencePermit, ...(deps.appRate ? { appRate: deps.appRate } : {}) }),
+    ...createReconcileActivities({ policy, connectors, catalog, store, logger, modes, pauses: quarantine.pauses, requestFencePermit: fence.requestFencePermit, ...(deps.appRate ? { appRate: deps.appRate } : {}) }),
   };
 }
 

@@ -48,6 +48,14 @@ export type QuarantineGuard = {
   run<T>(app: string, call: () => Promise<T>): Promise<T>;
 };
 
+/** The pause an application asked for with Retry-After, as every caller of it keeps it (the store's, or this worker's when the store could not take it). */
+export type ApplicationPauses = {
+  /** How long `app` still asks every caller to wait, ms (0: it does not). */
+  remainingMs(app: string): Promise<number>;
+  /** A failure that carries a Retry-After pauses `app` for every worker. */
+  remember(app: string, err: unknown): Promise<void>;
+};
+
 export function createQuarantine(deps: QuarantineDeps) {
   const { store, logger } = deps;
   const settings = (app: string) => quarantineSettings(deps.policy().model, app);
@@ -190,5 +198,6 @@ export function createQuarantine(deps: QuarantineDeps) {
       return { state: released ? 'released' : (await applicationQuarantine(store.pool, app))?.state ?? 'released', healthy: true, probeEveryMs };
     },
   };
-  return { guard, activities };
+  const pauses: ApplicationPauses = { remainingMs: pauseOf, remember: rememberPause };
+  return { guard, activities, pauses };
 }

@@ -27,7 +27,6 @@ import type { Identity } from '../policy/identity.js';
 import { desiredAccounts, type ReconcilePerson } from '../policy/reconcile-desired.js';
 import { removalBlocks, type RemovalBlock } from '../policy/reconcile-safety.js';
 import { driftKinds, reconcileSettings, type ReconcileSettings } from '../schemas/reconcile.js';
-import { applicationBackoffRemainingMs, recordApplicationBackoff } from '../store/application-backoff.js';
 import { applicationQuarantine } from '../store/quarantine.js';
 import { equalityDigester, normaliseForIndex } from '../store/blind-index.js';
 import { liveGrantsOf } from '../store/grants.js';
@@ -59,7 +58,7 @@ import type { PermitAnswer } from '../schemas/fence.js';
 import type { RequestFencePermitInput } from './fence.js';
 import type { ApplicationModeReader } from './application-modes.js';
 import { activityWorkflowId, callContext } from './call-context.js';
-import { retryAfterOf } from './quarantine.js';
+import type { ApplicationPauses } from './quarantine.js';
 import type { EntitlementCatalog } from './entitlement-catalog.js';
 import { atBoundary } from './failures.js';
 import { policyGrants } from './plan.js';
@@ -79,6 +78,8 @@ export type ReconcileDeps = {
   store: Store;
   logger: Logger;
   modes: ApplicationModeReader;
+  /** The pauses applications asked for with Retry-After (activities/quarantine.ts): a listing honours and shares them as a step does. */
+  pauses: ApplicationPauses;
   /** The fence's permit ask (activities/fence.ts), for a page of orphan disables. */
   requestFencePermit: (input: RequestFencePermitInput) => Promise<PermitAnswer>;
   /** The application's rate on its queue (activities a second): a page's disables go no faster (default: unpaced). */
@@ -158,13 +159,13 @@ export function createReconcileActivities(deps: ReconcileDeps) {
   };
 
   /**
-   * A listing honours the pause the application asked of any worker's call (store/application-backoff.ts):
-   * a short one is waited out here, heartbeating; a longer one fails the attempt, retried once it has
-   * passed, and the listing resumes after its last stored page.
+   * A listing honours the pause the application asked of any worker's call: a short one is waited
+   * out here, heartbeating; a longer one fails the attempt, retried once it has passed, and the
+   * listing resumes after its last stored page.
    */
   async function waitOutPause(app: string, ctx: Context, progress: ListingProgress): Promise<void> {
     for (;;) {
-      const ms = await applicationBackoffRemainingMs(store.pool, app);
+      const ms = await deps.pauses.remainingMs(app);
       if (ms <= 0) return;
       if (ms > LISTING_WAITS_OUT_MS) {
         throw ApplicationFailure.create({ type: APPLICATION_PAUSED, message: `${app} asked for no call for another ${ms} ms (Retry-After): the listing resumes after its last stored page once it has passed`, nextRetryDelay: ms, details: [{ app }] });
@@ -172,13 +173,6 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       ctx.heartbeat(progress);
       await ctx.sleep(Math.min(ms, 5_000));
     }
-  }
-
-  /** A Retry-After the listing was given pauses the application for every worker's calls, as a step's does (activities/quarantine.ts). */
-  async function sharePause(app: string, err: unknown): Promise<void> {
-    const asked = retryAfterOf(err);
-    if (asked === undefined || asked <= 0) return;
-    await recordApplicationBackoff(store.pool, app, asked).catch((e: unknown) => logger.warn({ app, err: (e as Error).message }, "reconcile: could not share the application's Retry-After with the other workers"));
   }
 
   async function toStored(app: string, a: Account, digest: ReturnType<typeof digests>, call: ReturnType<typeof callContext>): Promise<StoredAccount> {
@@ -344,7 +338,8 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         const call = callContext(`${runId}/list/${page}`);
         const listed = await atBoundary(() =>
           connector.listAccounts({ ...(cursor !== undefined ? { cursor } : {}), pageSize: input.pageSize }, call).catch(async (err: unknown) => {
-            await sharePause(app, err);
+            // A Retry-After given to the listing pauses the application for every worker's calls too.
+            await deps.pauses.remember(app, err);
             throw err;
           }),
         );

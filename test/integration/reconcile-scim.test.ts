@@ -15,11 +15,14 @@ import { CommandFailure, exitStatusOf, failureLine } from '../../cli/failure.js'
 import { createLogger } from '../../observability/logger.js';
 import { startReconcile } from '../../clients/reconcile.js';
 import { reconcileScheduleId } from '../../runtime/reconcile-schedules.js';
-import { holdApplication, queryAudit, recordApplicationBackoff, releaseApplication, upsertIdentity } from '../../store/index.js';
+import { applicationBackoffRemainingMs, holdApplication, queryAudit, recordApplicationBackoff, releaseApplication, upsertIdentity } from '../../store/index.js';
 import { createRun, getRun, listFindings, markWorklist, storeFindings, storePage } from '../../store/reconcile.js';
+import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { createConnector, parseConnectorConfig } from '../../connectors/config.js';
 import { createApplicationModeReader } from '../../activities/application-modes.js';
 import { EntitlementCatalog } from '../../activities/entitlement-catalog.js';
+import { createQuarantine } from '../../activities/quarantine.js';
 import { createReconcileActivities } from '../../activities/reconcile.js';
 import { findingKey } from '../../policy/drift.js';
 import type { ReconcileResult } from '../../workflows/reconcile-application.js';
@@ -27,6 +30,7 @@ import { getState, identityWorkflowId } from '../../workflows/messages.js';
 import { hrEvent } from '../helpers/hr-events.js';
 import { eventually, logger, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { writePolicyYaml } from '../helpers/policy-yaml.js';
+import { startTestScimApp } from '../helpers/scim-app.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const id = (prefix: string) => uniqueName(prefix).replaceAll('.', '');
@@ -227,30 +231,48 @@ describe('reconciling a SCIM app', () => {
     expect(stored!.removalsBlocked.map((b) => b.rule)).toContain('failed-page');
   });
 
-  it("a listing waits out the pause the application asked of another call, and shares the Retry-After it is given", async () => {
-    const listings = (from: number) => chat().logs.slice(from).filter((l) => l.msg === 'request' && l.method === 'GET' && String(l.path).endsWith('/Users') && l.filtered !== true);
-    // Another worker's step was told Retry-After: 4 (recorded as activities/quarantine.ts does).
-    let logsFrom = chat().logs.length;
-    const pausedAt = Date.now();
-    await recordApplicationBackoff(p.store.pool, 'chat', 4_000);
-    expect((await reconcile(true)).listingComplete).toBe(true);
-    const firstListing = listings(logsFrom)[0];
-    expect(firstListing).toBeDefined();
-    // Logged when answered; the pause is kept on the database's clock: a second of slack.
-    expect(Date.parse(String(firstListing!.time))).toBeGreaterThanOrEqual(pausedAt + 3_000);
+  it('a listing waits out the pause the application asked of another call, and shares the Retry-After it is given', async () => {
+    // An app of the test's own, listed by the activity itself: no other caller can meet its fault.
+    const quiet = await startTestScimApp({ name: 'quiet' });
+    try {
+      const app = `quiet-${Date.now().toString(36)}`;
+      const connectors = new Map([[app, createConnector(parseConnectorConfig({ type: 'scim', app, baseUrl: quiet.scimUrl, auth: { kind: 'bearer', token: { env: 'QUIET_TOKEN' } } }), { env: { QUIET_TOKEN: quiet.bearerToken } })]]);
+      const activities = createReconcileActivities({
+        policy: () => p.worker.policy,
+        connectors,
+        catalog: new EntitlementCatalog(connectors),
+        store: p.store,
+        logger,
+        modes: createApplicationModeReader({ db: p.store.pool, planOnly: [], logger }),
+        pauses: createQuarantine({ policy: () => p.worker.policy, store: p.store, logger, connectors }).pauses,
+        requestFencePermit: async () => ({ permit: 'allowed' }),
+      });
+      for (let i = 0; i < 3; i++) await quiet.scim('POST', '/Users', { body: { schemas: [SCIM_USER], userName: id(`q${i}`) } });
+      const listings = () => quiet.logs.filter((l) => l.msg === 'request' && l.method === 'GET' && String(l.path).endsWith('/Users') && l.filtered !== true).map((l) => ({ at: Date.parse(String(l.time)), status: Number(l.status) }));
+      const list = async (name: string) => {
+        const runId = `reconcile/${app}/${p.taskQueue}/${id(name)}`;
+        await createRun(p.store.pool, { runId, app, dryRun: true, policyVersion: p.worker.policy.version });
+        return new MockActivityEnvironment({ workflowExecution: { workflowId: runId, runId: name } }).run(activities.listApplicationAccounts, { runId, app, pageSize: 2 });
+      };
 
-    // The listing's own first page is answered 503 with Retry-After: 3: every worker's calls wait for it.
-    logsFrom = chat().logs.length;
-    const faultedAt = Date.now();
-    await chat().admin.setFaults({ failNext: 1, retryAfterSeconds: 3 });
-    const run = await reconcile(true).finally(() => chat().admin.clearFaults());
-    expect(run.listingComplete).toBe(true);
-    const shared = await p.store.pool.query<{ not_before: Date }>('select not_before from application_backoff where app = $1', ['chat']);
-    expect(shared.rows[0]!.not_before.getTime()).toBeGreaterThanOrEqual(faultedAt + 2_000);
-    // The page was asked again only once the pause had passed.
-    const asked = listings(logsFrom).map((l) => Date.parse(String(l.time)));
-    expect(asked.length).toBeGreaterThanOrEqual(2);
-    expect(asked[1]! - asked[0]!).toBeGreaterThanOrEqual(2_500);
+      // Another worker's call was told Retry-After: 4 (recorded as activities/quarantine.ts does).
+      const pausedAt = Date.now();
+      await recordApplicationBackoff(p.store.pool, app, 4_000);
+      expect(await list('paused')).toMatchObject({ complete: true, accounts: 3 });
+      // The pause is kept on the database's clock: a second of slack.
+      expect(listings()[0]!.at).toBeGreaterThanOrEqual(pausedAt + 3_000);
+
+      // The listing's own first page is answered 503 with Retry-After: 3: every worker's calls now wait for it.
+      const before = listings().length;
+      await quiet.admin.setFaults({ failNext: 1, retryAfterSeconds: 3 });
+      const refused = await list('refused').then(() => undefined, (e: unknown) => e);
+      expect(refused).toBeInstanceOf(ApplicationFailure);
+      expect((refused as ApplicationFailure).nextRetryDelay).toBe(3_000);
+      expect(listings().slice(before).map((l) => l.status)).toEqual([503]);
+      expect(await applicationBackoffRemainingMs(p.store.pool, app)).toBeGreaterThan(1_500);
+    } finally {
+      await quiet.close();
+    }
   });
 
   it('a quarantined application is neither listed nor remedied: the run is skipped and says why', async () => {
@@ -378,6 +400,7 @@ describe('reconciling a SCIM app', () => {
       store: p.store,
       logger,
       modes: createApplicationModeReader({ db: p.store.pool, planOnly: [], logger }),
+      pauses: createQuarantine({ policy: () => p.worker.policy, store: p.store, logger, connectors: p.worker.connectors }).pauses,
       requestFencePermit: async () => ({ permit: 'allowed' }),
     });
     const runId = `reconcile/chat/${p.taskQueue}/${id('reread')}`;
