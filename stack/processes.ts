@@ -119,7 +119,7 @@ export async function waitFor(
 // Temporal dev server once found its UI port so taken; a CI run found a test's port so taken). A
 // port below that range is only ever taken by a listener that asks for it. On a host whose
 // ephemeral range leaves no room below it (e.g. 1024-65535) the OS's pick is all there is.
-export const LOWEST_CHOSEN_PORT = 20_000;
+const LOWEST_CHOSEN_PORT = 20_000;
 
 /** Where freePort chooses: [low, high), below the kernel's ephemeral range; undefined when there is no room. */
 export function chosenPortRange(): { low: number; high: number } | undefined {
@@ -132,6 +132,9 @@ export function chosenPortRange(): { low: number; high: number } | undefined {
   }
   return high > LOWEST_CHOSEN_PORT + 1000 ? { low: LOWEST_CHOSEN_PORT, high } : undefined;
 }
+
+/** chosenPortRange, read once: the kernel's range does not move under a running process. */
+let chosenRange: { range: ReturnType<typeof chosenPortRange> } | undefined;
 
 /** Ports this process handed out: two calls before either listens never get the same one. */
 const handedOut = new Set<number>();
@@ -149,7 +152,7 @@ function listenOnce(port: number): Promise<number | undefined> {
 
 /** A port free on 127.0.0.1 just now and not handed out before by this process: at random in chosenPortRange (else, after 100 tries, the OS's pick). */
 export async function freePort(): Promise<number> {
-  const range = chosenPortRange();
+  const range = (chosenRange ??= { range: chosenPortRange() }).range;
   for (let tries = 0; range && tries < 100; tries += 1) {
     const candidate = range.low + Math.floor(Math.random() * (range.high - range.low));
     if (handedOut.has(candidate)) continue;
